@@ -1,0 +1,170 @@
+"""The `teleopd` command: serve, worker, chat, db.
+
+Usage:
+    teleopd serve [--host 127.0.0.1] [--port 8000]   web app + in-process worker
+    teleopd worker                                     the outbox worker alone
+    teleopd chat [--user ID] [--lang en|hi]            terminal chat on the local channel
+    teleopd db upgrade                                 migrate the database to the newest schema
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from bot.config import Settings, SettingsError
+
+log = logging.getLogger("teleopd")
+
+
+class CommandError(Exception):
+    """A problem to report to the operator as one line, without a traceback."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the teleopd command line; return the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        settings = Settings.from_env()
+        _configure_logging(settings.log_level)
+        return int(args.handler(settings, args) or 0)
+    except (SettingsError, CommandError) as exc:
+        print(f"teleopd: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="teleopd", description="Messaging front door of a tele-OPD service.")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the web app and a worker (embedded default: SQLite, web chat at /)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    serve.add_argument("--threads", type=int, default=8, help="web threads (default 8)")
+    serve.set_defaults(handler=cmd_serve)
+
+    worker = commands.add_parser("worker", help="run the outbox worker alone (for scaled deployments)")
+    worker.set_defaults(handler=cmd_worker)
+
+    chat = commands.add_parser("chat", help="chat with the bot in the terminal (reads stdin; scriptable)")
+    chat.add_argument("--user", default="terminal", help="local chat user id (default: terminal)")
+    chat.add_argument("--lang", choices=("en", "hi"), help="language for a new user (skips the language question)")
+    chat.set_defaults(handler=cmd_chat)
+
+    db = commands.add_parser("db", help="database administration")
+    db_commands = db.add_subparsers(title="db commands", metavar="DB_COMMAND")
+    upgrade = db_commands.add_parser("upgrade", help="migrate the database to the newest schema")
+    upgrade.set_defaults(handler=cmd_db_upgrade)
+    return parser
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def _services(settings: Settings, announce: bool = True):  # type: ignore[no-untyped-def]
+    """Build the services, checking the database schema first."""
+    from bot.migrate import current_revision, head_revision, upgrade
+    from bot.services import build_services
+
+    services = build_services(settings)
+    try:
+        revision = current_revision(services.db.engine)
+    except Exception as exc:
+        raise CommandError(f"cannot reach the database {settings.redacted_database_url}: {type(exc).__name__}") from exc
+    if revision != head_revision():
+        if services.db.is_sqlite:
+            # The embedded default migrates itself, so a fresh checkout just runs.
+            upgrade(settings.database_url, services.db.engine)
+        else:
+            raise CommandError(f"the database is at revision {revision or 'none'}, not {head_revision()}: run `teleopd db upgrade`")
+    if announce:
+        for line in settings.channel_status_lines():
+            log.info("%s", line)
+    return services
+
+
+def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    """Migrate the configured database to the newest schema."""
+    from bot.db import Database
+    from bot.migrate import current_revision, upgrade
+
+    db = Database(settings.database_url)
+    try:
+        upgrade(settings.database_url, db.engine)
+        print(f"database {settings.redacted_database_url} is at revision {current_revision(db.engine)}")
+    finally:
+        db.dispose()
+    return 0
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the web app with an in-process outbox worker until interrupted."""
+    from waitress import create_server
+
+    from webhooks import create_app
+
+    if not _is_loopback(args.host) and not settings.web_token:
+        raise CommandError(
+            f"the web chat API has no login, so it is served on loopback only; to listen on {args.host}, set TELEOPD_WEB_TOKEN"
+        )
+    services = _services(settings)
+    app = create_app(services)
+    stop = threading.Event()
+    worker = threading.Thread(target=services.worker.run, args=(stop, services.outbox_signal), name="outbox-worker", daemon=True)
+    worker.start()
+    server = create_server(app, host=args.host, port=args.port, threads=args.threads, ident="teleopd")
+    log.info("web chat at http://%s:%s/", args.host, server.effective_port)  # type: ignore[union-attr]
+    try:
+        server.run()
+    finally:
+        stop.set()
+        services.outbox_signal.set()
+        worker.join(timeout=5)
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the outbox worker until SIGTERM or Ctrl-C."""
+    services = _services(settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    log.info("worker started")
+    try:
+        services.worker.run(stop)
+    except KeyboardInterrupt:
+        stop.set()
+    log.info("worker stopped")
+    return 0
+
+
+def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
+    """Chat with the bot as a local user, line by line from stdin."""
+    from bot.channels.local import valid_user_id
+    from bot.terminal import TerminalChat
+
+    if not valid_user_id(args.user):
+        raise CommandError("--user takes 1-64 characters of letters, digits and . _ @ -")
+    services = _services(settings, announce=False)
+    chat = TerminalChat(services, args.user, language=args.lang, out=sys.stdout)
+    return chat.run(sys.stdin, interactive=sys.stdin.isatty())

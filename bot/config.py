@@ -1,0 +1,444 @@
+"""Read teleopd's settings from the environment once, check them, and keep them immutable.
+
+Every problem is reported as a SettingsError whose message is one line naming the
+variable, what is wrong and what is expected. Secret values (tokens, auth tokens,
+webhook secrets, passwords inside URLs) never appear in a message or in repr().
+Nothing is read at import time: call Settings.from_env() at start.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import phonenumbers
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+__all__ = ["Settings", "SettingsError"]
+
+DEFAULT_DATABASE_URL = "sqlite:///teleopd.db"
+DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
+DEFAULT_VIDEO_BASE_URL = "https://meet.jit.si/"
+LANGUAGES = ("en", "hi")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+# Telegram bot token as issued by @BotFather: the bot's numeric id, ':', then the secret part.
+_TELEGRAM_TOKEN_RE = re.compile(r"[0-9]+:[A-Za-z0-9_-]{30,}")
+# Telegram Bot API setWebhook secret_token: "1-256 characters. Only characters A-Z, a-z,
+# 0-9, _ and - are allowed." (https://core.telegram.org/bots/api#setwebhook)
+_TELEGRAM_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# Twilio Account SID: "AC" followed by 32 hexadecimal characters (34 in all); API key SIDs
+# start with "SK" and are not accepted here (https://www.twilio.com/docs/glossary/what-is-a-sid).
+_TWILIO_SID_RE = re.compile(r"AC[0-9a-fA-F]{32}")
+# Twilio Auth Token: 32 hexadecimal characters (Twilio Console, Account Info).
+_TWILIO_TOKEN_RE = re.compile(r"[0-9a-fA-F]{32}")
+# Twilio alphanumeric sender ID: up to 11 characters, at least one letter; Indian DLT
+# headers are 6 letters (TRAI TCCCPR 2018). We accept 3-11 of A-Z a-z 0-9.
+_SENDER_ID_RE = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9]{3,11}")
+# An E.164-looking number before phonenumbers checks it: '+', then digits and the usual
+# separators (no vanity letters such as +1800FLOWERS).
+_PHONE_RE = re.compile(r"\+[0-9][0-9 ().-]*")
+# The web chat token travels in an HTTP header: visible ASCII, no spaces.
+_WEB_TOKEN_RE = re.compile(r"[\x21-\x7e]{16,}")
+
+_EXAMPLE_PHONE = "+14155238886"
+_MAX_SHOWN = 80
+
+
+class SettingsError(Exception):
+    """Report one configuration problem as a single human-readable line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(message.splitlines()))
+
+
+def _mask_url(value: str) -> str:
+    """Return value with any password in its user-info or query replaced by '***'."""
+    masked = re.sub(r"(?i)((?:^|[?&;])password=)[^&;#]*", r"\1***", value)
+    if "@" not in masked:
+        return masked
+    scheme, sep, rest = masked.partition("://")
+    prefix = scheme + sep if sep else ""
+    if not sep:
+        rest = masked
+    userinfo, _, hostpart = rest.rpartition("@")
+    user, colon, _password = userinfo.partition(":")
+    if not colon:
+        return masked
+    return f"{prefix}{user}:***@{hostpart}"
+
+
+def _shown(value: str) -> str:
+    """Quote a (non-secret) value for a message: escaped onto one line and shortened."""
+    if len(value) > _MAX_SHOWN:
+        value = value[: _MAX_SHOWN - 1] + "…"
+    return repr(value)
+
+
+def _hidden(value: str, *, prefix: int = 0) -> str:
+    """Describe a secret value without revealing it: its length and common mistakes."""
+    text = f"a hidden value of {len(value)} characters"
+    if prefix and len(value) > prefix:
+        text += f" starting with {value[:prefix]!r}"
+    if value and (value[0] in "'\"" or value[-1] in "'\""):
+        text += " (remove the quotes around it)"
+    elif any(ch.isspace() for ch in value):
+        text += " (it contains whitespace)"
+    return text
+
+
+def _get(environ: Mapping[str, str], name: str) -> str | None:
+    """Return the variable stripped of surrounding whitespace, or None when unset or empty."""
+    value = environ.get(name)
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _http_url(name: str, value: str, example: str) -> str:
+    """Check that value is an http(s) URL with a host and no query or fragment."""
+    problem = SettingsError(
+        f"{name} must be an http(s) URL such as {example}, got {_shown(_mask_url(value))}"
+    )
+    if any(ch.isspace() for ch in value):
+        raise problem
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise problem from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise problem
+    if parts.query or parts.fragment or "?" in value or "#" in value:
+        raise SettingsError(
+            f"{name} must not have a query or fragment (such as {example}), "
+            f"got {_shown(_mask_url(value))}"
+        )
+    if parts.username is not None or parts.password is not None:
+        raise SettingsError(
+            f"{name} must not contain user:password@ (such as {example}), "
+            f"got {_shown(_mask_url(value))}"
+        )
+    return value
+
+
+def _database_url(value: str) -> str:
+    """Check a database URL and rewrite postgres:// and postgresql:// to psycopg 3."""
+    name = "TELEOPD_DATABASE_URL"
+    expected = (
+        f"{name} must be sqlite:///path/to/file.db or postgresql://user:password@host/dbname"
+    )
+    try:
+        url = make_url(value)
+    except (ArgumentError, ValueError):
+        raise SettingsError(
+            f"{expected}, got {_shown(_mask_url(value))}, which is not a valid database URL"
+        ) from None
+    driver = url.drivername.lower()
+    if driver in ("sqlite", "sqlite+pysqlite"):
+        database = url.database or ""
+        in_memory = (
+            database in ("", ":memory:")
+            or database.startswith("file::memory:")
+            or url.query.get("mode") == "memory"
+        )
+        if in_memory:
+            raise SettingsError(
+                f"{name} must name an SQLite file such as sqlite:///teleopd.db, "
+                f"not an in-memory database (web and worker processes must share it), "
+                f"got {_shown(value)}"
+            )
+        return value
+    if driver in ("postgres", "postgresql", "postgresql+psycopg"):
+        # psycopg 3 is the PostgreSQL driver teleopd ships (pyproject: psycopg[binary]).
+        _scheme, _, rest = value.partition("://")
+        return "postgresql+psycopg://" + rest
+    raise SettingsError(
+        f"{expected} (SQLite or PostgreSQL with psycopg 3), got {_shown(_mask_url(value))}"
+    )
+
+
+def _phone(name: str, value: str) -> str:
+    """Return an E.164 number ('+' and digits) or raise naming the variable."""
+    problem = SettingsError(
+        f"{name} must be an E.164 phone number with country code such as {_EXAMPLE_PHONE}, "
+        f"got {_shown(value)}"
+    )
+    if not _PHONE_RE.fullmatch(value):
+        raise problem
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        raise problem from None
+    if not phonenumbers.is_possible_number(number):
+        raise problem
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Hold teleopd's checked configuration; build it with Settings.from_env()."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    public_url: str | None = None
+    telegram_token: str | None = None
+    telegram_secret: str | None = None
+    telegram_api_url: str = DEFAULT_TELEGRAM_API_URL
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_whatsapp_from: str | None = None
+    twilio_sms_from: str | None = None
+    twilio_api_url: str | None = None
+    redis_url: str | None = None
+    video_base_url: str = DEFAULT_VIDEO_BASE_URL
+    web_token: str | None = None
+    default_language: str = "en"
+    log_level: str = "INFO"
+
+    _SECRET_FIELDS = ("telegram_token", "telegram_secret", "twilio_auth_token", "web_token")
+
+    def __repr__(self) -> str:
+        """Show the settings with secrets and URL passwords masked."""
+        parts = []
+        for field_name in self.__dataclass_fields__:
+            value = getattr(self, field_name)
+            if value is not None and field_name in self._SECRET_FIELDS:
+                shown = "'***'"
+            elif isinstance(value, str) and field_name.endswith("_url"):
+                shown = repr(_mask_url(value))
+            else:
+                shown = repr(value)
+            parts.append(f"{field_name}={shown}")
+        return f"Settings({', '.join(parts)})"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and check every setting, raising SettingsError on the first problem."""
+        env = os.environ if environ is None else environ
+
+        database_url = _database_url(_get(env, "TELEOPD_DATABASE_URL") or DEFAULT_DATABASE_URL)
+
+        public_url = _get(env, "TELEOPD_PUBLIC_URL")
+        if public_url is not None:
+            public_url = _http_url(
+                "TELEOPD_PUBLIC_URL", public_url, "https://teleopd.example.org"
+            ).rstrip("/")
+
+        telegram_token = _get(env, "TELEOPD_TELEGRAM_TOKEN")
+        if telegram_token is not None and not _TELEGRAM_TOKEN_RE.fullmatch(telegram_token):
+            raise SettingsError(
+                "TELEOPD_TELEGRAM_TOKEN must be a bot token from @BotFather: digits, ':', "
+                "then at least 30 characters A-Z a-z 0-9 _ -, "
+                f"got {_hidden(telegram_token)}"
+            )
+
+        telegram_secret = _get(env, "TELEOPD_TELEGRAM_SECRET")
+        if telegram_secret is not None and not _TELEGRAM_SECRET_RE.fullmatch(telegram_secret):
+            raise SettingsError(
+                "TELEOPD_TELEGRAM_SECRET must be 1-256 characters A-Z a-z 0-9 _ - "
+                f"(Telegram's rule for setWebhook secret_token), got {_hidden(telegram_secret)}"
+            )
+
+        telegram_api_url = _http_url(
+            "TELEOPD_TELEGRAM_API_URL",
+            _get(env, "TELEOPD_TELEGRAM_API_URL") or DEFAULT_TELEGRAM_API_URL,
+            DEFAULT_TELEGRAM_API_URL,
+        )
+
+        sid = _get(env, "TWILIO_ACCOUNT_SID")
+        if sid is not None and not _TWILIO_SID_RE.fullmatch(sid):
+            raise SettingsError(
+                "TWILIO_ACCOUNT_SID must be 'AC' followed by 32 hex digits (your Account "
+                f"SID, not an API key SID), got {_hidden(sid, prefix=2)}"
+            )
+
+        auth_token = _get(env, "TWILIO_AUTH_TOKEN")
+        if auth_token is not None and not _TWILIO_TOKEN_RE.fullmatch(auth_token):
+            raise SettingsError(
+                "TWILIO_AUTH_TOKEN must be the 32 hex digit Auth Token of the account, "
+                f"got {_hidden(auth_token)}"
+            )
+
+        whatsapp_from = _get(env, "TELEOPD_TWILIO_WHATSAPP_FROM")
+        if whatsapp_from is not None:
+            number = whatsapp_from
+            if number[:9].lower() == "whatsapp:":
+                number = number[9:].strip()
+            whatsapp_from = "whatsapp:" + _phone("TELEOPD_TWILIO_WHATSAPP_FROM", number)
+
+        sms_from = _get(env, "TELEOPD_TWILIO_SMS_FROM")
+        if sms_from is not None:
+            if sms_from.startswith("+"):
+                sms_from = _phone("TELEOPD_TWILIO_SMS_FROM", sms_from)
+            elif not _SENDER_ID_RE.fullmatch(sms_from):
+                raise SettingsError(
+                    "TELEOPD_TWILIO_SMS_FROM must be an E.164 phone number such as "
+                    f"{_EXAMPLE_PHONE} or an alphanumeric sender id of 3-11 letters and "
+                    f"digits such as TELOPD, got {_shown(sms_from)}"
+                )
+
+        twilio_api_url = _get(env, "TELEOPD_TWILIO_API_URL")
+        if twilio_api_url is not None:
+            twilio_api_url = _http_url(
+                "TELEOPD_TWILIO_API_URL", twilio_api_url, "https://api.twilio.com"
+            ).rstrip("/")
+
+        redis_url = _get(env, "TELEOPD_REDIS_URL")
+        if redis_url is not None:
+            try:
+                redis_parts = urlsplit(redis_url)
+            except ValueError:
+                redis_parts = None
+            ok = (
+                redis_parts is not None
+                and not any(ch.isspace() for ch in redis_url)
+                and (
+                    (redis_parts.scheme in ("redis", "rediss") and "://" in redis_url)
+                    or (redis_parts.scheme == "unix" and bool(redis_parts.path))
+                )
+            )
+            if not ok:
+                raise SettingsError(
+                    "TELEOPD_REDIS_URL must be a redis://, rediss:// or unix:// URL such as "
+                    f"redis://localhost:6379/0, got {_shown(_mask_url(redis_url))}"
+                )
+
+        video_base_url = _http_url(
+            "TELEOPD_VIDEO_BASE_URL",
+            _get(env, "TELEOPD_VIDEO_BASE_URL") or DEFAULT_VIDEO_BASE_URL,
+            DEFAULT_VIDEO_BASE_URL,
+        )
+        if not video_base_url.endswith("/"):
+            video_base_url += "/"
+
+        web_token = _get(env, "TELEOPD_WEB_TOKEN")
+        if web_token is not None and not _WEB_TOKEN_RE.fullmatch(web_token):
+            raise SettingsError(
+                "TELEOPD_WEB_TOKEN must be at least 16 visible ASCII characters without "
+                f"spaces, got {_hidden(web_token)}"
+            )
+
+        default_language = (_get(env, "TELEOPD_DEFAULT_LANGUAGE") or "en").lower()
+        if default_language not in LANGUAGES:
+            raise SettingsError(
+                "TELEOPD_DEFAULT_LANGUAGE must be 'en' or 'hi', "
+                f"got {_shown(env['TELEOPD_DEFAULT_LANGUAGE'].strip())}"
+            )
+
+        log_level = (_get(env, "TELEOPD_LOG_LEVEL") or "INFO").upper()
+        if log_level not in LOG_LEVELS:
+            raise SettingsError(
+                "TELEOPD_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, "
+                f"got {_shown(env['TELEOPD_LOG_LEVEL'].strip())}"
+            )
+
+        # Cross checks, in a fixed order.
+        if telegram_token is not None and telegram_secret is None:
+            raise SettingsError(
+                "TELEOPD_TELEGRAM_SECRET must be set when TELEOPD_TELEGRAM_TOKEN is set, so "
+                "webhook calls can be verified: choose 1-256 characters A-Z a-z 0-9 _ -"
+            )
+        twilio_vars = {
+            "TWILIO_ACCOUNT_SID": sid,
+            "TWILIO_AUTH_TOKEN": auth_token,
+            "TELEOPD_TWILIO_WHATSAPP_FROM": whatsapp_from,
+            "TELEOPD_TWILIO_SMS_FROM": sms_from,
+        }
+        given = [var for var, value in twilio_vars.items() if value is not None]
+        if given:
+            for var in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
+                if twilio_vars[var] is None:
+                    raise SettingsError(
+                        f"{var} must be set when {given[0]} is set "
+                        "(Twilio needs both TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN)"
+                    )
+            if whatsapp_from is None and sms_from is None:
+                raise SettingsError(
+                    "TELEOPD_TWILIO_WHATSAPP_FROM or TELEOPD_TWILIO_SMS_FROM must be set "
+                    "when Twilio credentials are set (the number or sender id to send from)"
+                )
+            if public_url is None:
+                raise SettingsError(
+                    "TELEOPD_PUBLIC_URL must be set when Twilio is configured, because "
+                    "Twilio signatures are computed over the public URL it calls "
+                    "(such as https://teleopd.example.org)"
+                )
+
+        return cls(
+            database_url=database_url,
+            public_url=public_url,
+            telegram_token=telegram_token,
+            telegram_secret=telegram_secret,
+            telegram_api_url=telegram_api_url,
+            twilio_account_sid=sid,
+            twilio_auth_token=auth_token,
+            twilio_whatsapp_from=whatsapp_from,
+            twilio_sms_from=sms_from,
+            twilio_api_url=twilio_api_url,
+            redis_url=redis_url,
+            video_base_url=video_base_url,
+            web_token=web_token,
+            default_language=default_language,
+            log_level=log_level,
+        )
+
+    @property
+    def telegram_enabled(self) -> bool:
+        """Tell whether the Telegram channel has a token and a webhook secret."""
+        return self.telegram_token is not None and self.telegram_secret is not None
+
+    @property
+    def _twilio_credentials(self) -> bool:
+        return self.twilio_account_sid is not None and self.twilio_auth_token is not None
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        """Tell whether the WhatsApp channel (via Twilio) is configured."""
+        return self._twilio_credentials and self.twilio_whatsapp_from is not None
+
+    @property
+    def sms_enabled(self) -> bool:
+        """Tell whether the SMS channel (via Twilio) is configured."""
+        return self._twilio_credentials and self.twilio_sms_from is not None
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Tell whether the database is an SQLite file."""
+        return self.database_url.lower().startswith("sqlite")
+
+    @property
+    def redacted_database_url(self) -> str:
+        """Return the database URL with its password masked, for logs."""
+        return _mask_url(self.database_url)
+
+    def channel_status_lines(self) -> list[str]:
+        """Return one line per channel saying whether it is on, and why not when off."""
+        if self.telegram_enabled:
+            bot_id = self.telegram_token.partition(":")[0]  # the public bot id, not the secret
+            telegram = f"telegram: on (bot {bot_id}"
+            if self.telegram_api_url != DEFAULT_TELEGRAM_API_URL:
+                telegram += f", API {self.telegram_api_url}"
+            telegram += ")"
+        elif self.telegram_token is None:
+            telegram = "telegram: off (TELEOPD_TELEGRAM_TOKEN not set)"
+        else:
+            telegram = "telegram: off (TELEOPD_TELEGRAM_SECRET not set)"
+        lines = [telegram]
+        for channel, enabled, sender, var in (
+            ("whatsapp", self.whatsapp_enabled, self.twilio_whatsapp_from,
+             "TELEOPD_TWILIO_WHATSAPP_FROM"),
+            ("sms", self.sms_enabled, self.twilio_sms_from, "TELEOPD_TWILIO_SMS_FROM"),
+        ):
+            if enabled:
+                lines.append(f"{channel}: on (from {sender})")
+            elif sender is None:
+                lines.append(f"{channel}: off ({var} not set)")
+            else:
+                lines.append(f"{channel}: off (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN not set)")
+        lines.append("local web chat and terminal chat: on")
+        return lines

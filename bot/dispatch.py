@@ -1,0 +1,172 @@
+"""Handle one inbound message: dedupe, lock the conversation, run the flow, queue replies.
+
+Everything happens in one database transaction: the inbound record, the new state, the
+domain changes and the outbox rows are committed together or not at all. A provider's
+retry of a message already handled finds its (channel, provider_id) row and changes
+nothing, and one person's messages queue at the conversation lock and are handled one at a
+time, in the order they reach it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot.channels.base import InboundMessage
+from bot.db import Database
+from bot.i18n import Catalogs
+from bot.models import Conversation, Identity, InboundMessage as InboundRow, OutboxMessage, utcnow
+from bot.patients import PatientRecords
+from flows import conversation
+from flows.engine import Inbound, Ports, State
+from flows.messages import reply_to_json
+
+log = logging.getLogger(__name__)
+
+
+class Result(StrEnum):
+    """What became of an inbound message."""
+
+    HANDLED = "handled"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class DispatchOutcome:
+    """The result of dispatching one message, for the webhook's answer and for tests."""
+
+    result: Result
+    identity_id: int
+    replies: int = 0
+
+
+class Dispatcher:
+    """Runs inbound messages through the conversation engine, one transaction each."""
+
+    def __init__(self, db: Database, catalogs: Catalogs, default_language: str = "en", outbox_signal: threading.Event | None = None):
+        self.db = db
+        self.catalogs = catalogs
+        self.default_language = default_language
+        # Set after a commit that queued replies, so an in-process worker sends them at once.
+        self.outbox_signal = outbox_signal
+
+    def dispatch(self, message: InboundMessage) -> DispatchOutcome:
+        """Handle one message exactly once, however often it is delivered."""
+        with self.db.write() as session:
+            identity = ensure_identity(session, message.channel, message.address)
+            conv = _locked_conversation(session, identity.id)
+            inbound_id = _record_inbound(session, message, identity.id, conv.step)
+            if inbound_id is None:
+                return DispatchOutcome(Result.DUPLICATE, identity.id)
+            state = State(step=conv.step, data=dict(conv.data or {}), language=identity.language, opted_out=identity.opted_out)
+            ports = Ports(patients=PatientRecords(session, identity), labels=self.catalogs, default_language=self.default_language)
+            outcome = conversation.handle(state, _to_flow_inbound(message), ports)
+            _save_state(session, identity, conv, outcome.state, message.received_at)
+            session.get(InboundRow, inbound_id).step_after = outcome.state.step  # type: ignore[union-attr]
+            now = utcnow()
+            language = outcome.state.language or self.default_language
+            for reply in outcome.replies:
+                session.add(
+                    OutboxMessage(
+                        identity_id=identity.id,
+                        channel=identity.channel,
+                        address=identity.address,
+                        language=language,
+                        kind=reply.kind,
+                        payload=reply_to_json(reply),
+                        due_at=now,
+                        inbound_id=inbound_id,
+                    )
+                )
+            identity_id, replies = identity.id, len(outcome.replies)
+        if replies and self.outbox_signal is not None:
+            self.outbox_signal.set()
+        return DispatchOutcome(Result.HANDLED, identity_id, replies)
+
+
+def _insert(session: Session):  # type: ignore[no-untyped-def]
+    """Return the dialect's INSERT, which knows ON CONFLICT DO NOTHING."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def ensure_identity(session: Session, channel: str, address: str) -> Identity:
+    """Return the identity for an address, creating it (and its conversation) on first contact."""
+    insert = _insert(session)
+    now = utcnow()
+    session.execute(
+        insert(Identity)
+        .values(channel=channel, address=address, opted_out=False, created_at=now)
+        .on_conflict_do_nothing(index_elements=["channel", "address"])
+    )
+    identity = session.scalars(select(Identity).where(Identity.channel == channel, Identity.address == address)).one()
+    session.execute(
+        insert(Conversation)
+        .values(identity_id=identity.id, data={}, version=0, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["identity_id"])
+    )
+    return identity
+
+
+def _locked_conversation(session: Session, identity_id: int) -> Conversation:
+    """Lock the identity's conversation row for the rest of the transaction.
+
+    PostgreSQL: SELECT … FOR UPDATE makes a second message of the same person wait here.
+    SQLite drops FOR UPDATE, but the write transaction already holds the database's write
+    lock from BEGIN IMMEDIATE (bot/db.py), which serialises everything.
+    """
+    stmt = select(Conversation).where(Conversation.identity_id == identity_id).with_for_update()
+    conv = session.scalars(stmt).one()
+    session.refresh(conv)  # the identity map may hold a copy read before the lock
+    return conv
+
+
+def _record_inbound(session: Session, message: InboundMessage, identity_id: int, step: str | None) -> int | None:
+    """Insert the dedupe record; return its id, or None when this message was handled before."""
+    result = session.execute(
+        _insert(session)(InboundRow)
+        .values(
+            channel=message.channel,
+            provider_id=message.provider_id,
+            identity_id=identity_id,
+            kind=message.kind,
+            length=len(message.text or ""),
+            step_before=step,
+            received_at=message.received_at,
+            processed_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
+        .returning(InboundRow.id)
+    )
+    return result.scalar_one_or_none()
+
+
+def _save_state(session: Session, identity: Identity, conv: Conversation, state: State, received_at: dt.datetime) -> None:
+    conv.step = state.step
+    conv.data = state.data
+    conv.version = conv.version + 1
+    if state.opted_out and not identity.opted_out:
+        identity.opted_out_at = utcnow()
+        log.info("identity %s opted out", identity.id)
+    identity.opted_out = state.opted_out
+    identity.language = state.language
+    identity.last_inbound_at = received_at
+    if identity.person is not None and state.language:
+        identity.person.language = state.language
+
+
+def _to_flow_inbound(message: InboundMessage) -> Inbound:
+    return Inbound(
+        text=message.text or "",
+        choice=message.choice,
+        received_at=message.received_at,
+        channel_phone=message.channel_phone,
+        can_share_contact=message.can_share_contact,
+        contact_phone=message.contact_phone,
+    )

@@ -1,0 +1,207 @@
+"""The shared database: typed SQLAlchemy 2 models.
+
+Every timestamp is stored timezone-aware in UTC (Babel treats a naive datetime as UTC and
+reports in IST only when told to; see PROVIDERS.md §D). The migrations in migrations/ create
+exactly these tables; tests/test_migrations.py checks that the two agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+# JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
+JsonDict = JSON().with_variant(JSONB(), "postgresql")
+# BIGINT ids on PostgreSQL (a national outbox passes 2**31 rows); SQLite needs INTEGER for
+# its rowid alias to autoincrement.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> dt.datetime:
+    """Return the current time, aware, in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timestamp that always comes back aware in UTC (SQLite keeps no time zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use aware UTC times")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Base class of every model."""
+
+
+class Role(StrEnum):
+    """What a person is to the service."""
+
+    PATIENT = "patient"
+    DOCTOR = "doctor"
+    HEALTH_WORKER = "health_worker"
+
+
+class OutboxStatus(StrEnum):
+    """Where an outgoing message is on its way out."""
+
+    PENDING = "pending"  # waiting for its due time and a worker
+    SENDING = "sending"  # claimed by a worker
+    SENT = "sent"  # accepted by the provider (or shown, for the local channel)
+    DELIVERED = "delivered"  # the provider confirmed delivery
+    FAILED = "failed"  # gave up: permanent error or too many attempts
+    SUPPRESSED = "suppressed"  # not sent: the user opted out before it was due
+
+
+class Person(Base):
+    """Someone the service knows: a patient, a doctor or a health worker."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), default=Role.PATIENT)
+    name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    patient: Mapped[Patient | None] = relationship(back_populates="person", uselist=False)
+
+
+class Patient(Base):
+    """A registered patient's details (India's DPDP Act: stored with consent, erasable)."""
+
+    __tablename__ = "patients"
+
+    person_id: Mapped[int] = mapped_column(BigId, ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    age: Mapped[int] = mapped_column(Integer)
+    sex: Mapped[str] = mapped_column(String(10))
+    state_code: Mapped[str] = mapped_column(String(6), index=True)
+    district: Mapped[str] = mapped_column(String(80))
+    consent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    person: Mapped[Person] = relationship(back_populates="patient")
+
+
+class Identity(Base):
+    """One address on one channel (a Telegram chat, a WhatsApp number, a web chat user)."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("channel", "address", name="uq_identities_channel_address"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(100))
+    person_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    language: Mapped[str | None] = mapped_column(String(5))
+    opted_out: Mapped[bool] = mapped_column(default=False)
+    opted_out_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_inbound_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    person: Mapped[Person | None] = relationship()
+
+
+class Conversation(Base):
+    """Where one identity is in its conversation; locked while a message is handled."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    identity_id: Mapped[int] = mapped_column(BigId, ForeignKey("identities.id", ondelete="CASCADE"), unique=True)
+    step: Mapped[str | None] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(JsonDict, default=dict)
+    # Counts handled messages; a test reads it to prove each message was handled once.
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class InboundMessage(Base):
+    """A message received; (channel, provider_id) is the dedupe key providers' retries hit.
+
+    The text itself is not kept here: the conversation step has used it, and what must be
+    kept (a name, a symptom) is stored where it belongs, with consent.
+    """
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (UniqueConstraint("channel", "provider_id", name="uq_inbound_channel_provider_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    provider_id: Mapped[str] = mapped_column(String(200))
+    identity_id: Mapped[int] = mapped_column(BigId, ForeignKey("identities.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="text")
+    length: Mapped[int] = mapped_column(Integer, default=0)
+    step_before: Mapped[str | None] = mapped_column(String(40))
+    step_after: Mapped[str | None] = mapped_column(String(40))
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    processed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutboxMessage(Base):
+    """A message to send, committed with the state change that caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "due_at"),
+        Index("ix_outbox_channel_address", "channel", "address", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    identity_id: Mapped[int] = mapped_column(BigId, ForeignKey("identities.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(100))
+    language: Mapped[str] = mapped_column(String(5))
+    kind: Mapped[str] = mapped_column(String(10), default="reply")
+    # The message as flows produced it (catalog id + parameters + choices); rendered by the
+    # worker in `language` for `channel`.
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonDict)
+    # What was actually sent (text and choices as rendered), kept for the local channel's
+    # history and for support.
+    rendered: Mapped[dict[str, Any] | None] = mapped_column(JsonDict)
+    status: Mapped[str] = mapped_column(String(12), default=OutboxStatus.PENDING)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    provider_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    error: Mapped[str | None] = mapped_column(Text)
+    inbound_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("inbound_messages.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Timer(Base):
+    """A durable alarm (a reminder, a no-show window) that a worker claims when due."""
+
+    __tablename__ = "timers"
+    __table_args__ = (Index("ix_timers_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    identity_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("identities.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonDict, default=dict)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    fired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,45 @@
+"""The composition root: builds the runtime's parts once, for the web app and the worker alike."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from bot.channels.base import ChannelAdapter
+from bot.channels.local import LocalChannel
+from bot.config import Settings
+from bot.db import Database
+from bot.dispatch import Dispatcher
+from bot.i18n import Catalogs
+from bot.outbox import OutboxWorker
+
+
+@dataclass
+class Services:
+    """Everything a process of teleopd needs, wired together."""
+
+    settings: Settings
+    db: Database
+    catalogs: Catalogs
+    channels: dict[str, ChannelAdapter]
+    dispatcher: Dispatcher
+    worker: OutboxWorker
+    # Set by the dispatcher after a commit that queued messages; an in-process worker waits on it.
+    outbox_signal: threading.Event = field(default_factory=threading.Event)
+
+
+def channel_registry(settings: Settings) -> dict[str, ChannelAdapter]:
+    """Return the adapter of every channel that is on (an explicit registry)."""
+    channels: dict[str, ChannelAdapter] = {LocalChannel.name: LocalChannel()}
+    return channels
+
+
+def build_services(settings: Settings, db: Database | None = None, catalogs: Catalogs | None = None) -> Services:
+    """Build the database, catalogs, dispatcher and worker for these settings."""
+    db = db or Database(settings.database_url)
+    catalogs = catalogs or Catalogs()
+    channels = channel_registry(settings)
+    signal = threading.Event()
+    dispatcher = Dispatcher(db, catalogs, default_language=settings.default_language, outbox_signal=signal)
+    worker = OutboxWorker(db, catalogs, channels)
+    return Services(settings, db, catalogs, channels, dispatcher, worker, signal)

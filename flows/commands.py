@@ -1,0 +1,58 @@
+"""Global commands: words that work at every step, in English, Hindi and romanised Hindi."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from flows.text import fold
+
+
+class Command(StrEnum):
+    """A command the user can send at any point of any conversation."""
+
+    HELP = "help"
+    MENU = "menu"
+    LANGUAGE = "language"
+    STOP = "stop"
+    START = "start"
+
+
+# What people type for each command. Matched against the whole message after text.fold(),
+# with a leading "/" removed (Telegram bot commands). Twilio's own opt-out words (STOP,
+# UNSUBSCRIBE, CANCEL, END, QUIT; START, UNSTOP) are included so our state agrees with the
+# carrier's: https://help.twilio.com/articles/223134027 — except CANCEL, which our booking
+# flow uses to cancel a token.
+_WORDS: dict[Command, tuple[str, ...]] = {
+    Command.HELP: ("help", "मदद", "madad", "sahayata", "सहायता", "help me", "info"),
+    Command.MENU: ("menu", "मेनू", "मेन्यू", "main menu", "mukhya menu", "मुख्य मेनू", "home", "options"),
+    Command.LANGUAGE: (
+        "language", "भाषा", "bhasha", "bhasa", "lang", "change language", "भाषा बदलें",
+        "bhasha badlo", "bhasha badle", "भाषा बदलो",
+    ),
+    Command.STOP: (
+        "stop", "रुकें", "रुको", "ruko", "ruken", "rukein", "band karo", "बंद करो", "बंद",
+        "unsubscribe", "stopall", "end", "quit", "opt out",
+    ),
+    Command.START: ("start", "शुरू", "shuru", "शुरू करें", "shuru karo", "शुरू करो", "unstop", "subscribe", "resume"),
+}
+
+
+def match_command(text: str) -> Command | None:
+    """Return the global command a whole message asks for, if it is one."""
+    key = fold(text.strip().lstrip("/").split("@", 1)[0]) if text.strip().startswith("/") else fold(text)
+    if not key:
+        return None
+    for command, words in _WORDS.items():
+        if key in _folded(command, words):
+            return command
+    return None
+
+
+_FOLDED: dict[Command, frozenset[str]] = {}
+
+
+def _folded(command: Command, words: tuple[str, ...]) -> frozenset[str]:
+    # Folded lazily, on first use: no work at import time.
+    if command not in _FOLDED:
+        _FOLDED[command] = frozenset(fold(w) for w in words)
+    return _FOLDED[command]

@@ -1,0 +1,121 @@
+"""One turn of a conversation: global commands first, then the current step.
+
+``handle(state, inbound, ports)`` is the whole functional core: it returns the new state and
+the replies, and the runtime commits both (with the inbound record) in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+
+from flows import menu, onboarding
+from flows.commands import Command, match_command
+from flows.engine import Answer, Inbound, Ports, State, Step, Turn, resolve_choice
+from flows.messages import Reply, t
+from flows.text import fold, is_devanagari, normalize, truncate
+
+# Longer messages are cut before any step sees them; nothing we ask needs more.
+MAX_TEXT = 2000
+
+
+@dataclass
+class Outcome:
+    """What a turn produced: the state to save and the replies to queue."""
+
+    state: State
+    replies: list[Reply] = field(default_factory=list)
+
+
+@cache
+def steps() -> dict[str, Step]:
+    """Return every step by name (an explicit registry, built on first use)."""
+    return {step.name: step for step in (*onboarding.STEPS, *menu.STEPS)}
+
+
+def handle(state: State, inbound: Inbound, ports: Ports) -> Outcome:
+    """Handle one inbound message and return the new state and the replies."""
+    turn = Turn(state, inbound, ports, steps())
+    text = truncate(normalize(inbound.text or ""), MAX_TEXT)
+    command = match_command(text) if inbound.choice is None else None
+
+    if state.opted_out:
+        _while_opted_out(turn, command)
+    elif state.step is None:
+        _first_contact(turn, text, command)
+    elif command is not None:
+        _global_command(turn, command)
+    else:
+        _answer_step(turn, text)
+    return Outcome(turn.state, turn.replies)
+
+
+def _first_contact(turn: Turn, text: str, command: Command | None) -> None:
+    """Greets a new user in the language their first message suggests, and asks for one."""
+    if command is Command.STOP:
+        _stop(turn)
+        return
+    chosen = turn.state.language is not None  # set beforehand, e.g. `teleopd chat --lang hi`
+    if not chosen:
+        turn.state.language = "hi" if is_devanagari(text) else turn.ports.default_language
+    turn.say(t("Namaste! I am the teleopd assistant. I can help you see a doctor online."))
+    turn.goto("consent" if chosen else "language")
+
+
+def _while_opted_out(turn: Turn, command: Command | None) -> None:
+    """Comes back on START; otherwise says, once per message, how to come back."""
+    if command is not Command.START:
+        turn.say(t("You have stopped messages from teleopd. Send START to begin again."))
+        return
+    turn.state.opted_out = False
+    turn.say(t("Welcome back!"))
+    if turn.ports.patients.profile() is not None:
+        turn.data.clear()
+        turn.goto("menu")
+    elif "consent_at" in turn.data and turn.state.step not in (None, "language", "consent"):
+        turn.ask_again()
+    else:
+        turn.data.clear()
+        turn.goto("consent" if turn.state.language else "language")
+
+
+def _stop(turn: Turn) -> None:
+    turn.state.opted_out = True
+    turn.say(t("You will not get any more messages from us. Send START at any time to come back."))
+
+
+def _global_command(turn: Turn, command: Command) -> None:
+    """Runs a command that works at every step; the user is never left without a question."""
+    registered = turn.ports.patients.profile() is not None
+    if command is Command.STOP:
+        _stop(turn)
+    elif command is Command.HELP:
+        turn.say(menu.help_text())
+        turn.ask_again()
+    elif command is Command.LANGUAGE:
+        if turn.state.step != "language":
+            turn.data["resume_step"] = turn.state.step
+        turn.goto("language")
+    elif command is Command.MENU or command is Command.START:
+        if registered:
+            for key in ("mode", "editing", "resume_step"):
+                turn.data.pop(key, None)
+            turn.goto("menu")
+        else:
+            turn.ask_again(t("Let us finish registering first. It takes about a minute."))
+
+
+def _answer_step(turn: Turn, text: str) -> None:
+    """Gives the message to the current step, after matching it against the step's choices."""
+    step = turn.step()
+    if not text and turn.inbound.choice is None and turn.inbound.contact_phone is None:
+        turn.ask_again(t("I can only read text messages. Please type your answer."))
+        return
+    key = fold(text)
+    offered = step.ask(turn).choices
+    choice = resolve_choice(turn.inbound, key, offered, turn.ports.labels)
+    if turn.inbound.choice is not None and choice is None:
+        # A button from an older message: answer the question being asked now.
+        turn.ask_again(t("That button belongs to an earlier question."))
+        return
+    step.answer(turn, Answer(text=text, key=key, choice=choice, inbound=turn.inbound))

@@ -1,0 +1,183 @@
+"""The pieces every conversation step is built from: state, inbound, ports, turn, step.
+
+A step asks one question and understands its answers. The engine (flows.conversation) runs
+one turn per inbound message: it resolves the answer against the step's choices, lets the
+step move the conversation on, and collects the replies. Nothing here sends anything or
+touches a database; the runtime (bot/) commits the outcome in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+from flows.messages import ByLanguage, Choice, Reply, Text, t
+from flows.text import fold, to_ascii_digits
+
+LANGUAGES = ("en", "hi")
+
+
+@dataclass
+class State:
+    """What is remembered about one identity between messages."""
+
+    step: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    language: str | None = None
+    opted_out: bool = False
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One message from a user, already stripped of everything provider-specific."""
+
+    text: str = ""
+    choice: str | None = None
+    received_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    # The user's phone number when the channel address is one (WhatsApp, SMS), E.164.
+    channel_phone: str | None = None
+    # Whether the channel can send the user's own number on request (Telegram contact button).
+    can_share_contact: bool = False
+    # A number the user shared with that button (only their own, checked by the adapter).
+    contact_phone: str | None = None
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A registered patient's details, as collected by onboarding."""
+
+    name: str
+    age: int
+    sex: str
+    state_code: str
+    district: str
+    phone: str | None
+    consent_at: dt.datetime
+
+
+class Patients(Protocol):
+    """Where registered patients' details are kept (bot/ implements it)."""
+
+    def profile(self) -> Profile | None:
+        """Return this identity's registered profile, if any."""
+
+    def save_profile(self, profile: Profile) -> None:
+        """Create or update this identity's patient record."""
+
+
+class Labels(Protocol):
+    """Renders a label in every language, so a typed answer can match a choice in either."""
+
+    def variants(self, label: Text | ByLanguage) -> Iterable[str]:
+        """Return the label's text in every supported language."""
+
+
+@dataclass
+class Ports:
+    """Everything a step may ask of the world."""
+
+    patients: Patients
+    labels: Labels
+    default_language: str = "en"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The user's message as a step sees it."""
+
+    text: str  # normalised, for keeping (names, districts)
+    key: str  # folded, for matching
+    choice: str | None  # the key of the choice it selects, if any
+    inbound: Inbound
+
+
+class Turn:
+    """One message being handled: the state it may change and the replies it collects."""
+
+    def __init__(self, state: State, inbound: Inbound, ports: Ports, steps: dict[str, Step]):
+        self.state = state
+        self.inbound = inbound
+        self.ports = ports
+        self.replies: list[Reply] = []
+        self._steps = steps
+
+    @property
+    def lang(self) -> str:
+        """Return the language replies are rendered in."""
+        return self.state.language or self.ports.default_language
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """Return the conversation's working data (saved with the state)."""
+        return self.state.data
+
+    @property
+    def now(self) -> dt.datetime:
+        """Return the time the message arrived (the clock of this turn)."""
+        return self.inbound.received_at
+
+    def say(self, text: Text, choices: Iterable[Choice] = (), **kwargs: Any) -> None:
+        """Queue one reply."""
+        self.replies.append(Reply(text, tuple(choices), **kwargs))
+
+    def step(self, name: str | None = None) -> Step:
+        """Return the named step, or the current one."""
+        return self._steps[name or self.state.step or "language"]
+
+    def goto(self, name: str) -> None:
+        """Move to a step and ask its question (steps may pass themselves by)."""
+        seen: set[str] = set()
+        while True:
+            self.state.step = name
+            step = self._steps[name]
+            following = step.skip(self)
+            if following is None or following in seen:
+                break
+            seen.add(name)
+            name = following
+        self.replies.append(step.ask(self))
+
+    def ask_again(self, problem: Text | None = None) -> None:
+        """Say what was wrong, kindly, and ask the current question once more."""
+        if problem is not None:
+            self.say(problem)
+        self.replies.append(self.step().ask(self))
+
+
+class Step:
+    """One question of a flow; subclasses define ask() and answer()."""
+
+    name: ClassVar[str]
+    # Shown when an answer is not understood; the question is asked again after it.
+    not_understood: ClassVar[Text] = t("Sorry, I did not understand that.")
+
+    def ask(self, turn: Turn) -> Reply:
+        """Return the question, with its choices."""
+        raise NotImplementedError
+
+    def answer(self, turn: Turn, answer: Answer) -> None:
+        """Understand an answer and move the conversation on (or ask again)."""
+        raise NotImplementedError
+
+    def skip(self, turn: Turn) -> str | None:
+        """Return the step to go to instead of asking this one, or None to ask it."""
+        return None
+
+
+def resolve_choice(inbound: Inbound, key: str, choices: tuple[Choice, ...], labels: Labels) -> str | None:
+    """Return the key of the choice an answer selects: a pressed button, its number, its words."""
+    keys = {c.key for c in choices}
+    if inbound.choice is not None and inbound.choice in keys:
+        return inbound.choice
+    if not choices or not key:
+        return None
+    number = to_ascii_digits(key).strip(" .)")
+    if number.isdigit() and 1 <= int(number) <= len(choices):
+        return choices[int(number) - 1].key
+    for choice in choices:
+        words = {fold(v) for v in labels.variants(choice.label)} | {fold(a) for a in choice.aliases}
+        if key in words:
+            return choice.key
+    return None

@@ -1,0 +1,67 @@
+"""The main menu a registered patient returns to."""
+
+from __future__ import annotations
+
+from flows.engine import Answer, Step, Turn
+from flows.messages import Choice, Reply, Text, t
+
+
+class MenuStep(Step):
+    """Offers what a registered patient can do next."""
+
+    name = "menu"
+
+    def ask(self, turn: Turn) -> Reply:
+        return Reply(
+            t("What would you like to do?"),
+            (
+                Choice("details", t("My details"), ("details", "profile", "meri jankari", "मेरी जानकारी", "विवरण")),
+                Choice("language", t("Change language"), ("language", "bhasha", "भाषा")),
+                Choice("help", t("Help"), ("help", "madad", "मदद")),
+            ),
+        )
+
+    def answer(self, turn: Turn, answer: Answer) -> None:
+        """Opens the chosen item."""
+        if answer.choice == "details":
+            profile = turn.ports.patients.profile()
+            if profile is None:  # the record was removed behind the conversation's back
+                turn.data.clear()
+                turn.goto("consent")
+                return
+            turn.data.update(
+                mode="update",
+                name=profile.name,
+                age=profile.age,
+                sex=profile.sex,
+                state=profile.state_code,
+                district=profile.district,
+                phone=profile.phone,
+                consent_at=profile.consent_at.isoformat(),
+                editing=True,
+            )
+            turn.goto("confirm")
+        elif answer.choice == "language":
+            turn.data["resume_step"] = "menu"
+            turn.goto("language")
+        elif answer.choice == "help":
+            turn.say(help_text())
+            turn.ask_again()
+        else:
+            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+
+
+def help_text() -> Text:
+    """Return the help message."""
+    return t(
+        "teleopd connects you with a government doctor online, free of charge.\n"
+        "You can send these words at any time:\n"
+        "MENU – the main menu\n"
+        "LANGUAGE – change the language\n"
+        "HELP – this message\n"
+        "STOP – stop all messages\n"
+        "In an emergency, call 108 for an ambulance or 112."
+    )
+
+
+STEPS: tuple[Step, ...] = (MenuStep(),)

@@ -1,0 +1,90 @@
+"""Shared fixtures: a migrated database (SQLite always, PostgreSQL when configured) and services.
+
+Set TELEOPD_TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) to
+run every database test on PostgreSQL as well as on SQLite.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.config import Settings
+from bot.db import Database
+from bot.i18n import Catalogs
+from bot.migrate import upgrade
+from bot.models import Base
+from bot.services import Services, build_services
+
+SHARED_TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
+PG_URL = os.environ.get("TELEOPD_TEST_DATABASE_URL", "").replace("postgresql://", "postgresql+psycopg://", 1)
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+@pytest.fixture(scope="session")
+def testdata() -> Path:
+    """Return the shared test data folder (../shared/testdata); fail loudly if it is missing."""
+    assert SHARED_TESTDATA.is_dir(), f"shared test data not found at {SHARED_TESTDATA}"
+    return SHARED_TESTDATA
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrate one SQLite file once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    db = Database(f"sqlite:///{path}")
+    upgrade(db.url, db.engine)
+    db.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_migrated() -> str:
+    """Reset the PostgreSQL test database and migrate it once per run."""
+    db = Database(PG_URL)
+    with db.engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    upgrade(PG_URL, db.engine)
+    db.dispose()
+    return PG_URL
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """Return an empty, migrated database: SQLite, and PostgreSQL when configured."""
+    if request.param == "sqlite":
+        path = tmp_path / "teleopd.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        database = Database(f"sqlite:///{path}")
+    else:
+        database = Database(request.getfixturevalue("pg_migrated"))
+        tables = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables))
+        with database.engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def catalogs() -> Catalogs:
+    """Return the real catalogs, loaded once."""
+    return Catalogs()
+
+
+@pytest.fixture
+def services(db: Database, catalogs: Catalogs) -> Services:
+    """Return the runtime wired to the test database, with no provider channels."""
+    return build_services(Settings(database_url=db.url), db=db, catalogs=catalogs)
+
+
+@pytest.fixture
+def now() -> dt.datetime:
+    """Return a fixed clock reading."""
+    return dt.datetime(2026, 11, 25, 9, 30, tzinfo=dt.UTC)

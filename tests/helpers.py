@@ -1,0 +1,58 @@
+"""A test user on the local channel: says things, gets the bot's messages back."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from bot.channels import local
+from bot.channels.base import InboundMessage
+from bot.services import Services
+
+_ids = itertools.count(1)
+
+
+@dataclass
+class Said:
+    """The bot's messages after one thing the user said."""
+
+    texts: list[str]
+    choices: list[list[dict[str, str]]]
+
+    @property
+    def all_text(self) -> str:
+        """Return every message's text, joined."""
+        return "\n".join(self.texts)
+
+    @property
+    def last_choices(self) -> list[str]:
+        """Return the labels of the last message's choices."""
+        return [c["label"] for c in self.choices[-1]] if self.choices else []
+
+
+class LocalUser:
+    """Drives one local-channel user through the real dispatcher and outbox worker."""
+
+    def __init__(self, services: Services, user: str = "u1"):
+        self.services = services
+        self.user = user
+        self.cursor = 0
+
+    def say(self, text: str = "", choice: str | None = None, provider_id: str | None = None) -> Said:
+        """Send a message and return what the bot answered."""
+        self.services.dispatcher.dispatch(
+            InboundMessage(
+                channel=local.NAME,
+                address=self.user,
+                provider_id=provider_id or f"{self.user}:{next(_ids)}",
+                text=text,
+                choice=choice,
+            )
+        )
+        return self.receive()
+
+    def receive(self) -> Said:
+        """Send what is due and return the messages shown since the last call."""
+        self.services.worker.drain(channel=local.NAME)
+        messages, self.cursor = local.messages_after(self.services.db, self.user, self.cursor)
+        return Said([m.text for m in messages], [list(m.choices) for m in messages])

@@ -1,0 +1,53 @@
+"""The web app: provider webhooks, the local web chat and health checks.
+
+`create_app()` is the WSGI entry point (gunicorn 'webhooks:create_app()'); nothing is built
+when this module is imported.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from bot.config import Settings
+from bot.services import Services, build_services
+
+log = logging.getLogger(__name__)
+
+# Twilio's largest form and Telegram's largest update are far below this; a larger body is
+# not a message (werkzeug answers 413).
+MAX_BODY_BYTES = 256 * 1024
+
+
+def create_app(services: Services | None = None, settings: Settings | None = None) -> Flask:
+    """Build the Flask app around the runtime's services."""
+    from webhooks import health, webchat
+
+    if services is None:
+        services = build_services(settings or Settings.from_env())
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Devanagari stays readable
+    app.extensions["teleopd"] = services
+    app.register_blueprint(health.blueprint)
+    app.register_blueprint(webchat.blueprint)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        """Answer every HTTP error as JSON with a plain message."""
+        return jsonify(error=error.description or error.name), error.code
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):  # type: ignore[no-untyped-def]
+        """Log a bug with its traceback; show the sender nothing but a short message."""
+        from sqlalchemy.exc import OperationalError, InterfaceError
+
+        if isinstance(error, (OperationalError, InterfaceError)):
+            log.error("database unavailable: %s", type(error).__name__)
+            return jsonify(error="the service is briefly unavailable, please retry"), 503
+        log.exception("unhandled error")
+        return jsonify(error="internal error"), 500
+
+    return app
