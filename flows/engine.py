@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
-from flows.messages import ByLanguage, Choice, Reply, Text, t
+from flows.messages import ByLanguage, Choice, Reply, Text
 from flows.text import fold, to_ascii_digits
 
 LANGUAGES = ("en", "hi")
@@ -150,8 +150,6 @@ class Step:
     """One question of a flow; subclasses define ask() and answer()."""
 
     name: ClassVar[str]
-    # Shown when an answer is not understood; the question is asked again after it.
-    not_understood: ClassVar[Text] = t("Sorry, I did not understand that.")
 
     def ask(self, turn: Turn) -> Reply:
         """Return the question, with its choices."""
