@@ -1,0 +1,95 @@
+"""The catalogs: every message in code is translated, nothing fuzzy, placeholders agree."""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parents[1]
+KEYWORDS = {"t": None, "tn": (1, 2)}
+
+
+def _catalog(lang: str):  # type: ignore[no-untyped-def]
+    with (ROOT / "locales" / lang / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        return read_po(handle, locale=lang)
+
+
+def _messages_in_code() -> set[str]:
+    """Extract message ids from the source the way `pybabel extract -F babel.cfg` does."""
+    found: set[str] = set()
+    with (ROOT / "babel.cfg").open() as cfg:
+        from babel.messages.frontend import parse_mapping_cfg
+
+        method_map, options_map = parse_mapping_cfg(cfg)
+    for _filename, _lineno, message, _comments, _context in extract_from_dir(
+        str(ROOT), method_map, options_map, keywords=KEYWORDS
+    ):
+        found.add(message[0] if isinstance(message, tuple) else message)
+    return found
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+@pytest.fixture(scope="module")
+def in_code() -> set[str]:
+    return _messages_in_code()
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_catalog_holds_every_message_in_code(in_code: set[str], lang: str) -> None:
+    ids = {m.id if isinstance(m.id, str) else m.id[0] for m in _catalog(lang) if m.id}
+    missing = in_code - ids
+    assert not missing, f"run pybabel extract/update: {sorted(missing)[:5]}"
+    stale = ids - in_code
+    assert not stale, f"messages no longer in code (run pybabel update): {sorted(stale)[:5]}"
+
+
+def test_every_hindi_message_is_translated_and_not_fuzzy() -> None:
+    problems = []
+    for message in _catalog("hi"):
+        if not message.id:
+            continue
+        strings = message.string if isinstance(message.string, (list, tuple)) else [message.string]
+        if message.fuzzy or not all(strings):
+            problems.append(message.id)
+    assert not problems, f"untranslated or fuzzy Hindi: {problems[:5]}"
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_placeholders_match_the_source(lang: str) -> None:
+    for message in _catalog(lang):
+        if not message.id:
+            continue
+        ids = message.id if isinstance(message.id, (list, tuple)) else [message.id]
+        strings = message.string if isinstance(message.string, (list, tuple)) else [message.string]
+        expected = set().union(*(_placeholders(i) for i in ids))
+        for translated in strings:
+            if translated:  # English may leave msgstr empty: the source text is used
+                assert _placeholders(translated) == expected, f"{lang}: {message.id!r} → {translated!r}"
+
+
+def test_hindi_reads_as_hindi() -> None:
+    """Each Hindi message is written in Devanagari (not left in English) and NFC-normalised."""
+    latin_allowed = {"teleopd", "START", "STOP", "SKIP", "English"}
+    for message in _catalog("hi"):
+        if not message.id:
+            continue
+        strings = message.string if isinstance(message.string, (list, tuple)) else [message.string]
+        for translated in strings:
+            assert unicodedata.normalize("NFC", translated) == translated, message.id
+            words = re.findall(r"[A-Za-z]+", re.sub(r"\{\w+\}", "", translated))
+            assert set(words) <= latin_allowed, f"English left in Hindi: {words} in {translated!r}"
+            assert re.search("[\u0900-\u097f]", translated), f"no Devanagari in {translated!r}"
+
+
+def test_hindi_plural_rule_follows_cldr() -> None:
+    """Hindi counts 0 and 1 as singular (CLDR: one → i = 0 or n = 1), unlike gettext's default."""
+    assert _catalog("hi").plural_expr == "(n > 1)"

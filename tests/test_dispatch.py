@@ -1,0 +1,103 @@
+"""The dispatcher: each message handled once, one person's messages one at a time, nothing lost."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.channels import local
+from bot.channels.base import InboundMessage
+from bot.dispatch import Result
+from bot.models import Conversation, Identity, InboundMessage as InboundRow, OutboxMessage, Patient
+from tests.helpers import LocalUser
+
+ONBOARDING = ["hello", "1", "yes", "Asha Kumari", "34", "female", "Bihar", "Gaya", "skip", "1"]
+
+
+def _message(user: str, provider_id: str, text: str) -> InboundMessage:
+    return InboundMessage(channel=local.NAME, address=user, provider_id=provider_id, text=text)
+
+
+def _counts(services, user: str) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
+    with services.db.read() as session:
+        identity = session.scalars(select(Identity).where(Identity.address == user)).one()
+        inbound = session.scalar(select(func.count()).select_from(InboundRow).where(InboundRow.identity_id == identity.id))
+        outbox = session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.identity_id == identity.id))
+        version = session.scalars(select(Conversation.version).where(Conversation.identity_id == identity.id)).one()
+    return inbound, outbox, version
+
+
+def test_a_redelivered_message_is_handled_once(services) -> None:
+    first = services.dispatcher.dispatch(_message("u", "p-1", "hello"))
+    again = services.dispatcher.dispatch(_message("u", "p-1", "hello"))
+    assert (first.result, again.result) == (Result.HANDLED, Result.DUPLICATE)
+    assert first.replies == 2 and again.replies == 0
+    assert _counts(services, "u") == (1, 2, 1)
+
+
+def test_the_same_message_delivered_concurrently_is_handled_once(services) -> None:
+    barrier = threading.Barrier(4)
+
+    def deliver(_: int) -> Result:
+        barrier.wait()
+        return services.dispatcher.dispatch(_message("same", "dup-1", "hello")).result
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(deliver, range(4)))
+    assert sorted(results) == [Result.DUPLICATE] * 3 + [Result.HANDLED]
+    assert _counts(services, "same") == (1, 2, 1)
+
+
+@pytest.mark.parametrize("rounds", [5])
+def test_two_messages_at_the_same_instant_are_handled_one_after_the_other(services, rounds: int) -> None:
+    user = LocalUser(services, "pair")
+    for line in ["hello", "1", "yes"]:
+        user.say(line)  # now at the name question
+    for round_number in range(rounds):
+        barrier = threading.Barrier(2)
+
+        def deliver(n: int, round_number: int = round_number) -> None:
+            barrier.wait()
+            services.dispatcher.dispatch(_message("pair", f"r{round_number}-{n}", "help"))
+
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(deliver, range(2)))
+    with services.db.read() as session:
+        rows = session.execute(
+            select(InboundRow.step_before, InboundRow.step_after, InboundRow.processed_at).order_by(InboundRow.id)
+        ).all()
+        version = session.scalars(select(Conversation.version)).one()
+    assert version == 3 + 2 * rounds
+    # Each message saw the state the previous one left: handled one at a time, none lost.
+    for before, after in zip(rows, rows[1:]):
+        assert after.step_before == before.step_after
+    assert [r.processed_at for r in rows] == sorted(r.processed_at for r in rows)
+
+
+def test_twenty_users_talking_at_once_lose_nothing(services) -> None:
+    users = [f"crowd-{n:02d}" for n in range(20)]
+    barrier = threading.Barrier(len(users))
+
+    def onboard(user: str) -> None:
+        barrier.wait()
+        for n, line in enumerate(ONBOARDING):
+            services.dispatcher.dispatch(_message(user, f"{user}-{n}", line))
+
+    with ThreadPoolExecutor(len(users)) as pool:
+        list(pool.map(onboard, users))
+    services.worker.drain()
+    with services.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Patient)) == len(users)
+        assert session.scalar(select(func.count()).select_from(InboundRow)) == len(users) * len(ONBOARDING)
+        versions = session.scalars(select(Conversation.version)).all()
+        unsent = session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != "sent"))
+    assert versions == [len(ONBOARDING)] * len(users)
+    assert unsent == 0
+    # Every user got the same conversation, in order, ending on the main menu.
+    for user in users[:3]:
+        said = LocalUser(services, user).receive()
+        assert said.texts[-1] == "What would you like to do?"
+        assert said.texts.count("What is your full name?") == 1
