@@ -71,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # Alembic announces each of its plugins at INFO; only the migrations it runs matter.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def _services(settings: Settings, announce: bool = True):  # type: ignore[no-untyped-def]

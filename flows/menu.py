@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flows.engine import Answer, Step, Turn
+from flows.onboarding import profile_to_data
 from flows.messages import Choice, Reply, Text, t
 
 
@@ -29,17 +30,7 @@ class MenuStep(Step):
                 turn.data.clear()
                 turn.goto("consent")
                 return
-            turn.data.update(
-                mode="update",
-                name=profile.name,
-                age=profile.age,
-                sex=profile.sex,
-                state=profile.state_code,
-                district=profile.district,
-                phone=profile.phone,
-                consent_at=profile.consent_at.isoformat(),
-                editing=True,
-            )
+            turn.data.update(profile_to_data(profile), mode="update", editing=True)
             turn.goto("confirm")
         elif answer.choice == "language":
             turn.data["resume_step"] = "menu"

@@ -17,6 +17,7 @@ creates the patient record.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, ClassVar
 
 import phonenumbers
 
@@ -117,23 +118,39 @@ def _after_field(turn: Turn, next_step: str) -> None:
     turn.goto("confirm" if turn.data.get("editing") else next_step)
 
 
-class NameStep(Step):
-    """Asks for the patient's name."""
+class FreeTextStep(Step):
+    """A question answered in the user's own words: kept as typed if it has letters and fits."""
 
-    name = "name"
+    field: ClassVar[str]
+    next_step: ClassVar[str]
+    max_length: ClassVar[int]
+    question: ClassVar[Text]
+    needs_letters: ClassVar[Text]
+    too_long: ClassVar[Text]
 
     def ask(self, turn: Turn) -> Reply:
-        return Reply(t("What is your full name?"))
+        return Reply(self.question)
 
     def answer(self, turn: Turn, answer: Answer) -> None:
-        """Stores the name if it has letters and a sensible length."""
+        """Stores the answer if it has letters and a sensible length."""
         if not has_letters(answer.text):
-            turn.ask_again(t("A name needs letters. Please type the name, for example: Sunita Devi."))
-        elif len(answer.text) > NAME_MAX:
-            turn.ask_again(t("That is too long for a name. Please send only the name, in at most {limit} letters.", limit=NAME_MAX))
+            turn.ask_again(self.needs_letters)
+        elif len(answer.text) > self.max_length:
+            turn.ask_again(self.too_long)
         else:
-            turn.data["name"] = answer.text
-            _after_field(turn, "age")
+            turn.data[self.field] = answer.text
+            _after_field(turn, self.next_step)
+
+
+class NameStep(FreeTextStep):
+    """Asks for the patient's name."""
+
+    name = field = "name"
+    next_step = "age"
+    max_length = NAME_MAX
+    question = t("What is your full name?")
+    needs_letters = t("A name needs letters. Please type the name, for example: Sunita Devi.")
+    too_long = t("That is too long for a name. Please send only the name, in at most {limit} letters.", limit=NAME_MAX)
 
 
 class AgeStep(Step):
@@ -197,23 +214,15 @@ class StateStep(Step):
             _after_field(turn, "district")
 
 
-class DistrictStep(Step):
+class DistrictStep(FreeTextStep):
     """Asks for the district, as free text."""
 
-    name = "district"
-
-    def ask(self, turn: Turn) -> Reply:
-        return Reply(t("Which district?"))
-
-    def answer(self, turn: Turn, answer: Answer) -> None:
-        """Stores the district as typed."""
-        if not has_letters(answer.text):
-            turn.ask_again(t("Please type the district's name, for example: Varanasi."))
-        elif len(answer.text) > DISTRICT_MAX:
-            turn.ask_again(t("That is too long for a district. Please send only its name."))
-        else:
-            turn.data["district"] = answer.text
-            _after_field(turn, "phone")
+    name = field = "district"
+    next_step = "phone"
+    max_length = DISTRICT_MAX
+    question = t("Which district?")
+    needs_letters = t("Please type the district's name, for example: Varanasi.")
+    too_long = t("That is too long for a district. Please send only its name.")
 
 
 def parse_phone(text: str) -> str | None:
@@ -269,6 +278,32 @@ class PhoneStep(Step):
         turn.goto("confirm")
 
 
+def profile_to_data(profile: Profile) -> dict[str, Any]:
+    """Return a profile as the conversation data onboarding works on."""
+    return {
+        "name": profile.name,
+        "age": profile.age,
+        "sex": profile.sex,
+        "state": profile.state_code,
+        "district": profile.district,
+        "phone": profile.phone,
+        "consent_at": profile.consent_at.isoformat(),
+    }
+
+
+def profile_from_data(data: dict[str, Any]) -> Profile:
+    """Return the profile onboarding collected in the conversation data."""
+    return Profile(
+        name=data["name"],
+        age=data["age"],
+        sex=data["sex"],
+        state_code=data["state"],
+        district=data["district"],
+        phone=data.get("phone"),
+        consent_at=dt.datetime.fromisoformat(data["consent_at"]),
+    )
+
+
 def profile_summary(data: dict[str, object]) -> Text:
     """Return the details screen text for the data collected so far."""
     state = state_by_code(str(data.get("state", "")))
@@ -308,17 +343,7 @@ class ConfirmStep(Step):
         if answer.choice == "confirm":
             first_time = turn.data.get("mode") != "update"
             name = turn.data["name"]
-            turn.ports.patients.save_profile(
-                Profile(
-                    name=turn.data["name"],
-                    age=turn.data["age"],
-                    sex=turn.data["sex"],
-                    state_code=turn.data["state"],
-                    district=turn.data["district"],
-                    phone=turn.data.get("phone"),
-                    consent_at=dt.datetime.fromisoformat(turn.data["consent_at"]),
-                )
-            )
+            turn.ports.patients.save_profile(profile_from_data(turn.data))
             turn.data.clear()
             if first_time:
                 turn.say(t("Thank you, {name}, you are registered.", name=name))

@@ -7,11 +7,12 @@ when this module is imported.
 from __future__ import annotations
 
 import logging
+import sys
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from bot.config import Settings
+from bot.config import Settings, SettingsError
 from bot.services import Services, build_services
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,15 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     from webhooks import health, webchat
 
     if services is None:
-        services = build_services(settings or Settings.from_env())
+        try:
+            settings = settings or Settings.from_env()
+        except SettingsError as exc:
+            # Under gunicorn a traceback would bury the one line that matters. Exit status 3
+            # is gunicorn's WORKER_BOOT_ERROR: the arbiter stops rather than restarting the
+            # worker forever (gunicorn/arbiter.py).
+            print(f"teleopd: {exc}", file=sys.stderr)
+            raise SystemExit(3) from None
+        services = build_services(settings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Devanagari stays readable

@@ -12,6 +12,7 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 
 from bot.channels import local
 from bot.channels.base import InboundMessage
+from bot.dispatch import Result
 
 blueprint = Blueprint("webchat", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
 
@@ -59,7 +60,8 @@ def post_message(user: str):  # type: ignore[no-untyped-def]
         kind="choice" if choice is not None else "text",
     )
     outcome = current_app.extensions["teleopd"].dispatcher.dispatch(message)
-    return jsonify(status=outcome.result.value, id=provider_id), 202
+    status = "duplicate" if outcome.result is Result.DUPLICATE else "accepted"
+    return jsonify(status=status, id=provider_id), 202
 
 
 @blueprint.get("/api/chat/<user>/messages")
