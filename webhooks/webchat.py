@@ -6,7 +6,10 @@ GET  /api/chat/<user>/messages?after=<cursor> → {"messages": [...], "cursor": 
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
+from typing import Any
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 
@@ -18,13 +21,25 @@ blueprint = Blueprint("webchat", __name__, template_folder="templates", static_f
 
 # A chat message longer than this is not a message; the flows cut what they keep far shorter.
 MAX_TEXT_CHARS = 20_000
-MAX_ID_CHARS = 100
+# Client message ids become part of the dedupe key: plain ASCII only (PostgreSQL refuses
+# NUL in text, and a lone surrogate cannot be encoded at all).
+CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 
 
 def _user(user: str) -> str:
     if not local.valid_user_id(user):
         abort(400, description="user ids are 1-64 characters of letters, digits and . _ @ -")
     return user
+
+
+def _json_body() -> Any:
+    """Return the request's JSON body, or None when it is not JSON we can read."""
+    if not request.is_json:
+        return None
+    try:
+        return json.loads(request.get_data(cache=False))
+    except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested past the parser's depth
+        return None
 
 
 @blueprint.get("/")
@@ -38,7 +53,7 @@ def chat_page():  # type: ignore[no-untyped-def]
 def post_message(user: str):  # type: ignore[no-untyped-def]
     """Accept one message from a web chat user and handle it."""
     user = _user(user)
-    body = request.get_json(silent=True)
+    body = _json_body()
     if not isinstance(body, dict):
         abort(400, description='send a JSON object: {"text": "..."} or {"choice": "..."}')
     text, choice, client_id = body.get("text"), body.get("choice"), body.get("id")
@@ -48,8 +63,8 @@ def post_message(user: str):  # type: ignore[no-untyped-def]
         abort(400, description=f'"text" must be a string of at most {MAX_TEXT_CHARS} characters')
     if choice is not None and (not isinstance(choice, str) or not 0 < len(choice) <= 64):
         abort(400, description='"choice" must be a choice key (a short string)')
-    if client_id is not None and (not isinstance(client_id, str) or not 0 < len(client_id) <= MAX_ID_CHARS):
-        abort(400, description=f'"id" must be a string of at most {MAX_ID_CHARS} characters')
+    if client_id is not None and (not isinstance(client_id, str) or not CLIENT_ID.match(client_id)):
+        abort(400, description='"id" must be 1-100 characters of letters, digits and . _ : -')
     provider_id = f"{user}:{client_id}" if client_id else f"{user}:{uuid.uuid4()}"
     message = InboundMessage(
         channel=local.NAME,

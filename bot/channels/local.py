@@ -61,7 +61,8 @@ def parse_cursor(cursor: str | None) -> int | None:
     """Return a cursor's position, 0 for none, None for a malformed one."""
     if cursor is None or cursor == "":
         return 0
-    return int(cursor) if cursor.isdigit() and len(cursor) < 19 else None
+    # isascii(): str.isdigit() also accepts "²" and "१२", which are no cursor of ours.
+    return int(cursor) if cursor.isascii() and cursor.isdigit() and len(cursor) < 19 else None
 
 
 def messages_after(db: Database, user: str, cursor: int, limit: int = 100) -> tuple[list[ShownMessage], int]:
