@@ -45,15 +45,26 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_migrated() -> str:
-    """Reset the PostgreSQL test database and migrate it once per run."""
-    db = Database(PG_URL)
-    with db.engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    upgrade(PG_URL, db.engine)
+def pg_migrated() -> Iterator[str]:
+    """Migrate a schema of this run's own in the PostgreSQL test database; drop it at the end.
+
+    A schema per run (through the connection's search_path) lets two test runs share one
+    database without dropping each other's tables.
+    """
+    schema = f"teleopd_test_{os.getpid()}"
+    admin = Database(PG_URL)
+    with admin.engine.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in PG_URL else "?"
+    url = f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+    db = Database(url)
+    upgrade(url, db.engine)
     db.dispose()
-    return PG_URL
+    yield url
+    with admin.engine.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+    admin.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
