@@ -17,6 +17,8 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from sqlalchemy.exc import OperationalError
+
 from bot.config import Settings, SettingsError
 
 log = logging.getLogger("teleopd")
@@ -50,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the web app and a worker (embedded default: SQLite, web chat at /)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    serve.add_argument("--port", default="8000", help="port to listen on (default 8000; 0 picks a free one)")
     serve.add_argument("--threads", type=int, default=8, help="web threads (default 8)")
     serve.set_defaults(handler=cmd_serve)
 
@@ -69,6 +71,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _port(value: str) -> int:
+    """Parse a TCP port number, or say in one line why it is none."""
+    if not value.isascii() or not value.isdigit() or not 0 <= int(value) <= 65535:
+        raise CommandError(f"--port takes a number from 0 to 65535, not {value}")
+    return int(value)
+
+
 def _configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     # Alembic announces each of its plugins at INFO; only the migrations it runs matter.
@@ -83,8 +92,8 @@ def _services(settings: Settings, announce: bool = True):  # type: ignore[no-unt
     services = build_services(settings)
     try:
         revision = current_revision(services.db.engine)
-    except Exception as exc:
-        raise CommandError(f"cannot reach the database {settings.redacted_database_url}: {type(exc).__name__}") from exc
+    except OperationalError as exc:
+        raise CommandError(f"cannot reach the database {settings.redacted_database_url}: {_reason(exc)}") from exc
     if revision != head_revision():
         if services.db.is_sqlite:
             # The embedded default migrates itself, so a fresh checkout just runs.
@@ -97,6 +106,11 @@ def _services(settings: Settings, announce: bool = True):  # type: ignore[no-unt
     return services
 
 
+def _reason(exc: OperationalError) -> str:
+    """Return the first line of the database driver's own message."""
+    return str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+
+
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
     """Migrate the configured database to the newest schema."""
     from bot.db import Database
@@ -106,6 +120,8 @@ def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
     try:
         upgrade(settings.database_url, db.engine)
         print(f"database {settings.redacted_database_url} is at revision {current_revision(db.engine)}")
+    except OperationalError as exc:
+        raise CommandError(f"cannot reach the database {settings.redacted_database_url}: {_reason(exc)}") from exc
     finally:
         db.dispose()
     return 0
@@ -126,6 +142,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from webhooks import create_app
 
+    port = _port(args.port)
     if not _is_loopback(args.host) and not settings.web_token:
         raise CommandError(
             f"the web chat API has no login, so it is served on loopback only; to listen on {args.host}, set TELEOPD_WEB_TOKEN"
@@ -135,8 +152,15 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     stop = threading.Event()
     worker = threading.Thread(target=services.worker.run, args=(stop, services.outbox_signal), name="outbox-worker", daemon=True)
     worker.start()
-    server = create_server(app, host=args.host, port=args.port, threads=args.threads, ident="teleopd")
+    try:
+        server = create_server(app, host=args.host, port=port, threads=args.threads, ident="teleopd")
+    except OSError as exc:
+        stop.set()
+        raise CommandError(f"cannot listen on {args.host}:{port}: {exc.strerror or exc}") from exc
     log.info("web chat at http://%s:%s/", args.host, server.effective_port)  # type: ignore[union-attr]
+    # SIGTERM (a process manager stopping us) ends the server loop the way Ctrl-C does, so
+    # the in-process worker is stopped cleanly instead of leaving claimed rows behind.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.run()
     finally:
@@ -144,6 +168,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         services.outbox_signal.set()
         worker.join(timeout=5)
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
@@ -167,6 +195,8 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
 
     if not valid_user_id(args.user):
         raise CommandError("--user takes 1-64 characters of letters, digits and . _ @ -")
+    # The conversation is on stdout; only warnings belong on the terminal's stderr.
+    logging.getLogger().setLevel(max(logging.getLogger().level, logging.WARNING))
     services = _services(settings, announce=False)
     chat = TerminalChat(services, args.user, language=args.lang, out=sys.stdout)
     return chat.run(sys.stdin, interactive=sys.stdin.isatty())

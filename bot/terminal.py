@@ -10,6 +10,7 @@ lines piped in is a script.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterable
 from typing import TextIO
@@ -17,10 +18,13 @@ from typing import TextIO
 from bot.channels import local
 from bot.channels.base import InboundMessage
 
+from bot.models import utcnow
 from bot.services import Services
 
 # How often an interactive chat looks for messages pushed while the user is typing.
 POLL_SECONDS = 1.0
+# At the end of input, how long to wait for replies that another process's worker holds.
+END_WAIT_SECONDS = 5.0
 
 
 class TerminalChat:
@@ -30,10 +34,11 @@ class TerminalChat:
         self.services = services
         self.user = user
         self.out = out
-        self.cursor = 0
         self._print_lock = threading.Lock()
         if language:
             self._preset_language(language)
+        # Start after what an earlier run printed: only messages not yet shown come first.
+        self.cursor = local.delivered_cursor(services.db, user)
 
     def _preset_language(self, language: str) -> None:
         """Gives a user who has not chosen a language yet the one asked for on the command line."""
@@ -65,8 +70,17 @@ class TerminalChat:
             stop.set()
             if poller is not None:
                 poller.join(timeout=POLL_SECONDS * 2)
-        self._show(drain=True)
+        self._show_pending()
         return 0
+
+    def _show_pending(self) -> None:
+        """Print what is still due, waiting a little for rows another worker is sending."""
+        deadline = time.monotonic() + END_WAIT_SECONDS
+        while True:
+            self._show(drain=True)
+            if not local.waiting_count(self.services.db, self.user, utcnow()) or time.monotonic() > deadline:
+                return
+            time.sleep(0.1)
 
     def send(self, text: str) -> None:
         """Send one line as the user and print the replies."""
@@ -92,6 +106,7 @@ class TerminalChat:
                     self._print_message(message)
                 if not messages:
                     break
+                local.mark_delivered(self.services.db, self.user, self.cursor)
 
     def _print_message(self, message: local.ShownMessage) -> None:
         lines = [f"bot> {line}" if i == 0 else f"     {line}" for i, line in enumerate(message.text.split("\n"))]

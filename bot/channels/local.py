@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from bot.channels.base import RenderedMessage, SendResult
 from bot.db import Database
@@ -86,3 +86,44 @@ def messages_after(db: Database, user: str, cursor: int, limit: int = 100) -> tu
         if status in _SHOWN and rendered:
             shown.append(ShownMessage(row_id, str(rendered.get("text", "")), tuple(rendered.get("choices", ())), sent_at))
     return shown, cursor
+
+
+def mark_delivered(db: Database, user: str, up_to: int) -> None:
+    """Record that a reader has shown the user's messages up to an id (the terminal chat does)."""
+    with db.write() as session:
+        session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.channel == NAME,
+                OutboxMessage.address == user,
+                OutboxMessage.status == OutboxStatus.SENT,
+                OutboxMessage.id <= up_to,
+            )
+            .values(status=OutboxStatus.DELIVERED)
+        )
+
+
+def delivered_cursor(db: Database, user: str) -> int:
+    """Return the cursor after the last message a reader marked as shown."""
+    with db.read() as session:
+        last = session.scalar(
+            select(func.max(OutboxMessage.id)).where(
+                OutboxMessage.channel == NAME, OutboxMessage.address == user, OutboxMessage.status == OutboxStatus.DELIVERED
+            )
+        )
+    return last or 0
+
+
+def waiting_count(db: Database, user: str, now: dt.datetime) -> int:
+    """Return how many of the user's messages are due but not yet settled."""
+    with db.read() as session:
+        return session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(
+                OutboxMessage.channel == NAME,
+                OutboxMessage.address == user,
+                OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+                OutboxMessage.due_at <= now,
+            )
+        ) or 0

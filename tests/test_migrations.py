@@ -1,0 +1,124 @@
+"""The Alembic migrations and the SQLAlchemy models describe the same schema, on both backends."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, make_url, text
+
+from bot.db import Database
+from bot.migrate import alembic_config, current_revision, head_revision, upgrade
+from bot.models import Base
+
+PG_URL = os.environ.get("TELEOPD_TEST_DATABASE_URL", "").replace("postgresql://", "postgresql+psycopg://", 1)
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+APP_TABLES = {table.name for table in Base.metadata.sorted_tables}
+
+
+def schema_differences(db: Database) -> list[object]:
+    """Return what Alembic's autogenerate would change to make the database match the models."""
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": True})
+        return list(compare_metadata(context, Base.metadata))
+
+
+def downgrade(db: Database, revision: str) -> None:
+    """Migrate a database down to a revision, the way bot.migrate.upgrade migrates up."""
+    config = alembic_config(db.url)
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def table_names(db: Database) -> set[str]:
+    return set(inspect(db.engine).get_table_names())
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """Return a database with nothing in it: a new SQLite file or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
+        yield database
+        database.dispose()
+        return
+    name = f"teleopd_mig_{uuid.uuid4().hex[:12]}"
+    admin = Database(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.engine.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        database = Database(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
+        try:
+            yield database
+        finally:
+            database.dispose()
+    finally:
+        with admin.engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_models_and_migrations_agree(db: Database) -> None:
+    assert schema_differences(db) == []
+
+
+def test_the_migrated_database_is_at_head(db: Database) -> None:
+    head = head_revision()
+    assert head is not None
+    assert current_revision(db.engine) == head
+
+
+def test_the_migrations_have_one_head_and_one_base() -> None:
+    scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert len(scripts.get_heads()) == 1, scripts.get_heads()
+    assert len(scripts.get_bases()) == 1, scripts.get_bases()
+    for revision in scripts.walk_revisions():
+        assert callable(getattr(revision.module, "downgrade", None)), f"{revision.revision} has no downgrade()"
+
+
+def test_downgrade_to_base_and_upgrade_again(empty_db: Database) -> None:
+    head = head_revision()
+    upgrade(empty_db.url, empty_db.engine)
+    assert current_revision(empty_db.engine) == head
+    assert APP_TABLES <= table_names(empty_db)
+
+    downgrade(empty_db, "base")
+    assert current_revision(empty_db.engine) is None
+    assert table_names(empty_db) & APP_TABLES == set(), "tables left after downgrading to base"
+
+    upgrade(empty_db.url, empty_db.engine)
+    assert current_revision(empty_db.engine) == head
+    assert schema_differences(empty_db) == []
+
+
+def test_each_revision_goes_down_and_up_one_step(empty_db: Database) -> None:
+    scripts = ScriptDirectory.from_config(alembic_config(empty_db.url))
+    revisions = list(reversed(list(scripts.walk_revisions())))  # oldest first
+    for revision in revisions:
+        upgrade(empty_db.url, empty_db.engine, revision.revision)
+        assert current_revision(empty_db.engine) == revision.revision
+        downgrade(empty_db, revision.down_revision or "base")
+        assert current_revision(empty_db.engine) == revision.down_revision
+        upgrade(empty_db.url, empty_db.engine, revision.revision)
+    assert current_revision(empty_db.engine) == head_revision()
+    assert schema_differences(empty_db) == []
+
+
+def test_upgrade_keeps_rows(empty_db: Database) -> None:
+    """Upgrading a database already at head is a no-op that touches no data."""
+    upgrade(empty_db.url, empty_db.engine)
+    with empty_db.engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO people (role, name, language, created_at) VALUES ('patient', 'Asha', 'hi', CURRENT_TIMESTAMP)")
+        )
+    upgrade(empty_db.url, empty_db.engine)
+    with empty_db.engine.connect() as connection:
+        assert connection.execute(text("SELECT name FROM people")).scalars().all() == ["Asha"]
