@@ -8,7 +8,7 @@ keywords ``pybabel extract`` looks for (see babel.cfg).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Union
 
 ParamValue = Union[str, int, float, dt.date, dt.datetime, "Text", "ByLanguage"]
@@ -73,7 +73,6 @@ class Reply:
     # "reply" answers the user's own message; "push" is sent unprompted and is suppressed
     # for users who opted out.
     kind: str = "reply"
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # --- JSON form, for the outbox ------------------------------------------------------------
@@ -125,7 +124,7 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
         "text": text_to_json(reply.text),
         "choices": [{"key": c.key, "label": _param_to_json(c.label)} for c in reply.choices],
         "request_contact": reply.request_contact,
-        **({"extra": reply.extra} if reply.extra else {}),
+        "kind": reply.kind,
     }
 
 
@@ -135,5 +134,5 @@ def reply_from_json(data: dict[str, Any]) -> Reply:
         text=text_from_json(data["text"]),
         choices=tuple(Choice(c["key"], _param_from_json(c["label"])) for c in data.get("choices", [])),  # type: ignore[arg-type]
         request_contact=bool(data.get("request_contact")),
-        extra=data.get("extra", {}),
+        kind=data.get("kind", "reply"),
     )
