@@ -5,6 +5,8 @@ Usage:
     teleopd worker                                     the outbox worker alone
     teleopd chat [--user ID] [--lang en|hi]            terminal chat on the local channel
     teleopd db upgrade                                 migrate the database to the newest schema
+    teleopd opd add ... / teleopd opd list             the OPD catalogue
+    teleopd demo                                       load the demo OPDs
 """
 
 from __future__ import annotations
@@ -64,6 +66,25 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--lang", choices=("en", "hi"), help="language for a new user (skips the language question)")
     chat.set_defaults(handler=cmd_chat)
 
+    opd = commands.add_parser("opd", help="the OPD catalogue")
+    opd_commands = opd.add_subparsers(title="opd commands", metavar="OPD_COMMAND")
+    opd_add = opd_commands.add_parser("add", help="add an OPD (or update the one with the same code)")
+    opd_add.add_argument("--code", required=True, help="short code, e.g. GEN")
+    opd_add.add_argument("--name", required=True, help="name in English")
+    opd_add.add_argument("--name-hi", required=True, help="name in Hindi")
+    opd_add.add_argument("--specialty", required=True, help="general_medicine, paediatrics, obgyn, dermatology, ent, …")
+    opd_add.add_argument("--hours", default="09:00-17:00", help="opening hours in India's time, HH:MM-HH:MM, or 24h")
+    opd_add.add_argument("--days", default="mon-sat", help="working days: mon-sat, mon,wed,fri or all")
+    opd_add.add_argument("--capacity", default="100", help="tokens a day")
+    opd_add.add_argument("--languages", default="hi,en", help="languages the doctors speak")
+    opd_add.add_argument("--minutes", default="10", help="minutes per consultation, until the OPD has its own figures")
+    opd_add.set_defaults(handler=cmd_opd_add)
+    opd_list = opd_commands.add_parser("list", help="list the OPDs with today's tokens")
+    opd_list.set_defaults(handler=cmd_opd_list)
+
+    demo = commands.add_parser("demo", help="load the demo OPDs into the configured database")
+    demo.set_defaults(handler=cmd_demo)
+
     db = commands.add_parser("db", help="database administration")
     db_commands = db.add_subparsers(title="db commands", metavar="DB_COMMAND")
     upgrade = db_commands.add_parser("upgrade", help="migrate the database to the newest schema")
@@ -109,6 +130,66 @@ def _services(settings: Settings, announce: bool = True):  # type: ignore[no-unt
 def _reason(exc: OperationalError) -> str:
     """Return the first line of the database driver's own message."""
     return str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+
+
+def _int_option(name: str, value: str) -> int:
+    if not value.isascii() or not value.isdigit():
+        raise CommandError(f"{name} takes a whole number, not {value}")
+    return int(value)
+
+
+def cmd_opd_add(settings: Settings, args: argparse.Namespace) -> int:
+    """Add or update an OPD."""
+    from bot.opds import CatalogueError, OpdSpec, days_text, hours_text, upsert_opd
+
+    services = _services(settings, announce=False)
+    spec = OpdSpec(
+        code=args.code, name_en=args.name, name_hi=args.name_hi, specialty=args.specialty, hours=args.hours, days=args.days,
+        capacity=_int_option("--capacity", args.capacity), languages=args.languages, consult_minutes=_int_option("--minutes", args.minutes),
+    )
+    try:
+        with services.db.write() as session:
+            opd = upsert_opd(session, spec)
+            line = f"{opd.code}\t{opd.name_en} / {opd.name_hi}\t{opd.specialty}\t{hours_text(opd)} IST\t{days_text(opd)}\t{opd.daily_capacity} tokens a day"
+    except CatalogueError as exc:
+        raise CommandError(str(exc)) from exc
+    print(line)
+    return 0
+
+
+def cmd_opd_list(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the OPD catalogue with today's tokens."""
+    from bot.models import utcnow
+    from bot.opds import catalogue_rows
+
+    services = _services(settings, announce=False)
+    with services.db.read() as session:
+        rows = catalogue_rows(session, utcnow())
+    if not rows:
+        print("no OPDs yet: add one with `teleopd opd add`, or load the demo set with `teleopd demo`")
+        return 0
+    header = ("code", "name", "specialty", "hours (IST)", "days", "capacity", "issued today", "waiting")
+    table = [header] + [
+        (str(r["code"]), f"{r['name']} / {r['name_hi']}", str(r["specialty"]), str(r["hours_ist"]), str(r["days"]),
+         str(r["capacity"]), str(r["issued_today"]), str(r["waiting"]))
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    """Load the demo OPDs."""
+    from bot.opds import load_demo
+
+    services = _services(settings, announce=False)
+    with services.db.write() as session:
+        opds = load_demo(session)
+        codes = [opd.code for opd in opds]
+    print(f"loaded {len(codes)} demo OPDs: {', '.join(codes)}")
+    return 0
 
 
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ from bot.channels.base import InboundMessage
 from bot.db import Database
 from bot.i18n import Catalogs
 from bot.models import Conversation, Identity, InboundMessage as InboundRow, OutboxMessage, utcnow
+from bot.booking import BookingRecords
 from bot.patients import PatientRecords
 from flows import conversation
 from flows.engine import Inbound, Ports, State
@@ -66,7 +67,12 @@ class Dispatcher:
             if inbound_id is None:
                 return DispatchOutcome(Result.DUPLICATE, identity.id)
             state = State(step=conv.step, data=dict(conv.data or {}), language=identity.language, opted_out=identity.opted_out)
-            ports = Ports(patients=PatientRecords(session, identity), labels=self.catalogs, default_language=self.default_language)
+            ports = Ports(
+                patients=PatientRecords(session, identity),
+                labels=self.catalogs,
+                default_language=self.default_language,
+                bookings=BookingRecords(session, identity, message.received_at),
+            )
             outcome = conversation.handle(state, _to_flow_inbound(message), ports)
             _save_state(session, identity, conv, outcome.state, message.received_at)
             session.get(InboundRow, inbound_id).step_after = outcome.state.step  # type: ignore[union-attr]

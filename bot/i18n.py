@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -23,7 +23,7 @@ from babel.support import NullTranslations, Translations
 
 import locales
 from flows.engine import LANGUAGES
-from flows.messages import ByLanguage, Text
+from flows.messages import ByLanguage, Text, TimeOfDay
 
 IST = ZoneInfo("Asia/Kolkata")
 DOMAIN = "messages"
@@ -95,17 +95,17 @@ class Catalogs:
             return str(value)
         if isinstance(value, int | float):
             return format_decimal(value, locale=locale)
+        if isinstance(value, TimeOfDay):
+            return format_time(value.at.astimezone(IST), "h:mm a", tzinfo=IST, locale=locale)
         if isinstance(value, dt.datetime):
             return format_datetime(value.astimezone(IST), "d MMMM y, h:mm a", tzinfo=IST, locale=locale)
         if isinstance(value, dt.date):
             return format_date(value, "long", locale=locale)
         return str(value)
 
-    def variants(self, label: Text | ByLanguage) -> Iterable[str]:
+    def variants(self, label: Text | ByLanguage | dt.date) -> Iterable[str]:
         """Return a label in every supported language (answers may come in either)."""
-        if isinstance(label, ByLanguage):
-            return (label.en, label.hi)
-        return tuple(self.render(label, lang) for lang in LANGUAGES)
+        return tuple(self.format_value(label, lang) for lang in LANGUAGES)
 
 
 def format_number(value: int | float, lang: str) -> str:

@@ -11,7 +11,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, DateTime, ForeignKey, Index, Integer, String, Text, Time, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -80,6 +80,10 @@ class Person(Base):
     name: Mapped[str] = mapped_column(String(120))
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
     language: Mapped[str] = mapped_column(String(5), default="en")
+    # A family member booked for by someone else (a child, a parent): who looks after them.
+    guardian_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("people.id", ondelete="CASCADE", name="fk_people_guardian_id"), index=True
+    )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     patient: Mapped[Patient | None] = relationship(back_populates="person", uselist=False)
@@ -205,3 +209,93 @@ class Timer(Base):
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     fired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TokenStatus(StrEnum):
+    """Where a token is on its way through the OPD."""
+
+    WAITING = "waiting"
+    CALLED = "called"
+    IN_CONSULTATION = "in_consultation"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+
+
+LIVE_TOKEN_STATUSES = (TokenStatus.WAITING, TokenStatus.CALLED, TokenStatus.IN_CONSULTATION)
+
+
+class Opd(Base):
+    """A specialty clinic that gives tokens: hours in IST, working days, a daily capacity."""
+
+    __tablename__ = "opds"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    specialty: Mapped[str] = mapped_column(String(30), index=True)
+    name_en: Mapped[str] = mapped_column(String(80))
+    name_hi: Mapped[str] = mapped_column(String(80))
+    # Local time in India (IST). opens_at == closes_at means round the clock.
+    opens_at: Mapped[dt.time] = mapped_column(Time)
+    closes_at: Mapped[dt.time] = mapped_column(Time)
+    # ISO weekdays it works, "123456" = Monday to Saturday.
+    working_days: Mapped[str] = mapped_column(String(7), default="123456")
+    daily_capacity: Mapped[int] = mapped_column(Integer)
+    languages: Mapped[str] = mapped_column(String(20), default="hi,en")
+    # The estimate of one consultation's length until the OPD has enough of its own.
+    consult_minutes: Mapped[int] = mapped_column(Integer, default=10)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OpdDay(Base):
+    """The token counter of one OPD on one day: numbers are issued from here, gap-free."""
+
+    __tablename__ = "opd_days"
+
+    opd_id: Mapped[int] = mapped_column(BigId, ForeignKey("opds.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    issued: Mapped[int] = mapped_column(Integer, default=0)
+    capacity: Mapped[int] = mapped_column(Integer)
+
+
+class Token(Base):
+    """A place in an OPD's queue on one day: (OPD, day, number) is unique."""
+
+    __tablename__ = "tokens"
+    __table_args__ = (
+        UniqueConstraint("opd_id", "day", "number", name="uq_tokens_opd_day_number"),
+        # At most one live token per patient per OPD per day, whoever booked it.
+        Index(
+            "uq_tokens_live_patient",
+            "opd_id",
+            "day",
+            "person_id",
+            unique=True,
+            postgresql_where=text("status IN ('waiting', 'called', 'in_consultation')"),
+            sqlite_where=text("status IN ('waiting', 'called', 'in_consultation')"),
+        ),
+        Index("ix_tokens_queue", "opd_id", "day", "status", "number"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    opd_id: Mapped[int] = mapped_column(BigId, ForeignKey("opds.id", ondelete="RESTRICT"))
+    day: Mapped[dt.date] = mapped_column(Date)
+    number: Mapped[int] = mapped_column(Integer)
+    person_id: Mapped[int] = mapped_column(BigId, ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    # Who is told about this token (the patient, or the relative who booked for them).
+    identity_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("identities.id", ondelete="SET NULL"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default=TokenStatus.WAITING)
+    # Red-flag patients are called first (DESIGN.md "Safety").
+    priority: Mapped[bool] = mapped_column(default=False)
+    red_flags: Mapped[list[str]] = mapped_column(JsonDict, default=list)
+    # What the patient told us, for the doctor: symptom codes, their own words, duration, severity.
+    intake: Mapped[dict[str, Any]] = mapped_column(JsonDict, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    called_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    opd: Mapped[Opd] = relationship()
+    person: Mapped[Person] = relationship()

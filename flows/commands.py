@@ -15,6 +15,8 @@ class Command(StrEnum):
     LANGUAGE = "language"
     STOP = "stop"
     START = "start"
+    STATUS = "status"
+    CANCEL = "cancel"
 
 
 # What people type for each command. Matched against the whole message after text.fold(),
@@ -33,6 +35,11 @@ _WORDS: dict[Command, tuple[str, ...]] = {
         "stop", "रुकें", "रुको", "ruko", "ruken", "rukein", "band karo", "बंद करो", "बंद",
         "unsubscribe", "stopall", "end", "quit", "opt out",
     ),
+    Command.STATUS: (
+        "status", "स्थिति", "sthiti", "stithi", "my status", "token status", "queue", "mera number",
+        "mera token", "मेरा टोकन", "kitna time", "kab aayega number", "position",
+    ),
+    Command.CANCEL: ("cancel", "रद्द", "radd", "rad", "cancel token", "टोकन रद्द करें", "token radd", "radd karo", "रद्द करें"),
     Command.START: ("start", "शुरू", "shuru", "शुरू करें", "shuru karo", "शुरू करो", "unstop", "subscribe", "resume"),
 }
 

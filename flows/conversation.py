@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 
-from flows import menu, onboarding
+from flows import booking, menu, onboarding, queue
 from flows.commands import Command, match_command
+from flows.redflags import detect
 from flows.engine import Answer, Inbound, Ports, State, Step, Turn, resolve_choice
-from flows.messages import Reply, t
+from flows.messages import Reply, sms, t
 from flows.text import fold, is_devanagari, normalize, truncate
 
 # Longer messages are cut before any step sees them; nothing we ask needs more.
@@ -30,7 +31,7 @@ class Outcome:
 @cache
 def steps() -> dict[str, Step]:
     """Return every step by name (an explicit registry, built on first use)."""
-    return {step.name: step for step in (*onboarding.STEPS, *menu.STEPS)}
+    return {step.name: step for step in (*onboarding.STEPS, *menu.STEPS, *booking.STEPS, *queue.STEPS)}
 
 
 def handle(state: State, inbound: Inbound, ports: Ports) -> Outcome:
@@ -38,6 +39,8 @@ def handle(state: State, inbound: Inbound, ports: Ports) -> Outcome:
     turn = Turn(state, inbound, ports, steps())
     text = truncate(normalize(inbound.text or ""), MAX_TEXT)
     command = match_command(text) if inbound.choice is None else None
+    if text and inbound.choice is None:
+        _red_flags(turn, text)
 
     if state.opted_out:
         _while_opted_out(turn, command)
@@ -48,6 +51,37 @@ def handle(state: State, inbound: Inbound, ports: Ports) -> Outcome:
     else:
         _answer_step(turn, text)
     return Outcome(turn.state, turn.replies)
+
+
+def _red_flags(turn: Turn, text: str) -> None:
+    """Puts emergency advice before anything else when a message describes danger signs.
+
+    The patient may still book; the flags go with the token, which is then called first.
+    The advice names no diagnosis and no medicine: it sends the patient to 108/112, or to
+    Tele-MANAS (14416, India's free 24-hour mental health line) for thoughts of self-harm.
+    """
+    flags = detect(text)
+    if not flags:
+        return
+    actions = {flag.action for flag in flags}
+    if "ambulance" in actions:
+        turn.say(
+            t(
+                "This may be an emergency. Call 108 for an ambulance now, or 112. "
+                "Do not wait for an online consultation. If you can, ask someone to stay with the patient."
+            ),
+            sms=sms("EMERGENCY: call 108 for an ambulance now, or 112. Do not wait."),
+        )
+    if "mental_health" in actions:
+        turn.say(
+            t(
+                "You are not alone, and help is there right now. Please call Tele-MANAS on 14416: it is free, "
+                "open day and night, and you can talk in your own language. If you are in danger now, call 112."
+            ),
+            sms=sms("You are not alone. Call Tele-MANAS 14416 (free, 24 hours). In danger now: call 112."),
+        )
+    known = turn.data.setdefault("red_flags", [])
+    known.extend(flag.code for flag in flags if flag.code not in known)
 
 
 def _first_contact(turn: Turn, text: str, command: Command | None) -> None:
@@ -96,9 +130,18 @@ def _global_command(turn: Turn, command: Command) -> None:
         if turn.state.step != "language":
             turn.data["resume_step"] = turn.state.step
         turn.goto("language")
+    elif command is Command.STATUS:
+        if registered:
+            queue.tell_status(turn)
+        turn.ask_again(None if registered else t("Let us finish registering first. It takes about a minute."))
+    elif command is Command.CANCEL:
+        if registered:
+            queue.start_cancel(turn)
+        else:
+            turn.ask_again(t("You have no token to cancel."))
     elif command is Command.MENU or command is Command.START:
         if registered:
-            for key in ("mode", "editing", "resume_step"):
+            for key in ("mode", "editing", "resume_step", "token", *booking.BOOKING_KEYS):
                 turn.data.pop(key, None)
             turn.goto("menu")
         else:

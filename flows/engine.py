@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 from flows.messages import ByLanguage, Choice, Reply, Text
+from flows.opd import Bookings, NoBookings
 from flows.text import fold, to_ascii_digits
 
 LANGUAGES = ("en", "hi")
@@ -70,7 +71,7 @@ class Patients(Protocol):
 class Labels(Protocol):
     """Renders a label in every language, so a typed answer can match a choice in either."""
 
-    def variants(self, label: Text | ByLanguage) -> Iterable[str]:
+    def variants(self, label: Text | ByLanguage | dt.date) -> Iterable[str]:
         """Return the label's text in every supported language."""
 
 
@@ -81,6 +82,7 @@ class Ports:
     patients: Patients
     labels: Labels
     default_language: str = "en"
+    bookings: Bookings = field(default_factory=NoBookings)
 
 
 @dataclass(frozen=True)

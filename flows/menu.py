@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from flows.engine import Answer, Step, Turn
+from flows.booking import start_booking
 from flows.onboarding import profile_to_data
+from flows.symptoms import find_symptoms
 from flows.messages import Choice, Reply, Text, t
 
 
@@ -16,6 +18,8 @@ class MenuStep(Step):
         return Reply(
             t("What would you like to do?"),
             (
+                Choice("book", t("See a doctor"), ("book", "doctor", "daktar", "doctor se milna", "डॉक्टर", "token", "opd")),
+                Choice("token", t("My token"), ("my token", "mera token", "मेरा टोकन", "queue", "line")),
                 Choice("details", t("My details"), ("details", "profile", "meri jankari", "मेरी जानकारी", "विवरण")),
                 Choice("language", t("Change language"), ("language", "bhasha", "भाषा")),
                 Choice("help", t("Help"), ("help", "madad", "मदद")),
@@ -23,8 +27,14 @@ class MenuStep(Step):
         )
 
     def answer(self, turn: Turn, answer: Answer) -> None:
-        """Opens the chosen item."""
-        if answer.choice == "details":
+        """Opens the chosen item; symptoms typed here start a booking with them."""
+        if answer.choice == "book":
+            start_booking(turn)
+        elif answer.choice == "token":
+            turn.goto("token_menu")
+        elif answer.choice is None and (find_symptoms(answer.text).symptoms or turn.data.get("red_flags")):
+            start_booking(turn, answer.text)
+        elif answer.choice == "details":
             profile = turn.ports.patients.profile()
             if profile is None:  # the record was removed behind the conversation's back
                 turn.data.clear()
@@ -48,6 +58,8 @@ def help_text() -> Text:
         "teleopd connects you with a government doctor online, free of charge.\n"
         "You can send these words at any time:\n"
         "MENU – the main menu\n"
+        "STATUS – your token and place in the queue\n"
+        "CANCEL – cancel a token\n"
         "LANGUAGE – change the language\n"
         "HELP – this message\n"
         "STOP – stop all messages\n"

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Union
 
-ParamValue = Union[str, int, float, dt.date, dt.datetime, "Text", "ByLanguage"]
+ParamValue = Union[str, int, float, dt.date, dt.datetime, "Text", "ByLanguage", "TimeOfDay"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,13 @@ class ByLanguage:
     def pick(self, lang: str) -> str:
         """Return the value for one language, English when the language is unknown."""
         return self.hi if lang == "hi" else self.en
+
+
+@dataclass(frozen=True)
+class TimeOfDay:
+    """A moment shown as a time of day only, in India's time (9:00 am)."""
+
+    at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,11 @@ def t(msgid: str, **params: ParamValue) -> Text:
     return Text(msgid, tuple(sorted(params.items())))
 
 
+def sms(msgid: str, **params: ParamValue) -> Text:
+    """Mark the short SMS form of a message (2 SMS segments at most; tests/test_sms_forms.py)."""
+    return Text(msgid, tuple(sorted(params.items())))
+
+
 def tn(singular: str, plural: str, count: int, **params: ParamValue) -> Text:
     """Mark a plural message; ``{count}`` is available to both forms."""
     params = {"count": count, **params}
@@ -56,7 +68,7 @@ class Choice:
     """One answer the user can pick: a stable key, a label, and extra words that select it."""
 
     key: str
-    label: Text | ByLanguage
+    label: Text | ByLanguage | dt.date  # a date is shown in the user's language
     # Words users type for this choice beyond its label in either language, e.g. romanised
     # Hindi ("haan") — matched after text.fold().
     aliases: tuple[str, ...] = ()
@@ -73,6 +85,8 @@ class Reply:
     # "reply" answers the user's own message; "push" is sent unprompted and is suppressed
     # for users who opted out.
     kind: str = "reply"
+    # The short form for SMS (feature phones): Devanagari SMS costs 70 characters a segment.
+    sms: Text | None = None
 
 
 # --- JSON form, for the outbox ------------------------------------------------------------
@@ -83,6 +97,8 @@ def _param_to_json(value: ParamValue) -> Any:
         return {"$text": text_to_json(value)}
     if isinstance(value, ByLanguage):
         return {"$lang": {"en": value.en, "hi": value.hi}}
+    if isinstance(value, TimeOfDay):
+        return {"$time": value.at.isoformat()}
     if isinstance(value, dt.datetime):
         return {"$datetime": value.isoformat()}
     if isinstance(value, dt.date):
@@ -96,6 +112,8 @@ def _param_from_json(value: Any) -> ParamValue:
             return text_from_json(value["$text"])
         if "$lang" in value:
             return ByLanguage(**value["$lang"])
+        if "$time" in value:
+            return TimeOfDay(dt.datetime.fromisoformat(value["$time"]))
         if "$datetime" in value:
             return dt.datetime.fromisoformat(value["$datetime"])
         if "$date" in value:
@@ -125,6 +143,7 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
         "choices": [{"key": c.key, "label": _param_to_json(c.label)} for c in reply.choices],
         "request_contact": reply.request_contact,
         "kind": reply.kind,
+        **({"sms": text_to_json(reply.sms)} if reply.sms is not None else {}),
     }
 
 
@@ -135,4 +154,5 @@ def reply_from_json(data: dict[str, Any]) -> Reply:
         choices=tuple(Choice(c["key"], _param_from_json(c["label"])) for c in data.get("choices", [])),  # type: ignore[arg-type]
         request_contact=bool(data.get("request_contact")),
         kind=data.get("kind", "reply"),
+        sms=text_from_json(data["sms"]) if data.get("sms") else None,
     )

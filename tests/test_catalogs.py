@@ -12,7 +12,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[1]
-KEYWORDS = {"t": None, "tn": (1, 2)}
+KEYWORDS = {"t": None, "sms": None, "tn": (1, 2)}
 
 
 def _catalog(lang: str):  # type: ignore[no-untyped-def]

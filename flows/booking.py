@@ -1,0 +1,448 @@
+"""Booking: from "mujhe bukhar hai" to a token in hand, with an honest idea of the wait.
+
+```mermaid
+stateDiagram-v2
+    menu --> symptoms: See a doctor (or symptoms typed at the menu)
+    symptoms --> for_whom
+    for_whom --> dep_name: my child / another family member
+    dep_name --> dep_age --> dep_sex --> since_when
+    for_whom --> since_when: myself / someone booked for before
+    since_when --> severity: (passed by when the first message said since when)
+    severity --> opd_suggest
+    opd_suggest --> menu: book → token
+    opd_suggest --> opd_pick: choose another OPD
+    opd_pick --> menu: book → token
+    opd_suggest --> offer: closed now or full today
+    offer --> menu: book the next session
+```
+The intake lives in the conversation's data until the token is booked; it then goes with
+the token, for the doctor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from flows.engine import Answer, Step, Turn
+from flows.messages import ByLanguage, Choice, Reply, Text, TimeOfDay, sms, t, tn
+from flows.onboarding import NAME_MAX, NO_WORDS, SEX_ALIASES, SEX_LABELS, YES_WORDS, FreeTextStep
+from flows.opd import BookingOutcome, BookingResult, Intake, OpdInfo, TokenInfo
+from flows.symptoms import find_symptoms, parse_duration, specialty_for
+from flows.text import has_letters, parse_age
+
+SEVERITY_LABELS = {
+    "mild": t("Mild: I can do my daily work"),
+    "moderate": t("Moderate: daily work is hard"),
+    "severe": t("Severe: I cannot do my daily work"),
+}
+SEVERITY_ALIASES = {
+    "mild": ("mild", "halka", "thoda", "हल्का", "थोड़ा", "kam"),
+    "moderate": ("moderate", "medium", "beech ka", "madhyam", "मध्यम", "theek thaak"),
+    "severe": ("severe", "bad", "very bad", "bahut", "bahut zyada", "tez", "बहुत", "बहुत ज़्यादा", "तेज़"),
+}
+
+
+# The conversation data the booking questions fill in.
+BOOKING_KEYS = ("intake", "patient", "opd", "offer", "dep_name", "dep_age")
+
+
+def start_booking(turn: Turn, text: str | None = None) -> None:
+    """Starts the booking questions; symptoms typed at the menu count as the first answer."""
+    for key in BOOKING_KEYS:
+        turn.data.pop(key, None)
+    if text:
+        SymptomsStep().answer(turn, Answer(text=text, key="", choice=None, inbound=turn.inbound))
+    else:
+        turn.goto("symptoms")
+
+
+def _intake(turn: Turn) -> dict[str, Any]:
+    return turn.data.setdefault("intake", {})
+
+
+class SymptomsStep(Step):
+    """Asks what is wrong, in the patient's own words."""
+
+    name = "symptoms"
+
+    def ask(self, turn: Turn) -> Reply:
+        return Reply(
+            t("What is the problem? Tell me in your own words, for example: fever and cough for 3 days."),
+            sms=sms("What is the problem? e.g. fever and cough for 3 days"),
+        )
+
+    def answer(self, turn: Turn, answer: Answer) -> None:
+        """Keeps the symptoms found and the patient's own words, for the doctor."""
+        finding = find_symptoms(answer.text)
+        if not finding.symptoms and not finding.unknown:
+            turn.ask_again(t("Please tell me the problem in words, for example: headache, or stomach pain since yesterday."))
+            return
+        intake = _intake(turn)
+        intake.update(text=answer.text[:1000], symptoms=[s.code for s in finding.symptoms], unknown=list(finding.unknown))
+        duration = parse_duration(answer.text)
+        if duration is not None:
+            intake.update(duration_days=duration.days, duration_text=duration.text)
+        turn.goto("for_whom")
+
+
+class ForWhomStep(Step):
+    """Asks who the patient is: the user, someone booked for before, or a new family member."""
+
+    name = "for_whom"
+
+    def ask(self, turn: Turn) -> Reply:
+        choices = [Choice("self", t("Myself"), ("self", "me", "main", "mujhe", "khud", "मैं", "खुद", "मुझे"))]
+        choices += [
+            Choice(f"dep:{d.person_id}", ByLanguage(en=d.name, hi=d.name)) for d in turn.ports.bookings.dependents()[:6]
+        ]
+        choices += [
+            Choice("child", t("My child"), ("child", "baby", "bachcha", "baccha", "beta", "beti", "बच्चा", "बच्ची", "बेटा", "बेटी")),
+            Choice("family", t("Another family member"), ("family", "parivar", "परिवार", "other", "dusra")),
+        ]
+        return Reply(t("Who is the patient?"), tuple(choices), sms=sms("Who is the patient?"))
+
+    def answer(self, turn: Turn, answer: Answer) -> None:
+        """Notes the patient, or asks about a new family member."""
+        choice = answer.choice
+        if choice is None:
+            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+        elif choice == "self":
+            turn.data["patient"] = None
+            _intake(turn)["for_whom"] = "self"
+            _after_patient(turn)
+        elif choice.startswith("dep:"):
+            turn.data["patient"] = int(choice.removeprefix("dep:"))
+            _intake(turn)["for_whom"] = "family"
+            _after_patient(turn)
+        else:
+            _intake(turn)["for_whom"] = choice
+            turn.goto("dep_name")
+
+
+def _after_patient(turn: Turn) -> None:
+    turn.goto("severity" if _intake(turn).get("duration_days") is not None else "since_when")
+
+
+class DependentNameStep(FreeTextStep):
+    """Asks the family member's name."""
+
+    name = field = "dep_name"
+    next_step = "dep_age"
+    max_length = NAME_MAX
+    question = t("What is the patient's name?")
+    needs_letters = t("A name needs letters. Please type the name, for example: Sunita Devi.")
+    too_long = t("That is too long for a name. Please send only the name, in at most {limit} letters.", limit=NAME_MAX)
+
+
+class DependentAgeStep(Step):
+    """Asks the family member's age."""
+
+    name = "dep_age"
+
+    def ask(self, turn: Turn) -> Reply:
+        return Reply(t("How old is {name}? Send the age in years; for a baby under one year, send 0.", name=turn.data.get("dep_name", "")))
+
+    def answer(self, turn: Turn, answer: Answer) -> None:
+        """Stores an age from 0 to 120."""
+        age = parse_age(answer.text)
+        if age is None:
+            turn.ask_again(t("Please send the age as a number of years from 0 to 120, for example 34. For a baby under one year, send 0."))
+            return
+        turn.data["dep_age"] = age
+        turn.goto("dep_sex")
+
+
+class DependentSexStep(Step):
+    """Asks the family member's sex, then registers them under the user."""
+
+    name = "dep_sex"
+
+    def ask(self, turn: Turn) -> Reply:
+        return Reply(
+            t("Is {name} female, male or other?", name=turn.data.get("dep_name", "")),
+            tuple(Choice(key, label, SEX_ALIASES[key]) for key, label in SEX_LABELS.items()),
+        )
+
+    def answer(self, turn: Turn, answer: Answer) -> None:
+        """Registers the family member and goes on with the booking."""
+        if answer.choice is None:
+            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+            return
+        name, age = turn.data.pop("dep_name"), turn.data.pop("dep_age")
+        turn.data["patient"] = turn.ports.bookings.add_dependent(name, age, answer.choice)
+        _after_patient(turn)
+
+
+class SinceWhenStep(Step):
+    """Asks how long the problem has lasted."""
+
+    name = "since_when"
+
+    def ask(self, turn: Turn) -> Reply:
+        return Reply(
+            t("Since when? For example: since yesterday, 3 days, 2 weeks."),
+            sms=sms("Since when? e.g. 3 days"),
+        )
+
+    def answer(self, turn: Turn, answer: Answer) -> None:
+        """Stores the duration in days."""
+        duration = parse_duration(answer.text)
+        if duration is None:
+            turn.ask_again(t("Please say how long, for example: 2 days, since yesterday, or 1 week."))
+            return
+        _intake(turn).update(duration_days=duration.days, duration_text=duration.text)
+        turn.goto("severity")
+
+
+class SeverityStep(Step):
+    """Asks how bad the problem is."""
+
+    name = "severity"
+
+    def ask(self, turn: Turn) -> Reply:
+        return Reply(
+            t("How bad is it?"),
+            tuple(Choice(key, label, SEVERITY_ALIASES[key]) for key, label in SEVERITY_LABELS.items()),
+        )
+
+    def answer(self, turn: Turn, answer: Answer) -> None:
+        """Stores the severity and suggests an OPD."""
+        if answer.choice is None:
+            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+            return
+        _intake(turn)["severity"] = answer.choice
+        turn.goto("opd_suggest")
+
+
+def _patient_age_sex(turn: Turn) -> tuple[int, str]:
+    patient = turn.data.get("patient")
+    if patient is not None:
+        for dependent in turn.ports.bookings.dependents():
+            if dependent.person_id == patient:
+                return dependent.age, dependent.sex
+    profile = turn.ports.patients.profile()
+    return (profile.age, profile.sex) if profile else (30, "other")
+
+
+def suggested_opd(turn: Turn, opds: list[OpdInfo]) -> OpdInfo | None:
+    """Return the OPD to suggest: the specialty the symptoms point to, open soonest."""
+    if not opds:
+        return None
+    age, sex = _patient_age_sex(turn)
+    specialty = specialty_for(find_symptoms(_intake(turn).get("text", "")), age, sex)
+    for wanted in (specialty, "general_medicine"):
+        matching = sorted((o for o in opds if o.specialty == wanted), key=lambda o: (not o.open_now, o.next_session))
+        if matching:
+            return matching[0]
+    return sorted(opds, key=lambda o: (not o.open_now, o.next_session))[0]
+
+
+def when_text(opd: OpdInfo) -> Text:
+    """Return "open now" or when the next session starts."""
+    if opd.open_now:
+        return t("It is open now.")
+    return t("Its next session starts on {date} at {time}.", date=opd.next_session.date(), time=TimeOfDay(opd.next_session))
+
+
+class OpdSuggestStep(Step):
+    """Suggests the OPD that fits the symptoms, age and sex, and lets the patient pick another."""
+
+    name = "opd_suggest"
+
+    def skip(self, turn: Turn) -> str | None:
+        opds = turn.ports.bookings.opds()
+        if not opds:
+            turn.say(t("No OPD is taking bookings at the moment. Please try again later; in an emergency call 108 or 112."))
+            return "menu"
+        suggestion = suggested_opd(turn, opds)
+        turn.data["opd"] = suggestion.id if suggestion else None
+        return None
+
+    def ask(self, turn: Turn) -> Reply:
+        opd = _opd(turn, turn.data.get("opd"))
+        if opd is None:
+            return OpdPickStep().ask(turn)
+        return Reply(
+            t("I suggest the {opd} OPD. {when}\nShall I book a token there?", opd=opd.name, when=when_text(opd)),
+            (
+                Choice("book", t("Yes, book a token"), YES_WORDS + ("book",)),
+                Choice("other", t("Choose another OPD"), NO_WORDS + ("other", "another", "dusra", "दूसरा")),
+            ),
+        )
+
+    def answer(self, turn: Turn, answer: Answer) -> None:
+        """Books the suggested OPD, or lists the others."""
+        if answer.choice == "book" and turn.data.get("opd") is not None:
+            book(turn, turn.data["opd"])
+        elif answer.choice == "other" or turn.data.get("opd") is None:
+            turn.goto("opd_pick")
+        else:
+            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+
+
+def _opd(turn: Turn, opd_id: int | None) -> OpdInfo | None:
+    return next((o for o in turn.ports.bookings.opds() if o.id == opd_id), None)
+
+
+class OpdPickStep(Step):
+    """Lists the OPDs to choose from."""
+
+    name = "opd_pick"
+    # WhatsApp list messages hold at most 10 rows; no channel should need more.
+    MAX_CHOICES: ClassVar[int] = 10
+
+    def ask(self, turn: Turn) -> Reply:
+        opds = turn.ports.bookings.opds()[: self.MAX_CHOICES]
+        return Reply(
+            t("Which OPD would you like?"),
+            tuple(Choice(f"opd:{o.id}", o.name, (o.code,)) for o in opds),
+        )
+
+    def answer(self, turn: Turn, answer: Answer) -> None:
+        """Books the chosen OPD."""
+        if answer.choice is None:
+            turn.ask_again(t("I could not find that OPD. Please choose one from the list: tap a button or send its number."))
+            return
+        opd_id = int(answer.choice.removeprefix("opd:"))
+        turn.data["opd"] = opd_id
+        book(turn, opd_id)
+
+
+def _finish_intake(turn: Turn) -> Intake:
+    data = _intake(turn)
+    return Intake(
+        text=data.get("text", ""),
+        symptoms=tuple(data.get("symptoms", ())),
+        unknown=tuple(data.get("unknown", ())),
+        duration_days=data.get("duration_days"),
+        duration_text=data.get("duration_text"),
+        severity=data.get("severity"),
+        red_flags=tuple(turn.data.get("red_flags", ())),
+        for_whom=data.get("for_whom", "self"),
+    )
+
+
+def book(turn: Turn, opd_id: int, day: dt.date | None = None) -> None:
+    """Books a token and says so, or offers the next session."""
+    intake = _finish_intake(turn)
+    result = turn.ports.bookings.book(opd_id, turn.data.get("patient"), intake, priority=bool(intake.red_flags), day=day)
+    _tell_result(turn, opd_id, result)
+
+
+def _tell_result(turn: Turn, opd_id: int, result: BookingResult) -> None:
+    if result.outcome is BookingOutcome.BOOKED and result.token:
+        say_token(turn, result.token, new=True)
+        _done(turn)
+    elif result.outcome is BookingOutcome.EXISTING and result.token:
+        turn.say(t("You already have a token for this OPD on that day. Here it is:"))
+        say_token(turn, result.token, new=False)
+        _done(turn)
+    elif result.outcome in (BookingOutcome.CLOSED, BookingOutcome.FULL) and result.offer:
+        turn.data["offer"] = {"opd": opd_id, "day": result.offer.day.isoformat(), "starts_at": result.offer.starts_at.isoformat(), "why": result.outcome.value}
+        turn.goto("offer")
+    else:
+        turn.say(t("This OPD has no free session in the next two weeks. Please choose another OPD."))
+        turn.goto("opd_pick")
+
+
+def _done(turn: Turn) -> None:
+    for key in (*BOOKING_KEYS, "red_flags"):
+        turn.data.pop(key, None)
+    turn.goto("menu")
+
+
+def token_when(token: TokenInfo, now: dt.datetime) -> Text:
+    """Return the token's date, with the time the session starts when that is still to come."""
+    if token.today and token.starts_at <= now:
+        return t("today, {date}", date=token.day)
+    return t("{date}, from {time}", date=token.day, time=TimeOfDay(token.starts_at))
+
+
+def token_wait(token: TokenInfo) -> Text:
+    """Return the estimated wait, saying when it is a standard estimate."""
+    if token.position <= 1:
+        return t("none: you are next")
+    if token.wait_is_estimate_default:
+        return tn(
+            "about {count} minute (we count {per} minutes per patient until this OPD has enough consultations of its own)",
+            "about {count} minutes (we count {per} minutes per patient until this OPD has enough consultations of its own)",
+            token.wait_minutes,
+            per=token.minutes_per_patient,
+        )
+    return tn("about {count} minute", "about {count} minutes", token.wait_minutes)
+
+
+def say_token(turn: Turn, token: TokenInfo, new: bool) -> None:
+    """Tells the patient their token plainly: OPD, number, date, place in the queue, wait."""
+    if token.priority:
+        turn.say(t("Because of the danger signs you told us about, you will be seen first."))
+    params: dict[str, Any] = dict(
+        opd=token.opd_name,
+        number=token.number,
+        name=token.patient_name,
+        when=token_when(token, turn.now),
+        position=token.position,
+        wait=token_wait(token),
+    )
+    short = sms(
+        "Token {number}, {opd}, {date}. Place {position}, wait ~{minutes} min. STATUS for updates.",
+        number=token.number, opd=token.opd_name, date=token.day, position=token.position, minutes=token.wait_minutes,
+    )
+    if new:
+        text = t(
+            "Your token is booked.\nOPD: {opd}\nToken number: {number}\nPatient: {name}\nDate: {when}\n"
+            "Place in the queue: {position}\nEstimated wait: {wait}\n"
+            "We will message you when the doctor is ready for you. Send STATUS to see your place in the queue, or CANCEL to cancel.",
+            **params,
+        )
+    else:
+        text = t(
+            "OPD: {opd}\nToken number: {number}\nPatient: {name}\nDate: {when}\nPlace in the queue: {position}\nEstimated wait: {wait}",
+            **params,
+        )
+    turn.say(text, sms=short)
+
+
+class OfferStep(Step):
+    """Offers the next session when the OPD is closed now or full today."""
+
+    name = "offer"
+
+    def ask(self, turn: Turn) -> Reply:
+        offer = turn.data.get("offer", {})
+        opd = _opd(turn, offer.get("opd"))
+        starts = dt.datetime.fromisoformat(offer["starts_at"]) if offer else turn.now
+        name = opd.name if opd else ""
+        why = (
+            t("Today's tokens for {opd} are all taken.", opd=name)
+            if offer.get("why") == BookingOutcome.FULL
+            else t("{opd} is closed now.", opd=name)
+        )
+        return Reply(
+            t("{why} The next session is on {date} at {time}. Shall I book a token for then?", why=why, date=starts.date(), time=TimeOfDay(starts)),
+            (
+                Choice("accept", t("Yes, book for then"), YES_WORDS + ("book",)),
+                Choice("other", t("Choose another OPD"), ("other", "another", "dusra", "दूसरा")),
+                Choice("no", t("No, not now"), NO_WORDS),
+            ),
+        )
+
+    def answer(self, turn: Turn, answer: Answer) -> None:
+        """Books the offered session, lists other OPDs, or leaves it."""
+        offer = turn.data.get("offer") or {}
+        if answer.choice == "accept" and offer:
+            book(turn, offer["opd"], day=dt.date.fromisoformat(offer["day"]))
+        elif answer.choice == "other":
+            turn.goto("opd_pick")
+        elif answer.choice == "no":
+            turn.say(t("All right, no token was booked."))
+            _done(turn)
+        else:
+            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+
+
+STEPS: tuple[Step, ...] = (
+    SymptomsStep(), ForWhomStep(), DependentNameStep(), DependentAgeStep(), DependentSexStep(), SinceWhenStep(),
+    SeverityStep(), OpdSuggestStep(), OpdPickStep(), OfferStep(),
+)
