@@ -203,7 +203,8 @@ class SeverityStep(Step):
     def ask(self, turn: Turn) -> Reply:
         return Reply(
             t("How bad is it?"),
-            tuple(Choice(key, label, SEVERITY_ALIASES[key]) for key, label in SEVERITY_LABELS.items()),
+            sms=sms("How bad is it? 1 mild 2 moderate 3 severe"),
+            choices=tuple(Choice(key, label, SEVERITY_ALIASES[key]) for key, label in SEVERITY_LABELS.items()),
         )
 
     def answer(self, turn: Turn, answer: Answer) -> None:
@@ -265,7 +266,8 @@ class OpdSuggestStep(Step):
             return OpdPickStep().ask(turn)
         return Reply(
             t("I suggest the {opd} OPD. {when}\nShall I book a token there?", opd=opd.name, when=when_text(opd)),
-            (
+            sms=sms("Book a token at {opd}?", opd=opd.name),
+            choices=(
                 Choice("book", t("Yes, book a token"), YES_WORDS + ("book",)),
                 Choice("other", t("Choose another OPD"), NO_WORDS + ("other", "another", "dusra", "दूसरा")),
             ),
@@ -421,7 +423,8 @@ class OfferStep(Step):
         )
         return Reply(
             t("{why} The next session is on {date} at {time}. Shall I book a token for then?", why=why, date=starts.date(), time=TimeOfDay(starts)),
-            (
+            sms=sms("{opd}: next session {date}, {time}. Book then?", opd=name, date=starts.date(), time=TimeOfDay(starts)),
+            choices=(
                 Choice("accept", t("Yes, book for then"), YES_WORDS + ("book",)),
                 Choice("other", t("Choose another OPD"), ("other", "another", "dusra", "दूसरा")),
                 Choice("no", t("No, not now"), NO_WORDS),

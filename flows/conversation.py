@@ -124,7 +124,7 @@ def _global_command(turn: Turn, command: Command) -> None:
     if command is Command.STOP:
         _stop(turn)
     elif command is Command.HELP:
-        turn.say(menu.help_text())
+        turn.say(menu.help_text(), sms=menu.help_sms())
         turn.ask_again()
     elif command is Command.LANGUAGE:
         if turn.state.step != "language":

@@ -6,7 +6,7 @@ from flows.engine import Answer, Step, Turn
 from flows.booking import start_booking
 from flows.onboarding import profile_to_data
 from flows.symptoms import find_symptoms
-from flows.messages import Choice, Reply, Text, t
+from flows.messages import Choice, Reply, Text, sms, t
 
 
 class MenuStep(Step):
@@ -46,10 +46,15 @@ class MenuStep(Step):
             turn.data["resume_step"] = "menu"
             turn.goto("language")
         elif answer.choice == "help":
-            turn.say(help_text())
+            turn.say(help_text(), sms=help_sms())
             turn.ask_again()
         else:
             turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+
+
+def help_sms() -> Text:
+    """Return the help message's SMS form."""
+    return sms("Send MENU, STATUS, CANCEL, LANGUAGE or STOP. Emergency: call 108 or 112.")
 
 
 def help_text() -> Text:

@@ -107,7 +107,10 @@ class CancelConfirmStep(Step):
         """Cancels the token, or keeps it."""
         token = _token(turn)
         if answer.choice == "cancel" and token is not None and turn.ports.bookings.cancel(token.id):
-            turn.say(t("Token {number} at {opd} is cancelled.", number=token.number, opd=token.opd_name))
+            turn.say(
+                t("Token {number} at {opd} is cancelled.", number=token.number, opd=token.opd_name),
+                sms=sms("Token {number}, {opd} cancelled.", number=token.number, opd=token.opd_name),
+            )
             _back(turn)
         elif answer.choice in ("keep", "cancel"):
             turn.say(t("Your token is kept.") if token is not None else t("That token is no longer booked."))

@@ -1,0 +1,100 @@
+"""Every SMS form in the catalogs fits 2 SMS segments in both languages, with its longest values.
+
+Devanagari forces UCS-2 (134 UTF-16 units over 2 segments); English stays GSM-7 (306
+characters) as long as it keeps to the GSM alphabet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+
+from bot.channels.sms_text import is_gsm7, segments, units
+from bot.i18n import Catalogs
+from bot.opds import DEMO_OPDS
+from flows.messages import ByLanguage, Text, TimeOfDay
+
+ROOT = Path(__file__).resolve().parents[1]
+MAX_SEGMENTS = 2
+IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
+
+
+def _sms_forms() -> list[str]:
+    with (ROOT / "babel.cfg").open() as cfg:
+        method_map, options_map = parse_mapping_cfg(cfg)
+    found = {message for _f, _l, message, _c, _x in extract_from_dir(str(ROOT), method_map, options_map, keywords={"sms": None})}
+    return sorted(found)
+
+
+def _longest(values: list[str]) -> str:
+    return max(values, key=lambda v: len(v.encode("utf-16-le")))
+
+
+def _worst_values(catalogs: Catalogs, lang: str) -> dict[str, object]:
+    """Return, per placeholder SMS forms may use, the value that renders longest."""
+    days = [dt.date(2026, 1, 1) + dt.timedelta(days=n) for n in range(366)]
+    longest_day = max(days, key=lambda d: len(catalogs.format_value(d, lang)))
+    times = [TimeOfDay(dt.datetime(2026, 1, 1, h, m, tzinfo=IST)) for h in range(24) for m in (0, 30)]
+    longest_time = max(times, key=lambda v: len(catalogs.format_value(v, lang)))
+    return {
+        "number": 99_999,  # a capacity of 100,000 tokens a day is the catalogue's ceiling
+        "position": 99_999,
+        "minutes": 999_990,
+        "opd": ByLanguage(en=_longest([o.name_en for o in DEMO_OPDS]), hi=_longest([o.name_hi for o in DEMO_OPDS])),
+        "date": longest_day,
+        "time": longest_time,
+    }
+
+
+FORMS = _sms_forms()
+
+
+def test_there_are_sms_forms() -> None:
+    assert len(FORMS) >= 10
+
+
+@pytest.mark.parametrize("msgid", FORMS)
+def test_sms_forms_use_only_short_placeholders(msgid: str) -> None:
+    names = {name for _, name, _, _ in string.Formatter().parse(msgid) if name}
+    # A patient's name can be 80 characters: it has no place in a 2-segment SMS.
+    assert names <= {"number", "position", "minutes", "opd", "date", "time"}, names
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+@pytest.mark.parametrize("msgid", FORMS)
+def test_sms_form_fits_two_segments(catalogs: Catalogs, msgid: str, lang: str) -> None:
+    names = {name for _, name, _, _ in string.Formatter().parse(msgid) if name}
+    values = {k: v for k, v in _worst_values(catalogs, lang).items() if k in names}
+    rendered = catalogs.render(Text(msgid, tuple(sorted(values.items()))), lang)
+    assert segments(rendered) <= MAX_SEGMENTS, f"{segments(rendered)} segments, {units(rendered)} units: {rendered!r}"
+    if lang == "en":
+        # One curly quote or dash would turn an English SMS into UCS-2 and halve its room.
+        assert is_gsm7(rendered), f"not GSM-7: {rendered!r}"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("a" * 160, 1, id="gsm-160"),
+        pytest.param("a" * 161, 2, id="gsm-161"),
+        pytest.param("a" * 306, 2, id="gsm-306"),
+        pytest.param("a" * 307, 3, id="gsm-307"),
+        pytest.param("~" * 80, 1, id="gsm-extension-counts-twice"),
+        pytest.param("~" * 81, 2, id="gsm-extension-161-septets"),
+        pytest.param("क" * 70, 1, id="ucs2-70"),
+        pytest.param("क" * 71, 2, id="ucs2-71"),
+        pytest.param("क" * 134, 2, id="ucs2-134"),
+        pytest.param("क" * 135, 3, id="ucs2-135"),
+        pytest.param("a" * 69 + "“", 1, id="a-curly-quote-forces-ucs2"),
+        pytest.param("a" * 70 + "“", 2, id="ucs2-71-because-of-a-quote"),
+        pytest.param("🙂" * 35, 1, id="emoji-two-units-each"),
+        pytest.param("🙂" * 36, 2, id="emoji-72-units"),
+    ],
+)
+def test_segment_counting(text: str, expected: int) -> None:
+    assert segments(text) == expected
