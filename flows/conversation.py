@@ -46,7 +46,7 @@ def handle(state: State, inbound: Inbound, ports: Ports) -> Outcome:
         _while_opted_out(turn, command)
     elif state.step is None:
         _first_contact(turn, text, command)
-    elif command is not None:
+    elif command is not None and not _step_offers(turn, command):
         _global_command(turn, command)
     else:
         _answer_step(turn, text)
@@ -116,6 +116,16 @@ def _while_opted_out(turn: Turn, command: Command | None) -> None:
 def _stop(turn: Turn) -> None:
     turn.state.opted_out = True
     turn.say(t("You will not get any more messages from us. Send START at any time to come back."))
+
+
+def _step_offers(turn: Turn, command: Command) -> bool:
+    """Return True when the current question itself offers the command's word as an answer.
+
+    "cancel" at "Cancel token 5?" means yes, cancel it — not "start cancelling again".
+    """
+    if command not in (Command.CANCEL, Command.STATUS):
+        return False
+    return any(choice.key == command.value for choice in turn.step().ask(turn).choices)
 
 
 def _global_command(turn: Turn, command: Command) -> None:
