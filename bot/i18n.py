@@ -30,6 +30,9 @@ DOMAIN = "messages"
 # Babel locales for formatting: Indian English and Hindi both group digits the Indian way
 # (42,23,054) and keep Latin digits (PROVIDERS.md §D).
 BABEL_LOCALE = {"en": "en_IN", "hi": "hi_IN"}
+# Times of day: "9:00 am" in English; in Hindi the CLDR day period goes first, as people
+# say it ("सुबह 9:00", "दोपहर 2:30"), rather than Babel's default "am"/"pm".
+TIME_PATTERN = {"en": "h:mm a", "hi": "B h:mm"}
 
 
 def locales_dir() -> Path:
@@ -96,9 +99,10 @@ class Catalogs:
         if isinstance(value, int | float):
             return format_decimal(value, locale=locale)
         if isinstance(value, TimeOfDay):
-            return format_time(value.at.astimezone(IST), "h:mm a", tzinfo=IST, locale=locale)
+            return format_time(value.at.astimezone(IST), TIME_PATTERN.get(lang, "h:mm a"), tzinfo=IST, locale=locale)
         if isinstance(value, dt.datetime):
-            return format_datetime(value.astimezone(IST), "d MMMM y, h:mm a", tzinfo=IST, locale=locale)
+            pattern = f"d MMMM y, {TIME_PATTERN.get(lang, 'h:mm a')}"
+            return format_datetime(value.astimezone(IST), pattern, tzinfo=IST, locale=locale)
         if isinstance(value, dt.date):
             return format_date(value, "long", locale=locale)
         return str(value)

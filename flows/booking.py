@@ -276,7 +276,9 @@ class OpdSuggestStep(Step):
     def answer(self, turn: Turn, answer: Answer) -> None:
         """Books the suggested OPD, or lists the others."""
         if answer.choice == "book" and turn.data.get("opd") is not None:
-            book(turn, turn.data["opd"])
+            # The suggestion already said when the OPD next opens: accepting it is accepting
+            # that session, so it is booked without asking a second time.
+            book(turn, turn.data["opd"], accept_next_session=True)
         elif answer.choice == "other" or turn.data.get("opd") is None:
             turn.goto("opd_pick")
         else:
@@ -325,10 +327,13 @@ def _finish_intake(turn: Turn) -> Intake:
     )
 
 
-def book(turn: Turn, opd_id: int, day: dt.date | None = None) -> None:
+def book(turn: Turn, opd_id: int, day: dt.date | None = None, accept_next_session: bool = False) -> None:
     """Books a token and says so, or offers the next session."""
     intake = _finish_intake(turn)
-    result = turn.ports.bookings.book(opd_id, turn.data.get("patient"), intake, priority=bool(intake.red_flags), day=day)
+    bookings, patient, priority = turn.ports.bookings, turn.data.get("patient"), bool(intake.red_flags)
+    result = bookings.book(opd_id, patient, intake, priority=priority, day=day)
+    if accept_next_session and result.outcome is BookingOutcome.CLOSED and result.offer is not None:
+        result = bookings.book(opd_id, patient, intake, priority=priority, day=result.offer.day)
     _tell_result(turn, opd_id, result)
 
 

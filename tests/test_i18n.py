@@ -13,7 +13,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from bot.i18n import Catalogs, format_number, locales_dir
-from flows.messages import ByLanguage, t, text_from_json, text_to_json
+from flows.messages import ByLanguage, TimeOfDay, t, text_from_json, text_to_json
 
 
 @pytest.mark.parametrize(
@@ -39,7 +39,11 @@ def test_numbers_use_indian_grouping(value: int, lang: str, expected: str) -> No
         pytest.param(dt.date(2026, 3, 15), "hi", "15 मार्च 2026", id="date-hi"),
         # 08:30 UTC is 2:00 pm in India; aware datetimes are shown in IST.
         pytest.param(dt.datetime(2026, 11, 25, 8, 30, tzinfo=dt.UTC), "en", "25 November 2026, 2:00 pm", id="datetime-en"),
-        pytest.param(dt.datetime(2026, 11, 25, 8, 30, tzinfo=dt.UTC), "hi", "25 नवंबर 2026, 2:00 pm", id="datetime-hi"),
+        pytest.param(dt.datetime(2026, 11, 25, 8, 30, tzinfo=dt.UTC), "hi", "25 नवंबर 2026, दोपहर 2:00", id="datetime-hi"),
+        # Times of day as people say them: the day period first in Hindi.
+        pytest.param(TimeOfDay(dt.datetime(2026, 11, 25, 3, 30, tzinfo=dt.UTC)), "en", "9:00 am", id="time-en"),
+        pytest.param(TimeOfDay(dt.datetime(2026, 11, 25, 3, 30, tzinfo=dt.UTC)), "hi", "सुबह 9:00", id="time-hi-morning"),
+        pytest.param(TimeOfDay(dt.datetime(2026, 11, 25, 14, 30, tzinfo=dt.UTC)), "hi", "रात 8:00", id="time-hi-night"),
     ],
 )
 def test_dates_in_the_users_language(value: dt.date, lang: str, expected: str) -> None:
