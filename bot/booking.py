@@ -240,6 +240,10 @@ class BookingRecords:
         patient_id = person_id if person_id is not None else self._me().id
         if patient_id not in self._family_ids():
             raise LookupError("a token can only be booked for oneself or one's own family")
+        # One person may book from two channels at once (Telegram and WhatsApp): the
+        # dispatcher locks per identity, so lock the person too before looking for a live
+        # token. (A no-op on SQLite, whose write lock already serialises everything.)
+        self.session.execute(select(Person.id).where(Person.id == patient_id).with_for_update())
         sessions = list(upcoming_sessions(opd, self.now))
         if day is None:
             if not sessions:

@@ -101,8 +101,9 @@ def _port(value: str) -> int:
 
 def _configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    # Alembic announces each of its plugins at INFO; only the migrations it runs matter.
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # Alembic talks at INFO about its plugins and contexts; teleopd says itself what it did
+    # (`db upgrade` prints the revision), so only its warnings get through.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _services(settings: Settings, announce: bool = True):  # type: ignore[no-untyped-def]
@@ -140,14 +141,15 @@ def _int_option(name: str, value: str) -> int:
 
 def cmd_opd_add(settings: Settings, args: argparse.Namespace) -> int:
     """Add or update an OPD."""
-    from bot.opds import CatalogueError, OpdSpec, days_text, hours_text, upsert_opd
+    from bot.opds import CatalogueError, OpdSpec, check_spec, days_text, hours_text, upsert_opd
 
-    services = _services(settings, announce=False)
     spec = OpdSpec(
         code=args.code, name_en=args.name, name_hi=args.name_hi, specialty=args.specialty, hours=args.hours, days=args.days,
         capacity=_int_option("--capacity", args.capacity), languages=args.languages, consult_minutes=_int_option("--minutes", args.minutes),
     )
     try:
+        check_spec(spec)  # before touching the database: a refusal is one line and changes nothing
+        services = _services(settings, announce=False)
         with services.db.write() as session:
             opd = upsert_opd(session, spec)
             line = f"{opd.code}\t{opd.name_en} / {opd.name_hi}\t{opd.specialty}\t{hours_text(opd)} IST\t{days_text(opd)}\t{opd.daily_capacity} tokens a day"

@@ -6,11 +6,11 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.booking import IST
-from bot.models import LIVE_TOKEN_STATUSES, Opd, OpdDay, Token, TokenStatus
+from bot.models import LIVE_TOKEN_STATUSES, Opd, OpdDay, Token, TokenStatus, utcnow
 from flows.opd import Specialty
 
 DAY_NAMES = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
@@ -72,8 +72,8 @@ class OpdSpec:
     consult_minutes: int = 10
 
 
-def upsert_opd(session: Session, spec: OpdSpec) -> Opd:
-    """Add an OPD, or update the one with the same code."""
+def check_spec(spec: OpdSpec) -> None:
+    """Raise CatalogueError, in one line, for an OPD definition that cannot be used."""
     code = spec.code.strip().upper()
     if not re.fullmatch(r"[A-Z0-9_-]{2,20}", code):
         raise CatalogueError(f"--code takes 2-20 letters, digits, _ or -; got {spec.code!r}")
@@ -85,6 +85,14 @@ def upsert_opd(session: Session, spec: OpdSpec) -> Opd:
         raise CatalogueError(f"--minutes takes 1-240; got {spec.consult_minutes}")
     if not spec.name_en.strip() or not spec.name_hi.strip():
         raise CatalogueError("an OPD needs a name in English (--name) and in Hindi (--name-hi)")
+    parse_hours(spec.hours)
+    parse_days(spec.days)
+
+
+def upsert_opd(session: Session, spec: OpdSpec, now: dt.datetime | None = None) -> Opd:
+    """Add an OPD, or update the one with the same code (a new capacity applies from today)."""
+    check_spec(spec)
+    code = spec.code.strip().upper()
     opens, closes = parse_hours(spec.hours)
     opd = session.scalars(select(Opd).where(Opd.code == code)).first() or Opd(code=code)
     opd.name_en, opd.name_hi, opd.specialty = spec.name_en.strip(), spec.name_hi.strip(), spec.specialty
@@ -92,6 +100,8 @@ def upsert_opd(session: Session, spec: OpdSpec) -> Opd:
     opd.daily_capacity, opd.languages, opd.consult_minutes, opd.active = spec.capacity, spec.languages, spec.consult_minutes, True
     session.add(opd)
     session.flush()
+    today = (now or utcnow()).astimezone(IST).date()
+    session.execute(update(OpdDay).where(OpdDay.opd_id == opd.id, OpdDay.day >= today).values(capacity=opd.daily_capacity))
     return opd
 
 
