@@ -9,6 +9,7 @@ time, in the order they reach it.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 import threading
@@ -66,7 +67,9 @@ class Dispatcher:
             inbound_id = _record_inbound(session, message, identity.id, conv.step)
             if inbound_id is None:
                 return DispatchOutcome(Result.DUPLICATE, identity.id)
-            state = State(step=conv.step, data=dict(conv.data or {}), language=identity.language, opted_out=identity.opted_out)
+            # A deep copy: steps change nested values (the intake), and the ORM only sees a
+            # change to the JSON column when a new object is assigned to it.
+            state = State(step=conv.step, data=copy.deepcopy(conv.data or {}), language=identity.language, opted_out=identity.opted_out)
             ports = Ports(
                 patients=PatientRecords(session, identity),
                 labels=self.catalogs,

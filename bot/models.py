@@ -296,6 +296,107 @@ class Token(Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # A follow-up booked with one doctor waits for that doctor only.
+    doctor_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("doctors.person_id", ondelete="SET NULL", name="fk_tokens_doctor_id"), index=True)
+    # When the patient was told to get ready (at place 3 in the queue), so it is said once.
+    ready_notified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     opd: Mapped[Opd] = relationship()
     person: Mapped[Person] = relationship()
+
+
+class DoctorStatus(StrEnum):
+    """Whether a doctor can be given a patient."""
+
+    OFFLINE = "offline"  # off duty
+    FREE = "free"  # on duty, waiting for the next patient
+    BUSY = "busy"  # with a patient
+    PAUSED = "paused"  # on duty, taking a break
+
+
+class Doctor(Base):
+    """A doctor: a person who sees patients in one or more OPDs."""
+
+    __tablename__ = "doctors"
+
+    person_id: Mapped[int] = mapped_column(BigId, ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(10), default=DoctorStatus.OFFLINE)
+    languages: Mapped[str] = mapped_column(String(20), default="hi,en")
+    status_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    person: Mapped[Person] = relationship()
+    opds: Mapped[list[Opd]] = relationship(secondary="doctor_opds", order_by="Opd.id")
+
+
+class DoctorOpd(Base):
+    """Which OPDs a doctor sees patients in."""
+
+    __tablename__ = "doctor_opds"
+
+    doctor_id: Mapped[int] = mapped_column(BigId, ForeignKey("doctors.person_id", ondelete="CASCADE"), primary_key=True)
+    opd_id: Mapped[int] = mapped_column(BigId, ForeignKey("opds.id", ondelete="CASCADE"), primary_key=True)
+
+
+class HealthWorker(Base):
+    """A health worker at a spoke clinic, who books for walk-in patients."""
+
+    __tablename__ = "health_workers"
+
+    person_id: Mapped[int] = mapped_column(BigId, ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    clinic: Mapped[str] = mapped_column(String(120))
+
+    person: Mapped[Person] = relationship()
+
+
+class EnrolmentCode(Base):
+    """A one-time code that links a channel identity to a doctor or health worker."""
+
+    __tablename__ = "enrolment_codes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # Only a hash is kept: a database dump must not hand out working codes.
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[int] = mapped_column(BigId, ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    used_by_identity_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("identities.id", ondelete="SET NULL"))
+
+
+class ConsultationOutcome(StrEnum):
+    """How a consultation ended (None while it goes on)."""
+
+    DONE = "done"
+    REFERRED = "referred"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"  # the patient cancelled after being called
+    ABANDONED = "abandoned"  # the doctor went off duty in the middle
+
+
+class Consultation(Base):
+    """One patient seen (or called) by one doctor: the shared log every report is built from."""
+
+    __tablename__ = "consultations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_id: Mapped[int] = mapped_column(BigId, ForeignKey("tokens.id", ondelete="CASCADE"), unique=True)
+    doctor_id: Mapped[int] = mapped_column(BigId, ForeignKey("doctors.person_id", ondelete="RESTRICT"), index=True)
+    patient_id: Mapped[int] = mapped_column(BigId, ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    opd_id: Mapped[int] = mapped_column(BigId, ForeignKey("opds.id", ondelete="RESTRICT"), index=True)
+    room_url: Mapped[str] = mapped_column(String(300))
+    # A snapshot of what the patient told us (symptoms, duration, severity, red flags).
+    intake: Mapped[dict[str, Any]] = mapped_column(JsonDict, default=dict)
+    state_code: Mapped[str | None] = mapped_column(String(6), index=True)
+    called_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    joined_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(12), index=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    advice: Mapped[str] = mapped_column(Text, default="")
+    rating: Mapped[int | None] = mapped_column(Integer)
+    follow_up_of: Mapped[int | None] = mapped_column(BigId, ForeignKey("consultations.id", ondelete="SET NULL"))
+
+    token: Mapped[Token] = relationship()
+    doctor: Mapped[Doctor] = relationship()

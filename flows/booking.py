@@ -22,7 +22,7 @@ the token, for the doctor.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, ClassVar
+from typing import Any
 
 from flows.engine import Answer, Step, Turn
 from flows.messages import ByLanguage, Choice, Reply, Text, TimeOfDay, sms, t, tn
@@ -51,6 +51,9 @@ def start_booking(turn: Turn, text: str | None = None) -> None:
     """Starts the booking questions; symptoms typed at the menu count as the first answer."""
     for key in BOOKING_KEYS:
         turn.data.pop(key, None)
+    if not text:
+        # A new booking from the menu: danger signs told before belong to an earlier one.
+        turn.data.pop("red_flags", None)
     if text:
         SymptomsStep().answer(turn, Answer(text=text, key="", choice=None, inbound=turn.inbound))
     else:
@@ -92,13 +95,30 @@ class ForWhomStep(Step):
     name = "for_whom"
 
     def ask(self, turn: Turn) -> Reply:
-        choices = [Choice("self", t("Myself"), ("self", "me", "main", "mujhe", "khud", "मैं", "खुद", "मुझे"))]
+        choices = [
+            Choice(
+                "self", t("Myself"),
+                ("self", "me", "for me", "main", "mujhe", "khud", "main khud", "mere liye", "मैं", "खुद", "मुझे", "मैं खुद", "मेरे लिए", "apne liye", "अपने लिए"),
+            )
+        ]
         choices += [
             Choice(f"dep:{d.person_id}", ByLanguage(en=d.name, hi=d.name)) for d in turn.ports.bookings.dependents()[:6]
         ]
         choices += [
-            Choice("child", t("My child"), ("child", "baby", "bachcha", "baccha", "beta", "beti", "बच्चा", "बच्ची", "बेटा", "बेटी")),
-            Choice("family", t("Another family member"), ("family", "parivar", "परिवार", "other", "dusra")),
+            Choice(
+                "child", t("My child"),
+                (
+                    "child", "my son", "my daughter", "son", "daughter", "baby", "bachcha", "baccha", "beta", "beti", "mera bachcha",
+                    "mera baccha", "mera beta", "meri beti", "बच्चा", "बच्ची", "बेटा", "बेटी", "मेरा बच्चा", "मेरा बेटा", "मेरी बेटी", "मेरी बच्ची",
+                ),
+            ),
+            Choice(
+                "family", t("Another family member"),
+                (
+                    "family", "parivar", "परिवार", "other", "someone else", "dusra", "koi aur", "कोई और", "mother", "father", "wife", "husband",
+                    "maa", "mummy", "papa", "pita", "patni", "pati", "मां", "माँ", "पिता", "पत्नी", "पति", "dadi", "dada", "nani", "nana", "दादी", "दादा",
+                ),
+            ),
         ]
         return Reply(t("Who is the patient?"), tuple(choices), sms=sms("Who is the patient?"))
 
@@ -293,11 +313,11 @@ class OpdPickStep(Step):
     """Lists the OPDs to choose from."""
 
     name = "opd_pick"
-    # WhatsApp list messages hold at most 10 rows; no channel should need more.
-    MAX_CHOICES: ClassVar[int] = 10
 
     def ask(self, turn: Turn) -> Reply:
-        opds = turn.ports.bookings.opds()[: self.MAX_CHOICES]
+        # Every OPD is offered; a channel that shows fewer rows at once (WhatsApp lists: 10)
+        # pages them, and any OPD can also be typed by its name or code.
+        opds = turn.ports.bookings.opds()
         return Reply(
             t("Which OPD would you like?"),
             tuple(Choice(f"opd:{o.id}", o.name, (o.code,)) for o in opds),

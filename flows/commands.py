@@ -37,7 +37,7 @@ _WORDS: dict[Command, tuple[str, ...]] = {
     ),
     Command.STATUS: (
         "status", "स्थिति", "sthiti", "stithi", "my status", "token status", "queue", "mera number",
-        "mera token", "मेरा टोकन", "kitna time", "kab aayega number", "position",
+        "kitna time", "kab aayega number", "position",
     ),
     Command.CANCEL: ("cancel", "रद्द", "radd", "rad", "cancel token", "टोकन रद्द करें", "token radd", "radd karo", "रद्द करें"),
     Command.START: ("start", "शुरू", "shuru", "शुरू करें", "shuru karo", "शुरू करो", "unstop", "subscribe", "resume"),

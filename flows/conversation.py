@@ -16,6 +16,8 @@ from flows.engine import Answer, Inbound, Ports, State, Step, Turn, resolve_choi
 from flows.messages import Reply, sms, t
 from flows.text import fold, is_devanagari, normalize, truncate
 
+# Steps where a message describing danger signs is also the answer (the complaint itself).
+TAKES_SYMPTOMS = ("symptoms", "menu")
 # Longer messages are cut before any step sees them; nothing we ask needs more.
 MAX_TEXT = 2000
 
@@ -39,8 +41,7 @@ def handle(state: State, inbound: Inbound, ports: Ports) -> Outcome:
     turn = Turn(state, inbound, ports, steps())
     text = truncate(normalize(inbound.text or ""), MAX_TEXT)
     command = match_command(text) if inbound.choice is None else None
-    if text and inbound.choice is None:
-        _red_flags(turn, text)
+    flagged = bool(text and inbound.choice is None and _red_flags(turn, text))
 
     if state.opted_out:
         _while_opted_out(turn, command)
@@ -48,12 +49,15 @@ def handle(state: State, inbound: Inbound, ports: Ports) -> Outcome:
         _first_contact(turn, text, command)
     elif command is not None and not _step_offers(turn, command):
         _global_command(turn, command)
+    elif flagged and state.step not in TAKES_SYMPTOMS:
+        # "chest pain" is no answer to "What is your name?": after the advice, ask again.
+        turn.ask_again()
     else:
         _answer_step(turn, text)
     return Outcome(turn.state, turn.replies)
 
 
-def _red_flags(turn: Turn, text: str) -> None:
+def _red_flags(turn: Turn, text: str) -> bool:
     """Puts emergency advice before anything else when a message describes danger signs.
 
     The patient may still book; the flags go with the token, which is then called first.
@@ -62,7 +66,7 @@ def _red_flags(turn: Turn, text: str) -> None:
     """
     flags = detect(text)
     if not flags:
-        return
+        return False
     actions = {flag.action for flag in flags}
     if "ambulance" in actions:
         turn.say(
@@ -82,6 +86,7 @@ def _red_flags(turn: Turn, text: str) -> None:
         )
     known = turn.data.setdefault("red_flags", [])
     known.extend(flag.code for flag in flags if flag.code not in known)
+    return True
 
 
 def _first_contact(turn: Turn, text: str, command: Command | None) -> None:
@@ -151,7 +156,7 @@ def _global_command(turn: Turn, command: Command) -> None:
             turn.ask_again(t("You have no token to cancel."))
     elif command is Command.MENU or command is Command.START:
         if registered:
-            for key in ("mode", "editing", "resume_step", "token", *booking.BOOKING_KEYS):
+            for key in ("mode", "editing", "resume_step", "token", "red_flags", *booking.BOOKING_KEYS):
                 turn.data.pop(key, None)
             turn.goto("menu")
         else:
