@@ -296,9 +296,14 @@ class BookingRecords:
         token = self._own_live_token(token_id)
         if token is None:
             return False
+        called = token.status != TokenStatus.WAITING
         token.status = TokenStatus.CANCELLED
         token.cancelled_at = self.now
         self.session.flush()
+        if called:  # a doctor is waiting for this patient: close the call and free the doctor
+            from bot.doctors import cancel_call
+
+            cancel_call(self.session, token, self.now)
         return True
 
     def move(self, token_id: int, day: dt.date) -> BookingResult:

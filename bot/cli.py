@@ -7,6 +7,7 @@ Usage:
     teleopd db upgrade                                 migrate the database to the newest schema
     teleopd opd add ... / teleopd opd list             the OPD catalogue
     teleopd demo                                       load the demo OPDs
+    teleopd doctor add/list, teleopd worker-user add   doctors and health workers (prints an enrolment code)
 """
 
 from __future__ import annotations
@@ -81,6 +82,23 @@ def _parser() -> argparse.ArgumentParser:
     opd_add.set_defaults(handler=cmd_opd_add)
     opd_list = opd_commands.add_parser("list", help="list the OPDs with today's tokens")
     opd_list.set_defaults(handler=cmd_opd_list)
+
+    doctor = commands.add_parser("doctor", help="doctors")
+    doctor_commands = doctor.add_subparsers(title="doctor commands", metavar="DOCTOR_COMMAND")
+    doctor_add = doctor_commands.add_parser("add", help="add a doctor; prints a one-time enrolment code on the last line")
+    doctor_add.add_argument("--name", required=True, help="the doctor's name")
+    doctor_add.add_argument("--opd", required=True, action="append", help="an OPD's code or name, as `teleopd opd list` prints it (repeat for several)")
+    doctor_add.add_argument("--languages", default="hi,en", help="languages the doctor speaks")
+    doctor_add.set_defaults(handler=cmd_doctor_add)
+    doctor_list = doctor_commands.add_parser("list", help="list doctors with their OPDs and status")
+    doctor_list.set_defaults(handler=cmd_doctor_list)
+
+    worker_user = commands.add_parser("worker-user", help="health workers at spoke clinics")
+    worker_user_commands = worker_user.add_subparsers(title="worker-user commands", metavar="WORKER_USER_COMMAND")
+    worker_user_add = worker_user_commands.add_parser("add", help="add a health worker; prints a one-time enrolment code on the last line")
+    worker_user_add.add_argument("--name", required=True, help="the health worker's name")
+    worker_user_add.add_argument("--clinic", required=True, help="the spoke clinic")
+    worker_user_add.set_defaults(handler=cmd_worker_user_add)
 
     demo = commands.add_parser("demo", help="load the demo OPDs into the configured database")
     demo.set_defaults(handler=cmd_demo)
@@ -182,6 +200,66 @@ def cmd_opd_list(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor_add(settings: Settings, args: argparse.Namespace) -> int:
+    """Add a doctor and print their one-time code (alone on the last line, for scripts)."""
+    from bot.enrolment import CODE_LIFETIME, add_doctor
+    from bot.opds import find_opd
+
+    name = args.name.strip()
+    if not name or len(name) > 120:
+        raise CommandError("--name takes the doctor's name (1-120 characters)")
+    services = _services(settings, announce=False)
+    with services.db.write() as session:
+        opds = []
+        for wanted in args.opd:
+            opd = find_opd(session, wanted)
+            if opd is None:
+                raise CommandError(f"no OPD called {wanted!r}: see `teleopd opd list` for codes and names")
+            opds.append(opd)
+        person, code = add_doctor(session, name, opds, languages=args.languages)
+        opd_names = ", ".join(f"{o.code} ({o.name_en})" for o in opds)
+    print(f"doctor {person.name} (id {person.id}) sees patients in {opd_names}")
+    print(f"they enrol by sending: ENROLL {code}  (from any channel; the code works once, for {CODE_LIFETIME.days} days)")
+    print(code)
+    return 0
+
+
+def cmd_doctor_list(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the doctors with their OPDs and status."""
+    from sqlalchemy import select
+
+    from bot.models import Doctor
+
+    services = _services(settings, announce=False)
+    with services.db.read() as session:
+        doctors = session.scalars(select(Doctor).order_by(Doctor.person_id)).all()
+        rows = [(str(d.person_id), d.person.name, ",".join(o.code for o in d.opds), d.status) for d in doctors]
+    if not rows:
+        print("no doctors yet: add one with `teleopd doctor add --name ... --opd ...`")
+        return 0
+    table = [("id", "name", "opds", "status"), *rows]
+    widths = [max(len(r[i]) for r in table) for i in range(4)]
+    for row in table:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def cmd_worker_user_add(settings: Settings, args: argparse.Namespace) -> int:
+    """Add a health worker and print their one-time code (alone on the last line)."""
+    from bot.enrolment import CODE_LIFETIME, add_health_worker
+
+    name, clinic = args.name.strip(), args.clinic.strip()
+    if not name or not clinic:
+        raise CommandError("--name and --clinic must not be empty")
+    services = _services(settings, announce=False)
+    with services.db.write() as session:
+        person, code = add_health_worker(session, name, clinic)
+    print(f"health worker {person.name} (id {person.id}) at {clinic}")
+    print(f"they enrol by sending: ENROLL {code}  (from any channel; the code works once, for {CODE_LIFETIME.days} days)")
+    print(code)
+    return 0
+
+
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     """Load the demo OPDs."""
     from bot.opds import load_demo
@@ -235,6 +313,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     stop = threading.Event()
     worker = threading.Thread(target=services.worker.run, args=(stop, services.outbox_signal), name="outbox-worker", daemon=True)
     worker.start()
+    timer_thread = threading.Thread(target=services.timers.run, args=(stop,), name="timers", daemon=True)
+    timer_thread.start()
     try:
         server = create_server(app, host=args.host, port=port, threads=args.threads, ident="teleopd")
     except OSError as exc:
@@ -250,6 +330,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         stop.set()
         services.outbox_signal.set()
         worker.join(timeout=5)
+        timer_thread.join(timeout=5)
     return 0
 
 
@@ -263,10 +344,13 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     log.info("worker started")
+    timer_thread = threading.Thread(target=services.timers.run, args=(stop,), name="timers", daemon=True)
+    timer_thread.start()
     try:
         services.worker.run(stop)
     except KeyboardInterrupt:
         stop.set()
+    timer_thread.join(timeout=5)
     log.info("worker stopped")
     return 0
 

@@ -199,6 +199,9 @@ class Settings:
     web_token: str | None = None
     default_language: str = "en"
     log_level: str = "INFO"
+    # How long a called patient has to answer before one reminder, and again before a
+    # no-show (eSanjeevani's own window is 120 s).
+    call_window_seconds: int = 120
 
     _SECRET_FIELDS = ("telegram_token", "telegram_secret", "twilio_auth_token", "web_token")
 
@@ -337,6 +340,13 @@ class Settings:
                 f"got {_shown(env['TELEOPD_LOG_LEVEL'].strip())}"
             )
 
+        window = _get(env, "TELEOPD_CALL_WINDOW_SECONDS") or "120"
+        if not (window.isascii() and window.isdigit() and 10 <= int(window) <= 3600):
+            raise SettingsError(
+                "TELEOPD_CALL_WINDOW_SECONDS must be a whole number of seconds from 10 to 3600, "
+                f"got {_shown(window)}"
+            )
+
         # Cross checks, in a fixed order.
         if telegram_token is not None and telegram_secret is None:
             raise SettingsError(
@@ -385,6 +395,7 @@ class Settings:
             web_token=web_token,
             default_language=default_language,
             log_level=log_level,
+            call_window_seconds=int(window),
         )
 
     @property

@@ -25,6 +25,8 @@ from bot.db import Database
 from bot.i18n import Catalogs
 from bot.models import Conversation, Identity, InboundMessage as InboundRow, OutboxMessage, utcnow
 from bot.booking import BookingRecords
+from bot.doctors import DEFAULT_CALL_WINDOW, AccountRecords, DeskRecords, VisitRecords
+from bot.enrolment import role_of
 from bot.patients import PatientRecords
 from flows import conversation
 from flows.engine import Inbound, Ports, State
@@ -52,10 +54,20 @@ class DispatchOutcome:
 class Dispatcher:
     """Runs inbound messages through the conversation engine, one transaction each."""
 
-    def __init__(self, db: Database, catalogs: Catalogs, default_language: str = "en", outbox_signal: threading.Event | None = None):
+    def __init__(
+        self,
+        db: Database,
+        catalogs: Catalogs,
+        default_language: str = "en",
+        outbox_signal: threading.Event | None = None,
+        video_base_url: str = "https://meet.jit.si/",
+        call_window: dt.timedelta = DEFAULT_CALL_WINDOW,
+    ):
         self.db = db
         self.catalogs = catalogs
         self.default_language = default_language
+        self.video_base_url = video_base_url
+        self.call_window = call_window
         # Set after a commit that queued replies, so an in-process worker sends them at once.
         self.outbox_signal = outbox_signal
 
@@ -70,13 +82,22 @@ class Dispatcher:
             # A deep copy: steps change nested values (the intake), and the ORM only sees a
             # change to the JSON column when a new object is assigned to it.
             state = State(step=conv.step, data=copy.deepcopy(conv.data or {}), language=identity.language, opted_out=identity.opted_out)
+            now = message.received_at
+            role = role_of(identity)
             ports = Ports(
                 patients=PatientRecords(session, identity),
                 labels=self.catalogs,
                 default_language=self.default_language,
-                bookings=BookingRecords(session, identity, message.received_at),
+                bookings=BookingRecords(session, identity, now),
+                role=role,
+                # Always there: an "enroll" in this very message may make this identity a doctor's.
+                desk=DeskRecords(session, identity, now, self.video_base_url, self.call_window),
+                visits=VisitRecords(session, identity, now),
+                accounts=AccountRecords(session, identity, now),
             )
             outcome = conversation.handle(state, _to_flow_inbound(message), ports)
+            for event in outcome.events:
+                log.info("identity %s (%s): %s", identity.id, message.channel, event)
             _save_state(session, identity, conv, outcome.state, message.received_at)
             session.get(InboundRow, inbound_id).step_after = outcome.state.step  # type: ignore[union-attr]
             now = utcnow()

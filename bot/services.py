@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from dataclasses import dataclass, field
 
@@ -11,7 +12,9 @@ from bot.config import Settings
 from bot.db import Database
 from bot.dispatch import Dispatcher
 from bot.i18n import Catalogs
+from bot.doctors import TIMER_HANDLERS
 from bot.outbox import OutboxWorker
+from bot.timers import TimerRunner
 
 
 @dataclass
@@ -24,6 +27,7 @@ class Services:
     channels: dict[str, ChannelAdapter]
     dispatcher: Dispatcher
     worker: OutboxWorker
+    timers: TimerRunner
     # Set by the dispatcher after a commit that queued messages; an in-process worker waits on it.
     outbox_signal: threading.Event = field(default_factory=threading.Event)
 
@@ -40,6 +44,10 @@ def build_services(settings: Settings, db: Database | None = None, catalogs: Cat
     catalogs = catalogs or Catalogs()
     channels = channel_registry(settings)
     signal = threading.Event()
-    dispatcher = Dispatcher(db, catalogs, default_language=settings.default_language, outbox_signal=signal)
+    dispatcher = Dispatcher(
+        db, catalogs, default_language=settings.default_language, outbox_signal=signal,
+        video_base_url=settings.video_base_url, call_window=dt.timedelta(seconds=settings.call_window_seconds),
+    )
     worker = OutboxWorker(db, catalogs, channels)
-    return Services(settings, db, catalogs, channels, dispatcher, worker, signal)
+    timers = TimerRunner(db, TIMER_HANDLERS, outbox_signal=signal)
+    return Services(settings, db, catalogs, channels, dispatcher, worker, timers, signal)

@@ -6,14 +6,15 @@ the replies, and the runtime commits both (with the inbound record) in one trans
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 
-from flows import booking, menu, onboarding, queue
+from flows import booking, doctor, menu, onboarding, queue, visit
 from flows.commands import Command, match_command
-from flows.redflags import detect
 from flows.engine import Answer, Inbound, Ports, State, Step, Turn, resolve_choice
 from flows.messages import Reply, sms, t
+from flows.redflags import detect
 from flows.text import fold, is_devanagari, normalize, truncate
 
 # Steps where a message describing danger signs is also the answer (the complaint itself).
@@ -24,16 +25,27 @@ MAX_TEXT = 2000
 
 @dataclass
 class Outcome:
-    """What a turn produced: the state to save and the replies to queue."""
+    """What a turn produced: the state to save, the replies to queue, events to log."""
 
     state: State
     replies: list[Reply] = field(default_factory=list)
+    # Things the runtime should log, e.g. a doctor's command from someone not enrolled.
+    events: list[str] = field(default_factory=list)
+
+
+# "enroll CODE" from any channel links it to a doctor or health worker (codes come from
+# `teleopd doctor add` / `teleopd worker-user add`).
+ENROL = re.compile(r"^/?(?:enrol|enroll|नामांकन)\s+([A-Za-z0-9 -]{4,20})$", re.IGNORECASE)
+DOCTOR_STEPS = ("doctor_home", "consulting")
 
 
 @cache
 def steps() -> dict[str, Step]:
     """Return every step by name (an explicit registry, built on first use)."""
-    return {step.name: step for step in (*onboarding.STEPS, *menu.STEPS, *booking.STEPS, *queue.STEPS)}
+    return {
+        step.name: step
+        for step in (*onboarding.STEPS, *menu.STEPS, *booking.STEPS, *queue.STEPS, *visit.STEPS, *doctor.STEPS)
+    }
 
 
 def handle(state: State, inbound: Inbound, ports: Ports) -> Outcome:
@@ -43,8 +55,16 @@ def handle(state: State, inbound: Inbound, ports: Ports) -> Outcome:
     command = match_command(text) if inbound.choice is None else None
     flagged = bool(text and inbound.choice is None and _red_flags(turn, text))
 
-    if state.opted_out:
+    enrol = ENROL.match(text) if inbound.choice is None else None
+    events: list[str] = []
+    if enrol is not None and not state.opted_out:
+        _enrol(turn, enrol.group(1), events)
+    elif ports.role == "doctor" and not state.opted_out:
+        _doctor_turn(turn, text, command)
+    elif state.opted_out:
         _while_opted_out(turn, command)
+    elif inbound.choice is not None and visit.visit_action(turn, inbound.choice):
+        pass
     elif state.step is None:
         _first_contact(turn, text, command)
     elif command is not None and not _step_offers(turn, command):
@@ -53,8 +73,51 @@ def handle(state: State, inbound: Inbound, ports: Ports) -> Outcome:
         # "chest pain" is no answer to "What is your name?": after the advice, ask again.
         turn.ask_again()
     else:
+        if turn.state.step in ("menu", "symptoms") and fold(text) in doctor.NEXT_WORDS + doctor.DONE_WORDS:
+            events.append("doctor command from an identity that is not enrolled as a doctor")
         _answer_step(turn, text)
-    return Outcome(turn.state, turn.replies)
+    return Outcome(turn.state, turn.replies, events)
+
+
+def _enrol(turn: Turn, code: str, events: list[str]) -> None:
+    """Links this chat to a doctor or health worker with a one-time code."""
+    accounts = turn.ports.accounts
+    result, role, name = accounts.enrol(code) if accounts is not None else ("unknown", None, None)
+    if result != "enrolled":
+        events.append(f"enrolment refused: {result}")
+        problem = {
+            "used": t("That code has been used already. Ask your coordinator for a new one."),
+            "expired": t("That code has expired. Ask your coordinator for a new one."),
+        }.get(result, t("That code is not valid. Please check it and send ENROLL followed by the code."))
+        if turn.state.step is None:
+            turn.say(problem)
+            turn.goto("language")
+        else:
+            turn.ask_again(problem)
+        return
+    events.append(f"enrolled as {role}")
+    turn.data.clear()
+    if role == "doctor":
+        turn.say(t("Welcome, Dr. {name}. This chat is now your doctor's desk.", name=name or ""))
+        turn.goto("doctor_home")
+    else:
+        turn.say(t("Welcome, {name}. This chat is now linked to your health worker account.", name=name or ""))
+        turn.goto("menu")
+
+
+def _doctor_turn(turn: Turn, text: str, command: Command | None) -> None:
+    """Runs a doctor's message: the doctor's own steps, with the global commands that apply."""
+    if turn.state.language is None:
+        turn.state.language = "hi" if is_devanagari(text) else turn.ports.default_language
+    if command is Command.STOP:
+        _stop(turn)
+    elif command is Command.LANGUAGE:
+        turn.data["resume_step"] = turn.state.step if turn.state.step in DOCTOR_STEPS else "doctor_home"
+        turn.goto("language")
+    elif turn.state.step not in (*DOCTOR_STEPS, "language") or command in (Command.MENU, Command.STATUS, Command.HELP):
+        turn.goto("consulting" if turn.ports.desk and turn.ports.desk.view().consultation else "doctor_home")
+    else:
+        _answer_step(turn, text)
 
 
 def _red_flags(turn: Turn, text: str) -> bool:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 from flows.messages import ByLanguage, Choice, Reply, Text
+from flows.clinic import Accounts, Desk, Visits
 from flows.opd import Bookings, NoBookings
 from flows.text import fold, to_ascii_digits
 
@@ -83,6 +84,11 @@ class Ports:
     labels: Labels
     default_language: str = "en"
     bookings: Bookings = field(default_factory=NoBookings)
+    # patient, doctor or health_worker: set by enrolment codes only.
+    role: str = "patient"
+    desk: Desk | None = None
+    visits: Visits | None = None
+    accounts: Accounts | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,108 @@
+"""Doctors and health workers: creating them, and one-time codes that link a chat to them.
+
+An operator runs `teleopd doctor add` or `teleopd worker-user add`; it prints a code. The
+doctor sends "enroll CODE" from any channel, and that identity becomes theirs. Only a
+hash of the code is stored, it expires, and it works once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.models import Doctor, DoctorOpd, EnrolmentCode, HealthWorker, Identity, Opd, Person, Role, utcnow
+
+CODE_LIFETIME = dt.timedelta(days=7)
+# Unambiguous letters and digits (no 0/O, 1/I/L): read aloud over a phone, typed on a keypad.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 8
+
+
+def new_code() -> str:
+    """Return a fresh random code (40 bits: guessing one of a few live codes is hopeless)."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def code_hash(code: str) -> str:
+    """Return the stored form of a code; case and spaces do not matter."""
+    cleaned = "".join(code.split()).upper().replace("-", "")
+    return hashlib.sha256(cleaned.encode("ascii", "ignore")).hexdigest()
+
+
+def issue_code(session: Session, person: Person, role: str, now: dt.datetime | None = None) -> str:
+    """Create a one-time code for a person and return it (only its hash is kept)."""
+    now = now or utcnow()
+    code = new_code()
+    session.add(EnrolmentCode(code_hash=code_hash(code), person_id=person.id, role=role, created_at=now, expires_at=now + CODE_LIFETIME))
+    session.flush()
+    return code
+
+
+def add_doctor(session: Session, name: str, opds: list[Opd], languages: str = "hi,en", now: dt.datetime | None = None) -> tuple[Person, str]:
+    """Create a doctor who sees patients in the given OPDs; return them and their code."""
+    person = Person(role=Role.DOCTOR, name=name, language="en")
+    session.add(person)
+    session.flush()
+    session.add(Doctor(person_id=person.id, languages=languages))
+    session.add_all(DoctorOpd(doctor_id=person.id, opd_id=opd.id) for opd in opds)
+    session.flush()
+    return person, issue_code(session, person, Role.DOCTOR, now)
+
+
+def add_health_worker(session: Session, name: str, clinic: str, now: dt.datetime | None = None) -> tuple[Person, str]:
+    """Create a health worker at a clinic; return them and their code."""
+    person = Person(role=Role.HEALTH_WORKER, name=name, language="hi")
+    session.add(person)
+    session.flush()
+    session.add(HealthWorker(person_id=person.id, clinic=clinic))
+    session.flush()
+    return person, issue_code(session, person, Role.HEALTH_WORKER, now)
+
+
+class EnrolResult(StrEnum):
+    """What became of an enrolment attempt."""
+
+    ENROLLED = "enrolled"
+    UNKNOWN = "unknown"  # no such code
+    USED = "used"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """The result, and who the identity now belongs to."""
+
+    result: EnrolResult
+    role: str | None = None
+    name: str | None = None
+
+
+def enrol(session: Session, identity: Identity, code: str, now: dt.datetime) -> Enrolment:
+    """Link an identity to the person a code was issued for, once."""
+    row = session.scalars(select(EnrolmentCode).where(EnrolmentCode.code_hash == code_hash(code)).with_for_update()).first()
+    if row is None:
+        return Enrolment(EnrolResult.UNKNOWN)
+    if row.used_at is not None:
+        return Enrolment(EnrolResult.USED)
+    if row.expires_at <= now:
+        return Enrolment(EnrolResult.EXPIRED)
+    person = session.get(Person, row.person_id)
+    if person is None:
+        return Enrolment(EnrolResult.UNKNOWN)
+    row.used_at, row.used_by_identity_id = now, identity.id
+    identity.person_id = person.id
+    if identity.language:
+        person.language = identity.language
+    session.flush()
+    return Enrolment(EnrolResult.ENROLLED, role=row.role, name=person.name)
+
+
+def role_of(identity: Identity) -> str:
+    """Return the role of the person behind an identity: patient unless enrolled."""
+    return identity.person.role if identity.person is not None else Role.PATIENT
