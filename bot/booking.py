@@ -300,10 +300,12 @@ class BookingRecords:
         token.status = TokenStatus.CANCELLED
         token.cancelled_at = self.now
         self.session.flush()
-        if called:  # a doctor is waiting for this patient: close the call and free the doctor
-            from bot.doctors import cancel_call
+        from bot.doctors import cancel_call, notify_get_ready
 
+        if called:  # a doctor is waiting for this patient: close the call and free the doctor
             cancel_call(self.session, token, self.now)
+        # Everyone behind moved up one place: whoever reached place 3 is told to get ready.
+        notify_get_ready(self.session, token.opd_id, token.day, self.now)
         return True
 
     def move(self, token_id: int, day: dt.date) -> BookingResult:

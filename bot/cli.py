@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import OperationalError
 
 from bot.config import Settings, SettingsError
+from bot.reports_cli import add_report_parser
 
 log = logging.getLogger("teleopd")
 
@@ -102,6 +103,8 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="load the demo OPDs into the configured database")
     demo.set_defaults(handler=cmd_demo)
+
+    add_report_parser(commands)
 
     db = commands.add_parser("db", help="database administration")
     db_commands = db.add_subparsers(title="db commands", metavar="DB_COMMAND")

@@ -17,17 +17,19 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bot.booking import BookingRecords
 from bot.channels.base import InboundMessage
 from bot.db import Database
-from bot.i18n import Catalogs
-from bot.models import Conversation, Identity, InboundMessage as InboundRow, OutboxMessage, utcnow
-from bot.booking import BookingRecords
 from bot.doctors import DEFAULT_CALL_WINDOW, AccountRecords, DeskRecords, VisitRecords
 from bot.enrolment import role_of
+from bot.i18n import Catalogs
+from bot.identities import dialect_insert as _insert
+from bot.identities import ensure_identity
+from bot.models import Conversation, Identity, InboundMessage as InboundRow, OutboxMessage, utcnow
 from bot.patients import PatientRecords
+from bot.walkins import WalkinRecords
 from flows import conversation
 from flows.engine import Inbound, Ports, State
 from flows.messages import reply_to_json
@@ -94,6 +96,7 @@ class Dispatcher:
                 desk=DeskRecords(session, identity, now, self.video_base_url, self.call_window),
                 visits=VisitRecords(session, identity, now),
                 accounts=AccountRecords(session, identity, now),
+                walkins=WalkinRecords(session, identity, now),
             )
             outcome = conversation.handle(state, _to_flow_inbound(message), ports)
             for event in outcome.events:
@@ -119,29 +122,6 @@ class Dispatcher:
         if replies and self.outbox_signal is not None:
             self.outbox_signal.set()
         return DispatchOutcome(Result.HANDLED, identity_id, replies)
-
-
-def _insert(session: Session):  # type: ignore[no-untyped-def]
-    """Return the dialect's INSERT, which knows ON CONFLICT DO NOTHING."""
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
-def ensure_identity(session: Session, channel: str, address: str) -> Identity:
-    """Return the identity for an address, creating it (and its conversation) on first contact."""
-    insert = _insert(session)
-    now = utcnow()
-    session.execute(
-        insert(Identity)
-        .values(channel=channel, address=address, opted_out=False, created_at=now)
-        .on_conflict_do_nothing(index_elements=["channel", "address"])
-    )
-    identity = session.scalars(select(Identity).where(Identity.channel == channel, Identity.address == address)).one()
-    session.execute(
-        insert(Conversation)
-        .values(identity_id=identity.id, data={}, version=0, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["identity_id"])
-    )
-    return identity
 
 
 def _locked_conversation(session: Session, identity_id: int) -> Conversation:

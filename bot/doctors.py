@@ -34,6 +34,7 @@ from bot.models import (
     TokenStatus,
 )
 from flows import visit
+from flows.health_worker import worker_call_notice
 from flows.clinic import ConsultationView, DoctorState, DoctorView, Outcome
 from flows.india import state_by_code
 from flows.symptoms import lexicon
@@ -258,6 +259,10 @@ class DeskRecords:
             {"consultation": consultation.id, "window": self.call_window.total_seconds()},
             identity_id=token.identity_id, key=f"consultation:{consultation.id}",
         )
+        worker_identity = (token.intake or {}).get("health_worker_identity")
+        if isinstance(worker_identity, int):
+            patient_person = self.session.get(Person, token.person_id)
+            queue_push(self.session, worker_identity, worker_call_notice(token.number, patient_person.name if patient_person else ""), self.now)
         notify_get_ready(self.session, token.opd_id, today, self.now)
         log.info("doctor %s called token %s (%s)", doctor.person_id, token.id, "priority" if token.priority else "in order")
         return consultation_view(self.session, consultation)

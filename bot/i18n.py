@@ -90,6 +90,8 @@ class Catalogs:
     def format_value(self, value: Any, lang: str) -> str:
         """Return one parameter as text: numbers grouped the Indian way, dates in the language."""
         locale = BABEL_LOCALE.get(lang, "en_IN")
+        if isinstance(value, tuple):
+            return ", ".join(self.format_value(v, lang) for v in value)
         if isinstance(value, Text):
             return self.render(value, lang)
         if isinstance(value, ByLanguage):

@@ -34,11 +34,16 @@ BACKOFF_BASE_S = 2.0
 BACKOFF_CAP_S = 15 * 60.0
 
 
-def render(catalogs: Catalogs, payload: dict[str, object], lang: str) -> RenderedMessage:
+# Channels whose messages are read on feature phones: they get a message's short SMS form.
+SMS_CHANNELS = ("sms",)
+
+
+def render(catalogs: Catalogs, payload: dict[str, object], lang: str, sms: bool = False) -> RenderedMessage:
     """Return an outbox payload as text and choice labels in the recipient's language."""
     reply = reply_from_json(payload)  # type: ignore[arg-type]
+    text = reply.sms if sms and reply.sms is not None else reply.text
     return RenderedMessage(
-        text=catalogs.render(reply.text, lang),
+        text=catalogs.render(text, lang),
         choices=tuple(RenderedChoice(c.key, catalogs.format_value(c.label, lang)) for c in reply.choices),
         request_contact=reply.request_contact,
     )
@@ -173,7 +178,7 @@ class OutboxWorker:
             self._finish(row.id, status=OutboxStatus.FAILED, error_code="channel_off", error=f"channel {row.channel} is not configured")
             return
         try:
-            message = render(self.catalogs, row.payload, row.language)
+            message = render(self.catalogs, row.payload, row.language, sms=row.channel in SMS_CHANNELS)
         except Exception as exc:  # a row we cannot render will never send: say why, once
             log.exception("outbox row %s cannot be rendered", row.id)
             self._finish(row.id, status=OutboxStatus.FAILED, error_code="render", error=repr(exc)[:500])

@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass, field
 
 from bot.channels.base import ChannelAdapter
-from bot.channels.local import LocalChannel
+from bot.channels.local import LocalChannel, LocalSmsChannel
 from bot.config import Settings
 from bot.db import Database
 from bot.dispatch import Dispatcher
@@ -35,6 +35,10 @@ class Services:
 def channel_registry(settings: Settings) -> dict[str, ChannelAdapter]:
     """Return the adapter of every channel that is on (an explicit registry)."""
     channels: dict[str, ChannelAdapter] = {LocalChannel.name: LocalChannel()}
+    if not settings.sms_enabled:
+        # Walk-in patients booked by health workers get SMS; until Twilio SMS is configured a
+        # local stand-in takes them, so their texts still go through the outbox.
+        channels[LocalSmsChannel.name] = LocalSmsChannel()
     return channels
 
 

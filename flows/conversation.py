@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 
-from flows import booking, doctor, menu, onboarding, queue, visit
+from flows import booking, doctor, health_worker, menu, onboarding, queue, visit
 from flows.commands import Command, match_command
 from flows.engine import Answer, Inbound, Ports, State, Step, Turn, resolve_choice
 from flows.messages import Reply, sms, t
@@ -18,7 +18,7 @@ from flows.redflags import detect
 from flows.text import fold, is_devanagari, normalize, truncate
 
 # Steps where a message describing danger signs is also the answer (the complaint itself).
-TAKES_SYMPTOMS = ("symptoms", "menu")
+TAKES_SYMPTOMS = ("symptoms", "menu", "hw_symptoms")
 # Longer messages are cut before any step sees them; nothing we ask needs more.
 MAX_TEXT = 2000
 
@@ -44,7 +44,7 @@ def steps() -> dict[str, Step]:
     """Return every step by name (an explicit registry, built on first use)."""
     return {
         step.name: step
-        for step in (*onboarding.STEPS, *menu.STEPS, *booking.STEPS, *queue.STEPS, *visit.STEPS, *doctor.STEPS)
+        for step in (*onboarding.STEPS, *menu.STEPS, *booking.STEPS, *queue.STEPS, *visit.STEPS, *doctor.STEPS, *health_worker.STEPS)
     }
 
 
@@ -61,6 +61,8 @@ def handle(state: State, inbound: Inbound, ports: Ports) -> Outcome:
         _enrol(turn, enrol.group(1), events)
     elif ports.role == "doctor" and not state.opted_out:
         _doctor_turn(turn, text, command)
+    elif ports.role == "health_worker" and not state.opted_out:
+        _worker_turn(turn, text, command)
     elif state.opted_out:
         _while_opted_out(turn, command)
     elif inbound.choice is not None and visit.visit_action(turn, inbound.choice):
@@ -81,6 +83,8 @@ def handle(state: State, inbound: Inbound, ports: Ports) -> Outcome:
 
 def _enrol(turn: Turn, code: str, events: list[str]) -> None:
     """Links this chat to a doctor or health worker with a one-time code."""
+    if turn.state.language is None:  # enrolling is the first message: answer in its language
+        turn.state.language = "hi" if is_devanagari(turn.inbound.text) else turn.ports.default_language
     accounts = turn.ports.accounts
     result, role, name = accounts.enrol(code) if accounts is not None else ("unknown", None, None)
     if result != "enrolled":
@@ -102,7 +106,31 @@ def _enrol(turn: Turn, code: str, events: list[str]) -> None:
         turn.goto("doctor_home")
     else:
         turn.say(t("Welcome, {name}. This chat is now linked to your health worker account.", name=name or ""))
-        turn.goto("menu")
+        turn.goto("hw_home")
+
+
+HW_STEPS = tuple(step.name for step in health_worker.STEPS)
+
+
+def _worker_turn(turn: Turn, text: str, command: Command | None) -> None:
+    """Runs a health worker's message: their booking steps, with the global commands that apply."""
+    if turn.state.language is None:
+        turn.state.language = "hi" if is_devanagari(text) else turn.ports.default_language
+    if command is Command.STOP:
+        _stop(turn)
+    elif command is Command.LANGUAGE:
+        turn.data["resume_step"] = turn.state.step if turn.state.step in HW_STEPS else "hw_home"
+        turn.goto("language")
+    elif command is Command.HELP:
+        turn.say(health_worker.hw_help())
+        if turn.state.step in HW_STEPS:
+            turn.ask_again()
+        else:
+            turn.goto("hw_home")
+    elif turn.state.step not in (*HW_STEPS, "language") or command in (Command.MENU, Command.STATUS):
+        turn.goto("hw_home")
+    else:
+        _answer_step(turn, text)
 
 
 def _doctor_turn(turn: Turn, text: str, command: Command | None) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from flows.clinic import ConsultationView, DoctorState, DoctorView, Outcome
 from flows.engine import Answer, Step, Turn
 from flows.messages import ByLanguage, Choice, Reply, Text, t
+from flows.text import normalize_lines, truncate
 
 NEXT_WORDS = ("next", "free", "next patient", "call next", "khali", "खाली", "agla", "अगला", "अगला मरीज़", "agla mareez")
 PAUSE_WORDS = ("pause", "break", "ब्रेक", "thoda ruko", "रुकिए", "viraam", "विराम")
@@ -26,6 +27,7 @@ NO_SHOW_WORDS = ("no show", "noshow", "no-show", "nahi aaya", "नहीं आ�
 # A line starting with one of these is a private note for the record; anything else is
 # advice, sent to the patient word for word when the consultation ends.
 NOTE_PREFIXES = ("note:", "notes:", "नोट:", "note -", "नोट -")
+ADVICE_MAX = 4000
 
 
 def _label(view: ConsultationView) -> Text:
@@ -43,12 +45,35 @@ def summary(view: ConsultationView) -> Text:
         "Since: {duration}. Severity: {severity}\nDanger signs: {flags}\nEarlier consultations: {earlier}\nVideo room: {room}",
         token=_label(view), name=view.patient_name, age=view.age, sex=SEX.get(view.sex, view.sex), state=view.state,
         symptoms=symptoms, words=view.own_words or "-", duration=view.duration or "-",
-        severity=SEVERITY.get(view.severity, "-"), flags=", ".join(view.red_flags) or "-",
+        severity=SEVERITY.get(view.severity, "-"), flags=danger_signs(view.red_flags),
         earlier=view.earlier_consultations, room=view.room_url,
     )
 
 
 SEX = {"female": t("female"), "male": t("male"), "other": t("other")}
+# The red-flag classes of flows/data/red_flags.json, as a doctor reads them.
+DANGER_SIGNS = {
+    "chest_pain": t("chest pain"),
+    "severe_breathlessness": t("severe breathlessness"),
+    "unconscious": t("unconscious or fainted"),
+    "seizure": t("seizure"),
+    "heavy_bleeding": t("heavy bleeding"),
+    "stroke": t("stroke signs"),
+    "vomiting_blood": t("vomiting blood"),
+    "pregnancy_danger": t("pregnancy danger signs"),
+    "child_danger": t("danger signs in a child"),
+    "poisoning": t("poisoning"),
+    "snake_bite": t("snake bite"),
+    "burns": t("burns"),
+    "self_harm": t("thoughts of self-harm"),
+}
+
+
+def danger_signs(codes: tuple[str, ...]) -> tuple[Text, ...] | str:
+    """Return the danger signs as words in the reader's language, or "-"."""
+    return tuple(DANGER_SIGNS[c] for c in codes if c in DANGER_SIGNS) or "-"
+
+
 SEVERITY = {"mild": t("mild"), "moderate": t("moderate"), "severe": t("severe")}
 
 
@@ -149,7 +174,8 @@ class ConsultingStep(Step):
         if answer.key in NEXT_WORDS + OFF_WORDS + PAUSE_WORDS:
             turn.ask_again(t("You are still with a patient: send DONE, REFER or NO SHOW first."))
             return
-        text = answer.text
+        # The doctor's words go to the patient as written: line breaks kept.
+        text = truncate(normalize_lines(turn.inbound.text or ""), ADVICE_MAX)
         prefix = next((p for p in NOTE_PREFIXES if text.casefold().startswith(p)), None)
         private = prefix is not None
         if prefix is not None:

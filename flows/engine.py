@@ -11,10 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from flows.messages import ByLanguage, Choice, Reply, Text
 from flows.clinic import Accounts, Desk, Visits
+
+if TYPE_CHECKING:
+    from flows.health_worker import Walkins
 from flows.opd import Bookings, NoBookings
 from flows.text import fold, to_ascii_digits
 
@@ -89,6 +92,7 @@ class Ports:
     desk: Desk | None = None
     visits: Visits | None = None
     accounts: Accounts | None = None
+    walkins: Walkins | None = None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Union
 
-ParamValue = Union[str, int, float, dt.date, dt.datetime, "Text", "ByLanguage", "TimeOfDay"]
+ParamValue = Union[str, int, float, dt.date, dt.datetime, "Text", "ByLanguage", "TimeOfDay", tuple["Text", ...]]
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,8 @@ class Reply:
 
 
 def _param_to_json(value: ParamValue) -> Any:
+    if isinstance(value, tuple):  # a list shown comma-separated in the reader's language
+        return {"$list": [_param_to_json(v) for v in value]}
     if isinstance(value, Text):
         return {"$text": text_to_json(value)}
     if isinstance(value, ByLanguage):
@@ -108,6 +110,8 @@ def _param_to_json(value: ParamValue) -> Any:
 
 def _param_from_json(value: Any) -> ParamValue:
     if isinstance(value, dict):
+        if "$list" in value:
+            return tuple(_param_from_json(v) for v in value["$list"])  # type: ignore[return-value]
         if "$text" in value:
             return text_from_json(value["$text"])
         if "$lang" in value:

@@ -58,7 +58,9 @@ def _token(turn: Turn) -> TokenInfo | None:
 def _back(turn: Turn) -> None:
     turn.data.pop("token", None)
     resume = turn.data.pop("resume_step", None) or "menu"
-    turn.goto(resume if resume not in ("cancel_pick", "cancel_confirm", "token_menu", "move_pick") else "menu")
+    # Back where the user was, unless that question was about the token just dealt with.
+    stale = ("cancel_pick", "cancel_confirm", "token_menu", "move_pick", "called", "rating", "followup_offer")
+    turn.goto(resume if resume not in stale else "menu")
 
 
 class CancelPickStep(Step):

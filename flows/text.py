@@ -47,6 +47,12 @@ def normalize(text: str) -> str:
     return " ".join(cleaned.split())
 
 
+def normalize_lines(text: str) -> str:
+    """Return normalize() applied line by line, keeping the line breaks (a doctor's advice)."""
+    lines = (normalize(line) for line in re.split(r"\r\n|\r|\n|\u2028|\u2029", text))
+    return "\n".join(lines).strip("\n")
+
+
 def to_ascii_digits(text: str) -> str:
     """Replace every Unicode decimal digit (Devanagari, fullwidth, ...) with its ASCII digit."""
     if text.isascii():

@@ -83,7 +83,11 @@ def visit_action(turn: Turn, key: str) -> bool:
     """Carry out a button of a consultation message; return False if the key is not one."""
     kind, _, rest = key.partition(":")
     visits = turn.ports.visits
-    if kind not in ("join", "leave", "rate", "followup") or visits is None or not rest:
+    if kind not in ("join", "leave", "rate", "followup") or visits is None:
+        return False
+    # Buttons come back from the user's device: anything not shaped like ours is not ours.
+    parts = rest.split(":")
+    if not all(p.isascii() and p.isdigit() and len(p) <= 12 for p in parts) or len(parts) != (2 if kind == "rate" else 1):
         return False
     if kind == "join":
         ok = visits.join(int(rest))

@@ -25,6 +25,7 @@ import webhooks
 from bot.i18n import Catalogs
 from bot.models import Conversation, Identity, OutboxMessage, OutboxStatus, Patient
 from bot.outbox import render
+from flows.redflags import detect
 from flows.conversation import handle, steps
 from flows.engine import Inbound, Ports, Profile, State
 from flows.messages import reply_to_json
@@ -270,6 +271,12 @@ def test_devanagari_edge_cases_are_kept_nfc_as_names_and_districts(testdata: Pat
         chat = _fresh(at_step, lang, field)
         chat.send(text)
         expected = _display_form(text)
+        if detect(text):
+            # Danger signs ("छाती में दर्द") get the emergency advice and are no answer to
+            # "What is your name?": the question comes again.
+            assert field not in chat.state.data and chat.state.step == field, (label, chat.last_texts)
+            assert "108" in chat.last_texts[0], (label, chat.last_texts)
+            continue
         if _has_letter(expected) and len(expected) <= limit:
             assert chat.state.data.get(field) == expected, (label, text, chat.state.data.get(field))
             assert unicodedata.is_normalized("NFC", chat.state.data[field])
