@@ -83,12 +83,26 @@ def move_conversation(session: Session, identity_id: int | None, step: str, data
     """Put an identity's conversation at a step (when it is idle, if asked), so typed answers fit."""
     if identity_id is None:
         return
-    conv = session.scalars(select(Conversation).where(Conversation.identity_id == identity_id).with_for_update()).first()
+    # SKIP LOCKED: the other side may be in the middle of a message of their own, holding
+    # their conversation while waiting for the consultation row we hold. Waiting here could
+    # deadlock; skipping only means their typed answers go through the buttons instead.
+    conv = session.scalars(
+        select(Conversation).where(Conversation.identity_id == identity_id).with_for_update(skip_locked=True)
+    ).first()
     if conv is None or (only_if_idle and conv.step not in IDLE_STEPS):
         return
     conv.step = step
     conv.data = {**{k: v for k, v in (conv.data or {}).items() if k in ("red_flags",)}, **data}
     conv.version += 1
+
+
+def locked_consultation(session: Session, consultation_id: int) -> Consultation | None:
+    """Return a consultation locked for this transaction, read fresh after the lock.
+
+    A no-show timer and the patient's "joining" can arrive together: whoever takes the lock
+    second sees what the first decided.
+    """
+    return session.get(Consultation, consultation_id, with_for_update=True, populate_existing=True)
 
 
 def doctor_name(session: Session, doctor_id: int) -> str:
@@ -142,8 +156,12 @@ def notify_get_ready(session: Session, opd_id: int, day: dt.date, now: dt.dateti
     ).all()
     if len(waiting) < GET_READY_AT:
         return
-    token = waiting[GET_READY_AT - 1]
-    if token.ready_notified_at is None and queue_position(session, token) == GET_READY_AT:
+    candidate = waiting[GET_READY_AT - 1]
+    # Another doctor may be calling this very token: skip it rather than wait for its lock.
+    token = session.scalars(
+        select(Token).where(Token.id == candidate.id, Token.ready_notified_at.is_(None), Token.status == TokenStatus.WAITING).with_for_update(skip_locked=True)
+    ).first()
+    if token is not None and queue_position(session, token) == GET_READY_AT:
         token.ready_notified_at = now
         queue_push(session, token.identity_id, visit.get_ready(ByLanguage(en=token.opd.name_en, hi=token.opd.name_hi), token.number), now)
 
@@ -181,8 +199,13 @@ class DeskRecords:
         return doctor
 
     def _open(self) -> Consultation | None:
+        # Locked: a timer (no-show) or the patient (joining, cancelling) may be changing it.
         return self.session.scalars(
-            select(Consultation).where(Consultation.doctor_id == self.doctor.person_id, Consultation.outcome.is_(None)).order_by(Consultation.id.desc())
+            select(Consultation)
+            .where(Consultation.doctor_id == self.doctor.person_id, Consultation.outcome.is_(None))
+            .order_by(Consultation.id.desc())
+            .with_for_update()
+            .execution_options(populate_existing=True)
         ).first()
 
     def _opd_ids(self) -> list[int]:
@@ -304,7 +327,7 @@ class VisitRecords:
         self.now = now
 
     def _mine(self, consultation_id: int) -> Consultation | None:
-        consultation = self.session.get(Consultation, consultation_id)
+        consultation = locked_consultation(self.session, consultation_id)
         if consultation is None or consultation.token.identity_id != self.identity.id:
             return None
         return consultation
@@ -398,7 +421,7 @@ def release_doctor(session: Session, consultation: Consultation, why: str, now: 
 def on_call_reminder(session: Session, timer: object, now: dt.datetime) -> None:
     """First window over with no answer: remind the patient once, then wait a second window."""
     payload = getattr(timer, "payload", {}) or {}
-    consultation = session.get(Consultation, int(payload.get("consultation", 0)))
+    consultation = locked_consultation(session, int(payload.get("consultation", 0)))
     if consultation is None or consultation.outcome is not None or consultation.joined_at is not None:
         return
     consultation.reminded_at = now
@@ -414,7 +437,7 @@ def on_call_reminder(session: Session, timer: object, now: dt.datetime) -> None:
 def on_call_no_show(session: Session, timer: object, now: dt.datetime) -> None:
     """Second window over: the patient is a no-show; the doctor is offered the next patient."""
     payload = getattr(timer, "payload", {}) or {}
-    consultation = session.get(Consultation, int(payload.get("consultation", 0)))
+    consultation = locked_consultation(session, int(payload.get("consultation", 0)))
     if consultation is None or consultation.outcome is not None or consultation.joined_at is not None:
         return
     close_consultation(session, consultation, ConsultationOutcome.NO_SHOW, now)
@@ -424,7 +447,9 @@ def on_call_no_show(session: Session, timer: object, now: dt.datetime) -> None:
 
 def cancel_call(session: Session, token: Token, now: dt.datetime) -> None:
     """The patient cancelled after being called: log the call as cancelled and free the doctor."""
-    consultation = session.scalars(select(Consultation).where(Consultation.token_id == token.id, Consultation.outcome.is_(None))).first()
+    consultation = session.scalars(
+        select(Consultation).where(Consultation.token_id == token.id, Consultation.outcome.is_(None)).with_for_update()
+    ).first()
     if consultation is None:
         return
     close_consultation(session, consultation, ConsultationOutcome.CANCELLED, now)

@@ -99,6 +99,8 @@ class TerminalChat:
     def _show(self, drain: bool) -> None:
         with self._print_lock:
             if drain:
+                # No separate worker may be running: fire due timers (call reminders) here too.
+                self.services.timers.run_once()
                 self.services.worker.drain(channel=local.NAME)
             while True:
                 messages, self.cursor = local.messages_after(self.services.db, self.user, self.cursor)
