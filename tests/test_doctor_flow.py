@@ -897,7 +897,7 @@ def test_another_patients_consultation_buttons_do_nothing(demo: Services) -> Non
     assert tokens_of(demo, other.user) == []
 
 
-# --- found wanting (each fails on the product as it is; see the report) ---------------------------
+# --- bugs these tests found (each failed before 6a02761) -----------------------------------------
 
 
 @pytest.mark.parametrize("lang", LANGS)
