@@ -192,15 +192,20 @@ def cmd_opd_list(settings: Settings, args: argparse.Namespace) -> int:
         print("no OPDs yet: add one with `teleopd opd add`, or load the demo set with `teleopd demo`")
         return 0
     header = ("code", "name", "specialty", "hours (IST)", "days", "capacity", "issued today", "waiting")
-    table = [header] + [
+    _print_table(header, [
         (str(r["code"]), f"{r['name']} / {r['name_hi']}", str(r["specialty"]), str(r["hours_ist"]), str(r["days"]),
          str(r["capacity"]), str(r["issued_today"]), str(r["waiting"]))
         for r in rows
-    ]
+    ])
+    return 0
+
+
+def _print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """Print rows under a header, in columns as wide as their widest cell."""
+    table = [header, *rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-    return 0
 
 
 def cmd_doctor_add(settings: Settings, args: argparse.Namespace) -> int:
@@ -240,10 +245,7 @@ def cmd_doctor_list(settings: Settings, args: argparse.Namespace) -> int:
     if not rows:
         print("no doctors yet: add one with `teleopd doctor add --name ... --opd ...`")
         return 0
-    table = [("id", "name", "opds", "status"), *rows]
-    widths = [max(len(r[i]) for r in table) for i in range(4)]
-    for row in table:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    _print_table(("id", "name", "opds", "status"), rows)
     return 0
 
 

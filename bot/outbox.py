@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from bot.channels.base import ChannelAdapter, RenderedChoice, RenderedMessage, SendError
 from bot.db import Database
 from bot.i18n import Catalogs
+from bot.loop import run_until_stopped
 from bot.models import Identity, OutboxMessage, OutboxStatus, utcnow
 from flows.messages import reply_from_json
 
@@ -105,23 +106,15 @@ class OutboxWorker:
 
     def run(self, stop: threading.Event, wake: threading.Event | None = None, idle_seconds: float = 0.5) -> None:
         """Send until stopped, waking early when the dispatcher signals new rows."""
-        last_recovery = dt.datetime.min.replace(tzinfo=dt.UTC)
-        while not stop.is_set():
-            try:
-                if self.clock() - last_recovery > dt.timedelta(minutes=1):
-                    self.recover_stale()
-                    last_recovery = self.clock()
-                handled = self.run_once()
-            except Exception:  # the worker must outlive a database restart
-                log.exception("outbox pass failed")
-                handled = 0
-            if handled:
-                continue
-            if wake is not None:
-                wake.wait(idle_seconds)
-                wake.clear()
-            else:
-                stop.wait(idle_seconds)
+        last_recovery = [dt.datetime.min.replace(tzinfo=dt.UTC)]
+
+        def one_pass() -> int:
+            if self.clock() - last_recovery[0] > dt.timedelta(minutes=1):
+                self.recover_stale()
+                last_recovery[0] = self.clock()
+            return self.run_once()
+
+        run_until_stopped(one_pass, stop, wake, idle_seconds, name="outbox pass")
 
     def claim(self, channel: str | None = None) -> list[Claimed]:
         """Take due rows for this worker alone and mark them as being sent."""

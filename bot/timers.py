@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.loop import run_until_stopped
 from bot.db import Database
 from bot.models import Timer, utcnow
 
@@ -150,19 +151,7 @@ class TimerRunner:
 
     def run(self, stop: threading.Event, wake: threading.Event | None = None, idle_seconds: float = 0.5) -> None:
         """Fire timers until stopped, polling every idle_seconds or when woken."""
-        while not stop.is_set():
-            try:
-                handled = self.run_once()
-            except Exception:  # the runner must outlive a database restart
-                log.exception("timer pass failed")
-                handled = 0
-            if handled:
-                continue
-            if wake is not None:
-                wake.wait(idle_seconds)
-                wake.clear()
-            else:
-                stop.wait(idle_seconds)
+        run_until_stopped(self.run_once, stop, wake, idle_seconds, name="timer pass")
 
     def _fire_next(self) -> bool:
         """Fire the next due timer in one transaction; return False when none is due."""

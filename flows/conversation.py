@@ -60,9 +60,9 @@ def handle(state: State, inbound: Inbound, ports: Ports) -> Outcome:
     if enrol is not None and not state.opted_out:
         _enrol(turn, enrol.group(1), events)
     elif ports.role == "doctor" and not state.opted_out:
-        _doctor_turn(turn, text, command)
+        _staff_turn(turn, text, command, DOCTOR_STEPS, _doctor_home(turn))
     elif ports.role == "health_worker" and not state.opted_out:
-        _worker_turn(turn, text, command)
+        _staff_turn(turn, text, command, HW_STEPS, "hw_home")
     elif state.opted_out:
         _while_opted_out(turn, command)
     elif inbound.choice is not None and visit.visit_action(turn, inbound.choice):
@@ -112,40 +112,30 @@ def _enrol(turn: Turn, code: str, events: list[str]) -> None:
 HW_STEPS = tuple(step.name for step in health_worker.STEPS)
 
 
-def _worker_turn(turn: Turn, text: str, command: Command | None) -> None:
-    """Runs a health worker's message: their booking steps, with the global commands that apply."""
+def _staff_turn(turn: Turn, text: str, command: Command | None, own_steps: tuple[str, ...], home: str) -> None:
+    """Runs a doctor's or health worker's message: their own steps, with the commands that apply.
+
+    MENU, STATUS and HELP bring them back to their own desk; the patient menu is not theirs.
+    """
     if turn.state.language is None:
         turn.state.language = "hi" if is_devanagari(text) else turn.ports.default_language
     if command is Command.STOP:
         _stop(turn)
     elif command is Command.LANGUAGE:
-        turn.data["resume_step"] = turn.state.step if turn.state.step in HW_STEPS else "hw_home"
+        turn.data["resume_step"] = turn.state.step if turn.state.step in own_steps else home
         turn.goto("language")
-    elif command is Command.HELP:
+    elif command is Command.HELP and home == "hw_home":
         turn.say(health_worker.hw_help())
-        if turn.state.step in HW_STEPS:
-            turn.ask_again()
-        else:
-            turn.goto("hw_home")
-    elif turn.state.step not in (*HW_STEPS, "language") or command in (Command.MENU, Command.STATUS):
-        turn.goto("hw_home")
+        turn.goto(turn.state.step if turn.state.step in own_steps else home)
+    elif turn.state.step not in (*own_steps, "language") or command in (Command.MENU, Command.STATUS, Command.HELP):
+        turn.goto(home)
     else:
         _answer_step(turn, text)
 
 
-def _doctor_turn(turn: Turn, text: str, command: Command | None) -> None:
-    """Runs a doctor's message: the doctor's own steps, with the global commands that apply."""
-    if turn.state.language is None:
-        turn.state.language = "hi" if is_devanagari(text) else turn.ports.default_language
-    if command is Command.STOP:
-        _stop(turn)
-    elif command is Command.LANGUAGE:
-        turn.data["resume_step"] = turn.state.step if turn.state.step in DOCTOR_STEPS else "doctor_home"
-        turn.goto("language")
-    elif turn.state.step not in (*DOCTOR_STEPS, "language") or command in (Command.MENU, Command.STATUS, Command.HELP):
-        turn.goto("consulting" if turn.ports.desk and turn.ports.desk.view().consultation else "doctor_home")
-    else:
-        _answer_step(turn, text)
+def _doctor_home(turn: Turn) -> str:
+    """Return where a doctor's desk is: the consultation in hand, or the home screen."""
+    return "consulting" if turn.ports.desk and turn.ports.desk.view().consultation else "doctor_home"
 
 
 def _red_flags(turn: Turn, text: str) -> bool:
