@@ -21,14 +21,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import math
 import os
 import platform
 import shutil
-import sqlite3
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -38,35 +35,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import delete, select, text  # noqa: E402
+from sqlalchemy import delete, select  # noqa: E402
 
 from bot.booking import IST, BookingRecords  # noqa: E402
 from bot.db import Database  # noqa: E402
 from bot.migrate import upgrade  # noqa: E402
 from bot.models import Identity, Opd, OpdDay, Patient, Person, Role, Token  # noqa: E402
 from bot.opds import OpdSpec, upsert_opd  # noqa: E402
+from common import cpu_model, database_url, percentile, redacted, server_version  # noqa: E402
 from flows.opd import BookingOutcome, Intake  # noqa: E402
 
 CHANNEL = "bench"
 CLEANUP_RESERVE_S = 15  # of the time limit, kept for checking and cleaning up
 INTAKE = Intake(text="bukhar aur khansi, 3 din se", symptoms=("fever", "cough"), duration_days=3)
-
-
-def database_url(given: str | None) -> tuple[str, Path | None]:
-    """Return the URL to use and, for a temporary SQLite file, its folder (removed at the end)."""
-    url = given or os.environ.get("TELEOPD_TEST_DATABASE_URL", "")
-    if url:
-        if url.startswith("postgresql://") or url.startswith("postgres://"):
-            url = "postgresql+psycopg://" + url.split("://", 1)[1]
-        return url, None
-    folder = Path(tempfile.mkdtemp(prefix="teleopd-bench-"))
-    return f"sqlite:///{folder / 'bench.db'}", folder
-
-
-def redacted(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 @dataclass
@@ -111,14 +92,6 @@ def cleanup(db: Database, run: Run) -> None:
             session.execute(delete(Person).where(Person.id.in_(chunk)))
         if run.opd_id:
             session.execute(delete(Opd).where(Opd.id == run.opd_id, Opd.code == run.code))
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Return the q-th percentile (nearest rank) of sorted values."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, min(len(sorted_values), math.ceil(q / 100 * len(sorted_values))))
-    return sorted_values[rank - 1]
 
 
 def book_all(db: Database, run: Run, threads: int, deadline: float) -> tuple[list[tuple[str, float, dt.date | None]], list[str], float, int]:
@@ -186,23 +159,6 @@ def check(db: Database, run: Run, capacity: int) -> dict[str, object]:
         "patients_with_two_tokens": len(rows) - len({person for _, _, person in rows}),
         "counter_matches_tokens": all(counters.get(day) == len(numbers) for day, numbers in by_day.items()),
     }
-
-
-def server_version(db: Database) -> str:
-    if db.is_sqlite:
-        return f"SQLite {sqlite3.sqlite_version}"
-    with db.engine.connect() as connection:
-        return str(connection.execute(text("SHOW server_version")).scalar())
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,14 +29,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import math
 import os
 import platform
 import shutil
-import sqlite3
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -47,7 +44,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import delete, select, text  # noqa: E402
+from sqlalchemy import delete, select  # noqa: E402
 
 from bot.booking import BookingRecords  # noqa: E402
 from bot.db import Database  # noqa: E402
@@ -68,6 +65,7 @@ from bot.models import (  # noqa: E402
     TokenStatus,
 )
 from bot.opds import OpdSpec, upsert_opd  # noqa: E402
+from common import cpu_model, database_url, percentile, redacted, server_version  # noqa: E402
 from flows.clinic import Outcome  # noqa: E402
 from flows.opd import Intake  # noqa: E402
 
@@ -77,23 +75,6 @@ VIDEO_BASE_URL = "https://meet.jit.si/"
 INTAKE = Intake(text="bukhar aur khansi, 3 din se", symptoms=("fever", "cough"), duration_days=3)
 PRIORITY_EVERY = 7  # one patient in seven has a red-flag token
 MAX_ERRORS_PER_DOCTOR = 50  # a doctor whose transactions keep failing stops
-
-
-def database_url(given: str | None) -> tuple[str, Path | None]:
-    """Return the URL to use and, for a temporary SQLite file, its folder (removed at the end)."""
-    url = given or os.environ.get("TELEOPD_TEST_DATABASE_URL", "")
-    if url:
-        if url.startswith("postgresql://") or url.startswith("postgres://"):
-            url = "postgresql+psycopg://" + url.split("://", 1)[1]
-        return url, None
-    folder = Path(tempfile.mkdtemp(prefix="teleopd-bench-"))
-    return f"sqlite:///{folder / 'bench.db'}", folder
-
-
-def redacted(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 @dataclass
@@ -153,14 +134,6 @@ def cleanup(db: Database, run: Run) -> None:
             session.execute(delete(Person).where(Person.id.in_(run.person_ids[start : start + 1000])))
         if run.opd_id:
             session.execute(delete(Opd).where(Opd.id == run.opd_id, Opd.code == run.code))
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Return the q-th percentile (nearest rank) of sorted values."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, min(len(sorted_values), math.ceil(q / 100 * len(sorted_values))))
-    return sorted_values[rank - 1]
 
 
 def describe(exc: Exception) -> str:
@@ -271,23 +244,6 @@ def check(db: Database, run: Run, measured: Measured) -> dict[str, object]:
         "left_open": sum(1 for _, _, _, outcome in rows if outcome is None),
         "token_statuses": dict(statuses),
     }
-
-
-def server_version(db: Database) -> str:
-    if db.is_sqlite:
-        return f"SQLite {sqlite3.sqlite_version}"
-    with db.engine.connect() as connection:
-        return str(connection.execute(text("SHOW server_version")).scalar())
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def latency(values: list[float]) -> dict[str, float | None]:
