@@ -226,17 +226,24 @@ def finish_booking_at_gen24(services: Services, user: ChatUser, for_child: bool)
     raise AssertionError(f"the booking did not finish: {user.log[-3:]!r}")
 
 
+# Every phrasing is checked for the advice coming first; the first phrasing of each class
+# in each language also goes on to a whole priority booking (the slow part).
+BOOKED_THROUGH = {next(t for t, c, g in PHRASINGS if (c, g) == key) for key in {(c, g) for _, c, g in PHRASINGS}}
+
+
 @pytest.mark.parametrize(("text", "code", "lang"), PHRASINGS, ids=[f"{c}-{g}-{i}" for i, (_, c, g) in enumerate(PHRASINGS)])
 def test_danger_signs_at_the_menu_get_the_emergency_reply_first_and_a_priority_token(
     demo: Services, text: str, code: str, lang: str
 ) -> None:
-    family = book_two_ordinary_patients(demo)
     style, ui = STYLE[lang], UI[lang]
+    family = book_two_ordinary_patients(demo) if text in BOOKED_THROUGH else None
     user = register(demo, style, f"urgent-{lang}", sex="female")
     answer = user.say(text)
     assert_advice_first(answer, code, ui)
     # The patient may still book: their own words start the booking.
     assert Q[ui]["who"] in answer.texts[-1], answer.texts
+    if family is None:
+        return
 
     if code == "child_danger":
         user.names.add(CHILD_NAME[style])
