@@ -29,7 +29,7 @@ from flows.messages import ByLanguage, Choice, Reply, Text, TimeOfDay, sms, t, t
 from flows.onboarding import NAME_MAX, NO_WORDS, SEX_ALIASES, SEX_LABELS, YES_WORDS, FreeTextStep
 from flows.opd import BookingOutcome, BookingResult, Intake, OpdInfo, TokenInfo
 from flows.symptoms import find_symptoms, parse_duration, specialty_for
-from flows.text import has_letters, parse_age
+from flows.text import parse_age
 
 SEVERITY_LABELS = {
     "mild": t("Mild: I can do my daily work"),
