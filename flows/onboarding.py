@@ -357,7 +357,6 @@ class ConfirmStep(Step):
             turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
 
 
-ONBOARDING_STEPS = ("language", "consent", "name", "age", "sex", "state", "district", "phone", "confirm")
 STEPS: tuple[Step, ...] = (
     LanguageStep(), ConsentStep(), NameStep(), AgeStep(), SexStep(), StateStep(), DistrictStep(), PhoneStep(), ConfirmStep(),
 )
