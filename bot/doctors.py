@@ -146,7 +146,7 @@ def consultation_view(session: Session, consultation: Consultation) -> Consultat
     )
 
 
-def notify_get_ready(session: Session, opd_id: int, day: dt.date, now: dt.datetime) -> None:
+def notify_get_ready(session: Session, opd_id: int, day: dt.date, now: dt.datetime, retry: bool = True) -> None:
     """Tell the patient who has just reached place 3 to get ready (once)."""
     waiting = session.scalars(
         select(Token)
@@ -161,7 +161,13 @@ def notify_get_ready(session: Session, opd_id: int, day: dt.date, now: dt.dateti
     token = session.scalars(
         select(Token).where(Token.id == candidate.id, Token.ready_notified_at.is_(None), Token.status == TokenStatus.WAITING).with_for_update(skip_locked=True)
     ).first()
-    if token is not None and queue_position(session, token) == GET_READY_AT:
+    if token is None:
+        if retry:
+            # Locked by another doctor's call right now: look again once that call has
+            # committed, from the timer runner, instead of waiting for the lock here.
+            timers.schedule(session, "get_ready", now, {"opd": opd_id, "day": day.isoformat()}, key=f"get_ready:{opd_id}:{day.isoformat()}")
+        return
+    if queue_position(session, token) == GET_READY_AT:
         token.ready_notified_at = now
         queue_push(session, token.identity_id, visit.get_ready(ByLanguage(en=token.opd.name_en, hi=token.opd.name_hi), token.number), now)
 
@@ -457,4 +463,10 @@ def cancel_call(session: Session, token: Token, now: dt.datetime) -> None:
     release_doctor(session, consultation, "declined", now)
 
 
-TIMER_HANDLERS = {"call_reminder": on_call_reminder, "call_no_show": on_call_no_show}
+def on_get_ready(session: Session, timer: object, now: dt.datetime) -> None:
+    """Look again for the patient at place 3, after a call that held their token has committed."""
+    payload = getattr(timer, "payload", {}) or {}
+    notify_get_ready(session, int(payload["opd"]), dt.date.fromisoformat(str(payload["day"])), now, retry=False)
+
+
+TIMER_HANDLERS = {"call_reminder": on_call_reminder, "call_no_show": on_call_no_show, "get_ready": on_get_ready}
