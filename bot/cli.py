@@ -210,7 +210,7 @@ def _print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
 
 def cmd_doctor_add(settings: Settings, args: argparse.Namespace) -> int:
     """Add a doctor and print their one-time code (alone on the last line, for scripts)."""
-    from bot.enrolment import CODE_LIFETIME, add_doctor
+    from bot.enrolment import add_doctor
     from bot.opds import find_opd
 
     name = args.name.strip()
@@ -226,10 +226,17 @@ def cmd_doctor_add(settings: Settings, args: argparse.Namespace) -> int:
             opds.append(opd)
         person, code = add_doctor(session, name, opds, languages=args.languages)
         opd_names = ", ".join(f"{o.code} ({o.name_en})" for o in opds)
-    print(f"doctor {person.name} (id {person.id}) sees patients in {opd_names}")
+    _print_enrolment(f"doctor {person.name} (id {person.id}) sees patients in {opd_names}", code)
+    return 0
+
+
+def _print_enrolment(who: str, code: str) -> None:
+    """Print who was added, how they enrol, and the code alone on the last line (for scripts)."""
+    from bot.enrolment import CODE_LIFETIME
+
+    print(who)
     print(f"they enrol by sending: ENROLL {code}  (from any channel; the code works once, for {CODE_LIFETIME.days} days)")
     print(code)
-    return 0
 
 
 def cmd_doctor_list(settings: Settings, args: argparse.Namespace) -> int:
@@ -251,7 +258,7 @@ def cmd_doctor_list(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_worker_user_add(settings: Settings, args: argparse.Namespace) -> int:
     """Add a health worker and print their one-time code (alone on the last line)."""
-    from bot.enrolment import CODE_LIFETIME, add_health_worker
+    from bot.enrolment import add_health_worker
 
     name, clinic = args.name.strip(), args.clinic.strip()
     if not name or not clinic:
@@ -259,9 +266,7 @@ def cmd_worker_user_add(settings: Settings, args: argparse.Namespace) -> int:
     services = _services(settings, announce=False)
     with services.db.write() as session:
         person, code = add_health_worker(session, name, clinic)
-    print(f"health worker {person.name} (id {person.id}) at {clinic}")
-    print(f"they enrol by sending: ENROLL {code}  (from any channel; the code works once, for {CODE_LIFETIME.days} days)")
-    print(code)
+    _print_enrolment(f"health worker {person.name} (id {person.id}) at {clinic}", code)
     return 0
 
 
