@@ -9,6 +9,7 @@ from difflib import SequenceMatcher
 from functools import cache
 from pathlib import Path
 
+from flows.messages import ByLanguage
 from flows.text import fold, normalize, to_ascii_digits
 
 _CSV = Path(__file__).resolve().parent / "data" / "states.csv"
@@ -55,8 +56,7 @@ class StateUT:
 
     def name(self, lang: str) -> str:
         """Return the display name in lang ("hi" or "hi-IN" → Hindi, anything else → English)."""
-        primary = lang.lower().replace("_", "-").split("-")[0]
-        return self.name_hi if primary == "hi" else self.name_en
+        return ByLanguage(en=self.name_en, hi=self.name_hi).pick(lang)
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,9 @@ class ByLanguage:
     hi: str
 
     def pick(self, lang: str) -> str:
-        """Return the value for one language, English when the language is unknown."""
-        return self.hi if lang == "hi" else self.en
+        """Return the value for a language ("hi", "hi-IN", "hi_IN" → Hindi; anything else → English)."""
+        primary = lang.lower().replace("_", "-").split("-")[0]
+        return self.hi if primary == "hi" else self.en
 
 
 @dataclass(frozen=True)

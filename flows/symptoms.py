@@ -13,6 +13,7 @@ from difflib import SequenceMatcher
 from functools import cache
 from pathlib import Path
 
+from flows.messages import ByLanguage
 from flows.text import fold, has_letters, normalize, to_ascii_digits
 
 _JSON = Path(__file__).resolve().parent / "data" / "symptoms.json"
@@ -184,8 +185,7 @@ class Symptom:
 
     def name(self, lang: str) -> str:
         """Return the display name in lang ("hi" or "hi-IN" → Hindi, anything else → English)."""
-        primary = lang.lower().replace("_", "-").split("-")[0]
-        return self.hi if primary == "hi" else self.en
+        return ByLanguage(en=self.en, hi=self.hi).pick(lang)
 
 
 @dataclass(frozen=True)
