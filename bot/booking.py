@@ -144,6 +144,7 @@ def token_info(session: DbSession, token: Token, now: dt.datetime) -> TokenInfo:
     starts_at = found.starts_at if found else dt.datetime.combine(token.day, opd.opens_at, IST).astimezone(dt.UTC)
     return TokenInfo(
         id=token.id,
+        opd_id=token.opd_id,
         opd_name=ByLanguage(en=opd.name_en, hi=opd.name_hi),
         opd_code=opd.code,
         number=token.number,

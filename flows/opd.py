@@ -55,6 +55,7 @@ class TokenInfo:
     """A token as the patient sees it: no id to type, everything said plainly."""
 
     id: int
+    opd_id: int
     opd_name: ByLanguage
     opd_code: str
     number: int

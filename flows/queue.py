@@ -167,10 +167,7 @@ class MovePickStep(Step):
         token = _token(turn)
         if token is None:
             return []
-        opd_id = next((o.id for o in turn.ports.bookings.opds() if o.code == token.opd_code), None)
-        if opd_id is None:
-            return []
-        return [s.day for s in turn.ports.bookings.sessions(opd_id, count=4) if s.day != token.day][:3]
+        return [s.day for s in turn.ports.bookings.sessions(token.opd_id, count=4) if s.day != token.day][:3]
 
     def ask(self, turn: Turn) -> Reply:
         days = self._sessions(turn)
