@@ -42,7 +42,7 @@ from bot.db import Database  # noqa: E402
 from bot.migrate import upgrade  # noqa: E402
 from bot.models import Identity, Opd, OpdDay, Patient, Person, Role, Token  # noqa: E402
 from bot.opds import OpdSpec, upsert_opd  # noqa: E402
-from common import cpu_model, database_url, percentile, redacted, server_version  # noqa: E402
+from common import cpu_model, database_url, hard_stop, percentile, redacted, server_version  # noqa: E402
 from flows.opd import BookingOutcome, Intake  # noqa: E402
 
 CHANNEL = "bench"
@@ -177,13 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     run = Run(code=f"BENCH-{uuid.uuid4().hex[:10].upper()}", now=dt.datetime.now(dt.UTC))
 
-    def give_up() -> None:
-        print(f"stopped: over the {args.time_limit:.0f} s limit; rows of OPD {run.code} may remain", file=sys.stderr)
-        os._exit(3)
-
-    hard_stop = threading.Timer(args.time_limit, give_up)
-    hard_stop.daemon = True
-    hard_stop.start()
+    stopper = hard_stop(args.time_limit, f"OPD {run.code}")
 
     url, temp_folder = database_url(args.database_url)
     db = Database(url, pool_size=args.threads, max_overflow=4)
@@ -274,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"result              {'OK' if report['ok'] else 'FAILED'}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    hard_stop.cancel()
+    stopper.cancel()
     # Booking threads stuck past the time limit must not keep the process alive.
     if any(thread.name.startswith("book") and thread.is_alive() for thread in threading.enumerate()):
         sys.stdout.flush()

@@ -65,7 +65,7 @@ from bot.models import (  # noqa: E402
     TokenStatus,
 )
 from bot.opds import OpdSpec, upsert_opd  # noqa: E402
-from common import cpu_model, database_url, percentile, redacted, server_version  # noqa: E402
+from common import cpu_model, database_url, hard_stop, percentile, redacted, server_version  # noqa: E402
 from flows.clinic import Outcome  # noqa: E402
 from flows.opd import Intake  # noqa: E402
 
@@ -272,13 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     run = Run(code=f"CALL-{uuid.uuid4().hex[:10].upper()}", now=dt.datetime.now(dt.UTC))
 
-    def give_up() -> None:
-        print(f"stopped: over the {args.time_limit:.0f} s limit; rows of OPD {run.code} may remain", file=sys.stderr)
-        os._exit(3)
-
-    hard_stop = threading.Timer(args.time_limit, give_up)
-    hard_stop.daemon = True
-    hard_stop.start()
+    stopper = hard_stop(args.time_limit, f"OPD {run.code}")
 
     url, temp_folder = database_url(args.database_url)
     db = Database(url, pool_size=args.doctors, max_overflow=4)
@@ -354,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"result              {'OK' if report['ok'] else 'FAILED'}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n", "utf-8")
-    hard_stop.cancel()
+    stopper.cancel()
     # Doctor threads stuck past the time limit must not keep the process alive.
     if any(thread.name.startswith("doctor") and thread.is_alive() for thread in threading.enumerate()):
         sys.stdout.flush()

@@ -6,6 +6,8 @@ import math
 import os
 import platform
 import sqlite3
+import sys
+import threading
 import tempfile
 from pathlib import Path
 
@@ -54,3 +56,16 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+def hard_stop(seconds: float, what: str) -> threading.Timer:
+    """Start a timer that ends the process after `seconds`, whatever it is doing (benches are bounded)."""
+
+    def give_up() -> None:
+        print(f"stopped: over the {seconds:.0f} s limit; rows of {what} may remain", file=sys.stderr)
+        os._exit(3)
+
+    timer = threading.Timer(seconds, give_up)
+    timer.daemon = True
+    timer.start()
+    return timer
