@@ -202,6 +202,16 @@ class Settings:
     # How long a called patient has to answer before one reminder, and again before a
     # no-show (eSanjeevani's own window is 120 s).
     call_window_seconds: int = 120
+    # Send rates (PROVIDERS.md §A5, §B7): Telegram's ~30 messages/s per bot; each Twilio
+    # sender's MPS as configured on the account (10 for WhatsApp, 1 for an SMS long code).
+    telegram_mps: int = 30
+    twilio_whatsapp_mps: int = 10
+    twilio_sms_mps: int = 1
+    # JSON files mapping a message's template key (`teleopd templates`) to an approved
+    # WhatsApp template {"content_sid": "HX…", "variables": ["name", …]} and to the DLT
+    # template id an Indian SMS must carry (TRAI TCCCPR 2018).
+    whatsapp_templates_file: str | None = None
+    sms_templates_file: str | None = None
 
     _SECRET_FIELDS = ("telegram_token", "telegram_secret", "twilio_auth_token", "web_token")
 
@@ -347,6 +357,20 @@ class Settings:
                 f"got {_shown(window)}"
             )
 
+        rates = {}
+        for var, default in (("TELEOPD_TELEGRAM_MPS", 30), ("TELEOPD_TWILIO_WHATSAPP_MPS", 10), ("TELEOPD_TWILIO_SMS_MPS", 1)):
+            value = _get(env, var) or str(default)
+            if not (value.isascii() and value.isdigit() and 1 <= int(value) <= 1000):
+                raise SettingsError(f"{var} must be a whole number of messages a second from 1 to 1000, got {_shown(value)}")
+            rates[var] = int(value)
+
+        template_files = {}
+        for var in ("TELEOPD_WHATSAPP_TEMPLATES", "TELEOPD_SMS_TEMPLATES"):
+            path = _get(env, var)
+            if path is not None and not os.path.isfile(path):
+                raise SettingsError(f"{var} must name a JSON file of message templates, got {_shown(path)}, which is not a file")
+            template_files[var] = path
+
         # Cross checks, in a fixed order.
         if telegram_token is not None and telegram_secret is None:
             raise SettingsError(
@@ -396,6 +420,11 @@ class Settings:
             default_language=default_language,
             log_level=log_level,
             call_window_seconds=int(window),
+            telegram_mps=rates["TELEOPD_TELEGRAM_MPS"],
+            twilio_whatsapp_mps=rates["TELEOPD_TWILIO_WHATSAPP_MPS"],
+            twilio_sms_mps=rates["TELEOPD_TWILIO_SMS_MPS"],
+            whatsapp_templates_file=template_files["TELEOPD_WHATSAPP_TEMPLATES"],
+            sms_templates_file=template_files["TELEOPD_SMS_TEMPLATES"],
         )
 
     @property

@@ -68,6 +68,7 @@ class OutboxStatus(StrEnum):
     DELIVERED = "delivered"  # the provider confirmed delivery
     FAILED = "failed"  # gave up: permanent error or too many attempts
     SUPPRESSED = "suppressed"  # not sent: the user opted out before it was due
+    REROUTED = "rerouted"  # not sent here: a copy went by SMS instead (row fallback_of points here)
 
 
 class Person(Base):
@@ -120,6 +121,10 @@ class Identity(Base):
     opted_out_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_inbound_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The E.164 number this identity is known to reach, only when the provider vouches for
+    # it (a WhatsApp or SMS sender, a Telegram contact the user shared of themselves): it
+    # links one person's identities across channels. A typed number is never put here.
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
 
     person: Mapped[Person | None] = relationship()
 
@@ -191,6 +196,32 @@ class OutboxMessage(Base):
     error: Mapped[str | None] = mapped_column(Text)
     inbound_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("inbound_messages.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The provider's last word on delivery (Twilio status callbacks: sent, delivered, read,
+    # undelivered, failed), kept apart from our own status; callbacks arrive out of order.
+    provider_status: Mapped[str | None] = mapped_column(String(20))
+    provider_status_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # How often a worker died holding this row: the second time it is not sent again, so a
+    # crash between send and mark repeats a message at most once.
+    recoveries: Mapped[int] = mapped_column(Integer, default=0)
+    # An SMS copy of a WhatsApp message that could not be delivered points at the original;
+    # unique, so a message falls back to SMS once at most.
+    fallback_of: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("outbox.id", ondelete="SET NULL", name="fk_outbox_fallback_of"), unique=True
+    )
+
+
+class DeliveryEvent(Base):
+    """A provider's delivery status callback: (provider_id, status) is its dedupe key."""
+
+    __tablename__ = "delivery_events"
+    __table_args__ = (UniqueConstraint("provider_id", "status", name="uq_delivery_events_provider_id_status"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20))
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    outbox_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("outbox.id", ondelete="SET NULL"), index=True)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Timer(Base):

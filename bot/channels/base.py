@@ -21,6 +21,20 @@ class InboundMessage:
     channel_phone: str | None = None
     can_share_contact: bool = False
     contact_phone: str | None = None
+    # Something the provider wants acknowledged, queued as an outbox row of kind "ack" ahead
+    # of the replies (Telegram: {"callback_query_id": ...} for answerCallbackQuery).
+    ack: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A well-formed webhook call that carries nothing for the conversation (answered 200)."""
+
+    reason: str  # for the log: "edited message", "group chat", "unknown update kind", …
+
+
+class Malformed(ValueError):
+    """A webhook body that is not what the provider sends (answered 400)."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +52,14 @@ class RenderedMessage:
     text: str
     choices: tuple[RenderedChoice, ...] = ()
     request_contact: bool = False
+    # The stable key of the catalog message this is (bot.outbox.template_key): what SMS DLT
+    # template ids and WhatsApp ContentSids are configured against.
+    template: str | None = None
+    # The message's parameters as rendered, by name (WhatsApp template variables).
+    variables: tuple[tuple[str, str], ...] = ()
+    # WhatsApp: False outside the 24 h customer-service window, when only an approved
+    # template may be sent (Twilio error 63016).
+    session_open: bool = True
 
     def to_json(self) -> dict[str, object]:
         """Return a JSON-safe dict (kept on the outbox row as what was sent)."""
@@ -45,6 +67,7 @@ class RenderedMessage:
             "text": self.text,
             "choices": [{"key": c.key, "label": c.label} for c in self.choices],
             **({"request_contact": True} if self.request_contact else {}),
+            **({"template": self.template} if self.template else {}),
         }
 
 
@@ -54,6 +77,10 @@ class SendResult:
 
     provider_id: str
     status: str = "sent"
+    parts: int = 1  # a long text goes as several provider messages; provider_id is the first
+    # What was actually requested of the provider, when it differs from the text (a
+    # WhatsApp template's ContentSid, an SMS DLT template id), kept on the outbox row.
+    detail: dict[str, str] = field(default_factory=dict)
 
 
 class SendError(Exception):
@@ -61,6 +88,7 @@ class SendError(Exception):
 
     retryable: bool = True
     opted_out: bool = False
+    fallback: bool = False
 
     def __init__(self, message: str, code: str | None = None, retry_after: float | None = None):
         super().__init__(message)
@@ -86,8 +114,26 @@ class RecipientOptedOut(PermanentError):
     opted_out = True
 
 
+class NeedsFallback(PermanentError):
+    """This channel cannot carry the message now (WhatsApp outside the 24 h window with no
+    template configured, Twilio 63016): the worker sends the same notification by SMS."""
+
+    fallback = True
+
+
+class RateLimited(TemporaryError):
+    """Our own limiter said not yet: put the row back until retry_after, without counting
+    an attempt (nothing reached the provider)."""
+
+
 class ChannelAdapter(Protocol):
-    """One provider: how a message looks there and how it is sent."""
+    """One provider: how a message looks there and how it is sent.
+
+    `send` gives the message its channel's final form (keyboards, numbered lists, splitting
+    at the channel's length limit), waits its turn at the shared rate limiter, and sends,
+    raising a SendError the worker understands. Adapters may also define
+    `acknowledge(address, payload) -> None` for outbox rows of kind "ack", and `close()`.
+    """
 
     name: str
 
