@@ -26,7 +26,7 @@ from bot.doctors import DEFAULT_CALL_WINDOW, AccountRecords, DeskRecords, VisitR
 from bot.enrolment import role_of
 from bot.i18n import Catalogs
 from bot.identities import dialect_insert as _insert
-from bot.identities import ensure_identity
+from bot.identities import ensure_identity, link_verified_phone
 from bot.models import Conversation, Identity, InboundMessage as InboundRow, OutboxMessage, utcnow
 from bot.patients import PatientRecords
 from bot.walkins import WalkinRecords
@@ -81,6 +81,16 @@ class Dispatcher:
             inbound_id = _record_inbound(session, message, identity.id, conv.step)
             if inbound_id is None:
                 return DispatchOutcome(Result.DUPLICATE, identity.id)
+            verified_phone = message.channel_phone or message.contact_phone
+            if verified_phone is not None and identity.phone != verified_phone:
+                link_verified_phone(session, identity, verified_phone)
+            if message.ack is not None:
+                # Ahead of the replies: Telegram shows a spinner on the button until answered.
+                session.add(OutboxMessage(
+                    identity_id=identity.id, channel=identity.channel, address=identity.address,
+                    language=identity.language or self.default_language, kind="ack", payload=dict(message.ack),
+                    due_at=utcnow(), inbound_id=inbound_id,
+                ))
             # A deep copy: steps change nested values (the intake), and the ORM only sees a
             # change to the JSON column when a new object is assigned to it.
             state = State(step=conv.step, data=copy.deepcopy(conv.data or {}), language=identity.language, opted_out=identity.opted_out)
@@ -119,7 +129,7 @@ class Dispatcher:
                     )
                 )
             identity_id, replies = identity.id, len(outcome.replies)
-        if replies and self.outbox_signal is not None:
+        if (replies or message.ack is not None) and self.outbox_signal is not None:
             self.outbox_signal.set()
         return DispatchOutcome(Result.HANDLED, identity_id, replies)
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from bot import timers
 from bot.booking import IST, BookingRecords, queue_position, upcoming_sessions
 from bot.enrolment import enrol
+from bot.identities import notification_identity
 from bot.models import (
     Consultation,
     ConsultationOutcome,
@@ -60,10 +61,10 @@ def symptom_names(codes: list[str] | tuple[str, ...]) -> list[ByLanguage]:
 
 
 def queue_push(session: Session, identity_id: int | None, reply: Reply, now: dt.datetime) -> None:
-    """Queue a message to an identity, in that identity's language, in the caller's transaction."""
+    """Queue a message to a person where they last wrote from, in that identity's language, in the caller's transaction."""
     if identity_id is None:
         return
-    identity = session.get(Identity, identity_id)
+    identity = notification_identity(session, identity_id)
     if identity is None:
         return
     session.add(
@@ -71,7 +72,7 @@ def queue_push(session: Session, identity_id: int | None, reply: Reply, now: dt.
             identity_id=identity.id,
             channel=identity.channel,
             address=identity.address,
-            language=identity.language or "en",
+            language=identity.language or (identity.person.language if identity.person else None) or "en",
             kind=reply.kind,
             payload=reply_to_json(reply),
             due_at=now,

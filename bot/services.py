@@ -14,6 +14,7 @@ from bot.dispatch import Dispatcher
 from bot.i18n import Catalogs
 from bot.doctors import TIMER_HANDLERS
 from bot.outbox import OutboxWorker
+from bot.ratelimit import RateLimiter
 from bot.timers import TimerRunner
 
 
@@ -28,13 +29,25 @@ class Services:
     dispatcher: Dispatcher
     worker: OutboxWorker
     timers: TimerRunner
+    # Send rates shared by every worker (through Redis when TELEOPD_REDIS_URL is set).
+    limiter: RateLimiter
     # Set by the dispatcher after a commit that queued messages; an in-process worker waits on it.
     outbox_signal: threading.Event = field(default_factory=threading.Event)
 
 
-def channel_registry(settings: Settings) -> dict[str, ChannelAdapter]:
+def channel_registry(settings: Settings, limiter: RateLimiter) -> dict[str, ChannelAdapter]:
     """Return the adapter of every channel that is on (an explicit registry)."""
     channels: dict[str, ChannelAdapter] = {LocalChannel.name: LocalChannel()}
+    if settings.telegram_enabled:
+        from bot.channels.telegram import TelegramChannel
+
+        channels["telegram"] = TelegramChannel.from_settings(settings, limiter)
+    if settings.whatsapp_enabled or settings.sms_enabled:
+        from bot.channels.twilio import TwilioChannel
+
+        for name, enabled in (("whatsapp", settings.whatsapp_enabled), ("sms", settings.sms_enabled)):
+            if enabled:
+                channels[name] = TwilioChannel.from_settings(settings, name, limiter)
     if not settings.sms_enabled:
         # Walk-in patients booked by health workers get SMS; until Twilio SMS is configured a
         # local stand-in takes them, so their texts still go through the outbox.
@@ -46,7 +59,8 @@ def build_services(settings: Settings, db: Database | None = None, catalogs: Cat
     """Build the database, catalogs, dispatcher and worker for these settings."""
     db = db or Database(settings.database_url)
     catalogs = catalogs or Catalogs()
-    channels = channel_registry(settings)
+    limiter = RateLimiter(settings.redis_url)
+    channels = channel_registry(settings, limiter)
     signal = threading.Event()
     dispatcher = Dispatcher(
         db, catalogs, default_language=settings.default_language, outbox_signal=signal,
@@ -54,4 +68,4 @@ def build_services(settings: Settings, db: Database | None = None, catalogs: Cat
     )
     worker = OutboxWorker(db, catalogs, channels)
     timers = TimerRunner(db, TIMER_HANDLERS, outbox_signal=signal)
-    return Services(settings, db, catalogs, channels, dispatcher, worker, timers, signal)
+    return Services(settings, db, catalogs, channels, dispatcher, worker, timers, limiter, signal)

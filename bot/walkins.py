@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from bot.booking import BookingRecords
 from bot.doctors import queue_push
-from bot.identities import ensure_identity
+from bot.identities import ensure_identity, link_verified_phone
 from bot.models import HealthWorker, Identity, Patient, Person, Role, Token
 from flows.health_worker import WalkIn, patient_token_sms
 from flows.opd import BookingOutcome, BookingResult, Intake
@@ -43,6 +43,10 @@ class WalkinRecords:
         sms_identity = ensure_identity(self.session, SMS_CHANNEL, patient.phone)
         if sms_identity.language is None:
             sms_identity.language = self.identity.language or "hi"
+        if sms_identity.phone is None:
+            # Texts reach this number, so it is the patient's: the same person on WhatsApp or
+            # Telegram (by a verified number) is this patient, and hears on the channel used last.
+            link_verified_phone(self.session, sms_identity, patient.phone)
         person = sms_identity.person
         if person is None:
             person = Person(role=Role.PATIENT, name=patient.name, phone=patient.phone, language=sms_identity.language)
