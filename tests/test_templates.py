@@ -1,0 +1,58 @@
+"""Template keys: what DLT template ids and WhatsApp ContentSids are configured against."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.templates import TemplateError, load_sms_templates, load_whatsapp_templates, template_key
+from bot.templates_cli import marked_messages
+
+
+def test_every_sms_form_has_its_own_stable_key() -> None:
+    forms = marked_messages("sms")
+    keys = {template_key(m) for m in forms}
+    assert len(forms) >= 10 and len(keys) == len(forms)
+    assert template_key("Your token is {number}.") == template_key("Your token is {number}.")
+    assert template_key("Your token is {number}.") != template_key("Your token is {number}!")
+
+
+def test_the_cli_prints_a_skeleton_that_loads_once_filled(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["templates", "--sms", "--json"]) == 0
+    skeleton = json.loads(capsys.readouterr().out)
+    assert set(skeleton) == {template_key(m) for m in marked_messages("sms")}
+    filled = {key: f"11071{n:014d}" for n, key in enumerate(skeleton)}
+    path = tmp_path / "dlt.json"
+    path.write_text(json.dumps(filled))
+    assert load_sms_templates(str(path)) == filled
+
+
+def test_the_cli_lists_each_sms_form_with_its_cost_in_both_languages(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["templates", "--sms"]) == 0
+    out = capsys.readouterr().out
+    assert "en: EMERGENCY: call 108" in out and "hi: आपातकाल" in out
+    assert "segments]" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "loader"),
+    [
+        pytest.param("[1, 2]", load_sms_templates, id="sms-not-an-object"),
+        pytest.param('{"m1": ""}', load_sms_templates, id="sms-empty-id"),
+        pytest.param("{not json", load_sms_templates, id="sms-broken-json"),
+        pytest.param('{"m1": {"content_sid": "XX1"}}', load_whatsapp_templates, id="whatsapp-bad-sid"),
+        pytest.param('{"m1": {"content_sid": "HX1", "variables": "number"}}', load_whatsapp_templates, id="whatsapp-bad-variables"),
+    ],
+)
+def test_a_bad_template_file_is_refused_with_its_name(tmp_path: Path, content: str, loader) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "templates.json"
+    path.write_text(content)
+    with pytest.raises(TemplateError, match="templates.json"):
+        loader(str(path))
+
+
+def test_a_whatsapp_template_file_loads() -> None:
+    assert load_whatsapp_templates(None) == {}
