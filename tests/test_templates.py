@@ -54,5 +54,10 @@ def test_a_bad_template_file_is_refused_with_its_name(tmp_path: Path, content: s
         loader(str(path))
 
 
-def test_a_whatsapp_template_file_loads() -> None:
+def test_a_whatsapp_template_file_loads(tmp_path: Path) -> None:
+    from bot.templates import WhatsAppTemplate
+
     assert load_whatsapp_templates(None) == {}
+    path = tmp_path / "wa.json"
+    path.write_text(json.dumps({"m123": {"content_sid": "HX" + "0" * 32, "variables": ["number", "opd"]}}))
+    assert load_whatsapp_templates(str(path)) == {"m123": WhatsAppTemplate("HX" + "0" * 32, ("number", "opd"))}
