@@ -343,6 +343,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         services.outbox_signal.set()
         worker.join(timeout=5)
         timer_thread.join(timeout=5)
+        services.close()
     return 0
 
 
@@ -363,6 +364,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         stop.set()
     timer_thread.join(timeout=5)
+    services.close()
     log.info("worker stopped")
     return 0
 

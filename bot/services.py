@@ -34,6 +34,14 @@ class Services:
     # Set by the dispatcher after a commit that queued messages; an in-process worker waits on it.
     outbox_signal: threading.Event = field(default_factory=threading.Event)
 
+    def close(self) -> None:
+        """Close the provider clients (their connections and event loops) and the database pool."""
+        for adapter in self.channels.values():
+            close = getattr(adapter, "close", None)
+            if close is not None:
+                close()
+        self.db.dispose()
+
 
 def channel_registry(settings: Settings, limiter: RateLimiter) -> dict[str, ChannelAdapter]:
     """Return the adapter of every channel that is on (an explicit registry)."""
