@@ -42,6 +42,8 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     app.extensions["teleopd"] = services
     app.register_blueprint(health.blueprint)
     app.register_blueprint(webchat.blueprint)
+    from webhooks import twilio as twilio_webhooks
+    app.register_blueprint(twilio_webhooks.blueprint)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
