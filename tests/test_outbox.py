@@ -14,6 +14,7 @@ from bot.channels.base import PermanentError, RecipientOptedOut, RenderedMessage
 from bot.dispatch import ensure_identity
 from bot.models import Identity, OutboxMessage, OutboxStatus
 from bot.outbox import MAX_ATTEMPTS, OutboxWorker, backoff
+from bot.templates import template_key
 from flows.messages import Reply, reply_to_json, t
 
 
@@ -71,10 +72,11 @@ def test_a_message_is_rendered_in_its_language_sent_and_recorded(services, now) 
     provider = FakeProvider()
     (row_id,) = _queue(services.db)
     assert _worker(services, provider, Clock(now)).drain() == 1
-    assert provider.sent == [("a1", RenderedMessage("फिर से आपका स्वागत है!"))]
+    key = template_key("Welcome back!")
+    assert provider.sent == [("a1", RenderedMessage("फिर से आपका स्वागत है!", template=key))]
     row = _row(services.db, row_id)
     assert (row.status, row.provider_id, row.attempts, row.sent_at) == (OutboxStatus.SENT, f"fake-{row_id}", 1, now)
-    assert row.rendered == {"text": "फिर से आपका स्वागत है!", "choices": []}
+    assert row.rendered == {"text": "फिर से आपका स्वागत है!", "choices": [], "template": key}
 
 
 @pytest.mark.parametrize(
