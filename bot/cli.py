@@ -24,6 +24,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.config import Settings, SettingsError
 from bot.reports_cli import add_report_parser
+from bot.telegram_cli import add_telegram_parser
 from bot.templates_cli import add_templates_parser
 
 log = logging.getLogger("teleopd")
@@ -107,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_report_parser(commands)
     add_templates_parser(commands)
+    add_telegram_parser(commands)
 
     db = commands.add_parser("db", help="database administration")
     db_commands = db.add_subparsers(title="db commands", metavar="DB_COMMAND")

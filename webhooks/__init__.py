@@ -44,6 +44,8 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     app.register_blueprint(webchat.blueprint)
     from webhooks import twilio as twilio_webhooks
     app.register_blueprint(twilio_webhooks.blueprint)
+    from webhooks import telegram as telegram_webhooks
+    app.register_blueprint(telegram_webhooks.blueprint)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]

@@ -452,6 +452,7 @@ class TelegramChannel:
         # Parts already sent of a split message whose later part failed: a retry goes on
         # from there instead of sending the first parts again (outbox id → parts, first id).
         self._progress: OrderedDict[int, tuple[int, str]] = OrderedDict()
+        self._progress_lock = threading.Lock()  # the worker sends to several chats side by side
 
     @classmethod
     def from_settings(cls, settings: Settings, limiter: RateLimiter) -> TelegramChannel:
@@ -470,7 +471,8 @@ class TelegramChannel:
         parts = render(message)
         if not parts:
             raise PermanentError("Telegram cannot send an empty message", code="empty")
-        start, first_id = self._progress.pop(outbox_id, (0, ""))
+        with self._progress_lock:
+            start, first_id = self._progress.pop(outbox_id, (0, ""))
         for index in range(start, len(parts)):
             try:
                 self._acquire(chat_id, patient=index > start)
@@ -571,9 +573,10 @@ class TelegramChannel:
                 time.sleep(wait)
 
     def _remember(self, outbox_id: int, sent_parts: int, first_id: str) -> None:
-        self._progress[outbox_id] = (sent_parts, first_id)
-        while len(self._progress) > 1024:
-            self._progress.popitem(last=False)
+        with self._progress_lock:
+            self._progress[outbox_id] = (sent_parts, first_id)
+            while len(self._progress) > 1024:
+                self._progress.popitem(last=False)
 
     def _call(self, make: Callable[[Bot], Awaitable[T]], timeout: float = CALL_TIMEOUT_S) -> T:
         """Run one Bot API call on the channel's event loop and wait for its result."""
