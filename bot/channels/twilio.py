@@ -39,7 +39,7 @@ from bot.channels.base import (
     SendResult,
     TemporaryError,
 )
-from bot.channels.sms_text import is_gsm7, segments
+from bot.channels.sms_text import segments
 from bot.config import Settings
 from bot.ratelimit import Limit, RateLimiter
 from bot.templates import WhatsAppTemplate, load_sms_templates, load_whatsapp_templates
@@ -324,8 +324,8 @@ def render_sms(message: RenderedMessage) -> str:
 
     The most readable form that keeps within 2 segments wins: one choice a line, then one
     line ("1 Yes / 2 No"), then labels cut to their first words, then to a few letters,
-    then the bare numbers. A form that keeps the text's own encoding is preferred: a
-    star or a Devanagari name would turn an English SMS into UCS-2 and halve its room.
+    then the bare numbers. A Devanagari label turns an English SMS into UCS-2 (70
+    characters a segment), which is measured, not avoided: "हिंदी" must stay readable.
     """
     text, choices = message.text.strip(), message.choices
     if not choices or _lists_its_choices(text, len(choices)):
@@ -340,12 +340,9 @@ def render_sms(message: RenderedMessage) -> str:
     for width in (8, 5, 3):
         candidates.append(text + "\n" + " ".join(f"{n} {_shorten(label, words=1, width=width)}" for n, label in enumerate(labels, 1)))
     candidates.append(f"{text} (1-{len(labels)})" if len(labels) > 1 else f"{text} (1)")
-    fitting = [c for c in candidates if segments(c) <= MAX_SMS_SEGMENTS]
-    same_encoding = [c for c in fitting if is_gsm7(c) == is_gsm7(text)]
-    if same_encoding:
-        return same_encoding[0]
-    if fitting:
-        return fitting[0]
+    for candidate in candidates:
+        if segments(candidate) <= MAX_SMS_SEGMENTS:
+            return candidate
     return min(candidates, key=segments)
 
 

@@ -71,6 +71,7 @@ class _Failure:
     code: int
     remaining: int | None = None  # None: until `until`
     until: float | None = None
+    after: int = 0  # requests let through before this failure starts
 
 
 @dataclass
@@ -104,7 +105,8 @@ class FakeTwilio:
 
     def start(self) -> FakeTwilio:
         """Serve in a background thread."""
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-twilio", daemon=True)
+        # A short poll interval: shutdown() waits for the serving loop to look up.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-twilio", daemon=True)
         self._thread.start()
         return self
 
@@ -121,10 +123,10 @@ class FakeTwilio:
 
     # --- programming failures -------------------------------------------------------------
 
-    def fail_next(self, count: int, status: int = 429, code: int | None = None) -> None:
-        """Answer the next `count` requests with an error (429 → 20429, 500, 503)."""
+    def fail_next(self, count: int, status: int = 429, code: int | None = None, after: int = 0) -> None:
+        """Answer the next `count` requests (after letting `after` through) with an error (429 → 20429, 500, 503)."""
         with self.state.lock:
-            self.state.failures.append(_Failure(status, code or _STATUS_CODE.get(status, status), remaining=count))
+            self.state.failures.append(_Failure(status, code or _STATUS_CODE.get(status, status), remaining=count, after=after))
 
     def fail_for(self, seconds: float, status: int = 429, code: int | None = None) -> None:
         """Answer every request with an error for a span of time from now."""
@@ -261,6 +263,9 @@ class FakeTwilio:
         with self.state.lock:
             while self.state.failures:
                 failure = self.state.failures[0]
+                if failure.after > 0:
+                    failure.after -= 1
+                    break
                 if failure.remaining is not None and failure.remaining > 0:
                     failure.remaining -= 1
                     if failure.remaining == 0:
