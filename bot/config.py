@@ -212,6 +212,10 @@ class Settings:
     # template id an Indian SMS must carry (TRAI TCCCPR 2018).
     whatsapp_templates_file: str | None = None
     sms_templates_file: str | None = None
+    # How long a claimed outbox row may stay unsent before another worker takes it over (the
+    # worker holding it is taken for dead): long enough for a slow provider, short enough
+    # that a crash does not hold a patient's message for long.
+    claim_timeout_seconds: int = 300
 
     _SECRET_FIELDS = ("telegram_token", "telegram_secret", "twilio_auth_token", "web_token")
 
@@ -364,6 +368,12 @@ class Settings:
                 raise SettingsError(f"{var} must be a whole number of messages a second from 1 to 1000, got {_shown(value)}")
             rates[var] = int(value)
 
+        claim_timeout = _get(env, "TELEOPD_CLAIM_TIMEOUT_SECONDS") or "300"
+        if not (claim_timeout.isascii() and claim_timeout.isdigit() and 5 <= int(claim_timeout) <= 3600):
+            raise SettingsError(
+                f"TELEOPD_CLAIM_TIMEOUT_SECONDS must be a whole number of seconds from 5 to 3600, got {_shown(claim_timeout)}"
+            )
+
         template_files = {}
         for var in ("TELEOPD_WHATSAPP_TEMPLATES", "TELEOPD_SMS_TEMPLATES"):
             path = _get(env, var)
@@ -425,6 +435,7 @@ class Settings:
             twilio_sms_mps=rates["TELEOPD_TWILIO_SMS_MPS"],
             whatsapp_templates_file=template_files["TELEOPD_WHATSAPP_TEMPLATES"],
             sms_templates_file=template_files["TELEOPD_SMS_TEMPLATES"],
+            claim_timeout_seconds=int(claim_timeout),
         )
 
     @property

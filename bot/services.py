@@ -74,6 +74,6 @@ def build_services(settings: Settings, db: Database | None = None, catalogs: Cat
         db, catalogs, default_language=settings.default_language, outbox_signal=signal,
         video_base_url=settings.video_base_url, call_window=dt.timedelta(seconds=settings.call_window_seconds),
     )
-    worker = OutboxWorker(db, catalogs, channels)
+    worker = OutboxWorker(db, catalogs, channels, claim_timeout=dt.timedelta(seconds=settings.claim_timeout_seconds))
     timers = TimerRunner(db, TIMER_HANDLERS, outbox_signal=signal)
     return Services(settings, db, catalogs, channels, dispatcher, worker, timers, limiter, signal)
