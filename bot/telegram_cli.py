@@ -29,6 +29,8 @@ log = logging.getLogger("teleopd")
 DEFAULT_POLL_TIMEOUT = 30
 # After a failed getUpdates (network trouble, a 5xx), wait this long before the next.
 POLL_BACKOFF_S = 2.0
+# --idle-exit waits for messages due this soon (a chat's next message waits a second).
+IDLE_HORIZON_S = 5.0
 
 
 def add_telegram_parser(commands: Any) -> argparse.ArgumentParser:
@@ -40,8 +42,8 @@ def add_telegram_parser(commands: Any) -> argparse.ArgumentParser:
     hook.set_defaults(handler=cmd_set_webhook)
     poll = sub.add_parser("poll", help="delete the webhook and long-poll for updates, with the worker in this process")
     poll.add_argument("--timeout", type=int, default=DEFAULT_POLL_TIMEOUT, help=f"long-poll seconds (default {DEFAULT_POLL_TIMEOUT})")
-    # For tests and scripts: stop after this many updates, or once a poll finds none
-    # (after sending what is due).
+    # For tests and scripts: stop after this many updates, or once a poll finds none and the
+    # outbox has nothing more to send soon.
     poll.add_argument("--max-updates", type=int, default=None, help=argparse.SUPPRESS)
     poll.add_argument("--idle-exit", action="store_true", help=argparse.SUPPRESS)
     poll.set_defaults(handler=cmd_poll)
@@ -123,8 +125,6 @@ def cmd_poll(settings: Settings, args: argparse.Namespace) -> int:
             if thread.is_alive():
                 thread.join(timeout=5)
         _restore_signals(previous)
-    if args.idle_exit:
-        services.worker.drain()  # what the last updates queued, so a script sees the replies
     channel.close()
     return 0
 
@@ -148,7 +148,7 @@ def poll_updates(
             log.warning("getUpdates failed, trying again: %s", exc)
             stop.wait(exc.retry_after or POLL_BACKOFF_S)
             continue
-        if not updates and idle_exit:
+        if not updates and idle_exit and _outbox_settled(services):
             break
         for update in updates:
             update_id = update.get("update_id")
@@ -173,6 +173,27 @@ def poll_updates(
         except SendError as exc:
             log.warning("could not confirm the last updates (they will be seen again, and deduplicated): %s", exc)
     return handled
+
+
+def _outbox_settled(services: Any) -> bool:
+    """Tell whether no Telegram message is waiting to be sent within the next few seconds."""
+    import datetime as dt
+
+    from sqlalchemy import func, select
+
+    from bot.channels.telegram import NAME
+    from bot.models import OutboxMessage, OutboxStatus, utcnow
+
+    soon = utcnow() + dt.timedelta(seconds=IDLE_HORIZON_S)
+    with services.db.read() as session:
+        waiting = session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(
+                OutboxMessage.channel == NAME,
+                OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+                OutboxMessage.due_at <= soon,
+            )
+        )
+    return not waiting
 
 
 def _on_signals(stop: threading.Event) -> dict[int, Any]:

@@ -391,9 +391,12 @@ def _cut(window: str) -> int:
 # --- Sending -------------------------------------------------------------------------------
 
 
-def send_error(exc: TelegramError) -> SendError:
-    """Return the SendError a PTB error means for the outbox worker."""
+def send_error(exc: TelegramError, token: str | None = None) -> SendError:
+    """Return the SendError a PTB error means for the outbox worker, without the token in it."""
     text = str(exc)
+    if token:
+        # PTB's InvalidToken message quotes the token; an HTTP library's may quote the URL.
+        text = text.replace(token, "<token>")
     if isinstance(exc, RetryAfter):
         # Telegram: 429 with parameters.retry_after, https://core.telegram.org/bots/faq
         return TemporaryError(f"Telegram flood control: {text}", code="429", retry_after=_retry_after_seconds(exc))
@@ -471,6 +474,7 @@ class TelegramChannel:
         parts = render(message)
         if not parts:
             raise PermanentError("Telegram cannot send an empty message", code="empty")
+        self._started()  # getMe on first use, before a place at the rate limiter is taken
         with self._progress_lock:
             start, first_id = self._progress.pop(outbox_id, (0, ""))
         for index in range(start, len(parts)):
@@ -623,11 +627,7 @@ class TelegramChannel:
             return loop, bot
 
     def _error(self, exc: TelegramError) -> SendError:
-        error = send_error(exc)
-        # An HTTP library's message may quote the URL, and the token is in its path.
-        if self._token in str(error):
-            error = type(error)(str(error).replace(self._token, "<token>"), code=error.code, retry_after=error.retry_after)
-        return error
+        return send_error(exc, self._token)
 
 
 def _chat_id(address: str) -> int:
