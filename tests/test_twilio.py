@@ -82,6 +82,17 @@ def services(db, catalogs: Catalogs, fake: FakeTwilio) -> Services:  # type: ign
 
 
 @pytest.fixture
+def adapter(fake: FakeTwilio, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Return a builder of a Twilio adapter pointed at the fake, with no database behind it."""
+
+    def build(name: str = "whatsapp", **overrides: object) -> TwilioChannel:
+        settings = _settings(f"sqlite:///{tmp_path / 'unused.db'}", fake, **overrides)
+        return TwilioChannel.from_settings(settings, name, RateLimiter())
+
+    return build
+
+
+@pytest.fixture
 def client(services: Services):  # type: ignore[no-untyped-def]
     """Return a Flask test client of the whole web app."""
     return create_app(services=services).test_client()
@@ -323,15 +334,14 @@ def test_a_turn_reaches_twilio(client, services: Services, fake: FakeTwilio, cha
 # --- outbound through the adapter -----------------------------------------------------------------
 
 
-def _adapter(services: Services, name: str) -> TwilioChannel:
-    adapter = services.channels[name]
-    assert isinstance(adapter, TwilioChannel)
-    return adapter
+def test_services_carry_both_twilio_channels(services: Services) -> None:
+    assert {n: type(services.channels[n]) for n in ("whatsapp", "sms")} == {"whatsapp": TwilioChannel, "sms": TwilioChannel}
+    assert (services.channels["whatsapp"].from_, services.channels["sms"].from_) == (WA_FROM, SMS_FROM)  # type: ignore[attr-defined]
 
 
-def test_more_than_ten_choices_continue_their_numbers(services: Services, fake: FakeTwilio) -> None:
+def test_more_than_ten_choices_continue_their_numbers(adapter, fake: FakeTwilio) -> None:
     choices = tuple(RenderedChoice(f"k{n}", f"Option {n}") for n in range(1, 24))
-    result = _adapter(services, "whatsapp").send(WA_INDIAN, RenderedMessage("Pick one", choices), 1)
+    result = adapter().send(WA_INDIAN, RenderedMessage("Pick one", choices), 1)
     bodies = [r["Body"] for r in fake.sent()]
     assert result.parts == 3 and result.provider_id == fake.requests[0].sid
     assert bodies[0] == "Pick one\n\n" + "\n".join(f"{n}. Option {n}" for n in range(1, 11))
@@ -343,10 +353,10 @@ def test_more_than_ten_choices_continue_their_numbers(services: Services, fake: 
     ("sentence", "end"),
     [pytest.param("Drink clean water and rest well today. ", ".", id="english"), pytest.param("साफ़ पानी पिएँ और आज आराम करें। ", "।", id="hindi")],
 )
-def test_long_text_splits_at_sentences(services: Services, fake: FakeTwilio, sentence: str, end: str) -> None:
+def test_long_text_splits_at_sentences(adapter, fake: FakeTwilio, sentence: str, end: str) -> None:
     text = (sentence * 150).strip()
     assert len(text) > 4096
-    result = _adapter(services, "whatsapp").send(WA_INDIAN, RenderedMessage(text, (RenderedChoice("ok", "OK"),)), 2)
+    result = adapter().send(WA_INDIAN, RenderedMessage(text, (RenderedChoice("ok", "OK"),)), 2)
     bodies = [r["Body"] for r in fake.sent()]
     assert result.parts == len(bodies) >= 3
     assert all(body_units(b) <= MAX_BODY_UNITS for b in bodies)
@@ -385,40 +395,39 @@ def test_every_sms_with_its_choices_fits_two_segments(catalogs: Catalogs, lang: 
             assert all(str(n) in body[len(text):] for n in range(1, len(choices) + 1)), body
 
 
-def test_sms_carries_its_dlt_template_id(db, catalogs: Catalogs, fake: FakeTwilio, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_sms_carries_its_dlt_template_id(adapter, fake: FakeTwilio, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     msgid = "Book a token at {opd}?"
     (tmp_path / "sms.json").write_text(json.dumps({template_key(msgid): "1107161234567890123"}))
-    services = build_services(_settings(db.url, fake, sms_templates_file=str(tmp_path / "sms.json")), db=db, catalogs=catalogs)
     message = RenderedMessage(
         "Book a token at General Medicine?", (RenderedChoice("book", "Yes, book a token"), RenderedChoice("other", "Choose another OPD")),
         template=template_key(msgid),
     )
-    result = _adapter(services, "sms").send(INDIAN, message, 3)
+    result = adapter("sms", sms_templates_file=str(tmp_path / "sms.json")).send(INDIAN, message, 3)
     (sent,) = fake.sent()
     assert sent["Body"] == "Book a token at General Medicine?\n1 Yes, book a token\n2 Choose another OPD"
     assert (sent["To"], sent["From"], sent["StatusCallback"]) == (INDIAN, SMS_FROM, STATUS_URL)
     assert segments(sent["Body"]) <= 2 and result.detail["dlt_template_id"] == "1107161234567890123"
 
 
-def _templated(db, catalogs: Catalogs, fake: FakeTwilio, tmp_path: Path) -> tuple[Services, str]:  # type: ignore[no-untyped-def]
+def _templated(adapter, tmp_path: Path) -> tuple[TwilioChannel, str]:  # type: ignore[no-untyped-def]
     key = template_key("Get ready: you are 3rd in the queue (token {number}).")
     (tmp_path / "wa.json").write_text(json.dumps({key: {"content_sid": "HX" + "a" * 32, "variables": ["number"]}}))
-    return build_services(_settings(db.url, fake, whatsapp_templates_file=str(tmp_path / "wa.json")), db=db, catalogs=catalogs), key
+    return adapter("whatsapp", whatsapp_templates_file=str(tmp_path / "wa.json")), key
 
 
-def test_outside_the_window_a_template_is_sent(db, catalogs: Catalogs, fake: FakeTwilio, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    services, key = _templated(db, catalogs, fake, tmp_path)
+def test_outside_the_window_a_template_is_sent(adapter, fake: FakeTwilio, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    channel, key = _templated(adapter, tmp_path)
     message = RenderedMessage("Get ready: token 42.", template=key, variables=(("number", "42"),), session_open=False)
-    result = _adapter(services, "whatsapp").send(WA_INDIAN, message, 4)
+    result = channel.send(WA_INDIAN, message, 4)
     (sent,) = fake.sent()
     assert sent["ContentSid"] == "HX" + "a" * 32 and json.loads(sent["ContentVariables"]) == {"1": "42"}
     assert "Body" not in sent and result.detail["content_sid"] == "HX" + "a" * 32
 
 
-def test_outside_the_window_without_a_template_needs_fallback(db, catalogs: Catalogs, fake: FakeTwilio, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    services, _key = _templated(db, catalogs, fake, tmp_path)
+def test_outside_the_window_without_a_template_needs_fallback(adapter, fake: FakeTwilio, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    channel, _key = _templated(adapter, tmp_path)
     with pytest.raises(NeedsFallback) as caught:
-        _adapter(services, "whatsapp").send(WA_INDIAN, RenderedMessage("Hi", template="m0000000000", session_open=False), 5)
+        channel.send(WA_INDIAN, RenderedMessage("Hi", template="m0000000000", session_open=False), 5)
     assert caught.value.code == "no_template" and fake.requests == []
 
 
@@ -434,57 +443,52 @@ def test_outside_the_window_without_a_template_needs_fallback(db, catalogs: Cata
         pytest.param(lambda f: f.fail_recipient(WA_INDIAN, 21614), PermanentError, "21614", id="landline"),
     ],
 )
-def test_send_errors_are_classified(services: Services, fake: FakeTwilio, program, error: type, code: str) -> None:  # type: ignore[no-untyped-def]
+def test_send_errors_are_classified(adapter, fake: FakeTwilio, program, error: type, code: str) -> None:  # type: ignore[no-untyped-def]
     program(fake)
     with pytest.raises(error) as caught:
-        _adapter(services, "whatsapp").send(WA_INDIAN, RenderedMessage("Hi"), 6)
+        adapter().send(WA_INDIAN, RenderedMessage("Hi"), 6)
     assert caught.value.code == code
     assert caught.value.opted_out == (code == "21610") and caught.value.fallback == (code == "63016")
     assert INDIAN not in str(caught.value)
 
 
-def test_unreachable_api_is_temporary(db, catalogs: Catalogs, fake: FakeTwilio) -> None:  # type: ignore[no-untyped-def]
-    url = fake.url
-    fake.stop()
-    services = build_services(_settings(db.url, fake, twilio_api_url=url), db=db, catalogs=catalogs)
+def test_unreachable_api_is_temporary(adapter, fake: FakeTwilio) -> None:  # type: ignore[no-untyped-def]
+    with FakeTwilio(SID, TOKEN) as gone:
+        url = gone.url
     with pytest.raises(TemporaryError) as caught:
-        _adapter(services, "sms").send(INDIAN, RenderedMessage("Hi"), 7)
+        adapter("sms", twilio_api_url=url).send(INDIAN, RenderedMessage("Hi"), 7)
     assert caught.value.code == "connection"
-    fake.start = lambda: fake  # type: ignore[method-assign]  # already stopped: the fixture's exit must not fail
-    fake.stop = lambda: None  # type: ignore[method-assign]
 
 
-def test_bad_credentials_are_permanent_and_logged_without_the_token(db, catalogs: Catalogs, fake: FakeTwilio, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
-    services = build_services(_settings(db.url, fake, twilio_auth_token="e" * 32), db=db, catalogs=catalogs)
+def test_bad_credentials_are_permanent_and_logged_without_the_token(adapter, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
     with caplog.at_level(logging.DEBUG), pytest.raises(PermanentError) as caught:
-        _adapter(services, "sms").send(INDIAN, RenderedMessage("Hi"), 8)
+        adapter("sms", twilio_auth_token="e" * 32).send(INDIAN, RenderedMessage("Hi"), 8)
     assert caught.value.code == "20003" and not caught.value.retryable
     assert "TWILIO_AUTH_TOKEN" in caplog.text and "e" * 32 not in caplog.text and INDIAN not in caplog.text
 
 
-def test_a_message_in_parts_resumes_after_a_failed_part(services: Services, fake: FakeTwilio) -> None:
-    adapter = _adapter(services, "whatsapp")
+def test_a_message_in_parts_resumes_after_a_failed_part(adapter, fake: FakeTwilio) -> None:
+    channel = adapter()
     message = RenderedMessage("Pick one", tuple(RenderedChoice(f"k{n}", f"Option {n}") for n in range(1, 24)))
     fake.fail_next(1, 503, after=1)  # the second part fails
     with pytest.raises(TemporaryError):
-        adapter.send(WA_INDIAN, message, 9)
-    result = adapter.send(WA_INDIAN, message, 9)
+        channel.send(WA_INDIAN, message, 9)
+    result = channel.send(WA_INDIAN, message, 9)
     bodies = [r["Body"] for r in fake.sent()]
     assert result.parts == 3 and len(bodies) == 3 and bodies[1].startswith("11. ")
     assert result.provider_id == fake.requests[0].sid
 
 
-def test_sends_keep_to_the_senders_rate(db, catalogs: Catalogs, fake: FakeTwilio) -> None:  # type: ignore[no-untyped-def]
-    services = build_services(_settings(db.url, fake, twilio_sms_mps=5), db=db, catalogs=catalogs)
-    adapter = TwilioChannel.from_settings(services.settings, "sms", RateLimiter())
+def test_sends_keep_to_the_senders_rate(adapter, fake: FakeTwilio) -> None:  # type: ignore[no-untyped-def]
+    channel = adapter("sms", twilio_sms_mps=4)
     sent = 0
-    while sent < 12:
+    while sent < 7:
         try:
-            adapter.send(INDIAN, RenderedMessage(f"Message {sent}"), 100 + sent)
+            channel.send(INDIAN, RenderedMessage(f"Message {sent}"), 100 + sent)
             sent += 1
         except RateLimited as exc:
             time.sleep(exc.retry_after or 0.05)
-    assert fake.max_per_second(SMS_FROM) <= 5
+    assert fake.max_per_second(SMS_FROM) == 4
 
 
 # --- the worker with the real adapter ----------------------------------------------------------
@@ -519,6 +523,15 @@ def test_unsubscribed_recipient_is_opted_out(client, services: Services, fake: F
     row = _queued(services, INDIAN)[0]
     assert (row.status, row.error_code) == (OutboxStatus.FAILED, "21610")
     assert _identity(services, "sms", INDIAN).opted_out
+
+
+def test_outside_the_window_without_a_template_the_worker_sends_sms(client, services: Services, fake: FakeTwilio) -> None:  # type: ignore[no-untyped-def]
+    assert _post(client, "/webhooks/twilio/whatsapp", _message("hello")).status_code == 200
+    with services.db.write() as session:  # the patient wrote two days ago
+        session.execute(update(Identity).values(last_inbound_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=2)))
+    services.worker.drain()
+    assert all(r["To"] == INDIAN and r["From"] == SMS_FROM for r in fake.sent()) and fake.sent()
+    assert {r.status for r in _queued(services, WA_INDIAN)} <= {OutboxStatus.REROUTED, OutboxStatus.FAILED}
 
 
 # --- status callbacks -----------------------------------------------------------------------------

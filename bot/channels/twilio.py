@@ -88,9 +88,6 @@ _SID = re.compile(r"^[A-Za-z0-9]{2,64}$")
 _ERROR_CODE = re.compile(r"^[0-9A-Za-z]{1,40}$")
 # Digit runs long enough to be phone numbers, for redacting provider error messages.
 _PHONE_LIKE = re.compile(r"\+?\d[\d ()-]{6,}\d")
-_SENTENCE_END = re.compile(r"(?<=[.!?।॥])\s+")
-_LINE_END = re.compile(r"(?<=\n)")
-_WORD_END = re.compile(r"(?<=\s)(?=\S)")
 _VIRAMA = "\u094d"
 
 
@@ -237,25 +234,34 @@ def split_text(text: str, limit: int = MAX_BODY_UNITS, measure: Callable[[str], 
     return [part for part in _pack(text, limit, measure, 0) if part]
 
 
+# Where a text may be cut, coarsest first: after a sentence's end (Devanagari danda
+# included), after a line, after a word. The whitespace stays with the piece before it.
+_CUT_AFTER = (re.compile(r"[.!?।॥]\s+"), re.compile(r"\n"), re.compile(r"\s+"))
+
+
+def _pieces(text: str, level: int) -> list[str]:
+    ends = [m.end() for m in _CUT_AFTER[level].finditer(text)]
+    return [text[a:b] for a, b in zip([0, *ends], [*ends, len(text)]) if a < b]
+
+
 def _pack(text: str, limit: int, measure: Callable[[str], int], level: int) -> list[str]:
-    splitters = (_SENTENCE_END, _LINE_END, _WORD_END)
-    if level >= len(splitters):
+    if level >= len(_CUT_AFTER):
         return _hard_cut(text, limit, measure)
-    pieces = [p for p in splitters[level].split(text) if p]
     parts: list[str] = []
     current = ""
-    for piece in pieces:
-        joined = f"{current} {piece}" if current and level == 0 else current + piece
-        if measure(joined.strip()) <= limit:
-            current = joined
+    for piece in _pieces(text, level):
+        if measure((current + piece).strip()) <= limit:
+            current += piece
             continue
         if current.strip():
             parts.append(current.strip())
+        current = ""
         if measure(piece.strip()) <= limit:
             current = piece
         else:
             *done, current = _pack(piece.strip(), limit, measure, level + 1)
             parts.extend(done)
+            current += " "
     if current.strip():
         parts.append(current.strip())
     return parts
