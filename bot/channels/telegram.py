@@ -65,6 +65,7 @@ from bot.channels.base import (
     SendResult,
     TemporaryError,
 )
+from bot.identities import set_opted_out
 from bot.ratelimit import Limit, RateLimiter
 
 if TYPE_CHECKING:
@@ -144,8 +145,6 @@ def handle_update(services: Services, data: object) -> UpdateOutcome:
         log.info("telegram update %s ignored: %s", update_id, parsed.reason)
         return UpdateOutcome("ignored", parsed.reason)
     if isinstance(parsed, MembershipChange):
-        from bot.identities import set_opted_out
-
         set_opted_out(services.db, NAME, parsed.address, parsed.opted_out, parsed.at)
         return UpdateOutcome("handled", "blocked" if parsed.opted_out else "unblocked")
     outcome = services.dispatcher.dispatch(parsed)
