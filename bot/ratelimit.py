@@ -28,7 +28,7 @@ from bot.channels.base import RateLimited
 # A window that has just emptied is entered this much later: requests reach the provider a
 # few milliseconds after they are let through, and not always in the same few, so a window
 # entered at its exact edge could be seen one message over by the provider.
-EDGE_PAD_SECONDS = 0.02
+EDGE_PAD_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
