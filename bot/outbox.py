@@ -25,7 +25,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,20 +133,7 @@ class OutboxWorker:
         Rows waiting behind a recipient's message that another worker is sending are
         waited for, up to patience_s without progress.
         """
-        total, idle_since = 0, None
-        for _ in range(max_batches):
-            handled = self.run_once(channel)
-            total += handled
-            if handled:
-                idle_since = None
-                continue
-            if not self._due_count(channel):
-                break
-            idle_since = idle_since or time.monotonic()
-            if time.monotonic() - idle_since > patience_s:
-                break
-            time.sleep(0.01)
-        return total
+        return self._pump(channel, max_batches, patience_s)
 
     def run(self, stop: threading.Event, wake: threading.Event | None = None, idle_seconds: float = 0.5) -> None:
         """Send until stopped, waking early when the dispatcher signals new rows."""
@@ -157,13 +144,65 @@ class OutboxWorker:
             if self.clock() - last_recovery[0] > every:
                 self.recover_stale()
                 last_recovery[0] = self.clock()
-            return self.run_once()
+            return self._pump(linger_s=idle_seconds, stop=stop)
 
         run_until_stopped(one_pass, stop, wake, idle_seconds, name="outbox pass")
 
+    def _pump(
+        self, channel: str | None = None, max_batches: int = 1_000_000, patience_s: float = 0.0,
+        linger_s: float = 0.0, stop: threading.Event | None = None,
+    ) -> int:
+        """Keep up to batch_size rows in flight, claiming more as sends finish; return how many were handled.
+
+        Nothing waits for a whole batch: a recipient whose sends are slow, or a channel
+        waiting at its rate limiter, holds up only its own rows. Each channel has its own
+        threads, so one channel's limiter never takes another's.
+        """
+        lanes: dict[str, ThreadPoolExecutor] = {}
+        in_flight: dict[Future[None], int] = {}
+        total, batches, idle_since, error = 0, 0, None, None
+        try:
+            while True:
+                room = self.batch_size - sum(in_flight.values())
+                stopping = error is not None or batches >= max_batches or (stop is not None and stop.is_set())
+                claimed = [] if stopping or room < max(1, self.batch_size // 4) else self.claim(channel, limit=room)
+                batches += bool(claimed)
+                total += len(claimed)
+                for group in _in_order_groups(claimed):
+                    lane = lanes.get(group[0].channel) or lanes.setdefault(
+                        group[0].channel, ThreadPoolExecutor(self.concurrency, thread_name_prefix=f"outbox-{group[0].channel}")
+                    )
+                    in_flight[lane.submit(self._send_group, group)] = len(group)
+                if in_flight:
+                    idle_since = None
+                    done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        del in_flight[future]
+                        error = error or future.exception()  # its rows stay claimed and come back
+                    continue
+                if error is not None:
+                    raise error
+                next_due = None if stopping else self._next_due(channel)
+                if next_due is None:
+                    return total
+                wait_s = (next_due - self.clock()).total_seconds()
+                if wait_s > 0:  # nothing due yet: linger for what is due soon (a rate limit's retry)
+                    if wait_s > linger_s:
+                        return total
+                    (stop.wait if stop is not None else time.sleep)(wait_s)
+                    continue
+                # Due, yet not claimable: behind a message another worker is sending.
+                idle_since = idle_since or time.monotonic()
+                if time.monotonic() - idle_since > patience_s:
+                    return total
+                time.sleep(0.01)
+        finally:
+            for lane in lanes.values():
+                lane.shutdown(wait=True)
+
     # --- claiming and recovering ----------------------------------------------------------
 
-    def claim(self, channel: str | None = None) -> list[Claimed]:
+    def claim(self, channel: str | None = None, limit: int | None = None) -> list[Claimed]:
         """Take due rows for this worker alone, in order per recipient, and mark them as being sent."""
         now = self.clock()
         earlier = aliased(OutboxMessage)
@@ -189,7 +228,7 @@ class OutboxWorker:
             # Acks keep no order: answering a button press never waits for a message.
             .where(or_(OutboxMessage.kind == "ack", ~in_flight))
             .order_by(OutboxMessage.id)
-            .limit(self.batch_size)
+            .limit(limit or self.batch_size)
             .with_for_update(skip_locked=True, of=OutboxMessage)
         )
         if channel is not None:
@@ -232,14 +271,13 @@ class OutboxWorker:
             log.warning("stale outbox rows: %d returned to the queue, %d failed after a second crash", count, failed)
         return count
 
-    def _due_count(self, channel: str | None) -> int:
-        query = select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= self.clock()
-        )
+    def _next_due(self, channel: str | None) -> dt.datetime | None:
+        """Return when the soonest pending row is due."""
+        query = select(func.min(OutboxMessage.due_at)).where(OutboxMessage.status == OutboxStatus.PENDING)
         if channel is not None:
             query = query.where(OutboxMessage.channel == channel)
         with self.db.read() as session:
-            return session.scalar(query) or 0
+            return session.scalar(query)
 
     # --- sending ------------------------------------------------------------------------------
 

@@ -427,3 +427,21 @@ def test_messages_carry_their_template_key_and_variables(db, catalogs, channel: 
     message = fake.sent[0].message
     assert (message.template, message.variables) == (template_key(msgid), variables)
     assert "1,234" in message.text
+
+
+def test_a_running_worker_comes_back_for_rate_limited_rows_without_idling(db, catalogs) -> None:
+    channel = FakeChannel(script=[RateLimited("full", retry_after=0.2)] * 3)
+    ids = [queue(db, f"c{n}", due=dt.datetime.now(dt.UTC))[0] for n in range(5)]
+    w = OutboxWorker(db, catalogs, {"telegram": channel})  # the real clock
+    stop = threading.Event()
+    runner = threading.Thread(target=w.run, args=(stop, None, 5.0))  # a long idle pause it must not take
+    runner.start()
+    try:
+        deadline = time.monotonic() + 3
+        while len(channel.sent) < len(ids) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        runner.join(timeout=10)
+    assert sorted(channel.sent_ids()) == ids
+    assert not runner.is_alive()
