@@ -111,6 +111,7 @@ class OutboxWorker:
         self.clock = clock
         self.claim_timeout = claim_timeout
         self.concurrency = max(1, concurrency)
+        self._last_recovery = dt.datetime.min.replace(tzinfo=dt.UTC)
 
     # --- the loop -----------------------------------------------------------------------
 
@@ -137,16 +138,13 @@ class OutboxWorker:
 
     def run(self, stop: threading.Event, wake: threading.Event | None = None, idle_seconds: float = 0.5) -> None:
         """Send until stopped, waking early when the dispatcher signals new rows."""
-        last_recovery = [dt.datetime.min.replace(tzinfo=dt.UTC)]
-        every = min(dt.timedelta(minutes=1), self.claim_timeout / 2)
+        run_until_stopped(lambda: self._pump(linger_s=idle_seconds, stop=stop), stop, wake, idle_seconds, name="outbox pass")
 
-        def one_pass() -> int:
-            if self.clock() - last_recovery[0] > every:
-                self.recover_stale()
-                last_recovery[0] = self.clock()
-            return self._pump(linger_s=idle_seconds, stop=stop)
-
-        run_until_stopped(one_pass, stop, wake, idle_seconds, name="outbox pass")
+    def _recover_now_and_then(self) -> None:
+        """Run recover_stale() every minute (or half a claim timeout), even while busy."""
+        if self.clock() - self._last_recovery > min(dt.timedelta(minutes=1), self.claim_timeout / 2):
+            self.recover_stale()
+            self._last_recovery = self.clock()
 
     def _pump(
         self, channel: str | None = None, max_batches: int = 1_000_000, patience_s: float = 0.0,
@@ -163,6 +161,8 @@ class OutboxWorker:
         total, batches, idle_since, error = 0, 0, None, None
         try:
             while True:
+                if stop is not None:  # a running worker, as opposed to a drain
+                    self._recover_now_and_then()
                 room = self.batch_size - sum(in_flight.values())
                 stopping = error is not None or batches >= max_batches or (stop is not None and stop.is_set())
                 claimed = [] if stopping or room < max(1, self.batch_size // 4) else self.claim(channel, limit=room)
