@@ -101,10 +101,10 @@ class Catalogs:
         if isinstance(value, int | float):
             return format_decimal(value, locale=locale)
         if isinstance(value, TimeOfDay):
-            return format_time(value.at.astimezone(IST), TIME_PATTERN.get(lang, "h:mm a"), tzinfo=IST, locale=locale)
+            return _lower_period(format_time(value.at.astimezone(IST), TIME_PATTERN.get(lang, "h:mm a"), tzinfo=IST, locale=locale))
         if isinstance(value, dt.datetime):
             pattern = f"d MMMM y, {TIME_PATTERN.get(lang, 'h:mm a')}"
-            return format_datetime(value.astimezone(IST), pattern, tzinfo=IST, locale=locale)
+            return _lower_period(format_datetime(value.astimezone(IST), pattern, tzinfo=IST, locale=locale))
         if isinstance(value, dt.date):
             return format_date(value, "long", locale=locale)
         return str(value)
@@ -112,6 +112,11 @@ class Catalogs:
     def variants(self, label: Text | ByLanguage | dt.date) -> Iterable[str]:
         """Return a label in every supported language (answers may come in either)."""
         return tuple(self.format_value(label, lang) for lang in LANGUAGES)
+
+
+def _lower_period(text: str) -> str:
+    """Return "9:00 am" whatever the CLDR data: en_IN's am/pm became AM/PM in Babel 2.19."""
+    return text.replace("\u202fAM", "\u202fam").replace("\u202fPM", "\u202fpm").replace(" AM", " am").replace(" PM", " pm")
 
 
 def format_number(value: int | float, lang: str) -> str:
