@@ -59,8 +59,10 @@ ACK_RETRY_S = 1.0
 WHATSAPP_CHANNEL = "whatsapp"
 WHATSAPP_WINDOW = dt.timedelta(hours=24)
 # Recipients sent to side by side within a batch: provider round trips (and waits at the
-# limiter, up to ~0.25 s) overlap, so one slow channel does not hold up the others.
+# limiter, up to ~1 s) overlap, so one slow channel does not hold up the others.
 CONCURRENCY = 8
+# While sends are in flight, look for more rows this often.
+CLAIM_EVERY_S = 0.05
 
 
 def backoff(attempts: int, rng: Callable[[], float] = random.random) -> dt.timedelta:
@@ -157,25 +159,38 @@ class OutboxWorker:
         threads, so one channel's limiter never takes another's.
         """
         lanes: dict[str, ThreadPoolExecutor] = {}
-        in_flight: dict[Future[None], int] = {}
+        in_flight: dict[Future[None], tuple[str, int]] = {}
         total, batches, idle_since, error = 0, 0, None, None
+        last_claim = 0.0
         try:
             while True:
                 if stop is not None:  # a running worker, as opposed to a drain
                     self._recover_now_and_then()
-                room = self.batch_size - sum(in_flight.values())
+                # Each channel keeps up to batch_size rows in flight. A channel whose lane is
+                # full is left out of the claim, so rows queued behind a slow or rate-limited
+                # channel (a burst to WhatsApp) never hold back another's (SMS, Telegram).
+                busy: dict[str, int] = {}
+                for name, count in in_flight.values():
+                    busy[name] = busy.get(name, 0) + count
+                full = tuple(name for name, count in busy.items() if self.batch_size - count < max(1, self.batch_size // 4))
                 stopping = error is not None or batches >= max_batches or (stop is not None and stop.is_set())
-                claimed = [] if stopping or room < max(1, self.batch_size // 4) else self.claim(channel, limit=room)
+                # Claim when idle, or at most every CLAIM_EVERY_S while sends are in flight:
+                # a claim is a write transaction, not to be run on every finished send.
+                due_to_claim = not in_flight or time.monotonic() - last_claim >= CLAIM_EVERY_S
+                claimed = []
+                if not stopping and due_to_claim and channel not in full:
+                    claimed = self.claim(channel, limit=self.batch_size, skip_channels=full)
+                    last_claim = time.monotonic()
                 batches += bool(claimed)
                 total += len(claimed)
                 for group in _in_order_groups(claimed):
                     lane = lanes.get(group[0].channel) or lanes.setdefault(
                         group[0].channel, ThreadPoolExecutor(self.concurrency, thread_name_prefix=f"outbox-{group[0].channel}")
                     )
-                    in_flight[lane.submit(self._send_group, group)] = len(group)
+                    in_flight[lane.submit(self._send_group, group)] = (group[0].channel, len(group))
                 if in_flight:
                     idle_since = None
-                    done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                    done, _ = wait(in_flight, timeout=CLAIM_EVERY_S, return_when=FIRST_COMPLETED)
                     for future in done:
                         del in_flight[future]
                         error = error or future.exception()  # its rows stay claimed and come back
@@ -202,7 +217,7 @@ class OutboxWorker:
 
     # --- claiming and recovering ----------------------------------------------------------
 
-    def claim(self, channel: str | None = None, limit: int | None = None) -> list[Claimed]:
+    def claim(self, channel: str | None = None, limit: int | None = None, skip_channels: Sequence[str] = ()) -> list[Claimed]:
         """Take due rows for this worker alone, in order per recipient, and mark them as being sent."""
         now = self.clock()
         earlier = aliased(OutboxMessage)
@@ -233,6 +248,8 @@ class OutboxWorker:
         )
         if channel is not None:
             query = query.where(OutboxMessage.channel == channel)
+        if skip_channels:
+            query = query.where(OutboxMessage.channel.not_in(skip_channels))
         with self.db.write() as session:
             rows = _first_in_line(session.execute(query).all())
             if not rows:

@@ -46,7 +46,7 @@ class RateLimiter:
         self,
         redis_url: str | None = None,
         namespace: str = "teleopd",
-        max_wait_seconds: float = 0.25,
+        max_wait_seconds: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
     ):
         storage: Storage = storage_from_string(redis_url, key_prefix=namespace) if redis_url else MemoryStorage()
