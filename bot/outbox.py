@@ -334,7 +334,11 @@ class OutboxWorker:
         except Exception as exc:
             log.exception("unexpected error sending outbox row %s", row.id)
             return self._failed(row, SendError(repr(exc)[:500], code="unexpected"), followers)
-        rendered = {**message.to_json(), **({"detail": dict(result.detail)} if result.detail else {})}
+        rendered = {
+            **message.to_json(),
+            **({"detail": dict(result.detail)} if result.detail else {}),
+            **({"parts": result.parts} if result.parts > 1 else {}),
+        }
         self._finish(row.id, status=OutboxStatus.SENT, provider_id=result.provider_id, rendered=rendered, sent_at=self.clock())
         return True
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.channels.base import RenderedChoice, RenderedMessage
 from bot.i18n import Catalogs
 from bot.templates import template_key
-from flows.messages import reply_from_json
+from flows.messages import reply_from_json, t
 
 # Channels whose messages are read on feature phones: they get a message's short SMS form.
 SMS_CHANNELS = ("sms",)
@@ -25,6 +25,7 @@ def render(
         text=catalogs.render(text, lang),
         choices=tuple(RenderedChoice(c.key, catalogs.format_value(c.label, lang)) for c in reply.choices),
         request_contact=reply.request_contact,
+        contact_label=catalogs.render(t("Share my mobile number"), lang) if reply.request_contact else "",
         template=template_key(text.msgid),
         variables=tuple((name, catalogs.format_value(value, lang)) for name, value in text.params),
         session_open=session_open,

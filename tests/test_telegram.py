@@ -511,6 +511,7 @@ def test_registration_shares_the_contact_from_a_reply_keyboard(client, tg, fake,
     keyboard = ask["reply_markup"]
     assert keyboard["one_time_keyboard"] is True and keyboard["resize_keyboard"] is True
     assert keyboard["keyboard"][0][0]["request_contact"] is True
+    assert keyboard["keyboard"][0][0]["text"] == {"en": "📱 Share my mobile number", "hi": "📱 अपना मोबाइल नंबर भेजें"}[language]
     assert keyboard["keyboard"][1][0]["text"] == {"en": "Skip", "hi": "छोड़ें"}[language]
 
     own = fixture("contact_own.json")

@@ -52,6 +52,8 @@ class RenderedMessage:
     text: str
     choices: tuple[RenderedChoice, ...] = ()
     request_contact: bool = False
+    # The label of the "share my number" button, in the recipient's language.
+    contact_label: str = ""
     # The stable key of the catalog message this is (bot.outbox.template_key): what SMS DLT
     # template ids and WhatsApp ContentSids are configured against.
     template: str | None = None
