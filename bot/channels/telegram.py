@@ -478,7 +478,6 @@ class TelegramChannel:
         for index in range(start, len(parts)):
             try:
                 self._acquire(chat_id, patient=index > start)
-                import sys; sys.path.insert(0, "/tmp/trace"); import tracehook; tracehook.rec("tg", chat_id, "acq")
                 sent = self._call(lambda bot, p=parts[index]: bot.send_message(chat_id, p.text, reply_markup=p.markup))
             except SendError:
                 if index > 0:
