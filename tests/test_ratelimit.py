@@ -53,7 +53,7 @@ def test_a_long_wait_is_handed_back_as_retry_after(store: str) -> None:
 
 
 def test_every_limit_of_a_request_is_kept(store: str) -> None:
-    limiter = _limiter(store, max_wait_seconds=0.0)
+    limiter = _limiter(store, max_wait_seconds=0.0, spacing=0.0)  # a window's places at once
     for chat in range(3):
         limiter.acquire(Limit(f"chat:{chat}", 1), Limit("bot", 3))
     with pytest.raises(RateLimited):
@@ -80,3 +80,103 @@ def test_limits_hold_across_threads_and_limiters_sharing_a_store() -> None:
         thread.join()
     assert len(stamps) == 32
     assert _max_in_any_second(stamps) <= 12
+
+
+def _max_in_any_window(stamps: list[float], seconds: float) -> int:
+    stamps = sorted(stamps)
+    return max(sum(1 for s in stamps if start <= s < start + seconds) for start in stamps)
+
+
+def test_the_window_is_a_second_and_the_jitter_bound(store: str) -> None:
+    """A request that reaches the provider up to `bound` late never makes its second hold more than the limit."""
+    limiter = _limiter(store, max_wait_seconds=5.0, jitter_bound_seconds=0.2, spacing=0.0)
+    stamps = []
+    for _ in range(6):
+        limiter.acquire(Limit("bot", 5))
+        stamps.append(time.time())
+    assert stamps[4] - stamps[0] < 0.2  # a window's places at once (no spacing)
+    assert 1.2 <= stamps[5] - stamps[0] < 1.45  # the sixth when the first is 1.2 s old
+    assert _max_in_any_window(stamps, 1.2) == 5
+
+
+def test_places_are_spread_over_the_window(store: str) -> None:
+    limiter = _limiter(store, max_wait_seconds=5.0, jitter_bound_seconds=0.05, spacing=0.5)
+    stamps = []
+    for _ in range(12):
+        limiter.acquire(Limit("sender", 10))
+        stamps.append(time.time())
+    gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+    assert min(gaps) >= 0.5 * 1.05 / 10 - 0.005  # never a burst
+    assert _max_in_any_window(stamps, 1.05) <= 10
+    assert stamps[10] - stamps[0] >= 1.05  # the eleventh waits for the first to leave the window
+
+
+def test_a_lost_race_leaves_a_spent_place_never_one_too_many(store: str) -> None:
+    limiter = _limiter(store, max_wait_seconds=0.0, spacing=0.0)
+    bot = Limit("bot", 2)
+    limiter.acquire(bot)
+    limiter.acquire(bot)
+    # Another worker that looked a moment ago saw room, and stores its place now.
+    assert limiter._take(bot) is False
+    assert limiter.spent == 1
+    with pytest.raises(RateLimited):
+        limiter.acquire(bot)
+
+
+def test_a_place_taken_too_slowly_is_not_used(store: str) -> None:
+    """A worker descheduled between storing its place and checking it would send late: it tries again."""
+    limiter = _limiter(store, max_wait_seconds=0.2, spacing=0.0)
+    windows = limiter.windows
+
+    class Slow:
+        def __getattr__(self, name: str) -> object:
+            return getattr(windows, name)
+
+        def acquire_entry(self, *args: object) -> bool:
+            time.sleep(0.03)
+            return windows.acquire_entry(*args)  # type: ignore[arg-type]
+
+    limiter.windows = Slow()  # type: ignore[assignment]
+    with pytest.raises(RateLimited):
+        limiter.acquire(Limit("sender", 100))
+    assert limiter.spent >= 1
+
+
+def test_a_chat_that_must_wait_takes_no_place_of_the_bot(store: str) -> None:
+    limiter = _limiter(store, max_wait_seconds=0.05)
+    chat, bot = Limit("chat:1", 1), Limit("bot", 30)
+    limiter.acquire(chat, bot)
+    with pytest.raises(RateLimited) as caught:
+        limiter.acquire(chat, bot)
+    assert 0.9 < caught.value.retry_after <= 1.1  # type: ignore[operator]
+    _, count = limiter.windows.get_moving_window(limiter._key(bot), 30, limiter.window_seconds)  # type: ignore[arg-type]
+    assert count == 1
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="needs TELEOPD_TEST_REDIS_URL")
+def test_workers_sharing_redis_keep_to_the_window_and_fill_it() -> None:
+    """Limiters sharing a Redis namespace (as worker processes do), four threads each: never
+    more than the limit in any second where the requests are (a moment after they were let
+    through, as at a provider), and most of the limit used."""
+    namespace = f"test-{uuid.uuid4().hex}"
+    limiters = [RateLimiter(REDIS_URL, namespace=namespace, max_wait_seconds=5.0) for _ in range(2)]
+    stamps: list[float] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + 2.5
+
+    def send(limiter: RateLimiter) -> None:
+        while time.monotonic() < stop:
+            limiter.acquire(Limit("bot", 20))
+            with lock:
+                stamps.append(time.time())
+
+    threads = [threading.Thread(target=send, args=(limiters[n % 2],)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert _max_in_any_second(stamps) <= 20
+    stamps.sort()
+    rate = (len(stamps) - 1) / (stamps[-1] - stamps[0])
+    assert rate >= 0.75 * 20 / limiters[0].window_seconds
+    assert sum(limiter.spent for limiter in limiters) <= 2
