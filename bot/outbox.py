@@ -19,8 +19,10 @@ to "pending" after the claim timeout, once: a row that goes stale a second time 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import random
+import sys
 import threading
 import time
 from collections import Counter
@@ -63,6 +65,11 @@ WHATSAPP_WINDOW = dt.timedelta(hours=24)
 CONCURRENCY = 8
 # While sends are in flight, look for more rows this often.
 CLAIM_EVERY_S = 0.05
+# A running worker's threads mostly wait on sockets (Redis, the providers, the database); each
+# time one returns it waits for the GIL, by default up to 5 ms. A let-through request
+# delayed that way reaches the provider late (bench/outbound_drain.py measured 1 ms here
+# worth about 5 % of Telegram's drain). The limiter's jitter bound (bot/ratelimit.py) counts on it.
+GIL_SWITCH_INTERVAL_S = 0.001
 
 
 def backoff(attempts: int, rng: Callable[[], float] = random.random) -> dt.timedelta:
@@ -140,6 +147,11 @@ class OutboxWorker:
 
     def run(self, stop: threading.Event, wake: threading.Event | None = None, idle_seconds: float = 0.5) -> None:
         """Send until stopped, waking early when the dispatcher signals new rows."""
+        # What startup allocated (modules, catalogs, clients) stays: a full collection that
+        # scans it stops every thread for ~100 ms, between a request's place at the rate
+        # limiter and its send (measured by bench/outbound_drain.py).
+        gc.freeze()
+        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))
         run_until_stopped(lambda: self._pump(linger_s=idle_seconds, stop=stop), stop, wake, idle_seconds, name="outbox pass")
 
     def _recover_now_and_then(self) -> None:
