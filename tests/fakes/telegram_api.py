@@ -16,6 +16,7 @@ Run it alone for benchmarks: python -m tests.fakes.telegram_api --port 8081
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
 import json
 import threading
@@ -374,7 +375,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _control(self, action: str, body: bytes) -> None:
         """Serve the fake's own controls, for a benchmark running it as a process:
-        GET /_fake/stats, POST /_fake/reset, POST /_fake/fail {"count", "status", "retry_after"},
+        GET /_fake/stats, GET /_fake/arrivals (every sendMessage: [chat_id, at, wall, status],
+        `at` on this process's monotonic clock), POST /_fake/reset,
+        POST /_fake/fail {"count", "status", "retry_after"} or {"seconds", "status"},
         POST /_fake/block {"chat_ids": [...]}."""
         fake = self.fake
         try:
@@ -386,6 +389,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if action == "stats":
             result: Any = fake.stats()
+        elif action == "arrivals":
+            result = [[str(r.params.get("chat_id")), r.at, r.wall, r.status] for r in fake.requests("sendMessage")]
+        elif action == "fail" and "seconds" in args:
+            fake.fail_for(float(args["seconds"]), status=int(args.get("status", 500)))
+            result = True
         elif action == "reset":
             fake.reset()
             result = True
@@ -434,7 +442,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every answer")
+    parser.add_argument("--no-gc", action="store_true",
+                        help="no garbage collector pauses (they stall every request in flight, and its arrival time)")
     args = parser.parse_args(argv)
+    if args.no_gc:
+        gc.disable()
     fake = FakeTelegram(port=args.port, host=args.host, latency=args.latency_ms / 1000).start()
     print(f"fake Telegram Bot API at {fake.base_url}", flush=True)
     try:

@@ -9,7 +9,8 @@
 
 Run alone for benchmarks: python -m tests.fakes.twilio_api --port 8089 [--account-sid AC… --auth-token …]
 and read or steer it over HTTP: GET /_fake/stats (request count, counts per recipient, max
-requests per From in any 1-second window), POST /_fake/reset, POST /_fake/fail with JSON
+requests per From in any 1-second window), GET /_fake/arrivals (every request: [To, From,
+at, wall, status], `at` on the fake's monotonic clock), POST /_fake/reset, POST /_fake/fail with JSON
 {"next": N, "status": 429} or {"seconds": S, "status": 503} or {"to": "+91…", "code": 21610}.
 
 Response shapes follow the Message resource (https://www.twilio.com/docs/messaging/api/message-resource)
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import gc
 import json
 import re
 import secrets
@@ -173,6 +175,10 @@ class FakeTwilio:
             "counts_by_recipient": dict(self.counts_by_recipient()),
             "max_per_second_by_from": {s: self.max_per_second(s) for s in senders},
         }
+
+    def arrivals(self) -> list[list[object]]:
+        """Return every Messages.json request as [To, From, at, wall, status], in arrival order."""
+        return [[r.params.get("To", ""), r.params.get("From", ""), r.at, r.wall, r.status] for r in self.requests]
 
     def max_per_second(self, from_: str | None = None) -> int:
         """Return the most requests from one From (or this From) in any sliding 1-second window."""
@@ -347,6 +353,8 @@ def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             if self.path.split("?", 1)[0] == "/_fake/stats":
                 self._reply(200, fake.stats())
+            elif self.path.split("?", 1)[0] == "/_fake/arrivals":
+                self._reply(200, fake.arrivals())  # type: ignore[arg-type]
             else:
                 self._reply(404, _error(20404, 404, "The requested resource was not found"))
 
@@ -359,7 +367,7 @@ def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
                 return
             self._reply(*fake._answer(path, self.headers.get("Authorization"), body))
 
-        def _reply(self, status: int, payload: dict[str, object]) -> None:
+        def _reply(self, status: int, payload: dict[str, object] | list[object]) -> None:
             data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -379,7 +387,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--account-sid", default="AC" + "0" * 32)
     parser.add_argument("--auth-token", default="f" * 32)
+    parser.add_argument("--no-gc", action="store_true",
+                        help="no garbage collector pauses (they stall every request in flight, and its arrival time)")
     args = parser.parse_args(argv)
+    if args.no_gc:
+        gc.disable()
     fake = FakeTwilio(args.account_sid, args.auth_token, port=args.port)
     print(f"fake Twilio API on {fake.url} (account {args.account_sid})", flush=True)
     try:
