@@ -3,9 +3,15 @@
     python bench/outbound_drain.py [--database-url URL] [--notifications 5000] [--workers 2]
                                    [--mix 60,25,15] [--telegram-mps 30] [--whatsapp-mps 20]
                                    [--sms-mps 15] [--no-redis] [--chaos] [--crash]
-                                   [--json out.json] [--time-limit 600]
+                                   [--fakes-in-process] [--json out.json] [--time-limit 600]
 
-Starts a fake Telegram Bot API and a fake Twilio REST API on 127.0.0.1 (tests/fakes), then
+Starts a fake Telegram Bot API and a fake Twilio REST API on 127.0.0.1 (tests/fakes), each
+in a process of its own with its garbage collector off (`python -m tests.fakes.telegram_api
+--port 0 --no-gc`): a fake that stalls, for a collection or for the bench's own work,
+stamps the requests that queued meanwhile as arriving together, and counts a burst that was
+never sent. Everything is read from the fakes over their HTTP controls (/_fake/stats,
+/_fake/arrivals, /_fake/fail). --fakes-in-process runs them as threads of this process
+instead, as before (for comparison). Then
 N `teleopd worker` processes pointed at them through TELEOPD_TELEGRAM_API_URL and
 TELEOPD_TWILIO_API_URL, sharing their rate limits through Redis (TELEOPD_REDIS_URL,
 127.0.0.1:6379) unless --no-redis. It commits the burst in one transaction — one
@@ -13,15 +19,17 @@ notification to each of N distinct patients, split between Telegram, WhatsApp an
 --mix — and waits until every row is settled.
 
 It prints, per channel, what reached the fake: messages accepted, the drain rate while the
-backlog lasted as a share of the configured limit, the most requests in any sliding
-1-second window (per Telegram bot and per Twilio sender, and per Telegram chat), and the
-duplicates: recipients who got their notification more than once.
+backlog lasted as a share of the configured limit (from the arrival times the fake
+recorded), the most requests in any sliding 1-second window (the fake's own figure, per
+Telegram bot and per Twilio sender, and per Telegram chat), and the duplicates: recipients
+who got their notification more than once.
 
 --chaos makes both fakes answer 500 for the first 5 s and 429 (Telegram retry_after 1,
 Twilio 20429) for the next 5 s, then recover: every message must still arrive, once.
 --crash kills one worker with SIGKILL 5 s into the drain and starts another; with
 TELEOPD_CLAIM_TIMEOUT_SECONDS=5 the rows it held are taken over, and a message it had sent
-but not yet marked is sent again: those repeats are counted (at most one per row it held).
+but not yet marked is sent again: those repeats are counted, and must be at most the rows it
+held (the rows that came back from a dead worker's claim: `recoveries` ≥ 1).
 
 The database defaults to TELEOPD_TEST_DATABASE_URL, else a temporary SQLite file. It is
 migrated first; the run's rows are its own (unique addresses) and are deleted afterwards
@@ -36,14 +44,17 @@ import json
 import os
 import platform
 import random
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -59,6 +70,8 @@ from flows.messages import Reply, reply_to_json, sms, t  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 from tests.fakes.twilio_api import FakeTwilio  # noqa: E402
 
+FAKE_START_S = 15
+
 TOKEN = "123456:" + "B" * 35
 SECRET = "bench-secret"
 ACCOUNT_SID = "AC" + "b" * 32
@@ -68,6 +81,79 @@ SMS_FROM = "+15005550006"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 SETTLED = (OutboxStatus.SENT, OutboxStatus.DELIVERED, OutboxStatus.FAILED, OutboxStatus.SUPPRESSED, OutboxStatus.REROUTED)
 CLEANUP_RESERVE_S = 20
+
+
+def _die_with_parent() -> None:
+    """In a child before exec: get SIGTERM when the bench dies (its hard stop is os._exit), Linux only."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class Fake:
+    """A fake provider, steered and read over its HTTP controls, in a process of its own or in this one."""
+
+    def __init__(self, url: str, control: str, process: subprocess.Popen[str] | None = None, local: Any = None):
+        self.url = url  # what the workers are pointed at
+        self.control = control  # http://127.0.0.1:port/_fake
+        self.process = process
+        self.local = local
+
+    @classmethod
+    def spawn(cls, module: str, *args: str) -> Fake:
+        """Start `python -m module --port 0 --no-gc ...` and read the URL it prints."""
+        process = subprocess.Popen(
+            [sys.executable, "-m", module, "--port", "0", "--no-gc", *args],
+            cwd=ROOT, stdout=subprocess.PIPE, text=True, preexec_fn=_die_with_parent,
+        )
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        found = re.search(r"http://127\.0\.0\.1:(\d+)\S*", line)
+        if found is None:
+            process.kill()
+            raise RuntimeError(f"{module} did not start: {line!r}")
+        return cls(found.group(0), f"http://127.0.0.1:{found.group(1)}/_fake", process=process)
+
+    def get(self, action: str) -> Any:
+        with urllib.request.urlopen(f"{self.control}/{action}", timeout=30) as answer:  # noqa: S310 - loopback
+            body = json.loads(answer.read())
+        return body["result"] if isinstance(body, dict) and "result" in body else body
+
+    def post(self, action: str, **order: object) -> None:
+        request = urllib.request.Request(
+            f"{self.control}/{action}", data=json.dumps(order).encode(), method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30):  # noqa: S310 - loopback
+            pass
+
+    def stop(self) -> None:
+        if self.local is not None:
+            self.local.stop()
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def start_fakes(in_process: bool) -> tuple[Fake, Fake]:
+    """Start the fake Telegram and the fake Twilio."""
+    if in_process:
+        telegram, twilio = FakeTelegram().start(), FakeTwilio(ACCOUNT_SID, AUTH_TOKEN).start()
+        return (Fake(telegram.base_url, f"http://127.0.0.1:{telegram.port}/_fake", local=telegram),
+                Fake(twilio.url, f"{twilio.url}/_fake", local=twilio))
+    telegram = Fake.spawn("tests.fakes.telegram_api")
+    try:
+        twilio = Fake.spawn("tests.fakes.twilio_api", "--account-sid", ACCOUNT_SID, "--auth-token", AUTH_TOKEN)
+    except Exception:
+        telegram.stop()
+        raise
+    return telegram, twilio
 
 
 def notification(number: int) -> Reply:
@@ -126,7 +212,9 @@ def outbox_counts(db: Database, run_ids: tuple[int, int]) -> dict[str, int]:
 def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
     teleopd = Path(sys.executable).with_name("teleopd")
     command = [str(teleopd), "worker"] if teleopd.exists() else [sys.executable, "-m", "bot.cli", "worker"]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log_path.open("ab"), cwd=ROOT)
+    return subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=log_path.open("ab"), cwd=ROOT, preexec_fn=_die_with_parent,
+    )
 
 
 def drain_rate(arrivals: list[float]) -> float:
@@ -148,6 +236,7 @@ def main() -> int:
     parser.add_argument("--no-redis", action="store_true", help="in-process limits (only right with --workers 1)")
     parser.add_argument("--chaos", action="store_true", help="500s, then 429s, then recovery")
     parser.add_argument("--crash", action="store_true", help="SIGKILL one worker mid-drain and start another")
+    parser.add_argument("--fakes-in-process", action="store_true", help="run the fakes as threads of this process (as before)")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--time-limit", type=float, default=600)
@@ -163,13 +252,12 @@ def main() -> int:
     counts["telegram"] += args.notifications - sum(counts.values())
     limits = {"telegram": args.telegram_mps, "whatsapp": args.whatsapp_mps, "sms": args.sms_mps}
 
-    telegram = FakeTelegram().start()
-    twilio = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN).start()
+    telegram, twilio = start_fakes(args.fakes_in_process)
     run = uuid.uuid4().hex[:8]
     env = {
         **os.environ,
         "TELEOPD_DATABASE_URL": url,
-        "TELEOPD_TELEGRAM_TOKEN": TOKEN, "TELEOPD_TELEGRAM_SECRET": SECRET, "TELEOPD_TELEGRAM_API_URL": telegram.base_url,
+        "TELEOPD_TELEGRAM_TOKEN": TOKEN, "TELEOPD_TELEGRAM_SECRET": SECRET, "TELEOPD_TELEGRAM_API_URL": telegram.url,
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TELEOPD_TWILIO_API_URL": twilio.url,
         "TELEOPD_TWILIO_WHATSAPP_FROM": WHATSAPP_FROM, "TELEOPD_TWILIO_SMS_FROM": SMS_FROM,
         "TELEOPD_PUBLIC_URL": "https://teleopd.bench.invalid",
@@ -191,8 +279,8 @@ def main() -> int:
     with db.read() as session:
         first_id = (session.scalar(select(func.max(OutboxMessage.id))) or 0) + 1
     if args.chaos:
-        telegram.fail_for(5.0, status=500)
-        twilio.fail_for(5.0, status=500, code=None)
+        telegram.post("fail", seconds=5.0, status=500)
+        twilio.post("fail", seconds=5.0, status=500)
     started = time.monotonic()
     addresses = queue_burst(db, run, counts)
     queued_s = time.monotonic() - started
@@ -205,8 +293,8 @@ def main() -> int:
         elapsed = time.monotonic() - started
         if chaos_phase2 and elapsed >= 5.0:
             # Telegram's flood control always says how long to wait (parameters.retry_after).
-            telegram.fail_next(150, status=429, retry_after=1)
-            twilio.fail_for(5.0, status=429, code=20429)
+            telegram.post("fail", count=150, status=429, retry_after=1)
+            twilio.post("fail", seconds=5.0, status=429, code=20429)
             chaos_phase2 = False
         if args.crash and not crashed and elapsed >= 5.0:
             workers[0].send_signal(signal.SIGKILL)
@@ -225,13 +313,15 @@ def main() -> int:
             worker.kill()
 
     report = measure(telegram, twilio, addresses, limits)
+    held = recovered(db, run_ids)
     report.update({
         "benchmark": "outbound_drain", "date": dt.date.today().isoformat(), "machine": f"{os.cpu_count()} cores, {cpu_model()}",
         "python": platform.python_version(), "database": f"{redacted(url)} ({server_version(db)})",
         "redis": None if args.no_redis else REDIS_URL, "workers": args.workers, "notifications": args.notifications,
         "mix": counts, "limits": limits, "chaos": args.chaos, "crash": args.crash, "crashes": crashed,
         "queue_seconds": round(queued_s, 2), "drain_seconds": round(drained_s, 2), "unsettled": left,
-        "outbox": outbox_counts(db, run_ids),
+        "outbox": outbox_counts(db, run_ids), "fakes": "in process" if args.fakes_in_process else "own processes",
+        "held_by_killed_worker": held,
     })
     print_report(report)
     if args.json:
@@ -248,26 +338,37 @@ def main() -> int:
         shutil.rmtree(temp_folder, ignore_errors=True)
     ok = left == 0 and all(c["missing"] == 0 for c in report["channels"].values())
     ok = ok and all(c["over_limit"] is False for c in report["channels"].values())
+    duplicates = sum(c["duplicates"] for c in report["channels"].values())
+    ok = ok and duplicates <= (held if args.crash else 0)
     return 0 if ok else 1
 
 
-def measure(telegram: FakeTelegram, twilio: FakeTwilio, addresses: dict[str, list[str]], limits: dict[str, int]) -> dict[str, object]:
-    """Read what reached the fakes: per channel counts, rates, peaks and duplicates."""
+def recovered(db: Database, run_ids: tuple[int, int]) -> int:
+    """Return how many of the run's rows came back from a dead worker's claim (recover_stale)."""
+    with db.read() as session:
+        return session.scalar(
+            select(func.count()).select_from(OutboxMessage)
+            .where(OutboxMessage.id.between(*run_ids), OutboxMessage.recoveries >= 1)
+        ) or 0
+
+
+def measure(telegram: Fake, twilio: Fake, addresses: dict[str, list[str]], limits: dict[str, int]) -> dict[str, object]:
+    """Read what reached the fakes, from their own stats and arrival times: counts, rates, peaks, duplicates."""
     channels: dict[str, dict[str, object]] = {}
-    tg_requests = telegram.requests("sendMessage")
-    tg_ok = sorted(r.at for r in tg_requests if r.status == 200)
-    per_chat = Counter(str(r.params.get("chat_id")) for r in tg_requests if r.status == 200)
-    wanted = set(addresses["telegram"])
+    tg_stats, tg_arrivals = telegram.get("stats"), telegram.get("arrivals")
+    tg_ok = sorted(at for _, at, _, status in tg_arrivals if status == 200)
+    per_chat = Counter({chat: n for chat, n in tg_stats["messages_per_chat"].items()})
     channels["telegram"] = _channel_figures(
-        tg_ok, len(tg_requests), per_chat, wanted, limits["telegram"], telegram.max_per_second(),
-        extra={"max_per_second_per_chat": telegram.max_per_second_any_chat()},
+        tg_ok, tg_stats["send_requests"], per_chat, set(addresses["telegram"]), limits["telegram"], tg_stats["max_per_second"],
+        extra={"max_per_second_per_chat": tg_stats["max_per_second_per_chat"]},
     )
-    tw_requests = twilio.requests
+    tw_stats, tw_arrivals = twilio.get("stats"), twilio.get("arrivals")
     for channel, sender in (("whatsapp", WHATSAPP_FROM), ("sms", SMS_FROM)):
-        mine = [r for r in tw_requests if r.params.get("From") == sender]
-        ok = sorted(r.at for r in mine if r.status == 201)
-        per_to = Counter(r.params.get("To", "") for r in mine if r.status == 201)
-        channels[channel] = _channel_figures(ok, len(mine), per_to, set(addresses[channel]), limits[channel], twilio.max_per_second(sender))
+        mine = [a for a in tw_arrivals if a[1] == sender]
+        ok = sorted(at for _, _, at, _, status in mine if status == 201)
+        per_to = Counter(to for to, _, _, _, status in mine if status == 201)
+        peak = tw_stats["max_per_second_by_from"].get(sender, 0)
+        channels[channel] = _channel_figures(ok, len(mine), per_to, set(addresses[channel]), limits[channel], peak)
     return {"channels": channels}
 
 
@@ -292,7 +393,7 @@ def _channel_figures(arrivals: list[float], requests: int, per_recipient: Counte
 def print_report(report: dict[str, object]) -> None:
     print(f"outbound drain: {report['notifications']} notifications, {report['workers']} workers, "
           f"limits {'shared through Redis' if report['redis'] else 'in-process'}, {report['database']}")
-    print(f"machine: {report['machine']}; chaos={report['chaos']} crash={report['crash']}")
+    print(f"machine: {report['machine']}; fakes: {report['fakes']}; chaos={report['chaos']} crash={report['crash']}")
     print(f"queued in {report['queue_seconds']} s; drained in {report['drain_seconds']} s; unsettled {report['unsettled']}")
     header = ("channel", "queued", "accepted", "missing", "duplicates", "drain/s", "limit/s", "share", "max in 1 s")
     rows = [header]
@@ -305,6 +406,11 @@ def print_report(report: dict[str, object]) -> None:
     tg = report["channels"]["telegram"]  # type: ignore[index]
     print(f"telegram: most to one chat in any second: {tg.get('max_per_second_per_chat')}")
     print(f"outbox rows: {report['outbox']}")
+    if report["crash"]:
+        duplicates = sum(c["duplicates"] for c in report["channels"].values())  # type: ignore[union-attr]
+        print(f"crash: {report['crashes']} worker killed; it held {report['held_by_killed_worker']} rows "
+              f"(recovered after the claim timeout); duplicates {duplicates} ≤ {report['held_by_killed_worker']}: "
+              f"{'yes' if duplicates <= report['held_by_killed_worker'] else 'NO'}")
 
 
 if __name__ == "__main__":
