@@ -18,7 +18,6 @@ import concurrent.futures
 import datetime as dt
 import logging
 import os
-import re
 import threading
 import time
 import warnings
@@ -65,6 +64,7 @@ from bot.channels.base import (
     SendResult,
     TemporaryError,
 )
+from bot.channels import splitting
 from bot.identities import set_opted_out
 from bot.ratelimit import Limit, RateLimiter
 
@@ -340,50 +340,10 @@ def contact_keyboard(choices: Sequence[RenderedChoice], label: str = "") -> Repl
     return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
 
 
-# A sentence ends at . ! ? or the Devanagari danda (। ॥), perhaps followed by a closing
-# quote or bracket, then whitespace.
-_SENTENCE_END = re.compile(r"[.!?\u0964\u0965][\"'”’)\]]*\s+")
-_LINE_END = re.compile(r"\n+")
-_SPACE = re.compile(r"\s+")
-
-
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Split a text into parts of at most `limit` characters: at sentences, else lines, else words."""
-    parts = []
-    rest = text.strip()
-    while _units(rest) > limit:
-        window = _fitting_prefix(rest, limit)
-        cut = _cut(window)
-        part, rest = window[:cut].rstrip(), rest[cut:].lstrip()
-        if part:
-            parts.append(part)
-    if rest:
-        parts.append(rest)
-    return parts
-
-
-def _units(text: str) -> int:
-    # Telegram counts UTF-16 code units (entity offsets are in them): an emoji outside the
-    # BMP is two. Counting so is never more than Telegram allows.
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _fitting_prefix(text: str, limit: int) -> str:
-    window = text[:limit]
-    while (excess := _units(window) - limit) > 0:
-        window = window[:-excess]
-    return window
-
-
-def _cut(window: str) -> int:
-    """Return where to end a part taken from the start of `window`."""
-    best = 0
-    for boundary in (_SENTENCE_END, _LINE_END, _SPACE):
-        ends = [m.end() for m in boundary.finditer(window)]
-        if ends and ends[-1] >= len(window) // 2:
-            return ends[-1]  # the first kind of boundary that leaves a part worth sending
-        best = max(best, ends[-1] if ends else 0)
-    return best or len(window)
+    """Split a text into parts of at most `limit` UTF-16 units (Telegram counts entity
+    offsets in them): at sentences, else lines, else words."""
+    return splitting.split_text(text, limit)
 
 
 # --- Sending -------------------------------------------------------------------------------

@@ -13,9 +13,8 @@ import json
 import logging
 import re
 import threading
-import unicodedata
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +39,7 @@ from bot.channels.base import (
     TemporaryError,
 )
 from bot.channels.sms_text import segments
+from bot.channels.splitting import grapheme_safe, split_text
 from bot.config import Settings
 from bot.ratelimit import Limit, RateLimiter
 from bot.templates import WhatsAppTemplate, load_sms_templates, load_whatsapp_templates
@@ -88,7 +88,6 @@ _SID = re.compile(r"^[A-Za-z0-9]{2,64}$")
 _ERROR_CODE = re.compile(r"^[0-9A-Za-z]{1,40}$")
 # Digit runs long enough to be phone numbers, for redacting provider error messages.
 _PHONE_LIKE = re.compile(r"\+?\d[\d ()-]{6,}\d")
-_VIRAMA = "\u094d"
 
 
 # --- logs ---------------------------------------------------------------------------------
@@ -221,70 +220,14 @@ def parse_status(params: Mapping[str, Any]) -> StatusUpdate | Ignored:
 # --- rendering ----------------------------------------------------------------------------
 
 
+def split_body(text: str) -> list[str]:
+    """Split a body over Twilio's limit into parts within it."""
+    return split_text(text, MAX_BODY_UNITS, body_units)
+
+
 def body_units(text: str) -> int:
     """Return a body's length as Twilio counts it against 1,600: in UTF-16 units."""
     return len(text.encode("utf-16-le")) // 2
-
-
-def split_text(text: str, limit: int = MAX_BODY_UNITS, measure: Callable[[str], int] = body_units) -> list[str]:
-    """Split text into parts within the limit: at sentences, then lines, then words, then characters."""
-    text = text.strip()
-    if measure(text) <= limit:
-        return [text] if text else []
-    return [part for part in _pack(text, limit, measure, 0) if part]
-
-
-# Where a text may be cut, coarsest first: after a sentence's end (Devanagari danda
-# included), after a line, after a word. The whitespace stays with the piece before it.
-_CUT_AFTER = (re.compile(r"[.!?।॥]\s+"), re.compile(r"\n"), re.compile(r"\s+"))
-
-
-def _pieces(text: str, level: int) -> list[str]:
-    ends = [m.end() for m in _CUT_AFTER[level].finditer(text)]
-    return [text[a:b] for a, b in zip([0, *ends], [*ends, len(text)]) if a < b]
-
-
-def _pack(text: str, limit: int, measure: Callable[[str], int], level: int) -> list[str]:
-    if level >= len(_CUT_AFTER):
-        return _hard_cut(text, limit, measure)
-    parts: list[str] = []
-    current = ""
-    for piece in _pieces(text, level):
-        if measure((current + piece).strip()) <= limit:
-            current += piece
-            continue
-        if current.strip():
-            parts.append(current.strip())
-        current = ""
-        if measure(piece.strip()) <= limit:
-            current = piece
-        else:
-            *done, current = _pack(piece.strip(), limit, measure, level + 1)
-            parts.extend(done)
-            current += " "
-    if current.strip():
-        parts.append(current.strip())
-    return parts
-
-
-def _hard_cut(text: str, limit: int, measure: Callable[[str], int]) -> list[str]:
-    parts = []
-    while text:
-        cut = len(text)
-        while measure(text[:cut]) > limit:
-            cut -= 1
-        cut = _grapheme_safe(text, cut)
-        parts.append(text[:cut])
-        text = text[cut:]
-    return parts
-
-
-def _grapheme_safe(text: str, cut: int) -> int:
-    """Move a cut back so it does not split a vowel sign or a conjunct from its consonant."""
-    start = cut
-    while 0 < cut < len(text) and (unicodedata.category(text[cut]).startswith("M") or text[cut - 1] == _VIRAMA):
-        cut -= 1
-    return cut or start
 
 
 def numbered(choices: Sequence[RenderedChoice], start: int = 1) -> str:
@@ -298,14 +241,14 @@ def render_whatsapp(message: RenderedMessage) -> list[str]:
     At most 10 choices go with one message; the list goes on in the next message with the
     numbers going on, so "11" still picks the 11th choice (flows/engine.resolve_choice).
     """
-    bodies = split_text(message.text)
+    bodies = split_body(message.text)
     choices = message.choices
     for first in range(0, len(choices), MAX_CHOICES_PER_MESSAGE):
         block = numbered(choices[first:first + MAX_CHOICES_PER_MESSAGE], first + 1)
         if first == 0 and bodies and body_units(f"{bodies[-1]}\n\n{block}") <= MAX_BODY_UNITS:
             bodies[-1] = f"{bodies[-1]}\n\n{block}"
         else:
-            bodies.extend(split_text(block))
+            bodies.extend(split_body(block))
     return bodies
 
 
@@ -321,7 +264,7 @@ def _shorten(label: str, words: int | None = None, width: int | None = None) -> 
     if words is not None:
         label = " ".join(label.split()[:words]).rstrip(",:;.-")
     if width is not None and len(label) > width:
-        label = label[:_grapheme_safe(label, width)].rstrip(",:;.- ")
+        label = label[:grapheme_safe(label, width)].rstrip(",:;.- ")
     return label
 
 
@@ -440,7 +383,7 @@ class TwilioChannel:
         if self.name == WHATSAPP:
             return render_whatsapp(message)
         body = render_sms(message)
-        return split_text(body) if body_units(body) > MAX_BODY_UNITS else [body]
+        return split_body(body) if body_units(body) > MAX_BODY_UNITS else [body]
 
     def send(self, address: str, message: RenderedMessage, outbox_id: int) -> SendResult:
         """Send one message, in as many Twilio messages as it takes, or raise a SendError."""
