@@ -13,13 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-import phonenumbers
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.db import Database
 from bot.identities import dialect_insert, ensure_identity
 from bot.models import DeliveryEvent, Identity, OutboxMessage, OutboxStatus
+from bot.phones import e164
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def queue_sms_fallback(session: Session, row: OutboxMessage, reason: str, now: d
     if row.channel != WHATSAPP_CHANNEL:
         return False
     identity = session.get(Identity, row.identity_id)
-    phone = _e164(identity.phone if identity is not None and identity.phone else row.address.removeprefix("whatsapp:"))
+    phone = e164(identity.phone if identity is not None and identity.phone else row.address.removeprefix("whatsapp:"))
     if phone is None:
         return False
     sms_identity = ensure_identity(session, SMS_CHANNEL, phone)
@@ -101,12 +101,3 @@ def queue_sms_fallback(session: Session, row: OutboxMessage, reason: str, now: d
 
 def _opt_out(session: Session, identity_id: int, at: dt.datetime) -> None:
     session.execute(update(Identity).where(Identity.id == identity_id).values(opted_out=True, opted_out_at=at))
-
-
-def _e164(number: str) -> str | None:
-    """Return a number in E.164 when it is one (a WhatsApp BSUID such as "IN.208…" is not)."""
-    try:
-        parsed = phonenumbers.parse(number, None)
-    except phonenumbers.NumberParseException:
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) if phonenumbers.is_possible_number(parsed) else None

@@ -26,7 +26,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import phonenumbers
 from telegram import (
     Bot,
     InlineKeyboardButton,
@@ -66,6 +65,7 @@ from bot.channels.base import (
 )
 from bot.channels import splitting
 from bot.identities import set_opted_out
+from bot.phones import e164
 from bot.ratelimit import Limit, RateLimiter
 
 if TYPE_CHECKING:
@@ -200,7 +200,7 @@ def _from_contact(message: Any, base: dict[str, Any]) -> InboundMessage:
     # Telegram: a contact is anyone's card; only the sender's own (user_id == from.id) is a
     # number Telegram vouches for (PROVIDERS.md §A4).
     own = sender is not None and contact.user_id is not None and contact.user_id == sender.id
-    phone = _e164(contact.phone_number) if own else None
+    phone = _contact_e164(contact.phone_number) if own else None
     if phone is None:
         # Text-less, so the flow asks again for the patient's own number.
         return InboundMessage(**base, kind="contact_other")
@@ -261,19 +261,12 @@ def _text(value: object, what: str) -> str | None:
     return value
 
 
-def _e164(number: object) -> str | None:
-    """Return a shared contact's number in E.164, or None when it is not a possible number."""
+def _contact_e164(number: object) -> str | None:
+    """Return a shared contact's number in E.164: Telegram sends it international, sometimes without its "+"."""
     if not isinstance(number, str):
         return None
-    # Telegram sends the international number, sometimes without its "+".
     digits = number.strip()
-    try:
-        parsed = phonenumbers.parse(digits if digits.startswith("+") else "+" + digits, None)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return e164(digits if digits.startswith("+") else "+" + digits)
 
 
 # --- Rendering -----------------------------------------------------------------------------

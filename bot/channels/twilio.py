@@ -18,7 +18,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import phonenumbers
 import requests
 from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
@@ -40,6 +39,7 @@ from bot.channels.base import (
 )
 from bot.channels.sms_text import segments
 from bot.channels.splitting import grapheme_safe, split_text
+from bot.phones import e164
 from bot.config import Settings
 from bot.ratelimit import Limit, RateLimiter
 from bot.templates import WhatsAppTemplate, load_sms_templates, load_whatsapp_templates
@@ -122,19 +122,6 @@ def verify_signature(auth_token: str, url: str, params: Any, signature: str | No
     if not signature:
         return False
     return RequestValidator(auth_token).validate(url, params, signature)
-
-
-def e164(number: str) -> str | None:
-    """Return a phone number in E.164, or None when it is not one (a BSUID, a short code)."""
-    if not number.startswith("+"):
-        return None
-    try:
-        parsed = phonenumbers.parse(number, None)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _one(params: Mapping[str, Any], name: str) -> str | None:
