@@ -153,14 +153,21 @@ class TelegramUser:
         assert any("request_contact" in str(m.get("reply_markup")) for m in self.fake.sent(self.chat_id)[-2:])
         return self._deliver(self._message(contact={"phone_number": phone.lstrip("+"), "first_name": "User", "user_id": self.chat_id}))
 
-    def button(self, label: str) -> str:
-        for params in reversed(self.fake.sent(self.chat_id)):
+    def buttons(self, last_only: bool = False) -> list[dict[str, str]]:
+        """Return the inline buttons under the messages sent to this chat, newest first."""
+        sent = self.fake.sent(self.chat_id)
+        found = []
+        for params in reversed(sent[-1:] if last_only else sent):
             markup = params.get("reply_markup")
             markup = json.loads(markup) if isinstance(markup, str) else markup
-            for row in (markup or {}).get("inline_keyboard", []):
-                for button in row:
-                    if button["text"] == label:
-                        return str(button["callback_data"])
+            found += [button for row in (markup or {}).get("inline_keyboard", []) for button in row]
+        return found
+
+    def button(self, label: str) -> str:
+        """Return the key of the newest button with this label."""
+        for button in self.buttons():
+            if button["text"] == label:
+                return str(button["callback_data"])
         raise AssertionError(f"no button {label!r} in {self.fake.sent(self.chat_id)[-1]}")
 
 
@@ -291,24 +298,18 @@ def test_patients_book_on_telegram_whatsapp_and_sms_and_the_doctor_calls_on_tele
 
 def _label(user: TelegramUser, starts: str) -> str:
     """Return the label of the last message's button that starts with these words."""
-    markup = user.fake.sent(user.chat_id)[-1].get("reply_markup")
-    markup = json.loads(markup) if isinstance(markup, str) else markup
-    for row in (markup or {}).get("inline_keyboard", []):
-        for button in row:
-            if button["text"].startswith(starts):
-                return str(button["text"])
-    raise AssertionError(f"no button starting {starts!r}: {markup}")
+    labels = [b["text"] for b in user.buttons(last_only=True)]
+    return next((label for label in labels if label.startswith(starts)), None) or _missing(f"a button starting {starts!r}", labels)
 
 
 def _join_label(user: TelegramUser) -> str:
-    for params in reversed(user.fake.sent(user.chat_id)):
-        markup = params.get("reply_markup")
-        markup = json.loads(markup) if isinstance(markup, str) else markup
-        for row in (markup or {}).get("inline_keyboard", []):
-            for button in row:
-                if "join" in button["text"].lower():
-                    return str(button["text"])
-    raise AssertionError("no join button")
+    """Return the label of the newest "I am joining" button."""
+    labels = [b["text"] for b in user.buttons()]
+    return next((label for label in labels if "join" in label.lower()), None) or _missing("a join button", labels)
+
+
+def _missing(what: str, labels: list[str]) -> str:
+    raise AssertionError(f"no {what} among {labels}")
 
 
 def _assert_each_sent_once(db: Database, telegram: FakeTelegram, twilio: FakeTwilio) -> None:
