@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import platform
+import re
+import signal
 import sqlite3
+import subprocess
 import sys
 import threading
 import tempfile
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.db import Database
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def database_url(given: str | None) -> tuple[str, Path | None]:
@@ -69,3 +77,110 @@ def hard_stop(seconds: float, what: str) -> threading.Timer:
     timer.daemon = True
     timer.start()
     return timer
+
+
+def die_with_parent() -> None:
+    """In a child before exec: get SIGTERM when the bench dies (its hard stop is os._exit), Linux only."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def teleopd_command(*args: str) -> list[str]:
+    """Return the command line of `teleopd ARGS` in this venv."""
+    teleopd = Path(sys.executable).with_name("teleopd")
+    return [str(teleopd), *args] if teleopd.exists() else [sys.executable, "-m", "bot.cli", *args]
+
+
+def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """Start a `teleopd worker` process, its errors appended to log_path."""
+    return subprocess.Popen(
+        teleopd_command("worker"), env=env, stdout=subprocess.DEVNULL, stderr=log_path.open("ab"), cwd=ROOT,
+        preexec_fn=die_with_parent,
+    )
+
+
+class Fake:
+    """A fake provider, steered and read over its HTTP controls, in a process of its own or in this one."""
+
+    def __init__(self, url: str, control: str, process: subprocess.Popen[str] | None = None, local: Any = None):
+        self.url = url  # what the workers are pointed at
+        self.control = control  # http://127.0.0.1:port/_fake
+        self.process = process
+        self.local = local
+
+    @classmethod
+    def spawn(cls, module: str, *args: str) -> Fake:
+        """Start `python -m module --port 0 --no-gc ...` and read the URL it prints."""
+        process = subprocess.Popen(
+            [sys.executable, "-m", module, "--port", "0", "--no-gc", *args],
+            cwd=ROOT, stdout=subprocess.PIPE, text=True, preexec_fn=die_with_parent,
+        )
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        found = re.search(r"http://127\.0\.0\.1:(\d+)\S*", line)
+        if found is None:
+            process.kill()
+            raise RuntimeError(f"{module} did not start: {line!r}")
+        return cls(found.group(0), f"http://127.0.0.1:{found.group(1)}/_fake", process=process)
+
+    def get(self, action: str) -> Any:
+        with urllib.request.urlopen(f"{self.control}/{action}", timeout=60) as answer:  # noqa: S310 - loopback
+            body = json.loads(answer.read())
+        return body["result"] if isinstance(body, dict) and "result" in body else body
+
+    def post(self, action: str, **order: object) -> None:
+        request = urllib.request.Request(
+            f"{self.control}/{action}", data=json.dumps(order).encode(), method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30):  # noqa: S310 - loopback
+            pass
+
+    def stop(self) -> None:
+        if self.local is not None:
+            self.local.stop()
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def start_fakes(in_process: bool, account_sid: str, auth_token: str) -> tuple[Fake, Fake]:
+    """Start the fake Telegram and the fake Twilio (each in a process of its own unless in_process)."""
+    if in_process:
+        from tests.fakes.telegram_api import FakeTelegram
+        from tests.fakes.twilio_api import FakeTwilio
+
+        telegram, twilio = FakeTelegram().start(), FakeTwilio(account_sid, auth_token).start()
+        return (Fake(telegram.base_url, f"http://127.0.0.1:{telegram.port}/_fake", local=telegram),
+                Fake(twilio.url, f"{twilio.url}/_fake", local=twilio))
+    telegram = Fake.spawn("tests.fakes.telegram_api")
+    try:
+        twilio = Fake.spawn("tests.fakes.twilio_api", "--account-sid", account_sid, "--auth-token", auth_token)
+    except Exception:
+        telegram.stop()
+        raise
+    return telegram, twilio
+
+
+def rss_kib(pid: int) -> int | None:
+    """Return a process's resident set (VmRSS in /proc/<pid>/status) in KiB, or None when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def load_averages() -> str:
+    """Return the 1, 5 and 15 minute load averages (as `uptime` prints them): how busy the machine was."""
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"

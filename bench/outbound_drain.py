@@ -44,17 +44,14 @@ import json
 import os
 import platform
 import random
-import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -65,10 +62,8 @@ from sqlalchemy import delete, func, select  # noqa: E402
 from bot.db import Database  # noqa: E402
 from bot.migrate import upgrade  # noqa: E402
 from bot.models import Identity, OutboxMessage, OutboxStatus, utcnow  # noqa: E402
-from common import cpu_model, database_url, hard_stop, redacted, server_version  # noqa: E402
+from common import Fake, cpu_model, database_url, hard_stop, redacted, server_version, start_fakes, start_worker  # noqa: E402
 from flows.messages import Reply, reply_to_json, sms, t  # noqa: E402
-from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
-from tests.fakes.twilio_api import FakeTwilio  # noqa: E402
 
 FAKE_START_S = 15
 
@@ -81,79 +76,6 @@ SMS_FROM = "+15005550006"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 SETTLED = (OutboxStatus.SENT, OutboxStatus.DELIVERED, OutboxStatus.FAILED, OutboxStatus.SUPPRESSED, OutboxStatus.REROUTED)
 CLEANUP_RESERVE_S = 20
-
-
-def _die_with_parent() -> None:
-    """In a child before exec: get SIGTERM when the bench dies (its hard stop is os._exit), Linux only."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
-class Fake:
-    """A fake provider, steered and read over its HTTP controls, in a process of its own or in this one."""
-
-    def __init__(self, url: str, control: str, process: subprocess.Popen[str] | None = None, local: Any = None):
-        self.url = url  # what the workers are pointed at
-        self.control = control  # http://127.0.0.1:port/_fake
-        self.process = process
-        self.local = local
-
-    @classmethod
-    def spawn(cls, module: str, *args: str) -> Fake:
-        """Start `python -m module --port 0 --no-gc ...` and read the URL it prints."""
-        process = subprocess.Popen(
-            [sys.executable, "-m", module, "--port", "0", "--no-gc", *args],
-            cwd=ROOT, stdout=subprocess.PIPE, text=True, preexec_fn=_die_with_parent,
-        )
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        found = re.search(r"http://127\.0\.0\.1:(\d+)\S*", line)
-        if found is None:
-            process.kill()
-            raise RuntimeError(f"{module} did not start: {line!r}")
-        return cls(found.group(0), f"http://127.0.0.1:{found.group(1)}/_fake", process=process)
-
-    def get(self, action: str) -> Any:
-        with urllib.request.urlopen(f"{self.control}/{action}", timeout=30) as answer:  # noqa: S310 - loopback
-            body = json.loads(answer.read())
-        return body["result"] if isinstance(body, dict) and "result" in body else body
-
-    def post(self, action: str, **order: object) -> None:
-        request = urllib.request.Request(
-            f"{self.control}/{action}", data=json.dumps(order).encode(), method="POST",
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30):  # noqa: S310 - loopback
-            pass
-
-    def stop(self) -> None:
-        if self.local is not None:
-            self.local.stop()
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-
-
-def start_fakes(in_process: bool) -> tuple[Fake, Fake]:
-    """Start the fake Telegram and the fake Twilio."""
-    if in_process:
-        telegram, twilio = FakeTelegram().start(), FakeTwilio(ACCOUNT_SID, AUTH_TOKEN).start()
-        return (Fake(telegram.base_url, f"http://127.0.0.1:{telegram.port}/_fake", local=telegram),
-                Fake(twilio.url, f"{twilio.url}/_fake", local=twilio))
-    telegram = Fake.spawn("tests.fakes.telegram_api")
-    try:
-        twilio = Fake.spawn("tests.fakes.twilio_api", "--account-sid", ACCOUNT_SID, "--auth-token", AUTH_TOKEN)
-    except Exception:
-        telegram.stop()
-        raise
-    return telegram, twilio
 
 
 def notification(number: int) -> Reply:
@@ -209,14 +131,6 @@ def outbox_counts(db: Database, run_ids: tuple[int, int]) -> dict[str, int]:
     return {str(status): count for status, count in rows}
 
 
-def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    teleopd = Path(sys.executable).with_name("teleopd")
-    command = [str(teleopd), "worker"] if teleopd.exists() else [sys.executable, "-m", "bot.cli", "worker"]
-    return subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=log_path.open("ab"), cwd=ROOT, preexec_fn=_die_with_parent,
-    )
-
-
 def drain_rate(arrivals: list[float]) -> float:
     """Return messages a second between the first and the last arrival."""
     if len(arrivals) < 2:
@@ -252,7 +166,7 @@ def main() -> int:
     counts["telegram"] += args.notifications - sum(counts.values())
     limits = {"telegram": args.telegram_mps, "whatsapp": args.whatsapp_mps, "sms": args.sms_mps}
 
-    telegram, twilio = start_fakes(args.fakes_in_process)
+    telegram, twilio = start_fakes(args.fakes_in_process, ACCOUNT_SID, AUTH_TOKEN)
     run = uuid.uuid4().hex[:8]
     env = {
         **os.environ,
