@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         settings = Settings.from_env()
-        _configure_logging(settings.log_level)
+        _configure_logging(settings)
         return int(args.handler(settings, args) or 0)
     except (SettingsError, CommandError) as exc:
         print(f"teleopd: {exc}", file=sys.stderr)
@@ -124,11 +124,11 @@ def _port(value: str) -> int:
     return int(value)
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    # Alembic talks at INFO about its plugins and contexts; teleopd says itself what it did
-    # (`db upgrade` prints the revision), so only its warnings get through.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+def _configure_logging(settings: Settings) -> None:
+    """Log JSON lines (or text, TELEOPD_LOG_FORMAT) to stderr, masked, with request ids (bot/logs.py)."""
+    from bot.logs import configure_logging
+
+    configure_logging(settings)
 
 
 def _services(settings: Settings, announce: bool = True):  # type: ignore[no-untyped-def]

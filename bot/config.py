@@ -25,6 +25,7 @@ DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
 DEFAULT_VIDEO_BASE_URL = "https://meet.jit.si/"
 LANGUAGES = ("en", "hi")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("json", "text")
 
 # Telegram bot token as issued by @BotFather: the bot's numeric id, ':', then the secret part.
 _TELEGRAM_TOKEN_RE = re.compile(r"[0-9]+:[A-Za-z0-9_-]{30,}")
@@ -199,6 +200,10 @@ class Settings:
     web_token: str | None = None
     default_language: str = "en"
     log_level: str = "INFO"
+    # JSON lines for a log collector; text for reading on a terminal (bot/logs.py).
+    log_format: str = "json"
+    # When set, GET /metrics asks for "Authorization: Bearer <token>" (a public host).
+    metrics_token: str | None = None
     # How long a called patient has to answer before one reminder, and again before a
     # no-show (eSanjeevani's own window is 120 s).
     call_window_seconds: int = 120
@@ -217,7 +222,7 @@ class Settings:
     # that a crash does not hold a patient's message for long.
     claim_timeout_seconds: int = 300
 
-    _SECRET_FIELDS = ("telegram_token", "telegram_secret", "twilio_auth_token", "web_token")
+    _SECRET_FIELDS = ("telegram_token", "telegram_secret", "twilio_auth_token", "web_token", "metrics_token")
 
     def __repr__(self) -> str:
         """Show the settings with secrets and URL passwords masked."""
@@ -354,6 +359,20 @@ class Settings:
                 f"got {_shown(env['TELEOPD_LOG_LEVEL'].strip())}"
             )
 
+        log_format = (_get(env, "TELEOPD_LOG_FORMAT") or "json").lower()
+        if log_format not in LOG_FORMATS:
+            raise SettingsError(
+                "TELEOPD_LOG_FORMAT must be 'json' (one JSON object a line) or 'text' (for a terminal), "
+                f"got {_shown(env['TELEOPD_LOG_FORMAT'].strip())}"
+            )
+
+        metrics_token = _get(env, "TELEOPD_METRICS_TOKEN")
+        if metrics_token is not None and not _WEB_TOKEN_RE.fullmatch(metrics_token):
+            raise SettingsError(
+                "TELEOPD_METRICS_TOKEN must be at least 16 visible ASCII characters without "
+                f"spaces, got {_hidden(metrics_token)}"
+            )
+
         window = _get(env, "TELEOPD_CALL_WINDOW_SECONDS") or "120"
         if not (window.isascii() and window.isdigit() and 10 <= int(window) <= 3600):
             raise SettingsError(
@@ -429,6 +448,8 @@ class Settings:
             web_token=web_token,
             default_language=default_language,
             log_level=log_level,
+            log_format=log_format,
+            metrics_token=metrics_token,
             call_window_seconds=int(window),
             telegram_mps=rates["TELEOPD_TELEGRAM_MPS"],
             twilio_whatsapp_mps=rates["TELEOPD_TWILIO_WHATSAPP_MPS"],

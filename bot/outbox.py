@@ -38,7 +38,9 @@ from bot.channels.base import ChannelAdapter, RateLimited, RenderedMessage, Send
 from bot.db import Database
 from bot.delivery import queue_sms_fallback
 from bot.i18n import Catalogs
+from bot.logs import log_context
 from bot.loop import run_until_stopped
+from bot.metrics import count_send_error, count_sent
 from bot.models import Identity, OutboxMessage, OutboxStatus, utcnow
 from bot.rendering import SMS_CHANNELS, render
 
@@ -324,7 +326,9 @@ class OutboxWorker:
                 with self.db.write() as session:
                     _hold(session, group[index:], self.clock())
                 return
-            if not self._send(row, group[index + 1 :]):
+            with log_context(outbox_id=row.id, channel=row.channel):  # every line of this send says which
+                sent = self._send(row, group[index + 1 :])
+            if not sent:
                 return
 
     def _send(self, row: Claimed, followers: Sequence[Claimed]) -> bool:
@@ -358,6 +362,7 @@ class OutboxWorker:
             **({"parts": result.parts} if result.parts > 1 else {}),
         }
         self._finish(row.id, status=OutboxStatus.SENT, provider_id=result.provider_id, rendered=rendered, sent_at=self.clock())
+        count_sent(row.channel, result.parts)
         return True
 
     def render(self, row: Claimed) -> RenderedMessage:
@@ -375,6 +380,7 @@ class OutboxWorker:
             wait = exc.retry_after if exc.retry_after is not None else RATE_LIMIT_WAIT_S
             self._put_back(row, now + dt.timedelta(seconds=wait), followers, counted=False)
             return False
+        count_send_error(row.channel, exc.code)
         if exc.retryable and row.attempts < MAX_ATTEMPTS:
             # A provider's Retry-After (Telegram RetryAfter, Twilio 20429) is honoured exactly.
             wait = dt.timedelta(seconds=exc.retry_after) if exc.retry_after is not None else backoff(row.attempts)

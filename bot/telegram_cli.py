@@ -134,7 +134,9 @@ def poll_updates(
     max_updates: int | None = None, idle_exit: bool = False,
 ) -> int:
     """Long-poll getUpdates and handle each update as the webhook would; return how many."""
-    from bot.channels.telegram import ALLOWED_UPDATES, handle_update
+    from bot.channels.telegram import ALLOWED_UPDATES, NAME, handle_update
+    from bot.logs import log_context, new_request_id
+    from bot.metrics import count_in, count_rejected
 
     offset: int | None = None
     handled = 0
@@ -155,16 +157,21 @@ def poll_updates(
             if isinstance(update_id, int):
                 # Telegram: a later getUpdates with a higher offset confirms this update.
                 offset = update_id + 1 if offset is None else max(offset, update_id + 1)
-            try:
-                outcome = handle_update(services, update)
-            except Malformed as exc:
-                log.warning("telegram update %s not understood: %s", update_id, exc)
-                continue
-            except Exception:  # one update must not end the poll; its retry would repeat it
-                log.exception("telegram update %s failed", update_id)
-                continue
+            # Each update gets a request id, as a webhook call does, for every line it logs.
+            with log_context(request_id=new_request_id()):
+                try:
+                    outcome = handle_update(services, update)
+                except Malformed as exc:
+                    count_rejected(NAME, 400)
+                    log.warning("telegram update %s not understood: %s", update_id, exc)
+                    continue
+                except Exception:  # one update must not end the poll; its retry would repeat it
+                    log.exception("telegram update %s failed", update_id)
+                    continue
+                if outcome.status == "ignored":  # handled and duplicate are counted by the dispatcher
+                    count_in(NAME, "ignored")
+                log.debug("telegram update %s: %s", update_id, outcome.status)
             handled += 1
-            log.debug("telegram update %s: %s", update_id, outcome.status)
             if max_updates is not None and handled >= max_updates:
                 break
     if offset is not None:

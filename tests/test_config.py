@@ -29,6 +29,7 @@ ALL_VARS = [
     "TWILIO_AUTH_TOKEN", "TELEOPD_TWILIO_WHATSAPP_FROM", "TELEOPD_TWILIO_SMS_FROM",
     "TELEOPD_TWILIO_API_URL", "TELEOPD_REDIS_URL", "TELEOPD_VIDEO_BASE_URL",
     "TELEOPD_WEB_TOKEN", "TELEOPD_DEFAULT_LANGUAGE", "TELEOPD_LOG_LEVEL",
+    "TELEOPD_LOG_FORMAT", "TELEOPD_METRICS_TOKEN",
 ]
 
 
@@ -126,6 +127,10 @@ VALID = [
     ("language-case-insensitive", {"TELEOPD_DEFAULT_LANGUAGE": "HI"}, "default_language", "hi"),
     ("log-level-debug", {"TELEOPD_LOG_LEVEL": "DEBUG"}, "log_level", "DEBUG"),
     ("log-level-case-insensitive", {"TELEOPD_LOG_LEVEL": "warning"}, "log_level", "WARNING"),
+    ("log-format-default-json", {}, "log_format", "json"),
+    ("log-format-text", {"TELEOPD_LOG_FORMAT": "Text"}, "log_format", "text"),
+    ("metrics-token", {"TELEOPD_METRICS_TOKEN": "metrics-token-0123456789"}, "metrics_token", "metrics-token-0123456789"),
+    ("metrics-token-default-open", {}, "metrics_token", None),
 ]
 
 
@@ -211,6 +216,8 @@ INVALID = [
      "TELEOPD_WEB_TOKEN", "a long token with spaces"),
     ("language-unknown", {"TELEOPD_DEFAULT_LANGUAGE": "fr"}, "TELEOPD_DEFAULT_LANGUAGE", None),
     ("log-level-unknown", {"TELEOPD_LOG_LEVEL": "verbose"}, "TELEOPD_LOG_LEVEL", None),
+    ("log-format-unknown", {"TELEOPD_LOG_FORMAT": "xml"}, "TELEOPD_LOG_FORMAT", None),
+    ("metrics-token-too-short", {"TELEOPD_METRICS_TOKEN": "short-metrics"}, "TELEOPD_METRICS_TOKEN", "short-metrics"),
     # Cross checks.
     ("telegram-token-without-secret", {"TELEOPD_TELEGRAM_TOKEN": TOKEN},
      "TELEOPD_TELEGRAM_SECRET", TOKEN),
@@ -305,9 +312,10 @@ def test_repr_hides_secrets():
         "TELEOPD_TELEGRAM_TOKEN": TOKEN, "TELEOPD_TELEGRAM_SECRET": SECRET,
         "TELEOPD_TWILIO_SMS_FROM": "TELOPD", "TELEOPD_WEB_TOKEN": WEB,
         "TELEOPD_REDIS_URL": f"redis://:{PASSWORD}@cache/0",
+        "TELEOPD_METRICS_TOKEN": WEB + "-metrics",
     }
     text = repr(Settings.from_env(env))
-    for secret in (TOKEN, SECRET, AUTH, WEB, PASSWORD):
+    for secret in (TOKEN, SECRET, AUTH, WEB, PASSWORD, WEB + "-metrics"):
         assert secret not in text
     assert "TELOPD" in text
 

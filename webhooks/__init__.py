@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from flask import Flask, jsonify
+from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from bot.config import Settings, SettingsError
@@ -35,6 +35,10 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
             # worker forever (gunicorn/arbiter.py).
             print(f"teleopd: {exc}", file=sys.stderr)
             raise SystemExit(3) from None
+        # Under gunicorn nothing else sets up logging: JSON lines, masked, with request ids.
+        from bot.logs import configure_logging
+
+        configure_logging(settings)
         services = build_services(settings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
@@ -46,6 +50,9 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     app.register_blueprint(twilio_webhooks.blueprint)
     from webhooks import telegram as telegram_webhooks
     app.register_blueprint(telegram_webhooks.blueprint)
+    from webhooks import metrics as metrics_endpoint
+    app.register_blueprint(metrics_endpoint.blueprint)
+    _track_requests(app)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
@@ -64,3 +71,30 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
         return jsonify(error="internal error"), 500
 
     return app
+
+
+def _track_requests(app: Flask) -> None:
+    """Give each request an id every log line carries, echoed in X-Request-Id; time the webhooks."""
+    import time
+
+    from bot import logs, metrics
+
+    @app.before_request
+    def start_request() -> None:
+        g.request_id = logs.sane_request_id(request.headers.get(logs.REQUEST_ID_HEADER))
+        g.request_id_token = logs.set_request_id(g.request_id)
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def finish_request(response):  # type: ignore[no-untyped-def]
+        if "request_id" in g:
+            response.headers[logs.REQUEST_ID_HEADER] = g.request_id
+        if "started" in g and request.url_rule is not None and request.url_rule.rule.startswith("/webhooks/"):
+            metrics.observe_webhook(request.url_rule.rule, time.perf_counter() - g.started)
+        return response
+
+    @app.teardown_request
+    def end_request(_error: BaseException | None) -> None:
+        token = g.pop("request_id_token", None)
+        if token is not None:
+            logs.reset_request_id(token)

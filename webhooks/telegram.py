@@ -11,11 +11,19 @@ import hmac
 import json
 
 from flask import Blueprint, abort, current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
+from bot import metrics
 from bot.channels.base import Malformed
-from bot.channels.telegram import SECRET_HEADER, handle_update
+from bot.channels.telegram import NAME, SECRET_HEADER, handle_update
 
 blueprint = Blueprint("telegram", __name__)
+
+
+def _reject(status: int, description: str):  # type: ignore[no-untyped-def]
+    """Count a refused update (403 forbidden, 400 malformed) and answer with its status."""
+    metrics.count_rejected(NAME, status)
+    abort(status, description=description)
 
 
 @blueprint.post("/webhooks/telegram")
@@ -30,15 +38,20 @@ def telegram_update():  # type: ignore[no-untyped-def]
     # constant time; bytes, since a header may hold what compare_digest refuses as str.
     given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")
     if not hmac.compare_digest(given, settings.telegram_secret.encode("utf-8")):
-        abort(403, description="wrong or missing secret token")
+        _reject(403, "wrong or missing secret token")
     if request.mimetype != "application/json":
-        abort(400, description="an update is sent as application/json")
+        _reject(400, "an update is sent as application/json")
     try:
         data = json.loads(request.get_data(cache=False))
     except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested past the parser's depth
-        abort(400, description="the body is not JSON")
+        _reject(400, "the body is not JSON")
+    except RequestEntityTooLarge:
+        metrics.count_rejected(NAME, 413)
+        raise
     try:
         outcome = handle_update(services, data)
     except Malformed as exc:
-        abort(400, description=str(exc))
+        _reject(400, str(exc))
+    if outcome.status == "ignored":  # handled and duplicate are counted by the dispatcher
+        metrics.count_in(NAME, "ignored")
     return jsonify(outcome.to_json())

@@ -18,8 +18,9 @@ from urllib.parse import parse_qsl
 from flask import Blueprint, Response, abort, current_app, request
 from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
 
-from bot import delivery
+from bot import delivery, metrics
 from bot.channels import twilio
 from bot.channels.base import Ignored, Malformed
 from bot.dispatch import Result
@@ -79,12 +80,17 @@ def _inbound(channel: str) -> Response:
     enabled = services.settings.whatsapp_enabled if channel == twilio.WHATSAPP else services.settings.sms_enabled
     if not enabled:
         abort(404)
-    form = _verified_form()
     try:
+        form = _verified_form()
         parsed = twilio.parse_inbound(channel, form.to_dict(flat=True))
     except Malformed as exc:
+        metrics.count_rejected(channel, 400)
         abort(400, description=str(exc))
+    except HTTPException as exc:  # refused by _verified_form: 403 forbidden, 400/413 malformed
+        metrics.count_rejected(channel, exc.code or 400)
+        raise
     if isinstance(parsed, Ignored):
+        metrics.count_in(channel, "ignored")
         log.info("twilio %s: ignored %s from %s (%s)", channel, form.get("MessageSid") or form.get("SmsSid"), twilio.mask(form.get("From")), parsed.reason)
         return _twiml()
     outcome = services.dispatcher.dispatch(parsed)
