@@ -2,16 +2,22 @@
 
 POST /api/chat/<user>/messages  {"text": ...} or {"choice": key} [, "id": client id] → 202
 GET  /api/chat/<user>/messages?after=<cursor> → {"messages": [...], "cursor": "..."}
+
+With TELEOPD_WEB_TOKEN set, every /api/chat request carries the token: as
+`Authorization: Bearer <token>`, or as the cookie the page sets once the operator has opened
+`/?token=<token>`. Without it the API is open, and `teleopd serve` keeps it on loopback.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 import uuid
 from typing import Any
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 
 from bot.channels import local
 from bot.channels.base import InboundMessage
@@ -24,6 +30,43 @@ MAX_TEXT_CHARS = 20_000
 # Client message ids become part of the dedupe key: plain ASCII only (PostgreSQL refuses
 # NUL in text, and a lone surrogate cannot be encoded at all).
 CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+# The cookie holds a digest of the token, not the token: a copied cookie opens only this API.
+COOKIE = "teleopd_web"
+BEARER = "Bearer "
+
+
+def _web_token() -> str | None:
+    return current_app.extensions["teleopd"].settings.web_token  # type: ignore[no-any-return]
+
+
+def _cookie_value(token: str) -> str:
+    return hmac.new(token.encode("ascii"), b"teleopd web chat cookie", hashlib.sha256).hexdigest()
+
+
+def _same(given: str, expected: str) -> bool:
+    """Compare in constant time; bytes, since compare_digest refuses non-ASCII str."""
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
+
+
+def _authorised(token: str) -> bool:
+    header = request.headers.get("Authorization", "")
+    if header.startswith(BEARER) and _same(header[len(BEARER):], token):
+        return True
+    return _same(request.cookies.get(COOKIE, ""), _cookie_value(token))
+
+
+@blueprint.before_request
+def _check_web_token():  # type: ignore[no-untyped-def]
+    """Refuse an API call without the configured token (the page and its files stay public)."""
+    token = _web_token()
+    if token is None or request.endpoint not in ("webchat.post_message", "webchat.get_messages"):
+        return None
+    if _authorised(token):
+        return None
+    response = jsonify(error="this chat needs the operator's token: open the chat page with ?token=… once")
+    response.status_code = 401
+    response.headers["WWW-Authenticate"] = 'Bearer realm="teleopd web chat"'
+    return response
 
 
 def _user(user: str) -> str:
@@ -46,6 +89,16 @@ def _json_body() -> Any:
 def chat_page():  # type: ignore[no-untyped-def]
     """Serve the chat page."""
     lang = request.args.get("lang") or current_app.extensions["teleopd"].settings.default_language
+    token = _web_token()
+    given = request.args.get("token")
+    if token is not None and given is not None:
+        if not _same(given, token):
+            abort(401, description="wrong token")
+        # Set the cookie, then take the token out of the address bar (and the history).
+        kept = {k: v for k, v in request.args.items() if k != "token"}
+        response: Response = redirect(url_for("webchat.chat_page", **kept))  # type: ignore[assignment]
+        response.set_cookie(COOKIE, _cookie_value(token), httponly=True, samesite="Strict", secure=request.is_secure, path="/")
+        return response
     return render_template("chat.html", lang="hi" if lang == "hi" else "en", api_base="")
 
 

@@ -12,7 +12,8 @@
   var $ = function (id) { return document.getElementById(id); };
   var list = $('messages'), statusEl = $('status'), input = $('text'), form = $('composer');
   var apiBase = body.dataset.apiBase || '';
-  var S = { lost: body.dataset.msgLost, failed: body.dataset.msgFailed };
+  var S = { lost: body.dataset.msgLost, failed: body.dataset.msgFailed, auth: body.dataset.msgAuth };
+  var locked = false; // 401: the server wants the operator's token (TELEOPD_WEB_TOKEN)
 
   // ---- storage and ids ------------------------------------------------------------------
   function store(key, value) {
@@ -131,6 +132,7 @@
         });
       } catch (e) { /* network error: retry below */ }
       if (res && res.ok) return true;
+      if (res && res.status === 401) { locked = true; setStatus(S.auth, 'error'); return false; }
       if (res && res.status < 500) {
         var data = await res.json().catch(function () { return {}; });
         setStatus(data.error || S.failed, 'error');
@@ -179,6 +181,7 @@
 
   function schedule() {
     clearTimeout(timer);
+    if (locked) return;
     var now = Date.now();
     fast = fast.filter(function (t) { return t > now; });
     var wait = fails ? Math.min(POLL_MS * Math.pow(2, fails - 1), MAX_POLL_MS) : POLL_MS;
@@ -211,6 +214,12 @@
       var res = await fetch(url + '?after=' + encodeURIComponent(cursor), {
         cache: 'no-store', headers: { Accept: 'application/json' }
       });
+      if (res.status === 401) {
+        locked = true;
+        setStatus(S.auth, 'error');
+        polling = false;
+        return; // no more polls until the page is opened with the token
+      }
       if (!res.ok) throw new Error('HTTP ' + res.status);
       var data = await res.json();
       var messages = data.messages || [];
