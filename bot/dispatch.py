@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.booking import BookingRecords
@@ -112,7 +112,8 @@ class Dispatcher:
             for event in outcome.events:
                 log.info("identity %s (%s): %s", identity.id, message.channel, event)
             _save_state(session, identity, conv, outcome.state, message.received_at)
-            session.get(InboundRow, inbound_id).step_after = outcome.state.step  # type: ignore[union-attr]
+            # One UPDATE, without loading the row it changes.
+            session.execute(update(InboundRow).where(InboundRow.id == inbound_id).values(step_after=outcome.state.step))
             now = utcnow()
             language = outcome.state.language or self.default_language
             for reply in outcome.replies:
@@ -141,10 +142,10 @@ def _locked_conversation(session: Session, identity_id: int) -> Conversation:
     SQLite drops FOR UPDATE, but the write transaction already holds the database's write
     lock from BEGIN IMMEDIATE (bot/db.py), which serialises everything.
     """
-    stmt = select(Conversation).where(Conversation.identity_id == identity_id).with_for_update()
-    conv = session.scalars(stmt).one()
-    session.refresh(conv)  # the identity map may hold a copy read before the lock
-    return conv
+    # populate_existing: the identity map may hold a copy read before the lock; the locked
+    # row's values replace it in the same round trip (no refresh afterwards).
+    stmt = select(Conversation).where(Conversation.identity_id == identity_id).with_for_update().execution_options(populate_existing=True)
+    return session.scalars(stmt).one()
 
 
 def _record_inbound(session: Session, message: InboundMessage, identity_id: int, step: str | None) -> int | None:
