@@ -121,7 +121,8 @@ class Redactor:
         exact = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
         parts = [_TELEGRAM_TOKEN, _TWILIO_PAIR, _AUTHORIZATION, _SECRET_HEADER]
         if exact:
-            parts.insert(0, "(?P<exact>" + "|".join(re.escape(s) for s in exact) + ")")
+            # After the token pattern, so the configured bot token reads "<bot id>:***" too.
+            parts.insert(1, "(?P<exact>" + "|".join(re.escape(s) for s in exact) + ")")
         parts += [_E164, _INDIAN_MOBILE]
         self._pattern = re.compile("|".join(parts))
         # Most lines hold none of these: a cheap look for a digit or a secret first.
