@@ -3,8 +3,8 @@
 POST /webhooks/twilio/whatsapp, /webhooks/twilio/sms — form-encoded inbound messages
 POST /webhooks/twilio/status — status callbacks of the messages we sent
 
-Each call is checked in this order: the channel is on (404), the body is a form (400), it
-carries a signature (403), the form parses (400), the signature is Twilio's over our public
+Each call is checked in this order: the channel is on (404), it carries a signature (403),
+the body is a form (400), the form parses (400), the signature is Twilio's over our public
 URL and every parameter (403), then it is parsed and dispatched in one transaction. The
 answer is empty TwiML: replies go through the outbox (PROVIDERS.md §B3).
 """
@@ -58,11 +58,12 @@ def _public_url() -> str:
 def _verified_form() -> MultiDict[str, str]:
     """Return the request's form once its signature checks out; abort 400/403 otherwise."""
     settings = _services().settings
-    if request.mimetype != FORM:
-        abort(400, description=f"expected {FORM}")
+    # An unsigned request is refused before anything about its body is looked at.
     signature = request.headers.get(twilio.SIGNATURE_HEADER)
     if not signature:
         abort(403, description="missing X-Twilio-Signature")
+    if request.mimetype != FORM:
+        abort(400, description=f"expected {FORM}")
     try:
         raw = request.get_data(cache=True).decode("utf-8")
         pairs = parse_qsl(raw, keep_blank_values=True, strict_parsing=bool(raw), errors="strict")
