@@ -25,6 +25,7 @@ from bot.db import Database
 from bot.doctors import DEFAULT_CALL_WINDOW, AccountRecords, DeskRecords, VisitRecords
 from bot.enrolment import role_of
 from bot.i18n import Catalogs
+from bot.metrics import count_in
 from bot.identities import dialect_insert as _insert
 from bot.identities import ensure_identity, link_verified_phone
 from bot.models import Conversation, Identity, InboundMessage as InboundRow, OutboxMessage, utcnow
@@ -80,6 +81,7 @@ class Dispatcher:
             conv = _locked_conversation(session, identity.id)
             inbound_id = _record_inbound(session, message, identity.id, conv.step)
             if inbound_id is None:
+                count_in(message.channel, Result.DUPLICATE)
                 return DispatchOutcome(Result.DUPLICATE, identity.id)
             verified_phone = message.channel_phone or message.contact_phone
             if verified_phone is not None and identity.phone != verified_phone:
@@ -132,6 +134,7 @@ class Dispatcher:
             identity_id, replies = identity.id, len(outcome.replies)
         if (replies or message.ack is not None) and self.outbox_signal is not None:
             self.outbox_signal.set()
+        count_in(message.channel, Result.HANDLED)  # once committed
         return DispatchOutcome(Result.HANDLED, identity_id, replies)
 
 
