@@ -20,13 +20,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Select, and_, case, func, select
 
 from bot.db import Database
 from bot.models import Opd, OutboxMessage, OutboxStatus, Token, TokenStatus, utcnow
@@ -103,7 +104,25 @@ class DatabaseCollector(Collector):
             labels=["channel"],
         )
         queue = GaugeMetricFamily("teleopd_queue_waiting", "Tokens waiting today (India's date), by OPD code.", labels=["opd"])
-        # One grouped query each; the outbox's walks ix_outbox_due (status, due_at).
+        outbox, waiting = self.queries(now)
+        with self.db.read() as session:
+            outbox_rows = session.execute(outbox).all()
+            queue_rows = session.execute(waiting).all()
+        ages: dict[str, float] = {}
+        for channel, status, count, oldest_due in outbox_rows:
+            depth.add_metric([channel, status], count)
+            if status == OutboxStatus.PENDING:
+                ages[channel] = max((now - oldest_due).total_seconds(), 0.0) if oldest_due is not None else 0.0
+        for channel, age in sorted(ages.items()):
+            lag.add_metric([channel], age)
+        for code, count in queue_rows:
+            queue.add_metric([code], count)
+        yield from (depth, lag, queue)
+
+    @staticmethod
+    def queries(now: dt.datetime) -> tuple[Select[Any], Select[Any]]:
+        """Return the two grouped queries a scrape runs: the outbox by channel and status, today's queues by OPD."""
+        # The outbox's walks ix_outbox_due (status, due_at): only the unsent rows (bench/observability.py).
         outbox = (
             select(
                 OutboxMessage.channel, OutboxMessage.status, func.count(),
@@ -119,19 +138,7 @@ class DatabaseCollector(Collector):
             .outerjoin(Token, and_(Token.opd_id == Opd.id, Token.day == today, Token.status == TokenStatus.WAITING))
             .group_by(Opd.code)
         )
-        with self.db.read() as session:
-            outbox_rows = session.execute(outbox).all()
-            queue_rows = session.execute(waiting).all()
-        ages: dict[str, float] = {}
-        for channel, status, count, oldest_due in outbox_rows:
-            depth.add_metric([channel, status], count)
-            if status == OutboxStatus.PENDING:
-                ages[channel] = max((now - oldest_due).total_seconds(), 0.0) if oldest_due is not None else 0.0
-        for channel, age in sorted(ages.items()):
-            lag.add_metric([channel], age)
-        for code, count in queue_rows:
-            queue.add_metric([code], count)
-        yield from (depth, lag, queue)
+        return outbox, waiting
 
 
 def exposition(db: Database) -> bytes:
