@@ -221,6 +221,10 @@ class Settings:
     # worker holding it is taken for dead): long enough for a slow provider, short enough
     # that a crash does not hold a patient's message for long.
     claim_timeout_seconds: int = 300
+    # How many messages one identity may send in a minute before it is asked to slow down
+    # (one notice, then silence until the rate falls): a stuck key or a script must not
+    # flood the outbox, and 30 is far above a person's fastest tap, tap, type.
+    inbound_per_minute: int = 30
 
     _SECRET_FIELDS = ("telegram_token", "telegram_secret", "twilio_auth_token", "web_token", "metrics_token")
 
@@ -393,6 +397,12 @@ class Settings:
                 f"TELEOPD_CLAIM_TIMEOUT_SECONDS must be a whole number of seconds from 5 to 3600, got {_shown(claim_timeout)}"
             )
 
+        per_minute = _get(env, "TELEOPD_INBOUND_PER_MINUTE") or "30"
+        if not (per_minute.isascii() and per_minute.isdigit() and 5 <= int(per_minute) <= 1000):
+            raise SettingsError(
+                f"TELEOPD_INBOUND_PER_MINUTE must be a whole number of messages from 5 to 1000, got {_shown(per_minute)}"
+            )
+
         template_files = {}
         for var in ("TELEOPD_WHATSAPP_TEMPLATES", "TELEOPD_SMS_TEMPLATES"):
             path = _get(env, var)
@@ -457,6 +467,7 @@ class Settings:
             whatsapp_templates_file=template_files["TELEOPD_WHATSAPP_TEMPLATES"],
             sms_templates_file=template_files["TELEOPD_SMS_TEMPLATES"],
             claim_timeout_seconds=int(claim_timeout),
+            inbound_per_minute=int(per_minute),
         )
 
     @property

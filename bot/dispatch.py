@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.booking import BookingRecords
@@ -43,6 +43,13 @@ class Result(StrEnum):
 
     HANDLED = "handled"
     DUPLICATE = "duplicate"
+    # Recorded, not run through the flows: the identity sent more than its limit a minute.
+    RATE_LIMITED = "rate_limited"
+
+
+# The inbound_messages.step_after of a message that was over the limit.
+RATE_LIMITED_STEP = "rate_limited"
+FLOOD_WINDOW = dt.timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -65,12 +72,14 @@ class Dispatcher:
         outbox_signal: threading.Event | None = None,
         video_base_url: str = "https://meet.jit.si/",
         call_window: dt.timedelta = DEFAULT_CALL_WINDOW,
+        inbound_per_minute: int = 30,
     ):
         self.db = db
         self.catalogs = catalogs
         self.default_language = default_language
         self.video_base_url = video_base_url
         self.call_window = call_window
+        self.inbound_per_minute = inbound_per_minute
         # Set after a commit that queued replies, so an in-process worker sends them at once.
         self.outbox_signal = outbox_signal
 
@@ -83,59 +92,114 @@ class Dispatcher:
             if inbound_id is None:
                 count_in(message.channel, Result.DUPLICATE)
                 return DispatchOutcome(Result.DUPLICATE, identity.id)
-            verified_phone = message.channel_phone or message.contact_phone
-            if verified_phone is not None and identity.phone != verified_phone:
-                link_verified_phone(session, identity, verified_phone)
-            if message.ack is not None:
-                # Ahead of the replies: Telegram shows a spinner on the button until answered.
-                session.add(OutboxMessage(
-                    identity_id=identity.id, channel=identity.channel, address=identity.address,
-                    language=identity.language or self.default_language, kind="ack", payload=dict(message.ack),
-                    due_at=utcnow(), inbound_id=inbound_id,
-                ))
-            # A deep copy: steps change nested values (the intake), and the ORM only sees a
-            # change to the JSON column when a new object is assigned to it.
-            state = State(step=conv.step, data=copy.deepcopy(conv.data or {}), language=identity.language, opted_out=identity.opted_out)
-            now = message.received_at
-            role = role_of(identity)
-            ports = Ports(
-                patients=PatientRecords(session, identity),
-                labels=self.catalogs,
-                default_language=self.default_language,
-                bookings=BookingRecords(session, identity, now),
-                role=role,
-                # Always there: an "enroll" in this very message may make this identity a doctor's.
-                desk=DeskRecords(session, identity, now, self.video_base_url, self.call_window),
-                visits=VisitRecords(session, identity, now),
-                accounts=AccountRecords(session, identity, now),
-                walkins=WalkinRecords(session, identity, now),
-            )
-            outcome = conversation.handle(state, _to_flow_inbound(message), ports)
-            for event in outcome.events:
-                log.info("identity %s (%s): %s", identity.id, message.channel, event)
-            _save_state(session, identity, conv, outcome.state, message.received_at)
-            # One UPDATE, without loading the row it changes.
-            session.execute(update(InboundRow).where(InboundRow.id == inbound_id).values(step_after=outcome.state.step))
-            now = utcnow()
-            language = outcome.state.language or self.default_language
-            for reply in outcome.replies:
-                session.add(
-                    OutboxMessage(
-                        identity_id=identity.id,
-                        channel=identity.channel,
-                        address=identity.address,
-                        language=language,
-                        kind=reply.kind,
-                        payload=reply_to_json(reply),
-                        due_at=now,
-                        inbound_id=inbound_id,
-                    )
+            # Counted under the conversation lock, which serialises this identity's messages:
+            # exact across any number of web processes, without Redis.
+            limited = _over_limit(session, identity.id, message.received_at, self.inbound_per_minute)
+            if limited:
+                identity_id, replies = identity.id, _slow_down(session, identity, inbound_id, message.received_at, self.default_language)
+            else:
+                verified_phone = message.channel_phone or message.contact_phone
+                if verified_phone is not None and identity.phone != verified_phone:
+                    link_verified_phone(session, identity, verified_phone)
+                if message.ack is not None:
+                    # Ahead of the replies: Telegram shows a spinner on the button until answered.
+                    session.add(OutboxMessage(
+                        identity_id=identity.id, channel=identity.channel, address=identity.address,
+                        language=identity.language or self.default_language, kind="ack", payload=dict(message.ack),
+                        due_at=utcnow(), inbound_id=inbound_id,
+                    ))
+                # A deep copy: steps change nested values (the intake), and the ORM only sees a
+                # change to the JSON column when a new object is assigned to it.
+                state = State(step=conv.step, data=copy.deepcopy(conv.data or {}), language=identity.language, opted_out=identity.opted_out)
+                now = message.received_at
+                role = role_of(identity)
+                ports = Ports(
+                    patients=PatientRecords(session, identity, now),
+                    labels=self.catalogs,
+                    default_language=self.default_language,
+                    bookings=BookingRecords(session, identity, now),
+                    role=role,
+                    # Always there: an "enroll" in this very message may make this identity a doctor's.
+                    desk=DeskRecords(session, identity, now, self.video_base_url, self.call_window),
+                    visits=VisitRecords(session, identity, now),
+                    accounts=AccountRecords(session, identity, now),
+                    walkins=WalkinRecords(session, identity, now),
                 )
-            identity_id, replies = identity.id, len(outcome.replies)
-        if (replies or message.ack is not None) and self.outbox_signal is not None:
+                outcome = conversation.handle(state, _to_flow_inbound(message), ports)
+                for event in outcome.events:
+                    log.info("identity %s (%s): %s", identity.id, message.channel, event)
+                _save_state(session, identity, conv, outcome.state, message.received_at)
+                # One UPDATE, without loading the row it changes.
+                session.execute(update(InboundRow).where(InboundRow.id == inbound_id).values(step_after=outcome.state.step))
+                now = utcnow()
+                language = outcome.state.language or self.default_language
+                for reply in outcome.replies:
+                    session.add(
+                        OutboxMessage(
+                            identity_id=identity.id,
+                            # The address the message came from: an erasure in this turn
+                            # replaced the identity's own, and its confirmation must still arrive.
+                            channel=message.channel,
+                            address=message.address,
+                            language=language,
+                            kind=reply.kind,
+                            payload=reply_to_json(reply),
+                            due_at=now,
+                            inbound_id=inbound_id,
+                        )
+                    )
+                identity_id, replies = identity.id, len(outcome.replies)
+        if (replies or (message.ack is not None and not limited)) and self.outbox_signal is not None:
             self.outbox_signal.set()
-        count_in(message.channel, Result.HANDLED)  # once committed
-        return DispatchOutcome(Result.HANDLED, identity_id, replies)
+        result = Result.RATE_LIMITED if limited else Result.HANDLED
+        count_in(message.channel, result)  # once committed
+        return DispatchOutcome(result, identity_id, replies)
+
+
+def _over_limit(session: Session, identity_id: int, received_at: dt.datetime, per_minute: int) -> bool:
+    """Return True when this identity's messages of the last minute, this one included, pass the limit.
+
+    Walks ix_inbound_messages_identity_received. Rate-limited messages count too, so a
+    flood that goes on stays limited until its rate falls below the limit.
+    """
+    recent = session.scalar(
+        select(func.count())
+        .select_from(InboundRow)
+        .where(
+            InboundRow.identity_id == identity_id,
+            InboundRow.received_at > received_at - FLOOD_WINDOW,
+            InboundRow.received_at <= received_at,
+        )
+    )
+    return (recent or 0) > per_minute
+
+
+def _slow_down(session: Session, identity: Identity, inbound_id: int, received_at: dt.datetime, default_language: str) -> int:
+    """Record an over-limit message; queue the one notice of a flood; return how many were queued.
+
+    One notice per flood: only when the identity's previous message was answered (was not
+    itself over the limit). The rows already say so under the lock, in every process.
+    """
+    session.execute(update(InboundRow).where(InboundRow.id == inbound_id).values(step_after=RATE_LIMITED_STEP))
+    identity.last_inbound_at = max(identity.last_inbound_at or received_at, received_at)  # WhatsApp's 24 h window
+    previous = session.scalar(
+        select(InboundRow.step_after)
+        .where(InboundRow.identity_id == identity.id, InboundRow.id < inbound_id)
+        .order_by(InboundRow.id.desc())
+        .limit(1)
+    )
+    if previous == RATE_LIMITED_STEP:
+        log.info("identity %s: over the inbound limit, not answered", identity.id)
+        return 0
+    log.warning("identity %s: over the inbound limit, asked to slow down", identity.id)
+    session.add(
+        OutboxMessage(
+            identity_id=identity.id, channel=identity.channel, address=identity.address,
+            language=identity.language or default_language, kind="reply",
+            payload=reply_to_json(conversation.slow_down()), due_at=utcnow(), inbound_id=inbound_id,
+        )
+    )
+    return 1
 
 
 def _locked_conversation(session: Session, identity_id: int) -> Conversation:

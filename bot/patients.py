@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy.orm import Session
 
-from bot.models import Identity, Patient, Person, Role
+from bot.erasure import erase_identity
+from bot.models import Identity, Patient, Person, Role, utcnow
 from flows.engine import Profile
 
 
 class PatientRecords:
     """Reads and writes the patient behind one identity, inside the caller's transaction."""
 
-    def __init__(self, session: Session, identity: Identity):
+    def __init__(self, session: Session, identity: Identity, now: dt.datetime | None = None):
         self.session = session
         self.identity = identity
+        self.now = now
 
     def profile(self) -> Profile | None:
         """Return the identity's registered patient profile, if there is one."""
@@ -49,3 +53,7 @@ class PatientRecords:
             patient.age, patient.sex = profile.age, profile.sex
             patient.state_code, patient.district = profile.state_code, profile.district
         self.session.flush()
+
+    def erase(self) -> None:
+        """Erase this person's personal data (DPDP Act s.12); bot/erasure.py says what goes."""
+        erase_identity(self.session, self.identity, self.now or utcnow())

@@ -13,6 +13,7 @@ from bot.db import Database
 from bot.dispatch import Dispatcher
 from bot.i18n import Catalogs
 from bot.doctors import TIMER_HANDLERS
+from bot.erasure import TIMER_HANDLERS as ERASURE_TIMER_HANDLERS
 from bot.outbox import OutboxWorker
 from bot.ratelimit import RateLimiter
 from bot.timers import TimerRunner
@@ -73,7 +74,8 @@ def build_services(settings: Settings, db: Database | None = None, catalogs: Cat
     dispatcher = Dispatcher(
         db, catalogs, default_language=settings.default_language, outbox_signal=signal,
         video_base_url=settings.video_base_url, call_window=dt.timedelta(seconds=settings.call_window_seconds),
+        inbound_per_minute=settings.inbound_per_minute,
     )
     worker = OutboxWorker(db, catalogs, channels, claim_timeout=dt.timedelta(seconds=settings.claim_timeout_seconds))
-    timers = TimerRunner(db, TIMER_HANDLERS, outbox_signal=signal)
+    timers = TimerRunner(db, {**TIMER_HANDLERS, **ERASURE_TIMER_HANDLERS}, outbox_signal=signal)
     return Services(settings, db, catalogs, channels, dispatcher, worker, timers, limiter, signal)

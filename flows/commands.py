@@ -17,6 +17,7 @@ class Command(StrEnum):
     START = "start"
     STATUS = "status"
     CANCEL = "cancel"
+    ERASE = "erase"
 
 
 # What people type for each command. Matched against the whole message after text.fold(),
@@ -40,6 +41,14 @@ _WORDS: dict[Command, tuple[str, ...]] = {
         "kitna time", "kab aayega number", "position",
     ),
     Command.CANCEL: ("cancel", "रद्द", "radd", "rad", "cancel token", "टोकन रद्द करें", "token radd", "radd karo", "रद्द करें"),
+    # The right to erasure (DPDP Act 2023, s.12): asked for in many ways, always confirmed.
+    Command.ERASE: (
+        "delete my data", "delete", "erase my data", "erase", "delete my details", "delete my account",
+        "remove my data", "forget me", "मेरा डेटा हटाएं", "मेरा डेटा हटाओ", "मेरा डाटा हटाएं", "मेरा डाटा हटाओ",
+        "मेरा डेटा डिलीट करो", "मेरी जानकारी हटाएं", "मेरी जानकारी हटाओ", "डेटा हटाएं", "mera data hatao",
+        "mera data hatayen", "mera data hataye", "mera data delete karo", "mera data delete kar do",
+        "meri jankari hatao", "data hatao", "data delete karo",
+    ),
     Command.START: ("start", "शुरू", "shuru", "शुरू करें", "shuru karo", "शुरू करो", "unstop", "subscribe", "resume"),
 }
 

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 
-from flows import booking, doctor, health_worker, menu, onboarding, queue, visit
+from flows import booking, doctor, erasure, health_worker, menu, onboarding, queue, visit
 from flows.commands import Command, match_command
 from flows.engine import Answer, Inbound, Ports, State, Step, Turn, resolve_choice
 from flows.messages import Reply, sms, t
@@ -44,7 +44,7 @@ def steps() -> dict[str, Step]:
     """Return every step by name (an explicit registry, built on first use)."""
     return {
         step.name: step
-        for step in (*onboarding.STEPS, *menu.STEPS, *booking.STEPS, *queue.STEPS, *visit.STEPS, *doctor.STEPS, *health_worker.STEPS)
+        for step in (*onboarding.STEPS, *menu.STEPS, *booking.STEPS, *queue.STEPS, *visit.STEPS, *doctor.STEPS, *health_worker.STEPS, *erasure.STEPS)
     }
 
 
@@ -79,6 +79,17 @@ def handle(state: State, inbound: Inbound, ports: Ports) -> Outcome:
             events.append("doctor command from an identity that is not enrolled as a doctor")
         _answer_step(turn, text)
     return Outcome(turn.state, turn.replies, events)
+
+
+def slow_down() -> Reply:
+    """Return the one notice a flood of messages gets (the runtime counts; see bot/dispatch.py).
+
+    It names the emergency numbers: the person sending so fast may be panicking.
+    """
+    return Reply(
+        t("You are sending messages very fast; I will answer again in a minute. In an emergency call 108 or 112 now."),
+        sms=sms("Too many messages: I will answer in a minute. Emergency: call 108 or 112 now."),
+    )
 
 
 def _enrol(turn: Turn, code: str, events: list[str]) -> None:
@@ -121,6 +132,9 @@ def _staff_turn(turn: Turn, text: str, command: Command | None, own_steps: tuple
         turn.state.language = "hi" if is_devanagari(text) else turn.ports.default_language
     if command is Command.STOP:
         _stop(turn)
+    elif command is Command.ERASE:
+        turn.replies.append(erasure.staff_erasure())
+        turn.goto(turn.state.step if turn.state.step in own_steps else home)
     elif command is Command.LANGUAGE:
         turn.data["resume_step"] = turn.state.step if turn.state.step in own_steps else home
         turn.goto("language")
@@ -209,7 +223,7 @@ def _step_offers(turn: Turn, command: Command) -> bool:
 
     "cancel" at "Cancel token 5?" means yes, cancel it — not "start cancelling again".
     """
-    if command not in (Command.CANCEL, Command.STATUS):
+    if command not in (Command.CANCEL, Command.STATUS, Command.ERASE):
         return False
     return any(choice.key == command.value for choice in turn.step().ask(turn).choices)
 
@@ -222,6 +236,8 @@ def _global_command(turn: Turn, command: Command) -> None:
     elif command is Command.HELP:
         turn.say(menu.help_text(), sms=menu.help_sms())
         turn.ask_again()
+    elif command is Command.ERASE:
+        erasure.start_erasure(turn)
     elif command is Command.LANGUAGE:
         if turn.state.step != "language":
             turn.data["resume_step"] = turn.state.step

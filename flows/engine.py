@@ -71,6 +71,9 @@ class Patients(Protocol):
     def save_profile(self, profile: Profile) -> None:
         """Create or update this identity's patient record."""
 
+    def erase(self) -> None:
+        """Erase this person's personal data; keep only the anonymised consultation log."""
+
 
 class Labels(Protocol):
     """Renders a label in every language, so a typed answer can match a choice in either."""

@@ -131,6 +131,8 @@ VALID = [
     ("log-format-text", {"TELEOPD_LOG_FORMAT": "Text"}, "log_format", "text"),
     ("metrics-token", {"TELEOPD_METRICS_TOKEN": "metrics-token-0123456789"}, "metrics_token", "metrics-token-0123456789"),
     ("metrics-token-default-open", {}, "metrics_token", None),
+    ("inbound-per-minute-default", {}, "inbound_per_minute", 30),
+    ("inbound-per-minute-set", {"TELEOPD_INBOUND_PER_MINUTE": "60"}, "inbound_per_minute", 60),
 ]
 
 
@@ -235,6 +237,8 @@ INVALID = [
     ("twilio-without-public-url", {"TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": AUTH,
                                    "TELEOPD_TWILIO_WHATSAPP_FROM": WA},
      "TELEOPD_PUBLIC_URL", AUTH),
+    ("inbound-per-minute-zero", {"TELEOPD_INBOUND_PER_MINUTE": "0"}, "TELEOPD_INBOUND_PER_MINUTE", None),
+    ("inbound-per-minute-word", {"TELEOPD_INBOUND_PER_MINUTE": "many"}, "TELEOPD_INBOUND_PER_MINUTE", None),
 ]
 
 
