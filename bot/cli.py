@@ -103,6 +103,12 @@ def _parser() -> argparse.ArgumentParser:
     worker_user_add.add_argument("--clinic", required=True, help="the spoke clinic")
     worker_user_add.set_defaults(handler=cmd_worker_user_add)
 
+    patient = commands.add_parser("patient", help="patients")
+    patient_commands = patient.add_subparsers(title="patient commands", metavar="PATIENT_COMMAND")
+    patient_erase = patient_commands.add_parser("erase", help="erase a patient's personal data (a request by phone or helpline; DPDP Act s.12)")
+    patient_erase.add_argument("--phone", required=True, help="the patient's mobile number, +91…")
+    patient_erase.set_defaults(handler=cmd_patient_erase)
+
     demo = commands.add_parser("demo", help="load the demo OPDs into the configured database")
     demo.set_defaults(handler=cmd_demo)
 
@@ -271,6 +277,30 @@ def cmd_worker_user_add(settings: Settings, args: argparse.Namespace) -> int:
     with services.db.write() as session:
         person, code = add_health_worker(session, name, clinic)
     _print_enrolment(f"health worker {person.name} (id {person.id}) at {clinic}", code)
+    return 0
+
+
+def cmd_patient_erase(settings: Settings, args: argparse.Namespace) -> int:
+    """Erase every patient (and unregistered chat) known by a phone number; print what went."""
+    from bot.erasure import erase_by_phone
+    from bot.phones import e164
+
+    phone = e164(args.phone)
+    if phone is None:
+        raise CommandError(f"--phone must be a mobile number with its country code, like +919876543210, got {args.phone!r}")
+    services = _services(settings, announce=False)
+    with services.db.write() as session:
+        erased, staff = erase_by_phone(session, phone)
+    for line in staff:
+        print(f"not erased: {line}; their details belong to their enrolment")
+    if not erased:
+        print("no patient or chat has that number")
+        return 0 if staff else 1
+    for result in erased:
+        print(
+            f"erased {result.people} people and {result.identities} chats: {result.tokens_cancelled} live tokens cancelled, "
+            f"{result.consultations_anonymised} consultations kept without personal data, {result.messages_scrubbed} messages blanked"
+        )
     return 0
 
 

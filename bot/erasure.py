@@ -20,7 +20,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.doctors import cancel_call, notify_get_ready
@@ -29,13 +29,16 @@ from bot.models import (
     Consultation,
     Conversation,
     Identity,
+    InboundMessage,
     OutboxMessage,
     OutboxStatus,
     Patient,
     Person,
     Timer,
     Token,
+    Role,
     TokenStatus,
+    utcnow,
 )
 from bot.timers import TimerStatus, schedule
 
@@ -46,6 +49,8 @@ SCRUB_TIMER = "erasure_scrub"
 # the address does not linger.
 SCRUB_AFTER = dt.timedelta(hours=1)
 ERASED_ERROR = "erased"
+# What a doctor's old message shows where it named an erased patient.
+REDACTED = "…"
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,28 @@ def erase_identity(session: Session, identity: Identity, now: dt.datetime) -> Er
     return erase_person(session, person, now)
 
 
+def erase_by_phone(session: Session, phone: str, now: dt.datetime | None = None) -> tuple[list[Erasure], list[str]]:
+    """Erase the patients a number belongs to, and chats from it never registered; name the staff left alone.
+
+    A family member registered by someone shares their number and goes with them.
+    """
+    now = now or utcnow()
+    holders = {
+        *session.scalars(select(Person).where(Person.phone == phone)),
+        *session.scalars(select(Person).join(Identity, Identity.person_id == Person.id).where(Identity.phone == phone)),
+    }
+    erased, staff = [], []
+    for person in sorted(holders, key=lambda p: p.id):
+        if person.role != Role.PATIENT:
+            staff.append(f"{person.role} {person.name} (id {person.id})")
+        elif person.guardian_id is None or person.guardian_id not in {h.id for h in holders}:
+            erased.append(erase_person(session, person, now))
+    loose = list(session.scalars(select(Identity).where(Identity.phone == phone, Identity.person_id.is_(None))))
+    if loose:
+        erased.append(_erase(session, [], loose, now))
+    return erased, staff
+
+
 def erase_person(session: Session, person: Person, now: dt.datetime) -> Erasure:
     """Erase a patient and the family members registered under them; keep the anonymised log."""
     # Lock the person first: their other identities may be writing at this moment.
@@ -87,6 +114,7 @@ def _erase(session: Session, people: list[Person], identities: list[Identity], n
     cancelled = _cancel_live_tokens(session, person_ids, now) if person_ids else 0
     consultations = 0
     if person_ids:
+        _redact_doctors_messages(session, people, person_ids)
         session.execute(update(Token).where(Token.person_id.in_(person_ids)).values(intake={}, red_flags=[]))
         consultations = session.execute(
             update(Consultation).where(Consultation.patient_id.in_(person_ids)).values(intake={}, notes="", advice="")
@@ -97,7 +125,15 @@ def _erase(session: Session, people: list[Person], identities: list[Identity], n
             person.name, person.phone, person.guardian_id = "", None, None
     scrubbed = _scrub_outbox(session, identity_ids, keep_pending=True)
     for identity in identities:
-        identity.address, identity.phone, identity.person = placeholder_address(), None, None
+        new_address = placeholder_address()
+        # The web chat's message ids begin with the chat's own id (webhooks/webchat.py).
+        prefix = f"{identity.address}:"
+        session.execute(
+            update(InboundMessage)
+            .where(InboundMessage.identity_id == identity.id, InboundMessage.provider_id.startswith(prefix, autoescape=True))
+            .values(provider_id=f"{new_address}:" + func.substr(InboundMessage.provider_id, len(prefix) + 1))
+        )
+        identity.address, identity.phone, identity.person = new_address, None, None
     if identity_ids:
         session.execute(update(Conversation).where(Conversation.identity_id.in_(identity_ids)).values(step=None, data={}))
         session.execute(
@@ -109,6 +145,54 @@ def _erase(session: Session, people: list[Person], identities: list[Identity], n
     session.flush()
     log.info("erased %s people, %s identities; %s live tokens cancelled", len(people), len(identities), cancelled)
     return Erasure(len(people), len(identities), cancelled, consultations, scrubbed)
+
+
+def _personal_values(session: Session, people: list[Person], person_ids: list[int]) -> set[str]:
+    """Return what a doctor's messages may quote of these people: names, phones, their own words, notes."""
+    values = {p.name for p in people} | {p.phone for p in people if p.phone}
+    values |= {p.district for p in session.scalars(select(Patient).where(Patient.person_id.in_(person_ids)))}
+    for intake in session.scalars(select(Token.intake).where(Token.person_id.in_(person_ids))):
+        values |= {v for v in (intake or {}).values() if isinstance(v, str)}
+    for notes, advice in session.execute(select(Consultation.notes, Consultation.advice).where(Consultation.patient_id.in_(person_ids))):
+        values |= {*notes.splitlines(), *advice.splitlines()}
+    # Short values ("5", "f") would blank unrelated words.
+    return {v.strip() for v in values if v and len(v.strip()) >= 3}
+
+
+def _redacted(value: object, values: set[str]) -> object:
+    if isinstance(value, str):
+        for personal in values:
+            value = value.replace(personal, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {k: _redacted(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v, values) for v in value]
+    return value
+
+
+def _redact_doctors_messages(session: Session, people: list[Person], person_ids: list[int]) -> None:
+    """Take the patient out of what their doctors were sent (the summary quotes name and complaint).
+
+    Only the doctors who saw them, only since their first token; the message stays
+    readable (and a pending one still goes), with the personal words replaced.
+    """
+    doctors = set(session.scalars(select(Consultation.doctor_id).where(Consultation.patient_id.in_(person_ids))))
+    since = session.scalar(select(func.min(Token.created_at)).where(Token.person_id.in_(person_ids)))
+    if not doctors or since is None:
+        return
+    values = _personal_values(session, people, person_ids)
+    rows = session.scalars(
+        select(OutboxMessage)
+        .join(Identity, Identity.id == OutboxMessage.identity_id)
+        .where(Identity.person_id.in_(doctors), OutboxMessage.created_at >= since)
+    )
+    for row in rows:
+        payload, rendered = _redacted(row.payload, values), _redacted(row.rendered, values)
+        if payload != row.payload:
+            row.payload = payload  # type: ignore[assignment]
+        if rendered != row.rendered:
+            row.rendered = rendered  # type: ignore[assignment]
 
 
 def _cancel_live_tokens(session: Session, person_ids: list[int], now: dt.datetime) -> int:
