@@ -26,8 +26,9 @@ Figures, all in one run:
 - sustained: closed loop at --concurrency for --seconds (or --messages): messages/s, and
   full/minimal as a ratio.
 - offered rate: open loop at --rate messages/s for --rate-seconds; each patient waits --think
-  seconds after an answer before the next message (a person reads and types; and Telegram
-  paces one chat at a message a second). Webhook latency p50/p95/p99/max, from the time a
+  seconds (default 8) after an answer before the next message: a person reads and types,
+  and Telegram takes one message a second in one chat, so a patient answering a three-part
+  reply within 3 s would measure Telegram's pacing of the last reply, not teleopd. Webhook latency p50/p95/p99/max, from the time a
   message was due to be sent to its answer (so a stalled server is not hidden), and
   inbound→reply latency p50/p95/p99: from that time to the arrival at the fake of the first
   message of that inbound's reply (the outbox rows of each inbound, in order, matched to
@@ -416,9 +417,14 @@ def reply_latencies(db: Database, records: list[Record], telegram: Fake, twilio:
             continue
         first_part.setdefault(provider_id, sorted(got)[at])
         position[address] = at + parts
-    latencies = sorted((first_part[r.provider_id] - r.due_wall) * 1000 for r in records if r.provider_id in first_part)
+    by_channel: dict[str, list[float]] = defaultdict(list)
+    for r in records:
+        if r.provider_id in first_part:
+            by_channel[r.channel].append((first_part[r.provider_id] - r.due_wall) * 1000)
+    latencies = sorted(itertools.chain(*by_channel.values()))
     return {"replied": len(latencies), "without_reply": len(records) - len(latencies), "unmatched_rows": unmatched,
-            "latency_ms": _quantiles(latencies)}
+            "latency_ms": _quantiles(latencies),
+            "by_channel_ms": {channel: _quantiles(sorted(values)) for channel, values in sorted(by_channel.items())}}
 
 
 class MemorySampler:
@@ -623,7 +629,7 @@ def main() -> int:
     parser.add_argument("--messages", type=int, help="run the sustained mode for this many messages instead")
     parser.add_argument("--rate", type=float, default=200, help="offered messages/s of the open loop (0: skip)")
     parser.add_argument("--rate-seconds", type=float, default=20)
-    parser.add_argument("--think", type=float, default=3.0, help="seconds a patient waits after an answer (open loop)")
+    parser.add_argument("--think", type=float, default=8.0, help="seconds a patient takes to answer, from the webhook's answer (open loop)")
     parser.add_argument("--provider-mps", type=int, default=1000, help="send limits given to teleopd for every channel")
     parser.add_argument("--memory", action="store_true", help="sample RSS during the sustained run")
     parser.add_argument("--sample-seconds", type=float, default=5)
@@ -686,6 +692,8 @@ def print_report(report: dict[str, Any]) -> None:
         print(f"inbound→reply          p50 {lat['p50']} ms  p95 {lat['p95']} ms  p99 {lat['p99']} ms  max {lat['max']} ms  "
               f"({reply['replied']} replied, {reply['without_reply']} without reply, think {offered['think_seconds']} s, "
               f"generator lag p99 {offered['generator_lag_p99_ms']} ms)")
+        for channel, lat in reply["by_channel_ms"].items():
+            print(f"  {channel:<20} p50 {lat['p50']} ms  p95 {lat['p95']} ms  p99 {lat['p99']} ms  max {lat['max']} ms")
     if "memory" in report:
         print("RSS MiB by messages sent (web workers | teleopd workers):")
         for sample in report["memory"]["series"]:
