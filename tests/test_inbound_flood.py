@@ -105,3 +105,15 @@ def test_one_identity_flooding_does_not_limit_another(flood_services: Services) 
         quiet = session.scalars(select(Identity.id).where(Identity.address == "quiet")).one()
         answered = session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.identity_id == quiet))
     assert answered == 2
+
+
+def test_an_enrolled_doctor_at_a_busy_desk_is_not_limited(flood_services: Services) -> None:
+    from bot.enrolment import add_doctor
+    from bot.opds import find_opd, load_demo
+
+    with flood_services.db.write() as session:
+        load_demo(session)
+        _, code = add_doctor(session, "Anita Sharma", [find_opd(session, "GEN24")])
+    assert _send(flood_services, "desk", 0, f"enroll {code}", T0) is Result.HANDLED
+    results = [_send(flood_services, "desk", 1 + n, "status", T0 + dt.timedelta(seconds=n * 0.5)) for n in range(LIMIT + 10)]
+    assert results == [Result.HANDLED] * (LIMIT + 10)
