@@ -275,6 +275,8 @@ def detect(text: str) -> tuple[RedFlag, ...]:
     if not clauses:
         return ()
     found = _occurrences(rules, clauses)
+    if found.keys().isdisjoint(rules.content):
+        return ()  # most messages: no red-flag phrase at all, so nothing to negate or mask
     # Words inside any red-flag or pseudo-negation phrase are never negators, so the "nahi"
     # of "saans nahi aa rahi" or "jeena nahi chahta" keeps its phrase a red flag.
     used = {(c, p) for i in rules.content for c, positions in found.get(i, ()) for p in positions}
@@ -293,7 +295,8 @@ def detect(text: str) -> tuple[RedFlag, ...]:
             for pattern in cls.patterns
             for group in pattern
             for i in group
-            if any(
+            if i in found
+            and any(
                 not any((c, p) in masked for p in positions)
                 and not _negated(rules, clauses[c], positions, before[c], after[c])
                 for c, positions in found.get(i, ())
