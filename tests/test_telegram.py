@@ -552,6 +552,24 @@ def test_a_long_message_goes_in_parts_a_second_apart_with_the_keyboard_on_the_la
     assert (sent.status, sent.provider_id) == (OutboxStatus.SENT, "1")  # the first part's message id
 
 
+def test_a_chat_whose_second_is_used_gives_its_row_back_instead_of_holding_a_thread(tg, fake) -> None:
+    # Telegram: about one message a second in one chat. A second message to the same chat
+    # within that second is handed back (RateLimited, due when the chat opens) at once, so
+    # the sending thread is free for another chat's message meanwhile.
+    from bot.channels.base import RateLimited
+
+    adapter = tg.channels["telegram"]
+    adapter.send(str(CHAT), RenderedMessage(text="Token 5 is booked."), outbox_id=1)
+    started = time.monotonic()
+    with pytest.raises(RateLimited) as refused:
+        adapter.send(str(CHAT), RenderedMessage(text="You are 3rd in the queue."), outbox_id=2)
+    assert time.monotonic() - started < 0.5  # not slept through
+    assert 0.05 < refused.value.retry_after <= 1.1
+    adapter.send(str(CHAT + 1), RenderedMessage(text="टोकन 6 बुक हो गया।"), outbox_id=3)  # another chat is not held up
+    assert [m["text"] for m in fake.sent(CHAT)] == ["Token 5 is booked."]
+    assert [m["text"] for m in fake.sent(CHAT + 1)] == ["टोकन 6 बुक हो गया।"]
+
+
 def test_a_key_too_long_for_telegram_never_reaches_it(tg, fake) -> None:
     queue(tg, Reply(t("Do you agree?"), (Choice("सहमति-" * 11, t("I agree")), Choice("decline", t("No, I do not agree")))))
     tg.worker.drain()

@@ -102,6 +102,8 @@ MEDIA_KINDS = (
 # their own client whose read timeout is the poll's timeout plus this.
 READ_TIMEOUT_S = 10.0
 CALL_TIMEOUT_S = 30.0
+# A first part whose chat opens within this long waits for it in the thread; longer, it is deferred.
+CHAT_HOLD_S = 0.05
 # Later parts of a split message wait this long at most for the chat's 1 message a second.
 PART_WAIT_S = 5.0
 _INT64 = 2**63
@@ -514,6 +516,14 @@ class TelegramChannel:
         # Telegram: about 1 message a second in one chat and 30 a second in all,
         # https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this
         limits = (Limit(f"telegram:chat:{chat_id}", 1), Limit("telegram:bot", self.messages_per_second))
+        if not patient:
+            # A chat whose second has been used: the row goes back to the outbox, due when
+            # the chat's window opens, and this thread sends another chat's row meanwhile.
+            # Waiting here instead held one of the lane's few threads for up to a second per
+            # row, and a busy lane then sent ~8 messages a second (bench/webhook_load.py).
+            wait = self.limiter.wait_for(limits[0])
+            if wait > CHAT_HOLD_S:
+                raise RateLimited("this chat's second is used", code="rate_limited", retry_after=wait)
         deadline = time.monotonic() + PART_WAIT_S
         while True:
             try:
