@@ -64,6 +64,19 @@ def upcoming_sessions(opd: Opd, now: dt.datetime):  # type: ignore[no-untyped-de
             yield found
 
 
+def calling_days(opd: Opd, now: dt.datetime) -> tuple[dt.date, ...]:
+    """Return the IST days whose waiting tokens a doctor may call now, oldest first.
+
+    A token belongs to the IST day it was booked for. A day OPD's session ended hours
+    before midnight, so after it only today's tokens are called: yesterday's token 1 is
+    never called as today's. A round-the-clock OPD's queue runs through midnight, so its
+    patients still waiting from yesterday are called first, with their own date and number,
+    instead of being dropped when the date changes.
+    """
+    today = now.astimezone(IST).date()
+    return (today - dt.timedelta(days=1), today) if round_the_clock(opd) else (today,)
+
+
 def is_open(opd: Opd, now: dt.datetime) -> bool:
     """Return True if the OPD is holding a session right now."""
     current = session_on(opd, now.astimezone(IST).date(), now)

@@ -13,11 +13,11 @@ import datetime as dt
 import logging
 import secrets
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot import timers
-from bot.booking import IST, BookingRecords, queue_position, upcoming_sessions
+from bot.booking import IST, BookingRecords, calling_days, queue_position, upcoming_sessions
 from bot.enrolment import enrol
 from bot.identities import notification_identity
 from bot.models import (
@@ -28,6 +28,7 @@ from bot.models import (
     DoctorOpd,
     DoctorStatus,
     Identity,
+    Opd,
     OutboxMessage,
     Patient,
     Person,
@@ -218,12 +219,16 @@ class DeskRecords:
     def _opd_ids(self) -> list[int]:
         return list(self.session.scalars(select(DoctorOpd.opd_id).where(DoctorOpd.doctor_id == self.doctor.person_id)))
 
+    def _callable(self):  # type: ignore[no-untyped-def]
+        """Return the condition on Token for the doctor's OPDs and the days they call now (booking.calling_days)."""
+        opds = self.session.scalars(select(Opd).join(DoctorOpd, DoctorOpd.opd_id == Opd.id).where(DoctorOpd.doctor_id == self.doctor.person_id))
+        return or_(false(), *(and_(Token.opd_id == opd.id, Token.day.in_(calling_days(opd, self.now))) for opd in opds))
+
     def view(self) -> DoctorView:
         """Return the doctor's state, queue length and consultation in hand."""
         doctor = self.doctor
-        today = self.now.astimezone(IST).date()
         waiting = self.session.scalar(
-            select(func.count()).select_from(Token).where(Token.opd_id.in_(self._opd_ids()), Token.day == today, Token.status == TokenStatus.WAITING)
+            select(func.count()).select_from(Token).where(self._callable(), Token.status == TokenStatus.WAITING)
         )
         current = self._open()
         return DoctorView(
@@ -246,16 +251,14 @@ class DeskRecords:
         if current is not None:
             return consultation_view(self.session, current)
         doctor = self.doctor
-        today = self.now.astimezone(IST).date()
         token = self.session.scalars(
             select(Token)
             .where(
-                Token.opd_id.in_(self._opd_ids()),
-                Token.day == today,
+                self._callable(),
                 Token.status == TokenStatus.WAITING,
                 or_(Token.doctor_id.is_(None), Token.doctor_id == doctor.person_id),
             )
-            .order_by(Token.priority.desc(), Token.number, Token.id)
+            .order_by(Token.priority.desc(), Token.day, Token.number, Token.id)
             .limit(1)
             .with_for_update(skip_locked=True)
         ).first()
@@ -293,7 +296,7 @@ class DeskRecords:
         if isinstance(worker_identity, int):
             patient_person = self.session.get(Person, token.person_id)
             queue_push(self.session, worker_identity, worker_call_notice(token.number, patient_person.name if patient_person else ""), self.now)
-        notify_get_ready(self.session, token.opd_id, today, self.now)
+        notify_get_ready(self.session, token.opd_id, token.day, self.now)
         log.info("doctor %s called token %s (%s)", doctor.person_id, token.id, "priority" if token.priority else "in order")
         return consultation_view(self.session, consultation)
 
