@@ -391,8 +391,14 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     log.info("worker started")
     timer_thread = threading.Thread(target=services.timers.run, args=(stop,), name="timers", daemon=True)
     timer_thread.start()
+    # PostgreSQL: woken by the web processes' commits (LISTEN/NOTIFY) instead of finding
+    # replies at the next idle poll, up to half a second later.
+    listener = threading.Thread(
+        target=services.db.listen_outbox, args=(services.outbox_signal, stop), name="outbox-listener", daemon=True
+    )
+    listener.start()
     try:
-        services.worker.run(stop)
+        services.worker.run(stop, services.outbox_signal)
     except KeyboardInterrupt:
         stop.set()
     timer_thread.join(timeout=5)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+# The PostgreSQL notification channel a commit that queued outbox rows signals on.
+OUTBOX_CHANNEL = "teleopd_outbox"
 
 # How long a SQLite writer waits for the lock before giving up: long enough to ride out
 # another process's transaction, short enough that a stuck one shows as an error.
@@ -61,6 +68,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        # Notifications are per database, not per schema: runs sharing one (tests) set their own.
+        self.outbox_channel = OUTBOX_CHANNEL
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         writer_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else self.engine
         self._writer = sessionmaker(writer_engine, expire_on_commit=False)
@@ -76,6 +85,41 @@ class Database:
         """Open a read-only session."""
         with self._reader() as session:
             yield session
+
+    def notify_outbox(self, session: Session) -> None:
+        """Tell listening workers, when this transaction commits, that outbox rows are due.
+
+        PostgreSQL delivers a NOTIFY at COMMIT, and not at all on ROLLBACK, so a worker never
+        wakes for rows it cannot see yet (https://www.postgresql.org/docs/current/sql-notify.html).
+        SQLite has no such thing: its worker runs in the same process and is woken by an Event.
+        """
+        if not self.is_sqlite:
+            session.execute(text(f"NOTIFY {self.outbox_channel}"))
+
+    def listen_outbox(self, wake: threading.Event, stop: threading.Event, reconnect_s: float = 1.0) -> None:
+        """Set `wake` whenever a transaction queued outbox rows, until `stop` (PostgreSQL; run on a thread).
+
+        The worker still polls when idle, so a lost connection (a database restart) only
+        slows replies down to the poll until this loop has connected again.
+        """
+        if self.is_sqlite:
+            return
+        while not stop.is_set():
+            try:
+                connection = self.engine.raw_connection()
+                try:
+                    raw = connection.driver_connection
+                    raw.autocommit = True
+                    raw.execute(f"LISTEN {self.outbox_channel}")
+                    wake.set()  # rows queued while nobody listened
+                    while not stop.is_set():
+                        for _ in raw.notifies(timeout=reconnect_s, stop_after=1):
+                            wake.set()
+                finally:
+                    connection.invalidate()  # never back to the pool in LISTEN mode
+            except Exception as exc:  # the database is away: try again shortly
+                log.warning("outbox listener: %s; polling until it reconnects", type(exc).__name__)
+                stop.wait(reconnect_s)
 
     def ping(self) -> None:
         """Raise if the database does not answer."""

@@ -152,7 +152,10 @@ class Dispatcher:
                         )
                     )
                 identity_id, replies = identity.id, len(outcome.replies)
-        if (replies or (message.ack is not None and not limited)) and self.outbox_signal is not None:
+            queued = bool(replies or (message.ack is not None and not limited))
+            if queued:
+                self.db.notify_outbox(session)  # a worker in another process wakes at the commit
+        if queued and self.outbox_signal is not None:
             self.outbox_signal.set()
         result = Result.RATE_LIMITED if limited else Result.HANDLED
         count_in(message.channel, result)  # once committed
