@@ -484,8 +484,8 @@ def test_naughty_strings_at_every_step_on_the_real_database(db, catalogs: Catalo
         patient.say("menu" if lang == "en" else "मेनू")
     n = 0
     for step, path in PATIENT_PATHS.items():
-        for naughty in _naughty_pair(testdata, n := n + 1):
-            patient = registered(services, f"p{n}-{len(naughty)}-{reached.__len__()}-{step}"[:60], lang, "Sunita Devi")
+        for i, naughty in enumerate(_naughty_pair(testdata, n := n + 1)):
+            patient = registered(services, f"p{n}-{i}-{step}", lang, "Sunita Devi")
             _walk(patient, lang, path)
             assert step_of(services, patient.user) == step, (step, patient.seen[-3:])
             reached.add(step)
