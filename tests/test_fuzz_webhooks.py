@@ -302,6 +302,7 @@ def test_twilio_raw_and_unsigned_bodies(client, every_channel, route: str, raw: 
 @FUZZ
 @given(user=st.one_of(st.from_regex(r"\A[A-Za-z0-9_.@-]{1,64}\Z"), st.text(max_size=80)), payload=any_json,
        cursor=st.one_of(st.none(), st.text(max_size=40), st.integers().map(str)))
+@example(user="0/", payload=None, cursor=None)  # was a 308 redirect to /api/chat/0/messages
 def test_web_chat_users_json_and_cursors(client, every_channel, user: str, payload: Any, cursor: str | None) -> None:  # type: ignore[no-untyped-def]
     from urllib.parse import quote
 

@@ -102,7 +102,9 @@ def chat_page():  # type: ignore[no-untyped-def]
     return render_template("chat.html", lang="hi" if lang == "hi" else "en", api_base="")
 
 
-@blueprint.post("/api/chat/<user>/messages")
+# The API's routes do not merge "//": werkzeug would answer a user id with a "/" in it
+# ("/api/chat/0//messages") with a 308 to another URL instead of a plain 404.
+@blueprint.post("/api/chat/<user>/messages", merge_slashes=False)
 def post_message(user: str):  # type: ignore[no-untyped-def]
     """Accept one message from a web chat user and handle it."""
     user = _user(user)
@@ -132,7 +134,7 @@ def post_message(user: str):  # type: ignore[no-untyped-def]
     return jsonify(status=status, id=provider_id), 202
 
 
-@blueprint.get("/api/chat/<user>/messages")
+@blueprint.get("/api/chat/<user>/messages", merge_slashes=False)
 def get_messages(user: str):  # type: ignore[no-untyped-def]
     """Return the user's messages after a cursor."""
     user = _user(user)
