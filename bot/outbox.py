@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, aliased
 
 from bot.channels.base import ChannelAdapter, RateLimited, RenderedMessage, SendError
@@ -58,6 +59,9 @@ RATE_LIMIT_WAIT_S = 1.0
 # try an ack a few times, soon, then drop it.
 ACK_ATTEMPTS = 3
 ACK_RETRY_S = 1.0
+# A sent row whose record met a database outage: first retry, and the longest wait between.
+OUTAGE_RETRY_FIRST_S = 0.2
+OUTAGE_RETRY_MAX_S = 2.0
 # WhatsApp takes free-form messages only within 24 h of the user's last message
 # (PROVIDERS.md B5; Twilio error 63016); outside it only an approved template.
 WHATSAPP_CHANNEL = "whatsapp"
@@ -361,7 +365,8 @@ class OutboxWorker:
             **({"detail": dict(result.detail)} if result.detail else {}),
             **({"parts": result.parts} if result.parts > 1 else {}),
         }
-        self._finish(row.id, status=OutboxStatus.SENT, provider_id=result.provider_id, rendered=rendered, sent_at=self.clock())
+        self._record_through_outage(row, lambda: self._finish(
+            row.id, status=OutboxStatus.SENT, provider_id=result.provider_id, rendered=rendered, sent_at=self.clock()))
         count_sent(row.channel, result.parts)
         return True
 
@@ -440,6 +445,28 @@ class OutboxWorker:
                     )
                     .values(due_at=due)
                 )
+
+    def _record_through_outage(self, row: Claimed, write: Callable[[], None]) -> None:
+        """Commit what a provider accepted, waiting out a database restart or outage.
+
+        The message has gone: a row left "sending" would come back after the claim timeout
+        and be sent again, and the rows behind it would wait that long. So the write is
+        retried while the database is away (OperationalError, InterfaceError: a dropped or
+        refused connection; the pool's pre-ping reconnects), until half the claim timeout,
+        after which the row may be taken for a dead worker's anyway. Found by bench/faults.py
+        --scenario pg-restart.
+        """
+        wait_s = OUTAGE_RETRY_FIRST_S
+        while True:
+            try:
+                write()
+                return
+            except (OperationalError, InterfaceError) as exc:
+                if row.claimed_at is not None and self.clock() - row.claimed_at > self.claim_timeout / 2:
+                    raise
+                log.warning("outbox row %s sent but not yet recorded (%s); retrying in %.1f s", row.id, type(exc).__name__, wait_s)
+                time.sleep(wait_s)
+                wait_s = min(wait_s * 2, OUTAGE_RETRY_MAX_S)
 
     def _finish(self, outbox_id: int, **values: object) -> None:
         with self.db.write() as session:

@@ -178,3 +178,33 @@ def test_a_channel_that_is_off_fails_the_row_with_a_reason(services, now) -> Non
     OutboxWorker(services.db, services.catalogs, {}, clock=Clock(now)).drain()
     row = _row(services.db, row_id)
     assert (row.status, row.error_code) == (OutboxStatus.FAILED, "channel_off")
+
+
+def test_a_send_whose_record_meets_a_database_outage_is_recorded_once_it_is_back(services, now) -> None:
+    """The provider accepted; the database dropped the next two writes (a restart): no row left "sending", no resend."""
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+
+    refused = {"left": 0}
+
+    def database_away(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if refused["left"] and statement.lstrip().upper().startswith("UPDATE OUTBOX"):
+            refused["left"] -= 1
+            raise OperationalError(statement, parameters, Exception("server closed the connection unexpectedly"))
+
+    class ProviderThenOutage(FakeProvider):
+        def send(self, address: str, message: RenderedMessage, outbox_id: int) -> SendResult:
+            result = super().send(address, message, outbox_id)
+            refused["left"] = 2
+            return result
+
+    provider = ProviderThenOutage()
+    ids = _queue(services.db, count=2)
+    event.listen(services.db.engine, "before_cursor_execute", database_away)
+    try:
+        assert _worker(services, provider, Clock(now)).drain() == 2
+    finally:
+        event.remove(services.db.engine, "before_cursor_execute", database_away)
+    assert len(provider.sent) == 2
+    assert [(_row(services.db, i).status, _row(services.db, i).provider_id) for i in ids] == [
+        (OutboxStatus.SENT, f"fake-{i}") for i in ids]
