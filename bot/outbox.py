@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session, aliased
 
 from bot.channels.base import ChannelAdapter, RateLimited, RenderedMessage, SendError
 from bot.db import Database
-from bot.delivery import queue_sms_fallback
+from bot.delivery import queue_sms_fallback, record_sent
 from bot.i18n import Catalogs
 from bot.logs import log_context
 from bot.loop import run_until_stopped
@@ -365,8 +365,12 @@ class OutboxWorker:
             **({"detail": dict(result.detail)} if result.detail else {}),
             **({"parts": result.parts} if result.parts > 1 else {}),
         }
-        self._record_through_outage(row, lambda: self._finish(
-            row.id, status=OutboxStatus.SENT, provider_id=result.provider_id, rendered=rendered, sent_at=self.clock()))
+
+        def mark_sent() -> None:
+            with self.db.write() as session:  # with any status callback that came before this commit
+                record_sent(session, row.id, row.channel, result.provider_id, rendered=rendered, sent_at=self.clock())
+
+        self._record_through_outage(row, mark_sent)
         count_sent(row.channel, result.parts)
         return True
 
