@@ -7,6 +7,7 @@ import math
 import os
 import platform
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -17,7 +18,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bot.db import Database
@@ -184,3 +185,69 @@ def load_averages() -> str:
     """Return the 1, 5 and 15 minute load averages (as `uptime` prints them): how busy the machine was."""
     one, five, fifteen = os.getloadavg()
     return f"{one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+class ThrowawayPostgres:
+    """A PostgreSQL cluster of the bench's own (initdb in a temporary folder), to restart and stop at will.
+
+    The shared server at 127.0.0.1:5432 carries everyone's tests: a fault bench never touches it.
+    The cluster runs as the postgres user (initdb refuses root), trusts local connections, and
+    listens on 127.0.0.1:port with its socket in its own folder; remove() stops it and deletes it.
+    """
+
+    BIN = Path("/usr/lib/postgresql/15/bin")
+
+    def __init__(self, port: int = 5544, user: str = "postgres"):
+        self.port, self.user = port, user
+        self.folder = Path(tempfile.mkdtemp(prefix="teleopd-faults-pg-"))
+        self.data = self.folder / "data"
+        self.log = self.folder / "postgres.log"
+        shutil.chown(self.folder, user, user)
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"
+
+    def _as_owner(self, *command: str, timeout: float = 60) -> None:
+        subprocess.run(["runuser", "-u", self.user, "--", *command], check=True, timeout=timeout,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=self.folder)
+
+    def _pg_ctl(self, *args: str) -> None:
+        self._as_owner(str(self.BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", *args)
+
+    def create(self) -> ThrowawayPostgres:
+        """initdb (trust auth), then start it."""
+        self._as_owner(str(self.BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", self.user, "--no-sync",
+                       "-E", "UTF8", "--locale", "C.UTF-8", timeout=120)
+        with (self.data / "postgresql.conf").open("a") as conf:
+            conf.write(f"\nport = {self.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{self.folder}'\n"
+                       "max_connections = 200\n")
+        self.start()
+        return self
+
+    def start(self) -> None:
+        self._pg_ctl("start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._pg_ctl("stop", "-m", mode)
+
+    def restart(self, mode: str = "immediate") -> None:
+        self._pg_ctl("restart", "-m", mode)
+
+    def create_database(self, name: str) -> str:
+        """Create a database in the cluster; return its URL."""
+        engine = create_engine(self.url(), isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+        finally:
+            engine.dispose()
+        return self.url(name)
+
+    def remove(self) -> None:
+        """Stop the cluster whatever state it is in, and delete its folder."""
+        if (self.data / "postmaster.pid").exists():
+            try:
+                self.stop("immediate")
+            except (subprocess.SubprocessError, OSError):
+                pass
+        shutil.rmtree(self.folder, ignore_errors=True)
