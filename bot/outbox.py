@@ -433,29 +433,33 @@ class OutboxWorker:
         """Return a row to the queue until `due`, with every later row for its recipient."""
         if not counted:
             values["attempts"] = OutboxMessage.attempts - 1  # the claim counted it
-        with self.db.write() as session:
-            session.execute(
-                update(OutboxMessage).where(OutboxMessage.id == row.id).values(status=OutboxStatus.PENDING, due_at=due, **values)
-            )
-            if row.kind != "ack":
-                _hold(session, followers, due)
-                # Rows queued for them since, or left out of this batch, wait as long.
+
+        def put_back() -> None:
+            with self.db.write() as session:
                 session.execute(
-                    update(OutboxMessage)
-                    .where(
-                        OutboxMessage.channel == row.channel, OutboxMessage.address == row.address,
-                        OutboxMessage.id > row.id, OutboxMessage.kind != "ack",
-                        OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at < due,
-                    )
-                    .values(due_at=due)
+                    update(OutboxMessage).where(OutboxMessage.id == row.id).values(status=OutboxStatus.PENDING, due_at=due, **values)
                 )
+                if row.kind != "ack":
+                    _hold(session, followers, due)
+                    # Rows queued for them since, or left out of this batch, wait as long.
+                    session.execute(
+                        update(OutboxMessage)
+                        .where(
+                            OutboxMessage.channel == row.channel, OutboxMessage.address == row.address,
+                            OutboxMessage.id > row.id, OutboxMessage.kind != "ack",
+                            OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at < due,
+                        )
+                        .values(due_at=due)
+                    )
+
+        self._record_through_outage(row, put_back)
 
     def _record_through_outage(self, row: Claimed, write: Callable[[], None]) -> None:
-        """Commit what a provider accepted, waiting out a database restart or outage.
+        """Commit what became of a send (accepted, or to be tried later), waiting out a database outage.
 
-        The message has gone: a row left "sending" would come back after the claim timeout
-        and be sent again, and the rows behind it would wait that long. So the write is
-        retried while the database is away (OperationalError, InterfaceError: a dropped or
+        A row left "sending" comes back only after the claim timeout: one the provider
+        accepted is then sent again, and the rows behind it for that recipient wait as
+        long. So the write is retried while the database is away (OperationalError, InterfaceError: a dropped or
         refused connection; the pool's pre-ping reconnects), until half the claim timeout,
         after which the row may be taken for a dead worker's anyway. Found by bench/faults.py
         --scenario pg-restart.

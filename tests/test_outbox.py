@@ -194,9 +194,8 @@ def test_a_send_whose_record_meets_a_database_outage_is_recorded_once_it_is_back
 
     class ProviderThenOutage(FakeProvider):
         def send(self, address: str, message: RenderedMessage, outbox_id: int) -> SendResult:
-            result = super().send(address, message, outbox_id)
-            refused["left"] = 2
-            return result
+            refused["left"] = 2  # after this answer, whatever it is
+            return super().send(address, message, outbox_id)
 
     provider = ProviderThenOutage()
     ids = _queue(services.db, count=2)
@@ -208,3 +207,32 @@ def test_a_send_whose_record_meets_a_database_outage_is_recorded_once_it_is_back
     assert len(provider.sent) == 2
     assert [(_row(services.db, i).status, _row(services.db, i).provider_id) for i in ids] == [
         (OutboxStatus.SENT, f"fake-{i}") for i in ids]
+
+
+def test_a_send_to_retry_whose_put_back_meets_a_database_outage_is_retried_not_left_sending(services, now) -> None:
+    """A temporary error, then the database drops the write that puts the row back: it is pending, not stuck "sending"."""
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+
+    refused = {"left": 0}
+
+    def database_away(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if refused["left"] and statement.lstrip().upper().startswith("UPDATE OUTBOX"):
+            refused["left"] -= 1
+            raise OperationalError(statement, parameters, Exception("server closed the connection unexpectedly"))
+
+    class FailingThenOutage(FakeProvider):
+        def send(self, address: str, message: RenderedMessage, outbox_id: int) -> SendResult:
+            refused["left"] = 2
+            return super().send(address, message, outbox_id)
+
+    provider = FailingThenOutage(failures=[TemporaryError("busy")])
+    (row_id,) = _queue(services.db)
+    event.listen(services.db.engine, "before_cursor_execute", database_away)
+    try:
+        _worker(services, provider, Clock(now)).drain()
+    finally:
+        event.remove(services.db.engine, "before_cursor_execute", database_away)
+    row = _row(services.db, row_id)
+    assert (row.status, row.attempts, provider.sent) == (OutboxStatus.PENDING, 1, [])
+    assert row.due_at > now
