@@ -92,7 +92,9 @@ def catalogs() -> Catalogs:
 @pytest.fixture
 def services(db: Database, catalogs: Catalogs) -> Services:
     """Return the runtime wired to the test database, with no provider channels."""
-    return build_services(Settings(database_url=db.url), db=db, catalogs=catalogs)
+    # Scripted conversations send dozens of messages within a second of real time; the
+    # inbound flood limit has tests of its own (tests/test_inbound_flood.py).
+    return build_services(Settings(database_url=db.url, inbound_per_minute=1000), db=db, catalogs=catalogs)
 
 
 @pytest.fixture
