@@ -80,6 +80,14 @@ def _shown(value: str) -> str:
     return repr(value)
 
 
+def _access_token(env: Mapping[str, str], name: str) -> str | None:
+    """Return a bearer token setting (16+ visible ASCII characters, no spaces), or None when unset."""
+    token = _get(env, name)
+    if token is not None and not _WEB_TOKEN_RE.fullmatch(token):
+        raise SettingsError(f"{name} must be at least 16 visible ASCII characters without spaces, got {_hidden(token)}")
+    return token
+
+
 def _hidden(value: str, *, prefix: int = 0) -> str:
     """Describe a secret value without revealing it: its length and common mistakes."""
     text = f"a hidden value of {len(value)} characters"
@@ -342,12 +350,7 @@ class Settings:
         if not video_base_url.endswith("/"):
             video_base_url += "/"
 
-        web_token = _get(env, "TELEOPD_WEB_TOKEN")
-        if web_token is not None and not _WEB_TOKEN_RE.fullmatch(web_token):
-            raise SettingsError(
-                "TELEOPD_WEB_TOKEN must be at least 16 visible ASCII characters without "
-                f"spaces, got {_hidden(web_token)}"
-            )
+        web_token = _access_token(env, "TELEOPD_WEB_TOKEN")
 
         default_language = (_get(env, "TELEOPD_DEFAULT_LANGUAGE") or "en").lower()
         if default_language not in LANGUAGES:
@@ -370,12 +373,7 @@ class Settings:
                 f"got {_shown(env['TELEOPD_LOG_FORMAT'].strip())}"
             )
 
-        metrics_token = _get(env, "TELEOPD_METRICS_TOKEN")
-        if metrics_token is not None and not _WEB_TOKEN_RE.fullmatch(metrics_token):
-            raise SettingsError(
-                "TELEOPD_METRICS_TOKEN must be at least 16 visible ASCII characters without "
-                f"spaces, got {_hidden(metrics_token)}"
-            )
+        metrics_token = _access_token(env, "TELEOPD_METRICS_TOKEN")
 
         window = _get(env, "TELEOPD_CALL_WINDOW_SECONDS") or "120"
         if not (window.isascii() and window.isdigit() and 10 <= int(window) <= 3600):
