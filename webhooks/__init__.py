@@ -24,7 +24,7 @@ MAX_BODY_BYTES = 256 * 1024
 
 def create_app(services: Services | None = None, settings: Settings | None = None) -> Flask:
     """Build the Flask app around the runtime's services."""
-    from webhooks import health, webchat
+    from webhooks import health, pages, webchat
 
     if services is None:
         try:
@@ -44,6 +44,7 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Devanagari stays readable
     app.extensions["teleopd"] = services
+    pages.install(app)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(webchat.blueprint)
     from webhooks import twilio as twilio_webhooks
