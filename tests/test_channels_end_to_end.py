@@ -11,10 +11,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -32,6 +28,7 @@ from bot.db import Database
 from bot.models import Identity, OutboxMessage, OutboxStatus
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
+from tests.serving import ServeProcess, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -48,37 +45,12 @@ PENDING = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 _ids = itertools.count(1000)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Service:
+class Service(ServeProcess):
     """`teleopd serve` in a subprocess, and what a provider would send it."""
 
     def __init__(self, db: Database, env: dict[str, str], port: int, log: Path):
-        self.db, self.env, self.port, self.log = db, env, port, log
-        self.base = f"http://127.0.0.1:{port}"
-        teleopd_bin = Path(sys.executable).with_name("teleopd")
-        command = [str(teleopd_bin)] if teleopd_bin.exists() else [sys.executable, "-m", "bot.cli"]
-        self.process = subprocess.Popen([*command, "serve", "--port", str(port)], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.base}/healthz", timeout=1) as answer:
-                    if answer.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError(f"teleopd serve did not start:\n{log.read_text()[-3000:]}")
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        self.db = db
+        super().__init__(env, port, log)
 
     def post(self, path: str, body: bytes, headers: dict[str, str]) -> int:
         request = urllib.request.Request(self.base + path, data=body, headers=headers, method="POST")
@@ -203,7 +175,7 @@ def fakes() -> Iterator[tuple[FakeTelegram, FakeTwilio]]:
 def service(db: Database, fakes: tuple[FakeTelegram, FakeTwilio], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
             capsys: pytest.CaptureFixture[str]) -> Iterator[tuple[Service, dict[str, str]]]:
     telegram, twilio = fakes
-    port = _free_port()
+    port = free_port()
     env = {
         "TELEOPD_DATABASE_URL": db.url, "TELEOPD_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "TELEOPD_TELEGRAM_TOKEN": TOKEN, "TELEOPD_TELEGRAM_SECRET": SECRET, "TELEOPD_TELEGRAM_API_URL": telegram.base_url,

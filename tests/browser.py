@@ -1,0 +1,145 @@
+"""A real browser for the tests: Debian's Chromium, driven by Playwright.
+
+Chromium comes from Debian's packages (`apt-get install chromium chromium-driver`; .ci/run
+installs them) and Playwright's Python client drives it through `executable_path`, so no
+browser is downloaded. Without Chromium the browser tests fail and say how to install it:
+they are part of the suite, not optional.
+
+What a screenshot must show is checked in pixels and in what the browser reports it drew:
+- Devanagari: the browser's own account of the fonts it drew a node with
+  (CDP CSS.getPlatformFontsForNode) names a Devanagari font, and the pixels hold a
+  headline, the shirorekha, the horizontal stroke a Devanagari word hangs from; boxes for
+  missing glyphs ("tofu") and Latin letters have nothing like it.
+- A chart: each SVG bar the page drew shows up in the screenshot in its fill colour.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from PIL import Image
+
+CHROMIUM_ENV = "TELEOPD_TEST_CHROMIUM"
+# The headline of a Devanagari word spans most of it (0.63 for "डैशबोर्ड", whose matras
+# overhang its ends; 1.0 for "नमस्ते"); Latin words and missing-glyph boxes stay under 0.2.
+HEADLINE = 0.45
+INSTALL_HINT = "install Debian's Chromium: apt-get install -y chromium chromium-driver (or set TELEOPD_TEST_CHROMIUM to a Chromium binary)"
+
+
+def chromium_path() -> str:
+    """Return the Chromium binary to drive, or fail the test saying how to get one."""
+    found = os.environ.get(CHROMIUM_ENV) or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        pytest.fail(INSTALL_HINT, pytrace=False)
+    return found
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the whole session (each test opens its own contexts)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        # --no-sandbox: CI runs as root, where Chromium refuses its sandbox.
+        launched = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+# --- what the pixels show -------------------------------------------------------------------
+
+
+def _ink(image: Image.Image, threshold: int = 90) -> tuple[list[list[bool]], int, int]:
+    """Return which pixels differ from the image's background colour (its most common one)."""
+    rgb = image.convert("RGB")
+    width, height = rgb.size
+    pixels = list(rgb.get_flattened_data())
+    background = max(set(pixels), key=pixels.count)
+    mask = [[sum(abs(a - b) for a, b in zip(pixels[y * width + x], background, strict=True)) > threshold for x in range(width)]
+            for y in range(height)]
+    return mask, width, height
+
+
+def headline_ratio(png: bytes) -> float:
+    """Return the longest horizontal run of ink in one row over the width of all the ink.
+
+    A Devanagari word hangs from its headline, one stroke along the top of the whole word,
+    so for one word the ratio is near 1. Boxes drawn for missing glyphs, or a Latin word,
+    have no stroke longer than about one letter: a fraction of the word.
+    """
+    mask, width, height = _ink(Image.open(io.BytesIO(png)))
+    columns = [x for x in range(width) if any(mask[y][x] for y in range(height))]
+    if not columns:
+        return 0.0
+    longest = 0
+    for y in range(height):
+        run = 0
+        for x in range(width):
+            run = run + 1 if mask[y][x] else 0
+            longest = max(longest, run)
+    return longest / (columns[-1] - columns[0] + 1)
+
+
+def fonts_drawn(page: Any, selector: str) -> dict[str, int]:
+    """Return the fonts Chromium drew a node's text with, and how many glyphs of each."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        cdp.send("DOM.enable")
+        cdp.send("CSS.enable")
+        root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+        assert node, f"no element {selector!r}"
+        fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+        return {font["familyName"]: int(font["glyphCount"]) for font in fonts}
+    finally:
+        cdp.detach()
+
+
+def shows_devanagari(page: Any, selector: str) -> tuple[bool, str]:
+    """Return whether an element holding one Devanagari word is drawn as Devanagari, and why not."""
+    fonts = fonts_drawn(page, selector)
+    devanagari = {name: n for name, n in fonts.items() if "devanagari" in name.lower() and n > 0}
+    if not devanagari:
+        return False, f"drawn with {fonts}, none of them a Devanagari font"
+    ratio = headline_ratio(page.locator(selector).first.screenshot())
+    if ratio < HEADLINE:
+        return False, f"no headline in the pixels (longest stroke {ratio:.0%} of the word)"
+    return True, f"drawn with {devanagari}, headline {ratio:.0%} of the word"
+
+
+def _rgb(css: str) -> tuple[int, int, int]:
+    """Return (r, g, b) of a computed CSS colour 'rgb(r, g, b)'."""
+    inside = css[css.index("(") + 1:css.index(")")]
+    r, g, b = (int(float(part)) for part in inside.replace("/", " ").replace(",", " ").split()[:3])
+    return r, g, b
+
+
+def bars_drawn(page: Any, chart_selector: str, tolerance: int = 24) -> tuple[int, int, int]:
+    """Return (bars in the chart's SVG, pixels of the bars' colour in a screenshot, pixels the bars cover).
+
+    The bars are the chart's <rect>s with a non-zero area that are not its background.
+    """
+    chart = page.locator(chart_selector).first
+    bars = chart.evaluate(
+        """svg => Array.from(svg.querySelectorAll('rect')).map(r => {
+             const box = r.getBoundingClientRect();
+             return {fill: getComputedStyle(r).fill, w: box.width, h: box.height};
+           }).filter(b => b.w >= 1 && b.h >= 1 && b.fill && b.fill !== 'none')"""
+    )
+    whole = chart.bounding_box()
+    assert whole is not None, f"{chart_selector} is not on screen"
+    # A rect as big as the whole chart is its background, not a bar.
+    bars = [b for b in bars if b["w"] * b["h"] < 0.9 * whole["width"] * whole["height"]]
+    if not bars:
+        return 0, 0, 0
+    colours = {_rgb(b["fill"]) for b in bars}
+    image = Image.open(io.BytesIO(chart.screenshot())).convert("RGB")
+    hits = sum(1 for p in image.get_flattened_data() if any(sum(abs(a - b) for a, b in zip(p, c, strict=True)) <= tolerance for c in colours))
+    return len(bars), hits, int(sum(b["w"] * b["h"] for b in bars))

@@ -1,0 +1,57 @@
+"""`teleopd serve` in a subprocess, for tests that need the real server: end-to-end, browser."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+
+def free_port() -> int:
+    """Return a loopback port nobody listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def teleopd_command() -> list[str]:
+    """Return how to run the installed `teleopd` of this venv (or the module, uninstalled)."""
+    teleopd_bin = Path(sys.executable).with_name("teleopd")
+    return [str(teleopd_bin)] if teleopd_bin.exists() else [sys.executable, "-m", "bot.cli"]
+
+
+class ServeProcess:
+    """`teleopd serve --port PORT` with an environment, started and waited for until /healthz answers."""
+
+    def __init__(self, env: dict[str, str], port: int, log: Path, timeout: float = 30.0):
+        self.env, self.port, self.log = env, port, log
+        self.base = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen([*teleopd_command(), "serve", "--port", str(port)], env=env,
+                                        stdout=log.open("ab"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(f"{self.base}/healthz", timeout=1) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise AssertionError(f"teleopd serve did not start:\n{log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        """Stop it the way a process manager does (SIGTERM), then for good."""
+        if self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)

@@ -1,0 +1,53 @@
+"""The screenshot checks of tests/browser.py tell Devanagari and a chart from what they are not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.browser import HEADLINE, bars_drawn, browser, headline_ratio, shows_devanagari  # noqa: F401  (browser: a fixture)
+
+pytestmark = pytest.mark.slow
+
+FONT = "font: 32px 'Noto Sans Devanagari', sans-serif; display: inline-block; padding: 4px"
+
+
+@pytest.fixture
+def page(browser: Any) -> Any:  # noqa: F811
+    context = browser.new_context()
+    yield context.new_page()
+    context.close()
+
+
+@pytest.mark.parametrize("word", ["डैशबोर्ड", "परामर्श", "नमस्ते"])
+def test_a_devanagari_word_is_seen_as_devanagari(page: Any, word: str) -> None:
+    page.set_content(f"<meta charset=utf-8><span id=w style=\"{FONT}\">{word}</span>")
+    ok, why = shows_devanagari(page, "#w")
+    assert ok, why
+
+
+@pytest.mark.parametrize("word", ["Dashboard", "Consultations", "\u0378\u0379\u0380\u0381\u0382"])  # unassigned: boxes
+def test_latin_letters_and_missing_glyph_boxes_are_not(page: Any, word: str) -> None:
+    page.set_content(f"<meta charset=utf-8><span id=w style=\"{FONT}\">{word}</span>")
+    ok, why = shows_devanagari(page, "#w")
+    assert not ok, why
+    assert headline_ratio(page.locator("#w").screenshot()) < HEADLINE
+
+
+def test_bars_of_an_svg_chart_are_found_in_the_pixels(page: Any) -> None:
+    page.set_content(
+        "<svg id=c width=300 height=120 xmlns='http://www.w3.org/2000/svg'>"
+        "<rect width=300 height=120 fill='#ffffff'/>"
+        "<rect x=10 y=20 width=40 height=100 fill='#0b5c8a'/><rect x=70 y=60 width=40 height=60 fill='#0b5c8a'/></svg>"
+    )
+    bars, hits, area = bars_drawn(page, "#c")
+    assert bars == 2
+    assert area == 40 * 100 + 40 * 60
+    assert hits >= 0.9 * area
+
+
+def test_a_chart_with_no_bars_has_none(page: Any) -> None:
+    page.set_content("<svg id=c width=300 height=120 xmlns='http://www.w3.org/2000/svg'><rect width=300 height=120 fill='#fff'/>"
+                     "<text x=10 y=60>No consultations</text></svg>")
+    assert bars_drawn(page, "#c") == (0, 0, 0)
