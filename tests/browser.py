@@ -60,7 +60,8 @@ def _ink(image: Image.Image, threshold: int = 90) -> tuple[list[list[bool]], int
     """Return which pixels differ from the image's background colour (its most common one)."""
     rgb = image.convert("RGB")
     width, height = rgb.size
-    pixels = list(rgb.get_flattened_data())
+    loaded = rgb.load()
+    pixels = [loaded[x, y] for y in range(height) for x in range(width)]
     background = max(set(pixels), key=pixels.count)
     mask = [[sum(abs(a - b) for a, b in zip(pixels[y * width + x], background, strict=True)) > threshold for x in range(width)]
             for y in range(height)]
@@ -141,5 +142,7 @@ def bars_drawn(page: Any, chart_selector: str, tolerance: int = 24) -> tuple[int
         return 0, 0, 0
     colours = {_rgb(b["fill"]) for b in bars}
     image = Image.open(io.BytesIO(chart.screenshot())).convert("RGB")
-    hits = sum(1 for p in image.get_flattened_data() if any(sum(abs(a - b) for a, b in zip(p, c, strict=True)) <= tolerance for c in colours))
+    loaded = image.load()
+    every = (loaded[x, y] for y in range(image.height) for x in range(image.width))
+    hits = sum(1 for p in every if any(sum(abs(a - b) for a, b in zip(p, c, strict=True)) <= tolerance for c in colours))
     return len(bars), hits, int(sum(b["w"] * b["h"] for b in bars))
