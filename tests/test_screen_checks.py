@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,7 +12,19 @@ from tests.browser import HEADLINE, bars_drawn, browser, headline_ratio, shows_d
 
 pytestmark = pytest.mark.slow
 
-FONT = "font: 32px 'Noto Sans Devanagari', sans-serif; display: inline-block; padding: 4px"
+ROOT = Path(__file__).resolve().parents[1]
+FONT = "font: 32px 'Served Devanagari', sans-serif; display: inline-block; padding: 4px"
+
+
+def _served_font() -> str:
+    """Return an @font-face for the Devanagari font the pages serve, so no system font is needed."""
+    data = base64.b64encode((ROOT / "webhooks/static/fonts/NotoSansDevanagari-Regular.ttf").read_bytes()).decode()
+    return f"<style>@font-face {{ font-family: 'Served Devanagari'; src: url(data:font/ttf;base64,{data}); }}</style>"
+
+
+def _show(page: Any, word: str) -> None:
+    page.set_content(f"<meta charset=utf-8>{_served_font()}<span id=w style=\"{FONT}\">{word}</span>")
+    page.evaluate("document.fonts.ready")
 
 
 @pytest.fixture
@@ -22,14 +36,14 @@ def page(browser: Any) -> Any:  # noqa: F811
 
 @pytest.mark.parametrize("word", ["डैशबोर्ड", "परामर्श", "नमस्ते"])
 def test_a_devanagari_word_is_seen_as_devanagari(page: Any, word: str) -> None:
-    page.set_content(f"<meta charset=utf-8><span id=w style=\"{FONT}\">{word}</span>")
+    _show(page, word)
     ok, why = shows_devanagari(page, "#w")
     assert ok, why
 
 
 @pytest.mark.parametrize("word", ["Dashboard", "Consultations", "\u0378\u0379\u0380\u0381\u0382"])  # unassigned: boxes
 def test_latin_letters_and_missing_glyph_boxes_are_not(page: Any, word: str) -> None:
-    page.set_content(f"<meta charset=utf-8><span id=w style=\"{FONT}\">{word}</span>")
+    _show(page, word)
     ok, why = shows_devanagari(page, "#w")
     assert not ok, why
     assert headline_ratio(page.locator("#w").screenshot()) < HEADLINE
