@@ -53,6 +53,8 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     app.register_blueprint(telegram_webhooks.blueprint)
     from webhooks import metrics as metrics_endpoint
     app.register_blueprint(metrics_endpoint.blueprint)
+    from webhooks import dashboard as dashboard_pages
+    app.register_blueprint(dashboard_pages.blueprint)
     _track_requests(app)
 
     @app.errorhandler(HTTPException)
