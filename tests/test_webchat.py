@@ -117,7 +117,8 @@ def test_poll_returns_each_message_once_per_cursor(services, client) -> None:
     first = client.get(API.format(user="poller"), query_string={"after": ""})
     assert first.status_code == 200 and first.is_json
     body = first.get_json()
-    assert set(body) == {"messages", "cursor"}
+    assert set(body) == {"messages", "cursor", "role"}
+    assert body["role"] == "patient"
     messages, cursor = body["messages"], body["cursor"]
     assert isinstance(cursor, str) and cursor
     # The greeting, then the language question with its two buttons.
@@ -138,7 +139,7 @@ def test_poll_returns_each_message_once_per_cursor(services, client) -> None:
 
     # With the cursor: nothing new, and the cursor stays where it was.
     again = client.get(API.format(user="poller"), query_string={"after": cursor}).get_json()
-    assert again == {"messages": [], "cursor": cursor}
+    assert again == {"messages": [], "cursor": cursor, "role": "patient"}
     # Without one (or with "after" left out): the same messages again — reading consumes nothing.
     assert client.get(API.format(user="poller"), query_string={"after": ""}).get_json() == body
     assert client.get(API.format(user="poller")).get_json() == body
@@ -439,8 +440,10 @@ def test_chat_page(client, query: str, lang: str) -> None:
     assert f'<html lang="{lang}">' in html
     assert re.search(r'<script[^>]+src="[^"]*chat\.js"', html)
     assert 'id="messages"' in html and 'id="composer"' in html
-    # The page's own words are in its language; a Hindi page has Devanagari, an English one none.
-    assert _has_devanagari(html) == (lang == "hi")
+    # The page's own words are in its language; a Hindi page has Devanagari, an English one
+    # none but the name of the other language on its link (marked lang="hi").
+    own_words = re.sub(r'<a [^>]*lang="hi"[^>]*>हिन्दी</a>', "", html)
+    assert _has_devanagari(own_words) == (lang == "hi")
     script = client.get("/static/chat.js")
     assert script.status_code == 200 and "/api/chat/" in script.get_data(as_text=True)
 

@@ -1,7 +1,12 @@
 """The local web channel: a chat page at / and its JSON API.
 
 POST /api/chat/<user>/messages  {"text": ...} or {"choice": key} [, "id": client id] → 202
-GET  /api/chat/<user>/messages?after=<cursor> → {"messages": [...], "cursor": "..."}
+GET  /api/chat/<user>/messages?after=<cursor>[&wait=<seconds>] → {"messages": [...], "cursor": "...", "role": ...}
+
+`wait` makes the GET a long poll: it answers as soon as there is a message after the cursor,
+or with none after `wait` seconds (a number, 0-25; more is cut to 25, anything else is a
+400). Without `wait` it answers at once. `role` is the user's role (patient, doctor,
+health_worker), null before their first message.
 
 With TELEOPD_WEB_TOKEN set, every /api/chat request carries the token: as
 `Authorization: Bearer <token>`, or as the cookie the page sets once the operator has opened
@@ -22,6 +27,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, redirect, re
 from bot.channels import local
 from bot.channels.base import InboundMessage
 from bot.dispatch import Result
+from webhooks.pages import page_language, t
 
 blueprint = Blueprint("webchat", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
 
@@ -33,6 +39,16 @@ CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 # The cookie holds a digest of the token, not the token: a copied cookie opens only this API.
 COOKIE = "teleopd_web"
 BEARER = "Bearer "
+# A long poll holds one of `teleopd serve`'s threads: 25 s stays under the idle timeouts of
+# common proxies (often 30-60 s) and waitress's channel_timeout (120 s).
+MAX_WAIT_S = 25.0
+WAIT = re.compile(r"^[0-9]{1,9}(\.[0-9]{1,3})?$")
+# The page's roles (?role=), each its own conversation in one browser: the suffix of the
+# user id the page derives from its stored base id (web-abc123, web-abc123.doctor, …).
+ROLES = {"patient": "", "doctor": ".doctor", "health_worker": ".hw"}
+# The word the bot takes before an enrolment code (flows/conversation.py ENROL): in Hindi,
+# so that a doctor who enrols from the Hindi page is answered in Hindi.
+ENROL_WORD = {"en": "enroll", "hi": "नामांकन"}
 
 
 def _web_token() -> str | None:
@@ -75,6 +91,15 @@ def _user(user: str) -> str:
     return user
 
 
+def _wait_seconds(value: str | None) -> float:
+    """Return how long a GET may wait, 0 without `wait`; a wait that is no number is a 400."""
+    if value is None:
+        return 0.0
+    if not WAIT.match(value):
+        abort(400, description=f'"wait" must be a number of seconds from 0 to {MAX_WAIT_S:g}')
+    return min(float(value), MAX_WAIT_S)
+
+
 def _json_body() -> Any:
     """Return the request's JSON body, or None when it is not JSON we can read."""
     if not request.is_json:
@@ -88,7 +113,6 @@ def _json_body() -> Any:
 @blueprint.get("/")
 def chat_page():  # type: ignore[no-untyped-def]
     """Serve the chat page."""
-    lang = request.args.get("lang") or current_app.extensions["teleopd"].settings.default_language
     token = _web_token()
     given = request.args.get("token")
     if token is not None and given is not None:
@@ -99,7 +123,22 @@ def chat_page():  # type: ignore[no-untyped-def]
         response: Response = redirect(url_for("webchat.chat_page", **kept))  # type: ignore[assignment]
         response.set_cookie(COOKIE, _cookie_value(token), httponly=True, samesite="Strict", secure=request.is_secure, path="/")
         return response
-    return render_template("chat.html", lang="hi" if lang == "hi" else "en", api_base="")
+    role = request.args.get("role")
+    lang = page_language()
+    return render_template(
+        "chat.html",
+        api_base="",
+        role=role if role in ROLES else "patient",
+        roles=ROLES,
+        role_names=_role_names(),
+        enrol_word=ENROL_WORD.get(lang, ENROL_WORD["en"]),
+        quick_phrases=[t("hello"), t("I have fever for 3 days"), t("status")],
+    )
+
+
+def _role_names() -> dict[str, str]:
+    """Return each role's name in the page's language."""
+    return {"patient": t("Patient"), "doctor": t("Doctor"), "health_worker": t("Health worker")}
 
 
 # The API's routes do not merge "//": werkzeug would answer a user id with a "/" in it
@@ -136,10 +175,12 @@ def post_message(user: str):  # type: ignore[no-untyped-def]
 
 @blueprint.get("/api/chat/<user>/messages", merge_slashes=False)
 def get_messages(user: str):  # type: ignore[no-untyped-def]
-    """Return the user's messages after a cursor."""
+    """Return the user's messages after a cursor, waiting up to `wait` seconds for one."""
     user = _user(user)
     cursor = local.parse_cursor(request.args.get("after"))
     if cursor is None:
         abort(400, description='"after" must be a cursor returned by this API')
-    messages, next_cursor = local.messages_after(current_app.extensions["teleopd"].db, user, cursor)
-    return jsonify(messages=[m.to_json() for m in messages], cursor=str(next_cursor))
+    wait_s = _wait_seconds(request.args.get("wait"))
+    db = current_app.extensions["teleopd"].db
+    messages, next_cursor = local.wait_for_messages(db, user, cursor, wait_s)
+    return jsonify(messages=[m.to_json() for m in messages], cursor=str(next_cursor), role=local.role_of_user(db, user))

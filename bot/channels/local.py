@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session
 
 from bot.channels.base import RenderedMessage, SendResult
 from bot.db import Database
-from bot.models import OutboxMessage, OutboxStatus
+from bot.enrolment import role_of
+from bot.models import Identity, OutboxMessage, OutboxStatus
 
 NAME = "local"
 # Web chat user ids come from a URL path and a terminal flag: keep them short and plain.
@@ -45,7 +51,8 @@ class LocalChannel:
     name = NAME
 
     def send(self, address: str, message: RenderedMessage, outbox_id: int) -> SendResult:
-        """Accept a message for display."""
+        """Accept a message for display; readers waiting for this user wake when it is recorded."""
+        ARRIVALS.after_commit(address)
         return SendResult(provider_id=f"local-{outbox_id}")
 
 
@@ -138,3 +145,117 @@ def waiting_count(db: Database, user: str, now: dt.datetime) -> int:
                 OutboxMessage.due_at <= now,
             )
         ) or 0
+
+
+def role_of_user(db: Database, user: str) -> str | None:
+    """Return the role behind a local chat user (patient, doctor, health_worker), None before their first message."""
+    with db.read() as session:
+        identity = session.scalars(select(Identity).where(Identity.channel == NAME, Identity.address == user)).first()
+        return None if identity is None else str(role_of(identity))
+
+
+# --- long polling -------------------------------------------------------------------------
+
+# How often a waiting reader looks at the database anyway: a separate `teleopd worker`
+# process cannot wake this one's readers, so its deliveries are seen within this.
+RECHECK_S = 1.0
+
+
+class Arrivals:
+    """Wakes the web chat readers of this process that wait for a user's next message.
+
+    The worker calls LocalChannel.send before it commits the row as sent, so a wake then
+    would find nothing to read: send() only notes the user (per thread), and the note is
+    signalled when that thread's next transaction commits, which is the one recording the
+    send. Only users someone waits for are counted, so nothing grows with the user count.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._readers: dict[str, int] = {}
+        self._arrived: dict[str, int] = {}
+        self._noted = threading.local()
+        self._listening = False
+
+    def after_commit(self, user: str) -> None:
+        """Signal the user's readers once this thread's next transaction has committed."""
+        self._listen()
+        noted: set[str] | None = getattr(self._noted, "users", None)
+        if noted is None:
+            noted = self._noted.users = set()
+        noted.add(user)
+
+    def signal(self, user: str) -> None:
+        """Wake the readers waiting for a user now."""
+        with self._changed:
+            if user in self._readers:
+                self._arrived[user] += 1
+                self._changed.notify_all()
+
+    def wait_for_reader(self, user: str, timeout: float) -> bool:
+        """Block until someone waits for a user (or the timeout passes); return True if someone does."""
+        with self._changed:
+            return self._changed.wait_for(lambda: user in self._readers, timeout)
+
+    @contextmanager
+    def watching(self, user: str) -> Iterator[None]:
+        """Count arrivals for a user while the block runs (register before reading, so none is missed)."""
+        with self._changed:
+            self._readers[user] = self._readers.get(user, 0) + 1
+            self._arrived.setdefault(user, 0)
+            self._changed.notify_all()  # for wait_for_reader
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._readers[user] -= 1
+                if not self._readers[user]:
+                    del self._readers[user], self._arrived[user]
+
+    def count(self, user: str) -> int:
+        """Return the arrivals for a watched user so far (read it before reading the database)."""
+        with self._changed:
+            return self._arrived[user]
+
+    def wait(self, user: str, seen: int, timeout: float) -> None:
+        """Block until a watched user has an arrival after `seen`, or the timeout passes."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._arrived[user] != seen, timeout)
+
+    def _listen(self) -> None:
+        """Hear every commit of this process (installed on first use, not at import)."""
+        if self._listening:
+            return
+        with self._changed:
+            if not self._listening:
+                event.listen(Session, "after_commit", self._committed)
+                self._listening = True
+
+    def _committed(self, _session: Session) -> None:
+        noted: set[str] | None = getattr(self._noted, "users", None)
+        if noted:
+            self._noted.users = set()
+            for user in noted:
+                self.signal(user)
+
+
+ARRIVALS = Arrivals()
+
+
+def wait_for_messages(
+    db: Database, user: str, cursor: int, wait_s: float, recheck_s: float = RECHECK_S, arrivals: Arrivals = ARRIVALS
+) -> tuple[list[ShownMessage], int]:
+    """Return the user's messages after a cursor as messages_after does, waiting up to wait_s for one.
+
+    A message this process records wakes the reader at once; the database is read again
+    every recheck_s anyway, for messages another process sent.
+    """
+    deadline = time.monotonic() + wait_s
+    with arrivals.watching(user):
+        while True:
+            seen = arrivals.count(user)
+            messages, cursor = messages_after(db, user, cursor)
+            remaining = deadline - time.monotonic()
+            if messages or remaining <= 0:
+                return messages, cursor
+            arrivals.wait(user, seen, min(remaining, recheck_s))

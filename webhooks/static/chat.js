@@ -1,18 +1,27 @@
 /* teleopd local web chat: plain ES2018, no dependencies.
- * All message text is inserted with textContent (never innerHTML): it contains user input. */
+ * All message text is inserted with textContent (never innerHTML): it contains user input.
+ * Replies arrive by long polling (GET …/messages?after=<cursor>&wait=25): one request at a
+ * time, answered the moment the bot has something to say. */
 (function () {
   'use strict';
 
   var USER_RE = /^[A-Za-z0-9_.@-]{1,64}$/;
-  var POLL_MS = 1500, MAX_POLL_MS = 15000;
-  var FAST_MS = [150, 400, 1000];   // polls right after a POST
+  var CODE_RE = /^[A-Za-z0-9 -]{4,20}$/; // what flows/conversation.py ENROL takes after the word
+  var WAIT_S = 25;                  // the server's cap (webhooks/webchat.py MAX_WAIT_S)
+  var BACKOFF_MS = 1000, MAX_BACKOFF_MS = 15000;
   var RETRY_MS = [300, 1000, 2500]; // POST retries (network error / 5xx), same id each time
+  var STAFF = { doctor: true, health_worker: true };
 
   var body = document.body;
   var $ = function (id) { return document.getElementById(id); };
   var list = $('messages'), statusEl = $('status'), input = $('text'), form = $('composer');
+  var enrolForm = $('enrol'), enrolCode = $('enrol-code'), roleLabel = $('role-label');
   var apiBase = body.dataset.apiBase || '';
-  var S = { lost: body.dataset.msgLost, failed: body.dataset.msgFailed, auth: body.dataset.msgAuth };
+  var pageRole = body.dataset.role || 'patient';
+  var S = {
+    lost: body.dataset.msgLost, failed: body.dataset.msgFailed, auth: body.dataset.msgAuth,
+    notEnrolled: body.dataset.msgNotEnrolled, codeInvalid: body.dataset.msgCodeInvalid
+  };
   var locked = false; // 401: the server wants the operator's token (TELEOPD_WEB_TOKEN)
 
   // ---- storage and ids ------------------------------------------------------------------
@@ -31,16 +40,20 @@
   function newMessageId() {
     return crypto.randomUUID ? crypto.randomUUID() : Date.now().toString(36) + '-' + rand36(16);
   }
-  function newUserId() {
+  function newBaseId() {
     var id = 'web-' + rand36(8);
     store('teleopd.user', id);
     return id;
   }
   function pickUser() {
+    // An explicit ?user= wins; otherwise each role is its own user, derived from this
+    // browser's base id (web-abc123, web-abc123.doctor, web-abc123.hw).
     var fromUrl = new URLSearchParams(location.search).get('user');
     if (fromUrl && USER_RE.test(fromUrl)) return fromUrl;
     var saved = store('teleopd.user');
-    return saved && USER_RE.test(saved) ? saved : newUserId();
+    var base = saved && USER_RE.test(saved) ? saved : newBaseId();
+    var derived = base + (body.dataset.userSuffix || '');
+    return USER_RE.test(derived) ? derived : base;
   }
 
   var user = pickUser();
@@ -49,8 +62,9 @@
   $('user-id').textContent = user;
   $('new-chat').addEventListener('click', function (ev) {
     ev.preventDefault();
+    newBaseId();
     var next = new URL(location.href);
-    next.searchParams.set('user', newUserId());
+    next.searchParams.delete('user'); // the role and the language stay
     location.assign(next.toString());
   });
 
@@ -62,6 +76,24 @@
     statusEl.className = statusKind;
   }
   function clearStatus(kind) { if (statusKind === kind) setStatus(''); }
+
+  // ---- role -----------------------------------------------------------------------------
+  function roleName(role) {
+    return body.dataset['roleName' + role.split('_').map(function (w) {
+      return w.charAt(0).toUpperCase() + w.slice(1);
+    }).join('')] || role;
+  }
+  function showRole(apiRole) {
+    // apiRole: what the server says this user is (null before their first message).
+    body.dataset.apiRole = apiRole || '';
+    var enrolled = !!STAFF[apiRole];
+    var waitingForCode = !!STAFF[pageRole] && !enrolled;
+    enrolForm.hidden = !waitingForCode;
+    body.dataset.enrolled = enrolled ? 'true' : 'false';
+    roleLabel.dataset.role = enrolled ? apiRole : pageRole;
+    roleLabel.textContent = enrolled ? roleName(apiRole)
+      : roleName(pageRole) + (waitingForCode ? ' · ' + S.notEnrolled : '');
+  }
 
   // ---- rendering ------------------------------------------------------------------------
   function el(tag, cls, text) {
@@ -75,9 +107,11 @@
     if (isNaN(d)) return '';
     return String(d.getHours()).padStart(2, '0') + ':' + String(d.getMinutes()).padStart(2, '0');
   }
-  function addMessage(kind, text, at, choices) {
+  function addMessage(kind, text, at, choices, id) {
     $('empty').hidden = true;
     var li = el('li', 'msg ' + kind);
+    li.dataset.from = kind;
+    if (id) li.dataset.id = id;
     li.appendChild(el('p', 'text', text));
     var time = el('time', 'at', hhmm(at));
     time.dateTime = at;
@@ -95,7 +129,7 @@
     var box = el('div', 'choices');
     box.setAttribute('role', 'group');
     choices.forEach(function (c) {
-      var b = el('button', null, c.label);
+      var b = el('button', 'choice', c.label);
       b.type = 'button';
       b.dataset.key = c.key;
       b.addEventListener('click', function () {
@@ -155,7 +189,7 @@
       if (ok) {
         setStatus(''); // it got through: the connection is fine
         remember(shown, at);
-        pollSoon();
+        pollNow();
       } else {
         li.classList.add('failed');
       }
@@ -165,33 +199,54 @@
     return done;
   }
 
+  function sendText(raw) {
+    // Sent as typed, in one Unicode form: Devanagari typed on different keyboards can
+    // arrive composed or decomposed, and the bot compares words.
+    var text = raw.normalize('NFC').trim();
+    if (!text) return Promise.resolve(true);
+    return send({ text: text }, text);
+  }
+
   form.addEventListener('submit', function (ev) {
     ev.preventDefault();
-    var text = input.value.trim();
-    if (!text) return;
+    var typed = input.value;
+    if (!typed.trim()) return;
     input.value = '';
-    send({ text: text }, text).then(function (ok) {
-      if (!ok && !input.value) input.value = text; // let the user resend it
+    sendText(typed).then(function (ok) {
+      if (!ok && !input.value) input.value = typed; // let the user resend it
     });
     input.focus();
   });
 
-  // ---- polling (never two at once) ------------------------------------------------------
-  var cursor = '', first = true, polling = false, timer = 0, fails = 0, fast = [];
+  $('quick-phrases').addEventListener('click', function (ev) {
+    var button = ev.target.closest('button[data-phrase]');
+    if (!button) return;
+    input.value = button.dataset.phrase; // fills, does not send: the user may edit it
+    input.focus();
+  });
 
-  function schedule() {
+  enrolForm.addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var code = enrolCode.value.normalize('NFC').trim();
+    if (!CODE_RE.test(code)) { setStatus(S.codeInvalid, 'error'); enrolCode.focus(); return; }
+    clearStatus('error');
+    enrolCode.value = '';
+    sendText(body.dataset.enrolWord + ' ' + code).then(function (ok) {
+      if (!ok && !enrolCode.value) enrolCode.value = code;
+    });
+  });
+
+  // ---- long polling (one request at a time) ---------------------------------------------
+  var cursor = '', first = true, polling = false, timer = 0, fails = 0;
+  var current = null; // the AbortController of the poll in flight
+
+  function pollNow() {
+    // After a POST: a poll in flight was asked before the reply existed, but the server
+    // answers it the moment the reply is recorded. Only when none is in flight (a backoff
+    // after an error) start one now.
+    if (polling) return;
     clearTimeout(timer);
-    if (locked) return;
-    var now = Date.now();
-    fast = fast.filter(function (t) { return t > now; });
-    var wait = fails ? Math.min(POLL_MS * Math.pow(2, fails - 1), MAX_POLL_MS) : POLL_MS;
-    if (fast.length) wait = Math.min(wait, fast[0] - now);
-    timer = setTimeout(poll, wait);
-  }
-  function pollSoon() {
-    var now = Date.now();
-    fast = FAST_MS.map(function (ms) { return now + ms; });
-    if (!polling) schedule();
+    poll();
   }
 
   function showHistory(messages) {
@@ -200,34 +255,40 @@
       .concat(loadSent().map(function (s) { return { mine: s, t: Date.parse(s.at) || 0 }; }));
     items.sort(function (a, b) { return a.t - b.t; });
     items.forEach(function (it) {
-      if (it.bot) addMessage('bot', it.bot.text, it.bot.at, it.bot.choices);
+      if (it.bot) addMessage('bot', it.bot.text, it.bot.at, it.bot.choices, it.bot.id);
       else addMessage('user', it.mine.text, it.mine.at);
     });
-    if (!items.length) $('empty').hidden = false;
+    if (!items.length) $('empty').hidden = STAFF[pageRole] === true;
   }
 
   async function poll() {
-    if (polling) return;
+    if (polling || locked) return;
     polling = true;
     clearTimeout(timer);
+    var delay = 0;
     try {
-      var res = await fetch(url + '?after=' + encodeURIComponent(cursor), {
-        cache: 'no-store', headers: { Accept: 'application/json' }
+      // The first request answers at once: the history shows without waiting.
+      var query = '?after=' + encodeURIComponent(cursor) + (first ? '' : '&wait=' + WAIT_S);
+      current = typeof AbortController === 'function' ? new AbortController() : null;
+      var res = await fetch(url + query, {
+        cache: 'no-store', headers: { Accept: 'application/json' },
+        signal: current ? current.signal : undefined
       });
       if (res.status === 401) {
         locked = true;
         setStatus(S.auth, 'error');
-        polling = false;
         return; // no more polls until the page is opened with the token
       }
       if (!res.ok) throw new Error('HTTP ' + res.status);
       var data = await res.json();
       var messages = data.messages || [];
       if (first) showHistory(messages);
-      else messages.forEach(function (m) { addMessage('bot', m.text, m.at, m.choices); });
+      else messages.forEach(function (m) { addMessage('bot', m.text, m.at, m.choices, m.id); });
+      showRole(data.role);
       if (first) {
         first = false; // the composer waits for the history so nothing is shown twice
         input.disabled = $('send').disabled = false;
+        body.dataset.ready = 'true';
       }
       if (data.cursor != null) cursor = String(data.cursor);
       fails = 0;
@@ -235,10 +296,18 @@
     } catch (e) {
       fails += 1;
       setStatus(S.lost, 'lost');
+      delay = Math.min(BACKOFF_MS * Math.pow(2, fails - 1), MAX_BACKOFF_MS);
+    } finally {
+      polling = false;
+      current = null;
     }
-    polling = false;
-    schedule();
+    if (locked) return;
+    timer = setTimeout(poll, delay);
   }
 
+  // Leaving the page: end the long poll rather than leave it holding a server thread.
+  window.addEventListener('pagehide', function () { if (current) current.abort(); });
+
+  showRole(null);
   poll();
 })();

@@ -1,0 +1,381 @@
+"""The web chat as a demo: long polling (messages pushed without reload), roles, and the page.
+
+GET /api/chat/<user>/messages?after=<cursor>&wait=<s> answers as soon as the user has a
+message after the cursor, or empty after `wait` seconds (at most 25; "wait" that is not a
+number of seconds is a 400). A message the worker of this process records wakes the waiting
+request at once; the database is read again every second for other processes' deliveries.
+Timing bounds are generous: they tell "woken" from "waited the whole wait", nothing finer.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import unicodedata
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+import webhooks
+from bot.channels import local
+from bot.enrolment import add_doctor, add_health_worker
+from bot.services import Services
+from flows.conversation import ENROL
+from webhooks.webchat import ENROL_WORD, MAX_WAIT_S, ROLES
+
+API = "/api/chat/{user}/messages"
+LANGS = ["en", "hi"]
+# Far longer than any wake takes, far shorter than the waits the requests ask for.
+WOKEN_WITHIN_S = 8.0
+LONG_WAIT_S = 20
+
+
+@pytest.fixture
+def client(services: Services) -> FlaskClient:
+    return webhooks.create_app(services).test_client()
+
+
+def _get(client: FlaskClient, user: str, **query: Any) -> tuple[dict[str, Any], float]:
+    """GET a user's messages; return the JSON answer and how long the request took."""
+    started = time.monotonic()
+    response = client.get(API.format(user=user), query_string=query)
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json(), elapsed
+
+
+def _drain_once_someone_waits(services: Services, user: str) -> threading.Thread:
+    """Start a thread that runs the worker as soon as a request waits for the user's messages."""
+
+    def deliver() -> None:
+        assert local.ARRIVALS.wait_for_reader(user, timeout=LONG_WAIT_S)
+        services.worker.drain()
+
+    thread = threading.Thread(target=deliver, daemon=True)
+    thread.start()
+    return thread
+
+
+# --- long polling over HTTP -----------------------------------------------------------------
+
+
+def test_a_long_poll_answers_at_once_when_messages_exist(services, client) -> None:
+    client.post(API.format(user="lp-ready"), json={"text": "hello"})
+    services.worker.drain()
+    body, elapsed = _get(client, "lp-ready", after="", wait=LONG_WAIT_S)
+    assert "Which language would you like to use?" in body["messages"][-1]["text"]
+    assert elapsed < WOKEN_WITHIN_S
+
+
+def test_a_long_poll_with_nothing_to_say_answers_empty_after_the_wait(services, client) -> None:
+    client.post(API.format(user="lp-quiet"), json={"text": "hello"})
+    services.worker.drain()
+    cursor = _get(client, "lp-quiet")[0]["cursor"]
+    body, elapsed = _get(client, "lp-quiet", after=cursor, wait=1)
+    assert body["messages"] == [] and body["cursor"] == cursor
+    assert 0.9 <= elapsed < WOKEN_WITHIN_S
+
+
+@pytest.mark.parametrize(("lang", "hello", "question"), [
+    ("en", "hello", "Which language would you like to use?"),
+    ("hi", "नमस्ते", "आप किस भाषा में बात करना चाहेंगे?"),
+])
+def test_a_long_poll_is_woken_by_a_reply_sent_in_another_thread(services, client, lang: str, hello: str, question: str) -> None:
+    user = f"lp-woken-{lang}"
+    assert client.post(API.format(user=user), json={"text": hello}).status_code == 202
+    # The replies are queued, not sent: the GET waits until the worker thread sends them.
+    worker = _drain_once_someone_waits(services, user)
+    body, elapsed = _get(client, user, after="", wait=LONG_WAIT_S)
+    assert elapsed < WOKEN_WITHIN_S, f"waited {elapsed:.1f} s of {LONG_WAIT_S}: not woken"
+    texts = [m["text"] for m in body["messages"]]
+    assert "teleopd" in texts[0]  # the greeting: the poll answers at the first reply
+    # The next long poll gets the rest (the worker may still be sending it: woken again).
+    if question not in texts[-1]:
+        more, elapsed = _get(client, user, after=body["cursor"], wait=LONG_WAIT_S)
+        assert elapsed < WOKEN_WITHIN_S
+        texts += [m["text"] for m in more["messages"]]
+    worker.join(timeout=LONG_WAIT_S)
+    assert question in texts[-1] and len(texts) == 2
+
+
+def test_without_wait_the_get_answers_at_once_as_before(services, client) -> None:
+    client.post(API.format(user="lp-none"), json={"text": "hello"})
+    body, elapsed = _get(client, "lp-none")  # queued, not sent: nothing yet, and no waiting
+    assert body["messages"] == [] and elapsed < WOKEN_WITHIN_S
+
+
+# Decided: "wait" is seconds, 0-25 with up to 3 decimals; a larger number is cut to 25 (the
+# client gets the server's longest wait), anything else is a 400 with a JSON error.
+BAD_WAITS = [
+    pytest.param("abc", id="letters"),
+    pytest.param("-1", id="negative"),
+    pytest.param("", id="empty"),
+    pytest.param("1e3", id="exponent"),
+    pytest.param("nan", id="nan"),
+    pytest.param("inf", id="infinity"),
+    pytest.param(" 1", id="space"),
+    pytest.param("0x10", id="hex"),
+    pytest.param("१०", id="devanagari-digits"),
+    pytest.param("9" * 40, id="forty-digits"),
+    pytest.param("1.23456", id="too-many-decimals"),
+]
+
+
+@pytest.mark.parametrize("wait", BAD_WAITS)
+def test_a_wait_that_is_no_number_of_seconds_is_a_400(client, wait: str) -> None:
+    response = client.get(API.format(user="lp-bad"), query_string={"after": "", "wait": wait})
+    assert response.status_code == 400 and response.is_json
+    assert '"wait"' in response.get_json()["error"]
+
+
+@pytest.mark.parametrize("wait", ["0", "0.5", "25", "26", "100000", "999999999"])
+def test_a_wait_of_any_size_is_taken_and_answers_at_once_when_there_are_messages(services, client, wait: str) -> None:
+    client.post(API.format(user="lp-sizes"), json={"text": "hello"})
+    services.worker.drain()
+    body, elapsed = _get(client, "lp-sizes", after="", wait=wait)
+    assert len(body["messages"]) == 2 and elapsed < WOKEN_WITHIN_S
+
+
+def test_the_longest_wait_is_25_seconds() -> None:
+    assert MAX_WAIT_S == 25
+
+
+# --- the waiting itself -----------------------------------------------------------------------
+
+
+def test_a_waiting_reader_is_woken_by_the_commit_not_by_rereading(services) -> None:
+    """With the database re-read only every 60 s, only the wake can end the wait early."""
+    services.dispatcher.dispatch(_inbound("wake-only", "hello"))
+    worker = _drain_once_someone_waits(services, "wake-only")
+    started = time.monotonic()
+    messages, cursor = local.wait_for_messages(services.db, "wake-only", 0, wait_s=LONG_WAIT_S, recheck_s=60)
+    worker.join(timeout=LONG_WAIT_S)
+    assert messages and "Namaste! I am the teleopd assistant." in messages[0].text and cursor >= messages[-1].id
+    assert time.monotonic() - started < WOKEN_WITHIN_S
+
+
+def test_a_reader_sees_messages_another_process_sent_by_rereading(services) -> None:
+    """A separate `teleopd worker` cannot wake this process: a reader with its own, never
+    signalled arrivals still sees the messages at its next look at the database."""
+    services.dispatcher.dispatch(_inbound("other-process", "hello"))
+    unheard = local.Arrivals()
+    done = threading.Event()
+
+    def deliver() -> None:
+        assert unheard.wait_for_reader("other-process", timeout=LONG_WAIT_S)
+        services.worker.drain()
+        done.set()
+
+    worker = threading.Thread(target=deliver, daemon=True)
+    worker.start()
+    started = time.monotonic()
+    messages, _ = local.wait_for_messages(services.db, "other-process", 0, wait_s=LONG_WAIT_S, recheck_s=0.2, arrivals=unheard)
+    worker.join(timeout=LONG_WAIT_S)
+    assert done.is_set() and len(messages) == 2
+    assert time.monotonic() - started < WOKEN_WITHIN_S
+
+
+def test_a_message_for_someone_else_does_not_end_the_wait(services) -> None:
+    services.dispatcher.dispatch(_inbound("bystander", "hello"))
+    worker = _drain_once_someone_waits(services, "waiting-one")
+    messages, cursor = local.wait_for_messages(services.db, "waiting-one", 0, wait_s=1, recheck_s=60)
+    worker.join(timeout=LONG_WAIT_S)
+    assert messages == [] and cursor == 0
+    assert len(local.messages_after(services.db, "bystander", 0)[0]) == 2  # it was delivered
+
+
+def _inbound(user: str, text: str):  # type: ignore[no-untyped-def]
+    from bot.channels.base import InboundMessage
+
+    return InboundMessage(channel=local.NAME, address=user, provider_id=f"{user}:{text}", text=text)
+
+
+# --- roles ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", list(ROLES.values()))
+@pytest.mark.parametrize("base", ["web-abc12345", "web-0", "w" * (64 - len(".doctor"))])
+def test_the_user_ids_a_role_derives_are_valid(base: str, suffix: str) -> None:
+    assert local.valid_user_id(base + suffix)
+
+
+def test_each_role_is_its_own_user() -> None:
+    derived = {"web-abc12345" + suffix for suffix in ROLES.values()}
+    assert derived == {"web-abc12345", "web-abc12345.doctor", "web-abc12345.hw"}
+
+
+def test_before_the_first_message_the_role_is_null(client) -> None:
+    assert _get(client, "nobody-yet")[0]["role"] is None
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_patient_is_a_patient(services, client, lang: str) -> None:
+    client.post(API.format(user=f"pat-{lang}"), json={"text": "नमस्ते" if lang == "hi" else "hello"})
+    services.worker.drain()
+    assert _get(client, f"pat-{lang}")[0]["role"] == "patient"
+
+
+STAFF = [
+    pytest.param("doctor", "Welcome, Dr. Anita Sharma.", "स्वागत है, डॉ. Anita Sharma।", id="doctor"),
+    pytest.param("health_worker", "Welcome, Asha Kumari.", "स्वागत है, Asha Kumari।", id="health-worker"),
+]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize(("role", "welcome_en", "welcome_hi"), STAFF)
+def test_enrolling_with_the_pages_message_gives_the_role(services, client, lang: str, role: str, welcome_en: str, welcome_hi: str) -> None:
+    with services.db.write() as session:
+        if role == "doctor":
+            _, code = add_doctor(session, "Anita Sharma", [])
+        else:
+            _, code = add_health_worker(session, "Asha Kumari", "PHC Sarnath")
+    user = f"web-abc12345{ROLES[role]}-{lang}"
+    # What the page's enrolment form sends: its language's word, a space, the code.
+    assert client.post(API.format(user=user), json={"text": f"{ENROL_WORD[lang]} {code}"}).status_code == 202
+    services.worker.drain()
+    body, _ = _get(client, user)
+    assert body["role"] == role
+    assert (welcome_hi if lang == "hi" else welcome_en) in body["messages"][0]["text"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_wrong_code_leaves_the_role_as_it_was(services, client, lang: str) -> None:
+    user = f"web-wrong.doctor-{lang}"
+    client.post(API.format(user=user), json={"text": f"{ENROL_WORD[lang]} ABCD2345"})
+    services.worker.drain()
+    body, _ = _get(client, user)
+    assert body["role"] == "patient"
+    assert body["messages"], "the bot says the code is not valid"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_enrolment_word_is_one_the_bot_takes(lang: str) -> None:
+    assert ENROL.match(f"{ENROL_WORD[lang]} ABCD2345")
+
+
+# --- the page ---------------------------------------------------------------------------------
+
+
+class _Page(HTMLParser):
+    """The elements of a page by id, and every element's attributes and text."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.elements: list[tuple[str, dict[str, str], list[str]]] = []
+        self._open: list[list[str]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        text: list[str] = []
+        self.elements.append((tag, {k: v or "" for k, v in attrs}, text))
+        if tag not in ("input", "link", "meta", "br"):
+            self._open.append(text)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._open:
+            self._open.pop()
+
+    def handle_data(self, data: str) -> None:
+        for text in self._open:
+            text.append(data)
+
+    def by_id(self, element_id: str) -> tuple[str, dict[str, str], str]:
+        found = [(tag, attrs, "".join(text).strip()) for tag, attrs, text in self.elements if attrs.get("id") == element_id]
+        assert len(found) == 1, f"#{element_id}: {len(found)} elements"
+        return found[0]
+
+    def all(self, **attrs: str) -> list[tuple[str, dict[str, str], str]]:
+        return [
+            (tag, a, " ".join("".join(text).split()))
+            for tag, a, text in self.elements
+            if all(a.get(k) == v or (v == "*" and k in a) for k, v in attrs.items())
+        ]
+
+
+def _page(client: FlaskClient, query: str) -> _Page:
+    response = client.get("/" + query)
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    return _Page(response.get_data(as_text=True))
+
+
+def _nfc(words: Any) -> Any:
+    """Return strings as the catalogs hold them (NFC: ज़ is ज + nukta there)."""
+    if isinstance(words, str):
+        return unicodedata.normalize("NFC", words)
+    return type(words)(_nfc(w) for w in words)
+
+
+# (language, quick phrases, role names, enrolment label, send)
+PAGE_WORDS = {
+    "en": (["hello", "I have fever for 3 days", "status"], ["Patient", "Doctor", "Health worker"],
+           "Enter the code your coordinator gave you", "Send"),
+    "hi": (["नमस्ते", "मुझे 3 दिन से बुखार है", "स्थिति"], ["मरीज़", "डॉक्टर", "स्वास्थ्य कर्मी"],
+           "आपके समन्वयक ने जो कोड दिया है, वह यहाँ डालें", "भेजें"),
+}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_page_speaks_its_language_from_the_catalogs(client, lang: str) -> None:
+    phrases, role_names, enrol_label, send = _nfc(PAGE_WORDS[lang])
+    page = _page(client, f"?lang={lang}")
+    assert [text for _, _, text in page.all(**{"data-phrase": "*"})] == phrases
+    assert [a["data-phrase"] for _, a, _ in page.all(**{"data-phrase": "*"})] == phrases
+    assert [text for tag, _, text in page.all(**{"data-role": "*"}) if tag == "a"] == role_names
+    assert page.by_id("enrol-label")[2] == enrol_label
+    assert page.by_id("send")[2] == send
+    assert page.by_id("role-label")[2] == role_names[0]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_input_takes_devanagari_as_typed(client, lang: str) -> None:
+    _, attrs, _ = _page(client, f"?lang={lang}").by_id("text")
+    assert attrs["lang"] == lang
+    assert (attrs["inputmode"], attrs["autocapitalize"], attrs["spellcheck"]) == ("text", "off", "false")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize(("query", "role", "suffix"), [
+    ("", "patient", ""),
+    ("&role=patient", "patient", ""),
+    ("&role=doctor", "doctor", ".doctor"),
+    ("&role=health_worker", "health_worker", ".hw"),
+    ("&role=admin", "patient", ""),
+    ("&role=%3Cscript%3E", "patient", ""),
+])
+def test_the_role_switch(client, lang: str, query: str, role: str, suffix: str) -> None:
+    page = _page(client, f"?lang={lang}{query}")
+    _, body, _ = page.by_id("role-label")
+    assert body["data-role"] == role
+    bodies = page.all(**{"data-user-suffix": "*"})
+    assert len(bodies) == 1 and bodies[0][1]["data-user-suffix"] == suffix and bodies[0][1]["data-role"] == role
+    assert bodies[0][1]["data-enrol-word"] == ENROL_WORD[lang]
+    links = [(a["data-role"], a["href"], "aria-current" in a) for tag, a, _ in page.all(**{"data-role": "*"}) if tag == "a"]
+    assert [name for name, _, _ in links] == list(ROLES)
+    for name, href, current in links:
+        # Switching role keeps the tab's language.
+        assert f"role={name}" in href and f"lang={lang}" in href, href
+        assert current == (name == role)
+    # The enrolment form is there for the script to show while a doctor or health worker is not enrolled.
+    assert "hidden" in page.by_id("enrol")[1]
+    assert page.by_id("enrol-code")[0] == "input"
+
+
+def test_the_page_links_the_devanagari_font_and_uses_it(client) -> None:
+    page = _page(client, "?lang=hi")
+    sheets = [a["href"] for tag, a, _ in page.all(rel="stylesheet")]
+    assert sheets[0].endswith("/static/fonts.css") and sheets[1].endswith("/static/chat.css")
+    css = client.get("/static/chat.css").get_data(as_text=True)
+    assert re.search(r"font-family:\s*var\(--font-ui\)", css)
+    assert "Noto Sans Devanagari" in client.get("/static/fonts.css").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_language_links_keep_the_role_and_the_user(client, lang: str) -> None:
+    page = _page(client, f"?lang={lang}&role=doctor&user=asha")
+    links = {a["data-lang"]: a["href"] for _, a, _ in page.all(**{"data-lang": "*"})}
+    assert set(links) == {"en", "hi"}
+    for code, href in links.items():
+        assert f"lang={code}" in href and "role=doctor" in href and "user=asha" in href
