@@ -46,6 +46,11 @@ _PHONE_RE = re.compile(r"\+[0-9][0-9 ().-]*")
 # The web chat token travels in an HTTP header: visible ASCII, no spaces.
 _WEB_TOKEN_RE = re.compile(r"[\x21-\x7e]{16,}")
 
+# The session signing key: long enough that guessing it is hopeless.
+_SECRET_KEY_RE = re.compile(r"[\x21-\x7e]{32,}")
+# Hours as plain decimal digits (no exponents, inf or nan, which float() would take).
+_HOURS_RE = re.compile(r"[0-9]{1,3}(\.[0-9]{1,4})?|\.[0-9]{1,4}")
+
 _EXAMPLE_PHONE = "+14155238886"
 _MAX_SHOWN = 80
 
@@ -233,8 +238,14 @@ class Settings:
     # (one notice, then silence until the rate falls): a stuck key or a script must not
     # flood the outbox, and 30 is far above a person's fastest tap, tap, type.
     inbound_per_minute: int = 30
+    # Signs the operators' session cookie. When unset, a random key is generated once and
+    # kept in the database (bot/operators.py shared_secret_key), so every web process and
+    # every restart signs and reads the same cookies; set it to rotate the key by hand.
+    secret_key: str | None = None
+    # How long an operator stays signed in to the dashboard: one OPD shift.
+    operator_session_hours: float = 12.0
 
-    _SECRET_FIELDS = ("telegram_token", "telegram_secret", "twilio_auth_token", "web_token", "metrics_token")
+    _SECRET_FIELDS = ("telegram_token", "telegram_secret", "twilio_auth_token", "web_token", "metrics_token", "secret_key")
 
     def __repr__(self) -> str:
         """Show the settings with secrets and URL passwords masked."""
@@ -401,6 +412,20 @@ class Settings:
                 f"TELEOPD_INBOUND_PER_MINUTE must be a whole number of messages from 5 to 1000, got {_shown(per_minute)}"
             )
 
+        secret_key = _get(env, "TELEOPD_SECRET_KEY")
+        if secret_key is not None and not _SECRET_KEY_RE.fullmatch(secret_key):
+            raise SettingsError(
+                "TELEOPD_SECRET_KEY must be at least 32 visible ASCII characters without spaces "
+                f"(for example the output of: python -c 'import secrets; print(secrets.token_urlsafe(32))'), got {_hidden(secret_key)}"
+            )
+
+        session_hours = _get(env, "TELEOPD_OPERATOR_SESSION_HOURS") or "12"
+        if not _HOURS_RE.fullmatch(session_hours) or not 0 < float(session_hours) <= 168:
+            raise SettingsError(
+                "TELEOPD_OPERATOR_SESSION_HOURS must be a number of hours above 0 and at most 168 (a week), "
+                f"such as 12 or 0.5, got {_shown(session_hours)}"
+            )
+
         template_files = {}
         for var in ("TELEOPD_WHATSAPP_TEMPLATES", "TELEOPD_SMS_TEMPLATES"):
             path = _get(env, var)
@@ -466,6 +491,8 @@ class Settings:
             sms_templates_file=template_files["TELEOPD_SMS_TEMPLATES"],
             claim_timeout_seconds=int(claim_timeout),
             inbound_per_minute=int(per_minute),
+            secret_key=secret_key,
+            operator_session_hours=float(session_hours),
         )
 
     @property

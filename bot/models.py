@@ -435,3 +435,31 @@ class Consultation(Base):
 
     token: Mapped[Token] = relationship()
     doctor: Mapped[Doctor] = relationship()
+
+
+class Operator(Base):
+    """Someone who signs in to the operator dashboard (`teleopd operator add`)."""
+
+    __tablename__ = "operators"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # Kept lower-case, so "Coord" and "coord" are one operator.
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    # werkzeug.security's scrypt hash, never the password.
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Removed operators keep their row (so a name given again is a new epoch, not an old cookie's).
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Bumped by a password reset or a removal: a session signed with an older epoch has ended.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AppSecret(Base):
+    """A secret the web processes share, generated once (the session key when TELEOPD_SECRET_KEY is unset)."""
+
+    __tablename__ = "app_secrets"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -29,7 +29,7 @@ ALL_VARS = [
     "TWILIO_AUTH_TOKEN", "TELEOPD_TWILIO_WHATSAPP_FROM", "TELEOPD_TWILIO_SMS_FROM",
     "TELEOPD_TWILIO_API_URL", "TELEOPD_REDIS_URL", "TELEOPD_VIDEO_BASE_URL",
     "TELEOPD_WEB_TOKEN", "TELEOPD_DEFAULT_LANGUAGE", "TELEOPD_LOG_LEVEL",
-    "TELEOPD_LOG_FORMAT", "TELEOPD_METRICS_TOKEN",
+    "TELEOPD_LOG_FORMAT", "TELEOPD_METRICS_TOKEN", "TELEOPD_SECRET_KEY", "TELEOPD_OPERATOR_SESSION_HOURS",
 ]
 
 
@@ -133,6 +133,12 @@ VALID = [
     ("metrics-token-default-open", {}, "metrics_token", None),
     ("inbound-per-minute-default", {}, "inbound_per_minute", 30),
     ("inbound-per-minute-set", {"TELEOPD_INBOUND_PER_MINUTE": "60"}, "inbound_per_minute", 60),
+    ("secret-key-default-kept-in-database", {}, "secret_key", None),
+    ("secret-key-set", {"TELEOPD_SECRET_KEY": "k" * 32}, "secret_key", "k" * 32),
+    ("operator-session-hours-default-a-shift", {}, "operator_session_hours", 12.0),
+    ("operator-session-hours-whole", {"TELEOPD_OPERATOR_SESSION_HOURS": "8"}, "operator_session_hours", 8.0),
+    ("operator-session-hours-fraction", {"TELEOPD_OPERATOR_SESSION_HOURS": "0.5"}, "operator_session_hours", 0.5),
+    ("operator-session-hours-a-week", {"TELEOPD_OPERATOR_SESSION_HOURS": "168"}, "operator_session_hours", 168.0),
 ]
 
 
@@ -239,6 +245,14 @@ INVALID = [
      "TELEOPD_PUBLIC_URL", AUTH),
     ("inbound-per-minute-zero", {"TELEOPD_INBOUND_PER_MINUTE": "0"}, "TELEOPD_INBOUND_PER_MINUTE", None),
     ("inbound-per-minute-word", {"TELEOPD_INBOUND_PER_MINUTE": "many"}, "TELEOPD_INBOUND_PER_MINUTE", None),
+    ("secret-key-too-short", {"TELEOPD_SECRET_KEY": "short-secret-key"}, "TELEOPD_SECRET_KEY", "short-secret-key"),
+    ("secret-key-with-spaces", {"TELEOPD_SECRET_KEY": "a secret key of many words, far too guessable"},
+     "TELEOPD_SECRET_KEY", "a secret key of many words, far too guessable"),
+    ("operator-session-hours-zero", {"TELEOPD_OPERATOR_SESSION_HOURS": "0"}, "TELEOPD_OPERATOR_SESSION_HOURS", None),
+    ("operator-session-hours-negative", {"TELEOPD_OPERATOR_SESSION_HOURS": "-1"}, "TELEOPD_OPERATOR_SESSION_HOURS", None),
+    ("operator-session-hours-over-a-week", {"TELEOPD_OPERATOR_SESSION_HOURS": "169"}, "TELEOPD_OPERATOR_SESSION_HOURS", None),
+    ("operator-session-hours-word", {"TELEOPD_OPERATOR_SESSION_HOURS": "a shift"}, "TELEOPD_OPERATOR_SESSION_HOURS", None),
+    ("operator-session-hours-infinite", {"TELEOPD_OPERATOR_SESSION_HOURS": "inf"}, "TELEOPD_OPERATOR_SESSION_HOURS", None),
 ]
 
 
@@ -317,9 +331,10 @@ def test_repr_hides_secrets():
         "TELEOPD_TWILIO_SMS_FROM": "TELOPD", "TELEOPD_WEB_TOKEN": WEB,
         "TELEOPD_REDIS_URL": f"redis://:{PASSWORD}@cache/0",
         "TELEOPD_METRICS_TOKEN": WEB + "-metrics",
+        "TELEOPD_SECRET_KEY": WEB + "-session-signing",
     }
     text = repr(Settings.from_env(env))
-    for secret in (TOKEN, SECRET, AUTH, WEB, PASSWORD, WEB + "-metrics"):
+    for secret in (TOKEN, SECRET, AUTH, WEB, PASSWORD, WEB + "-metrics", WEB + "-session-signing"):
         assert secret not in text
     assert "TELOPD" in text
 

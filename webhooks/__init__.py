@@ -56,10 +56,17 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     from webhooks import dashboard as dashboard_pages
     app.register_blueprint(dashboard_pages.blueprint)
     _track_requests(app)
+    # After _track_requests: its guard's redirects and log lines then carry the request id.
+    from webhooks import operator_auth
+    operator_auth.install(app)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
-        """Answer every HTTP error as JSON with a plain message."""
+        """Answer an HTTP error as a page under /dashboard (operators read it), as JSON elsewhere."""
+        if request.path == "/dashboard" or request.path.startswith("/dashboard/"):
+            from webhooks import operator_auth
+
+            return operator_auth.error_page(error)
         return jsonify(error=error.description or error.name), error.code
 
     @app.errorhandler(Exception)
