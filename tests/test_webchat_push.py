@@ -361,6 +361,8 @@ def test_the_role_switch(client, lang: str, query: str, role: str, suffix: str) 
     # The enrolment form is there for the script to show while a doctor or health worker is not enrolled.
     assert "hidden" in page.by_id("enrol")[1]
     assert page.by_id("enrol-code")[0] == "input"
+    # The quick phrases are a patient's; a doctor or health worker has the bot's buttons.
+    assert ("hidden" in page.by_id("quick-phrases")[1]) == (role != "patient")
 
 
 def test_the_page_links_the_devanagari_font_and_uses_it(client) -> None:

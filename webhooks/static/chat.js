@@ -60,6 +60,7 @@
   var url = apiBase + '/api/chat/' + encodeURIComponent(user) + '/messages';
   var sentKey = 'teleopd.sent.' + user; // the API returns only bot messages: keep our own
   $('user-id').textContent = user;
+  body.dataset.user = user; // for tests and the curious: the API's user of this tab
   $('new-chat').addEventListener('click', function (ev) {
     ev.preventDefault();
     newBaseId();
