@@ -8,6 +8,7 @@ Usage:
     teleopd opd add ... / teleopd opd list             the OPD catalogue
     teleopd demo                                       load the demo OPDs
     teleopd doctor add/list, teleopd worker-user add   doctors and health workers (prints an enrolment code)
+    teleopd operator add/reset-password/remove/list    who signs in to the dashboard (prints a password)
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.exc import OperationalError
 
@@ -27,7 +29,13 @@ from bot.reports_cli import add_report_parser
 from bot.telegram_cli import add_telegram_parser
 from bot.templates_cli import add_templates_parser
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from bot.models import Opd
+
 log = logging.getLogger("teleopd")
+T = TypeVar("T")
 
 
 class CommandError(Exception):
@@ -109,7 +117,21 @@ def _parser() -> argparse.ArgumentParser:
     patient_erase.add_argument("--phone", required=True, help="the patient's mobile number, +91…")
     patient_erase.set_defaults(handler=cmd_patient_erase)
 
-    demo = commands.add_parser("demo", help="load the demo OPDs into the configured database")
+    operator = commands.add_parser("operator", help="operators who sign in to the dashboard at /dashboard")
+    operator_commands = operator.add_subparsers(title="operator commands", metavar="OPERATOR_COMMAND")
+    operator_add = operator_commands.add_parser("add", help="add an operator; prints the name and a generated password on the last lines, once")
+    operator_add.add_argument("--name", required=True, help="the name they sign in with (letters, digits and . _ @ -; case does not matter)")
+    operator_add.set_defaults(handler=cmd_operator_add)
+    operator_reset = operator_commands.add_parser("reset-password", help="give an operator a new password (printed once) and sign them out everywhere")
+    operator_reset.add_argument("--name", required=True, help="the operator's name")
+    operator_reset.set_defaults(handler=cmd_operator_reset_password)
+    operator_remove = operator_commands.add_parser("remove", help="stop an operator signing in, ending their sessions")
+    operator_remove.add_argument("--name", required=True, help="the operator's name")
+    operator_remove.set_defaults(handler=cmd_operator_remove)
+    operator_list = operator_commands.add_parser("list", help="list the operators who can sign in")
+    operator_list.set_defaults(handler=cmd_operator_list)
+
+    demo = commands.add_parser("demo", help="load the demo OPDs, an operator and demo staff codes into the configured database")
     demo.set_defaults(handler=cmd_demo)
 
     add_report_parser(commands)
@@ -304,16 +326,128 @@ def cmd_patient_erase(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_credential(username: str, password: str) -> None:
+    """Print an operator's name and password on the last two lines (shown this once: only a hash is kept)."""
+    print(f"username: {username}")
+    print(f"password: {password}")
+
+
+def _operator_change(settings: Settings, change: Callable[[Session], T]) -> T:
+    """Run a change to the operators in one transaction; a refusal (duplicate, unknown name) is a CommandError."""
+    from bot.operators import OperatorError
+
+    services = _services(settings, announce=False)
+    try:
+        with services.db.write() as session:
+            return change(session)
+    except OperatorError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def cmd_operator_add(settings: Settings, args: argparse.Namespace) -> int:
+    """Add an operator and print their generated password once."""
+    from bot.operators import add_operator
+
+    operator, password = _operator_change(settings, lambda session: add_operator(session, args.name))
+    print(f"operator {operator.username} added: they sign in at /dashboard/login; the password is shown only now")
+    _print_credential(operator.username, password)
+    return 0
+
+
+def cmd_operator_reset_password(settings: Settings, args: argparse.Namespace) -> int:
+    """Give an operator a new password, printed once; their open sessions end."""
+    from bot.operators import reset_password
+
+    operator, password = _operator_change(settings, lambda session: reset_password(session, args.name))
+    print(f"operator {operator.username} has a new password; sessions signed in with the old one have ended")
+    _print_credential(operator.username, password)
+    return 0
+
+
+def cmd_operator_remove(settings: Settings, args: argparse.Namespace) -> int:
+    """Stop an operator signing in; their open sessions end."""
+    from bot.operators import remove_operator
+
+    operator = _operator_change(settings, lambda session: remove_operator(session, args.name))
+    print(f"operator {operator.username} removed: they can no longer sign in, and their sessions have ended")
+    return 0
+
+
+def cmd_operator_list(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the operators who can sign in."""
+    from bot.operators import list_operators
+
+    services = _services(settings, announce=False)
+    with services.db.read() as session:
+        rows = [
+            (o.username, f"{o.created_at:%Y-%m-%d %H:%M} UTC", f"{o.last_login_at:%Y-%m-%d %H:%M} UTC" if o.last_login_at else "never")
+            for o in list_operators(session)
+        ]
+    if not rows:
+        print("no operators yet: add one with `teleopd operator add --name ...`")
+        return 0
+    _print_table(("username", "added", "last sign-in"), rows)
+    return 0
+
+
+DEMO_OPERATOR = "admin"
+DEMO_DOCTOR = "Dr. Demo"
+DEMO_HEALTH_WORKER = "Demo Health Worker"
+DEMO_CLINIC = "Demo PHC"
+DEMO_DOCTOR_OPD = "GEN24"  # the round-the-clock demo OPD: the demo works at any hour
+
+
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    """Load the demo OPDs."""
+    """Load the demo OPDs, and print what a newcomer needs for the two-tab demo.
+
+    The operator `admin`, the demo doctor and the demo health worker are created the first
+    time and reused after; each run prints a new admin password and new one-time codes
+    (the old ones are only stored hashed, so they cannot be shown again).
+    """
+    from bot.models import Role
     from bot.opds import load_demo
 
     services = _services(settings, announce=False)
     with services.db.write() as session:
         opds = load_demo(session)
         codes = [opd.code for opd in opds]
+        password = _demo_operator_password(session)
+        doctor_code = _demo_staff_code(session, DEMO_DOCTOR, Role.DOCTOR, [opd for opd in opds if opd.code == DEMO_DOCTOR_OPD])
+        worker_code = _demo_staff_code(session, DEMO_HEALTH_WORKER, Role.HEALTH_WORKER, [])
+    base = settings.public_url or "http://127.0.0.1:8000"
     print(f"loaded {len(codes)} demo OPDs: {', '.join(codes)}")
+    print("after `teleopd serve`:")
+    print(f"Patient: open {base}/ and say hello")
+    print(f"Doctor ({DEMO_DOCTOR}, {DEMO_DOCTOR_OPD}): open {base}/?role=doctor and send: enroll {doctor_code}")
+    print(f"Health worker ({DEMO_HEALTH_WORKER}, {DEMO_CLINIC}): open {base}/?role=health_worker and send: enroll {worker_code}")
+    print(f"Dashboard: open {base}/dashboard and sign in as {DEMO_OPERATOR} (a new password each time `teleopd demo` runs)")
+    _print_credential(DEMO_OPERATOR, password)
     return 0
+
+
+def _demo_operator_password(session: Session) -> str:
+    """Create the demo operator the first time, reset its password after; return the password."""
+    from bot.operators import OperatorError, add_operator, reset_password
+
+    try:
+        return reset_password(session, DEMO_OPERATOR)[1]
+    except OperatorError:  # not there yet (or removed): add it
+        return add_operator(session, DEMO_OPERATOR)[1]
+
+
+def _demo_staff_code(session: Session, name: str, role: str, opds: list[Opd]) -> str:
+    """Return a fresh one-time code for the demo doctor or health worker, creating them the first time."""
+    from sqlalchemy import select
+
+    from bot.enrolment import add_doctor, add_health_worker, issue_code
+    from bot.models import Person, Role
+
+    person = session.scalars(select(Person).where(Person.role == role, Person.name == name).order_by(Person.id)).first()
+    if person is not None:
+        return issue_code(session, person, role)
+    if role == Role.DOCTOR:
+        return add_doctor(session, name, opds)[1]
+    return add_health_worker(session, name, DEMO_CLINIC)[1]
 
 
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
