@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy import Date, cast, func, literal, select
@@ -132,41 +132,30 @@ class Live:
         return sum(1 for doctor in self.doctors if doctor.on_duty)
 
 
-def _outcome_counts(session: Session, low: dt.datetime, high: dt.datetime) -> dict[str | None, int]:
-    rows = session.execute(
-        select(Consultation.outcome, func.count())
-        .where(Consultation.called_at >= low, Consultation.called_at < high)
-        .group_by(Consultation.outcome)
-    ).all()
-    return {outcome: count for outcome, count in rows}
+def _today_calls(session: Session, opds: dict[int, Opd], day: dt.date) -> tuple[Today, dict[int, float]]:
+    """Return a day's figures and each OPD's median wait (minutes, as reports.wait_minutes measures one).
 
-
-def build_today(session: Session, now: dt.datetime) -> Today:
-    """Return today's consultations and no-shows."""
-    day = today_in_india(now)
-    counts = _outcome_counts(session, *day_bounds(day, day))
-    return Today(
-        day=day,
-        consultations=sum(counts.get(outcome, 0) for outcome in COUNTED),
-        no_shows=counts.get(ConsultationOutcome.NO_SHOW, 0),
-    )
-
-
-def _median_waits(session: Session, opds: dict[int, Opd], day: dt.date) -> dict[int, float]:
-    """Return each OPD's median wait (minutes) over the calls of a day, as reports.wait_minutes measures one."""
+    One pass over the day's calls: their waits need a row each anyway.
+    """
     low, high = day_bounds(day, day)
     rows = session.execute(
-        select(Consultation.opd_id, Consultation.called_at, Token.created_at, Token.day)
+        select(Consultation.opd_id, Consultation.outcome, Consultation.called_at, Token.created_at, Token.day)
         .join(Token, Token.id == Consultation.token_id)
         .where(Consultation.called_at >= low, Consultation.called_at < high)
     )
     waits: dict[int, list[float]] = defaultdict(list)
-    for opd_id, called_at, created_at, token_day in rows:
-        opd = opds.get(opd_id)
-        if opd is None:
-            continue
-        waits[opd_id].append(wait_minutes(created_at, called_at, session_start(token_day, opd.opens_at, opd.closes_at)))
-    return {opd_id: statistics.median(values) for opd_id, values in waits.items()}
+    outcomes: Counter[str | None] = Counter()
+    for opd_id, outcome, called_at, created_at, token_day in rows:
+        outcomes[outcome] += 1
+        opd = opds.get(opd_id) or session.get(Opd, opd_id)  # an OPD closed since still had its calls
+        if opd is not None:
+            waits[opd_id].append(wait_minutes(created_at, called_at, session_start(token_day, opd.opens_at, opd.closes_at)))
+    today = Today(
+        day=day,
+        consultations=sum(outcomes[outcome] for outcome in COUNTED),
+        no_shows=outcomes[ConsultationOutcome.NO_SHOW],
+    )
+    return today, {opd_id: statistics.median(values) for opd_id, values in waits.items()}
 
 
 def build_live(session: Session, now: dt.datetime) -> Live:
@@ -194,7 +183,7 @@ def build_live(session: Session, now: dt.datetime) -> Live:
             .group_by(DoctorOpd.opd_id)
         ).all()
     )
-    medians = _median_waits(session, opds, today)
+    figures_today, medians = _today_calls(session, opds, today)
     queues = tuple(
         OpdQueue(
             opd_id=opd.id, code=opd.code, name_en=opd.name_en, name_hi=opd.name_hi,
@@ -203,7 +192,7 @@ def build_live(session: Session, now: dt.datetime) -> Live:
         )
         for opd in opds.values()
     )
-    return Live(now=now, queues=queues, doctors=build_doctors(session), today=build_today(session, now))
+    return Live(now=now, queues=queues, doctors=build_doctors(session), today=figures_today)
 
 
 def build_doctors(session: Session) -> tuple[DoctorRow, ...]:
@@ -293,42 +282,45 @@ def build_range(session: Session, start: dt.date, end: dt.date) -> RangeFigures:
         raise ValueError(f"the range starts on {start} after it ends on {end}")
     low, high = day_bounds(start, end)
     in_range = (Consultation.called_at >= low, Consultation.called_at < high)
-    counted = Consultation.outcome.in_(COUNTED)
+    # Two scans of the range: per day and outcome, then per OPD and state (a few hundred groups).
     day = ist_day(session, Consultation.called_at).label("day")
-    by_day = {
-        _as_date(value): count
-        for value, count in session.execute(select(day, func.count()).where(*in_range, counted).group_by(day)).all()
-    }
+    by_day: Counter[dt.date] = Counter()
+    no_shows = 0
+    for value, outcome, count in session.execute(
+        select(day, Consultation.outcome, func.count())
+        .where(*in_range, Consultation.outcome.in_((*COUNTED, ConsultationOutcome.NO_SHOW)))
+        .group_by(day, Consultation.outcome)
+    ).all():
+        if outcome == ConsultationOutcome.NO_SHOW:
+            no_shows += count
+        else:
+            by_day[_as_date(value)] += count
     per_day = tuple(
-        DayCount(start + dt.timedelta(days=offset), by_day.get(start + dt.timedelta(days=offset), 0))
+        DayCount(start + dt.timedelta(days=offset), by_day[start + dt.timedelta(days=offset)])
         for offset in range((end - start).days + 1)
     )
-    count = func.count().label("consultations")
+    by_state: Counter[str | None] = Counter()
+    by_opd: Counter[int] = Counter()
+    for opd_id, state_code, count in session.execute(
+        select(Consultation.opd_id, Consultation.state_code, func.count())
+        .where(*in_range, Consultation.outcome.in_(COUNTED))
+        .group_by(Consultation.opd_id, Consultation.state_code)
+    ).all():
+        by_state[state_code] += count
+        by_opd[opd_id] += count
+    # As bot/reports.py ranks them: highest first, ties by code, an unrecorded state last.
     states = tuple(
-        StateCount(code, consultations)
-        for code, consultations in session.execute(
-            select(Consultation.state_code, count)
-            .where(*in_range, counted)
-            .group_by(Consultation.state_code)
-            # As bot/reports.py ranks them: highest first, ties by code, an unrecorded state last.
-            .order_by(count.desc(), Consultation.state_code.is_(None), Consultation.state_code)
-            .limit(TOP_STATES)
-        ).all()
+        sorted(
+            (StateCount(code, consultations) for code, consultations in by_state.items()),
+            key=lambda item: (-item.consultations, item.code is None, item.code or ""),
+        )[:TOP_STATES]
     )
-    per_opd = session.execute(
-        select(Consultation.opd_id, count).where(*in_range, counted).group_by(Consultation.opd_id)
-    ).all()
-    names = {
-        opd.id: opd for opd in session.scalars(select(Opd).where(Opd.id.in_([opd_id for opd_id, _ in per_opd])))
-    } if per_opd else {}
+    names = {opd.id: opd for opd in session.scalars(select(Opd).where(Opd.id.in_(list(by_opd))))} if by_opd else {}
     opds = sorted(
         (
             OpdCount(opd_id, names[opd_id].code, names[opd_id].name_en, names[opd_id].name_hi, consultations)
-            for opd_id, consultations in per_opd
+            for opd_id, consultations in by_opd.items()
         ),
         key=lambda item: (-item.consultations, item.code),
     )
-    no_shows = session.scalar(
-        select(func.count()).select_from(Consultation).where(*in_range, Consultation.outcome == ConsultationOutcome.NO_SHOW)
-    )
-    return RangeFigures(start=start, end=end, per_day=per_day, states=states, opds=tuple(opds), no_shows=no_shows or 0)
+    return RangeFigures(start=start, end=end, per_day=per_day, states=states, opds=tuple(opds), no_shows=no_shows)
