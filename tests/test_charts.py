@@ -14,7 +14,6 @@ from bot.reports import state_name
 from flows.india import state_by_code
 
 SVG = "{http://www.w3.org/2000/svg}"
-TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 # The seed's table (/work/shared/seeds/000_*.txt): the ten states with most consultations, highest first.
 SEED_STATES = [
     ("IN-AP", 4223054), ("IN-KA", 2415774), ("IN-TN", 1599283), ("IN-UP", 1371799), ("IN-GJ", 485735),
@@ -114,14 +113,14 @@ def test_the_axis_ticks_are_written_by_the_number_function(kind: str) -> None:
     assert [t.text for t in axis.iter(f"{SVG}text")] == ["0", "10,00,000", "20,00,000", "30,00,000", "40,00,000", "50,00,000"]
 
 
-def _naughty() -> list[str]:
-    strings = json.loads((TESTDATA / "robustness" / "blns.json").read_text(encoding="utf-8"))
+def _naughty(testdata: Path) -> list[str]:
+    strings = json.loads((testdata / "robustness" / "blns.json").read_text(encoding="utf-8"))
     return [s for s in strings if isinstance(s, str)]
 
 
 @pytest.mark.parametrize("kind", CHARTS)
-def test_naughty_labels_are_escaped_and_the_svg_stays_valid(kind: str) -> None:
-    naughty = _naughty()
+def test_naughty_labels_are_escaped_and_the_svg_stays_valid(kind: str, testdata: Path) -> None:
+    naughty = _naughty(testdata)
     assert len(naughty) > 100
     bars = [Bar(label, index + 1, title=label) for index, label in enumerate(naughty)]
     svg = CHARTS[kind](bars, chart_id="n", title=naughty[0], desc="<script>x</script>", empty_text="-", number=str)
