@@ -1,8 +1,4 @@
-"""Operators sign in to the dashboard: the real app, the real login form, both databases, en and hi.
-
-Until webhooks/dashboard.py is registered by create_app, a stand-in blueprint named
-"dashboard" (the name the guard looks for) shows the signed-in operator on the shared layout.
-"""
+"""Operators sign in to the dashboard: the real app, the real login form and dashboard, both databases, en and hi."""
 
 from __future__ import annotations
 
@@ -11,7 +7,7 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from flask import Blueprint, Flask, g, render_template
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -31,21 +27,9 @@ WRONG = "That name and password do not match. Check them and try again."
 ENDED = "Your session has ended, please sign in again."
 
 
-def stand_in_dashboard() -> Blueprint:
-    """A dashboard of one page, for as long as create_app registers none."""
-    blueprint = Blueprint("dashboard", __name__)
-
-    @blueprint.get("/dashboard")
-    def dashboard_page() -> str:
-        return render_template("operator_base.html", operator=g.operator)
-
-    return blueprint
-
-
 def build_app(services: Services) -> Flask:
     app = webhooks.create_app(services)
-    if "dashboard" not in app.blueprints:
-        app.register_blueprint(stand_in_dashboard())
+    assert "dashboard" in app.blueprints  # webhooks/dashboard.py, the blueprint the guard protects
     return app
 
 
