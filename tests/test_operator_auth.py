@@ -167,6 +167,16 @@ def test_the_session_hours_setting_sets_the_limit(db: Database, catalogs: Catalo
     assert "ended" in login_redirect(client.get("/dashboard"))
 
 
+def test_a_sign_in_stamped_by_a_clock_a_little_ahead_still_counts(services: Services, client: FlaskClient) -> None:
+    signed_in(client, services)
+    with client.session_transaction("/dashboard") as cookie_session:  # another web machine, 2 s ahead
+        cookie_session["at"] = time.time() + 2
+    assert client.get("/dashboard").status_code == 200
+    with client.session_transaction("/dashboard") as cookie_session:  # a day ahead is no clock
+        cookie_session["at"] = time.time() + 86400
+    assert "ended" in login_redirect(client.get("/dashboard"))
+
+
 @pytest.mark.parametrize("change", ["reset-password", "remove"])
 def test_a_reset_or_a_removal_ends_the_sessions_signed_in_before(services: Services, app: Flask, change: str) -> None:
     laptop, phone = app.test_client(), app.test_client()

@@ -49,6 +49,9 @@ FAILURES_PER_ADDRESS: RateLimitItem = RateLimitItemPerMinute(30, 15)
 MAX_PASSWORD_LENGTH = 256
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "X-CSRF-Token"
+# Web processes on other machines stamp sign-ins by their own clocks: a sign-in up to this
+# far "in the future" is clock skew, not a forged cookie (which the signature stops anyway).
+CLOCK_SKEW_SECONDS = 300
 
 
 class OperatorSessionInterface(SecureCookieSessionInterface):
@@ -132,7 +135,7 @@ def signed_in() -> SignedIn | None:
     if not isinstance(epoch, int) or not isinstance(at, (int, float)):
         return SignedIn(None)
     age = time.time() - at
-    if age < 0 or age > session_lifetime().total_seconds():
+    if age < -CLOCK_SKEW_SECONDS or age > session_lifetime().total_seconds():
         return SignedIn(None)
     with _services().db.read() as db_session:
         operator = operators.current(db_session, operator_id, epoch)
