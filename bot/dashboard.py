@@ -25,6 +25,7 @@ from bot.models import (
     Consultation, ConsultationOutcome, Doctor, DoctorOpd, DoctorStatus, Opd, Person, Token, TokenStatus,
 )
 from bot.reports import COUNTED, IST, StateCount, day_bounds, session_start, wait_minutes
+from flows.messages import ByLanguage
 
 # The range shown when none (or a wrong one) is asked for: the last 30 days, today included.
 DEFAULT_DAYS = 30
@@ -51,8 +52,19 @@ def default_range(now: dt.datetime) -> tuple[dt.date, dt.date]:
 # --- live ----------------------------------------------------------------------------------
 
 
+class OpdNames:
+    """Gives a row with an OPD's two names (name_en, name_hi) its name in a language."""
+
+    name_en: str
+    name_hi: str
+
+    def name(self, lang: str) -> str:
+        """Return the OPD's name in a language."""
+        return self.name_hi if lang == "hi" else self.name_en
+
+
 @dataclass(frozen=True)
-class OpdQueue:
+class OpdQueue(OpdNames):
     """One active OPD's queue now."""
 
     opd_id: int
@@ -64,22 +76,6 @@ class OpdQueue:
     median_wait: float | None  # minutes, over today's calls; None before the first call
     doctors_on_duty: int  # free, busy or on a break
 
-    def name(self, lang: str) -> str:
-        """Return the OPD's name in a language."""
-        return self.name_hi if lang == "hi" else self.name_en
-
-
-@dataclass(frozen=True)
-class OpdName:
-    """An OPD's names, for a doctor's row."""
-
-    name_en: str
-    name_hi: str
-
-    def name(self, lang: str) -> str:
-        """Return the OPD's name in a language."""
-        return self.name_hi if lang == "hi" else self.name_en
-
 
 @dataclass(frozen=True)
 class DoctorRow:
@@ -89,7 +85,7 @@ class DoctorRow:
     name: str
     status: DoctorStatus
     since: dt.datetime  # when the status was set (aware UTC)
-    opds: tuple[OpdName, ...]
+    opds: tuple[ByLanguage, ...]  # the names of the doctor's OPDs
 
     @property
     def on_duty(self) -> bool:
@@ -197,11 +193,11 @@ def build_live(session: Session, now: dt.datetime) -> Live:
 
 def build_doctors(session: Session) -> tuple[DoctorRow, ...]:
     """Return every doctor with their status, since when, and their OPDs; busy first, then by name."""
-    opds_of: dict[int, list[OpdName]] = defaultdict(list)
+    opds_of: dict[int, list[ByLanguage]] = defaultdict(list)
     for doctor_id, name_en, name_hi in session.execute(
         select(DoctorOpd.doctor_id, Opd.name_en, Opd.name_hi).join(Opd, Opd.id == DoctorOpd.opd_id).order_by(Opd.code)
     ):
-        opds_of[doctor_id].append(OpdName(name_en, name_hi))
+        opds_of[doctor_id].append(ByLanguage(en=name_en, hi=name_hi))
     rows = [
         DoctorRow(doctor_id=doctor_id, name=name, status=DoctorStatus(status), since=since, opds=tuple(opds_of[doctor_id]))
         for doctor_id, name, status, since in session.execute(
@@ -224,7 +220,7 @@ class DayCount:
 
 
 @dataclass(frozen=True)
-class OpdCount:
+class OpdCount(OpdNames):
     """Consultations in one OPD."""
 
     opd_id: int
@@ -232,10 +228,6 @@ class OpdCount:
     name_en: str
     name_hi: str
     consultations: int
-
-    def name(self, lang: str) -> str:
-        """Return the OPD's name in a language."""
-        return self.name_hi if lang == "hi" else self.name_en
 
 
 @dataclass(frozen=True)

@@ -151,7 +151,7 @@ def test_live_queues_doctors_and_today(clinic: Clinic) -> None:
         ("Dr. Vikram Singh", DoctorStatus.PAUSED, at(DAY, "09:45")),
         ("Dr. Meena Iyer", DoctorStatus.OFFLINE, at(DAY, "08:00")),
     ]
-    assert [o.name_en for o in live.doctors[1].opds] == ["General Medicine", "General Medicine (24 hours)"]
+    assert [o.en for o in live.doctors[1].opds] == ["General Medicine", "General Medicine (24 hours)"]
     assert (live.today.day, live.today.consultations, live.today.no_shows) == (DAY, 2, 1)
     assert live.today.no_show_rate == pytest.approx(1 / 3)
 
