@@ -38,10 +38,11 @@ def client(services: Services) -> FlaskClient:
     return webhooks.create_app(services).test_client()
 
 
-def _get(client: FlaskClient, user: str, **query: Any) -> tuple[dict[str, Any], float]:
-    """GET a user's messages; return the JSON answer and how long the request took."""
+def _get(client: FlaskClient, user: str, threaded: bool = True, **query: Any) -> tuple[dict[str, Any], float]:
+    """GET a user's messages as a threaded server (waitress: `teleopd serve`) would pass the
+    request on; return the JSON answer and how long the request took."""
     started = time.monotonic()
-    response = client.get(API.format(user=user), query_string=query)
+    response = client.get(API.format(user=user), query_string=query, environ_overrides={"wsgi.multithread": threaded})
     elapsed = time.monotonic() - started
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json(), elapsed
@@ -99,6 +100,12 @@ def test_a_long_poll_is_woken_by_a_reply_sent_in_another_thread(services, client
         texts += [m["text"] for m in more["messages"]]
     worker.join(timeout=LONG_WAIT_S)
     assert question in texts[-1] and len(texts) == 2
+
+
+def test_a_server_of_one_thread_per_process_never_holds_a_get(client) -> None:
+    """gunicorn's sync workers (the Procfile) would be held whole: the GET answers at once."""
+    body, elapsed = _get(client, "lp-sync", threaded=False, after="", wait=LONG_WAIT_S)
+    assert body["messages"] == [] and elapsed < WOKEN_WITHIN_S
 
 
 def test_without_wait_the_get_answers_at_once_as_before(services, client) -> None:

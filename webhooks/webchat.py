@@ -5,7 +5,8 @@ GET  /api/chat/<user>/messages?after=<cursor>[&wait=<seconds>] → {"messages": 
 
 `wait` makes the GET a long poll: it answers as soon as there is a message after the cursor,
 or with none after `wait` seconds (a number, 0-25; more is cut to 25, anything else is a
-400). Without `wait` it answers at once. `role` is the user's role (patient, doctor,
+400). Without `wait` it answers at once, and so it does on a server that runs one request
+per process at a time (wsgi.multithread false: gunicorn's sync workers). `role` is the user's role (patient, doctor,
 health_worker), null before their first message.
 
 With TELEOPD_WEB_TOKEN set, every /api/chat request carries the token: as
@@ -181,6 +182,11 @@ def get_messages(user: str):  # type: ignore[no-untyped-def]
     if cursor is None:
         abort(400, description='"after" must be a cursor returned by this API')
     wait_s = _wait_seconds(request.args.get("wait"))
+    if not request.environ.get("wsgi.multithread", False):
+        # One request at a time per process (gunicorn's sync workers, as in the Procfile):
+        # a waiting chat would hold the whole process, webhooks and all. Answer at once;
+        # the page then polls every few seconds instead.
+        wait_s = 0.0
     db = current_app.extensions["teleopd"].db
     messages, next_cursor = local.wait_for_messages(db, user, cursor, wait_s)
     return jsonify(messages=[m.to_json() for m in messages], cursor=str(next_cursor), role=local.role_of_user(db, user))

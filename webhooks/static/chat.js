@@ -9,6 +9,9 @@
   var CODE_RE = /^[A-Za-z0-9 -]{4,20}$/; // what flows/conversation.py ENROL takes after the word
   var WAIT_S = 25;                  // the server's cap (webhooks/webchat.py MAX_WAIT_S)
   var BACKOFF_MS = 1000, MAX_BACKOFF_MS = 15000;
+  // A server that does not hold requests (one thread per process) answers a long poll at
+  // once: then ask again after this, as plain polling would.
+  var QUICK_EMPTY_MS = 1000, POLL_MS = 2000;
   var RETRY_MS = [300, 1000, 2500]; // POST retries (network error / 5xx), same id each time
   var STAFF = { doctor: true, health_worker: true };
 
@@ -113,7 +116,7 @@
     var li = el('li', 'msg ' + kind);
     li.dataset.from = kind;
     if (id) li.dataset.id = id;
-    li.appendChild(el('p', 'text', text));
+    li.appendChild(messageText(text));
     var time = el('time', 'at', hhmm(at));
     time.dateTime = at;
     li.appendChild(time);
@@ -125,6 +128,25 @@
     list.appendChild(li);
     list.scrollTop = list.scrollHeight;
     return li;
+  }
+  var LINK_RE = /\bhttps?:\/\/[^\s<>"]+[^\s<>".,;:!?)\]'”’]/g;
+  function messageText(text) {
+    // The video call's address is a link: only http(s) addresses, each built as an element
+    // whose text and href are set as strings, so no markup in a message is ever parsed.
+    var p = el('p', 'text');
+    var at = 0, found;
+    LINK_RE.lastIndex = 0;
+    while ((found = LINK_RE.exec(text)) !== null) {
+      p.appendChild(document.createTextNode(text.slice(at, found.index)));
+      var a = el('a', null, found[0]);
+      a.href = found[0];
+      a.target = '_blank';
+      a.rel = 'noopener noreferrer';
+      p.appendChild(a);
+      at = found.index + found[0].length;
+    }
+    p.appendChild(document.createTextNode(text.slice(at)));
+    return p;
   }
   function choiceButtons(choices) {
     var box = el('div', 'choices');
@@ -266,7 +288,7 @@
     if (polling || locked) return;
     polling = true;
     clearTimeout(timer);
-    var delay = 0;
+    var delay = 0, asked = Date.now(), waited = !first;
     try {
       // The first request answers at once: the history shows without waiting.
       var query = '?after=' + encodeURIComponent(cursor) + (first ? '' : '&wait=' + WAIT_S);
@@ -292,6 +314,7 @@
         body.dataset.ready = 'true';
       }
       if (data.cursor != null) cursor = String(data.cursor);
+      if (waited && !messages.length && Date.now() - asked < QUICK_EMPTY_MS) delay = POLL_MS;
       fails = 0;
       clearStatus('lost');
     } catch (e) {
