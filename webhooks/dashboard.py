@@ -111,7 +111,7 @@ def _state_label(code: str | None, lang: str) -> str:
     return name if isinstance(name, str) else t(name)
 
 
-def _charts(figures: RangeFigures, lang: str) -> dict[str, Markup]:
+def range_charts(figures: RangeFigures, lang: str) -> dict[str, Markup]:
     """Return the range's three charts as inline SVG, with their words in the page's language."""
     locale = BABEL_LOCALE.get(lang, "en_IN")
     between = {"start": figures.start, "end": figures.end}
@@ -159,7 +159,7 @@ def dashboard_page() -> str:
         operator=g.get("operator"),
         live=live,
         figures=figures,
-        charts=_charts(figures, lang),
+        charts=range_charts(figures, lang),
         notice=notice,
         updated=t("Updated at {time} IST", time=now.astimezone(IST).strftime("%H:%M")),
         status_word=status_word,
