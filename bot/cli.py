@@ -391,8 +391,9 @@ def cmd_operator_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 DEMO_OPERATOR = "admin"
-DEMO_DOCTOR = "Dr. Demo"
-DEMO_HEALTH_WORKER = "Demo Health Worker"
+# Staff are stored by name; the bot itself says "Dr." before a doctor's name.
+DEMO_DOCTOR = "Anita Sharma"
+DEMO_HEALTH_WORKER = "Kamla Devi"
 DEMO_CLINIC = "Demo PHC"
 DEMO_DOCTOR_OPD = "GEN24"  # the round-the-clock demo OPD: the demo works at any hour
 
@@ -418,7 +419,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     print(f"loaded {len(codes)} demo OPDs: {', '.join(codes)}")
     print("after `teleopd serve`:")
     print(f"Patient: open {base}/ and say hello")
-    print(f"Doctor ({DEMO_DOCTOR}, {DEMO_DOCTOR_OPD}): open {base}/?role=doctor and send: enroll {doctor_code}")
+    print(f"Doctor (Dr. {DEMO_DOCTOR}, {DEMO_DOCTOR_OPD}): open {base}/?role=doctor and send: enroll {doctor_code}")
     print(f"Health worker ({DEMO_HEALTH_WORKER}, {DEMO_CLINIC}): open {base}/?role=health_worker and send: enroll {worker_code}")
     print(f"Dashboard: open {base}/dashboard and sign in as {DEMO_OPERATOR} (a new password each time `teleopd demo` runs)")
     _print_credential(DEMO_OPERATOR, password)

@@ -128,7 +128,7 @@ def test_demo_prints_what_the_two_tab_demo_needs(teleopd, web: Services) -> None
     assert enrols_as(web, "demo-worker-tab", code_in(lines, "Health worker")) == Role.HEALTH_WORKER
     with web.db.read() as session:
         [doctor] = session.scalars(select(Doctor)).all()
-        assert doctor.person.name == "Dr. Demo" and [opd.code for opd in doctor.opds] == ["GEN24"]
+        assert doctor.person.name == "Anita Sharma" and [opd.code for opd in doctor.opds] == ["GEN24"]
 
 
 def test_demo_again_reuses_its_people_with_a_new_password_and_codes(teleopd, web: Services) -> None:  # type: ignore[no-untyped-def]
