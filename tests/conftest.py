@@ -21,6 +21,7 @@ from bot.i18n import Catalogs
 from bot.migrate import upgrade
 from bot.models import Base
 from bot.services import Services, build_services
+from tests.browser import browser  # noqa: F401  (one session-wide Chromium: a fixture defined once, here)
 
 SHARED_TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 PG_URL = os.environ.get("TELEOPD_TEST_DATABASE_URL", "").replace("postgresql://", "postgresql+psycopg://", 1)

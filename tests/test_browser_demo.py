@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from bot.cli import main as teleopd
 from bot.db import Database
 from bot.models import Conversation, Identity, OutboxMessage, OutboxStatus
-from tests.browser import bars_drawn, browser, shows_devanagari  # noqa: F401  (browser: a fixture)
+from tests.browser import bars_drawn, shows_devanagari
 from tests.serving import ServeProcess, free_port
 from tests.test_doctor_flow import ADVICE, ANSWERS, COMPLAINT, OPEN, REGISTER, T, WORDS
 
@@ -186,7 +186,7 @@ def _sign_in(demo: Demo, page: Any, lang: str) -> None:
 
 
 @pytest.mark.parametrize("lang", ["en", "hi"])
-def test_a_newcomer_books_calls_and_sees_it_on_the_dashboard(demo: Demo, browser: Any, lang: str, tmp_path: Path) -> None:  # noqa: F811
+def test_a_newcomer_books_calls_and_sees_it_on_the_dashboard(demo: Demo, browser: Any, lang: str, tmp_path: Path) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     try:
         patient = _open(demo, context, lang)

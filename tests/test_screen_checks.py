@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import HEADLINE, bars_drawn, browser, headline_ratio, shows_devanagari  # noqa: F401  (browser: a fixture)
+from tests.browser import HEADLINE, bars_drawn, headline_ratio, shows_devanagari
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +28,7 @@ def _show(page: Any, word: str) -> None:
 
 
 @pytest.fixture
-def page(browser: Any) -> Any:  # noqa: F811
+def page(browser: Any) -> Any:
     context = browser.new_context()
     yield context.new_page()
     context.close()
