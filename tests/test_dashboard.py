@@ -285,7 +285,7 @@ def row_of(html: str, header: str) -> list[str]:
 
 
 def figure(html: str, label: str) -> str:
-    found = re.search(r"<dt>" + re.escape(label) + r"</dt><dd>(.*?)</dd>", html)
+    found = re.search(r"<dt>" + re.escape(label) + r"</dt><dd[^>]*>(.*?)</dd>", html)
     assert found, f"no figure {label!r}"
     return found.group(1)
 
