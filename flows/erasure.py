@@ -11,10 +11,16 @@ from flows.messages import Choice, Reply, sms, t
 from flows.onboarding import NO_WORDS, YES_WORDS
 
 
+# Where "No, keep my data" goes back to. A key of its own: the language step keeps
+# "resume_step" for the question it interrupted, and an erasure asked at the language step
+# must not take that one.
+RESUME = "erase_resume"
+
+
 def start_erasure(turn: Turn) -> None:
     """Asks the patient to confirm before anything is erased."""
-    if turn.state.step not in ("erase_confirm", "language"):
-        turn.data["resume_step"] = turn.state.step
+    if turn.state.step != "erase_confirm":
+        turn.data[RESUME] = turn.state.step
     turn.goto("erase_confirm")
 
 
@@ -56,8 +62,11 @@ class EraseConfirmStep(Step):
             turn.state.step = None
         elif answer.choice == "keep":
             turn.say(t("Your data is kept. Nothing was deleted."))
-            resume = turn.data.pop("resume_step", None) or "menu"
-            turn.goto(resume if resume != "erase_confirm" else "menu")
+            # Someone not registered yet (asked at the first question, say) goes back to
+            # registering: the menu is only for registered patients.
+            registered = turn.ports.patients.profile() is not None
+            resume = turn.data.pop(RESUME, None) or ("menu" if registered else "language")
+            turn.goto(resume)
         else:
             turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
 

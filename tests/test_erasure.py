@@ -16,7 +16,7 @@ from bot.services import Services
 from bot.timers import TimerRunner
 from flows.commands import Command, match_command
 from tests.test_doctor_flow import (  # noqa: F401  (fixtures)
-    ADVICE, COMPLAINT, LANGS, NAMES, WORDS, _clear_of_midnight_ist, book, demo, enrolled_doctor, open_chat, step_of,
+    ADVICE, COMPLAINT, LANGS, NAMES, WORDS, Chat, _clear_of_midnight_ist, book, demo, enrolled_doctor, open_chat, step_of,
     today_ist, tokens_of,
 )
 
@@ -36,6 +36,7 @@ NO = {"en": "no", "hi": "नहीं"}
 MENU = {"en": "What would you like to do?", "hi": "आप क्या करना चाहेंगे?"}
 GREETING = {"en": "Namaste! I am the teleopd assistant.", "hi": "नमस्ते! मैं teleopd सहायक हूँ।"}
 ASK_FOR = {"en": "delete my data", "hi": "मेरा डेटा हटाएं"}
+OPEN_WORD = {"en": "hello", "hi": "नमस्ते"}
 COORDINATOR = {"en": "Please ask your OPD coordinator", "hi": "ओपीडी समन्वयक"}
 ROMANISED = ["delete my data", "/delete", "erase my data", "मेरा डेटा हटाएं", "मेरा डेटा हटाओ", "mera data hatao", "mera data delete karo", "Mera Data Hatao!"]
 
@@ -127,6 +128,24 @@ def test_no_keeps_everything(demo: Services, lang: str) -> None:
         assert session.get(Token, token.id).status == TokenStatus.WAITING
     everything = database_text(demo)
     assert NAMES[lang][2] in everything and PHONE in everything
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("at", ["language", "name"])
+def test_no_before_registering_goes_back_to_registering(demo: Services, lang: str, at: str) -> None:
+    """Someone not registered yet who asks, then keeps their data, carries on registering (not the menu)."""
+    if at == "language":
+        patient = Chat(demo, "newcomer", lang)
+        patient.say(OPEN_WORD[lang])  # the first question is the language
+    else:
+        patient = open_chat(demo, "newcomer", lang)
+        patient.say(YES[lang])  # consent given: the name is asked next
+    assert step_of(demo, "newcomer") == at
+    assert patient.say(ASK_FOR[lang]).texts[0].startswith(ASK[lang])
+    answer = patient.say(NO[lang]).texts
+    assert answer[0] == KEPT[lang]
+    assert step_of(demo, "newcomer") == at
+    assert MENU[lang] not in " ".join(answer)
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -43,6 +43,8 @@ ANSWER = {
     "district": "Varanasi",
     "phone": "98765 43210",
     "confirm": "1",
+    # Random text can spell "delete my data" ("मेरा?डेटा?हटाएँ" did): "2", keep it, and go on.
+    "erase_confirm": "2",
 }
 # Any later step (booking, tokens) is left with the global MENU command, which brings a
 # registered user back to the main menu from anywhere.
