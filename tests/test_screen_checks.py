@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser import HEADLINE, bars_drawn, headline_ratio, shows_devanagari
+from tests.browser import HEADLINE, bars_drawn, fonts_drawn, headline_ratio, shows_devanagari
 
 pytestmark = pytest.mark.slow
 
@@ -65,3 +66,51 @@ def test_a_chart_with_no_bars_has_none(page: Any) -> None:
     page.set_content("<svg id=c width=300 height=120 xmlns='http://www.w3.org/2000/svg'><rect width=300 height=120 fill='#fff'/>"
                      "<text x=10 y=60>No consultations</text></svg>")
     assert bars_drawn(page, "#c") == (0, 0, 0)
+
+
+# --- the pages themselves, on a machine with no Devanagari system font -----------------------
+
+
+@pytest.fixture
+def served_pages(tmp_path: Path, catalogs: Any) -> Any:
+    """Serve the real app (SQLite, the local demo) on a loopback port for the browser; yield its base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from bot.config import Settings
+    from bot.db import Database
+    from bot.migrate import upgrade
+    from bot.services import build_services
+    from webhooks import create_app
+
+    database = Database(f"sqlite:///{tmp_path / 'pages.db'}")
+    upgrade(database.url, database.engine)
+    services = build_services(Settings(database_url=database.url), db=database, catalogs=catalogs)
+    server = make_server("127.0.0.1", 0, create_app(services), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+        database.dispose()
+
+
+@pytest.mark.parametrize(("path", "selectors"), [
+    # The chat's chrome: the Send button, a quick phrase, the language link (item 14 of issue 13).
+    ("/?lang=hi", ["#send", "#quick-phrases button.phrase", ".langs a[lang=hi]"]),
+    # The operators' pages: the sign-in heading and button, bold and regular faces both.
+    ("/dashboard/login?lang=hi", ["h1", "button[type=submit]"]),
+])
+def test_the_pages_draw_hindi_with_the_font_they_serve(page: Any, served_pages: str, path: str, selectors: list[str]) -> None:
+    """Hindi is drawn with the served Noto Sans Devanagari, whatever fonts the machine has."""
+    page.goto(served_pages + path)
+    page.evaluate("document.fonts.ready")
+    for selector in selectors:
+        found = page.locator(selector)
+        assert found.count() >= 1, f"{path}: no {selector}"
+        assert re.search("[\u0900-\u097f]", found.first.inner_text()), f"{path}: {selector} holds no Devanagari"
+        drawn = fonts_drawn(page, selector)
+        assert any("devanagari" in name.lower() for name in drawn), f"{path}: {selector} drawn with {drawn}"
