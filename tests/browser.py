@@ -1,9 +1,11 @@
 """A real browser for the tests: Debian's Chromium, driven by Playwright.
 
-Chromium comes from Debian's packages (`apt-get install chromium chromium-driver`; .ci/run
-installs them) and Playwright's Python client drives it through `executable_path`, so no
-browser is downloaded. Without Chromium the browser tests fail and say how to install it:
-they are part of the suite, not optional.
+Chromium comes from Debian's packages (`apt-get install chromium`; .ci/run installs it) and
+Playwright's Python client drives it through `executable_path`, so no browser is downloaded
+(Playwright's own download needs a CDN this kind of machine cannot reach). Where no Chromium
+can be had, the browser tests are skipped with the reason printed in the summary (`-ra`), so
+the README's test command still runs everything else; CI sets TELEOPD_TEST_REQUIRE_CHROMIUM=1,
+and there a missing Chromium fails them instead.
 
 What a screenshot must show is checked in pixels and in what the browser reports it drew:
 - Devanagari: the browser's own account of the fonts it drew a node with
@@ -25,17 +27,20 @@ import pytest
 from PIL import Image
 
 CHROMIUM_ENV = "TELEOPD_TEST_CHROMIUM"
+REQUIRE_ENV = "TELEOPD_TEST_REQUIRE_CHROMIUM"
 # The headline of a Devanagari word spans most of it (0.63 for "डैशबोर्ड", whose matras
 # overhang its ends; 1.0 for "नमस्ते"); Latin words and missing-glyph boxes stay under 0.2.
 HEADLINE = 0.45
-INSTALL_HINT = "install Debian's Chromium: apt-get install -y chromium chromium-driver (or set TELEOPD_TEST_CHROMIUM to a Chromium binary)"
+INSTALL_HINT = "install Debian's Chromium (as root: apt-get install -y chromium) or set TELEOPD_TEST_CHROMIUM to a Chromium binary"
 
 
 def chromium_path() -> str:
-    """Return the Chromium binary to drive, or fail the test saying how to get one."""
+    """Return the Chromium binary to drive; without one, skip saying how to get it (fail where it is required)."""
     found = os.environ.get(CHROMIUM_ENV) or shutil.which("chromium") or shutil.which("chromium-browser")
     if not found:
-        pytest.fail(INSTALL_HINT, pytrace=False)
+        if os.environ.get(REQUIRE_ENV):
+            pytest.fail(f"no Chromium, and {REQUIRE_ENV} is set: {INSTALL_HINT}", pytrace=False)
+        pytest.skip(f"browser tests need Chromium: {INSTALL_HINT}")
     return found
 
 
