@@ -1,20 +1,29 @@
-"""Danger signs through the real dispatcher: emergency advice first, in the user's language.
+"""Danger signs through the real dispatcher and the pure flows: emergency advice first, in the user's language.
 
 Every red-flag class of flows/data/red_flags.json, phrased in English, Devanagari Hindi and
 romanised Hindi, sent by a registered user at the menu, gets the emergency reply (108/112;
 Tele-MANAS 14416 and 112 for self-harm) as the very first message. The patient may still
 book, and their token goes to the head of the queue. Negated and mild complaints do not
 trigger it. Red flags also come first for a brand-new user, during registration and while
-messages are stopped.
+messages are stopped; the pure flows show it at every step a patient can be at. Staff text is
+not screened as a patient's, except the complaint a health worker types for a walk-in.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import select
 
+from bot.i18n import Catalogs
 from bot.models import Identity, Person
 from bot.services import Services
+from flows.conversation import handle, steps
+from flows.engine import Inbound, Ports, State
+from flows.messages import ByLanguage
+from flows.opd import BookingOutcome, BookingResult, Dependent, Intake, OpdInfo, Session, TokenInfo
+from flows.text import is_devanagari
 from tests.helpers import Said
 from tests.test_booking_flow import (  # noqa: F401  (fixtures are used by being imported)
     JOURNEY,
@@ -33,6 +42,7 @@ from tests.test_booking_flow import (  # noqa: F401  (fixtures are used by being
     today_ist,
     tokens_of,
 )
+from tests.test_robustness import FakePatients, _chat_at
 
 STYLE = {"en": "english", "hi": "hindi", "rom": "romanised"}
 UI = {"en": "en", "hi": "hi", "rom": "hi"}
@@ -410,3 +420,162 @@ def test_a_danger_sign_from_an_abandoned_booking_does_not_flag_the_next_one(all_
     assert (token.priority, token.red_flags) == (False, []), token.red_flags
     assert SEEN_FIRST[parent.ui] not in answer.all_text
 
+
+
+# --- the pure flows: every step a patient can be at, and staff ---------------------------------------
+#
+# flows.conversation.handle with in-memory ports and the real catalogs: each step reached the way
+# a patient reaches it (or, for the steps the clinic's side moves a patient to, set as bot/doctors.py
+# sets them), then a danger sign typed there.
+
+
+NOW = dt.datetime(2026, 11, 25, 5, 0, tzinfo=dt.UTC)
+
+
+class FakeBookings:
+    """The Bookings port in memory: a General OPD open now, an Eye OPD that opens tomorrow."""
+
+    def __init__(self) -> None:
+        self.tokens: list[TokenInfo] = []
+        self.family: list[Dependent] = []
+        self.booked: list[tuple[int, Intake, bool]] = []
+
+    def opds(self) -> list[OpdInfo]:
+        return [
+            OpdInfo(1, "GEN", "general_medicine", ByLanguage("General Medicine", "सामान्य चिकित्सा"), True, NOW),
+            OpdInfo(2, "EYE", "ophthalmology", ByLanguage("Eye", "आँख"), False, NOW + dt.timedelta(days=1)),
+        ]
+
+    def dependents(self) -> list[Dependent]:
+        return list(self.family)
+
+    def add_dependent(self, name: str, age: int, sex: str) -> int:
+        self.family.append(Dependent(100 + len(self.family), name, age, sex))
+        return self.family[-1].person_id
+
+    def live_tokens(self) -> list[TokenInfo]:
+        return list(self.tokens)
+
+    def book(self, opd_id: int, person_id: int | None, intake: Intake, priority: bool, day: dt.date | None = None) -> BookingResult:
+        opd = next(o for o in self.opds() if o.id == opd_id)
+        if not opd.open_now and day is None:
+            return BookingResult(BookingOutcome.CLOSED, offer=Session(opd.next_session.date(), opd.next_session))
+        self.booked.append((opd_id, intake, priority))
+        token = TokenInfo(
+            id=len(self.tokens) + 1, opd_id=opd_id, opd_name=opd.name, opd_code=opd.code, number=len(self.tokens) + 1,
+            day=day or NOW.date(), starts_at=NOW, position=1, wait_minutes=0, wait_is_estimate_default=False,
+            minutes_per_patient=10, patient_name="Sunita Devi", priority=priority, status="waiting", today=day is None,
+        )
+        self.tokens.append(token)
+        return BookingResult(BookingOutcome.BOOKED, token)
+
+    def sessions(self, opd_id: int, count: int = 3, after: dt.date | None = None) -> list[Session]:
+        return [Session(NOW.date() + dt.timedelta(days=n), NOW + dt.timedelta(days=n)) for n in range(count)]
+
+    def cancel(self, token_id: int) -> bool:
+        return False
+
+    def move(self, token_id: int, day: dt.date) -> BookingResult:
+        return BookingResult(BookingOutcome.NO_SESSION)
+
+
+class PureChat:
+    """One person's conversation run through handle(), replies rendered in their language."""
+
+    def __init__(self, catalogs: Catalogs, state: State, ports: Ports) -> None:
+        self.catalogs, self.state, self.ports = catalogs, state, ports
+
+    def send(self, text: str = "", choice: str | None = None) -> list[str]:
+        outcome = handle(self.state, Inbound(text=text, choice=choice, received_at=NOW), self.ports)
+        self.state = outcome.state
+        assert outcome.replies, f"no reply to {text!r} at {self.state.step}"
+        return [self.catalogs.render(reply.text, self.state.language or "en") for reply in outcome.replies]
+
+
+# The patient's steps past registration, reached from the menu by buttons and typed answers.
+BOOKING_PATHS: dict[str, list[tuple[str, str]]] = {
+    "menu": [],
+    "symptoms": [("choice", "book")],
+    "for_whom": [("choice", "book"), ("text", "fever")],
+    "dep_name": [("choice", "book"), ("text", "fever"), ("choice", "child")],
+    "dep_age": [("choice", "book"), ("text", "fever"), ("choice", "child"), ("text", "Munni")],
+    "dep_sex": [("choice", "book"), ("text", "fever"), ("choice", "child"), ("text", "Munni"), ("text", "5")],
+    "since_when": [("choice", "book"), ("text", "fever"), ("choice", "self")],
+    "severity": [("choice", "book"), ("text", "fever"), ("choice", "self"), ("text", "2 days")],
+    "opd_suggest": [("choice", "book"), ("text", "fever"), ("choice", "self"), ("text", "2 days"), ("choice", "mild")],
+    "opd_pick": [("choice", "book"), ("text", "fever"), ("choice", "self"), ("text", "2 days"), ("choice", "mild"), ("choice", "other")],
+    "offer": [("choice", "book"), ("text", "fever"), ("choice", "self"), ("text", "2 days"), ("choice", "mild"), ("choice", "other"), ("choice", "opd:2")],
+    "token_menu": [("booked", ""), ("choice", "token")],
+    "move_pick": [("booked", ""), ("choice", "token"), ("choice", "move")],
+    "cancel_confirm": [("booked", ""), ("choice", "token"), ("choice", "cancel")],
+    "cancel_pick": [("booked", ""), ("booked", ""), ("choice", "token"), ("choice", "cancel")],
+    "confirm": [("choice", "details")],
+    "erase_confirm": [("text", "delete my data")],
+}
+BOOK_ONE = [("choice", "book"), ("text", "fever"), ("choice", "self"), ("text", "2 days"), ("choice", "mild"), ("choice", "book")]
+# Where the clinic's side puts a waiting patient (bot/doctors.py move_conversation).
+SET_BY_THE_CLINIC = {
+    "called": {"consultation": 7, "doctor": "Meena Rao", "room": "https://meet.example/teleopd-x"},
+    "rating": {"consultation": 7},
+    "followup_offer": {"consultation": 7},
+}
+STAFF_STEPS = {"doctor_home", "consulting", "hw_home", "hw_phone", "hw_name", "hw_age", "hw_sex", "hw_symptoms", "hw_opd"}
+
+
+def patient_at(catalogs: Catalogs, lang: str, step: str | None) -> PureChat:
+    """Return a patient's conversation waiting at a step (None: before their first message, lang the default)."""
+    if step is None:
+        return PureChat(catalogs, State(), Ports(patients=FakePatients(), labels=catalogs, default_language=lang))
+    if step == "language":  # a first greeting in the language being tested sets it
+        chat = PureChat(catalogs, State(), Ports(patients=FakePatients(), labels=catalogs))
+        chat.send({"en": "hello", "hi": "नमस्ते"}[lang])
+        return chat
+    if step in ("consent", "name", "age", "sex", "state", "district", "phone"):
+        chat = _chat_at(catalogs, lang, step)
+        return PureChat(catalogs, chat.state, Ports(patients=chat.patients, labels=catalogs))
+    registered = _chat_at(catalogs, lang, "menu")
+    chat = PureChat(catalogs, registered.state, Ports(patients=registered.patients, labels=catalogs, bookings=FakeBookings()))
+    if step in SET_BY_THE_CLINIC:
+        chat.state = State(step=step, data=dict(SET_BY_THE_CLINIC[step]), language=lang)
+    for kind, value in BOOKING_PATHS.get(step, []):
+        if kind == "booked":
+            for how, said in BOOK_ONE:
+                chat.send(**{how: said})
+        else:
+            chat.send(**{kind: value})
+    assert chat.state.step == step, (step, chat.state.step)
+    return chat
+
+
+PATIENT_STEPS = [None, "language", "consent", "name", "age", "sex", "state", "district", "phone", *BOOKING_PATHS, *SET_BY_THE_CLINIC]
+
+
+def test_the_walk_reaches_every_step_a_patient_can_be_at() -> None:
+    assert set(steps()) - STAFF_STEPS == set(PATIENT_STEPS) - {None}
+
+
+# A self-harm sentence in Devanagari and ambulance signs as people type them, at every step.
+ANYWHERE = [
+    ("मुझे जीने का मन नहीं करता", "self_harm"),
+    ("jine ka man nahi karta", "self_harm"),
+    ("sas nahi aa rahi", "severe_breathlessness"),
+    ("papa ke seenay mein dard", "chest_pain"),
+]
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+@pytest.mark.parametrize("step", PATIENT_STEPS, ids=[str(s) for s in PATIENT_STEPS])
+def test_a_danger_sign_at_any_step_gets_the_advice_first_and_the_conversation_goes_on(catalogs: Catalogs, lang: str, step: str | None) -> None:
+    """Today "मुझे जीने का मन नहीं करता" gets "please choose one of the options" at the menu."""
+    for text, code in ANYWHERE:
+        chat = patient_at(catalogs, lang, step)
+        texts = chat.send(text)
+        # A first message in Devanagari sets Hindi; otherwise the service's default holds.
+        ui = chat.state.language or lang
+        assert ui == ("hi" if step is None and is_devanagari(text) else lang)
+        for piece in advice_of(code, ui):
+            assert piece in texts[0], (step, text, texts)
+        # Then the question of the step (or, at the menu, the booking the complaint starts).
+        expected = {None: "language", "menu": "for_whom", "symptoms": "for_whom"}.get(step, step)
+        assert chat.state.step == expected and len(texts) >= 2, (step, text, chat.state.step, texts)
+        assert code in chat.state.data.get("red_flags", []), (step, text)
