@@ -19,6 +19,10 @@ from flows.text import fold, is_devanagari, normalize, truncate
 
 # Steps where a message describing danger signs is also the answer (the complaint itself).
 TAKES_SYMPTOMS = ("symptoms", "menu", "hw_symptoms")
+# The one staff step whose text is a patient's words: the walk-in's complaint, typed by the
+# health worker. Everything else staff type (a doctor's advice, "108 agar seene mein dard ho")
+# is theirs, not a patient's, and is not screened.
+STAFF_SCREENED = ("hw_symptoms",)
 # Longer messages are cut before any step sees them; nothing we ask needs more.
 MAX_TEXT = 2000
 
@@ -53,7 +57,8 @@ def handle(state: State, inbound: Inbound, ports: Ports) -> Outcome:
     turn = Turn(state, inbound, ports, steps())
     text = truncate(normalize(inbound.text or ""), MAX_TEXT)
     command = match_command(text) if inbound.choice is None else None
-    flagged = bool(text and inbound.choice is None and _red_flags(turn, text))
+    screened = ports.role == "patient" or state.step in STAFF_SCREENED
+    flagged = bool(text and inbound.choice is None and screened and _red_flags(turn, text))
 
     enrol = ENROL.match(text) if inbound.choice is None else None
     events: list[str] = []
@@ -152,33 +157,54 @@ def _doctor_home(turn: Turn) -> str:
     return "consulting" if turn.ports.desk and turn.ports.desk.view().consultation else "doctor_home"
 
 
+# What to do about danger signs, by red-flag action: told to the patient, and to a health worker
+# about the walk-in patient in front of them. No diagnosis and no medicine: 108/112, or
+# Tele-MANAS (14416, India's free 24-hour mental health line) for thoughts of self-harm.
+PATIENT_ADVICE = {
+    "ambulance": Reply(
+        t(
+            "This may be an emergency. Call 108 for an ambulance now, or 112. "
+            "Do not wait for an online consultation. If you can, ask someone to stay with the patient."
+        ),
+        sms=sms("EMERGENCY: call 108 for an ambulance now, or 112. Do not wait."),
+    ),
+    "mental_health": Reply(
+        t(
+            "You are not alone, and help is there right now. Please call Tele-MANAS on 14416: it is free, "
+            "open day and night, and you can talk in your own language. If you are in danger now, call 112."
+        ),
+        sms=sms("You are not alone. Call Tele-MANAS 14416 (free, 24 hours). In danger now: call 112."),
+    ),
+}
+WALK_IN_ADVICE = {
+    "ambulance": Reply(
+        t(
+            "Danger signs: this patient may need emergency care now. Call 108 for an ambulance, or 112; "
+            "do not wait for the online OPD. If you book a token, the patient will be seen first."
+        ),
+        sms=sms("Danger signs: call 108 for an ambulance now, or 112. If booked, the patient is seen first."),
+    ),
+    "mental_health": Reply(
+        t(
+            "The patient may be thinking of suicide or self-harm. Stay with them and help them call Tele-MANAS "
+            "on 14416: it is free, open day and night, in their own language. If they are in danger now, call 112."
+        ),
+        sms=sms("Patient may be at risk of self-harm: stay with them, call Tele-MANAS 14416. In danger now: 112."),
+    ),
+}
+
+
 def _red_flags(turn: Turn, text: str) -> bool:
     """Puts emergency advice before anything else when a message describes danger signs.
 
     The patient may still book; the flags go with the token, which is then called first.
-    The advice names no diagnosis and no medicine: it sends the patient to 108/112, or to
-    Tele-MANAS (14416, India's free 24-hour mental health line) for thoughts of self-harm.
     """
     flags = detect(text)
     if not flags:
         return False
     actions = {flag.action for flag in flags}
-    if "ambulance" in actions:
-        turn.say(
-            t(
-                "This may be an emergency. Call 108 for an ambulance now, or 112. "
-                "Do not wait for an online consultation. If you can, ask someone to stay with the patient."
-            ),
-            sms=sms("EMERGENCY: call 108 for an ambulance now, or 112. Do not wait."),
-        )
-    if "mental_health" in actions:
-        turn.say(
-            t(
-                "You are not alone, and help is there right now. Please call Tele-MANAS on 14416: it is free, "
-                "open day and night, and you can talk in your own language. If you are in danger now, call 112."
-            ),
-            sms=sms("You are not alone. Call Tele-MANAS 14416 (free, 24 hours). In danger now: call 112."),
-        )
+    advice = WALK_IN_ADVICE if turn.ports.role == "health_worker" else PATIENT_ADVICE
+    turn.replies.extend(advice[action] for action in ("ambulance", "mental_health") if action in actions)
     known = turn.data.setdefault("red_flags", [])
     known.extend(flag.code for flag in flags if flag.code not in known)
     return True

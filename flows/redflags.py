@@ -11,7 +11,7 @@ from itertools import product
 from pathlib import Path
 from typing import Any
 
-from flows.text import fold, normalize
+from flows.text import fold, normalize, spelling_key
 
 _DATA = Path(__file__).resolve().parent / "data" / "red_flags.json"
 
@@ -58,6 +58,8 @@ class _Class:
     flag: RedFlag
     patterns: tuple[tuple[tuple[int, ...], ...], ...]
     exclude: tuple[int, ...]
+    # Every phrase id of its patterns, so detect() looks only at the phrases a message has.
+    phrases: frozenset[int]
 
 
 @dataclass(frozen=True)
@@ -77,29 +79,42 @@ class _Rules:
     starts: dict[str, tuple[int, ...]]
 
 
+def _words(text: str) -> Words:
+    """Return the spelling keys of a text's words: Devanagari, romanised and typo forms of a word alike."""
+    return tuple(spelling_key(word) for word in fold(text).split())
+
+
 def _bad(message: str) -> ValueError:
     """Return the error raised for a malformed red_flags.json."""
     return ValueError(f"{_DATA.name}: {message}")
 
 
 def _spelling_table(groups: Any) -> dict[str, Slot]:
-    """Map each folded word to every word it may be written as (the union of its spelling sets)."""
+    """Map each word key to every key it may be written as (the union of its spelling sets)."""
     if not isinstance(groups, list):
         raise _bad("spellings must be a list of lists")
     table: dict[str, set[str]] = {}
     for group in groups:
         if not isinstance(group, list) or not all(isinstance(w, str) for w in group):
             raise _bad(f"bad spelling set {group!r}")
-        words = {fold(w) for w in group}
-        if any(len(w.split()) != 1 for w in words):
+        words = {key for w in group for key in _words(w)}
+        if any(len(fold(w).split()) != 1 for w in group):
             raise _bad(f"spelling set {group!r} must hold single words")
         for word in words:
             table.setdefault(word, set()).update(words)
     return {word: frozenset(alts) for word, alts in table.items()}
 
 
+def _joined(slots: tuple[Slot, ...]) -> Slot:
+    """Return the single words that stand for these neighbouring phrase words written together."""
+    # Keyed again, as a typed word is ("chesttightness" → "chestightnes"); a join that keys to
+    # one of its own parts ("daura" + "a" → "daura") is no join, so it is left out.
+    keyed = ((spelling_key("".join(parts)), parts) for parts in product(*slots))
+    return frozenset(joined for joined, parts in keyed if joined not in parts)
+
+
 class _Builder:
-    """Collect phrases once each (by folded text) while reading the JSON."""
+    """Collect phrases once each (by their word keys) while reading the JSON."""
 
     def __init__(self, spellings: dict[str, Slot]) -> None:
         self.spellings = spellings
@@ -108,16 +123,13 @@ class _Builder:
 
     def phrase(self, text: str) -> int:
         """Return the id of one phrase, building it on first use."""
-        words = tuple(fold(text).split())
+        words = _words(text)
         if not words:
             raise _bad(f"empty phrase in {text!r}")
         if words not in self.ids:
             slots = tuple(self.spellings.get(w, frozenset({w})) for w in words)
             joins = tuple(
-                tuple(
-                    (k, frozenset("".join(parts) for parts in product(*slots[j : j + k])))
-                    for k in range(min(_MAX_JOINED, len(slots) - j), 1, -1)
-                )
+                tuple((k, _joined(slots[j : j + k])) for k in range(min(_MAX_JOINED, len(slots) - j), 1, -1))
                 for j in range(len(slots))
             )
             self.ids[words] = len(self.phrases)
@@ -156,7 +168,8 @@ def _read_class(raw: Any, build: _Builder) -> _Class:
             built.append(tuple(build.group(g) for g in pattern["all"]))
         else:
             raise _bad(f"{code}: a pattern is a string or {{'all': [groups]}}, got {pattern!r}")
-    return _Class(RedFlag(code, action), tuple(built), build.groups(raw.get("exclude", [])))
+    ids = frozenset(i for pattern in built for group in pattern for i in group)
+    return _Class(RedFlag(code, action), tuple(built), build.groups(raw.get("exclude", [])), ids)
 
 
 @cache
@@ -173,7 +186,7 @@ def _rules() -> _Rules:
     before = build.groups(negation["before"])
     after = build.groups(negation["after"])
     breaks = frozenset(
-        w for b in negation["scope_breaks"] for w in build.spellings.get(fold(b), {fold(b)})
+        w for b in negation["scope_breaks"] for key in _words(b) for w in build.spellings.get(key, {key})
     )
     max_gap, window = raw["max_gap"], negation["max_words_between"]
     if not (isinstance(max_gap, int) and isinstance(window, int) and 0 <= max_gap <= 5 and 0 <= window <= 5):
@@ -220,9 +233,9 @@ def _match(
 
 
 def _clauses(text: str) -> list[Words]:
-    """Split a message into folded clauses of words."""
+    """Split a message into clauses of word keys."""
     parts = _CLAUSE_END.split(normalize(text))
-    return [words for part in parts if (words := tuple(fold(part).split()))]
+    return [words for part in parts if (words := _words(part))]
 
 
 def _occurrences(rules: _Rules, clauses: list[Words]) -> dict[int, list[Hit]]:
@@ -279,7 +292,7 @@ def detect(text: str) -> tuple[RedFlag, ...]:
         return ()  # most messages: no red-flag phrase at all, so nothing to negate or mask
     # Words inside any red-flag or pseudo-negation phrase are never negators, so the "nahi"
     # of "saans nahi aa rahi" or "jeena nahi chahta" keeps its phrase a red flag.
-    used = {(c, p) for i in rules.content for c, positions in found.get(i, ()) for p in positions}
+    used = {(c, p) for i, hits in found.items() if i in rules.content for c, positions in hits for p in positions}
     before: list[list[Positions]] = [[] for _ in clauses]
     after: list[list[Positions]] = [[] for _ in clauses]
     for c, positions in _negators(rules.negate_before, found, used):
@@ -292,14 +305,12 @@ def detect(text: str) -> tuple[RedFlag, ...]:
         masked = {(c, p) for i in cls.exclude for c, positions in found.get(i, ()) for p in positions}
         live = {
             i
-            for pattern in cls.patterns
-            for group in pattern
-            for i in group
-            if i in found
+            for i, hits in found.items()
+            if i in cls.phrases
             and any(
                 not any((c, p) in masked for p in positions)
                 and not _negated(rules, clauses[c], positions, before[c], after[c])
-                for c, positions in found.get(i, ())
+                for c, positions in hits
             )
         }
         if any(all(any(i in live for i in group) for group in pattern) for pattern in cls.patterns):

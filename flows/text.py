@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 
 ZWNJ = "\u200c"
 ZWJ = "\u200d"
@@ -110,6 +110,84 @@ def fold(text: str) -> str:
             out.append(ch)
     s = _NASAL_HALF.sub(ANUSVARA, "".join(out))
     return " ".join(unicodedata.normalize("NFC", s).split())
+
+
+# Devanagari letters as romanised Hindi spells them. Long and short vowels are written alike
+# because people type them alike (seene/sine, khoon/khun); matras, independent vowels and
+# consonants without their inherent "a". Nukta and chandrabindu are gone after fold().
+_CONSONANTS = dict(
+    zip(
+        "कखगघङचछजझञटठडढणतथदधनपफबभमयरलळवशषसह",
+        "k kh g gh n ch chh j jh n t th d dh n t th d dh n p ph b bh m y r l l v sh sh s h".split(),
+    )
+)
+_VOWEL_SIGNS = dict(zip("ािीुूृेैोौॉॅॆॊ", "a i i u u ri e ai o au o e e o".split()))
+_VOWELS = dict(zip("अआइईउऊऋएऐओऔऑऍऎऒ", "a a i i u u ri e ai o au o e e o".split()))
+_CODAS = {ANUSVARA: "n", "\u0903": "h"}
+# Latin spellings of one sound: long vowels typed doubled, "ph" for फ, "z" for ज़ (folded to ज),
+# "w" for व, "q" for क़; a doubled letter is the same word (dikkat/dikat, mann/man).
+_LATIN_SOUNDS = (("ee", "i"), ("oo", "u"), ("ph", "f"), ("z", "j"), ("w", "v"), ("q", "k"))
+_DOUBLED = re.compile(r"([a-z])\1+")
+
+
+def _romanise(word: str) -> str:
+    """Return a Devanagari word as romanised Hindi, dropping the inherent vowels Hindi does not speak."""
+    # One syllable: [letters, vowel, where its inherent "a" may be dropped: "any", "end" or ""].
+    # A virama leaves the vowel empty, so the next consonant joins the cluster.
+    syllables: list[list[str]] = []
+    for i, ch in enumerate(word):
+        following = word[i + 1] if i + 1 < len(word) else ""
+        if ch in _CONSONANTS:
+            cluster = bool(syllables) and syllables[-1][1] == VIRAMA
+            letters = syllables.pop()[0] + _CONSONANTS[ch] if cluster else _CONSONANTS[ch]
+            if following in _VOWEL_SIGNS or following == VIRAMA:
+                syllables.append([letters, "", ""])
+            else:
+                # "a" before an anusvara is nasal (संत = sant) and never dropped; after a
+                # cluster it is dropped only at the end (रक्त = rakt, अस्पताल = aspatal).
+                syllables.append([letters, "a", "" if following == ANUSVARA else "end" if cluster else "any"])
+        elif ch in _VOWEL_SIGNS and syllables:
+            syllables[-1][1] = _VOWEL_SIGNS[ch]
+        elif ch == VIRAMA and syllables:
+            syllables[-1][1] = VIRAMA
+        elif ch in _CODAS and syllables and syllables[-1][1] != VIRAMA:
+            syllables[-1][1] += _CODAS[ch]  # सांस = saans: the nasal closes the syllable
+        elif ch in _VOWELS:
+            syllables.append(["", _VOWELS[ch], ""])
+        else:
+            syllables.append([_CODAS.get(ch, ch), "", ""])
+    # Schwa deletion, right to left: a final "a" goes (दर्द = dard, मन = man), and so does one
+    # between an open syllable and a consonant with a vowel of its own (कमजोरी = kamjori).
+    last = len(syllables) - 1
+    for n in range(last, 0, -1):
+        droppable = syllables[n][2]
+        if not droppable:
+            continue
+        if n == last:
+            drop = sum(1 for s in syllables if s[1] not in ("", VIRAMA)) > 1
+        elif droppable == "end":
+            drop = False
+        else:
+            before, after = syllables[n - 1][1], syllables[n + 1]
+            drop = before[-1:] in tuple("aeiou") and bool(after[0]) and after[1] not in ("", VIRAMA)
+        if drop:
+            syllables[n][1] = ""
+    return "".join(letters + (vowel if vowel != VIRAMA else "") for letters, vowel, _ in syllables)
+
+
+@lru_cache(maxsize=1 << 16)  # bounded: the words come from users
+def spelling_key(word: str) -> str:
+    """Return the key one folded word shares with its other spellings, in either script."""
+    key = _romanise(word) if is_devanagari(word) else word
+    for typed, sound in _LATIN_SOUNDS:
+        key = key.replace(typed, sound)
+    key = _DOUBLED.sub(r"\1", key)
+    # "seenay", "seeney" for सीने; "ulty", "kamzory" for -ी. Short words keep theirs (may, my).
+    if len(key) >= 5 and key.endswith(("ay", "ey")):
+        key = key[:-2] + "e"
+    elif len(key) >= 4 and key.endswith("y") and key[-2] not in "aeiou":
+        key = key[:-1] + "i"
+    return key
 
 
 def is_devanagari(text: str) -> bool:

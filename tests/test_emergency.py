@@ -1,20 +1,33 @@
-"""Danger signs through the real dispatcher: emergency advice first, in the user's language.
+"""Danger signs through the real dispatcher and the pure flows: emergency advice first, in the user's language.
 
 Every red-flag class of flows/data/red_flags.json, phrased in English, Devanagari Hindi and
 romanised Hindi, sent by a registered user at the menu, gets the emergency reply (108/112;
 Tele-MANAS 14416 and 112 for self-harm) as the very first message. The patient may still
 book, and their token goes to the head of the queue. Negated and mild complaints do not
 trigger it. Red flags also come first for a brand-new user, during registration and while
-messages are stopped.
+messages are stopped; the pure flows show it at every step a patient can be at. Staff text is
+not screened as a patient's, except the complaint a health worker types for a walk-in.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import select
 
+from bot.enrolment import add_health_worker
+from bot.i18n import Catalogs
 from bot.models import Identity, Person
 from bot.services import Services
+from flows.clinic import ConsultationView, DoctorState, DoctorView
+from flows.clinic import Outcome as VisitOutcome
+from flows.conversation import handle, steps
+from flows.engine import Inbound, Ports, State
+from flows.health_worker import WalkIn
+from flows.messages import ByLanguage
+from flows.opd import BookingOutcome, BookingResult, Dependent, Intake, OpdInfo, Session, TokenInfo
+from flows.text import is_devanagari
 from tests.helpers import Said
 from tests.test_booking_flow import (  # noqa: F401  (fixtures are used by being imported)
     JOURNEY,
@@ -33,6 +46,8 @@ from tests.test_booking_flow import (  # noqa: F401  (fixtures are used by being
     today_ist,
     tokens_of,
 )
+from tests.test_doctor_flow import open_chat
+from tests.test_robustness import FakePatients, _chat_at
 
 STYLE = {"en": "english", "hi": "hindi", "rom": "romanised"}
 UI = {"en": "en", "hi": "hi", "rom": "hi"}
@@ -410,3 +425,299 @@ def test_a_danger_sign_from_an_abandoned_booking_does_not_flag_the_next_one(all_
     assert (token.priority, token.red_flags) == (False, []), token.red_flags
     assert SEEN_FIRST[parent.ui] not in answer.all_text
 
+
+
+# --- the pure flows: every step a patient can be at, and staff ---------------------------------------
+#
+# flows.conversation.handle with in-memory ports and the real catalogs: each step reached the way
+# a patient reaches it (or, for the steps the clinic's side moves a patient to, set as bot/doctors.py
+# sets them), then a danger sign typed there.
+
+
+NOW = dt.datetime(2026, 11, 25, 5, 0, tzinfo=dt.UTC)
+
+
+class FakeBookings:
+    """The Bookings port in memory: a General OPD open now, an Eye OPD that opens tomorrow."""
+
+    def __init__(self) -> None:
+        self.tokens: list[TokenInfo] = []
+        self.family: list[Dependent] = []
+        self.booked: list[tuple[int, Intake, bool]] = []
+
+    def opds(self) -> list[OpdInfo]:
+        return [
+            OpdInfo(1, "GEN", "general_medicine", ByLanguage("General Medicine", "सामान्य चिकित्सा"), True, NOW),
+            OpdInfo(2, "EYE", "ophthalmology", ByLanguage("Eye", "आँख"), False, NOW + dt.timedelta(days=1)),
+        ]
+
+    def dependents(self) -> list[Dependent]:
+        return list(self.family)
+
+    def add_dependent(self, name: str, age: int, sex: str) -> int:
+        self.family.append(Dependent(100 + len(self.family), name, age, sex))
+        return self.family[-1].person_id
+
+    def live_tokens(self) -> list[TokenInfo]:
+        return list(self.tokens)
+
+    def book(self, opd_id: int, person_id: int | None, intake: Intake, priority: bool, day: dt.date | None = None) -> BookingResult:
+        opd = next(o for o in self.opds() if o.id == opd_id)
+        if not opd.open_now and day is None:
+            return BookingResult(BookingOutcome.CLOSED, offer=Session(opd.next_session.date(), opd.next_session))
+        self.booked.append((opd_id, intake, priority))
+        token = TokenInfo(
+            id=len(self.tokens) + 1, opd_id=opd_id, opd_name=opd.name, opd_code=opd.code, number=len(self.tokens) + 1,
+            day=day or NOW.date(), starts_at=NOW, position=1, wait_minutes=0, wait_is_estimate_default=False,
+            minutes_per_patient=10, patient_name="Sunita Devi", priority=priority, status="waiting", today=day is None,
+        )
+        self.tokens.append(token)
+        return BookingResult(BookingOutcome.BOOKED, token)
+
+    def sessions(self, opd_id: int, count: int = 3, after: dt.date | None = None) -> list[Session]:
+        return [Session(NOW.date() + dt.timedelta(days=n), NOW + dt.timedelta(days=n)) for n in range(count)]
+
+    def cancel(self, token_id: int) -> bool:
+        return False
+
+    def move(self, token_id: int, day: dt.date) -> BookingResult:
+        return BookingResult(BookingOutcome.NO_SESSION)
+
+
+class PureChat:
+    """One person's conversation run through handle(), replies rendered in their language."""
+
+    def __init__(self, catalogs: Catalogs, state: State, ports: Ports) -> None:
+        self.catalogs, self.state, self.ports = catalogs, state, ports
+
+    def send(self, text: str = "", choice: str | None = None) -> list[str]:
+        outcome = handle(self.state, Inbound(text=text, choice=choice, received_at=NOW), self.ports)
+        self.state = outcome.state
+        assert outcome.replies, f"no reply to {text!r} at {self.state.step}"
+        return [self.catalogs.render(reply.text, self.state.language or "en") for reply in outcome.replies]
+
+
+# The patient's steps past registration, reached from the menu by buttons and typed answers.
+BOOKING_PATHS: dict[str, list[tuple[str, str]]] = {
+    "menu": [],
+    "symptoms": [("choice", "book")],
+    "for_whom": [("choice", "book"), ("text", "fever")],
+    "dep_name": [("choice", "book"), ("text", "fever"), ("choice", "child")],
+    "dep_age": [("choice", "book"), ("text", "fever"), ("choice", "child"), ("text", "Munni")],
+    "dep_sex": [("choice", "book"), ("text", "fever"), ("choice", "child"), ("text", "Munni"), ("text", "5")],
+    "since_when": [("choice", "book"), ("text", "fever"), ("choice", "self")],
+    "severity": [("choice", "book"), ("text", "fever"), ("choice", "self"), ("text", "2 days")],
+    "opd_suggest": [("choice", "book"), ("text", "fever"), ("choice", "self"), ("text", "2 days"), ("choice", "mild")],
+    "opd_pick": [("choice", "book"), ("text", "fever"), ("choice", "self"), ("text", "2 days"), ("choice", "mild"), ("choice", "other")],
+    "offer": [("choice", "book"), ("text", "fever"), ("choice", "self"), ("text", "2 days"), ("choice", "mild"), ("choice", "other"), ("choice", "opd:2")],
+    "token_menu": [("booked", ""), ("choice", "token")],
+    "move_pick": [("booked", ""), ("choice", "token"), ("choice", "move")],
+    "cancel_confirm": [("booked", ""), ("choice", "token"), ("choice", "cancel")],
+    "cancel_pick": [("booked", ""), ("booked", ""), ("choice", "token"), ("choice", "cancel")],
+    "confirm": [("choice", "details")],
+    "erase_confirm": [("text", "delete my data")],
+}
+BOOK_ONE = [("choice", "book"), ("text", "fever"), ("choice", "self"), ("text", "2 days"), ("choice", "mild"), ("choice", "book")]
+# Where the clinic's side puts a waiting patient (bot/doctors.py move_conversation).
+SET_BY_THE_CLINIC = {
+    "called": {"consultation": 7, "doctor": "Meena Rao", "room": "https://meet.example/teleopd-x"},
+    "rating": {"consultation": 7},
+    "followup_offer": {"consultation": 7},
+}
+STAFF_STEPS = {"doctor_home", "consulting", "hw_home", "hw_phone", "hw_name", "hw_age", "hw_sex", "hw_symptoms", "hw_opd"}
+
+
+def patient_at(catalogs: Catalogs, lang: str, step: str | None) -> PureChat:
+    """Return a patient's conversation waiting at a step (None: before their first message, lang the default)."""
+    if step is None:
+        return PureChat(catalogs, State(), Ports(patients=FakePatients(), labels=catalogs, default_language=lang))
+    if step == "language":  # a first greeting in the language being tested sets it
+        chat = PureChat(catalogs, State(), Ports(patients=FakePatients(), labels=catalogs))
+        chat.send({"en": "hello", "hi": "नमस्ते"}[lang])
+        return chat
+    if step in ("consent", "name", "age", "sex", "state", "district", "phone"):
+        chat = _chat_at(catalogs, lang, step)
+        return PureChat(catalogs, chat.state, Ports(patients=chat.patients, labels=catalogs))
+    registered = _chat_at(catalogs, lang, "menu")
+    chat = PureChat(catalogs, registered.state, Ports(patients=registered.patients, labels=catalogs, bookings=FakeBookings()))
+    if step in SET_BY_THE_CLINIC:
+        chat.state = State(step=step, data=dict(SET_BY_THE_CLINIC[step]), language=lang)
+    for kind, value in BOOKING_PATHS.get(step, []):
+        if kind == "booked":
+            for how, said in BOOK_ONE:
+                chat.send(**{how: said})
+        else:
+            chat.send(**{kind: value})
+    assert chat.state.step == step, (step, chat.state.step)
+    return chat
+
+
+PATIENT_STEPS = [None, "language", "consent", "name", "age", "sex", "state", "district", "phone", *BOOKING_PATHS, *SET_BY_THE_CLINIC]
+
+
+def test_the_walk_reaches_every_step_a_patient_can_be_at() -> None:
+    assert set(steps()) - STAFF_STEPS == set(PATIENT_STEPS) - {None}
+
+
+# A self-harm sentence in Devanagari and ambulance signs as people type them, at every step.
+ANYWHERE = [
+    ("मुझे जीने का मन नहीं करता", "self_harm"),
+    ("jine ka man nahi karta", "self_harm"),
+    ("sas nahi aa rahi", "severe_breathlessness"),
+    ("papa ke seenay mein dard", "chest_pain"),
+]
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+@pytest.mark.parametrize("step", PATIENT_STEPS, ids=[str(s) for s in PATIENT_STEPS])
+def test_a_danger_sign_at_any_step_gets_the_advice_first_and_the_conversation_goes_on(catalogs: Catalogs, lang: str, step: str | None) -> None:
+    """Today "मुझे जीने का मन नहीं करता" gets "please choose one of the options" at the menu."""
+    for text, code in ANYWHERE:
+        chat = patient_at(catalogs, lang, step)
+        texts = chat.send(text)
+        # A first message in Devanagari sets Hindi; otherwise the service's default holds.
+        ui = chat.state.language or lang
+        assert ui == ("hi" if step is None and is_devanagari(text) else lang)
+        for piece in advice_of(code, ui):
+            assert piece in texts[0], (step, text, texts)
+        # Then the question of the step (or, at the menu, the booking the complaint starts).
+        expected = {None: "language", "menu": "for_whom", "symptoms": "for_whom"}.get(step, step)
+        assert chat.state.step == expected and len(texts) >= 2, (step, text, chat.state.step, texts)
+        assert code in chat.state.data.get("red_flags", []), (step, text)
+
+
+# --- staff: their own words are not a patient's, a walk-in's complaint is ------------------------------
+
+
+class FakeDesk:
+    """The Desk port in memory: a doctor with one consultation in hand."""
+
+    def __init__(self) -> None:
+        self.written: list[tuple[str, bool]] = []
+        self.consultation = ConsultationView(
+            id=7, opd=ByLanguage("General Medicine", "सामान्य चिकित्सा"), token_number=3, patient_name="Sunita Devi", age=34,
+            sex="female", state=ByLanguage("Bihar", "बिहार"), symptoms=(), own_words="fever", duration="2 days", severity="mild",
+            red_flags=(), earlier_consultations=0, room_url="https://meet.example/teleopd-x", joined=True,
+        )
+
+    def view(self) -> DoctorView:
+        return DoctorView("Anita Sharma", DoctorState.BUSY, (), 2, self.consultation)
+
+    def set_status(self, status: DoctorState) -> None:
+        pass
+
+    def call_next(self) -> ConsultationView | None:
+        return self.consultation
+
+    def write(self, text: str, private: bool) -> None:
+        self.written.append((text, private))
+
+    def finish(self, outcome: VisitOutcome) -> ConsultationView | None:
+        return self.consultation
+
+
+class FakeWalkins:
+    """The Walkins port in memory: books through FakeBookings and keeps what it was asked."""
+
+    def __init__(self, bookings: FakeBookings) -> None:
+        self.bookings = bookings
+        self.booked: list[tuple[WalkIn, Intake, bool]] = []
+
+    def clinic(self) -> tuple[str, str]:
+        return "Asha Kumari", "PHC Sarnath"
+
+    def book(self, patient: WalkIn, opd_id: int, intake: Intake, priority: bool) -> BookingResult:
+        self.booked.append((patient, intake, priority))
+        return self.bookings.book(opd_id, None, intake, priority)
+
+
+# A doctor's safety-net advice (issue 13) and the like: danger words, but no patient describing them.
+DOCTOR_ADVICE = {
+    "en": ["agar seene mein dard ho to 108 par call karein", "If the chest pain comes back or you cannot breathe, call 108 at once."],
+    "hi": ["agar seene mein dard ho to 108 par call karein", "अगर सीने में दर्द फिर हो या सांस न आए, तो तुरंत 108 पर कॉल करें।"],
+}
+HW_QUESTION = {"en": "what do I do for a patient with chest pain who fainted?", "hi": "सीने में दर्द वाले बेहोश मरीज़ के लिए क्या करूँ?"}
+# The advice a health worker gets about the walk-in in front of them, a piece of each.
+WALK_IN_AMBULANCE = {"en": "Danger signs: this patient may need emergency care now. Call 108", "hi": "ख़तरे के लक्षण: इस मरीज़ को अभी इमरजेंसी इलाज की ज़रूरत हो सकती है। एम्बुलेंस के लिए 108"}
+WALK_IN_TELE_MANAS = {"en": "help them call Tele-MANAS on 14416", "hi": "टेली-मानस 14416 पर कॉल करने में उनकी मदद करें"}
+WALK_IN_PATH = [("choice", "book"), ("text", "98765 43210"), ("text", "Ramesh"), ("text", "40"), ("choice", "male")]
+
+
+def staff_at(catalogs: Catalogs, lang: str, role: str, step: str) -> tuple[PureChat, FakeDesk, FakeWalkins]:
+    """Return an enrolled doctor or health worker's conversation at one of their steps."""
+    desk, bookings = FakeDesk(), FakeBookings()
+    walkins = FakeWalkins(bookings)
+    ports = Ports(patients=FakePatients(), labels=catalogs, bookings=bookings, role=role, desk=desk, walkins=walkins)
+    chat = PureChat(catalogs, State(step="hw_home" if role == "health_worker" else step, language=lang), ports)
+    if step == "hw_symptoms":
+        for kind, value in WALK_IN_PATH:
+            chat.send(**{kind: value})
+    assert chat.state.step == step
+    return chat, desk, walkins
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+@pytest.mark.parametrize("step", ["consulting", "doctor_home"])
+def test_a_doctors_words_with_danger_signs_in_them_are_not_screened_as_a_patients(catalogs: Catalogs, lang: str, step: str) -> None:
+    """Today a doctor typing "agar seene mein dard ho to 108 par call karein" gets "This may be an emergency"."""
+    for advice in DOCTOR_ADVICE[lang]:
+        chat, desk, _ = staff_at(catalogs, lang, "doctor", step)
+        texts = chat.send(advice)
+        assert not any(piece in text for text in texts for piece in ADVICE_PIECES), texts
+        assert "red_flags" not in chat.state.data and chat.state.step == step
+        # At the consultation it is advice for the patient, word for word.
+        assert desk.written == ([(advice, False)] if step == "consulting" else [])
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+@pytest.mark.parametrize("step", ["hw_home", "hw_name", "hw_age"])
+def test_a_health_workers_own_words_are_not_screened_as_a_patients(catalogs: Catalogs, lang: str, step: str) -> None:
+    chat, _, _ = staff_at(catalogs, lang, "health_worker", "hw_home")
+    for kind, value in WALK_IN_PATH[: ("hw_home", "hw_phone", "hw_name", "hw_age").index(step)]:
+        chat.send(**{kind: value})
+    assert chat.state.step == step
+    texts = chat.send(HW_QUESTION[lang])
+    assert not any(piece in text for text in texts for piece in ADVICE_PIECES), texts
+    assert "red_flags" not in chat.state.data
+
+
+# (the walk-in's complaint as the health worker types it, the class, which advice)
+WALK_IN_COMPLAINTS = [
+    ("seene mein dard aur pasina", "chest_pain", WALK_IN_AMBULANCE),
+    ("सांस नहीं आ रही, होंठ नीले", "severe_breathlessness", WALK_IN_AMBULANCE),
+    ("chest pain since an hour", "chest_pain", WALK_IN_AMBULANCE),
+    ("kehta hai jeene ka mann nahi karta", "self_harm", WALK_IN_TELE_MANAS),
+    ("कहती है मुझे जीने का मन नहीं करता", "self_harm", WALK_IN_TELE_MANAS),
+]
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+@pytest.mark.parametrize(("complaint", "code", "advice"), WALK_IN_COMPLAINTS, ids=[f"{c}-{i}" for i, (_, c, _) in enumerate(WALK_IN_COMPLAINTS)])
+def test_a_walk_ins_complaint_with_danger_signs_advises_the_health_worker_and_books_with_priority(
+    catalogs: Catalogs, lang: str, complaint: str, code: str, advice: dict[str, str]
+) -> None:
+    chat, _, walkins = staff_at(catalogs, lang, "health_worker", "hw_symptoms")
+    texts = chat.send(complaint)
+    assert advice[lang] in texts[0], texts
+    # Addressed to the health worker, not to a patient in danger.
+    assert not any(piece in text for text in texts for piece in (AMBULANCE[lang], TELE_MANAS[lang])), texts
+    assert chat.state.step == "hw_opd"
+    chat.send(choice="opd:1")
+    [(patient, intake, priority)] = walkins.booked
+    assert patient.name == "Ramesh" and priority is True and code in intake.red_flags
+    assert chat.state.step == "hw_home" and "red_flags" not in chat.state.data
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_a_walk_in_with_danger_signs_gets_a_priority_token_in_the_database(demo: Services, lang: str) -> None:
+    with demo.db.write() as session:
+        _, code = add_health_worker(session, "Asha Kumari", "PHC Sarnath")
+    worker = open_chat(demo, f"worker-{lang}", lang)
+    worker.say(f"enroll {code}")
+    for kind, value in WALK_IN_PATH:
+        worker.say(**{kind: value})
+    answer = worker.say("seene mein dard aur pasina")
+    assert WALK_IN_AMBULANCE[lang] in answer.texts[0], answer.texts
+    worker.say("GEN24")
+    [token] = tokens_of(demo, "+919876543210")
+    assert token.priority is True and token.red_flags == ["chest_pain"]

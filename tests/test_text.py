@@ -16,6 +16,7 @@ from flows.text import (
     is_devanagari,
     normalize,
     parse_age,
+    spelling_key,
     to_ascii_digits,
     truncate,
 )
@@ -190,6 +191,53 @@ def test_fold_makes_variants_equal(a: str, b: str) -> None:
 )
 def test_fold_keeps_different_words_apart(a: str, b: str) -> None:
     assert fold(a) != fold(b)
+
+
+# --- spelling_key ------------------------------------------------------------------
+
+
+def keys(*words: str) -> set[str]:
+    """Return the spelling keys of some words, each folded first as the detector does."""
+    return {spelling_key(fold(word)) for word in words}
+
+
+@pytest.mark.parametrize(
+    "spellings",
+    [
+        pytest.param(("मन", "mann", "man"), id="inherent-a-dropped-at-the-end"),
+        pytest.param(("जीने", "jeene", "jine"), id="vowel-length"),
+        pytest.param(("सीने", "सिने", "seene", "sine", "seenay", "seeney"), id="seene-as-typed"),
+        pytest.param(("सांस", "साँस", "saans", "sans"), id="nasal-and-chandrabindu"),
+        pytest.param(("दर्द", "dard"), id="cluster"),
+        pytest.param(("कमजोरी", "कमज़ोरी", "kamzori", "kamjori", "kamzory"), id="medial-a-dropped-nukta-z"),
+        pytest.param(("धड़कन", "dhadkan"), id="nukta-and-medial-a"),
+        pytest.param(("दिक्कत", "dikkat", "dikat"), id="doubled-letters"),
+        pytest.param(("खून", "ख़ून", "khoon", "khun"), id="khoon"),
+        pytest.param(("फट", "फ़ट", "phat", "fat"), id="ph-f"),
+        pytest.param(("अस्पताल", "aspataal"), id="a-after-a-cluster-kept"),
+        pytest.param(("हलचल", "halchal"), id="two-medial-vowels"),
+        pytest.param(("नहीं", "nahin"), id="final-anusvara"),
+        pytest.param(("awaaz", "awaz", "avaj"), id="w-v-z-j"),
+    ],
+)
+def test_spellings_of_one_word_share_a_key(spellings: tuple[str, ...]) -> None:
+    assert len(keys(*spellings)) == 1, keys(*spellings)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        pytest.param("सास", "सांस", id="mother-in-law-vs-breath"),
+        pytest.param("saas", "saans", id="romanised-mother-in-law-vs-breath"),
+        pytest.param("खा", "का", id="aspirate-kept"),
+        pytest.param("bhosh", "boss", id="bh-kept"),
+        pytest.param("my", "mi", id="short-words-keep-their-y"),
+        pytest.param("may", "me", id="short-words-keep-their-ay"),
+        pytest.param("सिर", "सर", id="head-vs-sir"),
+    ],
+)
+def test_spelling_keys_keep_different_words_apart(a: str, b: str) -> None:
+    assert keys(a) != keys(b)
 
 
 # --- shared Devanagari edge cases ----------------------------------------------------
