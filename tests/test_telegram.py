@@ -742,7 +742,8 @@ def test_without_a_secret_the_webhook_is_off(db, catalogs, fake) -> None:  # typ
 
 def test_a_short_webhook_secret_is_refused_at_start(env, monkeypatch, fake, capsys) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("TELEOPD_TELEGRAM_SECRET", "s3cret")
-    for command in (["telegram", "poll"], ["telegram", "set-webhook", "https://teleopd.example.org/webhooks/telegram"]):
+    # --idle-exit: were the secret taken, the poll would end at once rather than run on.
+    for command in (["telegram", "poll", "--timeout", "0", "--idle-exit"], ["telegram", "set-webhook", "https://teleopd.example.org/webhooks/telegram"]):
         assert main(command) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("teleopd: TELEOPD_TELEGRAM_SECRET must be 16-256 characters") and "s3cret" not in err
