@@ -68,7 +68,7 @@ from flows.messages import Reply, reply_to_json, sms, t  # noqa: E402
 FAKE_START_S = 15
 
 TOKEN = "123456:" + "B" * 35
-SECRET = "bench-secret"
+SECRET = "bench-outbound-secret"  # 16+ characters, as Settings.from_env asks
 ACCOUNT_SID = "AC" + "b" * 32
 AUTH_TOKEN = "c" * 32
 WHATSAPP_FROM = "whatsapp:+14155238886"

@@ -44,7 +44,7 @@ class CommandError(Exception):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the teleopd command line; return the exit status."""
-    parser = _parser()
+    parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
@@ -60,7 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """Return the `teleopd` argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="teleopd", description="Messaging front door of a tele-OPD service.")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
@@ -78,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--lang", choices=("en", "hi"), help="language for a new user (skips the language question)")
     chat.set_defaults(handler=cmd_chat)
 
-    opd = commands.add_parser("opd", help="the OPD catalogue")
+    opd = commands.add_parser("opd", help="the OPD catalogue: add or update an OPD, or list them")
     opd_commands = opd.add_subparsers(title="opd commands", metavar="OPD_COMMAND")
     opd_add = opd_commands.add_parser("add", help="add an OPD (or update the one with the same code)")
     opd_add.add_argument("--code", required=True, help="short code, e.g. GEN")
@@ -94,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     opd_list = opd_commands.add_parser("list", help="list the OPDs with today's tokens")
     opd_list.set_defaults(handler=cmd_opd_list)
 
-    doctor = commands.add_parser("doctor", help="doctors")
+    doctor = commands.add_parser("doctor", help="doctors: add one (printing their enrolment code), or list them with their status")
     doctor_commands = doctor.add_subparsers(title="doctor commands", metavar="DOCTOR_COMMAND")
     doctor_add = doctor_commands.add_parser("add", help="add a doctor; prints a one-time enrolment code on the last line")
     doctor_add.add_argument("--name", required=True, help="the doctor's name")
@@ -104,14 +105,14 @@ def _parser() -> argparse.ArgumentParser:
     doctor_list = doctor_commands.add_parser("list", help="list doctors with their OPDs and status")
     doctor_list.set_defaults(handler=cmd_doctor_list)
 
-    worker_user = commands.add_parser("worker-user", help="health workers at spoke clinics")
+    worker_user = commands.add_parser("worker-user", help="health workers at spoke clinics: add one (printing their enrolment code)")
     worker_user_commands = worker_user.add_subparsers(title="worker-user commands", metavar="WORKER_USER_COMMAND")
     worker_user_add = worker_user_commands.add_parser("add", help="add a health worker; prints a one-time enrolment code on the last line")
     worker_user_add.add_argument("--name", required=True, help="the health worker's name")
     worker_user_add.add_argument("--clinic", required=True, help="the spoke clinic")
     worker_user_add.set_defaults(handler=cmd_worker_user_add)
 
-    patient = commands.add_parser("patient", help="patients")
+    patient = commands.add_parser("patient", help="patients: erase one's personal data when they ask")
     patient_commands = patient.add_subparsers(title="patient commands", metavar="PATIENT_COMMAND")
     patient_erase = patient_commands.add_parser("erase", help="erase a patient's personal data (a request by phone or helpline; DPDP Act s.12)")
     patient_erase.add_argument("--phone", required=True, help="the patient's mobile number, +91…")
@@ -138,11 +139,25 @@ def _parser() -> argparse.ArgumentParser:
     add_templates_parser(commands)
     add_telegram_parser(commands)
 
-    db = commands.add_parser("db", help="database administration")
+    db = commands.add_parser("db", help="database administration: migrate the database to the newest schema")
     db_commands = db.add_subparsers(title="db commands", metavar="DB_COMMAND")
     upgrade = db_commands.add_parser("upgrade", help="migrate the database to the newest schema")
     upgrade.set_defaults(handler=cmd_db_upgrade)
+    describe_subcommands(parser)
     return parser
+
+
+def describe_subcommands(parser: argparse.ArgumentParser) -> None:
+    """Give every subcommand's own --help page the line its parent's list shows for it."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        helps = {choice.dest: choice.help for choice in action._choices_actions}
+        for name, subparser in action.choices.items():
+            if subparser.description is None and helps.get(name):
+                text = str(helps[name])
+                subparser.description = text[0].upper() + text[1:] + "."
+            describe_subcommands(subparser)
 
 
 def _port(value: str) -> int:
@@ -499,7 +514,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     except OSError as exc:
         stop.set()
         raise CommandError(f"cannot listen on {args.host}:{port}: {exc.strerror or exc}") from exc
-    log.info("web chat at http://%s:%s/", args.host, server.effective_port)  # type: ignore[union-attr]
+    base = _base_url(args.host, server.effective_port)  # type: ignore[union-attr]
+    log.info("web chat at %s/", base)
+    log.info("dashboard at %s/dashboard (sign in as an operator: `teleopd operator add --name ...`)", base)
+    _say_if_no_opd(services)
     # SIGTERM (a process manager stopping us) ends the server loop the way Ctrl-C does, so
     # the in-process worker is stopped cleanly instead of leaving claimed rows behind.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -512,6 +530,20 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         timer_thread.join(timeout=5)
         services.close()
     return 0
+
+
+def _base_url(host: str, port: int) -> str:
+    """Return the http address of the server (an IPv6 address in brackets)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _say_if_no_opd(services) -> None:  # type: ignore[no-untyped-def]
+    """Warn when there is no OPD: the chat would answer every booking with "no OPD is open"."""
+    from bot.opds import active_opd_count
+
+    with services.db.read() as session:
+        if active_opd_count(session) == 0:
+            log.warning("no OPD loaded: run `teleopd demo` or `teleopd opd add`")
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -26,12 +26,17 @@ DEFAULT_VIDEO_BASE_URL = "https://meet.jit.si/"
 LANGUAGES = ("en", "hi")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("json", "text")
+# More hops than this is a typing mistake, not a deployment.
+MAX_TRUSTED_PROXIES = 5
 
 # Telegram bot token as issued by @BotFather: the bot's numeric id, ':', then the secret part.
 _TELEGRAM_TOKEN_RE = re.compile(r"[0-9]+:[A-Za-z0-9_-]{30,}")
 # Telegram Bot API setWebhook secret_token: "1-256 characters. Only characters A-Z, a-z,
-# 0-9, _ and - are allowed." (https://core.telegram.org/bots/api#setwebhook)
-_TELEGRAM_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# 0-9, _ and - are allowed." (https://core.telegram.org/bots/api#setwebhook). Telegram takes
+# one character; we ask for 16 (over 90 bits), since the secret is all that stands between
+# the webhook and anyone who can post an update.
+TELEGRAM_SECRET_MIN = 16
+_TELEGRAM_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{%d,256}" % TELEGRAM_SECRET_MIN)
 # Twilio Account SID: "AC" followed by 32 hexadecimal characters (34 in all); API key SIDs
 # start with "SK" and are not accepted here (https://www.twilio.com/docs/glossary/what-is-a-sid).
 _TWILIO_SID_RE = re.compile(r"AC[0-9a-fA-F]{32}")
@@ -213,8 +218,9 @@ class Settings:
     web_token: str | None = None
     default_language: str = "en"
     log_level: str = "INFO"
-    # JSON lines for a log collector; text for reading on a terminal (bot/logs.py).
-    log_format: str = "json"
+    # JSON lines for a log collector; text for reading on a terminal (bot/logs.py). None
+    # (unset): text when the log goes to a terminal, JSON otherwise.
+    log_format: str | None = None
     # When set, GET /metrics asks for "Authorization: Bearer <token>" (a public host).
     metrics_token: str | None = None
     # How long a called patient has to answer before one reminder, and again before a
@@ -244,6 +250,10 @@ class Settings:
     secret_key: str | None = None
     # How long an operator stays signed in to the dashboard: one OPD shift.
     operator_session_hours: float = 12.0
+    # How many reverse proxies (load balancer, nginx) stand in front of the web processes and
+    # set X-Forwarded-For/-Proto/-Host. 0: none, the headers are ignored (anyone could send
+    # them); behind one, each client's own address is what sign-in throttling counts.
+    trusted_proxies: int = 0
 
     _SECRET_FIELDS = ("telegram_token", "telegram_secret", "twilio_auth_token", "web_token", "metrics_token", "secret_key")
 
@@ -285,8 +295,9 @@ class Settings:
         telegram_secret = _get(env, "TELEOPD_TELEGRAM_SECRET")
         if telegram_secret is not None and not _TELEGRAM_SECRET_RE.fullmatch(telegram_secret):
             raise SettingsError(
-                "TELEOPD_TELEGRAM_SECRET must be 1-256 characters A-Z a-z 0-9 _ - "
-                f"(Telegram's rule for setWebhook secret_token), got {_hidden(telegram_secret)}"
+                f"TELEOPD_TELEGRAM_SECRET must be {TELEGRAM_SECRET_MIN}-256 characters A-Z a-z 0-9 _ - "
+                "(Telegram's alphabet for setWebhook secret_token; at least 16 so it cannot be guessed), "
+                f"for example the output of: openssl rand -hex 32; got {_hidden(telegram_secret)}"
             )
 
         telegram_api_url = _http_url(
@@ -377,8 +388,10 @@ class Settings:
                 f"got {_shown(env['TELEOPD_LOG_LEVEL'].strip())}"
             )
 
-        log_format = (_get(env, "TELEOPD_LOG_FORMAT") or "json").lower()
-        if log_format not in LOG_FORMATS:
+        log_format = _get(env, "TELEOPD_LOG_FORMAT")
+        if log_format is not None:
+            log_format = log_format.lower()
+        if log_format is not None and log_format not in LOG_FORMATS:
             raise SettingsError(
                 "TELEOPD_LOG_FORMAT must be 'json' (one JSON object a line) or 'text' (for a terminal), "
                 f"got {_shown(env['TELEOPD_LOG_FORMAT'].strip())}"
@@ -426,6 +439,13 @@ class Settings:
                 f"such as 12 or 0.5, got {_shown(session_hours)}"
             )
 
+        proxies = _get(env, "TELEOPD_TRUSTED_PROXIES") or "0"
+        if not (proxies.isascii() and proxies.isdigit() and int(proxies) <= MAX_TRUSTED_PROXIES):
+            raise SettingsError(
+                f"TELEOPD_TRUSTED_PROXIES must be the number of reverse proxies in front of teleopd, 0 to {MAX_TRUSTED_PROXIES} "
+                f"(1 behind one load balancer or nginx), got {_shown(proxies)}"
+            )
+
         template_files = {}
         for var in ("TELEOPD_WHATSAPP_TEMPLATES", "TELEOPD_SMS_TEMPLATES"):
             path = _get(env, var)
@@ -433,12 +453,9 @@ class Settings:
                 raise SettingsError(f"{var} must name a JSON file of message templates, got {_shown(path)}, which is not a file")
             template_files[var] = path
 
-        # Cross checks, in a fixed order.
-        if telegram_token is not None and telegram_secret is None:
-            raise SettingsError(
-                "TELEOPD_TELEGRAM_SECRET must be set when TELEOPD_TELEGRAM_TOKEN is set, so "
-                "webhook calls can be verified: choose 1-256 characters A-Z a-z 0-9 _ -"
-            )
+        # Cross checks, in a fixed order. A Telegram token without a secret is allowed: the bot
+        # sends and `teleopd telegram poll` receives; only the webhook needs the secret (it is
+        # off without one, and says so at start).
         twilio_vars = {
             "TWILIO_ACCOUNT_SID": sid,
             "TWILIO_AUTH_TOKEN": auth_token,
@@ -493,11 +510,17 @@ class Settings:
             inbound_per_minute=int(per_minute),
             secret_key=secret_key,
             operator_session_hours=float(session_hours),
+            trusted_proxies=int(proxies),
         )
 
     @property
     def telegram_enabled(self) -> bool:
-        """Tell whether the Telegram channel has a token and a webhook secret."""
+        """Tell whether the Telegram channel has a token (it sends, and `teleopd telegram poll` receives)."""
+        return self.telegram_token is not None
+
+    @property
+    def telegram_webhook_enabled(self) -> bool:
+        """Tell whether Telegram may call the webhook: a token and the secret that proves a call is Telegram's."""
         return self.telegram_token is not None and self.telegram_secret is not None
 
     @property
@@ -526,16 +549,16 @@ class Settings:
 
     def channel_status_lines(self) -> list[str]:
         """Return one line per channel saying whether it is on, and why not when off."""
-        if self.telegram_enabled:
+        if self.telegram_token is not None:
             bot_id = self.telegram_token.partition(":")[0]  # the public bot id, not the secret
             telegram = f"telegram: on (bot {bot_id}"
             if self.telegram_api_url != DEFAULT_TELEGRAM_API_URL:
                 telegram += f", API {self.telegram_api_url}"
+            if not self.telegram_webhook_enabled:
+                telegram += "; webhook off: TELEOPD_TELEGRAM_SECRET not set, so updates come only through `teleopd telegram poll`"
             telegram += ")"
-        elif self.telegram_token is None:
-            telegram = "telegram: off (TELEOPD_TELEGRAM_TOKEN not set)"
         else:
-            telegram = "telegram: off (TELEOPD_TELEGRAM_SECRET not set)"
+            telegram = "telegram: off (TELEOPD_TELEGRAM_TOKEN not set)"
         lines = [telegram]
         for channel, enabled, sender, var in (
             ("whatsapp", self.whatsapp_enabled, self.twilio_whatsapp_from,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
+import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
@@ -75,6 +76,18 @@ class OpdQueue(OpdNames):
     called: int  # patients called or in a consultation now
     median_wait: float | None  # minutes, over today's calls; None before the first call
     doctors_on_duty: int  # free, busy or on a break
+
+
+def by_name(queues: tuple[OpdQueue, ...], lang: str) -> list[OpdQueue]:
+    """Return the queues in the order of their names in a language.
+
+    By name rather than by how busy: the page refreshes every few seconds, and a coordinator
+    finds "Paediatrics" where it was a moment ago; the busiest queues stand out by their
+    figures. Devanagari's code points are in the Hindi alphabet's order (vowels, then क ख ग …;
+    the vowel signs in the vowels' order, ं before them, conjuncts after), so NFC text sorts
+    Hindi names in dictionary order, near enough, without a collation library.
+    """
+    return sorted(queues, key=lambda queue: (unicodedata.normalize("NFC", queue.name(lang)).casefold(), queue.code))
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Logging for teleopd: JSON lines (or text on a terminal), a request id on every line, secrets and phones masked.
+"""Logging for teleopd: JSON lines (text on a terminal), a request id on every line, secrets and phones masked.
 
 configure_logging(settings) puts one handler on the root logger; its filters see every record
 that reaches it, teleopd's and those propagated from httpx, telegram, twilio and urllib3:
@@ -244,6 +244,16 @@ def settings_secrets(settings: Any) -> list[str | None]:
     return [getattr(settings, name, None) for name in settings._SECRET_FIELDS]
 
 
+def chosen_format(log_format: str | None, stream: IO[str]) -> str:
+    """Return the configured format, or when none is set: text on a terminal, JSON otherwise."""
+    if log_format is not None:
+        return log_format
+    try:
+        return "text" if stream.isatty() else "json"
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return "json"
+
+
 def configure_logging(settings: Any, stream: IO[str] | None = None) -> logging.Handler:
     """Send every log record, masked and with its request id, to stderr at the configured level.
 
@@ -252,7 +262,8 @@ def configure_logging(settings: Any, stream: IO[str] | None = None) -> logging.H
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == "teleopd"]:
         root.removeHandler(old)
-    handler = build_handler(stream, settings.log_format, settings_secrets(settings))
+    stream = stream if stream is not None else sys.stderr
+    handler = build_handler(stream, chosen_format(settings.log_format, stream), settings_secrets(settings))
     root.addHandler(handler)
     root.setLevel(settings.log_level)
     # Alembic talks at INFO about its plugins and contexts; teleopd says itself what it did

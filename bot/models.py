@@ -463,3 +463,27 @@ class AppSecret(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OperatorSession(Base):
+    """One sign-in to the dashboard: its cookie names it, and signing out ends it here."""
+
+    __tablename__ = "operator_sessions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    operator_id: Mapped[int] = mapped_column(BigId, ForeignKey("operators.id"), index=True)
+    # SHA-256 of the cookie's session key: a copy of the database opens no session.
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class WorkerHeartbeat(Base):
+    """When a worker process last went round its loop (GET /healthz reports the newest)."""
+
+    __tablename__ = "worker_heartbeats"
+
+    # host:pid, one row per worker process.
+    worker: Mapped[str] = mapped_column(String(200), primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    beat_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)

@@ -113,6 +113,11 @@ def find_opd(session: Session, name_or_code: str) -> Opd | None:
     ).first()
 
 
+def active_opd_count(session: Session) -> int:
+    """Return how many OPDs patients can book in."""
+    return session.scalar(select(func.count()).select_from(Opd).where(Opd.active.is_(True))) or 0
+
+
 def hours_text(opd: Opd) -> str:
     """Return the opening hours as the list shows them."""
     return "24h" if opd.opens_at == opd.closes_at else f"{opd.opens_at:%H:%M}-{opd.closes_at:%H:%M}"

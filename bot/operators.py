@@ -1,27 +1,30 @@
 """Operators of the dashboard: their accounts, passwords and the key that signs their sessions.
 
 `teleopd operator add` creates one and prints a generated password once; only its scrypt
-hash (werkzeug.security) is kept. A reset or a removal bumps the operator's session epoch,
-so a session signed in before it no longer counts (webhooks/operator_auth.py checks it on
-every request). A removed operator keeps their row: the name given again later starts a
-newer epoch instead of reviving an old cookie.
+hash (werkzeug.security) is kept. Each sign-in is a row in operator_sessions, named by a
+random key the session cookie carries (only the key's hash is stored); signing out ends that
+row, so a copy of the cookie stops working too. A reset or a removal ends every session of
+the operator and bumps their session epoch (webhooks/operator_auth.py checks both on every
+request). A removed operator keeps their row: the name given again later starts a newer
+epoch instead of reviving an old cookie.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from bot.db import Database
-from bot.models import AppSecret, Operator, utcnow
+from bot.models import AppSecret, Operator, OperatorSession, utcnow
 
 # Letters and digits nobody misreads (no 0/o, 1/l/i), in lower case: typed from a printout.
 PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -29,6 +32,9 @@ PASSWORD_GROUPS = 4
 PASSWORD_GROUP_LENGTH = 4  # 16 characters of 31: about 79 bits
 USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
 SESSION_KEY_NAME = "session_key"
+# Sessions last at most TELEOPD_OPERATOR_SESSION_HOURS (up to a week): rows older than this
+# are gone for good and are cleared when their operator next signs in.
+SESSION_ROWS_KEPT = dt.timedelta(days=8)
 
 
 class OperatorError(Exception):
@@ -98,12 +104,13 @@ def add_operator(session: Session, name: str, now: dt.datetime | None = None) ->
     return operator, password
 
 
-def reset_password(session: Session, name: str) -> tuple[Operator, str]:
+def reset_password(session: Session, name: str, now: dt.datetime | None = None) -> tuple[Operator, str]:
     """Give an operator a new password and end their sessions; return it and the password."""
     operator = _active(session, name)
     password = new_password()
     operator.password_hash = generate_password_hash(password)
     operator.session_epoch += 1
+    _end_sessions(session, operator.id, now or utcnow())
     session.flush()
     return operator, password
 
@@ -113,8 +120,17 @@ def remove_operator(session: Session, name: str, now: dt.datetime | None = None)
     operator = _active(session, name)
     operator.disabled_at = now or utcnow()
     operator.session_epoch += 1
+    _end_sessions(session, operator.id, operator.disabled_at)
     session.flush()
     return operator
+
+
+def _end_sessions(session: Session, operator_id: int, now: dt.datetime) -> None:
+    session.execute(
+        update(OperatorSession)
+        .where(OperatorSession.operator_id == operator_id, OperatorSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
 
 
 def list_operators(session: Session) -> list[OperatorView]:
@@ -156,6 +172,48 @@ def current(session: Session, operator_id: int, epoch: int) -> OperatorView | No
     if operator is None or operator.disabled_at is not None or operator.session_epoch != epoch:
         return None
     return _view(operator)
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
+
+
+def start_session(session: Session, operator_id: int, now: dt.datetime | None = None) -> str:
+    """Record a new sign-in of an operator; return the key its cookie carries."""
+    now = now or utcnow()
+    # The operator's ended and long-expired sign-ins go now: nothing can open them again.
+    session.execute(
+        delete(OperatorSession).where(
+            OperatorSession.operator_id == operator_id,
+            or_(OperatorSession.ended_at.is_not(None), OperatorSession.created_at < now - SESSION_ROWS_KEPT),
+        )
+    )
+    key = secrets.token_urlsafe(32)
+    session.add(OperatorSession(operator_id=operator_id, key_hash=_key_hash(key), created_at=now))
+    session.flush()
+    return key
+
+
+def session_operator(session: Session, operator_id: int, epoch: int, key: str) -> OperatorView | None:
+    """Return the operator of a sign-in while it counts: not signed out, not reset or removed since."""
+    found = session.execute(
+        select(OperatorSession.id)
+        .where(
+            OperatorSession.key_hash == _key_hash(key), OperatorSession.operator_id == operator_id,
+            OperatorSession.ended_at.is_(None),
+        )
+    ).first()
+    return current(session, operator_id, epoch) if found is not None else None
+
+
+def end_session(session: Session, key: str, now: dt.datetime | None = None) -> bool:
+    """End one sign-in (signing out); return whether it was still open."""
+    result = session.execute(
+        update(OperatorSession)
+        .where(OperatorSession.key_hash == _key_hash(key), OperatorSession.ended_at.is_(None))
+        .values(ended_at=now or utcnow())
+    )
+    return bool(result.rowcount)
 
 
 def shared_secret_key(db: Database) -> str:

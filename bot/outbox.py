@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session, aliased
 from bot.channels.base import ChannelAdapter, RateLimited, RenderedMessage, SendError
 from bot.db import Database
 from bot.delivery import queue_sms_fallback, record_sent
+from bot.heartbeat import Heartbeat
 from bot.i18n import Catalogs
 from bot.logs import log_context
 from bot.loop import run_until_stopped
@@ -127,6 +128,8 @@ class OutboxWorker:
         self.claim_timeout = claim_timeout
         self.concurrency = max(1, concurrency)
         self._last_recovery = dt.datetime.min.replace(tzinfo=dt.UTC)
+        # Written while run() goes round, so GET /healthz can tell the worker is alive.
+        self.heartbeat = Heartbeat(db, clock)
 
     # --- the loop -----------------------------------------------------------------------
 
@@ -184,6 +187,7 @@ class OutboxWorker:
             while True:
                 if stop is not None:  # a running worker, as opposed to a drain
                     self._recover_now_and_then()
+                    self.heartbeat.beat()
                 # Each channel keeps up to batch_size rows in flight. A channel whose lane is
                 # full is left out of the claim, so rows queued behind a slow or rate-limited
                 # channel (a burst to WhatsApp) never hold back another's (SMS, Telegram).

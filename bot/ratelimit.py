@@ -64,6 +64,9 @@ RETRY_SECONDS = 0.005
 # this many times the limit long: room for the window's own and any spent places.
 STORE_SECONDS = 2
 STORE_FACTOR = 3
+# A Redis that stops answering (a dropped network path) fails a call after this long instead
+# of holding a send, or GET /healthz, until the operating system gives up on the socket.
+REDIS_TIMEOUT_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,13 @@ class RateLimiter:
         jitter_bound_seconds: float = JITTER_BOUND_SECONDS,
         spacing: float = SPACING,
     ):
-        storage: Storage = storage_from_string(redis_url, key_prefix=namespace) if redis_url else MemoryStorage()
+        storage: Storage = (
+            storage_from_string(
+                redis_url, key_prefix=namespace, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS,
+            )
+            if redis_url
+            else MemoryStorage()
+        )
         assert isinstance(storage, MovingWindowSupport)
         self.storage = storage
         self.windows: MovingWindowSupport = storage

@@ -50,11 +50,18 @@ def add_telegram_parser(commands: Any) -> argparse.ArgumentParser:
     return telegram
 
 
-def _require_telegram(settings: Settings) -> None:
+def _require_telegram(settings: Settings, *, webhook: bool) -> None:
+    """Refuse in one line unless the bot token is set, and for the webhook its secret too."""
     from bot.cli import CommandError
 
     if not settings.telegram_enabled:
-        raise CommandError("telegram is off: set TELEOPD_TELEGRAM_TOKEN and TELEOPD_TELEGRAM_SECRET")
+        needed = "TELEOPD_TELEGRAM_TOKEN and TELEOPD_TELEGRAM_SECRET" if webhook else "TELEOPD_TELEGRAM_TOKEN"
+        raise CommandError(f"telegram is off: set {needed}")
+    if webhook and not settings.telegram_webhook_enabled:
+        raise CommandError(
+            "the webhook needs TELEOPD_TELEGRAM_SECRET (16-256 characters A-Z a-z 0-9 _ -, e.g. from: openssl rand -hex 32), "
+            "which Telegram sends back on every call"
+        )
 
 
 def _webhook_url(url: str) -> str:
@@ -81,7 +88,7 @@ def cmd_set_webhook(settings: Settings, args: argparse.Namespace) -> int:
     from bot.cli import CommandError
     from bot.ratelimit import RateLimiter
 
-    _require_telegram(settings)
+    _require_telegram(settings, webhook=True)
     url = _webhook_url(args.url)
     assert settings.telegram_secret is not None
     channel = TelegramChannel.from_settings(settings, RateLimiter())
@@ -99,7 +106,7 @@ def cmd_poll(settings: Settings, args: argparse.Namespace) -> int:
     """Poll Telegram for updates and handle them here, with the worker, until stopped."""
     from bot.cli import CommandError, _services
 
-    _require_telegram(settings)
+    _require_telegram(settings, webhook=False)  # polling needs no webhook secret
     if not 0 <= args.timeout <= 50:
         raise CommandError("--timeout takes a number of seconds from 0 to 50")
     services = _services(settings)

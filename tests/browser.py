@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -56,6 +57,30 @@ def browser() -> Iterator[Any]:
             yield launched
         finally:
             launched.close()
+
+
+# --- waiting, and the pages' Content-Security-Policy --------------------------------------------
+
+
+def wait_until(page: Any, expression: str, arg: Any = None, timeout_s: float = 15.0) -> None:
+    """Wait until a JavaScript expression (or a function of arg) is true in the page.
+
+    Playwright's wait_for_function evaluates its predicate with eval inside the page, which
+    the pages' Content-Security-Policy forbids (no 'unsafe-eval'); page.evaluate goes
+    through the DevTools protocol, which the policy does not govern.
+    """
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression, arg):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout_s} s: {expression}")
+        page.wait_for_timeout(50)
+
+
+def record_policy_violations(context: Any) -> list[str]:
+    """Return a list that fills with every Content-Security-Policy violation the context's pages report."""
+    violations: list[str] = []
+    context.on("console", lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None)
+    return violations
 
 
 # --- what the pixels show -------------------------------------------------------------------

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from bot.cli import main as teleopd
 from bot.db import Database
 from bot.models import Conversation, Identity, OutboxMessage, OutboxStatus
-from tests.browser import bars_drawn, shows_devanagari
+from tests.browser import bars_drawn, record_policy_violations, shows_devanagari, wait_until
 from tests.serving import ServeProcess, free_port
 from tests.test_doctor_flow import ADVICE, ANSWERS, COMPLAINT, OPEN, REGISTER, T, WORDS
 
@@ -33,6 +33,8 @@ pytestmark = pytest.mark.slow
 
 # The page's hooks (webhooks/templates/chat.html, webhooks/static/chat.js).
 BOT_MESSAGE = "#messages .msg.bot"
+# A function of a text: whether a bot message on the page holds it.
+SHOWS_TEXT = "text => Array.from(document.querySelectorAll('#messages .msg.bot .text')).some(p => p.textContent.includes(text))"
 CHOICE_BUTTONS = "#messages .choices button"
 INPUT, SEND = "#text", "#send"
 SETTLED = (OutboxStatus.SENT, OutboxStatus.DELIVERED, OutboxStatus.FAILED, OutboxStatus.SUPPRESSED)
@@ -124,7 +126,7 @@ class Tab:
         else:
             self.page.fill(INPUT, reply)
             self.page.click(SEND)
-        self.page.wait_for_function(f"document.querySelectorAll({BOT_MESSAGE!r}).length > {before}", timeout=WAIT_S * 1000)
+        wait_until(self.page, f"document.querySelectorAll({BOT_MESSAGE!r}).length > {before}", timeout_s=WAIT_S)
         self.settle()
 
     def last(self) -> str:
@@ -188,6 +190,7 @@ def _sign_in(demo: Demo, page: Any, lang: str) -> None:
 @pytest.mark.parametrize("lang", ["en", "hi"])
 def test_a_newcomer_books_calls_and_sees_it_on_the_dashboard(demo: Demo, browser: Any, lang: str, tmp_path: Path) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    violations = record_policy_violations(context)  # the pages work under their Content-Security-Policy
     try:
         patient = _open(demo, context, lang)
         _book(demo, patient)
@@ -199,7 +202,7 @@ def test_a_newcomer_books_calls_and_sees_it_on_the_dashboard(demo: Demo, browser
         doctor.page.fill("#enrol-code", demo.code("doctor"))
         before = doctor.page.locator(BOT_MESSAGE).count()
         doctor.page.click("#enrol-send")
-        doctor.page.wait_for_function(f"document.querySelectorAll({BOT_MESSAGE!r}).length > {before}")
+        wait_until(doctor.page, f"document.querySelectorAll({BOT_MESSAGE!r}).length > {before}", timeout_s=WAIT_S)
         doctor.settle()
         assert doctor.t("welcome", name=DEMO_DOCTOR) in " ".join(doctor.bot_texts())
         doctor.page.wait_for_selector("body[data-api-role='doctor']")
@@ -210,17 +213,13 @@ def test_a_newcomer_books_calls_and_sees_it_on_the_dashboard(demo: Demo, browser
         assert any(PATIENT[lang] in text for text in doctor.bot_texts()[-3:]), doctor.bot_texts()[-3:]
         # … and the patient's tab shows the call without a reload.
         ready = doctor.t("ready", name=DEMO_DOCTOR)
-        patient.page.wait_for_function(
-            "text => Array.from(document.querySelectorAll('#messages .msg.bot .text')).some(p => p.textContent.includes(text))",
-            arg=ready, timeout=WAIT_S * 1000)
+        wait_until(patient.page, SHOWS_TEXT, ready, timeout_s=WAIT_S)
         assert patient.page.evaluate("window.sameDocument") is True
         patient.settle()
 
         # The patient taps "I am joining"; the doctor is told, advises and closes.
         patient.page.locator(CHOICE_BUTTONS).first.click()
-        doctor.page.wait_for_function(
-            "text => Array.from(document.querySelectorAll('#messages .msg.bot .text')).some(p => p.textContent.includes(text))",
-            arg=doctor.t("joining", number=1), timeout=WAIT_S * 1000)
+        wait_until(doctor.page, SHOWS_TEXT, doctor.t("joining", number=1), timeout_s=WAIT_S)
         assert doctor.page.evaluate("window.sameDocument") is True
         doctor.settle()
         doctor.answer(ADVICE[lang][0])
@@ -238,11 +237,13 @@ def test_a_newcomer_books_calls_and_sees_it_on_the_dashboard(demo: Demo, browser
         if lang == "hi":
             ok, why = shows_devanagari(board, DEVANAGARI_WORD)
             assert ok, why
+        assert violations == []
     finally:
         context.close()
 
     # With JavaScript off, signing in and the dashboard's numbers and charts still work.
     no_script = browser.new_context(java_script_enabled=False)
+    violations = record_policy_violations(no_script)
     try:
         board = no_script.new_page()
         # A wrong password is refused on the page, kindly, and the name stays typed in.
@@ -259,5 +260,6 @@ def test_a_newcomer_books_calls_and_sees_it_on_the_dashboard(demo: Demo, browser
         assert board.locator(TODAY_CONSULTATIONS).inner_text().strip() == "1"
         bars, hits, area = bars_drawn(board, PER_DAY_CHART)
         assert bars == 1 and hits >= 0.5 * area, (bars, hits, area)
+        assert violations == []
     finally:
         no_script.close()

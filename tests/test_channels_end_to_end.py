@@ -33,7 +33,7 @@ from tests.serving import ServeProcess, free_port
 pytestmark = pytest.mark.slow
 
 TOKEN = "123456:" + "E" * 35
-SECRET = "e2e-secret"
+SECRET = "e2e-webhook-secret"  # 16+ characters, as Settings.from_env asks
 ACCOUNT_SID = "AC" + "e" * 32
 AUTH_TOKEN = "d" * 32
 WHATSAPP_FROM = "whatsapp:+14155238886"

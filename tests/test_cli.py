@@ -6,8 +6,12 @@ process started here is killed in a finally block.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import pty
+import re
+import select
 import shutil
 import signal
 import socket
@@ -25,8 +29,10 @@ from sqlalchemy import inspect, make_url, text
 
 from bot.channels import local
 from bot.channels.base import InboundMessage
+from bot.cli import build_parser, main
 from bot.config import Settings
 from bot.db import Database
+from bot.heartbeat import worker_health
 from bot.migrate import head_revision
 from bot.models import Base
 from bot.services import build_services
@@ -184,7 +190,7 @@ WRONG_SETTINGS = [
     ("database-password-hidden", {"TELEOPD_DATABASE_URL": "mysql://u:hunter2hunter2@db/x"}, "TELEOPD_DATABASE_URL", "hunter2hunter2"),
     ("telegram-token-bad", {"TELEOPD_TELEGRAM_TOKEN": "bad"}, "TELEOPD_TELEGRAM_TOKEN", None),
     ("telegram-token-hidden", {"TELEOPD_TELEGRAM_TOKEN": "s3cr3t-not-a-token"}, "TELEOPD_TELEGRAM_TOKEN", "s3cr3t-not-a-token"),
-    ("telegram-without-secret", {"TELEOPD_TELEGRAM_TOKEN": A_TELEGRAM_TOKEN}, "TELEOPD_TELEGRAM_SECRET", "A" * 35),
+    ("telegram-secret-short", {"TELEOPD_TELEGRAM_SECRET": "s3cretpass"}, "TELEOPD_TELEGRAM_SECRET", "s3cretpass"),
     ("telegram-secret-bad", {"TELEOPD_TELEGRAM_SECRET": "has spaces in it"}, "TELEOPD_TELEGRAM_SECRET", "has spaces in it"),
     ("telegram-api-url", {"TELEOPD_TELEGRAM_API_URL": "api.telegram.org"}, "TELEOPD_TELEGRAM_API_URL", None),
     ("twilio-sid", {"TWILIO_ACCOUNT_SID": "SK" + "0" * 32}, "TWILIO_ACCOUNT_SID", None),
@@ -419,6 +425,8 @@ def test_worker_sends_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
                 if time.monotonic() > deadline:
                     pytest.fail(f"the worker sent nothing within 15 s:\n{worker.stderr[-3000:]}")
                 time.sleep(0.1)
+            # It says it is alive where every web process's /healthz looks: the database.
+            assert worker_health(services.db).status == "ok"
         finally:
             services.db.dispose()
         assert worker.stop(signal.SIGTERM) == 0, worker.stderr[-3000:]
@@ -426,6 +434,82 @@ def test_worker_sends_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         assert "Traceback" not in worker.stderr, worker.stderr[-3000:]
     finally:
         worker.kill()
+
+
+def test_serve_on_a_terminal_logs_lines_for_people_with_both_addresses_and_says_no_opd_is_loaded(tmp_path: Path) -> None:
+    """A first run: the operator reads the log on their terminal, and needs to know where to go next."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [teleopd_script(), "serve", "--port", "0"], stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal, cwd=tmp_path,
+        env=command_env(TELEOPD_DATABASE_URL=f"sqlite:///{tmp_path / 't.db'}"),
+    )
+    os.close(terminal)
+    seen = b""
+    try:
+        deadline = time.monotonic() + START_DEADLINE_S
+        while b"no OPD loaded" not in seen or b"dashboard at" not in seen:
+            if time.monotonic() > deadline or process.poll() is not None:
+                pytest.fail(f"serve did not say where to go within {START_DEADLINE_S} s:\n{seen.decode(errors='replace')[-3000:]}")
+            ready, _, _ = select.select([controller], [], [], 0.2)
+            if ready:
+                try:
+                    seen += os.read(controller, 65536)
+                except OSError:  # the terminal closed: serve exited
+                    continue
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=STOP_DEADLINE_S)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=STOP_DEADLINE_S)
+            os.close(controller)
+    lines = seen.decode("utf-8", errors="replace").replace("\r\n", "\n").splitlines()
+    assert lines and not any(line.lstrip().startswith("{") for line in lines), lines  # no JSON on a terminal
+    chat = next(line for line in lines if "web chat at http://127.0.0.1:" in line)
+    port = re.search(r"127\.0\.0\.1:(\d+)/", chat).group(1)  # type: ignore[union-attr]
+    assert any(f"dashboard at http://127.0.0.1:{port}/dashboard" in line for line in lines), lines
+    assert any("WARNING" in line and "no OPD loaded: run `teleopd demo` or `teleopd opd add`" in line for line in lines), lines
+
+
+def test_serve_says_nothing_about_opds_once_one_is_loaded(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    assert run(tmp_path, "opd", "add", "--code", "GEN", "--name", "General", "--name-hi", "सामान्य", "--specialty", "general_medicine",
+               TELEOPD_DATABASE_URL=url).returncode == 0
+    server = Started(tmp_path, "serve", "--port", "0", TELEOPD_DATABASE_URL=url)
+    try:
+        server.wait_for_log("dashboard at")
+        assert "no OPD loaded" not in server.stderr
+        assert json.loads(server.stderr.strip().splitlines()[-1])["message"].startswith("dashboard at")  # JSON off a terminal
+    finally:
+        server.kill()
+
+
+def subcommands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """Yield every subcommand's words and parser, depth first."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, subparser in action.choices.items():
+                yield (*path, name), subparser
+                yield from subcommands(subparser, (*path, name))
+
+
+def test_every_subcommand_s_help_describes_it_and_each_of_its_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    found = list(subcommands(build_parser()))
+    assert {"serve", "worker", "chat", "demo", "report"} <= {path[0] for path, _ in found}
+    for path, parser in found:
+        with pytest.raises(SystemExit) as done:
+            main([*path, "--help"])
+        assert done.value.code == 0, path
+        page = capsys.readouterr().out
+        assert page.startswith(f"usage: teleopd {' '.join(path)}"), page
+        description = page.split("\n\n")[1].strip()
+        assert description and not description.startswith(("options:", "positional arguments:")), (path, page)
+        for action in parser._actions:
+            if action.help == argparse.SUPPRESS or isinstance(action, argparse._SubParsersAction):
+                continue  # hidden test options; a command group's commands are walked themselves
+            assert action.help and action.help.strip(), (path, action.dest)
 
 
 def test_no_arguments_prints_help_and_exits_2(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ ALL_VARS = [
     "TELEOPD_TWILIO_API_URL", "TELEOPD_REDIS_URL", "TELEOPD_VIDEO_BASE_URL",
     "TELEOPD_WEB_TOKEN", "TELEOPD_DEFAULT_LANGUAGE", "TELEOPD_LOG_LEVEL",
     "TELEOPD_LOG_FORMAT", "TELEOPD_METRICS_TOKEN", "TELEOPD_SECRET_KEY", "TELEOPD_OPERATOR_SESSION_HOURS",
+    "TELEOPD_TRUSTED_PROXIES",
 ]
 
 
@@ -90,7 +91,9 @@ VALID = [
     ("telegram-secret", {"TELEOPD_TELEGRAM_SECRET": SECRET}, "telegram_secret", SECRET),
     ("telegram-secret-256-chars", {"TELEOPD_TELEGRAM_SECRET": "a" * 256},
      "telegram_secret", "a" * 256),
-    ("telegram-secret-1-char", {"TELEOPD_TELEGRAM_SECRET": "Z"}, "telegram_secret", "Z"),
+    ("telegram-secret-16-chars", {"TELEOPD_TELEGRAM_SECRET": "Z" * 16}, "telegram_secret", "Z" * 16),
+    # The bot sends and `teleopd telegram poll` receives without one; only the webhook needs it.
+    ("telegram-token-without-secret", {"TELEOPD_TELEGRAM_TOKEN": TOKEN}, "telegram_secret", None),
     ("telegram-api-url", {"TELEOPD_TELEGRAM_API_URL": "http://127.0.0.1:8081/bot"},
      "telegram_api_url", "http://127.0.0.1:8081/bot"),
     ("twilio-sid", TWILIO | {"TELEOPD_TWILIO_SMS_FROM": "TELOPD"},
@@ -127,7 +130,8 @@ VALID = [
     ("language-case-insensitive", {"TELEOPD_DEFAULT_LANGUAGE": "HI"}, "default_language", "hi"),
     ("log-level-debug", {"TELEOPD_LOG_LEVEL": "DEBUG"}, "log_level", "DEBUG"),
     ("log-level-case-insensitive", {"TELEOPD_LOG_LEVEL": "warning"}, "log_level", "WARNING"),
-    ("log-format-default-json", {}, "log_format", "json"),
+    ("log-format-default-by-the-terminal", {}, "log_format", None),
+    ("log-format-json", {"TELEOPD_LOG_FORMAT": "JSON"}, "log_format", "json"),
     ("log-format-text", {"TELEOPD_LOG_FORMAT": "Text"}, "log_format", "text"),
     ("metrics-token", {"TELEOPD_METRICS_TOKEN": "metrics-token-0123456789"}, "metrics_token", "metrics-token-0123456789"),
     ("metrics-token-default-open", {}, "metrics_token", None),
@@ -139,6 +143,8 @@ VALID = [
     ("operator-session-hours-whole", {"TELEOPD_OPERATOR_SESSION_HOURS": "8"}, "operator_session_hours", 8.0),
     ("operator-session-hours-fraction", {"TELEOPD_OPERATOR_SESSION_HOURS": "0.5"}, "operator_session_hours", 0.5),
     ("operator-session-hours-a-week", {"TELEOPD_OPERATOR_SESSION_HOURS": "168"}, "operator_session_hours", 168.0),
+    ("trusted-proxies-default-none", {}, "trusted_proxies", 0),
+    ("trusted-proxies-one", {"TELEOPD_TRUSTED_PROXIES": "1"}, "trusted_proxies", 1),
 ]
 
 
@@ -186,6 +192,9 @@ INVALID = [
      "TELEOPD_TELEGRAM_SECRET", "s" * 257),
     ("telegram-secret-bad-characters", {"TELEOPD_TELEGRAM_SECRET": "my secret!pass"},
      "TELEOPD_TELEGRAM_SECRET", "my secret!pass"),
+    ("telegram-secret-15-chars", {"TELEOPD_TELEGRAM_SECRET": "s3cret-webhook1"},
+     "TELEOPD_TELEGRAM_SECRET", "s3cret-webhook1"),
+    ("telegram-secret-1-char", {"TELEOPD_TELEGRAM_SECRET": "Z"}, "TELEOPD_TELEGRAM_SECRET", None),
     ("telegram-api-url-not-http", {"TELEOPD_TELEGRAM_API_URL": "api.telegram.org/bot"},
      "TELEOPD_TELEGRAM_API_URL", None),
     ("twilio-sid-api-key", {"TWILIO_ACCOUNT_SID": "SK" + "0" * 32},
@@ -226,9 +235,10 @@ INVALID = [
     ("log-level-unknown", {"TELEOPD_LOG_LEVEL": "verbose"}, "TELEOPD_LOG_LEVEL", None),
     ("log-format-unknown", {"TELEOPD_LOG_FORMAT": "xml"}, "TELEOPD_LOG_FORMAT", None),
     ("metrics-token-too-short", {"TELEOPD_METRICS_TOKEN": "short-metrics"}, "TELEOPD_METRICS_TOKEN", "short-metrics"),
+    ("trusted-proxies-word", {"TELEOPD_TRUSTED_PROXIES": "yes"}, "TELEOPD_TRUSTED_PROXIES", None),
+    ("trusted-proxies-negative", {"TELEOPD_TRUSTED_PROXIES": "-1"}, "TELEOPD_TRUSTED_PROXIES", None),
+    ("trusted-proxies-too-many", {"TELEOPD_TRUSTED_PROXIES": "6"}, "TELEOPD_TRUSTED_PROXIES", None),
     # Cross checks.
-    ("telegram-token-without-secret", {"TELEOPD_TELEGRAM_TOKEN": TOKEN},
-     "TELEOPD_TELEGRAM_SECRET", TOKEN),
     ("twilio-sid-without-token", {"TWILIO_ACCOUNT_SID": SID, "TELEOPD_TWILIO_SMS_FROM": "TELOPD",
                                   "TELEOPD_PUBLIC_URL": PUBLIC},
      "TWILIO_AUTH_TOKEN", None),
@@ -282,6 +292,14 @@ def test_database_password_is_masked_not_dropped():
     with pytest.raises(SettingsError) as caught:
         Settings.from_env({"TELEOPD_DATABASE_URL": f"mysql://opd:{PASSWORD}@db/opd"})
     assert "mysql://opd:***@db/opd" in str(caught.value)
+
+
+def test_a_short_telegram_secret_is_refused_with_the_rule_and_a_way_to_make_one():
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"TELEOPD_TELEGRAM_TOKEN": TOKEN, "TELEOPD_TELEGRAM_SECRET": "s3cret"})
+    message = str(caught.value)
+    assert message.startswith("TELEOPD_TELEGRAM_SECRET must be 16-256 characters A-Z a-z 0-9 _ -")
+    assert "openssl rand -hex 32" in message and "6 characters" in message and "s3cret" not in message
 
 
 def test_twilio_without_public_url_says_why():
@@ -357,6 +375,13 @@ STATUS = [
         "sms: on (from +14155550100)",
         "local web chat and terminal chat: on",
     ]),
+    ("telegram-without-webhook-secret", {"TELEOPD_TELEGRAM_TOKEN": TOKEN}, [
+        "telegram: on (bot 123456789; webhook off: TELEOPD_TELEGRAM_SECRET not set, "
+        "so updates come only through `teleopd telegram poll`)",
+        "whatsapp: off (TELEOPD_TWILIO_WHATSAPP_FROM not set)",
+        "sms: off (TELEOPD_TWILIO_SMS_FROM not set)",
+        "local web chat and terminal chat: on",
+    ]),
     ("whatsapp-only-with-fake-telegram-api",
      TWILIO | {"TELEOPD_TWILIO_WHATSAPP_FROM": "+14155238886",
                "TELEOPD_TELEGRAM_SECRET": SECRET,
@@ -374,6 +399,7 @@ def test_channel_status_lines(env, lines):
     s = Settings.from_env(env)
     assert s.channel_status_lines() == lines
     assert s.telegram_enabled == lines[0].startswith("telegram: on")
+    assert s.telegram_webhook_enabled == (s.telegram_enabled and "webhook off" not in lines[0])
     assert s.whatsapp_enabled == lines[1].startswith("whatsapp: on")
     assert s.sms_enabled == lines[2].startswith("sms: on")
     for line in s.channel_status_lines():

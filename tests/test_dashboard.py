@@ -395,6 +395,29 @@ def test_a_range_of_366_days_or_one_day_is_shown(client: FlaskClient, lang: str)
         assert columns == []  # no data: the chart says so instead of drawing empty columns
 
 
+# The demo OPDs in the order of their names; their codes (AYUSH, DENT, DERM, ENT, EYE, GEN,
+# GEN24, OBG, ORTHO, PAED, PSY) would give another order in both languages.
+OPDS_BY_NAME = {
+    "en": [
+        "AYUSH", "Dentistry", "Dermatology", "ENT (Ear, Nose, Throat)", "General Medicine", "General Medicine (24 hours)",
+        "Obstetrics &amp; Gynaecology", "Ophthalmology (Eyes)", "Orthopaedics (Bones and Joints)", "Paediatrics",
+        "Psychiatry (Mental Health)",
+    ],
+    "hi": [
+        "आयुष", "त्वचा रोग", "दंत रोग", "नाक, कान, गला (ईएनटी)", "नेत्र रोग", "बाल रोग", "मनोरोग (मानसिक स्वास्थ्य)",
+        "सामान्य चिकित्सा", "सामान्य चिकित्सा (24 घंटे)", "स्त्री एवं प्रसूति रोग", "हड्डी रोग",
+    ],
+}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_queues_are_listed_by_the_opds_names_in_the_pages_language(client: FlaskClient, busy_today: Clinic, lang: str) -> None:
+    caption = {"en": "Queues by OPD", "hi": "ओपीडी के अनुसार कतारें"}[lang]
+    table = re.search(r"<caption>" + caption + r"</caption>(.*?)</table>", page(client, lang), flags=re.S)
+    assert table, "no queue table"
+    assert re.findall(r'<th scope="row">([^<]*)</th>', table.group(1)) == OPDS_BY_NAME[lang]
+
+
 def test_the_dashboard_asks_for_a_sign_in(app: Flask) -> None:
     response = app.test_client().get("/dashboard")
     assert response.status_code == 302 and "/dashboard/login" in response.headers["Location"]

@@ -283,3 +283,36 @@ def test_sane_request_id() -> None:
     assert sane_request_id("edge-42") == "edge-42"
     assert UUID_HEX.fullmatch(sane_request_id(None))
     assert sane_request_id(None) != sane_request_id(None)
+
+
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal, as stderr does in an operator's shell."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("stream", "configured", "expected"), [
+    pytest.param(Terminal, None, "text", id="terminal-unset"),
+    pytest.param(io.StringIO, None, "json", id="pipe-unset"),
+    pytest.param(Terminal, "json", "json", id="terminal-json-asked"),
+    pytest.param(io.StringIO, "text", "text", id="pipe-text-asked"),
+])
+def test_unset_log_format_is_text_on_a_terminal_and_json_elsewhere(
+    stream: type[io.StringIO], configured: str | None, expected: str,
+) -> None:
+    settings = Settings.from_env({"TELEOPD_LOG_FORMAT": configured} if configured else {})
+    buffer = stream()
+    root = logging.getLogger()
+    level = root.level
+    handler = configure_logging(settings, stream=buffer)
+    try:
+        logging.getLogger("teleopd").info("web chat at %s", "http://127.0.0.1:8000/")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    [line] = buffer.getvalue().splitlines()
+    if expected == "json":
+        assert json.loads(line)["message"] == "web chat at http://127.0.0.1:8000/"
+    else:
+        assert re.fullmatch(r"\S+Z INFO teleopd \[-\]: web chat at http://127\.0\.0\.1:8000/", line), line

@@ -38,7 +38,7 @@ from tests.fakes.telegram_api import FakeTelegram
 from webhooks import create_app
 
 TOKEN = "123456:" + "A" * 35
-SECRET = "s3cret"
+SECRET = "s3cret-webhook-token"  # 16+ characters of Telegram's alphabet, as Settings.from_env asks
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
 FIXTURES = Path(__file__).parent / "fixtures" / "telegram"
 CHAT = 7012345678  # the user in tests/fixtures/telegram
@@ -699,9 +699,55 @@ def test_set_webhook_refuses_a_url_telegram_cannot_call(env, fake, capsys, url: 
 def test_telegram_commands_say_in_one_line_when_telegram_is_off(monkeypatch, db, capsys) -> None:
     monkeypatch.setenv("TELEOPD_DATABASE_URL", db.url)
     monkeypatch.delenv("TELEOPD_TELEGRAM_TOKEN", raising=False)
-    for command in (["telegram", "set-webhook", "https://teleopd.example.org/webhooks/telegram"], ["telegram", "poll"]):
+    for command, needed in (
+        (["telegram", "set-webhook", "https://teleopd.example.org/webhooks/telegram"], "TELEOPD_TELEGRAM_TOKEN and TELEOPD_TELEGRAM_SECRET"),
+        (["telegram", "poll"], "TELEOPD_TELEGRAM_TOKEN"),
+    ):
         assert main(command) == 2
-        assert capsys.readouterr().err.strip() == "teleopd: telegram is off: set TELEOPD_TELEGRAM_TOKEN and TELEOPD_TELEGRAM_SECRET"
+        assert capsys.readouterr().err.strip() == f"teleopd: telegram is off: set {needed}"
+
+
+@pytest.fixture
+def env_without_secret(env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The bot's token and API, and no webhook secret: a developer polling from a laptop."""
+    monkeypatch.delenv("TELEOPD_TELEGRAM_SECRET")
+
+
+def test_poll_needs_no_webhook_secret(env_without_secret, db, fake) -> None:  # type: ignore[no-untyped-def]
+    fake.queue_update(message(500, "/start"))
+    assert main(["telegram", "poll", "--timeout", "1", "--idle-exit"]) == 0
+    assert count(db, InboundRow, channel="telegram") == 1
+    assert "Which language would you like to use?" in fake.sent(CHAT)[-1]["text"]
+
+
+def test_set_webhook_without_a_secret_says_so_in_one_line(env_without_secret, fake, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["telegram", "set-webhook", "https://teleopd.example.org/webhooks/telegram"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("teleopd: the webhook needs TELEOPD_TELEGRAM_SECRET") and len(err.splitlines()) == 1
+    assert fake.requests("setWebhook") == []
+
+
+def test_without_a_secret_the_webhook_is_off(db, catalogs, fake) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(database_url=db.url, telegram_token=TOKEN, telegram_api_url=fake.base_url)
+    services = build_services(settings, db=db, catalogs=catalogs)
+    try:
+        assert "telegram" in services.channels  # it still sends
+        client = create_app(services=services).test_client()
+        for secret in (None, "", SECRET):
+            assert post(client, message(1, "/start"), secret=secret).status_code == 404
+        assert count(db, InboundRow) == 0
+    finally:
+        services.channels["telegram"].close()  # type: ignore[attr-defined]
+
+
+def test_a_short_webhook_secret_is_refused_at_start(env, monkeypatch, fake, capsys) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TELEOPD_TELEGRAM_SECRET", "s3cret")
+    # --idle-exit: were the secret taken, the poll would end at once rather than run on.
+    for command in (["telegram", "poll", "--timeout", "0", "--idle-exit"], ["telegram", "set-webhook", "https://teleopd.example.org/webhooks/telegram"]):
+        assert main(command) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("teleopd: TELEOPD_TELEGRAM_SECRET must be 16-256 characters") and "s3cret" not in err
+    assert fake.requests() == []
 
 
 def test_poll_deletes_the_webhook_and_handles_updates_as_the_webhook_does(env, db, fake, testdata) -> None:

@@ -44,6 +44,8 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Devanagari stays readable
     app.extensions["teleopd"] = services
+    from webhooks import security
+    security.install(app, services.settings.trusted_proxies)
     pages.install(app)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(webchat.blueprint)

@@ -23,7 +23,7 @@ from markupsafe import Markup
 
 from bot import charts
 from bot.dashboard import (
-    DEFAULT_DAYS, MAX_RANGE_DAYS, DoctorRow, Live, RangeFigures, build_live, build_range, default_range, today_in_india,
+    DEFAULT_DAYS, MAX_RANGE_DAYS, DoctorRow, Live, RangeFigures, build_live, build_range, by_name, default_range, today_in_india,
 )
 from bot.i18n import BABEL_LOCALE
 from bot.models import DoctorStatus, utcnow
@@ -158,6 +158,7 @@ def dashboard_page() -> str:
         "dashboard.html",
         operator=g.get("operator"),
         live=live,
+        queues=by_name(live.queues, lang),
         figures=figures,
         charts=range_charts(figures, lang),
         notice=notice,

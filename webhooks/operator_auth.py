@@ -2,15 +2,22 @@
 
 The session is Flask's signed cookie, scoped to /dashboard and only ever opened there (the
 webhooks and the web chat never read or send it). It holds the operator's id, their
-session epoch and the time they signed in, and every dashboard request checks all three
-against the database and TELEOPD_OPERATOR_SESSION_HOURS: the cookie's own expiry is only
-the browser's side, and a copied cookie must not outlive the shift, a password reset or
-the operator's removal.
+session epoch, the key of their sign-in's row in operator_sessions and the time they
+signed in, and every dashboard request checks them against the database and
+TELEOPD_OPERATOR_SESSION_HOURS: the cookie's own expiry is only the browser's side, and a
+copied cookie must not outlive the shift, a sign-out, a password reset or the operator's
+removal.
 
 Every form POST under /dashboard carries the session's csrf_token() (field "csrf", or the
-X-CSRF-Token header for scripts); without it the answer is 400. Failed sign-ins are
-throttled per name and per client address with the `limits` library in the runtime's
-rate-limit storage (Redis when configured, so every web process counts together).
+X-CSRF-Token header for scripts); without it the answer is 400.
+
+Failed sign-ins are throttled with the `limits` library in the runtime's rate-limit storage
+(Redis when configured, so every web process counts together). A browser that has signed
+in as an operator before carries a signed "known browser" cookie naming them (OWASP's
+device cookies): its failures count against that browser alone, so the right password
+from it still signs in while strangers hammer the name. Any other browser's failures count
+per name and per client address (TELEOPD_TRUSTED_PROXIES says whose X-Forwarded-For to
+believe), and past the limit it waits, even with the right password.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.strategies import MovingWindowRateLimiter
 from werkzeug.exceptions import HTTPException
@@ -41,10 +49,18 @@ log = logging.getLogger(__name__)
 blueprint = Blueprint("operator_auth", __name__, url_prefix="/dashboard")
 
 PREFIX = "/dashboard"
-# Failed sign-ins allowed in 15 minutes for one name, and from one address. An OPD hub's
-# coordinators may share one public address, so it gets room for a few people mistyping.
+# Failed sign-ins allowed in 15 minutes for one name, and from one address, to browsers not
+# known for that name. An OPD hub's coordinators may share one public address, so it gets
+# room for a few people mistyping. A known browser has its own allowance.
 FAILURES_PER_NAME: RateLimitItem = RateLimitItemPerMinute(10, 15)
 FAILURES_PER_ADDRESS: RateLimitItem = RateLimitItemPerMinute(30, 15)
+FAILURES_PER_KNOWN_BROWSER: RateLimitItem = RateLimitItemPerMinute(10, 15)
+# The "this browser signed in as these operators before" cookie: read only by the login
+# form, kept a season, naming the few operators who share a hub's computer.
+KNOWN_BROWSER_COOKIE = "teleopd_known_browser"
+KNOWN_BROWSER_SALT = "teleopd-known-browser"
+KNOWN_BROWSER_DAYS = 90
+KNOWN_BROWSER_NAMES = 5
 # Longer than any generated password by far; a longer one is not hashed (scrypt on a big body costs).
 MAX_PASSWORD_LENGTH = 256
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -63,9 +79,7 @@ class OperatorSessionInterface(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
     def get_signing_serializer(self, app: Flask) -> Any:
-        if not app.secret_key:
-            # TELEOPD_SECRET_KEY unset: the key generated once and kept in the database.
-            app.secret_key = operators.shared_secret_key(_services().db)
+        _secret_key(app)
         return super().get_signing_serializer(app)
 
     def get_cookie_secure(self, app: Flask) -> bool:
@@ -92,6 +106,14 @@ def install(app: Flask) -> None:
 
 def _services(app: Flask | None = None) -> Services:
     return (app or current_app).extensions["teleopd"]  # type: ignore[no-any-return]
+
+
+def _secret_key(app: Flask) -> str:
+    """Return the key that signs the operators' cookies, fetching the shared one the first time."""
+    if not app.secret_key:
+        # TELEOPD_SECRET_KEY unset: the key generated once and kept in the database.
+        app.secret_key = operators.shared_secret_key(_services(app).db)
+    return str(app.secret_key)
 
 
 def session_lifetime(app: Flask | None = None) -> dt.timedelta:
@@ -129,16 +151,16 @@ class SignedIn:
 
 def signed_in() -> SignedIn | None:
     """Return the session's operator while the sign-in counts; None when nobody signed in."""
-    operator_id, epoch, at = session.get("op"), session.get("epoch"), session.get("at")
+    operator_id, epoch, key, at = session.get("op"), session.get("epoch"), session.get("sid"), session.get("at")
     if not isinstance(operator_id, int):
         return None
-    if not isinstance(epoch, int) or not isinstance(at, (int, float)):
+    if not isinstance(epoch, int) or not isinstance(key, str) or not isinstance(at, (int, float)):
         return SignedIn(None)
     age = time.time() - at
     if age < -CLOCK_SKEW_SECONDS or age > session_lifetime().total_seconds():
         return SignedIn(None)
     with _services().db.read() as db_session:
-        operator = operators.current(db_session, operator_id, epoch)
+        operator = operators.session_operator(db_session, operator_id, epoch, key)
     return SignedIn(operator.username if operator is not None else None)
 
 
@@ -191,7 +213,53 @@ def _limiter() -> MovingWindowRateLimiter:
     return MovingWindowRateLimiter(_services().limiter.storage)
 
 
+@dataclass(frozen=True)
+class KnownBrowser:
+    """This browser's id and the operators who signed in on it, newest first."""
+
+    browser_id: str
+    usernames: tuple[str, ...]
+
+
+def _known_browser_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(_secret_key(current_app), salt=KNOWN_BROWSER_SALT)
+
+
+def known_browser() -> KnownBrowser | None:
+    """Return what this browser's signed cookie says about it, or None (no cookie, forged, too old)."""
+    raw = request.cookies.get(KNOWN_BROWSER_COOKIE)
+    if not raw:
+        return None
+    try:
+        data = _known_browser_serializer().loads(raw, max_age=KNOWN_BROWSER_DAYS * 86400)
+    except BadSignature:  # SignatureExpired is one too
+        return None
+    if not isinstance(data, dict):
+        return None
+    browser_id, usernames = data.get("b"), data.get("n")
+    if not isinstance(browser_id, str) or not isinstance(usernames, list) or not all(isinstance(n, str) for n in usernames):
+        return None
+    return KnownBrowser(browser_id, tuple(usernames))
+
+
+def _remember_browser(response: Response, username: str) -> None:
+    """Set the known-browser cookie so this browser's own mistakes alone count against it next time."""
+    known = known_browser()
+    browser_id = known.browser_id if known is not None else secrets.token_urlsafe(16)
+    usernames = [username, *(name for name in (known.usernames if known else ()) if name != username)][:KNOWN_BROWSER_NAMES]
+    response.set_cookie(
+        KNOWN_BROWSER_COOKIE, _known_browser_serializer().dumps({"b": browser_id, "n": usernames}),
+        max_age=KNOWN_BROWSER_DAYS * 86400, path=url_for("operator_auth.login"),
+        secure=request.is_secure, httponly=True, samesite="Strict",
+    )
+
+
 def _throttle_keys(username: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
+    known = known_browser()
+    if known is not None and username in known.usernames:
+        # This browser signed in as them before: strangers' failures on the name do not lock
+        # it out, and its own are limited by their own count.
+        return [(FAILURES_PER_KNOWN_BROWSER, ("operator-login", "browser", known.browser_id))]
     return [
         (FAILURES_PER_NAME, ("operator-login", "name", username)),
         (FAILURES_PER_ADDRESS, ("operator-login", "address", request.remote_addr or "unknown")),
@@ -243,19 +311,23 @@ def login() -> Any:
     if retry is not None:
         log.warning("operator sign-in refused: too many failed attempts (name or address)")
         return too_many_attempts(retry)
-    operator = None
+    operator, key = None, ""
     if username and password and len(password) <= MAX_PASSWORD_LENGTH:
         with _services().db.write() as db_session:
             operator = operators.verify(db_session, username, password)
+            if operator is not None:
+                key = operators.start_session(db_session, operator.id)
     if operator is None:
         _count_failure(username)
         log.warning("operator sign-in failed from %s", request.remote_addr)
         return _login_form(401, username=username, error=t("That name and password do not match. Check them and try again."))
     session.clear()
     session.permanent = True
-    session.update(op=operator.id, epoch=operator.session_epoch, at=time.time(), csrf=secrets.token_urlsafe(32))
+    session.update(op=operator.id, epoch=operator.session_epoch, sid=key, at=time.time(), csrf=secrets.token_urlsafe(32))
     log.info("operator %s signed in", operator.username)
-    return redirect(wanted)
+    response = redirect(wanted)
+    _remember_browser(response, operator.username)
+    return response
 
 
 def too_many_attempts(retry_seconds: float) -> tuple[str, int, dict[str, str]]:
@@ -272,10 +344,15 @@ def too_many_attempts(retry_seconds: float) -> tuple[str, int, dict[str, str]]:
 
 @blueprint.route("/logout", methods=["POST"])
 def logout() -> Response:
-    """End the session (the form's token was checked by protect())."""
+    """End the session here and in the database (the form's token was checked by protect())."""
     state = signed_in()
     if state is not None and state.username is not None:
         log.info("operator %s signed out", state.username)
+    key = session.get("sid")
+    if isinstance(key, str):
+        # Ended in the database, so a copy of this cookie (another tab, a stolen one) is no sign-in.
+        with _services().db.write() as db_session:
+            operators.end_session(db_session, key)
     _sign_out()
     return redirect(url_for("operator_auth.login", signed_out=1))
 

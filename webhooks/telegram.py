@@ -2,7 +2,7 @@
 
 Answers (DESIGN.md, HTTP): 200 {"status": "handled" | "duplicate" | "ignored"}; 400 for a
 body that is not a Telegram update; 403 for a missing or wrong secret; 404 when Telegram is
-off. Replies go through the outbox; nothing is sent from here.
+off or has no webhook secret (`teleopd telegram poll` needs none). Replies go through the outbox; nothing is sent from here.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def telegram_update():  # type: ignore[no-untyped-def]
     """Handle one update Telegram delivers to the webhook."""
     services = current_app.extensions["teleopd"]
     settings = services.settings
-    if not settings.telegram_enabled:
+    if not settings.telegram_webhook_enabled:  # no secret: nothing could prove a call is Telegram's
         abort(404)
     # Telegram: setWebhook's secret_token comes back in this header on every call,
     # https://core.telegram.org/bots/api#setwebhook. Checked before the body is read, in
