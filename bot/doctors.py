@@ -61,13 +61,21 @@ def symptom_names(codes: list[str] | tuple[str, ...]) -> list[ByLanguage]:
     return [ByLanguage(en=by_code[c].en, hi=by_code[c].hi) for c in codes if c in by_code]
 
 
-def queue_push(session: Session, identity_id: int | None, reply: Reply, now: dt.datetime) -> None:
-    """Queue a message to a person where they last wrote from, in that identity's language, in the caller's transaction."""
+def queue_push(session: Session, identity_id: int | None, reply: Reply, now: dt.datetime, about: int | None = None) -> None:
+    """Queue a message to a person where they last wrote from, in that identity's language, in the caller's transaction.
+
+    `about` is the patient a token message concerns (see notification_identity).
+    """
     if identity_id is None:
         return
-    identity = notification_identity(session, identity_id)
+    identity = notification_identity(session, identity_id, about)
     if identity is None:
         return
+    queue_to(session, identity, reply, now)
+
+
+def queue_to(session: Session, identity: Identity, reply: Reply, now: dt.datetime) -> None:
+    """Queue a message to this very identity, in its language, in the caller's transaction."""
     session.add(
         OutboxMessage(
             identity_id=identity.id,
@@ -171,7 +179,7 @@ def notify_get_ready(session: Session, opd_id: int, day: dt.date, now: dt.dateti
         return
     if queue_position(session, token) == GET_READY_AT:
         token.ready_notified_at = now
-        queue_push(session, token.identity_id, visit.get_ready(ByLanguage(en=token.opd.name_en, hi=token.opd.name_hi), token.number), now)
+        queue_push(session, token.identity_id, visit.get_ready(ByLanguage(en=token.opd.name_en, hi=token.opd.name_hi), token.number), now, about=token.person_id)
 
 
 def close_consultation(session: Session, consultation: Consultation, outcome: ConsultationOutcome, now: dt.datetime) -> None:
@@ -282,7 +290,7 @@ class DeskRecords:
         self.session.flush()
         doctor.status, doctor.status_at = DoctorStatus.BUSY, self.now
         name = doctor.person.name
-        queue_push(self.session, token.identity_id, visit.doctor_ready(consultation.id, name, consultation.room_url), self.now)
+        queue_push(self.session, token.identity_id, visit.doctor_ready(consultation.id, name, consultation.room_url), self.now, about=token.person_id)
         move_conversation(
             self.session, token.identity_id, "called",
             {"consultation": consultation.id, "doctor": name, "room": consultation.room_url}, only_if_idle=True,
@@ -319,10 +327,10 @@ class DeskRecords:
         close_consultation(self.session, current, ConsultationOutcome(outcome.value), self.now)
         identity_id = current.token.identity_id
         if outcome is Outcome.NO_SHOW:
-            queue_push(self.session, identity_id, visit.missed(), self.now)
+            queue_push(self.session, identity_id, visit.missed(), self.now, about=current.patient_id)
         else:
             name = self.doctor.person.name
-            queue_push(self.session, identity_id, visit.advice(current.id, name, current.advice), self.now)
+            queue_push(self.session, identity_id, visit.advice(current.id, name, current.advice), self.now, about=current.patient_id)
             move_conversation(self.session, identity_id, "rating", {"consultation": current.id}, only_if_idle=True)
         self.doctor.status, self.doctor.status_at = DoctorStatus.FREE, self.now
         return view
@@ -436,7 +444,7 @@ def on_call_reminder(session: Session, timer: object, now: dt.datetime) -> None:
         return
     consultation.reminded_at = now
     name = doctor_name(session, consultation.doctor_id)
-    queue_push(session, consultation.token.identity_id, visit.reminder(consultation.id, name, consultation.room_url), now)
+    queue_push(session, consultation.token.identity_id, visit.reminder(consultation.id, name, consultation.room_url), now, about=consultation.patient_id)
     window = dt.timedelta(seconds=float(payload.get("window", DEFAULT_CALL_WINDOW.total_seconds())))
     timers.schedule(
         session, "call_no_show", now + window, {"consultation": consultation.id},
@@ -451,7 +459,7 @@ def on_call_no_show(session: Session, timer: object, now: dt.datetime) -> None:
     if consultation is None or consultation.outcome is not None or consultation.joined_at is not None:
         return
     close_consultation(session, consultation, ConsultationOutcome.NO_SHOW, now)
-    queue_push(session, consultation.token.identity_id, visit.missed(), now)
+    queue_push(session, consultation.token.identity_id, visit.missed(), now, about=consultation.patient_id)
     release_doctor(session, consultation, "no_show", now)
 
 

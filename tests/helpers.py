@@ -56,3 +56,29 @@ class LocalUser:
         self.services.worker.drain(channel=local.NAME)
         messages, self.cursor = local.messages_after(self.services.db, self.user, self.cursor)
         return Said([m.text for m in messages], [list(m.choices) for m in messages])
+
+
+class PhoneUser:
+    """Writes from a phone number on WhatsApp or SMS through the real dispatcher (the provider vouches for the number).
+
+    No provider is configured in these tests: the replies stay in the outbox, where a test reads them.
+    """
+
+    def __init__(self, services: Services, channel: str, phone: str):
+        self.services = services
+        self.channel = channel
+        self.phone = phone
+        self.address = f"whatsapp:{phone}" if channel == "whatsapp" else phone
+
+    def say(self, text: str = "", choice: str | None = None) -> None:
+        """Send a message from the number."""
+        self.services.dispatcher.dispatch(
+            InboundMessage(
+                channel=self.channel,
+                address=self.address,
+                provider_id=f"{self.channel}-{next(_ids)}",
+                text=text,
+                choice=choice,
+                channel_phone=self.phone,
+            )
+        )
