@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot import timers
 from bot.booking import IST, BookingRecords, calling_days, queue_position, upcoming_sessions
-from bot.enrolment import enrol
+from bot.enrolment import GuessBudget, enrol
 from bot.identities import notification_identity
 from bot.models import (
     Consultation,
@@ -35,6 +35,7 @@ from bot.models import (
     Token,
     TokenStatus,
 )
+from bot.ratelimit import RateLimiter
 from flows import visit
 from flows.health_worker import worker_call_notice
 from flows.clinic import ConsultationView, DoctorState, DoctorView, Outcome
@@ -406,16 +407,18 @@ class VisitRecords:
 
 
 class AccountRecords:
-    """Enrolment, inside the caller's transaction."""
+    """Enrolment, inside the caller's transaction; refused codes counted by the limiter (bot/enrolment.py)."""
 
-    def __init__(self, session: Session, identity: Identity, now: dt.datetime):
+    def __init__(self, session: Session, identity: Identity, now: dt.datetime, limiter: RateLimiter | None = None, budget: GuessBudget = GuessBudget()):
         self.session = session
         self.identity = identity
         self.now = now
+        self.limiter = limiter
+        self.budget = budget
 
     def enrol(self, code: str) -> tuple[str, str | None, str | None]:
         """Use a one-time code for this identity."""
-        result = enrol(self.session, self.identity, code, self.now)
+        result = enrol(self.session, self.identity, code, self.now, self.limiter, self.budget)
         return result.result.value, result.role, result.name
 
 
