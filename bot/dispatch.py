@@ -100,8 +100,8 @@ class Dispatcher:
                 return DispatchOutcome(Result.DUPLICATE, identity.id)
             # Counted under the conversation lock, which serialises this identity's messages:
             # exact across any number of web processes, without Redis. Enrolled doctors and
-            # health workers are not limited: a busy desk's NEXT, advice, DONE is their work.
-            limited = role_of(identity) == Role.PATIENT and _over_limit(
+            # health workers (accounts on) are not limited: a busy desk's NEXT, advice, DONE is their work.
+            limited = role_of(identity) not in (Role.DOCTOR, Role.HEALTH_WORKER) and _over_limit(
                 session, identity.id, message.received_at, self.inbound_per_minute
             )
             if limited:

@@ -32,6 +32,7 @@ from bot.models import (
     OutboxMessage,
     Patient,
     Person,
+    Role,
     Token,
     TokenStatus,
 )
@@ -255,11 +256,13 @@ class DeskRecords:
         doctor.status_at = self.now
 
     def call_next(self) -> ConsultationView | None:
-        """Call the next waiting patient in the doctor's OPDs, atomically."""
+        """Call the next waiting patient in the doctor's OPDs, atomically (none for a doctor turned off)."""
         current = self._open()
         if current is not None:
             return consultation_view(self.session, current)
         doctor = self.doctor
+        if doctor.person.disabled_at is not None:
+            return None
         token = self.session.scalars(
             select(Token)
             .where(
@@ -276,8 +279,7 @@ class DeskRecords:
         token.status = TokenStatus.CALLED
         token.called_at = self.now
         patient = self.session.get(Patient, token.person_id)
-        consultation = Consultation(
-            token_id=token.id,
+        call = dict(
             doctor_id=doctor.person_id,
             patient_id=token.person_id,
             opd_id=token.opd_id,
@@ -287,7 +289,16 @@ class DeskRecords:
             state_code=patient.state_code if patient else None,
             called_at=self.now,
         )
-        self.session.add(consultation)
+        # A token is in the log once. One whose call was abandoned (its doctor was turned off:
+        # bot/staff.py) is back in the queue, and this call takes over its row: the log names
+        # the doctor who saw the patient.
+        consultation = self.session.scalars(select(Consultation).where(Consultation.token_id == token.id)).first()
+        if consultation is None:
+            consultation = Consultation(token_id=token.id, **call)
+            self.session.add(consultation)
+        else:
+            for name, value in {**call, "reminded_at": None, "joined_at": None, "ended_at": None, "outcome": None}.items():
+                setattr(consultation, name, value)
         self.session.flush()
         doctor.status, doctor.status_at = DoctorStatus.BUSY, self.now
         name = doctor.person.name
@@ -301,13 +312,21 @@ class DeskRecords:
             {"consultation": consultation.id, "window": self.call_window.total_seconds()},
             identity_id=token.identity_id, key=f"consultation:{consultation.id}",
         )
-        worker_identity = (token.intake or {}).get("health_worker_identity")
-        if isinstance(worker_identity, int):
+        worker = self._booked_by(token)
+        if worker is not None:
             patient_person = self.session.get(Person, token.person_id)
-            queue_push(self.session, worker_identity, worker_call_notice(token.number, patient_person.name if patient_person else ""), self.now)
+            queue_to(self.session, worker, worker_call_notice(token.number, patient_person.name if patient_person else ""), self.now)
         notify_get_ready(self.session, token.opd_id, token.day, self.now)
         log.info("doctor %s called token %s (%s)", doctor.person_id, token.id, "priority" if token.priority else "in order")
         return consultation_view(self.session, consultation)
+
+    def _booked_by(self, token: Token) -> Identity | None:
+        """Return the chat of the health worker who booked this walk-in, while it is still theirs and they are on."""
+        identity_id = (token.intake or {}).get("health_worker_identity")
+        identity = self.session.get(Identity, identity_id) if isinstance(identity_id, int) else None
+        if identity is None or identity.person is None or identity.person.role != Role.HEALTH_WORKER or identity.person.disabled_at is not None:
+            return None  # a new code or a removal unlinked it: whoever has that phone now hears nothing of patients
+        return identity
 
     def write(self, text: str, private: bool) -> None:
         """Add advice (for the patient) or a private note to the consultation in hand."""
@@ -333,7 +352,7 @@ class DeskRecords:
             name = self.doctor.person.name
             queue_push(self.session, identity_id, visit.advice(current.id, name, current.advice), self.now, about=current.patient_id)
             move_conversation(self.session, identity_id, "rating", {"consultation": current.id}, only_if_idle=True)
-        self.doctor.status, self.doctor.status_at = DoctorStatus.FREE, self.now
+        self.doctor.status, self.doctor.status_at = available(self.doctor), self.now
         return view
 
 
@@ -429,11 +448,16 @@ def doctor_notice(kind: str, consultation: Consultation) -> Reply:
     return notice(kind, consultation.token.number)
 
 
+def available(doctor: Doctor) -> DoctorStatus:
+    """Return a doctor's status once their call is over: free, unless their account was turned off meanwhile."""
+    return DoctorStatus.OFFLINE if doctor.person.disabled_at is not None else DoctorStatus.FREE
+
+
 def release_doctor(session: Session, consultation: Consultation, why: str, now: dt.datetime) -> None:
     """Free the doctor after a call ended without them, tell them, and put their chat back home."""
     doctor = session.get(Doctor, consultation.doctor_id)
     if doctor is not None:
-        doctor.status, doctor.status_at = DoctorStatus.FREE, now
+        doctor.status, doctor.status_at = available(doctor), now
     identity_id = session.scalar(select(Identity.id).where(Identity.person_id == consultation.doctor_id).order_by(Identity.id.desc()).limit(1))
     queue_push(session, identity_id, doctor_notice(why, consultation), now)
     move_conversation(session, identity_id, "doctor_home", {}, only_if_idle=False)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot.models import Doctor, DoctorOpd, EnrolmentCode, HealthWorker, Identity, Opd, Person, Role, utcnow
 from bot.ratelimit import RateLimiter
+from flows.enrolment import DISABLED
 
 log = logging.getLogger(__name__)
 
@@ -127,11 +128,15 @@ def _use_code(session: Session, identity: Identity, code: str, now: dt.datetime)
         return Enrolment(EnrolResult.UNKNOWN)
     if row.used_at is not None:
         return Enrolment(EnrolResult.USED)
+    if row.revoked_at is not None:
+        return Enrolment(EnrolResult.REVOKED)
     if row.expires_at <= now:
         return Enrolment(EnrolResult.EXPIRED)
     person = session.get(Person, row.person_id)
     if person is None:
         return Enrolment(EnrolResult.UNKNOWN)
+    if person.disabled_at is not None or person.removed_at is not None:
+        return Enrolment(EnrolResult.DISABLED)
     row.used_at, row.used_by_identity_id = now, identity.id
     identity.person_id = person.id
     if identity.language:
@@ -141,5 +146,10 @@ def _use_code(session: Session, identity: Identity, code: str, now: dt.datetime)
 
 
 def role_of(identity: Identity) -> str:
-    """Return the role of the person behind an identity: patient unless enrolled."""
-    return identity.person.role if identity.person is not None else Role.PATIENT
+    """Return the role of the person behind an identity: patient unless enrolled, "disabled" for staff turned off."""
+    person = identity.person
+    if person is None:
+        return Role.PATIENT
+    if person.disabled_at is not None and person.role != Role.PATIENT:
+        return DISABLED
+    return person.role

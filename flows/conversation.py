@@ -62,6 +62,8 @@ def handle(state: State, inbound: Inbound, ports: Ports) -> Outcome:
         _staff_turn(turn, text, command, DOCTOR_STEPS, _doctor_home(turn))
     elif ports.role == "health_worker" and not state.opted_out:
         _staff_turn(turn, text, command, HW_STEPS, "hw_home")
+    elif ports.role == enrolment.DISABLED and not state.opted_out:
+        _account_off(turn, command)
     elif state.opted_out:
         _while_opted_out(turn, command)
     elif staff_tab:
@@ -117,6 +119,14 @@ def _enrol(turn: Turn, code: str, events: list[str]) -> None:
     else:
         turn.say(t("Welcome, {name}. This chat is now linked to your health worker account.", name=name or ""))
         turn.goto("hw_home")
+
+
+def _account_off(turn: Turn, command: Command | None) -> None:
+    """Tells a disabled doctor's or health worker's chat, whatever it sends, that it is no desk now (STOP still works)."""
+    if command is Command.STOP:
+        _stop(turn)
+    else:
+        turn.replies.append(enrolment.account_off())
 
 
 def _opened_as_staff(turn: Turn) -> bool:

@@ -21,6 +21,8 @@ from flows.messages import Reply, Text, t
 from flows.text import to_ascii_digits
 
 STAFF_ROLES = ("doctor", "health_worker")
+# The role (Ports.role) of a doctor's or health worker's chat while their account is turned off.
+DISABLED = "disabled"
 # The word before a code, once or twice ("enroll ENROLL CODE"), with what may follow it.
 WORD = re.compile(r"^/?(?:enrol{1,2}|नामांकन)(?![A-Za-z])[\s:.,-]*", re.IGNORECASE)
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]*$")
