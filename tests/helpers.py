@@ -33,10 +33,12 @@ class Said:
 class LocalUser:
     """Drives one local-channel user through the real dispatcher and outbox worker."""
 
-    def __init__(self, services: Services, user: str = "u1"):
+    def __init__(self, services: Services, user: str = "u1", opened_as: str | None = None):
         self.services = services
         self.user = user
         self.cursor = 0
+        # The role the chat was opened as (the web chat's doctor and health-worker tabs).
+        self.opened_as = opened_as
 
     def say(self, text: str = "", choice: str | None = None, provider_id: str | None = None) -> Said:
         """Send a message and return what the bot answered."""
@@ -47,6 +49,7 @@ class LocalUser:
                 provider_id=provider_id or f"{self.user}:{next(_ids)}",
                 text=text,
                 choice=choice,
+                opened_as=self.opened_as,
             )
         )
         return self.receive()
