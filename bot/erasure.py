@@ -4,8 +4,11 @@ Erased, in one transaction: the person's name, phone, age, sex, district and con
 patients row), the family members registered under them, every identity's address (a phone
 number or chat id becomes a random placeholder, so the row stays unique and nothing can be
 worked back), the conversations, what they told us (token and consultation intake), the
-doctors' notes and advice, and the outbox's payloads and addresses. Live tokens are
-cancelled first, so no doctor calls an erased patient.
+doctors' notes and advice, and the outbox's payloads and addresses. What staff were told keeps
+its words without the patient's: their doctors' summaries, and the chats (and a booking under
+way) of the health workers who booked them as walk-ins. Live tokens are cancelled first, so
+no doctor calls an erased patient. On SQLite the write-ahead log, which still holds the old
+pages, is folded into the database file and emptied once the erasure has committed.
 
 Kept: the anonymised consultation log (date, OPD, doctor, state/UT, times, outcome,
 rating) and token rows (OPD, day, number), so every report adds up the same before and
