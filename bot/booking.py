@@ -177,13 +177,16 @@ def token_info(session: DbSession, token: Token, now: dt.datetime) -> TokenInfo:
 class BookingRecords:
     """Bookings for the person behind one identity, inside the caller's transaction."""
 
-    def __init__(self, session: DbSession, identity: Identity, now: dt.datetime):
+    def __init__(self, session: DbSession, identity: Identity, now: dt.datetime, patient: Person | None = None):
         self.session = session
         self.identity = identity
         self.now = now
+        # Who books, when not the identity's own person: a walk-in whose number's texts
+        # already reach someone else registered on it (bot/walkins.py).
+        self.patient = patient
 
     def _me(self) -> Person:
-        person = self.identity.person
+        person = self.patient or self.identity.person
         if person is None:
             raise LookupError("only a registered patient can book")
         return person

@@ -7,7 +7,8 @@ Usage:
     teleopd db upgrade                                 migrate the database to the newest schema
     teleopd opd add ... / teleopd opd list             the OPD catalogue
     teleopd demo                                       load the demo OPDs
-    teleopd doctor add/list, teleopd worker-user add   doctors and health workers (prints an enrolment code)
+    teleopd doctor add/list/disable/enable/remove/new-code   doctors (add and new-code print an enrolment code)
+    teleopd worker-user add/list/disable/enable/remove/new-code   health workers, the same
     teleopd operator add/reset-password/remove/list    who signs in to the dashboard (prints a password)
 """
 
@@ -32,7 +33,7 @@ from bot.templates_cli import add_templates_parser
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from bot.models import Opd
+    from bot.models import Opd, Person
 
 log = logging.getLogger("teleopd")
 T = TypeVar("T")
@@ -102,8 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     doctor_add.add_argument("--opd", required=True, action="append", help="an OPD's code or name, as `teleopd opd list` prints it (repeat for several)")
     doctor_add.add_argument("--languages", default="hi,en", help="languages the doctor speaks")
     doctor_add.set_defaults(handler=cmd_doctor_add)
-    doctor_list = doctor_commands.add_parser("list", help="list doctors with their OPDs and status")
-    doctor_list.set_defaults(handler=cmd_doctor_list)
+    doctor_list = doctor_commands.add_parser("list", help="list doctors: OPDs, desk status, account, enrolled chats, enrolment code")
+    doctor_list.set_defaults(handler=cmd_staff_list, role="doctor")
+    _add_staff_parsers(doctor_commands, "doctor", "doctor")
 
     worker_user = commands.add_parser("worker-user", help="health workers at spoke clinics: add one (printing their enrolment code)")
     worker_user_commands = worker_user.add_subparsers(title="worker-user commands", metavar="WORKER_USER_COMMAND")
@@ -111,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker_user_add.add_argument("--name", required=True, help="the health worker's name")
     worker_user_add.add_argument("--clinic", required=True, help="the spoke clinic")
     worker_user_add.set_defaults(handler=cmd_worker_user_add)
+    worker_user_list = worker_user_commands.add_parser("list", help="list health workers: clinic, account, enrolled chats, enrolment code")
+    worker_user_list.set_defaults(handler=cmd_staff_list, role="health_worker")
+    _add_staff_parsers(worker_user_commands, "health_worker", "health worker")
 
     patient = commands.add_parser("patient", help="patients: erase one's personal data when they ask")
     patient_commands = patient.add_subparsers(title="patient commands", metavar="PATIENT_COMMAND")
@@ -158,6 +163,19 @@ def describe_subcommands(parser: argparse.ArgumentParser) -> None:
                 text = str(helps[name])
                 subparser.description = text[0].upper() + text[1:] + "."
             describe_subcommands(subparser)
+
+
+def _add_staff_parsers(commands: argparse._SubParsersAction, role: str, noun: str) -> None:  # type: ignore[type-arg]
+    """Add disable, enable, remove and new-code for doctors or health workers (by the id `list` shows)."""
+    for name, handler, summary in (
+        ("disable", cmd_staff_disable, f"turn a {noun}'s account off: no patients, their chats told (history kept; `enable` undoes it)"),
+        ("enable", cmd_staff_enable, f"turn a {noun}'s account on again"),
+        ("remove", cmd_staff_remove, f"remove a {noun} for good: off, codes revoked, chats unlinked (their consultations keep their name)"),
+        ("new-code", cmd_staff_new_code, f"give a {noun} a new enrolment code (a lost phone): old codes stop, enrolled chats are unlinked"),
+    ):
+        command = commands.add_parser(name, help=summary)
+        command.add_argument("--id", required=True, help=f"the {noun}'s id, as `list` prints it")
+        command.set_defaults(handler=handler, role=role, noun=noun)
 
 
 def _port(value: str) -> int:
@@ -286,20 +304,88 @@ def _print_enrolment(who: str, code: str) -> None:
     print(code)
 
 
-def cmd_doctor_list(settings: Settings, args: argparse.Namespace) -> int:
-    """Print the doctors with their OPDs and status."""
-    from sqlalchemy import select
-
-    from bot.models import Doctor
+def cmd_staff_list(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the doctors (or health workers) with their account, enrolled chats and enrolment code."""
+    from bot.models import Role, utcnow
+    from bot.staff import staff_rows
 
     services = _services(settings, announce=False)
     with services.db.read() as session:
-        doctors = session.scalars(select(Doctor).order_by(Doctor.person_id)).all()
-        rows = [(str(d.person_id), d.person.name, ",".join(o.code for o in d.opds), d.status) for d in doctors]
+        rows = staff_rows(session, args.role, utcnow())
     if not rows:
-        print("no doctors yet: add one with `teleopd doctor add --name ... --opd ...`")
+        print("no doctors yet: add one with `teleopd doctor add --name ... --opd ...`" if args.role == Role.DOCTOR
+              else "no health workers yet: add one with `teleopd worker-user add --name ... --clinic ...`")
         return 0
-    _print_table(("id", "name", "opds", "status"), rows)
+    if args.role == Role.DOCTOR:
+        header = ("id", "name", "opds", "status", "account", "enrolled chats", "code")
+        table = [(str(r.id), r.name, r.works_at, r.desk, r.account, r.chats, r.code) for r in rows]
+    else:
+        header = ("id", "name", "clinic", "account", "enrolled chats", "code")
+        table = [(str(r.id), r.name, r.works_at, r.account, r.chats, r.code) for r in rows]
+    _print_table(header, table)
+    return 0
+
+
+def _staff_change(settings: Settings, args: argparse.Namespace, change: Callable[[Session, Person], T]) -> tuple[Person, T]:
+    """Find the doctor or health worker by --id and change them in one transaction; a refusal is a CommandError."""
+    from bot.staff import StaffError, find_staff
+
+    person_id = _int_option("--id", args.id)
+    services = _services(settings, announce=False)
+    try:
+        with services.db.write() as session:
+            person = find_staff(session, args.role, person_id)
+            return person, change(session, person)
+    except StaffError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def _who(args: argparse.Namespace, person: Person) -> str:
+    return f"{args.noun} {person.name} (id {person.id})"
+
+
+def cmd_staff_disable(settings: Settings, args: argparse.Namespace) -> int:
+    """Turn a doctor's or health worker's account off."""
+    from bot.models import utcnow
+    from bot.staff import disable
+
+    person, changed = _staff_change(settings, args, lambda session, person: disable(session, person, utcnow()))
+    if changed:
+        print(f"{_who(args, person)} is turned off: no patients go to them, and their chats were told; `enable` turns them on again")
+    else:
+        print(f"{_who(args, person)} was turned off already")
+    return 0
+
+
+def cmd_staff_enable(settings: Settings, args: argparse.Namespace) -> int:
+    """Turn a doctor's or health worker's account on again."""
+    from bot.staff import enable
+
+    person, changed = _staff_change(settings, args, enable)
+    print(f"{_who(args, person)} is on again" if changed else f"{_who(args, person)} was on already")
+    return 0
+
+
+def cmd_staff_remove(settings: Settings, args: argparse.Namespace) -> int:
+    """Remove a doctor or health worker for good."""
+    from bot.models import utcnow
+    from bot.staff import remove
+
+    person, _ = _staff_change(settings, args, lambda session, person: remove(session, person, utcnow()))
+    print(f"{_who(args, person)} removed: their codes no longer work and their chats are unlinked; their consultations keep their name")
+    return 0
+
+
+def cmd_staff_new_code(settings: Settings, args: argparse.Namespace) -> int:
+    """Give a doctor or health worker a new code; the old codes stop and their chats are unlinked."""
+    from bot.models import utcnow
+    from bot.staff import new_code
+
+    person, code = _staff_change(settings, args, lambda session, person: new_code(session, person, utcnow()))
+    who = f"{_who(args, person)}: earlier codes no longer work, and the chats enrolled until now are unlinked"
+    if person.disabled_at is not None:
+        who += f"\nnote: their account is turned off; the code works once `teleopd {'doctor' if args.role == 'doctor' else 'worker-user'} enable --id {person.id}` has run"
+    _print_enrolment(who, code)
     return 0
 
 
@@ -458,7 +544,9 @@ def _demo_staff_code(session: Session, name: str, role: str, opds: list[Opd]) ->
     from bot.enrolment import add_doctor, add_health_worker, issue_code
     from bot.models import Person, Role
 
-    person = session.scalars(select(Person).where(Person.role == role, Person.name == name).order_by(Person.id)).first()
+    person = session.scalars(
+        select(Person).where(Person.role == role, Person.name == name, Person.removed_at.is_(None)).order_by(Person.id)
+    ).first()
     if person is not None:
         return issue_code(session, person, role)
     if role == Role.DOCTOR:

@@ -19,6 +19,10 @@ OUTBOX_CHANNEL = "teleopd_outbox"
 # How long a SQLite writer waits for the lock before giving up: long enough to ride out
 # another process's transaction, short enough that a stuck one shows as an error.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Set in a write session's info by a transaction that erased personal data: once it has
+# committed, SQLite's write-ahead log, which still holds the pages as they were, is folded
+# into the database file and emptied (bot/erasure.py).
+CHECKPOINT_AFTER_COMMIT = "teleopd_checkpoint"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -89,6 +93,28 @@ class Database:
         # wait at the database's own lock (BEGIN IMMEDIATE, busy timeout).
         with self._write_lock, self._writer.begin() as session:
             yield session
+        if session.info.get(CHECKPOINT_AFTER_COMMIT):
+            self.checkpoint()
+
+    def checkpoint(self) -> bool:
+        """Fold SQLite's write-ahead log into the database file and empty it; return False if readers kept it from finishing.
+
+        Outside any transaction and the process's write lock: TRUNCATE waits (busy timeout)
+        for readers still on older pages, and a checkpoint left unfinished is tried again by
+        the next erasure or its scrub an hour later.
+        """
+        if not self.is_sqlite:
+            return True
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            busy, _, _ = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            cursor.close()
+        finally:
+            connection.close()
+        if busy:
+            log.warning("the write-ahead log could not be emptied now: readers are still on older pages")
+        return not busy
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -23,13 +23,14 @@ from bot.booking import BookingRecords
 from bot.channels.base import InboundMessage
 from bot.db import Database
 from bot.doctors import DEFAULT_CALL_WINDOW, AccountRecords, DeskRecords, VisitRecords
-from bot.enrolment import role_of
+from bot.enrolment import GuessBudget, role_of
 from bot.i18n import Catalogs
 from bot.metrics import count_in
 from bot.identities import dialect_insert as _insert
 from bot.identities import ensure_identity, link_verified_phone
 from bot.models import Conversation, Identity, InboundMessage as InboundRow, OutboxMessage, Role, utcnow
 from bot.patients import PatientRecords
+from bot.ratelimit import RateLimiter
 from bot.walkins import WalkinRecords
 from flows import conversation
 from flows.engine import Inbound, Ports, State
@@ -73,6 +74,8 @@ class Dispatcher:
         video_base_url: str = "https://meet.jit.si/",
         call_window: dt.timedelta = DEFAULT_CALL_WINDOW,
         inbound_per_minute: int = 30,
+        limiter: RateLimiter | None = None,
+        enrol_budget: GuessBudget = GuessBudget(),
     ):
         self.db = db
         self.catalogs = catalogs
@@ -80,6 +83,9 @@ class Dispatcher:
         self.video_base_url = video_base_url
         self.call_window = call_window
         self.inbound_per_minute = inbound_per_minute
+        # Counts refused enrolment codes, per chat and for everyone (shared through Redis when configured).
+        self.limiter = limiter or RateLimiter()
+        self.enrol_budget = enrol_budget
         # Set after a commit that queued replies, so an in-process worker sends them at once.
         self.outbox_signal = outbox_signal
 
@@ -94,8 +100,8 @@ class Dispatcher:
                 return DispatchOutcome(Result.DUPLICATE, identity.id)
             # Counted under the conversation lock, which serialises this identity's messages:
             # exact across any number of web processes, without Redis. Enrolled doctors and
-            # health workers are not limited: a busy desk's NEXT, advice, DONE is their work.
-            limited = role_of(identity) == Role.PATIENT and _over_limit(
+            # health workers (accounts on) are not limited: a busy desk's NEXT, advice, DONE is their work.
+            limited = role_of(identity) not in (Role.DOCTOR, Role.HEALTH_WORKER) and _over_limit(
                 session, identity.id, message.received_at, self.inbound_per_minute
             )
             if limited:
@@ -125,7 +131,7 @@ class Dispatcher:
                     # Always there: an "enroll" in this very message may make this identity a doctor's.
                     desk=DeskRecords(session, identity, now, self.video_base_url, self.call_window),
                     visits=VisitRecords(session, identity, now),
-                    accounts=AccountRecords(session, identity, now),
+                    accounts=AccountRecords(session, identity, now, self.limiter, self.enrol_budget),
                     walkins=WalkinRecords(session, identity, now),
                 )
                 outcome = conversation.handle(state, _to_flow_inbound(message), ports)
@@ -263,4 +269,5 @@ def _to_flow_inbound(message: InboundMessage) -> Inbound:
         channel_phone=message.channel_phone,
         can_share_contact=message.can_share_contact,
         contact_phone=message.contact_phone,
+        opened_as=message.opened_as,
     )

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot import timers
 from bot.booking import IST, BookingRecords, calling_days, queue_position, upcoming_sessions
-from bot.enrolment import enrol
+from bot.enrolment import GuessBudget, enrol
 from bot.identities import notification_identity
 from bot.models import (
     Consultation,
@@ -32,9 +32,11 @@ from bot.models import (
     OutboxMessage,
     Patient,
     Person,
+    Role,
     Token,
     TokenStatus,
 )
+from bot.ratelimit import RateLimiter
 from flows import visit
 from flows.health_worker import worker_call_notice
 from flows.clinic import ConsultationView, DoctorState, DoctorView, Outcome
@@ -61,13 +63,21 @@ def symptom_names(codes: list[str] | tuple[str, ...]) -> list[ByLanguage]:
     return [ByLanguage(en=by_code[c].en, hi=by_code[c].hi) for c in codes if c in by_code]
 
 
-def queue_push(session: Session, identity_id: int | None, reply: Reply, now: dt.datetime) -> None:
-    """Queue a message to a person where they last wrote from, in that identity's language, in the caller's transaction."""
+def queue_push(session: Session, identity_id: int | None, reply: Reply, now: dt.datetime, about: int | None = None) -> None:
+    """Queue a message to a person where they last wrote from, in that identity's language, in the caller's transaction.
+
+    `about` is the patient a token message concerns (see notification_identity).
+    """
     if identity_id is None:
         return
-    identity = notification_identity(session, identity_id)
+    identity = notification_identity(session, identity_id, about)
     if identity is None:
         return
+    queue_to(session, identity, reply, now)
+
+
+def queue_to(session: Session, identity: Identity, reply: Reply, now: dt.datetime) -> None:
+    """Queue a message to this very identity, in its language, in the caller's transaction."""
     session.add(
         OutboxMessage(
             identity_id=identity.id,
@@ -171,7 +181,7 @@ def notify_get_ready(session: Session, opd_id: int, day: dt.date, now: dt.dateti
         return
     if queue_position(session, token) == GET_READY_AT:
         token.ready_notified_at = now
-        queue_push(session, token.identity_id, visit.get_ready(ByLanguage(en=token.opd.name_en, hi=token.opd.name_hi), token.number), now)
+        queue_push(session, token.identity_id, visit.get_ready(ByLanguage(en=token.opd.name_en, hi=token.opd.name_hi), token.number), now, about=token.person_id)
 
 
 def close_consultation(session: Session, consultation: Consultation, outcome: ConsultationOutcome, now: dt.datetime) -> None:
@@ -246,11 +256,13 @@ class DeskRecords:
         doctor.status_at = self.now
 
     def call_next(self) -> ConsultationView | None:
-        """Call the next waiting patient in the doctor's OPDs, atomically."""
+        """Call the next waiting patient in the doctor's OPDs, atomically (none for a doctor turned off)."""
         current = self._open()
         if current is not None:
             return consultation_view(self.session, current)
         doctor = self.doctor
+        if doctor.person.disabled_at is not None:
+            return None
         token = self.session.scalars(
             select(Token)
             .where(
@@ -267,8 +279,7 @@ class DeskRecords:
         token.status = TokenStatus.CALLED
         token.called_at = self.now
         patient = self.session.get(Patient, token.person_id)
-        consultation = Consultation(
-            token_id=token.id,
+        call = dict(
             doctor_id=doctor.person_id,
             patient_id=token.person_id,
             opd_id=token.opd_id,
@@ -278,11 +289,20 @@ class DeskRecords:
             state_code=patient.state_code if patient else None,
             called_at=self.now,
         )
-        self.session.add(consultation)
+        # A token is in the log once. One whose call was abandoned (its doctor was turned off:
+        # bot/staff.py) is back in the queue, and this call takes over its row: the log names
+        # the doctor who saw the patient.
+        consultation = self.session.scalars(select(Consultation).where(Consultation.token_id == token.id)).first()
+        if consultation is None:
+            consultation = Consultation(token_id=token.id, **call)
+            self.session.add(consultation)
+        else:
+            for name, value in {**call, "reminded_at": None, "joined_at": None, "ended_at": None, "outcome": None}.items():
+                setattr(consultation, name, value)
         self.session.flush()
         doctor.status, doctor.status_at = DoctorStatus.BUSY, self.now
         name = doctor.person.name
-        queue_push(self.session, token.identity_id, visit.doctor_ready(consultation.id, name, consultation.room_url), self.now)
+        queue_push(self.session, token.identity_id, visit.doctor_ready(consultation.id, name, consultation.room_url), self.now, about=token.person_id)
         move_conversation(
             self.session, token.identity_id, "called",
             {"consultation": consultation.id, "doctor": name, "room": consultation.room_url}, only_if_idle=True,
@@ -292,13 +312,21 @@ class DeskRecords:
             {"consultation": consultation.id, "window": self.call_window.total_seconds()},
             identity_id=token.identity_id, key=f"consultation:{consultation.id}",
         )
-        worker_identity = (token.intake or {}).get("health_worker_identity")
-        if isinstance(worker_identity, int):
+        worker = self._booked_by(token)
+        if worker is not None:
             patient_person = self.session.get(Person, token.person_id)
-            queue_push(self.session, worker_identity, worker_call_notice(token.number, patient_person.name if patient_person else ""), self.now)
+            queue_to(self.session, worker, worker_call_notice(token.number, patient_person.name if patient_person else ""), self.now)
         notify_get_ready(self.session, token.opd_id, token.day, self.now)
         log.info("doctor %s called token %s (%s)", doctor.person_id, token.id, "priority" if token.priority else "in order")
         return consultation_view(self.session, consultation)
+
+    def _booked_by(self, token: Token) -> Identity | None:
+        """Return the chat of the health worker who booked this walk-in, while it is still theirs and they are on."""
+        identity_id = (token.intake or {}).get("health_worker_identity")
+        identity = self.session.get(Identity, identity_id) if isinstance(identity_id, int) else None
+        if identity is None or identity.person is None or identity.person.role != Role.HEALTH_WORKER or identity.person.disabled_at is not None:
+            return None  # a new code or a removal unlinked it: whoever has that phone now hears nothing of patients
+        return identity
 
     def write(self, text: str, private: bool) -> None:
         """Add advice (for the patient) or a private note to the consultation in hand."""
@@ -319,12 +347,12 @@ class DeskRecords:
         close_consultation(self.session, current, ConsultationOutcome(outcome.value), self.now)
         identity_id = current.token.identity_id
         if outcome is Outcome.NO_SHOW:
-            queue_push(self.session, identity_id, visit.missed(), self.now)
+            queue_push(self.session, identity_id, visit.missed(), self.now, about=current.patient_id)
         else:
             name = self.doctor.person.name
-            queue_push(self.session, identity_id, visit.advice(current.id, name, current.advice), self.now)
+            queue_push(self.session, identity_id, visit.advice(current.id, name, current.advice), self.now, about=current.patient_id)
             move_conversation(self.session, identity_id, "rating", {"consultation": current.id}, only_if_idle=True)
-        self.doctor.status, self.doctor.status_at = DoctorStatus.FREE, self.now
+        self.doctor.status, self.doctor.status_at = available(self.doctor), self.now
         return view
 
 
@@ -398,16 +426,18 @@ class VisitRecords:
 
 
 class AccountRecords:
-    """Enrolment, inside the caller's transaction."""
+    """Enrolment, inside the caller's transaction; refused codes counted by the limiter (bot/enrolment.py)."""
 
-    def __init__(self, session: Session, identity: Identity, now: dt.datetime):
+    def __init__(self, session: Session, identity: Identity, now: dt.datetime, limiter: RateLimiter | None = None, budget: GuessBudget = GuessBudget()):
         self.session = session
         self.identity = identity
         self.now = now
+        self.limiter = limiter
+        self.budget = budget
 
     def enrol(self, code: str) -> tuple[str, str | None, str | None]:
         """Use a one-time code for this identity."""
-        result = enrol(self.session, self.identity, code, self.now)
+        result = enrol(self.session, self.identity, code, self.now, self.limiter, self.budget)
         return result.result.value, result.role, result.name
 
 
@@ -418,11 +448,16 @@ def doctor_notice(kind: str, consultation: Consultation) -> Reply:
     return notice(kind, consultation.token.number)
 
 
+def available(doctor: Doctor) -> DoctorStatus:
+    """Return a doctor's status once their call is over: free, unless their account was turned off meanwhile."""
+    return DoctorStatus.OFFLINE if doctor.person.disabled_at is not None else DoctorStatus.FREE
+
+
 def release_doctor(session: Session, consultation: Consultation, why: str, now: dt.datetime) -> None:
     """Free the doctor after a call ended without them, tell them, and put their chat back home."""
     doctor = session.get(Doctor, consultation.doctor_id)
     if doctor is not None:
-        doctor.status, doctor.status_at = DoctorStatus.FREE, now
+        doctor.status, doctor.status_at = available(doctor), now
     identity_id = session.scalar(select(Identity.id).where(Identity.person_id == consultation.doctor_id).order_by(Identity.id.desc()).limit(1))
     queue_push(session, identity_id, doctor_notice(why, consultation), now)
     move_conversation(session, identity_id, "doctor_home", {}, only_if_idle=False)
@@ -436,7 +471,7 @@ def on_call_reminder(session: Session, timer: object, now: dt.datetime) -> None:
         return
     consultation.reminded_at = now
     name = doctor_name(session, consultation.doctor_id)
-    queue_push(session, consultation.token.identity_id, visit.reminder(consultation.id, name, consultation.room_url), now)
+    queue_push(session, consultation.token.identity_id, visit.reminder(consultation.id, name, consultation.room_url), now, about=consultation.patient_id)
     window = dt.timedelta(seconds=float(payload.get("window", DEFAULT_CALL_WINDOW.total_seconds())))
     timers.schedule(
         session, "call_no_show", now + window, {"consultation": consultation.id},
@@ -451,7 +486,7 @@ def on_call_no_show(session: Session, timer: object, now: dt.datetime) -> None:
     if consultation is None or consultation.outcome is not None or consultation.joined_at is not None:
         return
     close_consultation(session, consultation, ConsultationOutcome.NO_SHOW, now)
-    queue_push(session, consultation.token.identity_id, visit.missed(), now)
+    queue_push(session, consultation.token.identity_id, visit.missed(), now, about=consultation.patient_id)
     release_doctor(session, consultation, "no_show", now)
 
 

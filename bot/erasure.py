@@ -4,8 +4,11 @@ Erased, in one transaction: the person's name, phone, age, sex, district and con
 patients row), the family members registered under them, every identity's address (a phone
 number or chat id becomes a random placeholder, so the row stays unique and nothing can be
 worked back), the conversations, what they told us (token and consultation intake), the
-doctors' notes and advice, and the outbox's payloads and addresses. Live tokens are
-cancelled first, so no doctor calls an erased patient.
+doctors' notes and advice, and the outbox's payloads and addresses. What staff were told keeps
+its words without the patient's: their doctors' summaries, and the chats (and a booking under
+way) of the health workers who booked them as walk-ins. Live tokens are cancelled first, so
+no doctor calls an erased patient. On SQLite the write-ahead log, which still holds the old
+pages, is folded into the database file and emptied once the erasure has committed.
 
 Kept: the anonymised consultation log (date, OPD, doctor, state/UT, times, outcome,
 rating) and token rows (OPD, day, number), so every report adds up the same before and
@@ -20,9 +23,10 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot.db import CHECKPOINT_AFTER_COMMIT
 from bot.doctors import cancel_call, notify_get_ready
 from bot.models import (
     LIVE_TOKEN_STATUSES,
@@ -49,8 +53,10 @@ SCRUB_TIMER = "erasure_scrub"
 # the address does not linger.
 SCRUB_AFTER = dt.timedelta(hours=1)
 ERASED_ERROR = "erased"
-# What a doctor's old message shows where it named an erased patient.
+# What a doctor's or health worker's old message shows where it named an erased patient.
 REDACTED = "…"
+# The keys of a token's intake that hold the patient's own words (flows.opd.Intake).
+OWN_WORDS = ("text", "duration_text")
 
 
 @dataclass(frozen=True)
@@ -114,7 +120,7 @@ def _erase(session: Session, people: list[Person], identities: list[Identity], n
     cancelled = _cancel_live_tokens(session, person_ids, now) if person_ids else 0
     consultations = 0
     if person_ids:
-        _redact_doctors_messages(session, people, person_ids)
+        _redact_staff_messages(session, people, person_ids)
         session.execute(update(Token).where(Token.person_id.in_(person_ids)).values(intake={}, red_flags=[]))
         consultations = session.execute(
             update(Consultation).where(Consultation.patient_id.in_(person_ids)).values(intake={}, notes="", advice="")
@@ -143,16 +149,18 @@ def _erase(session: Session, people: list[Person], identities: list[Identity], n
         )
         schedule(session, SCRUB_TIMER, now + SCRUB_AFTER, {"identities": identity_ids}, key=f"erasure:{identity_ids[0]}")
     session.flush()
+    session.info[CHECKPOINT_AFTER_COMMIT] = True  # SQLite's log still holds what was erased
     log.info("erased %s people, %s identities; %s live tokens cancelled", len(people), len(identities), cancelled)
     return Erasure(len(people), len(identities), cancelled, consultations, scrubbed)
 
 
 def _personal_values(session: Session, people: list[Person], person_ids: list[int]) -> set[str]:
-    """Return what a doctor's messages may quote of these people: names, phones, their own words, notes."""
+    """Return what staff's messages may quote of these people: names, phones, their own words, notes."""
     values = {p.name for p in people} | {p.phone for p in people if p.phone}
     values |= {p.district for p in session.scalars(select(Patient).where(Patient.person_id.in_(person_ids)))}
     for intake in session.scalars(select(Token.intake).where(Token.person_id.in_(person_ids))):
-        values |= {v for v in (intake or {}).values() if isinstance(v, str)}
+        # Their own words only: the rest are codes, and the name of the health worker who booked.
+        values |= {v for k, v in (intake or {}).items() if k in OWN_WORDS and isinstance(v, str)}
     for notes, advice in session.execute(select(Consultation.notes, Consultation.advice).where(Consultation.patient_id.in_(person_ids))):
         values |= {*notes.splitlines(), *advice.splitlines()}
     # Short values ("5", "f") would blank unrelated words.
@@ -171,28 +179,35 @@ def _redacted(value: object, values: set[str]) -> object:
     return value
 
 
-def _redact_doctors_messages(session: Session, people: list[Person], person_ids: list[int]) -> None:
-    """Take the patient out of what their doctors were sent (the summary quotes name and complaint).
+def _redact_staff_messages(session: Session, people: list[Person], person_ids: list[int]) -> None:
+    """Take the patient out of what staff were told: their doctors' summaries, their health workers' chats.
 
-    Only the doctors who saw them, only since their first token; the message stays
-    readable (and a pending one still goes), with the personal words replaced.
+    Doctors' messages since the patient's first token (the summary quotes name and
+    complaint); every message of the health workers who booked for them (the booking's own
+    questions name the patient before there is a token: "How old is …?"), and what a health
+    worker's chat holds of a booking begun again. Each message stays readable (and a pending
+    one still goes), with the personal words replaced: the web chat shows these rows.
     """
+    intakes = list(session.scalars(select(Token.intake).where(Token.person_id.in_(person_ids))))
+    workers = {i["health_worker_identity"] for i in intakes if isinstance((i or {}).get("health_worker_identity"), int)}
     doctors = set(session.scalars(select(Consultation.doctor_id).where(Consultation.patient_id.in_(person_ids))))
     since = session.scalar(select(func.min(Token.created_at)).where(Token.person_id.in_(person_ids)))
-    if not doctors or since is None:
+    if not workers and (not doctors or since is None):
         return
     values = _personal_values(session, people, person_ids)
-    rows = session.scalars(
-        select(OutboxMessage)
-        .join(Identity, Identity.id == OutboxMessage.identity_id)
-        .where(Identity.person_id.in_(doctors), OutboxMessage.created_at >= since)
-    )
-    for row in rows:
+    told = [OutboxMessage.identity_id.in_(workers)]
+    if doctors and since is not None:
+        told.append(and_(OutboxMessage.identity_id.in_(select(Identity.id).where(Identity.person_id.in_(doctors))), OutboxMessage.created_at >= since))
+    for row in session.scalars(select(OutboxMessage).where(or_(*told))):
         payload, rendered = _redacted(row.payload, values), _redacted(row.rendered, values)
         if payload != row.payload:
             row.payload = payload  # type: ignore[assignment]
         if rendered != row.rendered:
             row.rendered = rendered  # type: ignore[assignment]
+    for conversation in session.scalars(select(Conversation).where(Conversation.identity_id.in_(workers))):
+        data = _redacted(conversation.data, values)
+        if data != conversation.data:
+            conversation.data = data  # type: ignore[assignment]
 
 
 def _cancel_live_tokens(session: Session, person_ids: list[int], now: dt.datetime) -> int:
@@ -243,6 +258,7 @@ def on_erasure_scrub(session: Session, timer: object, now: dt.datetime) -> None:
         if row.status in (OutboxStatus.PENDING, OutboxStatus.SENDING):
             row.status, row.error_code = OutboxStatus.SUPPRESSED, ERASED_ERROR
         row.address, row.payload, row.rendered, row.error = placeholder_address(), {}, None, None
+    session.info[CHECKPOINT_AFTER_COMMIT] = True
 
 
 TIMER_HANDLERS = {SCRUB_TIMER: on_erasure_scrub}

@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.db import Database
-from bot.models import Conversation, Identity, utcnow
+from bot.models import Conversation, Identity, Person, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -81,16 +81,22 @@ def link_verified_phone(session: Session, identity: Identity, phone: str) -> Non
                 other.person_id = identity.person_id
 
 
-def notification_identity(session: Session, identity_id: int) -> Identity | None:
+def notification_identity(session: Session, identity_id: int, about: int | None = None) -> Identity | None:
     """Return where a person should hear from us: their identity used last, among those not opted out.
 
     One person can write from Telegram, WhatsApp and SMS (linked by a verified number); an
     unprompted message goes where they last spoke to us, or to the identity asked for
-    when it is the only one or all are silent.
+    when it is the only one or all are silent. A message about someone else's token (`about`,
+    a person who is neither the identity's owner nor in their care: a walk-in whose number
+    is shared) goes to the identity asked for only, never to the owner's other chats.
     """
     identity = session.get(Identity, identity_id)
     if identity is None or identity.person_id is None:
         return identity
+    if about is not None and about != identity.person_id:
+        guardian = session.scalar(select(Person.guardian_id).where(Person.id == about))
+        if guardian != identity.person_id:
+            return identity
     candidates = session.scalars(
         select(Identity).where(
             Identity.person_id == identity.person_id,

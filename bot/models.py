@@ -86,6 +86,10 @@ class Person(Base):
         BigId, ForeignKey("people.id", ondelete="CASCADE", name="fk_people_guardian_id"), index=True
     )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Staff only (bot/staff.py): turned off by an operator (no patients, their chats told so),
+    # and removed for good (their chats unlinked; the row stays, as consultations name them).
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     patient: Mapped[Patient | None] = relationship(back_populates="person", uselist=False)
 
@@ -397,6 +401,8 @@ class EnrolmentCode(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     used_by_identity_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("identities.id", ondelete="SET NULL"))
+    # A code not used by the time a newer one was issued, or the person was removed, works no more.
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class ConsultationOutcome(StrEnum):

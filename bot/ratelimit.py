@@ -219,6 +219,15 @@ class RateLimiter:
         self.spent += 1
         return False
 
+    def has_room(self, key: str, amount: int, seconds: int) -> bool:
+        """Return True while fewer than `amount` were spent under a key in the last `seconds` (a budget of tries)."""
+        _, count = self.windows.get_moving_window(f"budget/{key}", amount, seconds)
+        return count < amount
+
+    def spend(self, key: str, amount: int, seconds: int) -> None:
+        """Spend one of a key's `amount` tries a `seconds` (nothing more once they are all spent)."""
+        self.windows.acquire_entry(f"budget/{key}", amount, seconds)
+
     def _key(self, limit: Limit) -> str:
         return f"window/{limit.key}/{limit.per_second}"
 

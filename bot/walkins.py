@@ -8,10 +8,11 @@ from sqlalchemy.orm import Session
 
 from bot.booking import BookingRecords
 from bot.doctors import queue_push
-from bot.identities import ensure_identity, link_verified_phone
+from bot.identities import ensure_identity
 from bot.models import HealthWorker, Identity, Patient, Person, Role, Token
 from flows.health_worker import WalkIn, patient_token_sms
 from flows.opd import BookingOutcome, BookingResult, Intake
+from flows.text import fold
 
 # The channel a walk-in patient's messages go to: their own phone, by SMS. While the real
 # SMS channel is off, a local stand-in marks them sent, so the SMS texts are exercised.
@@ -38,27 +39,13 @@ class WalkinRecords:
         return worker.person.name, worker.clinic
 
     def book(self, patient: WalkIn, opd_id: int, intake: Intake, priority: bool) -> BookingResult:
-        """Register the patient on their phone's SMS identity, book the next session, text them."""
+        """Register the patient as a person of their own, book the next session, text their phone."""
         worker = self._worker()
         sms_identity = ensure_identity(self.session, SMS_CHANNEL, patient.phone)
         if sms_identity.language is None:
             sms_identity.language = self.identity.language or "hi"
-        if sms_identity.phone is None:
-            # Texts reach this number, so it is the patient's: the same person on WhatsApp or
-            # Telegram (by a verified number) is this patient, and hears on the channel used last.
-            link_verified_phone(self.session, sms_identity, patient.phone)
-        person = sms_identity.person
-        if person is None:
-            person = Person(role=Role.PATIENT, name=patient.name, phone=patient.phone, language=sms_identity.language)
-            person.patient = Patient(age=patient.age, sex=patient.sex, state_code="", district=worker.clinic[:80], consent_at=self.now)
-            self.session.add(person)
-            self.session.flush()
-            sms_identity.person_id = person.id
-            self.session.flush()
-            self.session.refresh(sms_identity)
-        elif person.patient is not None:
-            person.name, person.patient.age, person.patient.sex = patient.name, patient.age, patient.sex
-        bookings = BookingRecords(self.session, sms_identity, self.now)
+        person = self._patient(sms_identity, patient, worker)
+        bookings = BookingRecords(self.session, sms_identity, self.now, patient=person)
         result = bookings.book(opd_id, None, intake, priority=priority)
         if result.outcome in (BookingOutcome.CLOSED, BookingOutcome.FULL) and result.offer is not None:
             # The patient is standing at the clinic: take the next session for them.
@@ -68,5 +55,27 @@ class WalkinRecords:
             if token is not None:
                 token.intake = {**(token.intake or {}), "health_worker_identity": self.identity.id, "health_worker": worker.person.name}
             info = result.token
-            queue_push(self.session, sms_identity.id, patient_token_sms(info.number, info.opd_name, info.day, info.position, info.wait_minutes), self.now)
+            sms = patient_token_sms(info.number, info.opd_name, info.day, info.position, info.wait_minutes)
+            queue_push(self.session, sms_identity.id, sms, self.now, about=person.id)
         return result
+
+    def _patient(self, sms_identity: Identity, patient: WalkIn, worker: HealthWorker) -> Person:
+        """Return the walk-in as a person of their own: the one this number's texts go to if the name is theirs, else a new one.
+
+        A number typed by a health worker proves nothing (bot/identities.py): it is never
+        linked to whoever uses it on WhatsApp or Telegram, and nobody registered on it is
+        renamed or re-aged. The SMS identity becomes the walk-in's only while nobody holds it;
+        the patient's own SMS reply from the number (a verified sender) is what links it further.
+        """
+        holder = sms_identity.person
+        if holder is not None and holder.patient is not None and fold(holder.name) == fold(patient.name):
+            return holder  # the same patient, back at the clinic
+        person = Person(role=Role.PATIENT, name=patient.name, phone=patient.phone, language=sms_identity.language or "hi")
+        person.patient = Patient(age=patient.age, sex=patient.sex, state_code="", district=worker.clinic[:80], consent_at=self.now)
+        self.session.add(person)
+        self.session.flush()
+        if holder is None:
+            sms_identity.person_id = person.id
+            self.session.flush()
+            self.session.refresh(sms_identity)
+        return person

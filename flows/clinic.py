@@ -101,4 +101,9 @@ class Accounts(Protocol):
     """Enrolment of doctors and health workers (bot/ implements it)."""
 
     def enrol(self, code: str) -> tuple[str, str | None, str | None]:
-        """Use a one-time code: return (result, role, name); result is enrolled/unknown/used/expired."""
+        """Use a one-time code: return (result, role, name).
+
+        result is "enrolled", "too_many" (codes are not being looked at: too many refused
+        lately), or why the code was refused (unknown, used, expired, revoked, disabled): for
+        the log only, since every refusal gets the same answer.
+        """

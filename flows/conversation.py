@@ -6,11 +6,10 @@ the replies, and the runtime commits both (with the inbound record) in one trans
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import cache
 
-from flows import booking, doctor, erasure, health_worker, menu, onboarding, queue, visit
+from flows import booking, doctor, enrolment, erasure, health_worker, menu, onboarding, queue, visit
 from flows.commands import Command, match_command
 from flows.engine import Answer, Inbound, Ports, State, Step, Turn, resolve_choice
 from flows.messages import Reply, sms, t
@@ -37,9 +36,6 @@ class Outcome:
     events: list[str] = field(default_factory=list)
 
 
-# "enroll CODE" from any channel links it to a doctor or health worker (codes come from
-# `teleopd doctor add` / `teleopd worker-user add`).
-ENROL = re.compile(r"^/?(?:enrol|enroll|नामांकन)\s+([A-Za-z0-9 -]{4,20})$", re.IGNORECASE)
 DOCTOR_STEPS = ("doctor_home", "consulting")
 
 
@@ -48,7 +44,7 @@ def steps() -> dict[str, Step]:
     """Return every step by name (an explicit registry, built on first use)."""
     return {
         step.name: step
-        for step in (*onboarding.STEPS, *menu.STEPS, *booking.STEPS, *queue.STEPS, *visit.STEPS, *doctor.STEPS, *health_worker.STEPS, *erasure.STEPS)
+        for step in (*onboarding.STEPS, *menu.STEPS, *booking.STEPS, *queue.STEPS, *visit.STEPS, *doctor.STEPS, *health_worker.STEPS, *erasure.STEPS, *enrolment.STEPS)
     }
 
 
@@ -60,16 +56,23 @@ def handle(state: State, inbound: Inbound, ports: Ports) -> Outcome:
     screened = ports.role == "patient" or state.step in STAFF_SCREENED
     flagged = bool(text and inbound.choice is None and screened and _red_flags(turn, text))
 
-    enrol = ENROL.match(text) if inbound.choice is None else None
+    # "enroll CODE" from any channel links it to a doctor or health worker; a staff tab takes the code alone.
+    staff_tab = _opened_as_staff(turn)
+    bare = staff_tab and state.step in (None, "enrol_code") and command is None and not flagged
+    code = enrolment.code_in(text, bare=bare) if inbound.choice is None else None
     events: list[str] = []
-    if enrol is not None and not state.opted_out:
-        _enrol(turn, enrol.group(1), events)
+    if code is not None and not state.opted_out:
+        _enrol(turn, code, events)
     elif ports.role == "doctor" and not state.opted_out:
         _staff_turn(turn, text, command, DOCTOR_STEPS, _doctor_home(turn))
     elif ports.role == "health_worker" and not state.opted_out:
         _staff_turn(turn, text, command, HW_STEPS, "hw_home")
+    elif ports.role == enrolment.DISABLED and not state.opted_out:
+        _account_off(turn, command)
     elif state.opted_out:
         _while_opted_out(turn, command)
+    elif staff_tab:
+        _await_code(turn, text, command)
     elif inbound.choice is not None and visit.visit_action(turn, inbound.choice):
         pass
     elif state.step is None:
@@ -105,13 +108,11 @@ def _enrol(turn: Turn, code: str, events: list[str]) -> None:
     result, role, name = accounts.enrol(code) if accounts is not None else ("unknown", None, None)
     if result != "enrolled":
         events.append(f"enrolment refused: {result}")
-        problem = {
-            "used": t("That code has been used already. Ask your coordinator for a new one."),
-            "expired": t("That code has expired. Ask your coordinator for a new one."),
-        }.get(result, t("That code is not valid. Please check it and send ENROLL followed by the code."))
+        problem = enrolment.refused(result)
         if turn.state.step is None:
             turn.say(problem)
-            turn.goto("language")
+            # A staff tab keeps asking for the code; anywhere else a patient may have typed it.
+            turn.goto("enrol_code" if _opened_as_staff(turn) else "language")
         else:
             turn.ask_again(problem)
         return
@@ -123,6 +124,42 @@ def _enrol(turn: Turn, code: str, events: list[str]) -> None:
     else:
         turn.say(t("Welcome, {name}. This chat is now linked to your health worker account.", name=name or ""))
         turn.goto("hw_home")
+
+
+def _account_off(turn: Turn, command: Command | None) -> None:
+    """Tells a disabled doctor's or health worker's chat, whatever it sends, that it is no desk now (STOP still works)."""
+    if command is Command.STOP:
+        _stop(turn)
+    else:
+        turn.replies.append(enrolment.account_off())
+
+
+def _opened_as_staff(turn: Turn) -> bool:
+    """Return True for a chat opened as a doctor's or health worker's (the web chat's tabs) that is not one yet.
+
+    Such a chat never registers a patient: it asks for the code. A patient already
+    registered in it (before the tabs existed) goes on as one.
+    """
+    return (
+        turn.inbound.opened_as in enrolment.STAFF_ROLES
+        and turn.ports.role == "patient"
+        and turn.ports.patients.profile() is None
+    )
+
+
+def _await_code(turn: Turn, text: str, command: Command | None) -> None:
+    """Answers a staff tab before its code: STOP and LANGUAGE work, and the code is asked for again."""
+    if turn.state.language is None:
+        turn.state.language = "hi" if is_devanagari(text) else turn.ports.default_language
+    if command is Command.STOP:
+        _stop(turn)
+    elif command is Command.LANGUAGE:
+        turn.data["resume_step"] = "enrol_code"
+        turn.goto("language")
+    elif turn.state.step == "language" and command is None:
+        _answer_step(turn, text)
+    else:
+        turn.goto("enrol_code")
 
 
 HW_STEPS = tuple(step.name for step in health_worker.STEPS)
@@ -229,7 +266,9 @@ def _while_opted_out(turn: Turn, command: Command | None) -> None:
         return
     turn.state.opted_out = False
     turn.say(t("Welcome back!"))
-    if turn.ports.patients.profile() is not None:
+    if _opened_as_staff(turn):
+        turn.goto("enrol_code")
+    elif turn.ports.patients.profile() is not None:
         turn.data.clear()
         turn.goto("menu")
     elif "consent_at" in turn.data and turn.state.step not in (None, "language", "consent"):

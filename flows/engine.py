@@ -47,6 +47,9 @@ class Inbound:
     can_share_contact: bool = False
     # A number the user shared with that button (only their own, checked by the adapter).
     contact_phone: str | None = None
+    # The role a chat was opened as, where the channel says (the web chat's doctor and
+    # health-worker tabs): it asks for a code, never registers a patient. It grants nothing.
+    opened_as: str | None = None
 
 
 @dataclass(frozen=True)

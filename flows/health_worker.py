@@ -45,7 +45,7 @@ class Walkins(Protocol):
         """Return the health worker's name and clinic."""
 
     def book(self, patient: WalkIn, opd_id: int, intake: Intake, priority: bool) -> BookingResult:
-        """Register (or find, by phone) the patient, book the OPD's next session and text them."""
+        """Register the patient as a person of their own (a typed number proves nothing), book the OPD's next session and text them."""
 
 
 class HwHomeStep(Step):

@@ -48,6 +48,15 @@ def missed() -> Reply:
     )
 
 
+def call_cut_short() -> Reply:
+    """Return the notice that the doctor who called can see no more patients: the patient keeps their place."""
+    return Reply(
+        t("The doctor who called you can no longer see patients. You keep your place in the queue, and the next free doctor will call you."),
+        kind="push",
+        sms=sms("The doctor who called you cannot go on. You keep your place; the next doctor will call you."),
+    )
+
+
 def get_ready(opd: ByLanguage, number: int) -> Reply:
     """Return the notice sent when the patient reaches place 3 in the queue."""
     return Reply(

@@ -33,10 +33,12 @@ class Said:
 class LocalUser:
     """Drives one local-channel user through the real dispatcher and outbox worker."""
 
-    def __init__(self, services: Services, user: str = "u1"):
+    def __init__(self, services: Services, user: str = "u1", opened_as: str | None = None):
         self.services = services
         self.user = user
         self.cursor = 0
+        # The role the chat was opened as (the web chat's doctor and health-worker tabs).
+        self.opened_as = opened_as
 
     def say(self, text: str = "", choice: str | None = None, provider_id: str | None = None) -> Said:
         """Send a message and return what the bot answered."""
@@ -47,6 +49,7 @@ class LocalUser:
                 provider_id=provider_id or f"{self.user}:{next(_ids)}",
                 text=text,
                 choice=choice,
+                opened_as=self.opened_as,
             )
         )
         return self.receive()
@@ -56,3 +59,29 @@ class LocalUser:
         self.services.worker.drain(channel=local.NAME)
         messages, self.cursor = local.messages_after(self.services.db, self.user, self.cursor)
         return Said([m.text for m in messages], [list(m.choices) for m in messages])
+
+
+class PhoneUser:
+    """Writes from a phone number on WhatsApp or SMS through the real dispatcher (the provider vouches for the number).
+
+    No provider is configured in these tests: the replies stay in the outbox, where a test reads them.
+    """
+
+    def __init__(self, services: Services, channel: str, phone: str):
+        self.services = services
+        self.channel = channel
+        self.phone = phone
+        self.address = f"whatsapp:{phone}" if channel == "whatsapp" else phone
+
+    def say(self, text: str = "", choice: str | None = None) -> None:
+        """Send a message from the number."""
+        self.services.dispatcher.dispatch(
+            InboundMessage(
+                channel=self.channel,
+                address=self.address,
+                provider_id=f"{self.channel}-{next(_ids)}",
+                text=text,
+                choice=choice,
+                channel_phone=self.phone,
+            )
+        )

@@ -26,7 +26,8 @@ from sqlalchemy import func, select
 import webhooks
 from bot.reports import build_report
 from bot.doctors import TIMER_HANDLERS
-from bot.enrolment import add_doctor, issue_code
+from bot.dispatch import Dispatcher
+from bot.enrolment import GuessBudget, add_doctor, issue_code
 from bot.models import (
     Consultation,
     ConsultationOutcome,
@@ -42,6 +43,7 @@ from bot.opds import OpdSpec, find_opd, load_demo, upsert_opd
 from bot.services import Services
 from bot.timers import TimerRunner
 from tests.helpers import LocalUser, Said
+from webhooks.webchat import ENROL_WORD
 
 IST = ZoneInfo("Asia/Kolkata")
 LANGS = ("en", "hi")
@@ -78,9 +80,8 @@ T: dict[str, dict[str, str]] = {
         "language": "Which language would you like to use?",
         "welcome": "Welcome, Dr. {name}. This chat is now your doctor's desk.",
         "desk": "Dr. {name}: you are",
-        "invalid": "That code is not valid.",
-        "used": "That code has been used already.",
-        "expired": "That code has expired.",
+        # One answer for every refused code: whether it exists must not show (flows/enrolment.py).
+        "refused": "That code did not work. It may be mistyped, used already or expired.",
         "choose": "Please choose one of the options",
         "booked": "Your token is booked.",
         "token_label": "Token {number}, {opd}",
@@ -122,9 +123,7 @@ T: dict[str, dict[str, str]] = {
         "language": "आप किस भाषा में बात करना चाहेंगे?",
         "welcome": "स्वागत है, डॉ. {name}। यह चैट अब आपकी डॉक्टर डेस्क है।",
         "desk": "डॉ. {name}: आप अभी",
-        "invalid": "यह कोड सही नहीं है।",
-        "used": "यह कोड पहले ही इस्तेमाल हो चुका है।",
-        "expired": "इस कोड की अवधि ख़त्म हो चुकी है।",
+        "refused": "यह कोड काम नहीं आया। हो सकता है इसमें कोई गलती हो, यह पहले इस्तेमाल हो चुका हो या इसकी अवधि ख़त्म हो गई हो।",
         "choose": "कृपया कोई एक विकल्प चुनें",
         "booked": "आपका टोकन बुक हो गया है।",
         "token_label": "टोकन {number}, {opd}",
@@ -385,7 +384,7 @@ def _refused_code(services: Services, kind: str) -> str:
         return issue_code(session, person, Role.DOCTOR, now=past)
 
 
-REFUSAL = {"wrong": "invalid", "used": "used", "expired": "expired"}
+REFUSAL = ("wrong", "used", "expired")
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -395,7 +394,7 @@ def test_a_patient_with_a_refused_code_gets_a_clear_reply_and_stays_a_patient(de
     person_before = identity_of(demo, patient.user).person_id
     code = _refused_code(demo, kind)
     answer = patient.say(f"enroll {code}")
-    assert patient.t(REFUSAL[kind]) in answer.texts[0], answer.texts
+    assert patient.t("refused") in answer.texts[0], answer.texts
     assert patient.t("menu") in answer.texts[-1], answer.texts
     assert step_of(demo, patient.user) == "menu"
     identity = identity_of(demo, patient.user)
@@ -414,11 +413,42 @@ def test_a_new_chat_with_a_refused_code_is_told_and_starts_as_a_patient(demo: Se
     code = _refused_code(demo, kind)
     chat = open_chat(demo, f"new-{kind}-{lang}", lang)
     answer = chat.say(f"/enroll {code}")
-    assert chat.t(REFUSAL[kind]) in answer.texts[0], answer.texts
+    assert chat.t("refused") in answer.texts[0], answer.texts
     assert step_of(demo, chat.user) not in ("doctor_home", "consulting")
     assert identity_of(demo, chat.user).person_id is None
     answer = chat.say(WORDS[lang]["next"])
     assert not any(chat.t("nobody") in text or chat.t("desk", name=DOCTOR) in text for text in answer.texts)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_refused_code_does_not_say_whether_it_exists(demo: Services, lang: str) -> None:
+    answers = []
+    for kind in REFUSAL:
+        code = _refused_code(demo, kind)
+        chat = registered(demo, f"guess-{kind}-{lang}", lang, NAMES[lang][1])
+        answers.append(chat.say(f"enroll {code}").texts)
+    assert answers[0] == answers[1] == answers[2], answers
+    assert "coordinator" in answers[0][0] or "समन्वयक" in answers[0][0]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_one_guesser_with_many_chats_runs_out_of_guesses(demo: Services, lang: str) -> None:
+    demo.dispatcher = Dispatcher(demo.db, demo.catalogs, limiter=demo.limiter, enrol_budget=GuessBudget(per_chat=2, overall=5))
+    code = add_doctor_code(demo)
+    guesser = Chat(demo, f"guesser-0-{lang}", lang)
+    for guess in ("ZZZZ9999", "ZZZZ8888"):
+        assert guesser.t("refused") in guesser.say(f"{ENROL_WORD[lang]} {guess}").texts[0]
+    # The chat's own guesses are spent: even the right code is not looked at now.
+    too_many = guesser.say(f"{ENROL_WORD[lang]} {code}").texts[0]
+    assert guesser.t("refused") not in too_many and ("hour" in too_many or "घंटे" in too_many), too_many
+    assert identity_of(demo, guesser.user).person_id is None
+    # New chats get the guesses everyone shares, and no more.
+    for n in (1, 2, 3):
+        chat = Chat(demo, f"guesser-{n}-{lang}", lang)
+        assert chat.t("refused") in chat.say(f"{ENROL_WORD[lang]} ZZZZ777{n}").texts[0]
+    late = Chat(demo, f"guesser-4-{lang}", lang)
+    assert late.say(f"{ENROL_WORD[lang]} {code}").texts[0] == too_many
+    assert identity_of(demo, late.user).person_id is None
 
 
 def test_a_code_works_once_even_for_the_same_doctor_on_a_second_channel(demo: Services) -> None:
@@ -427,7 +457,7 @@ def test_a_code_works_once_even_for_the_same_doctor_on_a_second_channel(demo: Se
     assert first.t("welcome", name=DOCTOR) in first.say(f"enroll {code}").all_text
     second = registered(demo, "doc-second", "en", "Someone Else")
     answer = second.say(f"enroll {code}")
-    assert second.t("used") in answer.texts[0] and second.t("menu") in answer.texts[-1]
+    assert second.t("refused") in answer.texts[0] and second.t("menu") in answer.texts[-1]
     assert identity_of(demo, second.user).person.role == Role.PATIENT
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
 from sqlalchemy import JSON, String, Text, select
@@ -192,3 +193,47 @@ def test_the_operator_command_refuses_a_wrong_number(demo: Services, monkeypatch
     monkeypatch.setenv("TELEOPD_DATABASE_URL", demo.db.url)
     assert main(["patient", "erase", "--phone", "12345"]) != 0
     assert "--phone must be a mobile number" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_erased_walk_in_is_gone_from_the_health_workers_chat(demo: Services, lang: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.cli import main
+    from bot.channels import local
+    from tests.test_walkins import AGE, PHONE as WALK_IN_PHONE, WALK_IN, book_walk_in, health_worker
+
+    worker = health_worker(demo, lang)
+    book_walk_in(demo, worker, WALK_IN[lang], AGE[lang][1])
+    doctor = enrolled_doctor(demo, "doc", lang)
+    assert WALK_IN[lang] in doctor.say(WORDS[lang]["next"]).all_text  # the worker is told the doctor calls them
+    shown = lambda: "\n".join(m.text for m in local.messages_after(demo.db, worker.user, 0)[0])  # noqa: E731
+    assert WALK_IN[lang] in shown() and WALK_IN_PHONE in shown()
+
+    monkeypatch.setenv("TELEOPD_DATABASE_URL", demo.db.url)
+    assert main(["patient", "erase", "--phone", WALK_IN_PHONE]) == 0
+
+    # The worker's chat, as the web chat shows it, keeps the bookings' words but not who.
+    assert WALK_IN[lang] not in shown() and WALK_IN_PHONE.removeprefix("+91") not in shown()
+    assert "…" in shown()
+    clock = lambda: dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)  # noqa: E731
+    TimerRunner(demo.db, {**TIMER_HANDLERS, **ERASURE_TIMERS}, clock=clock).drain()
+    everything = database_text(demo)
+    assert WALK_IN[lang] not in everything and WALK_IN_PHONE.removeprefix("+91") not in everything
+    assert "Asha Kumari" in everything  # the worker is not erased with their patient
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)  # the write-ahead log is SQLite's
+@pytest.mark.parametrize("lang", LANGS)
+def test_erasure_empties_sqlites_write_ahead_log(demo: Services, lang: str) -> None:
+    name = NAMES[lang][0]
+    patient = patient_chat(demo, "wal-patient", lang, name, DISTRICT[lang], PHONE)
+    path = demo.db.engine.url.database
+    assert path is not None
+    wal = Path(f"{path}-wal")
+    assert name.encode() in wal.read_bytes()  # the log holds what was written since its last checkpoint
+
+    patient.say(ASK_FOR[lang])
+    assert patient.say(YES[lang]).texts[0].startswith(DONE[lang])
+
+    for written in (wal.read_bytes() if wal.exists() else b"", Path(path).read_bytes()):
+        for personal in (name, PHONE, DISTRICT[lang]):
+            assert personal.encode() not in written, personal

@@ -186,3 +186,15 @@ def test_workers_sharing_redis_keep_to_the_window_and_fill_it() -> None:
     rate = (len(stamps) - 1) / (stamps[-1] - stamps[0])
     assert rate >= 0.75 * 20 / limiters[0].window_seconds
     assert sum(limiter.spent for limiter in limiters) <= 2
+
+
+def test_a_budget_of_tries_is_shared_by_limiters_on_one_store(store: str) -> None:
+    """Refused enrolment codes are counted like this (bot/enrolment.py): every process sharing Redis sees one count."""
+    namespace = f"test-{uuid.uuid4().hex}"
+    first = RateLimiter(REDIS_URL if store == "redis" else None, namespace=namespace)
+    second = RateLimiter(REDIS_URL, namespace=namespace) if store == "redis" else first
+    for _ in range(3):
+        assert second.has_room("enrol/all", 3, 3600)
+        first.spend("enrol/all", 3, 3600)
+    assert not first.has_room("enrol/all", 3, 3600) and not second.has_room("enrol/all", 3, 3600)
+    assert second.has_room("enrol/chat/1", 3, 3600)  # another key has its own

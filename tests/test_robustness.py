@@ -399,6 +399,8 @@ from bot.enrolment import add_health_worker  # noqa: E402
 from bot.services import build_services  # noqa: E402
 from bot.opds import load_demo  # noqa: E402
 from tests.test_doctor_flow import ANSWERS, COMPLAINT, enrolled_doctor, registered, step_of  # noqa: E402
+from tests.helpers import LocalUser  # noqa: E402
+from webhooks.webchat import ENROL_WORD  # noqa: E402
 
 BOOK = [("choice", "book"), ("complaint", None)]
 SELF = [*BOOK, ("choice", "self"), ("since_when", None)]
@@ -507,4 +509,13 @@ def test_naughty_strings_at_every_step_on_the_real_database(db, catalogs: Catalo
             assert _replied_in(worker.say(naughty).texts, lang), (step, naughty)
             assert step_of(services, "worker") in WORKER_STEPS
             reached.add(step)
+    # A doctor's tab of the web chat, asked for its code again after a wrong one.
+    tab = LocalUser(services, f"tab-{lang}.doctor", opened_as="doctor")
+    tab.say(f"{ENROL_WORD[lang]} WRONG234")
+    for naughty in _naughty_pair(testdata, 300):
+        assert step_of(services, tab.user) == "enrol_code"
+        reached.add("enrol_code")
+        said = tab.say(naughty)
+        assert _replied_in(said.texts, lang), (naughty, said.texts)
+        assert step_of(services, tab.user) in steps()
     assert set(steps()) - reached == NOT_STAGED

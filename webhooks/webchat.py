@@ -47,7 +47,7 @@ WAIT = re.compile(r"^[0-9]{1,9}(\.[0-9]{1,3})?$")
 # The page's roles (?role=), each its own conversation in one browser: the suffix of the
 # user id the page derives from its stored base id (web-abc123, web-abc123.doctor, …).
 ROLES = {"patient": "", "doctor": ".doctor", "health_worker": ".hw"}
-# The word the bot takes before an enrolment code (flows/conversation.py ENROL): in Hindi,
+# The word the bot takes before an enrolment code (flows/enrolment.py): in Hindi,
 # so that a doctor who enrols from the Hindi page is answered in Hindi.
 ENROL_WORD = {"en": "enroll", "hi": "नामांकन"}
 
@@ -137,6 +137,15 @@ def chat_page():  # type: ignore[no-untyped-def]
     )
 
 
+def _opened_as(user: str) -> str | None:
+    """Return the staff role a user id was made for by the page (its tab's suffix), None for a patient's.
+
+    It grants nothing: an unenrolled staff tab is asked for its code instead of registering
+    as a patient (flows/enrolment.py).
+    """
+    return next((role for role, suffix in ROLES.items() if suffix and user.endswith(suffix)), None)
+
+
 def _role_names() -> dict[str, str]:
     """Return each role's name in the page's language."""
     return {"patient": t("Patient"), "doctor": t("Doctor"), "health_worker": t("Health worker")}
@@ -168,6 +177,7 @@ def post_message(user: str):  # type: ignore[no-untyped-def]
         text=text or "",
         choice=choice,
         kind="choice" if choice is not None else "text",
+        opened_as=_opened_as(user),
     )
     outcome = current_app.extensions["teleopd"].dispatcher.dispatch(message)
     status = "duplicate" if outcome.result is Result.DUPLICATE else "accepted"

@@ -21,6 +21,8 @@ class InboundMessage:
     channel_phone: str | None = None
     can_share_contact: bool = False
     contact_phone: str | None = None
+    # The role the chat was opened as (the web chat's doctor and health-worker tabs); no privilege.
+    opened_as: str | None = None
     # Something the provider wants acknowledged, queued as an outbox row of kind "ack" ahead
     # of the replies (Telegram: {"callback_query_id": ...} for answerCallbackQuery).
     ack: dict[str, str] | None = None

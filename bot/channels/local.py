@@ -21,8 +21,7 @@ from sqlalchemy.orm import Session
 
 from bot.channels.base import RenderedMessage, SendResult
 from bot.db import Database
-from bot.enrolment import role_of
-from bot.models import Identity, OutboxMessage, OutboxStatus
+from bot.models import Identity, OutboxMessage, OutboxStatus, Role
 
 NAME = "local"
 # Web chat user ids come from a URL path and a terminal flag: keep them short and plain.
@@ -148,10 +147,15 @@ def waiting_count(db: Database, user: str, now: dt.datetime) -> int:
 
 
 def role_of_user(db: Database, user: str) -> str | None:
-    """Return the role behind a local chat user (patient, doctor, health_worker), None before their first message."""
+    """Return the role behind a local chat user (patient, doctor, health_worker), None before their first message.
+
+    A doctor or health worker whose account is turned off is still one (the bot tells them it is off).
+    """
     with db.read() as session:
         identity = session.scalars(select(Identity).where(Identity.channel == NAME, Identity.address == user)).first()
-        return None if identity is None else str(role_of(identity))
+        if identity is None:
+            return None
+        return str(identity.person.role) if identity.person is not None else str(Role.PATIENT)
 
 
 # --- long polling -------------------------------------------------------------------------
