@@ -476,6 +476,15 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def long_polls_for(threads: int) -> int:
+    """Return how many web chat long polls a server of this many threads may hold: half.
+
+    The other half answer webhooks (Twilio gives up after 15 s) and /healthz; the chat
+    tabs beyond the cap are answered at once and poll again shortly.
+    """
+    return threads // 2
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     """Run the web app with an in-process outbox worker until interrupted."""
     from waitress import create_server
@@ -488,7 +497,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             f"the web chat API has no login, so it is served on loopback only; to listen on {args.host}, set TELEOPD_WEB_TOKEN"
         )
     services = _services(settings)
-    app = create_app(services)
+    app = create_app(services, long_polls=long_polls_for(args.threads))
     stop = threading.Event()
     worker = threading.Thread(target=services.worker.run, args=(stop, services.outbox_signal), name="outbox-worker", daemon=True)
     worker.start()

@@ -9,11 +9,17 @@ Timing bounds are generous: they tell "woken" from "waited the whole wait", noth
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
 import threading
 import time
 import unicodedata
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +30,9 @@ from bot.channels import local
 from bot.enrolment import add_doctor, add_health_worker
 from bot.services import Services
 from flows.conversation import ENROL
+from tests.fakes.telegram_api import FakeTelegram
+from tests.serving import ServeProcess, free_port
+from tests.test_telegram import message
 from webhooks.webchat import ENROL_WORD, MAX_WAIT_S, ROLES
 
 API = "/api/chat/{user}/messages"
@@ -148,6 +157,45 @@ def test_a_wait_of_any_size_is_taken_and_answers_at_once_when_there_are_messages
 
 def test_the_longest_wait_is_25_seconds() -> None:
     assert MAX_WAIT_S == 25
+
+
+def _timed(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, float]:
+    """Make one HTTP request; return its status and how long the answer took."""
+    started = time.monotonic()
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        answer.read()
+        return answer.status, time.monotonic() - started
+
+
+def test_more_long_polls_than_threads_leave_healthz_and_webhooks_quick(sqlite_template: Path, tmp_path: Path) -> None:
+    """Ten chat tabs polling a `teleopd serve` of eight threads: /healthz and a Telegram webhook still answer at once."""
+    threads, tabs, wait_s = 8, 10, 3
+    secret = "long-poll-test-secret"
+    database = tmp_path / "teleopd.db"
+    shutil.copy(sqlite_template, database)  # the database is not what this is about: SQLite only
+    with FakeTelegram() as telegram_api:
+        env = {**os.environ, "TELEOPD_DATABASE_URL": f"sqlite:///{database}", "TELEOPD_TELEGRAM_TOKEN": "123456:" + "A" * 35,
+               "TELEOPD_TELEGRAM_SECRET": secret, "TELEOPD_TELEGRAM_API_URL": telegram_api.base_url}
+        port = free_port()
+        server = ServeProcess(env, port, tmp_path / "serve.log")
+        try:
+            polls_url = server.base + "/api/chat/tab-{n}/messages?after=&wait=" + str(wait_s)
+            with ThreadPoolExecutor(tabs) as pool:
+                polls = [pool.submit(_timed, "GET", polls_url.format(n=n)) for n in range(tabs)]
+                time.sleep(0.5)  # every poll has reached the server and holds what it holds
+                health = _timed("GET", server.base + "/healthz")
+                update = json.dumps(message(990001, "hello")).encode()
+                webhook = _timed("POST", server.base + "/webhooks/telegram", update,
+                                 {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret})
+                answered = [poll.result() for poll in polls]
+        finally:
+            server.stop()
+    assert health[0] == 200 and health[1] < 2, f"/healthz took {health[1]:.1f} s behind {tabs} long polls on {threads} threads"
+    assert webhook[0] == 200 and webhook[1] < 2, f"the webhook took {webhook[1]:.1f} s behind {tabs} long polls"
+    assert all(status == 200 for status, _ in answered)
+    # Long polling still works for the polls that got a place: some waited the whole wait.
+    assert any(elapsed >= wait_s - 0.5 for _, elapsed in answered), answered
 
 
 # --- the waiting itself -----------------------------------------------------------------------

@@ -22,8 +22,14 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 256 * 1024
 
 
-def create_app(services: Services | None = None, settings: Settings | None = None) -> Flask:
-    """Build the Flask app around the runtime's services."""
+def create_app(
+    services: Services | None = None, settings: Settings | None = None, *, long_polls: int | None = None
+) -> Flask:
+    """Build the Flask app around the runtime's services.
+
+    `long_polls` caps the web chat's long polls held at once (webchat.DEFAULT_LONG_POLLS
+    when None): below the server's threads, so webhooks and /healthz always find one.
+    """
     from webhooks import health, pages, webchat
 
     if services is None:
@@ -46,7 +52,7 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     app.extensions["teleopd"] = services
     pages.install(app)
     app.register_blueprint(health.blueprint)
-    app.register_blueprint(webchat.blueprint)
+    webchat.install(app, webchat.DEFAULT_LONG_POLLS if long_polls is None else long_polls)
     from webhooks import twilio as twilio_webhooks
     app.register_blueprint(twilio_webhooks.blueprint)
     from webhooks import telegram as telegram_webhooks

@@ -6,8 +6,11 @@ GET  /api/chat/<user>/messages?after=<cursor>[&wait=<seconds>] → {"messages": 
 `wait` makes the GET a long poll: it answers as soon as there is a message after the cursor,
 or with none after `wait` seconds (a number, 0-25; more is cut to 25, anything else is a
 400). Without `wait` it answers at once, and so it does on a server that runs one request
-per process at a time (wsgi.multithread false: gunicorn's sync workers). `role` is the user's role (patient, doctor,
-health_worker), null before their first message.
+per process at a time (wsgi.multithread false: gunicorn's sync workers), and when the
+process already holds as many long polls as it may (create_app's `long_polls`, half of
+`teleopd serve`'s threads): a waiting chat must never take the threads webhooks need, and
+the page polls again shortly. `role` is the user's role (patient, doctor, health_worker),
+null before their first message.
 
 With TELEOPD_WEB_TOKEN set, every /api/chat request carries the token: as
 `Authorization: Bearer <token>`, or as the cookie the page sets once the operator has opened
@@ -20,7 +23,10 @@ import hashlib
 import hmac
 import json
 import re
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
@@ -44,12 +50,38 @@ BEARER = "Bearer "
 # common proxies (often 30-60 s) and waitress's channel_timeout (120 s).
 MAX_WAIT_S = 25.0
 WAIT = re.compile(r"^[0-9]{1,9}(\.[0-9]{1,3})?$")
+# Long polls one process holds at once unless create_app is told otherwise (`teleopd serve`
+# tells it half its threads; gunicorn's sync workers hold none anyway).
+DEFAULT_LONG_POLLS = 4
 # The page's roles (?role=), each its own conversation in one browser: the suffix of the
 # user id the page derives from its stored base id (web-abc123, web-abc123.doctor, …).
 ROLES = {"patient": "", "doctor": ".doctor", "health_worker": ".hw"}
 # The word the bot takes before an enrolment code (flows/conversation.py ENROL): in Hindi,
 # so that a doctor who enrols from the Hindi page is answered in Hindi.
 ENROL_WORD = {"en": "enroll", "hi": "नामांकन"}
+
+
+class LongPolls:
+    """Places for long polls in one process: a poll that finds none answers at once."""
+
+    def __init__(self, places: int) -> None:
+        self._places = threading.BoundedSemaphore(places) if places > 0 else None
+
+    @contextmanager
+    def place(self) -> Iterator[bool]:
+        """Hold a place while the block runs, if one is free; yield whether one was."""
+        held = self._places is not None and self._places.acquire(blocking=False)
+        try:
+            yield held
+        finally:
+            if held:
+                self._places.release()  # type: ignore[union-attr]
+
+
+def install(app: Any, long_polls: int) -> None:
+    """Register the web chat on an app, holding at most `long_polls` long polls at once."""
+    app.extensions["teleopd.long_polls"] = LongPolls(long_polls)
+    app.register_blueprint(blueprint)
 
 
 def _web_token() -> str | None:
@@ -188,5 +220,6 @@ def get_messages(user: str):  # type: ignore[no-untyped-def]
         # the page then polls every few seconds instead.
         wait_s = 0.0
     db = current_app.extensions["teleopd"].db
-    messages, next_cursor = local.wait_for_messages(db, user, cursor, wait_s)
+    with current_app.extensions["teleopd.long_polls"].place() as placed:
+        messages, next_cursor = local.wait_for_messages(db, user, cursor, wait_s if placed else 0.0)
     return jsonify(messages=[m.to_json() for m in messages], cursor=str(next_cursor), role=local.role_of_user(db, user))
