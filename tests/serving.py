@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -25,12 +26,12 @@ def teleopd_command() -> list[str]:
 
 
 class ServeProcess:
-    """`teleopd serve --port PORT` with an environment, started and waited for until /healthz answers."""
+    """`teleopd serve --port PORT [ARGS]` with an environment, started and waited for until /healthz answers."""
 
-    def __init__(self, env: dict[str, str], port: int, log: Path, timeout: float = 30.0):
+    def __init__(self, env: dict[str, str], port: int, log: Path, timeout: float = 30.0, args: Sequence[str] = ()):
         self.env, self.port, self.log = env, port, log
         self.base = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen([*teleopd_command(), "serve", "--port", str(port)], env=env,
+        self.process = subprocess.Popen([*teleopd_command(), "serve", "--port", str(port), *args], env=env,
                                         stdout=log.open("ab"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

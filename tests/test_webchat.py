@@ -73,7 +73,7 @@ class WebUser:
 
 @pytest.fixture
 def app(services: Services):  # type: ignore[no-untyped-def]
-    return webhooks.create_app(services)
+    return webhooks.create_app(services, local_demo=True)
 
 
 @pytest.fixture
@@ -117,8 +117,8 @@ def test_poll_returns_each_message_once_per_cursor(services, client) -> None:
     first = client.get(API.format(user="poller"), query_string={"after": ""})
     assert first.status_code == 200 and first.is_json
     body = first.get_json()
-    assert set(body) == {"messages", "cursor", "role"}
-    assert body["role"] == "patient"
+    assert set(body) == {"messages", "cursor", "role", "lang", "chat"}
+    assert (body["role"], body["lang"], body["chat"]) == ("patient", "en", "poller")
     messages, cursor = body["messages"], body["cursor"]
     assert isinstance(cursor, str) and cursor
     # The greeting, then the language question with its two buttons.
@@ -139,7 +139,7 @@ def test_poll_returns_each_message_once_per_cursor(services, client) -> None:
 
     # With the cursor: nothing new, and the cursor stays where it was.
     again = client.get(API.format(user="poller"), query_string={"after": cursor}).get_json()
-    assert again == {"messages": [], "cursor": cursor, "role": "patient"}
+    assert again == {"messages": [], "cursor": cursor, "role": "patient", "lang": "en", "chat": "poller"}
     # Without one (or with "after" left out): the same messages again — reading consumes nothing.
     assert client.get(API.format(user="poller"), query_string={"after": ""}).get_json() == body
     assert client.get(API.format(user="poller")).get_json() == body
@@ -408,7 +408,7 @@ def test_healthz_503_and_api_never_500_when_the_database_is_down(tmp_path, sqlit
     db = unavailable(tmp_path, sqlite_template)
     try:
         services = build_services(Settings(database_url=db.url), db=db, catalogs=catalogs)
-        client = webhooks.create_app(services).test_client()
+        client = webhooks.create_app(services, local_demo=True).test_client()
         health = client.get("/healthz")
         assert health.status_code == 503 and health.is_json
         assert health.get_json()["status"] != "ok"
@@ -444,8 +444,10 @@ def test_chat_page(client, query: str, lang: str) -> None:
     # none but the name of the other language on its link (marked lang="hi").
     own_words = re.sub(r'<a [^>]*lang="hi"[^>]*>हिन्दी</a>', "", html)
     assert _has_devanagari(own_words) == (lang == "hi")
+    # The page talks to its own chat's API, which the server names.
+    assert 'data-api="/api/my-chat/patient/messages"' in html
     script = client.get("/static/chat.js")
-    assert script.status_code == 200 and "/api/chat/" in script.get_data(as_text=True)
+    assert script.status_code == 200 and "dataset.api" in script.get_data(as_text=True)
 
 
 # --- odd texts get a re-ask, and the conversation goes on -----------------------------------

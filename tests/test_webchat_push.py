@@ -44,7 +44,7 @@ LONG_WAIT_S = 20
 
 @pytest.fixture
 def client(services: Services) -> FlaskClient:
-    return webhooks.create_app(services).test_client()
+    return webhooks.create_app(services, local_demo=True).test_client()
 
 
 def _get(client: FlaskClient, user: str, threaded: bool = True, **query: Any) -> tuple[dict[str, Any], float]:
@@ -251,17 +251,6 @@ def _inbound(user: str, text: str):  # type: ignore[no-untyped-def]
 # --- roles ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("suffix", list(ROLES.values()))
-@pytest.mark.parametrize("base", ["web-abc12345", "web-0", "w" * (64 - len(".doctor"))])
-def test_the_user_ids_a_role_derives_are_valid(base: str, suffix: str) -> None:
-    assert local.valid_user_id(base + suffix)
-
-
-def test_each_role_is_its_own_user() -> None:
-    derived = {"web-abc12345" + suffix for suffix in ROLES.values()}
-    assert derived == {"web-abc12345", "web-abc12345.doctor", "web-abc12345.hw"}
-
-
 def test_before_the_first_message_the_role_is_null(client) -> None:
     assert _get(client, "nobody-yet")[0]["role"] is None
 
@@ -287,7 +276,7 @@ def test_enrolling_with_the_pages_message_gives_the_role(services, client, lang:
             _, code = add_doctor(session, "Anita Sharma", [])
         else:
             _, code = add_health_worker(session, "Asha Kumari", "PHC Sarnath")
-    user = f"web-abc12345{ROLES[role]}-{lang}"
+    user = f"web-abc12345-{role}-{lang}"
     # What the page's enrolment form sends: its language's word, a space, the code.
     assert client.post(API.format(user=user), json={"text": f"{ENROL_WORD[lang]} {code}"}).status_code == 202
     services.worker.drain()
@@ -392,20 +381,22 @@ def test_the_input_takes_devanagari_as_typed(client, lang: str) -> None:
 
 
 @pytest.mark.parametrize("lang", LANGS)
-@pytest.mark.parametrize(("query", "role", "suffix"), [
-    ("", "patient", ""),
-    ("&role=patient", "patient", ""),
-    ("&role=doctor", "doctor", ".doctor"),
-    ("&role=health_worker", "health_worker", ".hw"),
-    ("&role=admin", "patient", ""),
-    ("&role=%3Cscript%3E", "patient", ""),
+@pytest.mark.parametrize(("query", "role"), [
+    ("", "patient"),
+    ("&role=patient", "patient"),
+    ("&role=doctor", "doctor"),
+    ("&role=health_worker", "health_worker"),
+    ("&role=admin", "patient"),
+    ("&role=%3Cscript%3E", "patient"),
 ])
-def test_the_role_switch(client, lang: str, query: str, role: str, suffix: str) -> None:
+def test_the_role_switch(client, lang: str, query: str, role: str) -> None:
     page = _page(client, f"?lang={lang}{query}")
     _, body, _ = page.by_id("role-label")
     assert body["data-role"] == role
-    bodies = page.all(**{"data-user-suffix": "*"})
-    assert len(bodies) == 1 and bodies[0][1]["data-user-suffix"] == suffix and bodies[0][1]["data-role"] == role
+    bodies = page.all(**{"data-api": "*"})
+    # Each role is its own chat: its own API (and cookie).
+    assert len(bodies) == 1 and bodies[0][1]["data-api"] == f"/api/my-chat/{role}/messages" and bodies[0][1]["data-role"] == role
+    assert bodies[0][1]["data-chat-end"] == f"/api/my-chat/{role}"
     assert bodies[0][1]["data-enrol-word"] == ENROL_WORD[lang]
     links = [(a["data-role"], a["href"], "aria-current" in a) for tag, a, _ in page.all(**{"data-role": "*"}) if tag == "a"]
     assert [name for name, _, _ in links] == list(ROLES)

@@ -23,12 +23,19 @@ MAX_BODY_BYTES = 256 * 1024
 
 
 def create_app(
-    services: Services | None = None, settings: Settings | None = None, *, long_polls: int | None = None
+    services: Services | None = None,
+    settings: Settings | None = None,
+    *,
+    local_demo: bool = False,
+    long_polls: int | None = None,
 ) -> Flask:
     """Build the Flask app around the runtime's services.
 
-    `long_polls` caps the web chat's long polls held at once (webchat.DEFAULT_LONG_POLLS
-    when None): below the server's threads, so webhooks and /healthz always find one.
+    `local_demo` says the app is the local demo (`teleopd serve` on loopback): only then is
+    the web chat API open to any user id; otherwise a chat is a secret the server issues
+    (webhooks/webchat.py). `long_polls` caps the web chat's long polls held at once
+    (webchat.DEFAULT_LONG_POLLS when None): below the server's threads, so webhooks and
+    /healthz always find one.
     """
     from webhooks import health, pages, webchat
 
@@ -52,7 +59,7 @@ def create_app(
     app.extensions["teleopd"] = services
     pages.install(app)
     app.register_blueprint(health.blueprint)
-    webchat.install(app, webchat.DEFAULT_LONG_POLLS if long_polls is None else long_polls)
+    webchat.install(app, local_demo=local_demo, long_polls=webchat.DEFAULT_LONG_POLLS if long_polls is None else long_polls)
     from webhooks import twilio as twilio_webhooks
     app.register_blueprint(twilio_webhooks.blueprint)
     from webhooks import telegram as telegram_webhooks

@@ -147,11 +147,14 @@ def waiting_count(db: Database, user: str, now: dt.datetime) -> int:
         ) or 0
 
 
-def role_of_user(db: Database, user: str) -> str | None:
-    """Return the role behind a local chat user (patient, doctor, health_worker), None before their first message."""
+def chat_state(db: Database, user: str) -> tuple[str | None, str | None]:
+    """Return the role behind a local chat user (patient, doctor, health_worker) and their
+    conversation's language (en, hi); either is None before it is known."""
     with db.read() as session:
         identity = session.scalars(select(Identity).where(Identity.channel == NAME, Identity.address == user)).first()
-        return None if identity is None else str(role_of(identity))
+        if identity is None:
+            return None, None
+        return str(role_of(identity)), identity.language
 
 
 # --- long polling -------------------------------------------------------------------------

@@ -1,11 +1,12 @@
-/* teleopd local web chat: plain ES2018, no dependencies.
+/* teleopd web chat: plain ES2018, no dependencies.
  * All message text is inserted with textContent (never innerHTML): it contains user input.
  * Replies arrive by long polling (GET …/messages?after=<cursor>&wait=25): one request at a
- * time, answered the moment the bot has something to say. */
+ * time, answered the moment the bot has something to say.
+ * The tab's chat is the server's: its secret is an HttpOnly cookie this script never sees,
+ * set by the first message's answer (webhooks/webchat.py); body[data-api] is its URL. */
 (function () {
   'use strict';
 
-  var USER_RE = /^[A-Za-z0-9_.@-]{1,64}$/;
   var CODE_RE = /^[A-Za-z0-9 -]{4,20}$/; // what flows/conversation.py ENROL takes after the word
   var WAIT_S = 25;                  // the server's cap (webhooks/webchat.py MAX_WAIT_S)
   var BACKOFF_MS = 1000, MAX_BACKOFF_MS = 15000;
@@ -19,22 +20,42 @@
   var $ = function (id) { return document.getElementById(id); };
   var list = $('messages'), statusEl = $('status'), input = $('text'), form = $('composer');
   var enrolForm = $('enrol'), enrolCode = $('enrol-code'), roleLabel = $('role-label');
-  var apiBase = body.dataset.apiBase || '';
+  var url = body.dataset.api;
+  var chatEnd = body.dataset.chatEnd; // "" for a ?user= chat of the local demo
   var pageRole = body.dataset.role || 'patient';
   var S = {
-    lost: body.dataset.msgLost, failed: body.dataset.msgFailed, auth: body.dataset.msgAuth,
+    lost: body.dataset.msgLost, failed: body.dataset.msgFailed, ended: body.dataset.msgEnded,
     notEnrolled: body.dataset.msgNotEnrolled, codeInvalid: body.dataset.msgCodeInvalid
   };
-  var locked = false; // 401: the server wants the operator's token (TELEOPD_WEB_TOKEN)
+  var user = null; // the chat's address, once the server has opened it
 
-  // ---- storage and ids ------------------------------------------------------------------
-  function store(key, value) {
-    try {
-      if (value === undefined) return localStorage.getItem(key);
-      localStorage.setItem(key, value);
-    } catch (e) { /* storage disabled: work without it */ }
-    return null;
+  // ---- what this tab keeps --------------------------------------------------------------
+  // The bot's side of the chat comes from the server. The patient's own lines are kept
+  // only in this tab's sessionStorage, for a reload, and go with the tab, with "new chat"
+  // and when the chat ends: nothing typed stays on a shared clinic phone.
+  var MINE = 'teleopd.mine.';
+  function sessionKeys() {
+    try { return Object.keys(sessionStorage); } catch (e) { return []; }
   }
+  function loadSent() {
+    if (!user) return [];
+    try { return JSON.parse(sessionStorage.getItem(MINE + user)) || []; } catch (e) { return []; }
+  }
+  function remember(text, at) {
+    if (!user) return;
+    var sent = loadSent();
+    sent.push({ text: text, at: at });
+    try { sessionStorage.setItem(MINE + user, JSON.stringify(sent.slice(-200))); } catch (e) { /* storage off or full */ }
+  }
+  function forgetSent() {
+    sessionKeys().forEach(function (k) { if (k.indexOf(MINE) === 0) sessionStorage.removeItem(k); });
+  }
+  // Earlier versions of this page kept every typed line in localStorage for good: clear them.
+  try {
+    Object.keys(localStorage).forEach(function (k) { if (k.indexOf('teleopd.') === 0) localStorage.removeItem(k); });
+  } catch (e) { /* storage disabled */ }
+
+  // ---- ids and the chat -----------------------------------------------------------------
   function rand36(n) {
     var a = new Uint8Array(n);
     crypto.getRandomValues(a);
@@ -43,30 +64,29 @@
   function newMessageId() {
     return crypto.randomUUID ? crypto.randomUUID() : Date.now().toString(36) + '-' + rand36(16);
   }
-  function newBaseId() {
-    var id = 'web-' + rand36(8);
-    store('teleopd.user', id);
-    return id;
+  function showChat(chat) {
+    // chat: the address the server gave this tab's chat (null while it has none).
+    user = chat || null;
+    $('user-id').textContent = user || '';
+    if (user) body.dataset.user = user; // for tests and the curious: the chat's address
+    else delete body.dataset.user;
   }
-  function pickUser() {
-    // An explicit ?user= wins; otherwise each role is its own user, derived from this
-    // browser's base id (web-abc123, web-abc123.doctor, web-abc123.hw).
-    var fromUrl = new URLSearchParams(location.search).get('user');
-    if (fromUrl && USER_RE.test(fromUrl)) return fromUrl;
-    var saved = store('teleopd.user');
-    var base = saved && USER_RE.test(saved) ? saved : newBaseId();
-    var derived = base + (body.dataset.userSuffix || '');
-    return USER_RE.test(derived) ? derived : base;
+  function chatEnded() {
+    // The server revoked this chat (401): forget it on the page too; the next message opens a new one.
+    forgetSent();
+    showChat(null);
+    cursor = '';
+    list.textContent = '';
+    setStatus(S.ended, 'error');
   }
-
-  var user = pickUser();
-  var url = apiBase + '/api/chat/' + encodeURIComponent(user) + '/messages';
-  var sentKey = 'teleopd.sent.' + user; // the API returns only bot messages: keep our own
-  $('user-id').textContent = user;
-  body.dataset.user = user; // for tests and the curious: the API's user of this tab
-  $('new-chat').addEventListener('click', function (ev) {
+  $('new-chat').addEventListener('click', async function (ev) {
     ev.preventDefault();
-    newBaseId();
+    if (current) current.abort();
+    forgetSent();
+    if (chatEnd) {
+      // Ends the chat on the server (its cookie goes too), so nobody can open it again here.
+      try { await fetch(chatEnd, { method: 'DELETE' }); } catch (e) { /* offline: the reload shows it */ }
+    }
     var next = new URL(location.href);
     next.searchParams.delete('user'); // the role and the language stay
     location.assign(next.toString());
@@ -169,14 +189,6 @@
 
   // ---- sending --------------------------------------------------------------------------
   function sleep(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
-  function loadSent() {
-    try { return JSON.parse(store(sentKey)) || []; } catch (e) { return []; }
-  }
-  function remember(text, at) {
-    var sent = loadSent();
-    sent.push({ text: text, at: at });
-    store(sentKey, JSON.stringify(sent.slice(-200)));
-  }
 
   async function post(payload) {
     for (var attempt = 0; ; attempt++) {
@@ -188,8 +200,12 @@
           body: JSON.stringify(payload)
         });
       } catch (e) { /* network error: retry below */ }
-      if (res && res.ok) return true;
-      if (res && res.status === 401) { locked = true; setStatus(S.auth, 'error'); return false; }
+      if (res && res.ok) {
+        var answer = await res.json().catch(function () { return {}; });
+        if (answer.chat) showChat(answer.chat);
+        return true;
+      }
+      if (res && res.status === 401) { chatEnded(); return false; }
       if (res && res.status < 500) {
         var data = await res.json().catch(function () { return {}; });
         setStatus(data.error || S.failed, 'error');
@@ -260,7 +276,7 @@
   });
 
   // ---- long polling (one request at a time) ---------------------------------------------
-  var cursor = '', first = true, polling = false, timer = 0, fails = 0;
+  var cursor = '', first = true, polling = false, idle = false, timer = 0, fails = 0;
   var current = null; // the AbortController of the poll in flight
 
   function pollNow() {
@@ -285,7 +301,7 @@
   }
 
   async function poll() {
-    if (polling || locked) return;
+    if (polling) return;
     polling = true;
     clearTimeout(timer);
     var delay = 0, asked = Date.now(), waited = !first;
@@ -298,12 +314,13 @@
         signal: current ? current.signal : undefined
       });
       if (res.status === 401) {
-        locked = true;
-        setStatus(S.auth, 'error');
-        return; // no more polls until the page is opened with the token
+        chatEnded();
+        idle = true;
+        return; // no more polls until a message opens a new chat
       }
       if (!res.ok) throw new Error('HTTP ' + res.status);
       var data = await res.json();
+      showChat(data.chat);
       var messages = data.messages || [];
       if (first) showHistory(messages);
       else messages.forEach(function (m) { addMessage('bot', m.text, m.at, m.choices, m.id); });
@@ -314,6 +331,8 @@
         body.dataset.ready = 'true';
       }
       if (data.cursor != null) cursor = String(data.cursor);
+      // No chat yet: nothing can arrive until the first message opens one (then pollNow).
+      idle = !data.chat;
       if (waited && !messages.length && Date.now() - asked < QUICK_EMPTY_MS) delay = POLL_MS;
       fails = 0;
       clearStatus('lost');
@@ -325,8 +344,7 @@
       polling = false;
       current = null;
     }
-    if (locked) return;
-    timer = setTimeout(poll, delay);
+    if (!idle) timer = setTimeout(poll, delay);
   }
 
   // Leaving the page: end the long poll rather than leave it holding a server thread.
