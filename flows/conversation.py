@@ -170,6 +170,7 @@ def _red_flags(turn: Turn, text: str) -> bool:
                 "Do not wait for an online consultation. If you can, ask someone to stay with the patient."
             ),
             sms=sms("EMERGENCY: call 108 for an ambulance now, or 112. Do not wait."),
+            emergency=True,
         )
     if "mental_health" in actions:
         turn.say(
@@ -178,6 +179,7 @@ def _red_flags(turn: Turn, text: str) -> bool:
                 "open day and night, and you can talk in your own language. If you are in danger now, call 112."
             ),
             sms=sms("You are not alone. Call Tele-MANAS 14416 (free, 24 hours). In danger now: call 112."),
+            emergency=True,
         )
     known = turn.data.setdefault("red_flags", [])
     known.extend(flag.code for flag in flags if flag.code not in known)

@@ -127,7 +127,7 @@ def test_poll_returns_each_message_once_per_cursor(services, client) -> None:
     assert messages[1]["text"] == "Which language would you like to use?"
     assert messages[1]["choices"] == [{"key": "en", "label": "English"}, {"key": "hi", "label": "हिन्दी"}]
     for message in messages:
-        assert set(message) == {"id", "text", "choices", "at"}
+        assert set(message) == {"id", "text", "choices", "at", "emergency"} and message["emergency"] is False
         assert isinstance(message["id"], str) and isinstance(message["text"], str) and message["text"]
         assert all(set(c) == {"key", "label"} and all(isinstance(v, str) and v for v in c.values()) for c in message["choices"])
         at = dt.datetime.fromisoformat(message["at"])
@@ -202,6 +202,28 @@ def test_a_choice_not_offered_now_asks_the_current_question_again(services, clie
     assert "That button belongs to an earlier question." in answer[0]["text"]
     assert "Do you agree?" in answer[-1]["text"]
     assert "What is your full name?" in user.say(choice="agree")[-1]["text"]
+
+
+# --- emergencies ----------------------------------------------------------------------------
+
+# (first message, its language, the emergency reply, the number(s) it gives)
+EMERGENCIES = [
+    pytest.param("I have severe chest pain", "en", "This may be an emergency. Call 108", ("108", "112"), id="en-chest-pain"),
+    pytest.param("सीने में तेज़ दर्द है", "hi", "यह आपात स्थिति हो सकती है।", ("108", "112"), id="hi-chest-pain"),
+    pytest.param("I want to kill myself", "en", "Tele-MANAS on 14416", ("14416", "112"), id="en-self-harm"),
+    pytest.param("mujhe marna hai, khud ko khatam karna chahta hoon", "en", "Tele-MANAS on 14416", ("14416",), id="romanised-self-harm"),
+]
+
+
+@pytest.mark.parametrize(("text", "lang", "advice", "numbers"), EMERGENCIES)
+def test_an_emergency_reply_comes_first_and_is_marked_as_one(services, client, text: str, lang: str, advice: str, numbers: tuple[str, ...]) -> None:
+    user = WebUser(services, client)
+    shown = user.say(text)
+    assert advice in shown[0]["text"] and all(number in shown[0]["text"] for number in numbers), shown[0]
+    assert shown[0]["emergency"] is True
+    # The greeting and the language question after it are ordinary messages.
+    assert [m["emergency"] for m in shown[1:]] == [False] * (len(shown) - 1) and len(shown) > 1
+    assert _has_devanagari(shown[0]["text"]) == (lang == "hi")
 
 
 # --- duplicates -----------------------------------------------------------------------------

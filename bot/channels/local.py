@@ -64,10 +64,14 @@ class ShownMessage:
     text: str
     choices: tuple[dict[str, str], ...]
     at: dt.datetime
+    emergency: bool = False
 
     def to_json(self) -> dict[str, object]:
         """Return the web API's form of the message."""
-        return {"id": str(self.id), "text": self.text, "choices": list(self.choices), "at": self.at.isoformat()}
+        return {
+            "id": str(self.id), "text": self.text, "choices": list(self.choices), "at": self.at.isoformat(),
+            "emergency": self.emergency,
+        }
 
 
 # Rows past these are settled: shown, or never to be shown.
@@ -102,7 +106,9 @@ def messages_after(db: Database, user: str, cursor: int, limit: int = 100) -> tu
             break
         cursor = row_id
         if status in _SHOWN and rendered:
-            shown.append(ShownMessage(row_id, str(rendered.get("text", "")), tuple(rendered.get("choices", ())), sent_at))
+            shown.append(ShownMessage(
+                row_id, str(rendered.get("text", "")), tuple(rendered.get("choices", ())), sent_at, bool(rendered.get("emergency")),
+            ))
     return shown, cursor
 
 
