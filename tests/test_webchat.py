@@ -463,8 +463,11 @@ def test_chat_page(client, query: str, lang: str) -> None:
     assert re.search(r'<script[^>]+src="[^"]*chat\.js"', html)
     assert 'id="messages"' in html and 'id="composer"' in html
     # The page's own words are in its language; a Hindi page has Devanagari, an English one
-    # none but the name of the other language on its link (marked lang="hi").
-    own_words = re.sub(r'<a [^>]*lang="hi"[^>]*>हिन्दी</a>', "", html)
+    # none but the name of the other language on its link (marked lang="hi") and the words
+    # the script switches to should the chat turn Hindi (#page-words, every language).
+    carried = re.search(r'<script id="page-words" type="application/json">(.*?)</script>', html, re.S)
+    assert carried and set(json.loads(carried.group(1))) == {"en", "hi"}
+    own_words = re.sub(r'<a [^>]*lang="hi"[^>]*>हिन्दी</a>', "", html.replace(carried.group(0), ""))
     assert _has_devanagari(own_words) == (lang == "hi")
     # The page talks to its own chat's API, which the server names.
     assert 'data-api="/api/my-chat/patient/messages"' in html

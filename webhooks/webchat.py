@@ -52,7 +52,8 @@ from bot.channels import local
 from bot.channels.base import InboundMessage
 from bot.dispatch import Result
 from bot.services import Services
-from webhooks.pages import page_language, t
+from flows.engine import LANGUAGES
+from webhooks.pages import in_language, page_language, t
 
 blueprint = Blueprint("webchat", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
 
@@ -255,26 +256,54 @@ def chat_page():  # type: ignore[no-untyped-def]
     else:
         user = None
         api, end = url_for("webchat.get_my_messages", role=role), url_for("webchat.end_my_chat", role=role)
-    lang = page_language()
     # What the page's own links keep (the language links): the role and a demo's ?user=, nothing else.
     kept = {name: value for name, value in (("role", request.args.get("role")), ("user", user)) if value is not None}
+    words = {}
+    for lang in LANGUAGES:
+        with in_language(lang):
+            words[lang] = _page_words()
     return render_template(
-        "chat.html",
-        api=api,
-        end_chat=end,
-        user=user,
-        kept=kept,
-        role=role,
-        roles=ROLES,
-        role_names=_role_names(),
-        enrol_word=ENROL_WORD.get(lang, ENROL_WORD["en"]),
-        quick_phrases=[t("hello"), t("I have fever for 3 days"), t("status")],
+        "chat.html", api=api, end_chat=end, user=user, kept=kept, local_demo=_setup().local_demo, role=role, roles=ROLES,
+        words=words[page_language()], all_words=words,
     )
 
 
-def _role_names() -> dict[str, str]:
-    """Return each role's name in the page's language."""
-    return {"patient": t("Patient"), "doctor": t("Doctor"), "health_worker": t("Health worker")}
+def _page_words() -> dict[str, Any]:
+    """Return the page's own words in the page's language.
+
+    The template shows them; the page carries them in every language, so that its script
+    can switch them when the chat's language changes, without a reload.
+    """
+    demo = _setup().local_demo
+    return {
+        "roles": {"patient": t("Patient"), "doctor": t("Doctor"), "health_worker": t("Health worker")},
+        "subtitle": t("Online OPD — local demo chat") if demo else t("Online OPD"),
+        "hint_title": t("Try both sides"),
+        "hint": t("Book as a patient here. Then, in a second tab, switch to Doctor and enter the code that {command} printed.",
+                  command="“teleopd demo”"),
+        "chat": t("Chat"),
+        "language": t("Language"),
+        "role": t("Role"),
+        "new_chat": t("new chat"),
+        "noscript": t("This chat needs JavaScript. In a terminal, run {command} instead.", command="“teleopd chat”"),
+        "enrol_label": t("Enter the code your coordinator gave you"),
+        "enrol": t("Enrol"),
+        "enrol_word": ENROL_WORD[page_language()],
+        "messages": t("Messages"),
+        "empty": t("Say “hi” to start."),
+        "quick_phrases": t("Quick phrases"),
+        "phrases": [t("hello"), t("I have fever for 3 days"), t("status")],
+        "your_message": t("Your message"),
+        "placeholder": t("Type a message"),
+        "send": t("Send"),
+        "emergency": t("Emergency"),
+        # The status line and the role label.
+        "lost": t("Connection lost — retrying…"),
+        "failed": t("Message not sent — please try again."),
+        "ended": t("This chat has ended: write to start a new one."),
+        "not_enrolled": t("not enrolled yet"),
+        "code_invalid": t("A code is 4 to 20 letters and digits."),
+    }
 
 
 # --- my chat, by its cookie -----------------------------------------------------------------
