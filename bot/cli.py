@@ -517,20 +517,12 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def long_polls_for(threads: int) -> int:
-    """Return how many web chat long polls a server of this many threads may hold: half.
-
-    The other half answer webhooks (Twilio gives up after 15 s) and /healthz; the chat
-    tabs beyond the cap are answered at once and poll again shortly.
-    """
-    return threads // 2
-
-
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     """Run the web app with an in-process outbox worker until interrupted."""
     from waitress import create_server
 
     from webhooks import create_app
+    from webhooks.webchat import long_polls_for
 
     port = _port(args.port)
     # On loopback this is the local demo, where any web chat user id works (scripts, curl);

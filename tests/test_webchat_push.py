@@ -31,7 +31,7 @@ from bot.enrolment import add_doctor, add_health_worker
 from bot.services import Services
 from flows.conversation import ENROL
 from tests.fakes.telegram_api import FakeTelegram
-from tests.serving import ServeProcess, free_port
+from tests.serving import ServeProcess, free_port, gunicorn_command, teleopd_command
 from tests.test_telegram import message
 from webhooks.webchat import ENROL_WORD, MAX_WAIT_S, ROLES
 
@@ -159,18 +159,30 @@ def test_the_longest_wait_is_25_seconds() -> None:
     assert MAX_WAIT_S == 25
 
 
-def _timed(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, float]:
-    """Make one HTTP request; return its status and how long the answer took."""
+def _timed(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, float, Any]:
+    """Make one HTTP request; return its status, how long the answer took, and the answer's headers."""
     started = time.monotonic()
     request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     with urllib.request.urlopen(request, timeout=30) as answer:
         answer.read()
-        return answer.status, time.monotonic() - started
+        return answer.status, time.monotonic() - started, answer.headers
 
 
-def test_more_long_polls_than_threads_leave_healthz_and_webhooks_quick(sqlite_template: Path, tmp_path: Path) -> None:
-    """Ten chat tabs polling a `teleopd serve` of eight threads: /healthz and a Telegram webhook still answer at once."""
-    threads, tabs, wait_s = 8, 10, 3
+# server: (its command on a port with so many threads, threads, chat tabs polling it).
+# `teleopd serve` on loopback is the local demo, where any chat id works: the tester's 8
+# tabs and more on its 8 threads. gunicorn with threads (gthread, as bench/ runs it) opens
+# chats by their cookie only: 4 threads, 6 tabs.
+SERVERS = {
+    "teleopd-serve": (lambda port, threads: [*teleopd_command(), "serve", "--port", str(port), "--threads", str(threads)], 8, 10),
+    "gunicorn-gthread": (gunicorn_command, 4, 6),
+}
+
+
+@pytest.mark.parametrize("server_kind", SERVERS)
+def test_more_long_polls_than_threads_leave_healthz_and_webhooks_quick(sqlite_template: Path, tmp_path: Path, server_kind: str) -> None:
+    """More chat tabs polling than a server has threads: /healthz and a Telegram webhook still answer at once."""
+    command, threads, tabs = SERVERS[server_kind]
+    wait_s = 3
     secret = "long-poll-test-secret"
     database = tmp_path / "teleopd.db"
     shutil.copy(sqlite_template, database)  # the database is not what this is about: SQLite only
@@ -178,24 +190,39 @@ def test_more_long_polls_than_threads_leave_healthz_and_webhooks_quick(sqlite_te
         env = {**os.environ, "TELEOPD_DATABASE_URL": f"sqlite:///{database}", "TELEOPD_TELEGRAM_TOKEN": "123456:" + "A" * 35,
                "TELEOPD_TELEGRAM_SECRET": secret, "TELEOPD_TELEGRAM_API_URL": telegram_api.base_url}
         port = free_port()
-        server = ServeProcess(env, port, tmp_path / "serve.log")
+        server = ServeProcess(env, port, tmp_path / "serve.log", command=command(port, threads))
         try:
-            polls_url = server.base + "/api/chat/tab-{n}/messages?after=&wait=" + str(wait_s)
+            polls = _tabs_polling(server.base, tabs, demo=server_kind == "teleopd-serve")
             with ThreadPoolExecutor(tabs) as pool:
-                polls = [pool.submit(_timed, "GET", polls_url.format(n=n)) for n in range(tabs)]
+                held = [pool.submit(_timed, "GET", f"{url}?after={cursor}&wait={wait_s}", None, headers) for url, cursor, headers in polls]
                 time.sleep(0.5)  # every poll has reached the server and holds what it holds
                 health = _timed("GET", server.base + "/healthz")
                 update = json.dumps(message(990001, "hello")).encode()
                 webhook = _timed("POST", server.base + "/webhooks/telegram", update,
                                  {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret})
-                answered = [poll.result() for poll in polls]
+                answered = [poll.result() for poll in held]
         finally:
             server.stop()
     assert health[0] == 200 and health[1] < 2, f"/healthz took {health[1]:.1f} s behind {tabs} long polls on {threads} threads"
     assert webhook[0] == 200 and webhook[1] < 2, f"the webhook took {webhook[1]:.1f} s behind {tabs} long polls"
-    assert all(status == 200 for status, _ in answered)
+    assert all(status == 200 for status, _, _ in answered)
     # Long polling still works for the polls that got a place: some waited the whole wait.
-    assert any(elapsed >= wait_s - 0.5 for _, elapsed in answered), answered
+    assert any(elapsed >= wait_s - 0.5 for _, elapsed, _ in answered), [elapsed for _, elapsed, _ in answered]
+
+
+def _tabs_polling(base: str, tabs: int, demo: bool) -> list[tuple[str, str, dict[str, str]]]:
+    """Return, per chat tab, the URL it polls, the cursor after its messages so far, and its headers."""
+    if demo:
+        return [(f"{base}/api/chat/tab-{n}/messages", "", {}) for n in range(tabs)]
+    polls = []
+    for _ in range(tabs):
+        # Each tab's first message opens its chat; its cookie then addresses it. No worker runs
+        # beside gunicorn here, so nothing is sent to any tab: each poll waits.
+        _, _, headers = _timed("POST", f"{base}/api/my-chat/patient/messages", b'{"text": "hello"}',
+                               {"Content-Type": "application/json"})
+        cookie = headers["Set-Cookie"].split(";", 1)[0]
+        polls.append((f"{base}/api/my-chat/patient/messages", "", {"Cookie": cookie}))
+    return polls
 
 
 # --- the waiting itself -----------------------------------------------------------------------

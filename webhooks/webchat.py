@@ -42,7 +42,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
@@ -67,7 +67,8 @@ CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 MAX_WAIT_S = 25.0
 WAIT = re.compile(r"^[0-9]{1,9}(\.[0-9]{1,3})?$")
 # Long polls one process holds at once unless create_app is told otherwise (`teleopd serve`
-# tells it half its threads; gunicorn's sync workers hold none anyway).
+# tells it half its threads, gunicorn.conf.py half a gthread worker's; gunicorn's sync
+# workers hold none anyway).
 DEFAULT_LONG_POLLS = 4
 # The page's roles (?role=), each its own chat (and cookie) in one browser.
 ROLES = ("patient", "doctor", "health_worker")
@@ -114,6 +115,22 @@ def install(app: Any, *, local_demo: bool, long_polls: int) -> None:
     """Register the web chat on an app: the demo's open API only when told it is the local demo."""
     app.extensions["teleopd.webchat"] = WebChatSetup(local_demo, LongPolls(long_polls))
     app.register_blueprint(blueprint)
+
+
+def long_polls_for(threads: int) -> int:
+    """Return how many long polls a server of this many threads may hold: half.
+
+    The other half answer webhooks (Twilio gives up after 15 s) and /healthz; the chat
+    tabs beyond the cap are answered at once and poll again shortly.
+    """
+    return threads // 2
+
+
+def limit_long_polls(app: Any, threads: int) -> None:
+    """Let an app served by this many threads hold long_polls_for(threads) long polls at once."""
+    setup = getattr(app, "extensions", {}).get("teleopd.webchat")  # not a gunicorn boot-error app
+    if setup is not None:
+        app.extensions["teleopd.webchat"] = replace(setup, long_polls=LongPolls(long_polls_for(threads)))
 
 
 def _setup() -> WebChatSetup:
