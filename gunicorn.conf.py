@@ -1,7 +1,7 @@
 """Gunicorn settings for teleopd's web processes (Procfile: gunicorn -c gunicorn.conf.py).
 
-Only the Prometheus bookkeeping lives here; workers, bind and the app come from the command
-line. With PROMETHEUS_MULTIPROC_DIR set (by the start script, before gunicorn: it must be in
+The Prometheus bookkeeping, and the web chat's share of a worker's threads, live here;
+workers, threads, bind and the app come from the command line. With PROMETHEUS_MULTIPROC_DIR set (by the start script, before gunicorn: it must be in
 the environment before prometheus_client is imported), each process keeps its counters in
 files there and GET /metrics adds them up (https://prometheus.github.io/client_python/multiprocess/).
 """
@@ -44,3 +44,14 @@ def child_exit(server, worker):  # type: ignore[no-untyped-def]
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):  # type: ignore[no-untyped-def]
+    """Let the web chat hold at most half a worker's threads in long polls.
+
+    The other half answer webhooks (Twilio gives up after 15 s) and /healthz. A sync worker
+    (one thread) holds none: the app answers its long polls at once anyway.
+    """
+    from webhooks.webchat import limit_long_polls
+
+    limit_long_polls(worker.wsgi, worker.cfg.threads)

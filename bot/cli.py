@@ -10,6 +10,7 @@ Usage:
     teleopd doctor add/list/disable/enable/remove/new-code   doctors (add and new-code print an enrolment code)
     teleopd worker-user add/list/disable/enable/remove/new-code   health workers, the same
     teleopd operator add/reset-password/remove/list    who signs in to the dashboard (prints a password)
+    teleopd webchat list / teleopd webchat revoke CHAT  web chats beyond the local demo
 """
 
 from __future__ import annotations
@@ -136,6 +137,14 @@ def build_parser() -> argparse.ArgumentParser:
     operator_remove.set_defaults(handler=cmd_operator_remove)
     operator_list = operator_commands.add_parser("list", help="list the operators who can sign in")
     operator_list.set_defaults(handler=cmd_operator_list)
+
+    webchat = commands.add_parser("webchat", help="web chats beyond the local demo: each one a secret the server issued")
+    webchat_commands = webchat.add_subparsers(title="webchat commands", metavar="WEBCHAT_COMMAND")
+    webchat_list = webchat_commands.add_parser("list", help="list the open web chats: address, role, the staff member's name")
+    webchat_list.set_defaults(handler=cmd_webchat_list)
+    webchat_revoke = webchat_commands.add_parser("revoke", help="end a web chat for good (a lost phone's doctor desk): its secret opens nothing any more")
+    webchat_revoke.add_argument("chat", help="the chat's address (web-…), as the chat page and `teleopd webchat list` show it")
+    webchat_revoke.set_defaults(handler=cmd_webchat_revoke)
 
     demo = commands.add_parser("demo", help="load the demo OPDs, an operator and demo staff codes into the configured database")
     demo.set_defaults(handler=cmd_demo)
@@ -491,6 +500,38 @@ def cmd_operator_list(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_webchat_list(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the open web chats, the staff ones with their names."""
+    from bot.webchats import open_chats
+
+    services = _services(settings, announce=False)
+    with services.db.read() as session:
+        rows = [
+            (
+                chat.address, chat.role or "-", chat.name or "",
+                f"{chat.opened_at:%Y-%m-%d %H:%M} UTC",
+                f"{chat.last_message_at:%Y-%m-%d %H:%M} UTC" if chat.last_message_at else "never",
+            )
+            for chat in open_chats(session)
+        ]
+    if not rows:
+        print("no open web chats")
+        return 0
+    _print_table(("chat", "role", "name", "opened", "last message"), rows)
+    return 0
+
+
+def cmd_webchat_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    """Revoke a web chat: its cookie opens nothing any more."""
+    from bot.webchats import revoke
+
+    services = _services(settings, announce=False)
+    if not revoke(services.db, args.chat):
+        raise CommandError(f"no open web chat {args.chat!r}: `teleopd webchat list` shows them")
+    print(f"revoked {args.chat}: its browser is told the chat has ended, and its next message starts a new one")
+    return 0
+
+
 DEMO_OPERATOR = "admin"
 # Staff are stored by name; the bot itself says "Dr." before a doctor's name.
 DEMO_DOCTOR = "Anita Sharma"
@@ -584,14 +625,14 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from waitress import create_server
 
     from webhooks import create_app
+    from webhooks.webchat import long_polls_for
 
     port = _port(args.port)
-    if not _is_loopback(args.host) and not settings.web_token:
-        raise CommandError(
-            f"the web chat API has no login, so it is served on loopback only; to listen on {args.host}, set TELEOPD_WEB_TOKEN"
-        )
+    # On loopback this is the local demo, where any web chat user id works (scripts, curl);
+    # anywhere else each web chat is a secret the server issues.
+    local_demo = _is_loopback(args.host)
     services = _services(settings)
-    app = create_app(services)
+    app = create_app(services, local_demo=local_demo, long_polls=long_polls_for(args.threads))
     stop = threading.Event()
     worker = threading.Thread(target=services.worker.run, args=(stop, services.outbox_signal), name="outbox-worker", daemon=True)
     worker.start()
@@ -603,7 +644,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         stop.set()
         raise CommandError(f"cannot listen on {args.host}:{port}: {exc.strerror or exc}") from exc
     base = _base_url(args.host, server.effective_port)  # type: ignore[union-attr]
-    log.info("web chat at %s/", base)
+    log.info("web chat at %s/ (%s)", base,
+             "the local demo: any chat id works" if local_demo else "each chat a secret the server issues")
     log.info("dashboard at %s/dashboard (sign in as an operator: `teleopd operator add --name ...`)", base)
     _say_if_no_opd(services)
     # SIGTERM (a process manager stopping us) ends the server loop the way Ctrl-C does, so

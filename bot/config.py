@@ -48,8 +48,8 @@ _SENDER_ID_RE = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9]{3,11}")
 # An E.164-looking number before phonenumbers checks it: '+', then digits and the usual
 # separators (no vanity letters such as +1800FLOWERS).
 _PHONE_RE = re.compile(r"\+[0-9][0-9 ().-]*")
-# The web chat token travels in an HTTP header: visible ASCII, no spaces.
-_WEB_TOKEN_RE = re.compile(r"[\x21-\x7e]{16,}")
+# A bearer token travels in an HTTP header: visible ASCII, no spaces.
+_ACCESS_TOKEN_RE = re.compile(r"[\x21-\x7e]{16,}")
 
 # The session signing key: long enough that guessing it is hopeless.
 _SECRET_KEY_RE = re.compile(r"[\x21-\x7e]{32,}")
@@ -93,7 +93,7 @@ def _shown(value: str) -> str:
 def _access_token(env: Mapping[str, str], name: str) -> str | None:
     """Return a bearer token setting (16+ visible ASCII characters, no spaces), or None when unset."""
     token = _get(env, name)
-    if token is not None and not _WEB_TOKEN_RE.fullmatch(token):
+    if token is not None and not _ACCESS_TOKEN_RE.fullmatch(token):
         raise SettingsError(f"{name} must be at least 16 visible ASCII characters without spaces, got {_hidden(token)}")
     return token
 
@@ -215,7 +215,6 @@ class Settings:
     twilio_api_url: str | None = None
     redis_url: str | None = None
     video_base_url: str = DEFAULT_VIDEO_BASE_URL
-    web_token: str | None = None
     default_language: str = "en"
     log_level: str = "INFO"
     # JSON lines for a log collector; text for reading on a terminal (bot/logs.py). None
@@ -255,7 +254,7 @@ class Settings:
     # them); behind one, each client's own address is what sign-in throttling counts.
     trusted_proxies: int = 0
 
-    _SECRET_FIELDS = ("telegram_token", "telegram_secret", "twilio_auth_token", "web_token", "metrics_token", "secret_key")
+    _SECRET_FIELDS = ("telegram_token", "telegram_secret", "twilio_auth_token", "metrics_token", "secret_key")
 
     def __repr__(self) -> str:
         """Show the settings with secrets and URL passwords masked."""
@@ -372,7 +371,14 @@ class Settings:
         if not video_base_url.endswith("/"):
             video_base_url += "/"
 
-        web_token = _access_token(env, "TELEOPD_WEB_TOKEN")
+        if _get(env, "TELEOPD_WEB_TOKEN") is not None:
+            # Its one shared token opened every web chat; a chat is now a secret the server
+            # issues per chat. Stop rather than ignore it: it may have been meant to keep
+            # the web chat private, and the web chat is now open to the public.
+            raise SettingsError(
+                "TELEOPD_WEB_TOKEN must be unset: it is no longer used, since each web chat now has its "
+                "own secret, issued by the server, and the chat page is open to anyone (README, Deploying)"
+            )
 
         default_language = (_get(env, "TELEOPD_DEFAULT_LANGUAGE") or "en").lower()
         if default_language not in LANGUAGES:
@@ -495,7 +501,6 @@ class Settings:
             twilio_api_url=twilio_api_url,
             redis_url=redis_url,
             video_base_url=video_base_url,
-            web_token=web_token,
             default_language=default_language,
             log_level=log_level,
             log_format=log_format,

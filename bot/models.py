@@ -493,3 +493,20 @@ class WorkerHeartbeat(Base):
     worker: Mapped[str] = mapped_column(String(200), primary_key=True)
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     beat_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class WebChat(Base):
+    """A chat the web page opened beyond the local demo: its address, and its secret as a hash.
+
+    The page keeps the secret in an HttpOnly cookie; only its SHA-256 is stored, so the
+    table opens no chat. A revoked chat stays (its address is not given out again).
+    """
+
+    __tablename__ = "web_chats"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # The chat's address on the local channel (the Identity and outbox address): not secret.
+    address: Mapped[str] = mapped_column(String(64), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

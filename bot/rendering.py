@@ -29,4 +29,5 @@ def render(
         template=template_key(text.msgid),
         variables=tuple((name, catalogs.format_value(value, lang)) for name, value in text.params),
         session_open=session_open,
+        emergency=reply.emergency,
     )

@@ -204,6 +204,7 @@ PATIENT_ADVICE = {
             "Do not wait for an online consultation. If you can, ask someone to stay with the patient."
         ),
         sms=sms("EMERGENCY: call 108 for an ambulance now, or 112. Do not wait."),
+        emergency=True,
     ),
     "mental_health": Reply(
         t(
@@ -211,6 +212,7 @@ PATIENT_ADVICE = {
             "open day and night, and you can talk in your own language. If you are in danger now, call 112."
         ),
         sms=sms("You are not alone. Call Tele-MANAS 14416 (free, 24 hours). In danger now: call 112."),
+        emergency=True,
     ),
 }
 WALK_IN_ADVICE = {
@@ -220,6 +222,7 @@ WALK_IN_ADVICE = {
             "do not wait for the online OPD. If you book a token, the patient will be seen first."
         ),
         sms=sms("Danger signs: call 108 for an ambulance now, or 112. If booked, the patient is seen first."),
+        emergency=True,
     ),
     "mental_health": Reply(
         t(
@@ -227,6 +230,7 @@ WALK_IN_ADVICE = {
             "on 14416: it is free, open day and night, in their own language. If they are in danger now, call 112."
         ),
         sms=sms("Patient may be at risk of self-harm: stay with them, call Tele-MANAS 14416. In danger now: 112."),
+        emergency=True,
     ),
 }
 

@@ -88,6 +88,8 @@ class Reply:
     kind: str = "reply"
     # The short form for SMS (feature phones): Devanagari SMS costs 70 characters a segment.
     sms: Text | None = None
+    # Emergency advice (108/112, Tele-MANAS 14416): a channel that can make it stand out does.
+    emergency: bool = False
 
 
 # --- JSON form, for the outbox ------------------------------------------------------------
@@ -149,6 +151,7 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
         "request_contact": reply.request_contact,
         "kind": reply.kind,
         **({"sms": text_to_json(reply.sms)} if reply.sms is not None else {}),
+        **({"emergency": True} if reply.emergency else {}),
     }
 
 
@@ -160,4 +163,5 @@ def reply_from_json(data: dict[str, Any]) -> Reply:
         request_contact=bool(data.get("request_contact")),
         kind=data.get("kind", "reply"),
         sms=text_from_json(data["sms"]) if data.get("sms") else None,
+        emergency=bool(data.get("emergency")),
     )

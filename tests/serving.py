@@ -1,4 +1,4 @@
-"""`teleopd serve` in a subprocess, for tests that need the real server: end-to-end, browser."""
+"""`teleopd serve` (or gunicorn, as in the Procfile) in a subprocess, for tests that need the real server: end-to-end, browser."""
 
 from __future__ import annotations
 
@@ -8,7 +8,17 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def gunicorn_command(port: int, threads: int) -> list[str]:
+    """Return the Procfile's web process on a loopback port: gunicorn, one worker of `threads` threads."""
+    gunicorn_bin = Path(sys.executable).with_name("gunicorn")
+    return [str(gunicorn_bin), "-c", str(ROOT / "gunicorn.conf.py"), "--workers", "1", "--threads", str(threads),
+            "--bind", f"127.0.0.1:{port}", "webhooks:create_app()"]
 
 
 def free_port() -> int:
@@ -25,13 +35,15 @@ def teleopd_command() -> list[str]:
 
 
 class ServeProcess:
-    """`teleopd serve --port PORT` with an environment, started and waited for until /healthz answers."""
+    """`teleopd serve --port PORT [ARGS]` (or another server's command) with an environment,
+    started and waited for until /healthz answers on the port."""
 
-    def __init__(self, env: dict[str, str], port: int, log: Path, timeout: float = 30.0):
+    def __init__(self, env: dict[str, str], port: int, log: Path, timeout: float = 30.0, args: Sequence[str] = (),
+                 command: Sequence[str] | None = None):
         self.env, self.port, self.log = env, port, log
         self.base = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen([*teleopd_command(), "serve", "--port", str(port)], env=env,
-                                        stdout=log.open("ab"), stderr=subprocess.STDOUT)
+        command = [*teleopd_command(), "serve", "--port", str(port), *args] if command is None else list(command)
+        self.process = subprocess.Popen(command, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

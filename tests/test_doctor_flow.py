@@ -992,7 +992,7 @@ def test_a_patient_moved_up_to_place_3_by_a_cancellation_is_told_to_get_ready(de
 @pytest.mark.parametrize("choice", ["join:abc", "leave:", "rate:1:x", "rate:x", "followup:1e9", "join:99999999999999999999999"])
 def test_a_forged_consultation_button_gets_a_reply_not_a_500(demo: Services, choice: str) -> None:
     """DESIGN.md: never 500 for anything a sender can put in a request; a web chat choice is any short string."""
-    client = webhooks.create_app(demo).test_client()
+    client = webhooks.create_app(demo, local_demo=True).test_client()
     user = WebUser(demo, client, "forger")
     for line in OPEN["en"] + [line.format(name="Forger") for line in REGISTER["en"]]:
         user.say(line)
@@ -1041,7 +1041,7 @@ def test_a_scripted_day_through_the_web_chat_calls_every_patient_once(demo: Serv
     services = demo
     with services.db.write() as session:
         upsert_opd(session, SECOND_OPD)
-    client = webhooks.create_app(services).test_client()
+    client = webhooks.create_app(services, local_demo=True).test_client()
 
     # Three doctors: one per OPD and one in both; each enrols over the web chat.
     plan = {"doc-a": ("GEN24",), "doc-b": ("GENB",), "doc-c": ("GEN24", "GENB")}

@@ -31,7 +31,7 @@ TELEGRAM_TOKEN = "123456789:AAHd8Qx-Z_kL0pQrStUvWxYz0123456789ab"
 TELEGRAM_SECRET = "wh_secret-Token42"
 SID = "AC" + "0123456789abcdef" * 2
 AUTH = "a1b2c3d4" * 4
-WEB_TOKEN = "web-chat-token-0123456789"
+METRICS_TOKEN = "metrics-token-0123456789"
 PUBLIC = "https://teleopd.example.org"
 UUID_HEX = re.compile(r"[0-9a-f]{32}")
 
@@ -74,7 +74,7 @@ def settings(db, fake_telegram: FakeTelegram, fake_twilio: FakeTwilio) -> Settin
         database_url=db.url, public_url=PUBLIC,
         telegram_token=TELEGRAM_TOKEN, telegram_secret=TELEGRAM_SECRET, telegram_api_url=fake_telegram.base_url,
         twilio_account_sid=SID, twilio_auth_token=AUTH, twilio_whatsapp_from="whatsapp:+14155238886",
-        twilio_sms_from="+15005550006", twilio_api_url=fake_twilio.url, web_token=WEB_TOKEN,
+        twilio_sms_from="+15005550006", twilio_api_url=fake_twilio.url, metrics_token=METRICS_TOKEN,
         twilio_whatsapp_mps=1000, twilio_sms_mps=1000,
     )
 
@@ -108,7 +108,7 @@ def lines(buffer: io.StringIO, since: int = 0) -> list[dict[str, Any]]:
 
 def secrets_and_phones(*phones: str) -> list[str]:
     digits = [p.lstrip("+").removeprefix("whatsapp:+") for p in phones]
-    return [TELEGRAM_TOKEN, TELEGRAM_TOKEN.partition(":")[2], TELEGRAM_SECRET, AUTH, WEB_TOKEN, *phones, *digits]
+    return [TELEGRAM_TOKEN, TELEGRAM_TOKEN.partition(":")[2], TELEGRAM_SECRET, AUTH, METRICS_TOKEN, *phones, *digits]
 
 
 def signed_post(client, path: str, params: dict[str, str], **headers: str):  # type: ignore[no-untyped-def]
@@ -234,7 +234,7 @@ REDACTION = [
     ("authorization-dict", "{'Authorization': 'Bearer abc.def'}", "{'Authorization': 'Bearer ***'}"),
     ("secret-header", "X-Telegram-Bot-Api-Secret-Token: zzzzzz", "X-Telegram-Bot-Api-Secret-Token: ***"),
     ("configured-secret", f"secret={TELEGRAM_SECRET}", "secret=***"),
-    ("configured-web-token", f"token {WEB_TOKEN} used", "token *** used"),
+    ("configured-metrics-token", f"token {METRICS_TOKEN} used", "token *** used"),
     ("configured-auth-token", f"auth {AUTH}", "auth ***"),
     # Left alone: ids that are not phone numbers.
     ("uuid-request-id", "9876543210abcdef0123456789abcdef", "9876543210abcdef0123456789abcdef"),
@@ -246,7 +246,7 @@ REDACTION = [
 
 @pytest.mark.parametrize(("text", "expected"), [c[1:] for c in REDACTION], ids=[c[0] for c in REDACTION])
 def test_redaction(text: str, expected: str) -> None:
-    assert redact(text, [TELEGRAM_SECRET, WEB_TOKEN, AUTH]) == expected
+    assert redact(text, [TELEGRAM_SECRET, METRICS_TOKEN, AUTH]) == expected
 
 
 def test_text_format_is_one_line_for_people() -> None:

@@ -70,7 +70,7 @@ def test_a_disabled_doctor_gets_no_patient_and_their_chat_is_told(demo: Services
     assert row["account"].startswith("disabled since") and row["status"] == "offline" and row["enrolled chats"] == "local"
     assert row["code"].startswith("used ")
     # The web chat still shows a doctor's tab (the bot itself says the account is off).
-    assert webhooks.create_app(demo).test_client().get("/api/chat/doc/messages").get_json()["role"] == "doctor"
+    assert webhooks.create_app(demo, local_demo=True).test_client().get("/api/chat/doc/messages").get_json()["role"] == "doctor"
 
     status, lines, _ = teleopd("doctor", "enable", "--id", person_id)
     assert status == 0 and "is on again" in lines[-1]

@@ -73,7 +73,7 @@ class WebUser:
 
 @pytest.fixture
 def app(services: Services):  # type: ignore[no-untyped-def]
-    return webhooks.create_app(services)
+    return webhooks.create_app(services, local_demo=True)
 
 
 @pytest.fixture
@@ -117,8 +117,8 @@ def test_poll_returns_each_message_once_per_cursor(services, client) -> None:
     first = client.get(API.format(user="poller"), query_string={"after": ""})
     assert first.status_code == 200 and first.is_json
     body = first.get_json()
-    assert set(body) == {"messages", "cursor", "role"}
-    assert body["role"] == "patient"
+    assert set(body) == {"messages", "cursor", "role", "lang", "chat"}
+    assert (body["role"], body["lang"], body["chat"]) == ("patient", "en", "poller")
     messages, cursor = body["messages"], body["cursor"]
     assert isinstance(cursor, str) and cursor
     # The greeting, then the language question with its two buttons.
@@ -127,7 +127,7 @@ def test_poll_returns_each_message_once_per_cursor(services, client) -> None:
     assert messages[1]["text"] == "Which language would you like to use?"
     assert messages[1]["choices"] == [{"key": "en", "label": "English"}, {"key": "hi", "label": "हिन्दी"}]
     for message in messages:
-        assert set(message) == {"id", "text", "choices", "at"}
+        assert set(message) == {"id", "text", "choices", "at", "emergency"} and message["emergency"] is False
         assert isinstance(message["id"], str) and isinstance(message["text"], str) and message["text"]
         assert all(set(c) == {"key", "label"} and all(isinstance(v, str) and v for v in c.values()) for c in message["choices"])
         at = dt.datetime.fromisoformat(message["at"])
@@ -139,7 +139,7 @@ def test_poll_returns_each_message_once_per_cursor(services, client) -> None:
 
     # With the cursor: nothing new, and the cursor stays where it was.
     again = client.get(API.format(user="poller"), query_string={"after": cursor}).get_json()
-    assert again == {"messages": [], "cursor": cursor, "role": "patient"}
+    assert again == {"messages": [], "cursor": cursor, "role": "patient", "lang": "en", "chat": "poller"}
     # Without one (or with "after" left out): the same messages again — reading consumes nothing.
     assert client.get(API.format(user="poller"), query_string={"after": ""}).get_json() == body
     assert client.get(API.format(user="poller")).get_json() == body
@@ -202,6 +202,28 @@ def test_a_choice_not_offered_now_asks_the_current_question_again(services, clie
     assert "That button belongs to an earlier question." in answer[0]["text"]
     assert "Do you agree?" in answer[-1]["text"]
     assert "What is your full name?" in user.say(choice="agree")[-1]["text"]
+
+
+# --- emergencies ----------------------------------------------------------------------------
+
+# (first message, its language, the emergency reply, the number(s) it gives)
+EMERGENCIES = [
+    pytest.param("I have severe chest pain", "en", "This may be an emergency. Call 108", ("108", "112"), id="en-chest-pain"),
+    pytest.param("सीने में तेज़ दर्द है", "hi", "यह आपात स्थिति हो सकती है।", ("108", "112"), id="hi-chest-pain"),
+    pytest.param("I want to kill myself", "en", "Tele-MANAS on 14416", ("14416", "112"), id="en-self-harm"),
+    pytest.param("mujhe marna hai, khud ko khatam karna chahta hoon", "en", "Tele-MANAS on 14416", ("14416",), id="romanised-self-harm"),
+]
+
+
+@pytest.mark.parametrize(("text", "lang", "advice", "numbers"), EMERGENCIES)
+def test_an_emergency_reply_comes_first_and_is_marked_as_one(services, client, text: str, lang: str, advice: str, numbers: tuple[str, ...]) -> None:
+    user = WebUser(services, client)
+    shown = user.say(text)
+    assert advice in shown[0]["text"] and all(number in shown[0]["text"] for number in numbers), shown[0]
+    assert shown[0]["emergency"] is True
+    # The greeting and the language question after it are ordinary messages.
+    assert [m["emergency"] for m in shown[1:]] == [False] * (len(shown) - 1) and len(shown) > 1
+    assert _has_devanagari(shown[0]["text"]) == (lang == "hi")
 
 
 # --- duplicates -----------------------------------------------------------------------------
@@ -408,7 +430,7 @@ def test_healthz_503_and_api_never_500_when_the_database_is_down(tmp_path, sqlit
     db = unavailable(tmp_path, sqlite_template)
     try:
         services = build_services(Settings(database_url=db.url), db=db, catalogs=catalogs)
-        client = webhooks.create_app(services).test_client()
+        client = webhooks.create_app(services, local_demo=True).test_client()
         health = client.get("/healthz")
         assert health.status_code == 503 and health.is_json
         assert health.get_json()["status"] != "ok"
@@ -441,11 +463,16 @@ def test_chat_page(client, query: str, lang: str) -> None:
     assert re.search(r'<script[^>]+src="[^"]*chat\.js"', html)
     assert 'id="messages"' in html and 'id="composer"' in html
     # The page's own words are in its language; a Hindi page has Devanagari, an English one
-    # none but the name of the other language on its link (marked lang="hi").
-    own_words = re.sub(r'<a [^>]*lang="hi"[^>]*>हिन्दी</a>', "", html)
+    # none but the name of the other language on its link (marked lang="hi") and the words
+    # the script switches to should the chat turn Hindi (#page-words, every language).
+    carried = re.search(r'<script id="page-words" type="application/json">(.*?)</script>', html, re.S)
+    assert carried and set(json.loads(carried.group(1))) == {"en", "hi"}
+    own_words = re.sub(r'<a [^>]*lang="hi"[^>]*>हिन्दी</a>', "", html.replace(carried.group(0), ""))
     assert _has_devanagari(own_words) == (lang == "hi")
+    # The page talks to its own chat's API, which the server names.
+    assert 'data-api="/api/my-chat/patient/messages"' in html
     script = client.get("/static/chat.js")
-    assert script.status_code == 200 and "/api/chat/" in script.get_data(as_text=True)
+    assert script.status_code == 200 and "dataset.api" in script.get_data(as_text=True)
 
 
 # --- odd texts get a re-ask, and the conversation goes on -----------------------------------

@@ -9,11 +9,17 @@ Timing bounds are generous: they tell "woken" from "waited the whole wait", noth
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
 import threading
 import time
 import unicodedata
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +30,10 @@ from bot.channels import local
 from bot.enrolment import add_doctor, add_health_worker
 from bot.services import Services
 from flows.enrolment import code_in
-from webhooks.webchat import ENROL_WORD, MAX_WAIT_S, ROLES
+from tests.fakes.telegram_api import FakeTelegram
+from tests.serving import ServeProcess, free_port, gunicorn_command, teleopd_command
+from tests.test_telegram import message
+from webhooks.webchat import DEMO_STAFF_SUFFIXES, ENROL_WORD, MAX_WAIT_S, ROLES
 
 API = "/api/chat/{user}/messages"
 LANGS = ["en", "hi"]
@@ -35,7 +44,7 @@ LONG_WAIT_S = 20
 
 @pytest.fixture
 def client(services: Services) -> FlaskClient:
-    return webhooks.create_app(services).test_client()
+    return webhooks.create_app(services, local_demo=True).test_client()
 
 
 def _get(client: FlaskClient, user: str, threaded: bool = True, **query: Any) -> tuple[dict[str, Any], float]:
@@ -150,6 +159,72 @@ def test_the_longest_wait_is_25_seconds() -> None:
     assert MAX_WAIT_S == 25
 
 
+def _timed(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, float, Any]:
+    """Make one HTTP request; return its status, how long the answer took, and the answer's headers."""
+    started = time.monotonic()
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        answer.read()
+        return answer.status, time.monotonic() - started, answer.headers
+
+
+# server: (its command on a port with so many threads, threads, chat tabs polling it).
+# `teleopd serve` on loopback is the local demo, where any chat id works: the tester's 8
+# tabs and more on its 8 threads. gunicorn with threads (gthread, as bench/ runs it) opens
+# chats by their cookie only: 4 threads, 6 tabs.
+SERVERS = {
+    "teleopd-serve": (lambda port, threads: [*teleopd_command(), "serve", "--port", str(port), "--threads", str(threads)], 8, 10),
+    "gunicorn-gthread": (gunicorn_command, 4, 6),
+}
+
+
+@pytest.mark.parametrize("server_kind", SERVERS)
+def test_more_long_polls_than_threads_leave_healthz_and_webhooks_quick(sqlite_template: Path, tmp_path: Path, server_kind: str) -> None:
+    """More chat tabs polling than a server has threads: /healthz and a Telegram webhook still answer at once."""
+    command, threads, tabs = SERVERS[server_kind]
+    wait_s = 3
+    secret = "long-poll-test-secret"
+    database = tmp_path / "teleopd.db"
+    shutil.copy(sqlite_template, database)  # the database is not what this is about: SQLite only
+    with FakeTelegram() as telegram_api:
+        env = {**os.environ, "TELEOPD_DATABASE_URL": f"sqlite:///{database}", "TELEOPD_TELEGRAM_TOKEN": "123456:" + "A" * 35,
+               "TELEOPD_TELEGRAM_SECRET": secret, "TELEOPD_TELEGRAM_API_URL": telegram_api.base_url}
+        port = free_port()
+        server = ServeProcess(env, port, tmp_path / "serve.log", command=command(port, threads))
+        try:
+            polls = _tabs_polling(server.base, tabs, demo=server_kind == "teleopd-serve")
+            with ThreadPoolExecutor(tabs) as pool:
+                held = [pool.submit(_timed, "GET", f"{url}?after={cursor}&wait={wait_s}", None, headers) for url, cursor, headers in polls]
+                time.sleep(0.5)  # every poll has reached the server and holds what it holds
+                health = _timed("GET", server.base + "/healthz")
+                update = json.dumps(message(990001, "hello")).encode()
+                webhook = _timed("POST", server.base + "/webhooks/telegram", update,
+                                 {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret})
+                answered = [poll.result() for poll in held]
+        finally:
+            server.stop()
+    assert health[0] == 200 and health[1] < 2, f"/healthz took {health[1]:.1f} s behind {tabs} long polls on {threads} threads"
+    assert webhook[0] == 200 and webhook[1] < 2, f"the webhook took {webhook[1]:.1f} s behind {tabs} long polls"
+    assert all(status == 200 for status, _, _ in answered)
+    # Long polling still works for the polls that got a place: some waited the whole wait.
+    assert any(elapsed >= wait_s - 0.5 for _, elapsed, _ in answered), [elapsed for _, elapsed, _ in answered]
+
+
+def _tabs_polling(base: str, tabs: int, demo: bool) -> list[tuple[str, str, dict[str, str]]]:
+    """Return, per chat tab, the URL it polls, the cursor after its messages so far, and its headers."""
+    if demo:
+        return [(f"{base}/api/chat/tab-{n}/messages", "", {}) for n in range(tabs)]
+    polls = []
+    for _ in range(tabs):
+        # Each tab's first message opens its chat; its cookie then addresses it. No worker runs
+        # beside gunicorn here, so nothing is sent to any tab: each poll waits.
+        _, _, headers = _timed("POST", f"{base}/api/my-chat/patient/messages", b'{"text": "hello"}',
+                               {"Content-Type": "application/json"})
+        cookie = headers["Set-Cookie"].split(";", 1)[0]
+        polls.append((f"{base}/api/my-chat/patient/messages", "", {"Cookie": cookie}))
+    return polls
+
+
 # --- the waiting itself -----------------------------------------------------------------------
 
 
@@ -203,17 +278,6 @@ def _inbound(user: str, text: str):  # type: ignore[no-untyped-def]
 # --- roles ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("suffix", list(ROLES.values()))
-@pytest.mark.parametrize("base", ["web-abc12345", "web-0", "w" * (64 - len(".doctor"))])
-def test_the_user_ids_a_role_derives_are_valid(base: str, suffix: str) -> None:
-    assert local.valid_user_id(base + suffix)
-
-
-def test_each_role_is_its_own_user() -> None:
-    derived = {"web-abc12345" + suffix for suffix in ROLES.values()}
-    assert derived == {"web-abc12345", "web-abc12345.doctor", "web-abc12345.hw"}
-
-
 def test_before_the_first_message_the_role_is_null(client) -> None:
     assert _get(client, "nobody-yet")[0]["role"] is None
 
@@ -239,7 +303,7 @@ def test_enrolling_with_the_pages_message_gives_the_role(services, client, lang:
             _, code = add_doctor(session, "Anita Sharma", [])
         else:
             _, code = add_health_worker(session, "Asha Kumari", "PHC Sarnath")
-    user = f"web-abc12345{ROLES[role]}-{lang}"
+    user = f"web-abc12345-{role}-{lang}"
     # What the page's enrolment form sends: its language's word, a space, the code.
     assert client.post(API.format(user=user), json={"text": f"{ENROL_WORD[lang]} {code}"}).status_code == 202
     services.worker.drain()
@@ -285,7 +349,8 @@ def test_a_staff_tab_takes_the_code_as_it_was_printed(services, client, lang: st
             _, code = add_doctor(session, "Anita Sharma", [])
         else:
             _, code = add_health_worker(session, "Asha Kumari", "PHC Sarnath")
-    user = f"web-{form.replace('_', '')}{lang}{ROLES[role]}"
+    suffix = next(suffix for suffix, made_for in DEMO_STAFF_SUFFIXES.items() if made_for == role)
+    user = f"web-{form.replace('_', '')}{lang}{suffix}"
     if lang == "hi" and form.startswith("message"):  # typed in the message box of the Hindi page
         client.post(API.format(user=user), json={"text": "नमस्ते"})
     client.post(API.format(user=user), json={"text": PASTED[form](ENROL_WORD[lang], code)})
@@ -409,20 +474,22 @@ def test_the_input_takes_devanagari_as_typed(client, lang: str) -> None:
 
 
 @pytest.mark.parametrize("lang", LANGS)
-@pytest.mark.parametrize(("query", "role", "suffix"), [
-    ("", "patient", ""),
-    ("&role=patient", "patient", ""),
-    ("&role=doctor", "doctor", ".doctor"),
-    ("&role=health_worker", "health_worker", ".hw"),
-    ("&role=admin", "patient", ""),
-    ("&role=%3Cscript%3E", "patient", ""),
+@pytest.mark.parametrize(("query", "role"), [
+    ("", "patient"),
+    ("&role=patient", "patient"),
+    ("&role=doctor", "doctor"),
+    ("&role=health_worker", "health_worker"),
+    ("&role=admin", "patient"),
+    ("&role=%3Cscript%3E", "patient"),
 ])
-def test_the_role_switch(client, lang: str, query: str, role: str, suffix: str) -> None:
+def test_the_role_switch(client, lang: str, query: str, role: str) -> None:
     page = _page(client, f"?lang={lang}{query}")
     _, body, _ = page.by_id("role-label")
     assert body["data-role"] == role
-    bodies = page.all(**{"data-user-suffix": "*"})
-    assert len(bodies) == 1 and bodies[0][1]["data-user-suffix"] == suffix and bodies[0][1]["data-role"] == role
+    bodies = page.all(**{"data-api": "*"})
+    # Each role is its own chat: its own API (and cookie).
+    assert len(bodies) == 1 and bodies[0][1]["data-api"] == f"/api/my-chat/{role}/messages" and bodies[0][1]["data-role"] == role
+    assert bodies[0][1]["data-chat-end"] == f"/api/my-chat/{role}"
     assert bodies[0][1]["data-enrol-word"] == ENROL_WORD[lang]
     links = [(a["data-role"], a["href"], "aria-current" in a) for tag, a, _ in page.all(**{"data-role": "*"}) if tag == "a"]
     assert [name for name, _, _ in links] == list(ROLES)

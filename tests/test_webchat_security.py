@@ -1,125 +1,257 @@
-"""The web chat API's token (TELEOPD_WEB_TOKEN): required when set, absent when not.
+"""Who may use the web chat API.
 
-With a token every /api/chat request carries it, as `Authorization: Bearer <token>` or as the
-HttpOnly, SameSite=Strict cookie the page sets after `/?token=<token>`; anything else is a 401
-with a JSON error and touches nothing. Without a token the API stays open (loopback only).
+Beyond the local demo (the app gunicorn builds, `teleopd serve` off loopback) a chat is a
+secret of 256 bits the server issues with the chat's first message, kept by the page in an
+HttpOnly cookie and stored only as a hash; the API finds "my chat" by that cookie. The
+any-user-id API (`/api/chat/<user>/messages`) answers 403 there, so nobody reads a
+doctor's desk or acts as the doctor by naming the desk's id. A doctor's web desk is a chat
+plus the doctor's enrolment code. "new chat" and `teleopd webchat revoke` end a chat for
+good. On the local demo any user id works, from this machine and through no proxy.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
+import logging
+import os
+import urllib.error
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from bot.config import Settings
-from bot.models import Identity, InboundMessage
-from bot.services import Services, build_services
-from tests.test_cli import assert_one_line_error, run
+from bot.cli import main as teleopd
+from bot.enrolment import add_doctor
+from bot.models import InboundMessage, WebChat
+from bot.services import Services
+from tests.helpers import LocalUser
+from tests.serving import ServeProcess, free_port
 from webhooks import create_app
-from webhooks.webchat import COOKIE
+from webhooks.webchat import COOKIE_PREFIX, ENROL_WORD
 
-TOKEN = "operator-token-0123456789"
-API = "/api/chat/asha/messages"
-
-
-@pytest.fixture
-def guarded(db, catalogs) -> Services:  # type: ignore[no-untyped-def]
-    """Return services with a web token configured."""
-    return build_services(Settings(database_url=db.url, web_token=TOKEN), db=db, catalogs=catalogs)
+LANGS = ["en", "hi"]
+HELLO = {"en": "hello", "hi": "नमस्ते"}
+LANGUAGE_QUESTION = {"en": "Which language would you like to use?", "hi": "आप किस भाषा में बात करना चाहेंगे?"}
+WELCOME = {"en": "Welcome, Dr. Anita Sharma.", "hi": "स्वागत है, डॉ. Anita Sharma।"}
+MY_CHAT = "/api/my-chat/{role}/messages"
 
 
-def _count(services: Services, model) -> int:  # type: ignore[no-untyped-def]
+def _inbound_count(services: Services) -> int:
     with services.db.read() as session:
-        return session.scalar(select(func.count()).select_from(model)) or 0
+        return session.scalar(select(func.count()).select_from(InboundMessage)) or 0
 
 
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+def _secret(client: FlaskClient, role: str = "patient") -> str | None:
+    cookie = client.get_cookie(COOKIE_PREFIX + role, path=f"/api/my-chat/{role}")
+    return None if cookie is None else cookie.value
 
 
-WRONG_HEADERS = [
-    pytest.param({}, id="none"),
-    pytest.param(_bearer(""), id="empty"),
-    pytest.param(_bearer(TOKEN[:-1]), id="prefix"),
-    pytest.param(_bearer(TOKEN + "x"), id="longer"),
-    pytest.param(_bearer(TOKEN.upper()), id="case"),
-    pytest.param({"Authorization": TOKEN}, id="no-scheme"),
-    pytest.param({"Authorization": f"Basic {TOKEN}"}, id="basic"),
-    pytest.param({"Authorization": f"bearer  {TOKEN}"}, id="two-spaces"),
-    pytest.param(_bearer(TOKEN[:-1] + "é"), id="non-ascii"),
-    pytest.param({"Cookie": f"{COOKIE}={TOKEN}"}, id="raw-token-as-cookie"),
-    pytest.param({"Cookie": f"{COOKIE}=0"}, id="forged-cookie"),
-]
-
-
-@pytest.mark.parametrize("headers", WRONG_HEADERS)
-def test_without_the_token_the_api_answers_401_and_does_nothing(guarded: Services, headers: dict[str, str]) -> None:
-    client = create_app(guarded).test_client()
-    posted = client.post(API, json={"text": "hello"}, headers=headers)
-    fetched = client.get(API, headers=headers)
-    for response in (posted, fetched):
-        assert response.status_code == 401, response.get_data(as_text=True)
-        assert response.is_json and "token" in response.get_json()["error"]
-        assert response.headers["WWW-Authenticate"].startswith("Bearer")
-    assert _count(guarded, InboundMessage) == _count(guarded, Identity) == 0
-
-
-def test_a_bearer_token_opens_the_api(guarded: Services) -> None:
-    client = create_app(guarded).test_client()
-    posted = client.post(API, json={"text": "hello"}, headers=_bearer(TOKEN))
-    assert posted.status_code == 202, posted.get_json()
-    guarded.worker.drain()
-    fetched = client.get(API, headers=_bearer(TOKEN))
-    assert fetched.status_code == 200
-    assert "Which language would you like to use?" in fetched.get_json()["messages"][-1]["text"]
-
-
-@pytest.mark.parametrize(("lang", "greeting"), [("en", "Which language would you like to use?"), ("hi", "आप किस भाषा में बात करना चाहेंगे?")])
-def test_opening_the_page_with_the_token_sets_a_strict_cookie_that_opens_the_api(guarded: Services, lang: str, greeting: str) -> None:
-    client = create_app(guarded).test_client()
-    opened = client.get("/", query_string={"token": TOKEN, "lang": lang, "user": "asha"})
-    assert opened.status_code == 302
-    # The token leaves the address bar; the other parameters stay.
-    assert "token" not in opened.headers["Location"] and f"lang={lang}" in opened.headers["Location"]
-    cookie = opened.headers["Set-Cookie"]
-    assert cookie.startswith(f"{COOKIE}=") and TOKEN not in cookie
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
-    page = client.get(opened.headers["Location"])
-    assert page.status_code == 200 and b"chat.js" in page.data and b"data-msg-auth" in page.data
-    posted = client.post(API, json={"text": "नमस्ते" if lang == "hi" else "hello"})
-    assert posted.status_code == 202
-    guarded.worker.drain()
-    texts = [m["text"] for m in client.get(API).get_json()["messages"]]
-    assert texts and greeting in texts[-1], texts
-
-
-def test_a_wrong_token_on_the_page_sets_no_cookie(guarded: Services) -> None:
-    client = create_app(guarded).test_client()
-    opened = client.get("/", query_string={"token": "not-the-operator-token"})
-    assert opened.status_code == 401 and "Set-Cookie" not in opened.headers
-    assert client.post(API, json={"text": "hello"}).status_code == 401
-
-
-def test_the_page_and_its_files_are_served_without_the_token(guarded: Services) -> None:
-    client = create_app(guarded).test_client()
-    for path in ("/", "/?lang=hi", "/static/chat.js", "/static/chat.css"):
-        assert client.get(path).status_code == 200, path
-    # The page knows what to say on a 401, in both languages.
-    assert "operator’s token" in client.get("/?lang=en").get_data(as_text=True)
-    assert "संचालक" in client.get("/?lang=hi").get_data(as_text=True)
-
-
-def test_without_a_token_configured_the_api_stays_open(services: Services) -> None:
-    client = create_app(services).test_client()
-    assert client.post(API, json={"text": "hello"}).status_code == 202
+def _say(services: Services, client: FlaskClient, text: str, role: str = "patient") -> dict[str, Any]:
+    """Send a text from the page's chat of a role; return the chat's messages after the worker sent the replies."""
+    posted = client.post(MY_CHAT.format(role=role), json={"text": text})
+    assert posted.status_code == 202, posted.get_data(as_text=True)
     services.worker.drain()
-    assert client.get(API).get_json()["messages"]
-    # A token in the address is meaningless then: the page is just served, no cookie.
-    page = client.get("/", query_string={"token": TOKEN})
+    fetched = client.get(MY_CHAT.format(role=role))
+    assert fetched.status_code == 200, fetched.get_data(as_text=True)
+    return fetched.get_json()  # type: ignore[no-any-return]
+
+
+def _doctor_code(services: Services) -> str:
+    with services.db.write() as session:
+        _, code = add_doctor(session, "Anita Sharma", [])
+    return code
+
+
+# --- beyond the local demo, no chat is opened by naming it ----------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_beyond_the_local_demo_a_doctors_desk_cannot_be_read_or_used_by_its_id(services: Services, lang: str) -> None:
+    """The tester's finding: under gunicorn anyone could read a doctor's desk and POST "next" as the doctor."""
+    desk = LocalUser(services, "desk-1")
+    assert WELCOME[lang] in desk.say(f"{ENROL_WORD[lang]} {_doctor_code(services)}").all_text
+    before = _inbound_count(services)
+    client = create_app(services).test_client()
+    read = client.get("/api/chat/desk-1/messages", query_string={"after": ""})
+    acted = client.post("/api/chat/desk-1/messages", json={"text": "next" if lang == "en" else "अगला"})
+    for response in (read, acted):
+        assert response.status_code == 403 and response.is_json, response.get_data(as_text=True)
+        assert "chat page" in response.get_json()["error"]
+    assert _inbound_count(services) == before
+    assert desk.receive().texts == []
+
+
+def test_the_app_gunicorn_builds_is_not_the_local_demo(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Procfile's `webhooks:create_app()`, from the environment alone."""
+    monkeypatch.setenv("TELEOPD_DATABASE_URL", services.db.url)
+    try:
+        client = create_app().test_client()
+        assert client.post("/api/chat/asha/messages", json={"text": "hello"}).status_code == 403
+        assert client.get("/api/chat/asha/messages").status_code == 403
+        assert client.get("/").status_code == 200
+    finally:
+        root = logging.getLogger()
+        for handler in [h for h in root.handlers if h.get_name() == "teleopd"]:
+            root.removeHandler(handler)
+    assert _inbound_count(services) == 0
+
+
+# --- a chat is a secret the server issues ---------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_first_message_opens_a_chat_whose_secret_is_an_httponly_cookie_stored_hashed(services: Services, lang: str) -> None:
+    client = create_app(services).test_client()
+    # Before any message the page has no chat, and asking makes none.
+    empty = client.get(MY_CHAT.format(role="patient"), query_string={"after": "", "wait": "5"})
+    assert empty.status_code == 200 and empty.get_json() == {"messages": [], "cursor": "0", "role": None, "lang": None, "chat": None}
+    posted = client.post(MY_CHAT.format(role="patient"), json={"text": HELLO[lang]})
+    assert posted.status_code == 202
+    cookie = posted.headers["Set-Cookie"]
+    assert cookie.startswith(f"{COOKIE_PREFIX}patient=")
+    for attribute in ("HttpOnly", "SameSite=Strict", "Path=/api/my-chat/patient", "Max-Age="):
+        assert attribute in cookie, cookie
+    secret = _secret(client)
+    assert secret is not None and len(base64.urlsafe_b64decode(secret + "=")) * 8 >= 128
+    address = posted.get_json()["chat"]
+    assert secret not in address
+    services.worker.drain()
+    body = client.get(MY_CHAT.format(role="patient"), query_string={"after": ""}).get_json()
+    assert (body["chat"], body["role"], body["lang"]) == (address, "patient", lang)
+    assert LANGUAGE_QUESTION[lang] in body["messages"][-1]["text"]
+    # The database holds the secret's hash and nothing that opens the chat.
+    with services.db.read() as session:
+        chat = session.scalars(select(WebChat)).one()
+    assert chat.address == address and chat.revoked_at is None
+    assert chat.secret_hash == hashlib.sha256(secret.encode()).hexdigest()
+    assert secret not in repr([chat.address, chat.secret_hash])
+
+
+def test_each_browser_and_each_role_has_its_own_chat(services: Services) -> None:
+    app = create_app(services)
+    one, other = app.test_client(), app.test_client()
+    mine = _say(services, one, "hello")
+    assert mine["messages"]
+    # Another browser sees nothing of it, even knowing its address.
+    assert other.get(MY_CHAT.format(role="patient")).get_json()["chat"] is None
+    other.set_cookie(COOKIE_PREFIX + "patient", mine["chat"], path="/api/my-chat/patient")
+    assert other.get(MY_CHAT.format(role="patient")).status_code == 401
+    # The same browser's doctor tab is a chat of its own.
+    assert one.get(MY_CHAT.format(role="doctor")).get_json()["chat"] is None
+    doctor_tab = _say(services, one, "hello", role="doctor")
+    assert doctor_tab["chat"] != mine["chat"]
+    assert one.get(MY_CHAT.format(role="nurse")).status_code == 404
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_doctors_web_desk_is_the_chat_secret_and_the_enrolment_code(services: Services, lang: str) -> None:
+    app = create_app(services)
+    doctor, stranger = app.test_client(), app.test_client()
+    desk = _say(services, doctor, f"{ENROL_WORD[lang]} {_doctor_code(services)}", role="doctor")
+    assert desk["role"] == "doctor" and WELCOME[lang] in desk["messages"][0]["text"]
+    # Without the desk's cookie, "next" from the doctor tab of another browser is a new patient's chat.
+    other = _say(services, stranger, "next" if lang == "en" else "अगला", role="doctor")
+    assert other["chat"] != desk["chat"] and other["role"] == "patient"
+    # The desk's address is no key.
+    stranger.set_cookie(COOKIE_PREFIX + "doctor", desk["chat"], path="/api/my-chat/doctor")
+    assert stranger.post(MY_CHAT.format(role="doctor"), json={"text": "next"}).status_code == 401
+
+
+def test_tokens_and_user_ids_in_the_address_open_nothing(services: Services) -> None:
+    client = create_app(services).test_client()
+    page = client.get("/", query_string={"token": "operator-token-0123456789", "user": "desk-1"})
     assert page.status_code == 200 and "Set-Cookie" not in page.headers
+    html = page.get_data(as_text=True)
+    assert 'data-api="/api/my-chat/patient/messages"' in html and "desk-1" not in html
 
 
-def test_serve_beyond_loopback_refuses_to_start_without_a_token(tmp_path: Path) -> None:
-    done = run(tmp_path, "serve", "--host", "0.0.0.0", "--port", "0", TELEOPD_DATABASE_URL=f"sqlite:///{tmp_path / 't.db'}")
-    assert_one_line_error(done, "TELEOPD_WEB_TOKEN", "0.0.0.0")
+# --- ending a chat --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_new_chat_revokes_the_chat_so_a_copy_of_its_cookie_opens_nothing(services: Services, lang: str) -> None:
+    app = create_app(services)
+    client = app.test_client()
+    address = _say(services, client, HELLO[lang])["chat"]
+    copied = _secret(client)
+    assert copied is not None
+    ended = client.delete("/api/my-chat/patient")
+    assert ended.status_code == 204
+    assert _secret(client) is None, "the cookie is cleared"
+    before = _inbound_count(services)
+    thief = app.test_client()
+    thief.set_cookie(COOKIE_PREFIX + "patient", copied, path="/api/my-chat/patient")
+    read = thief.get(MY_CHAT.format(role="patient"), query_string={"after": ""})
+    assert read.status_code == 401 and read.is_json
+    assert f"{COOKIE_PREFIX}patient=;" in read.headers["Set-Cookie"], "the dead cookie is cleared"
+    thief.set_cookie(COOKIE_PREFIX + "patient", copied, path="/api/my-chat/patient")
+    assert thief.post(MY_CHAT.format(role="patient"), json={"text": HELLO[lang]}).status_code == 401
+    assert _inbound_count(services) == before
+    # The next message from the page opens a new chat.
+    assert _say(services, client, HELLO[lang])["chat"] not in (None, address)
+
+
+def test_an_operator_revokes_a_lost_phones_doctor_desk(services: Services, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("TELEOPD_DATABASE_URL", services.db.url)
+    client = create_app(services).test_client()
+    desk = _say(services, client, f"enroll {_doctor_code(services)}", role="doctor")["chat"]
+    _say(services, create_app(services).test_client(), "hello")  # a patient's chat, listed without a name
+    assert teleopd(["webchat", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert any(desk in line and "doctor" in line and "Anita Sharma" in line for line in listed.splitlines()), listed
+    assert listed.count("patient") == 1 and listed.count("Anita Sharma") == 1
+    assert teleopd(["webchat", "revoke", desk]) == 0
+    assert desk in capsys.readouterr().out
+    assert client.post(MY_CHAT.format(role="doctor"), json={"text": "next"}).status_code == 401
+    assert teleopd(["webchat", "list"]) == 0
+    assert desk not in capsys.readouterr().out
+    # Revoking it again is a one-line error.
+    assert teleopd(["webchat", "revoke", desk]) == 2
+    assert "no open web chat" in capsys.readouterr().err
+
+
+# --- the local demo -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("headers", [
+    pytest.param({"X-Forwarded-For": "203.0.113.5"}, id="x-forwarded-for"),
+    pytest.param({"Forwarded": "for=203.0.113.5"}, id="forwarded"),
+    pytest.param({"X-Real-IP": "203.0.113.5"}, id="x-real-ip"),
+])
+def test_the_local_demo_refuses_its_open_api_through_a_proxy(services: Services, headers: dict[str, str]) -> None:
+    """`teleopd serve` on loopback behind a public proxy is not a local demo."""
+    client = create_app(services, local_demo=True).test_client()
+    assert client.post("/api/chat/asha/messages", json={"text": "hello"}, headers=headers).status_code == 403
+    assert client.get("/api/chat/asha/messages", headers=headers).status_code == 403
+    assert client.get("/api/chat/asha/messages", environ_base={"REMOTE_ADDR": "192.0.2.7"}).status_code == 403
+    assert _inbound_count(services) == 0
+    # From this machine, straight: open.
+    assert client.post("/api/chat/asha/messages", json={"text": "hello"}).status_code == 202
+
+
+def _post_status(url: str, body: dict[str, str]) -> int:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as refused:
+        return int(refused.code)
+
+
+def test_serve_is_the_local_demo_on_loopback_only(tmp_path: Path, sqlite_template: Path) -> None:
+    """`teleopd serve --host 0.0.0.0` starts (it used to want TELEOPD_WEB_TOKEN), with chats by secret only."""
+    database = tmp_path / "teleopd.db"
+    database.write_bytes(sqlite_template.read_bytes())  # the database is not what this is about: SQLite only
+    env = {**os.environ, "TELEOPD_DATABASE_URL": f"sqlite:///{database}"}
+    for host, status in (("127.0.0.1", 202), ("0.0.0.0", 403)):
+        server = ServeProcess(env, free_port(), tmp_path / f"serve-{host}.log", args=("--host", host))
+        try:
+            assert _post_status(f"{server.base}/api/chat/asha/messages", {"text": "hello"}) == status, host
+            assert _post_status(f"{server.base}/api/my-chat/patient/messages", {"text": "hello"}) == 202, host
+        finally:
+            server.stop()

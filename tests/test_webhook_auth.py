@@ -67,8 +67,8 @@ def every_channel(db, catalogs, fake_providers) -> Iterator[Services]:  # type: 
 
 @pytest.fixture
 def client(every_channel: Services):  # type: ignore[no-untyped-def]
-    """Return a test client of the whole web app."""
-    return create_app(services=every_channel).test_client()
+    """Return a test client of the whole web app, as the local demo (the web chat takes any user id)."""
+    return create_app(services=every_channel, local_demo=True).test_client()
 
 
 def row_counts(services: Services) -> dict[str, int]:

@@ -22,8 +22,21 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 256 * 1024
 
 
-def create_app(services: Services | None = None, settings: Settings | None = None) -> Flask:
-    """Build the Flask app around the runtime's services."""
+def create_app(
+    services: Services | None = None,
+    settings: Settings | None = None,
+    *,
+    local_demo: bool = False,
+    long_polls: int | None = None,
+) -> Flask:
+    """Build the Flask app around the runtime's services.
+
+    `local_demo` says the app is the local demo (`teleopd serve` on loopback): only then is
+    the web chat API open to any user id; otherwise a chat is a secret the server issues
+    (webhooks/webchat.py). `long_polls` caps the web chat's long polls held at once
+    (webchat.DEFAULT_LONG_POLLS when None): below the server's threads, so webhooks and
+    /healthz always find one.
+    """
     from webhooks import health, pages, webchat
 
     if services is None:
@@ -48,7 +61,7 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     security.install(app, services.settings.trusted_proxies)
     pages.install(app)
     app.register_blueprint(health.blueprint)
-    app.register_blueprint(webchat.blueprint)
+    webchat.install(app, local_demo=local_demo, long_polls=webchat.DEFAULT_LONG_POLLS if long_polls is None else long_polls)
     from webhooks import twilio as twilio_webhooks
     app.register_blueprint(twilio_webhooks.blueprint)
     from webhooks import telegram as telegram_webhooks

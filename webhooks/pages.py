@@ -8,6 +8,8 @@ tests/test_catalogs.py holds them to the same rules. Numbers given to ``t`` or t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g, request
@@ -34,6 +36,18 @@ def page_language() -> str:
         asked = current_app.extensions["teleopd"].settings.default_language
     g.page_lang = asked if asked in LANGUAGES else "en"
     return g.page_lang  # type: ignore[no-any-return]
+
+
+@contextmanager
+def in_language(lang: str) -> Iterator[None]:
+    """Render t(), tn() and number() in another language while the block runs (a page that
+    also carries its words in the other language, for its script to switch to)."""
+    before = page_language()
+    g.page_lang = lang
+    try:
+        yield
+    finally:
+        g.page_lang = before
 
 
 def t(msgid: str | Text, **params: Any) -> str:

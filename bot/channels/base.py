@@ -64,6 +64,8 @@ class RenderedMessage:
     # WhatsApp: False outside the 24 h customer-service window, when only an approved
     # template may be sent (Twilio error 63016).
     session_open: bool = True
+    # Emergency advice: the web chat shows it apart, as an alert with numbers to tap.
+    emergency: bool = False
 
     def to_json(self) -> dict[str, object]:
         """Return a JSON-safe dict (kept on the outbox row as what was sent)."""
@@ -72,6 +74,7 @@ class RenderedMessage:
             "choices": [{"key": c.key, "label": c.label} for c in self.choices],
             **({"request_contact": True} if self.request_contact else {}),
             **({"template": self.template} if self.template else {}),
+            **({"emergency": True} if self.emergency else {}),
         }
 
 

@@ -63,10 +63,14 @@ class ShownMessage:
     text: str
     choices: tuple[dict[str, str], ...]
     at: dt.datetime
+    emergency: bool = False
 
     def to_json(self) -> dict[str, object]:
         """Return the web API's form of the message."""
-        return {"id": str(self.id), "text": self.text, "choices": list(self.choices), "at": self.at.isoformat()}
+        return {
+            "id": str(self.id), "text": self.text, "choices": list(self.choices), "at": self.at.isoformat(),
+            "emergency": self.emergency,
+        }
 
 
 # Rows past these are settled: shown, or never to be shown.
@@ -101,7 +105,9 @@ def messages_after(db: Database, user: str, cursor: int, limit: int = 100) -> tu
             break
         cursor = row_id
         if status in _SHOWN and rendered:
-            shown.append(ShownMessage(row_id, str(rendered.get("text", "")), tuple(rendered.get("choices", ())), sent_at))
+            shown.append(ShownMessage(
+                row_id, str(rendered.get("text", "")), tuple(rendered.get("choices", ())), sent_at, bool(rendered.get("emergency")),
+            ))
     return shown, cursor
 
 
@@ -146,16 +152,18 @@ def waiting_count(db: Database, user: str, now: dt.datetime) -> int:
         ) or 0
 
 
-def role_of_user(db: Database, user: str) -> str | None:
-    """Return the role behind a local chat user (patient, doctor, health_worker), None before their first message.
+def chat_state(db: Database, user: str) -> tuple[str | None, str | None]:
+    """Return the role behind a local chat user (patient, doctor, health_worker) and their
+    conversation's language (en, hi); either is None before it is known.
 
     A doctor or health worker whose account is turned off is still one (the bot tells them it is off).
     """
     with db.read() as session:
         identity = session.scalars(select(Identity).where(Identity.channel == NAME, Identity.address == user)).first()
         if identity is None:
-            return None
-        return str(identity.person.role) if identity.person is not None else str(Role.PATIENT)
+            return None, None
+        role = identity.person.role if identity.person is not None else Role.PATIENT
+        return str(role), identity.language
 
 
 # --- long polling -------------------------------------------------------------------------
