@@ -195,11 +195,12 @@ def test_a_newcomer_books_calls_and_sees_it_on_the_dashboard(demo: Demo, browser
         patient = _open(demo, context, lang)
         _book(demo, patient)
 
-        # A second tab of the same browser, switched to the doctor's role, enrols with the code.
+        # A second tab of the same browser, switched to the doctor's role, enrols with the code,
+        # pasted as a newcomer pastes it: the word and all (issue 13, item 15).
         doctor = _open(demo, context, lang, role="doctor")
         assert doctor.user != patient.user
         assert doctor.page.locator("#enrol").is_visible()
-        doctor.page.fill("#enrol-code", demo.code("doctor"))
+        doctor.page.fill("#enrol-code", f"ENROLL: {demo.code('doctor')}")
         before = doctor.page.locator(BOT_MESSAGE).count()
         doctor.page.click("#enrol-send")
         wait_until(doctor.page, f"document.querySelectorAll({BOT_MESSAGE!r}).length > {before}", timeout_s=WAIT_S)

@@ -9,7 +9,9 @@
 (function () {
   'use strict';
 
-  var CODE_RE = /^[A-Za-z0-9 -]{4,20}$/; // what flows/conversation.py ENROL takes after the word
+  // The box takes the code as it was printed ("ENROLL: AB12 CD34" too): the server reads it
+  // (flows/enrolment.py code_in); here only an empty or overlong paste is stopped.
+  var CODE_RE = /^[\s\S]{4,60}$/;
   var WAIT_S = 25;                  // the server's cap (webhooks/webchat.py MAX_WAIT_S)
   var BACKOFF_MS = 1000, MAX_BACKOFF_MS = 15000;
   // A server that does not hold requests (one thread per process) answers a long poll at
