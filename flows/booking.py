@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flows.engine import Answer, Step, Turn
+from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import ByLanguage, Choice, Reply, Text, TimeOfDay, sms, t, tn
 from flows.onboarding import NAME_MAX, NO_WORDS, SEX_ALIASES, SEX_LABELS, YES_WORDS, FreeTextStep
 from flows.opd import BookingOutcome, BookingResult, Intake, OpdInfo, TokenInfo
@@ -39,7 +39,7 @@ SEVERITY_LABELS = {
 SEVERITY_ALIASES = {
     "mild": ("mild", "halka", "thoda", "हल्का", "थोड़ा", "kam"),
     "moderate": ("moderate", "medium", "beech ka", "madhyam", "मध्यम", "theek thaak"),
-    "severe": ("severe", "bad", "very bad", "bahut", "bahut zyada", "tez", "बहुत", "बहुत ज़्यादा", "तेज़"),
+    "severe": ("severe", "bad", "very bad", "bahut", "bahut zyada", "zyada", "jyada", "tez", "बहुत", "बहुत ज़्यादा", "ज़्यादा", "तेज़"),
 }
 
 
@@ -126,7 +126,7 @@ class ForWhomStep(Step):
         """Notes the patient, or asks about a new family member."""
         choice = answer.choice
         if choice is None:
-            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+            turn.ask_again(choose_again())
         elif choice == "self":
             turn.data["patient"] = None
             _intake(turn)["for_whom"] = "self"
@@ -187,7 +187,7 @@ class DependentSexStep(Step):
     def answer(self, turn: Turn, answer: Answer) -> None:
         """Registers the family member and goes on with the booking."""
         if answer.choice is None:
-            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+            turn.ask_again(choose_again())
             return
         name, age = turn.data.pop("dep_name"), turn.data.pop("dep_age")
         turn.data["patient"] = turn.ports.bookings.add_dependent(name, age, answer.choice)
@@ -230,7 +230,7 @@ class SeverityStep(Step):
     def answer(self, turn: Turn, answer: Answer) -> None:
         """Stores the severity and suggests an OPD."""
         if answer.choice is None:
-            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+            turn.ask_again(choose_again())
             return
         _intake(turn)["severity"] = answer.choice
         turn.goto("opd_suggest")
@@ -302,7 +302,7 @@ class OpdSuggestStep(Step):
         elif answer.choice == "other" or turn.data.get("opd") is None:
             turn.goto("opd_pick")
         else:
-            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+            turn.ask_again(choose_again())
 
 
 def _opd(turn: Turn, opd_id: int | None) -> OpdInfo | None:
@@ -326,7 +326,7 @@ class OpdPickStep(Step):
     def answer(self, turn: Turn, answer: Answer) -> None:
         """Books the chosen OPD."""
         if answer.choice is None:
-            turn.ask_again(t("I could not find that OPD. Please choose one from the list: tap a button or send its number."))
+            turn.ask_again(t("I could not find that OPD. Please choose one from the list below: send its number, or type its name."))
             return
         opd_id = int(answer.choice.removeprefix("opd:"))
         turn.data["opd"] = opd_id
@@ -467,7 +467,7 @@ class OfferStep(Step):
             turn.say(t("All right, no token was booked."))
             _done(turn)
         else:
-            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+            turn.ask_again(choose_again())
 
 
 STEPS: tuple[Step, ...] = (

@@ -14,7 +14,7 @@ Words work in English and Hindi as well as the buttons: "free"/"next"/"खाल
 from __future__ import annotations
 
 from flows.clinic import ConsultationView, DoctorState, DoctorView, Outcome
-from flows.engine import Answer, Step, Turn
+from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import ByLanguage, Choice, Reply, Text, t
 from flows.text import normalize_lines, truncate
 
@@ -118,7 +118,7 @@ class DoctorHomeStep(Step):
         elif answer.key in DONE_WORDS + REFER_WORDS + NO_SHOW_WORDS:
             turn.ask_again(t("There is no consultation open. Send NEXT to call a patient."))
         else:
-            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+            turn.ask_again(choose_again())
 
 
 def call_next(turn: Turn) -> None:

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 import phonenumbers
 
-from flows.engine import Answer, Profile, Step, Turn
+from flows.engine import Answer, Profile, Step, Turn, choose_again
 from flows.india import match_state, state_by_code, state_menu_lines
 from flows.messages import ByLanguage, Choice, Reply, Text, t
 from flows.text import has_letters, parse_age
@@ -62,7 +62,7 @@ class LanguageStep(Step):
     def answer(self, turn: Turn, answer: Answer) -> None:
         """Stores the language and returns to where the user was, or starts with consent."""
         if answer.choice is None:
-            turn.ask_again(t("Please choose a language: tap a button or send its number."))
+            turn.ask_again(t("Please choose a language below: send its number, or type it."))
             return
         turn.state.language = answer.choice
         resume = turn.data.pop("resume_step", None)
@@ -110,7 +110,7 @@ class ConsentStep(Step):
                 )
             )
         else:
-            turn.ask_again(t("Please answer with one of the buttons, or send 1 to agree or 2 to decline."))
+            turn.ask_again(t("Please send 1 to agree or 2 to decline."))
 
 
 def _after_field(turn: Turn, next_step: str) -> None:
@@ -185,7 +185,7 @@ class SexStep(Step):
     def answer(self, turn: Turn, answer: Answer) -> None:
         """Stores female, male or other."""
         if answer.choice is None:
-            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+            turn.ask_again(choose_again())
         else:
             turn.data["sex"] = answer.choice
             _after_field(turn, "state")
@@ -354,7 +354,7 @@ class ConfirmStep(Step):
             turn.data["editing"] = True
             turn.goto(answer.choice.removeprefix("edit_"))
         else:
-            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+            turn.ask_again(choose_again())
 
 
 STEPS: tuple[Step, ...] = (

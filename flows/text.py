@@ -267,3 +267,79 @@ def truncate(text: str, limit: int) -> str:
     while cut > 0 and not _clean_cut(text, cut):
         cut -= 1
     return text[:cut]
+
+
+# Devanagari as people write Hindi in Latin letters ("gambhir", "haan sahi hai"), roughly: the
+# key below then drops what such spellings disagree on (vowel length, aspiration, schwas, nasals).
+_DEVANAGARI_CONSONANTS = {
+    "क": "k", "ख": "kh", "ग": "g", "घ": "gh", "ङ": "n", "च": "ch", "छ": "chh", "ज": "j", "झ": "jh", "ञ": "n",
+    "ट": "t", "ठ": "th", "ड": "d", "ढ": "dh", "ण": "n", "त": "t", "थ": "th", "द": "d", "ध": "dh", "न": "n",
+    "प": "p", "फ": "f", "ब": "b", "भ": "bh", "म": "m", "य": "y", "र": "r", "ल": "l", "ळ": "l", "व": "v",
+    "श": "sh", "ष": "sh", "स": "s", "ह": "h",
+}
+_DEVANAGARI_VOWELS = {
+    "अ": "a", "आ": "aa", "इ": "i", "ई": "ii", "उ": "u", "ऊ": "uu", "ऋ": "ri", "ए": "e", "ऐ": "ai", "ओ": "o",
+    "औ": "au", "ऍ": "e", "ऑ": "o",
+}
+_DEVANAGARI_SIGNS = {
+    "ा": "aa", "ि": "i", "ी": "ii", "ु": "u", "ू": "uu", "ृ": "ri", "े": "e", "ै": "ai", "ो": "o", "ौ": "au",
+    "ॅ": "e", "ॉ": "o", ANUSVARA: "n", "ः": "h",
+}
+# Applied in order to a Latin word: spelling variants first, then what romanised Hindi leaves out.
+_SOUND_RULES = (
+    (re.compile(r"c(?!h)"), "k"),  # "c" alone is a "k" ("doctor"); "ch" stays
+    (re.compile(r"ph"), "f"),
+    (re.compile(r"w"), "v"),
+    (re.compile(r"z"), "j"),  # ज़ and ज: the nukta is folded away, and "zyada"/"jyada" are one word
+    (re.compile(r"q"), "k"),
+    (re.compile(r"x"), "ks"),
+    (re.compile(r"ee"), "i"),
+    (re.compile(r"oo"), "u"),
+    (re.compile(r"([^aeiou])h+"), r"\1"),  # aspiration: "bh", "kh", "chh", "sh" are often typed bare
+    (re.compile(r"(.)\1+"), r"\1"),  # "tayyar", "aa", "ii"
+    (re.compile(r"[ae]i"), "e"),  # है "hai" / "he"
+    (re.compile(r"[ao]u"), "o"),
+    (re.compile(r"(?<=[aeiou])y(?=[aeiou])"), ""),  # a glide between vowels: "bulayen"/"bulaen"
+    (re.compile(r"m(?=[bp])"), "n"),  # an anusvara before b or p is typed "m" as often as "n": "gambhir"
+    (re.compile(r"(?<=[aeiou])n$"), ""),  # a nasal vowel at the end of a word: "haan"/"ha", "hoon"/"hu"
+    (re.compile(r"a"), ""),  # the short a that romanised Hindi writes or leaves out at will
+    (re.compile(r"(.)\1+"), r"\1"),
+)
+
+
+def _romanise(text: str) -> str:
+    """Return folded text with its Devanagari written in Latin letters, letter by letter."""
+    out: list[str] = []
+    pending_a = False  # a consonant's own "a", written only if a letter of the same word follows
+    for ch in text:
+        sign = _DEVANAGARI_SIGNS.get(ch)
+        if ch == VIRAMA or (sign is not None and ch != ANUSVARA and ch != "ः"):
+            out.append("" if ch == VIRAMA else sign)  # type: ignore[arg-type]
+            pending_a = False
+            continue
+        if pending_a and (ch in _DEVANAGARI_CONSONANTS or ch in (ANUSVARA, "ः")):
+            out.append("a")
+        pending_a = False
+        if ch in _DEVANAGARI_CONSONANTS:
+            out.append(_DEVANAGARI_CONSONANTS[ch])
+            pending_a = True
+        else:
+            out.append(_DEVANAGARI_VOWELS.get(ch) or sign or ch)
+    return "".join(out)
+
+
+@cache
+def sound_key(text: str) -> str:
+    """Return a loose matching key for how text sounds, the same for Devanagari and romanised Hindi ("गंभीर", "gambhir")."""
+    words = []
+    for word in _romanise(fold(text)).split():
+        word = re.sub(r"[^a-z0-9]", "", word)
+        for pattern, replacement in _SOUND_RULES:
+            word = pattern.sub(replacement, word)
+        words.append(word)
+    return "".join(words)
+
+
+def consonants(key: str) -> str:
+    """Return a sound key's consonants: English loanwords keep vowels Hindi spells otherwise ("mobile"/"मोबाइल")."""
+    return re.sub(r"(.)\1+", r"\1", key[:1] + re.sub(r"[aeiouy]", "", key[1:]))
