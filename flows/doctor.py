@@ -19,7 +19,7 @@ from flows.messages import ByLanguage, Choice, Reply, Text, t
 from flows.text import normalize_lines, truncate
 
 NEXT_WORDS = ("next", "free", "next patient", "call next", "khali", "खाली", "agla", "अगला", "अगला मरीज़", "agla mareez")
-PAUSE_WORDS = ("pause", "break", "ब्रेक", "thoda ruko", "रुकिए", "viraam", "विराम")
+PAUSE_WORDS = ("pause", "break", "ब्रेक", "thoda ruko", "ruko", "रुको", "रुकें", "रुकिए", "viraam", "विराम")
 OFF_WORDS = ("off", "off duty", "duty off", "chhutti", "छुट्टी", "ड्यूटी खत्म", "duty khatam", "log off")
 DONE_WORDS = ("done", "finished", "complete", "ho gaya", "हो गया", "खत्म", "khatam", "samapt", "समाप्त")
 REFER_WORDS = ("refer", "referred", "refer karo", "रेफ़र", "रेफर")

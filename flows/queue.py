@@ -31,8 +31,8 @@ def tell_status(turn: Turn) -> None:
         )
 
 
-def _token_label(token: TokenInfo) -> Text:
-    # The number, OPD and day are what tell a user's tokens apart.
+def token_label(token: TokenInfo) -> Text:
+    """Return a token as a patient tells it from their others: number, OPD and day."""
     return t("Token {number}, {opd}, {date}", number=token.number, opd=token.opd_name, date=token.day)
 
 
@@ -72,7 +72,7 @@ class CancelPickStep(Step):
         tokens = turn.ports.bookings.live_tokens()
         return Reply(
             t("Which token do you want to cancel?"),
-            (*(Choice(f"token:{tk.id}", _token_label(tk)) for tk in tokens[:9]), Choice("keep", t("None, keep them"), NO_WORDS)),
+            (*(Choice(f"token:{tk.id}", token_label(tk)) for tk in tokens[:9]), Choice("keep", t("None, keep them"), NO_WORDS)),
         )
 
     def answer(self, turn: Turn, answer: Answer) -> None:

@@ -90,6 +90,8 @@ ROMANISED: dict[str, tuple[str, ...]] = {
     "Patient did not join": ("mareez nahi jude",),
     "Book a token for a patient": ("mareez ke liye token book karen",),
     "Yes, delete my data": ("haan mera data hatayen", "haan mera data hataen"),
+    "No, keep the messages": ("nahi sandesh aate rahen",),
+    "Yes, stop all messages": ("haan sare sandesh band karen", "haan saare sandesh band karein"),
     "No, keep my data": ("nahi mera data rehne den",),
 }
 # Labels whose Latin spelling is their English one: dates, stars, a patient's token list.

@@ -5,9 +5,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from bot.i18n import Catalogs
 from bot.models import Identity, Patient
+from flows import menu
 from flows.commands import Command, match_command
-from tests.helpers import LocalUser
+from flows.conversation import steps
+from flows.engine import Inbound, Ports, State, Turn
+from flows.text import fold
+from tests.helpers import FAKE_OPDS, IN_MEMORY_NOW, FakeBookings, FakePatients, FlowChat, LocalUser, registered_chat
 
 # Answers that walk a new user to each step (English chosen with "1", Hindi with "2").
 TO_STEP = {
@@ -53,7 +58,9 @@ def _user_at(services, step: str, lang: str) -> LocalUser:  # type: ignore[no-un
         ("help", Command.HELP), ("मदद", Command.HELP), ("Madad", Command.HELP), ("/help", Command.HELP),
         ("menu", Command.MENU), ("मेनू", Command.MENU), ("Main Menu", Command.MENU),
         ("language", Command.LANGUAGE), ("भाषा", Command.LANGUAGE), ("bhasha", Command.LANGUAGE),
-        ("stop", Command.STOP), ("STOP", Command.STOP), ("रुकें", Command.STOP), ("ruko", Command.STOP),
+        ("stop", Command.STOP), ("STOP", Command.STOP), ("STOPALL", Command.STOP), ("unsubscribe", Command.STOP),
+        ("band karo", Command.STOP), ("संदेश बंद करो", Command.STOP),
+        ("रुकें", Command.MAYBE_STOP), ("ruko", Command.MAYBE_STOP), ("रुको", Command.MAYBE_STOP), ("बंद", Command.MAYBE_STOP),
         ("start", Command.START), ("/start", Command.START), ("/start@teleopd_bot", Command.START),
         ("शुरू", Command.START), ("shuru", Command.START),
         ("I need help with my fever", None), ("stop the pain", None), ("", None), ("मदद करें डॉक्टर", None),
@@ -89,7 +96,7 @@ def test_language_at_every_step_switches_and_resumes(services, step: str, lang: 
 @pytest.mark.parametrize("step", list(TO_STEP))
 def test_stop_at_every_step_opts_out_and_start_comes_back(services, step: str, lang: str) -> None:
     user = _user_at(services, step, lang)
-    answer = user.say("stop" if lang == "en" else "रुकें")
+    answer = user.say("stop" if lang == "en" else "संदेश बंद करो")
     assert "START" in answer.all_text
     with services.db.read() as session:
         assert session.scalars(select(Identity.opted_out).where(Identity.address == user.user)).one() is True
@@ -134,3 +141,97 @@ def test_a_button_from_an_older_question_is_not_taken_for_this_one(services, lan
     user = _user_at(services, "name", lang)
     answer = user.say(choice="female")
     assert QUESTION[lang]["name"] in answer.texts[-1]
+
+
+# --- stopping messages: at once on the carriers' keywords, after asking on softer words -------------------
+# (the pure flows with in-memory ports: tests/helpers.py)
+
+# Words that may mean "wait" ("ruko") as much as "stop": they ask first.
+SOFT_STOP = ["ruko", "रुको", "रुकें", "बंद"]
+# The carriers' opt-out keywords and plain "stop the messages": they stop at once.
+CARRIER_STOP = ["STOP", "stopall", "UNSUBSCRIBE", "band karo", "संदेश बंद करो"]
+STOP_QUESTION = {"en": "Do you want to stop all messages", "hi": "क्या आप हमारे सारे संदेश बंद करना चाहते हैं"}
+STOPPED = {"en": "You will not get any more messages from us", "hi": "अब आपको हमारी ओर से कोई संदेश नहीं मिलेगा"}
+MISSED_CALL = {"en": "we cannot tell you when the doctor is ready", "hi": "डॉक्टर के तैयार होने की ख़बर"}
+
+
+def _with_token(catalogs: Catalogs, lang: str) -> FlowChat:
+    bookings = FakeBookings()
+    bookings.tokens.append(bookings.token(FAKE_OPDS[0], 5, IN_MEMORY_NOW))
+    return registered_chat(catalogs, lang, bookings=bookings)
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+@pytest.mark.parametrize("word", SOFT_STOP)
+def test_a_word_that_may_mean_wait_asks_before_stopping(catalogs: Catalogs, lang: str, word: str) -> None:
+    chat = registered_chat(catalogs, lang)
+    texts = chat.send(word)
+    assert not chat.state.opted_out
+    assert STOP_QUESTION[lang] in texts[-1], texts
+    # The first choice carries on where they were (a "1" meant for something else stops nothing); "yes" stops.
+    texts = chat.send("1")
+    assert not chat.state.opted_out and chat.state.step == "menu", texts
+    chat.send(word)
+    texts = chat.send("haan" if lang == "hi" else "yes")
+    assert chat.state.opted_out and STOPPED[lang] in texts[0], texts
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+@pytest.mark.parametrize("word", CARRIER_STOP)
+def test_the_carriers_stop_words_stop_at_once(catalogs: Catalogs, lang: str, word: str) -> None:
+    chat = registered_chat(catalogs, lang)
+    texts = chat.send(word)
+    assert chat.state.opted_out and STOPPED[lang] in texts[0], texts
+    assert "START" in texts[0]
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_wait_after_the_emergency_reply_keeps_the_messages_coming(catalogs: Catalogs, lang: str) -> None:
+    """"ruko" typed after the 108 reply opted the patient out, and "the doctor is ready" was held back."""
+    chat = registered_chat(catalogs, lang)
+    texts = chat.send("seene mein dard" if lang == "hi" else "chest pain")
+    assert "108" in texts[0]
+    asked = chat.state.step
+    assert asked == "for_whom"
+    chat.send("ruko")
+    assert not chat.state.opted_out
+    # Whatever they say next that is no answer to "stop messages?" goes to the question they were asked.
+    chat.send("मैं खुद" if lang == "hi" else "myself")
+    assert not chat.state.opted_out and chat.state.data["intake"]["for_whom"] == "self"
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_an_answer_after_the_stop_question_answers_the_question_it_interrupted(catalogs: Catalogs, lang: str) -> None:
+    chat = registered_chat(catalogs, lang)
+    chat.send("bukhar hai" if lang == "hi" else "fever")
+    chat.send("1")
+    assert chat.state.step == "since_when"
+    chat.send("रुको" if lang == "hi" else "ruko")
+    texts = chat.send("3 din se" if lang == "hi" else "3 days")
+    assert not chat.state.opted_out
+    assert chat.state.data["intake"]["duration_days"] == 3 and chat.state.step == "severity", texts
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+@pytest.mark.parametrize("word", ["ruko", "STOP"])
+def test_a_patient_with_a_token_is_told_what_stopping_costs(catalogs: Catalogs, lang: str, word: str) -> None:
+    chat = _with_token(catalogs, lang)
+    texts = chat.send(word)
+    if word == "ruko":
+        assert not chat.state.opted_out
+        texts = texts + chat.send("2")
+    assert chat.state.opted_out
+    told = "\n".join(texts)
+    assert "5" in told and ("General Medicine" if lang == "en" else "सामान्य चिकित्सा") in told, told
+    assert MISSED_CALL[lang] in told, told
+
+
+WAIT = ["ruko", "रुको", "रुकें", "रुकिए", "ruken", "rukein", "rukiye", "wait"]
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_consent_and_help_teach_no_word_that_means_wait(catalogs: Catalogs, lang: str) -> None:
+    consent = catalogs.render(steps()["consent"].ask(Turn(State(step="consent"), Inbound(), Ports(patients=FakePatients(), labels=catalogs), steps())).text, lang)
+    taught = "\n".join([consent, catalogs.render(menu.help_text(), lang), catalogs.render(menu.help_sms(), lang)])
+    words = set(fold(taught).split())
+    assert not {fold(w) for w in WAIT} & words, taught

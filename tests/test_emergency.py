@@ -351,7 +351,7 @@ def test_danger_signs_at_the_name_question_are_not_taken_for_a_name(services: Se
 
 @pytest.mark.parametrize(
     ("style", "stop", "text", "ui"),
-    [("english", "STOP", "I want to kill myself", "en"), ("hindi", "रुकें", "मैं जीना नहीं चाहता", "hi"), ("romanised", "ruko", "jeena nahi chahta", "hi")],
+    [("english", "STOP", "I want to kill myself", "en"), ("hindi", "संदेश बंद करो", "मैं जीना नहीं चाहता", "hi"), ("romanised", "band karo", "jeena nahi chahta", "hi")],
 )
 def test_danger_signs_while_opted_out_still_get_the_advice_first(demo: Services, style: str, stop: str, text: str, ui: str) -> None:
     user = register(demo, style, f"stopped-{style}")
