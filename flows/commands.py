@@ -52,6 +52,9 @@ _WORDS: dict[Command, tuple[str, ...]] = {
         "मेरा डेटा डिलीट करो", "मेरी जानकारी हटाएं", "मेरी जानकारी हटाओ", "डेटा हटाएं", "mera data hatao",
         "mera data hatayen", "mera data hataye", "mera data delete karo", "mera data delete kar do",
         "meri jankari hatao", "data hatao", "data delete karo",
+        # "मिटाना" (wipe out) as well as "हटाना" (remove): the consent once said "मिटाने".
+        "मेरा डेटा मिटाओ", "मेरा डेटा मिटाएं", "मेरा डाटा मिटाओ", "मेरी जानकारी मिटाओ", "डेटा मिटाओ", "mera data mitao",
+        "mera data mitaen", "mera data mitaye", "meri jankari mitao", "data mitao",
     ),
     Command.START: ("start", "शुरू", "shuru", "शुरू करें", "shuru karo", "शुरू करो", "unstop", "subscribe", "resume"),
 }

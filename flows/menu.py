@@ -68,6 +68,7 @@ def help_text() -> Text:
         "LANGUAGE – change the language\n"
         "HELP – this message\n"
         "STOP – stop all messages\n"
+        "DELETE MY DATA – delete your data\n"
         "In an emergency, call 108 for an ambulance or 112."
     )
 

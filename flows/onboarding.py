@@ -85,7 +85,7 @@ class ConsentStep(Step):
                 "To book a consultation we store your name, age, sex, state, district, phone number "
                 "and the health problems you tell us. Only the doctors and health workers of this "
                 "service see them, to treat you. We do not share them with anyone else.\n"
-                "You can stop at any time by sending STOP, and ask us to delete your data.\n"
+                "You can stop at any time by sending STOP, and have your data deleted by sending DELETE MY DATA.\n"
                 "Do you agree?"
             ),
             (

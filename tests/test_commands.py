@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -10,7 +12,8 @@ from bot.models import Identity, Patient
 from flows import menu
 from flows.commands import Command, match_command
 from flows.conversation import steps
-from flows.engine import Inbound, Ports, State, Turn
+from flows.engine import Inbound, Ports, State, Turn, choose_again, resolve_choice
+from flows.messages import Text
 from flows.text import fold
 from tests.helpers import FAKE_OPDS, IN_MEMORY_NOW, FakeBookings, FakePatients, FlowChat, LocalUser, registered_chat
 
@@ -235,3 +238,75 @@ def test_consent_and_help_teach_no_word_that_means_wait(catalogs: Catalogs, lang
     taught = "\n".join([consent, catalogs.render(menu.help_text(), lang), catalogs.render(menu.help_sms(), lang)])
     words = set(fold(taught).split())
     assert not {fold(w) for w in WAIT} & words, taught
+
+
+# --- every word a message teaches works ------------------------------------------------------------
+
+# "Send MENU, STATUS … or STOP", "MENU – the main menu", "sending DELETE MY DATA", "or CANCEL", "“शुरू” या START".
+TAUGHT_EN = re.compile(r"(?:\b[Ss]end(?:ing)?|,|\bor|या|^)\s*([A-Z]{2,}(?: [A-Z]{2,})*)\b", re.MULTILINE)
+# "“मेरा डेटा हटाएँ” लिखकर", "मेनू – मुख्य मेनू", "मेनू, स्थिति, रद्द, भाषा या STOP भेजें".
+QUOTED = re.compile(r"“([^”]+)”")
+HELP_LINE = re.compile(r"^([^–\n]+?) – ", re.MULTILINE)
+SENT_LIST = re.compile(r"^([^।:\n]+?) (?:भेजें|लिखें)।", re.MULTILINE)
+
+
+def taught_words(text: str) -> set[str]:
+    """Return the words a rendered message tells the reader to send."""
+    words = set(TAUGHT_EN.findall(text)) | set(QUOTED.findall(text)) | set(HELP_LINE.findall(text))
+    for listed in SENT_LIST.findall(text):
+        words |= {w.strip() for w in re.split(r",| या ", listed) if w.strip()}
+    return words
+
+
+def _at(catalogs: Catalogs, lang: str, step: str, opted_out: bool = False) -> FlowChat:
+    """Return a conversation at a step: before registering at consent, registered anywhere else."""
+    if step == "consent":
+        return FlowChat(catalogs, lang, State(step="consent", language=lang), bookings=FakeBookings())
+    chat = _with_token(catalogs, lang)
+    chat.state = State(step=step, language=lang, opted_out=opted_out)
+    return chat
+
+
+# Where each teaching message is read, and so where its words are sent.
+TEACHING = {
+    "consent": lambda turn: steps()["consent"].ask(turn).text,
+    "help": lambda turn: menu.help_text(),
+    "help-sms": lambda turn: menu.help_sms(),
+    "no-token": lambda turn: Text("You have no token booked. Send MENU and choose “See a doctor” to book one."),
+    "opted-out": lambda turn: Text("You have stopped messages from teleopd. Send START to begin again."),
+}
+NOT_UNDERSTOOD = {choose_again().msgid, "Please send 1 to agree or 2 to decline.", "You have stopped messages from teleopd. Send START to begin again."}
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+@pytest.mark.parametrize("message", TEACHING)
+def test_every_word_a_message_teaches_works_where_it_is_read(catalogs: Catalogs, lang: str, message: str) -> None:
+    step = "consent" if message == "consent" else "menu"
+    chat = _at(catalogs, lang, step, opted_out=message == "opted-out")
+    turn = Turn(chat.state, Inbound(), Ports(patients=chat.patients, labels=catalogs), steps())
+    rendered = catalogs.render(TEACHING[message](turn), lang)
+    words = taught_words(rendered)
+    assert words, f"no taught words found in {rendered!r}"
+    offered = steps()[step].ask(turn).choices
+    for word in sorted(words):
+        understood = match_command(word) is not None or resolve_choice(Inbound(text=word), fold(word), offered, catalogs) is not None
+        assert understood, f"{message} ({lang}) teaches {word!r}, which is no command and no choice at {step}: {rendered!r}"
+        tried = _at(catalogs, lang, step, opted_out=message == "opted-out")
+        tried.send(word)
+        replies = {reply.text.msgid for reply in tried.replies}
+        assert not replies & NOT_UNDERSTOOD, f"{word!r} at {step} was not understood: {tried.last_texts!r}"
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_the_help_says_how_to_delete_ones_data(catalogs: Catalogs, lang: str) -> None:
+    words = taught_words(catalogs.render(menu.help_text(), lang))
+    assert Command.ERASE in {match_command(w) for w in words}, words
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+@pytest.mark.parametrize("words", ["mera data mitao", "मेरा डेटा मिटाओ", "मेरा डेटा मिटाएँ", "data mitao", "DELETE MY DATA", "मेरा डेटा हटाएँ"])
+def test_asking_to_erase_in_the_words_of_the_consent_asks_to_confirm(catalogs: Catalogs, lang: str, words: str) -> None:
+    """The consent says data can be erased ("मिटाने"); "mera data mitao" was not understood."""
+    chat = registered_chat(catalogs, lang)
+    chat.send(words)
+    assert chat.state.step == "erase_confirm", chat.last_texts
