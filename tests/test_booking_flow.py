@@ -20,7 +20,7 @@ from sqlalchemy import select
 from bot.models import Conversation, Identity, Opd, Patient, Person, Token, TokenStatus
 from bot.opds import DEMO_OPDS, OpdSpec, load_demo, upsert_opd
 from bot.services import Services
-from tests.helpers import LocalUser, Said
+from tests.helpers import LocalUser, Said, registered_chat
 
 IST = ZoneInfo("Asia/Kolkata")
 STYLES = ("english", "hindi", "romanised")
@@ -59,7 +59,7 @@ Q = {
         "dep_sex": "female, male or other?",
         "since": "Since when?",
         "how_bad": "How bad is it?",
-        "suggest": "I suggest the",
+        "suggest": "OPD fits these symptoms.",
         "book_it": "Shall I book a token there?",
         "pick": "Which OPD would you like?",
         "booked": "Your token is booked.",
@@ -93,7 +93,7 @@ Q = {
         "dep_sex": "महिला हैं, पुरुष हैं या अन्य?",
         "since": "यह कब से है?",
         "how_bad": "तकलीफ़ कितनी है?",
-        "suggest": "मेरी सलाह है:",
+        "suggest": "इन तकलीफ़ों के लिए",
         "book_it": "क्या वहाँ टोकन बुक कर दूँ?",
         "pick": "आप कौन सी ओपीडी चुनना चाहेंगे?",
         "booked": "आपका टोकन बुक हो गया है।",
@@ -361,7 +361,7 @@ CHILD = {
         ("५", "Is Guddu female, male or other?"),
         ("boy", Q["en"]["since"]),
         ("since yesterday", Q["en"]["how_bad"]),
-        ("moderate", "I suggest the Paediatrics OPD."),
+        ("moderate", "The Paediatrics OPD fits these symptoms."),
         ("yes", Q["en"]["booked"]),
     ],
     "hindi": [
@@ -371,7 +371,7 @@ CHILD = {
         ("५", "गुड्डू महिला हैं, पुरुष हैं या अन्य?"),
         ("लड़का", Q["hi"]["since"]),
         ("कल से", Q["hi"]["how_bad"]),
-        ("२", "मेरी सलाह है: बाल रोग ओपीडी।"),
+        ("२", "इन तकलीफ़ों के लिए बाल रोग ओपीडी ठीक रहेगी।"),
         ("हाँ", Q["hi"]["booked"]),
     ],
     "romanised": [
@@ -381,7 +381,7 @@ CHILD = {
         ("५ saal", "Guddu महिला हैं, पुरुष हैं या अन्य?"),
         ("ladka", Q["hi"]["since"]),
         ("kal se", Q["hi"]["how_bad"]),
-        ("madhyam", "मेरी सलाह है: बाल रोग ओपीडी।"),
+        ("madhyam", "इन तकलीफ़ों के लिए बाल रोग ओपीडी ठीक रहेगी।"),
         ("haan", Q["hi"]["booked"]),
     ],
 }
@@ -449,12 +449,12 @@ def test_a_child_with_the_real_hours_still_goes_to_paediatrics(demo: Services, s
 
 # (style, what the patient says, sex, the OPD the bot must suggest, its code)
 FITTING_OPD = [
-    ("english", "I have a rash on my arms", "male", "I suggest the Dermatology OPD.", "DERM"),
-    ("hindi", "त्वचा पर चकत्ते और खुजली", "male", "मेरी सलाह है: त्वचा रोग ओपीडी।", "DERM"),
-    ("romanised", "skin par rash hai", "female", "मेरी सलाह है: त्वचा रोग ओपीडी।", "DERM"),
-    ("english", "I am pregnant, I need a checkup", "female", "I suggest the Obstetrics & Gynaecology OPD.", "OBG"),
-    ("hindi", "मैं गर्भवती हूँ, जाँच करानी है", "female", "मेरी सलाह है: स्त्री एवं प्रसूति रोग ओपीडी।", "OBG"),
-    ("romanised", "pregnant hoon, checkup karana hai", "female", "मेरी सलाह है: स्त्री एवं प्रसूति रोग ओपीडी।", "OBG"),
+    ("english", "I have a rash on my arms", "male", "The Dermatology OPD fits these symptoms.", "DERM"),
+    ("hindi", "त्वचा पर चकत्ते और खुजली", "male", "इन तकलीफ़ों के लिए त्वचा रोग ओपीडी ठीक रहेगी।", "DERM"),
+    ("romanised", "skin par rash hai", "female", "इन तकलीफ़ों के लिए त्वचा रोग ओपीडी ठीक रहेगी।", "DERM"),
+    ("english", "I am pregnant, I need a checkup", "female", "The Obstetrics & Gynaecology OPD fits these symptoms.", "OBG"),
+    ("hindi", "मैं गर्भवती हूँ, जाँच करानी है", "female", "इन तकलीफ़ों के लिए स्त्री एवं प्रसूति रोग ओपीडी ठीक रहेगी।", "OBG"),
+    ("romanised", "pregnant hoon, checkup karana hai", "female", "इन तकलीफ़ों के लिए स्त्री एवं प्रसूति रोग ओपीडी ठीक रहेगी।", "OBG"),
 ]
 
 
@@ -816,3 +816,22 @@ def test_hindi_times_are_written_in_hindi(closed_now: Services) -> None:
     patient = register(closed_now, "hindi", "time-hi")
     offer = _to_the_offer(closed_now, patient).texts[-1]
     assert "सुबह 9:00" in offer and not re.search(r"\b(?:am|pm)\b", offer), offer
+
+
+# --- the OPD that fits, said without advising (the pure flows, in-memory ports) -------------------------
+
+FITS = {"en": "The Dermatology OPD fits these symptoms.", "hi": "इन तकलीफ़ों के लिए त्वचा रोग ओपीडी ठीक रहेगी।"}
+ADVICE = re.compile(r"\bsuggest|\badvi[cs]e|सलाह|सुझाव", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_the_suggestion_says_which_opd_fits_and_gives_no_advice(catalogs, lang: str) -> None:
+    """"मेरी सलाह है" (my advice) and "I suggest" read as medical advice; the bot never advises."""
+    chat = registered_chat(catalogs, lang)
+    chat.send({"en": "itching and rash", "hi": "खुजली और दाने"}[lang])
+    chat.send("1")
+    chat.send({"en": "2 days", "hi": "२ दिन"}[lang])
+    suggestion = chat.send("1")[-1]
+    assert chat.state.step == "opd_suggest"
+    assert FITS[lang] in suggestion, suggestion
+    assert not ADVICE.search(suggestion), suggestion

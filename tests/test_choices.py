@@ -24,9 +24,9 @@ from tests.helpers import FAKE_OPDS, IN_MEMORY_NOW, FakeBookings, FakeDesk, Fake
 
 LANGS = ("en", "hi")
 
-# What each step needs in the conversation data to be asked with its choices.
+# What each step needs in the conversation data to be asked with its choices (a list: each way it is asked).
 STAGED_DATA = {
-    "opd_suggest": {"opd": 1},
+    "opd_suggest": [{"opd": 1}, {"opd": 1, "opd_later": 3, "red_flags": ["pregnancy_danger"]}],
     "offer": {"offer": {"opd": 2, "day": "2026-11-26", "starts_at": "2026-11-26T03:30:00+00:00", "why": "closed"}},
     "cancel_confirm": {"token": 1},
     "move_pick": {"token": 1},
@@ -91,6 +91,10 @@ ROMANISED: dict[str, tuple[str, ...]] = {
     "Book a token for a patient": ("mareez ke liye token book karen",),
     "Yes, delete my data": ("haan mera data hatayen", "haan mera data hataen"),
     "No, keep the messages": ("nahi sandesh aate rahen",),
+    "Yes, please": ("haan zaroor", "haan jaroor"),
+    "Not now": ("abhi nahi",),
+    "Yes, book now": ("haan abhi book karen", "abhi book karo"),
+    "Book Obstetrics & Gynaecology on 26 November 2026 at 9:00 am": ("stri evam prasuti rog", "baad mein"),
     "Yes, stop all messages": ("haan sare sandesh band karen", "haan saare sandesh band karein"),
     "No, keep my data": ("nahi mera data rehne den",),
 }
@@ -113,11 +117,12 @@ def offered(catalogs: Catalogs) -> list[tuple[str, tuple[Choice, ...]]]:
     """Return every step with the choices it offers."""
     found = []
     for name, step in steps().items():
-        state = State(step=name, language="en", data=dict(STAGED_DATA.get(name, {})))
-        turn = Turn(state, Inbound(), staged_ports(catalogs, name), steps())
-        choices = step.ask(turn).choices
-        if choices:
-            found.append((name, choices))
+        staged = STAGED_DATA.get(name, {})
+        for data in staged if isinstance(staged, list) else [staged]:
+            turn = Turn(State(step=name, language="en", data=dict(data)), Inbound(), staged_ports(catalogs, name), steps())
+            choices = step.ask(turn).choices
+            if choices:
+                found.append((name, choices))
     return found
 
 
@@ -226,8 +231,9 @@ def test_no_step_asks_for_a_button_the_terminal_does_not_have(catalogs: Catalogs
     for name in steps():
         ports = staged_ports(catalogs, name)
         role = STAFF_STEPS.get(name) or ("health_worker" if name.startswith("hw_") else "patient")
+        staged = STAGED_DATA.get(name, {})
         chat = FlowChat(
-            catalogs, lang, State(step=name, language=lang, data=dict(STAGED_DATA.get(name, {}))),
+            catalogs, lang, State(step=name, language=lang, data=dict(staged[-1] if isinstance(staged, list) else staged)),
             patients=ports.patients, bookings=ports.bookings, desk=ports.desk, role=role,
         )
         said += [(name, text) for text in chat.send("qqq zzz")]

@@ -372,6 +372,7 @@ PATIENT_PATHS: dict[str, list[tuple[str, str | None]]] = {
     "move_pick": [*BOOKED, ("choice", "token"), ("choice", "move")],
     "erase_confirm": [("text", "delete my data")],
     "stop_confirm": [("text", "ruko")],
+    "support_offer": [("choice", "book"), ("text", "I want to end my life")],
     "confirm": [("choice", "details")],
 }
 WORKER_PATH = [("choice", "book"), ("text", "98765 43210"), ("text", "Ramesh"), ("text", "40"), ("choice", "male"), ("text", "fever")]
