@@ -34,7 +34,7 @@ from flows.messages import ByLanguage, Choice, Reply, Text, TimeOfDay, sms, t, t
 from flows.onboarding import NAME_MAX, NO_WORDS, SEX_ALIASES, SEX_LABELS, YES_WORDS, FreeTextStep
 from flows.opd import BookingOutcome, BookingResult, Intake, OpdInfo, TokenInfo
 from flows.redflags import known_flags
-from flows.symptoms import find_symptoms, parse_duration, specialty_for
+from flows.symptoms import find_symptoms, parse_duration, sees_patient, specialty_for
 from flows.text import parse_age
 
 SEVERITY_LABELS = {
@@ -272,14 +272,26 @@ def _patient_age_sex(turn: Turn) -> tuple[int, str]:
     return (profile.age, profile.sex) if profile else (30, "other")
 
 
+def _wanted_specialty(turn: Turn) -> str:
+    """Return the specialty the symptoms point to, for this patient's age and sex."""
+    if emergency_actions(turn) == {"mental_health"}:
+        return "psychiatry"  # thoughts of self-harm: the mental health OPD, where there is one
+    age, sex = _patient_age_sex(turn)
+    return specialty_for(find_symptoms(_intake(turn).get("text", "")), age, sex)
+
+
+def opds_for_patient(turn: Turn) -> list[OpdInfo]:
+    """Return the OPDs that see this booking's patient, and the one their symptoms point to."""
+    age, sex = _patient_age_sex(turn)
+    wanted = _wanted_specialty(turn)
+    return [o for o in turn.ports.bookings.opds() if o.specialty == wanted or sees_patient(o.specialty, age, sex)]
+
+
 def suggested_opd(turn: Turn, opds: list[OpdInfo]) -> OpdInfo | None:
     """Return the OPD to suggest: the specialty the symptoms point to, open soonest."""
     if not opds:
         return None
-    age, sex = _patient_age_sex(turn)
-    specialty = specialty_for(find_symptoms(_intake(turn).get("text", "")), age, sex)
-    if emergency_actions(turn) == {"mental_health"}:
-        specialty = "psychiatry"  # thoughts of self-harm: the mental health OPD, where there is one
+    specialty = _wanted_specialty(turn)
     for wanted in (specialty, "general_medicine"):
         matching = sorted((o for o in opds if o.specialty == wanted), key=lambda o: (not o.open_now, o.next_session))
         if matching:
@@ -310,7 +322,7 @@ class OpdSuggestStep(Step):
     name = "opd_suggest"
 
     def skip(self, turn: Turn) -> str | None:
-        opds = turn.ports.bookings.opds()
+        opds = opds_for_patient(turn)
         if not opds:
             turn.say(t("No OPD is taking bookings at the moment. Please try again later; in an emergency call 108 or 112."))
             return "menu"
@@ -386,9 +398,9 @@ class OpdPickStep(Step):
     name = "opd_pick"
 
     def ask(self, turn: Turn) -> Reply:
-        # Every OPD is offered; a channel that shows fewer rows at once (WhatsApp lists: 10)
-        # pages them, and any OPD can also be typed by its name or code.
-        opds = turn.ports.bookings.opds()
+        # Every OPD that sees the patient is offered; a channel that shows fewer rows at once
+        # (WhatsApp lists: 10) pages them, and any OPD can also be typed by its name or code.
+        opds = opds_for_patient(turn)
         return Reply(
             t("Which OPD would you like?"),
             tuple(Choice(f"opd:{o.id}", o.name, (o.code,)) for o in opds),
@@ -460,7 +472,7 @@ def token_when(token: TokenInfo, now: dt.datetime) -> Text:
 def token_wait(token: TokenInfo) -> Text:
     """Return the estimated wait, saying when it is a standard estimate."""
     if token.position <= 1:
-        return t("none: you are next")
+        return t("no wait, you are next")
     if token.wait_is_estimate_default:
         return tn(
             "about {count} minute (we count {per} minutes per patient until this OPD has enough consultations of its own)",

@@ -78,12 +78,13 @@ SEVERITY = {"mild": t("mild"), "moderate": t("moderate"), "severe": t("severe")}
 
 
 def home_choices(view: DoctorView) -> tuple[Choice, ...]:
-    """Return what a doctor can do when not with a patient."""
-    return (
-        Choice("next", t("Call the next patient"), NEXT_WORDS),
-        Choice("pause", t("Pause"), PAUSE_WORDS),
-        Choice("off", t("Go off duty"), OFF_WORDS),
-    )
+    """Return what a doctor can do when not with a patient: no status they already have."""
+    choices = [Choice("next", t("Call the next patient"), NEXT_WORDS)]
+    if view.status != DoctorState.PAUSED:
+        choices.append(Choice("pause", t("Pause"), PAUSE_WORDS))
+    if view.status != DoctorState.OFFLINE:
+        choices.append(Choice("off", t("Go off duty"), OFF_WORDS))
+    return tuple(choices)
 
 
 class DoctorHomeStep(Step):
@@ -115,6 +116,10 @@ class DoctorHomeStep(Step):
             desk.set_status(DoctorState.OFFLINE)
             turn.say(t("You are off duty. Send NEXT when you are back."))
             turn.ask_again()
+        elif answer.key in OFF_WORDS and desk.view().status == DoctorState.OFFLINE:
+            turn.ask_again(t("You are off duty already. Send NEXT when you are back."))
+        elif answer.key in PAUSE_WORDS and desk.view().status == DoctorState.PAUSED:
+            turn.ask_again(t("Paused. No patient will be called until you send NEXT."))
         elif answer.key in DONE_WORDS + REFER_WORDS + NO_SHOW_WORDS:
             turn.ask_again(t("There is no consultation open. Send NEXT to call a patient."))
         else:

@@ -22,7 +22,7 @@ from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import Choice, Reply, Text, sms, t
 from flows.onboarding import NAME_MAX, SEX_ALIASES, SEX_LABELS, FreeTextStep, parse_phone
 from flows.opd import BookingOutcome, BookingResult, Intake
-from flows.symptoms import find_symptoms, parse_duration, specialty_for
+from flows.symptoms import find_symptoms, parse_duration, sees_patient, specialty_for
 from flows.text import parse_age
 
 HW_KEYS = ("hw_phone", "hw_name", "hw_age", "hw_sex", "hw_intake")
@@ -184,9 +184,11 @@ class HwOpdStep(Step):
     name = "hw_opd"
 
     def _opds(self, turn: Turn):  # type: ignore[no-untyped-def]
-        opds = turn.ports.bookings.opds()
+        """Return the OPDs that see the patient, the one the complaint points to first."""
         intake = turn.data.get("hw_intake") or {}
-        wanted = specialty_for(find_symptoms(intake.get("text", "")), int(turn.data.get("hw_age", 30)), str(turn.data.get("hw_sex", "other")))
+        age, sex = int(turn.data.get("hw_age", 30)), str(turn.data.get("hw_sex", "other"))
+        wanted = specialty_for(find_symptoms(intake.get("text", "")), age, sex)
+        opds = [o for o in turn.ports.bookings.opds() if o.specialty == wanted or sees_patient(o.specialty, age, sex)]
         return sorted(opds, key=lambda o: (o.specialty != wanted, not o.open_now, o.next_session))
 
     def ask(self, turn: Turn) -> Reply:

@@ -20,7 +20,8 @@ from sqlalchemy import select
 from bot.models import Conversation, Identity, Opd, Patient, Person, Token, TokenStatus
 from bot.opds import DEMO_OPDS, OpdSpec, load_demo, upsert_opd
 from bot.services import Services
-from tests.helpers import LocalUser, Said, registered_chat
+from flows.opd import Dependent
+from tests.helpers import FAKE_OPDS, FakeBookings, LocalUser, Said, registered_chat, registered_profile
 
 IST = ZoneInfo("Asia/Kolkata")
 STYLES = ("english", "hindi", "romanised")
@@ -80,7 +81,7 @@ Q = {
         "words_problem": "Please tell me the problem in words",
         "opd_problem": "I could not find that OPD.",
         "since_problem": "Please say how long",
-        "next": "none: you are next",
+        "next": "no wait, you are next",
         "minutes": "about {n} minutes",
         "per_patient": "we count {n} minutes per patient",
     },
@@ -114,7 +115,7 @@ Q = {
         "words_problem": "कृपया अपनी तकलीफ़ शब्दों में बताएँ",
         "opd_problem": "यह ओपीडी नहीं मिली।",
         "since_problem": "कृपया बताएँ",
-        "next": "कोई नहीं: अगली बारी आपकी है",
+        "next": "इंतज़ार नहीं, अगली बारी आपकी है",
         "minutes": "लगभग {n} मिनट",
         "per_patient": "हम हर मरीज़ के लिए {n} मिनट मानते हैं",
     },
@@ -835,3 +836,40 @@ def test_the_suggestion_says_which_opd_fits_and_gives_no_advice(catalogs, lang: 
     assert chat.state.step == "opd_suggest"
     assert FITS[lang] in suggestion, suggestion
     assert not ADVICE.search(suggestion), suggestion
+
+
+# (the patient: a profile or a child booked for before; the OPD codes the list may offer)
+WHO_SEES_WHOM = [
+    pytest.param(registered_profile(sex="male", age=40), None, {"GEN24", "DERM", "PSY"}, id="man-40"),
+    pytest.param(registered_profile(sex="female", age=30), None, {"GEN24", "OBG", "DERM", "PSY"}, id="woman-30"),
+    pytest.param(registered_profile(sex="female", age=30), Dependent(7, "Munni", 5, "female"), {"GEN24", "PAED", "DERM", "PSY"}, id="girl-5"),
+]
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+@pytest.mark.parametrize(("profile", "child", "codes"), WHO_SEES_WHOM)
+def test_the_opd_list_offers_the_opds_that_see_the_patient(catalogs, lang: str, profile, child, codes: set[str]) -> None:
+    """Paediatrics and Obstetrics were offered to a 40-year-old man."""
+    bookings = FakeBookings(family=[child] if child else [])
+    chat = registered_chat(catalogs, lang, profile, bookings=bookings)
+    chat.send({"en": "fever", "hi": "बुखार"}[lang])
+    chat.send("Munni" if child else "1")
+    chat.send("2 days")
+    chat.send("1")
+    assert chat.state.step == "opd_suggest"
+    chat.send({"en": "Choose another OPD", "hi": "दूसरी ओपीडी चुनें"}[lang])
+    assert chat.state.step == "opd_pick"
+    by_id = {f"opd:{o.id}": o.code for o in FAKE_OPDS}
+    assert {by_id[key] for key in chat.last_choices} == codes
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_the_wait_of_the_next_patient_reads_as_one_phrase(catalogs, lang: str) -> None:
+    """"Estimated wait: none: you are next" had two colons."""
+    chat = registered_chat(catalogs, lang)
+    for said in ({"en": "fever", "hi": "बुखार"}[lang], "1", "2 days", "1", "1"):
+        texts = chat.send(said)
+    label = {"en": "Estimated wait: ", "hi": "अनुमानित इंतज़ार: "}[lang]
+    booked = next(text for text in texts if label in text)
+    wait = booked.split(label, 1)[1].split("\n")[0]
+    assert wait == {"en": "no wait, you are next", "hi": "इंतज़ार नहीं, अगली बारी आपकी है"}[lang], booked
