@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 
 ZWNJ = "\u200c"
 ZWJ = "\u200d"
@@ -281,10 +281,11 @@ _DEVANAGARI_VOWELS = {
     "अ": "a", "आ": "aa", "इ": "i", "ई": "ii", "उ": "u", "ऊ": "uu", "ऋ": "ri", "ए": "e", "ऐ": "ai", "ओ": "o",
     "औ": "au", "ऍ": "e", "ऑ": "o",
 }
-_DEVANAGARI_SIGNS = {
+_DEVANAGARI_VOWEL_SIGNS = {
     "ा": "aa", "ि": "i", "ी": "ii", "ु": "u", "ू": "uu", "ृ": "ri", "े": "e", "ै": "ai", "ो": "o", "ौ": "au",
-    "ॅ": "e", "ॉ": "o", ANUSVARA: "n", "ः": "h",
+    "ॅ": "e", "ॉ": "o",
 }
+_DEVANAGARI_NASAL_AND_VISARGA = {ANUSVARA: "n", "ः": "h"}
 # Applied in order to a Latin word: spelling variants first, then what romanised Hindi leaves out.
 _SOUND_RULES = (
     (re.compile(r"c(?!h)"), "k"),  # "c" alone is a "k" ("doctor"); "ch" stays
@@ -312,23 +313,19 @@ def _romanise(text: str) -> str:
     out: list[str] = []
     pending_a = False  # a consonant's own "a", written only if a letter of the same word follows
     for ch in text:
-        sign = _DEVANAGARI_SIGNS.get(ch)
-        if ch == VIRAMA or (sign is not None and ch != ANUSVARA and ch != "ः"):
-            out.append("" if ch == VIRAMA else sign)  # type: ignore[arg-type]
+        if ch == VIRAMA or ch in _DEVANAGARI_VOWEL_SIGNS:
+            out.append(_DEVANAGARI_VOWEL_SIGNS.get(ch, ""))  # the sign takes the place of the own "a"
             pending_a = False
             continue
-        if pending_a and (ch in _DEVANAGARI_CONSONANTS or ch in (ANUSVARA, "ः")):
+        if pending_a and (ch in _DEVANAGARI_CONSONANTS or ch in _DEVANAGARI_NASAL_AND_VISARGA):
             out.append("a")
-        pending_a = False
-        if ch in _DEVANAGARI_CONSONANTS:
-            out.append(_DEVANAGARI_CONSONANTS[ch])
-            pending_a = True
-        else:
-            out.append(_DEVANAGARI_VOWELS.get(ch) or sign or ch)
+        pending_a = ch in _DEVANAGARI_CONSONANTS
+        out.append(_DEVANAGARI_CONSONANTS.get(ch) or _DEVANAGARI_VOWELS.get(ch) or _DEVANAGARI_NASAL_AND_VISARGA.get(ch) or ch)
     return "".join(out)
 
 
-@cache
+# Labels repeat on every turn; what users type mostly does not, so the cache is bounded.
+@lru_cache(maxsize=4096)
 def sound_key(text: str) -> str:
     """Return a loose matching key for how text sounds, the same for Devanagari and romanised Hindi ("गंभीर", "gambhir")."""
     words = []
