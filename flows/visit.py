@@ -85,6 +85,10 @@ def visit_action(turn: Turn, key: str) -> bool:
     visits = turn.ports.visits
     if kind not in ("join", "leave", "rate", "followup") or visits is None:
         return False
+    # Only a registered patient is ever called: someone still registering who sends a call's
+    # button (a forged one) stays with their question instead of landing on a menu not theirs.
+    if turn.ports.patients.profile() is None:
+        return False
     # Buttons come back from the user's device: anything not shaped like ours is not ours.
     parts = rest.split(":")
     if not all(p.isascii() and p.isdigit() and len(p) <= 12 for p in parts) or len(parts) != (2 if kind == "rate" else 1):
