@@ -201,6 +201,15 @@ class FakeDesk:
         return ended
 
 
+def consultation_view(consultation_id: int = 7) -> ConsultationView:
+    """Return a consultation as a doctor's desk shows it."""
+    return ConsultationView(
+        id=consultation_id, opd=FAKE_OPDS[0].name, token_number=1, patient_name="Sunita Devi", age=34, sex="female",
+        state=ByLanguage("Uttar Pradesh", "उत्तर प्रदेश"), symptoms=(), own_words="fever", duration="2 days", severity="mild",
+        red_flags=(), earlier_consultations=0, room_url="https://meet.example/room", joined=False,
+    )
+
+
 def registered_profile(sex: str = "female", age: int = 34) -> Profile:
     """Return a registered patient's profile."""
     return Profile("Sunita Devi", age, sex, "IN-UP", "Varanasi", None, IN_MEMORY_NOW)

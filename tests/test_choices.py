@@ -14,13 +14,15 @@ import re
 import pytest
 
 from bot.i18n import Catalogs
-from flows.clinic import DoctorState
 from flows import visit
+from flows.clinic import DoctorState
 from flows.conversation import steps
 from flows.engine import Inbound, Ports, State, Turn, resolve_choice
 from flows.messages import ByLanguage, Choice, Text
 from flows.text import fold
-from tests.helpers import FAKE_OPDS, IN_MEMORY_NOW, FakeBookings, FakeDesk, FakePatients, FlowChat, registered_chat, registered_profile
+from tests.helpers import (
+    FAKE_OPDS, IN_MEMORY_NOW, FakeBookings, FakeDesk, FakePatients, FlowChat, consultation_view, registered_chat, registered_profile,
+)
 
 LANGS = ("en", "hi")
 
@@ -109,7 +111,7 @@ def staged_ports(catalogs: Catalogs, step: str) -> Ports:
     bookings.tokens.append(bookings.token(FAKE_OPDS[3], 1, IN_MEMORY_NOW + dt.timedelta(days=1)))
     desk = FakeDesk(status=DoctorState.FREE)
     if step == "consulting":
-        desk.consultation = object()  # type: ignore[assignment]  # only its presence is asked
+        desk.consultation = consultation_view()
     return Ports(patients=FakePatients(registered_profile()), labels=catalogs, bookings=bookings, desk=desk)
 
 

@@ -24,7 +24,6 @@ from sqlalchemy import select
 import webhooks
 from bot.i18n import Catalogs
 from bot.models import Conversation, Identity, OutboxMessage, OutboxStatus, Patient
-from bot.outbox import render
 from flows.conversation import steps
 from flows.redflags import detect
 from tests.helpers import FlowChat
