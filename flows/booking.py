@@ -280,11 +280,15 @@ def _wanted_specialty(turn: Turn) -> str:
     return specialty_for(find_symptoms(_intake(turn).get("text", "")), age, sex)
 
 
+def opds_seeing(opds: list[OpdInfo], age: int, sex: str, wanted: str) -> list[OpdInfo]:
+    """Return the OPDs that see a patient of this age and sex, and those of the specialty their symptoms point to."""
+    return [o for o in opds if o.specialty == wanted or sees_patient(o.specialty, age, sex)]
+
+
 def opds_for_patient(turn: Turn) -> list[OpdInfo]:
     """Return the OPDs that see this booking's patient, and the one their symptoms point to."""
     age, sex = _patient_age_sex(turn)
-    wanted = _wanted_specialty(turn)
-    return [o for o in turn.ports.bookings.opds() if o.specialty == wanted or sees_patient(o.specialty, age, sex)]
+    return opds_seeing(turn.ports.bookings.opds(), age, sex, _wanted_specialty(turn))
 
 
 def suggested_opd(turn: Turn, opds: list[OpdInfo]) -> OpdInfo | None:

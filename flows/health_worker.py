@@ -17,12 +17,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
-from flows.booking import token_wait, token_when
+from flows.booking import opds_seeing, token_wait, token_when
 from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import Choice, Reply, Text, sms, t
 from flows.onboarding import NAME_MAX, SEX_ALIASES, SEX_LABELS, FreeTextStep, parse_phone
 from flows.opd import BookingOutcome, BookingResult, Intake
-from flows.symptoms import find_symptoms, parse_duration, sees_patient, specialty_for
+from flows.symptoms import find_symptoms, parse_duration, specialty_for
 from flows.text import parse_age
 
 HW_KEYS = ("hw_phone", "hw_name", "hw_age", "hw_sex", "hw_intake")
@@ -188,7 +188,7 @@ class HwOpdStep(Step):
         intake = turn.data.get("hw_intake") or {}
         age, sex = int(turn.data.get("hw_age", 30)), str(turn.data.get("hw_sex", "other"))
         wanted = specialty_for(find_symptoms(intake.get("text", "")), age, sex)
-        opds = [o for o in turn.ports.bookings.opds() if o.specialty == wanted or sees_patient(o.specialty, age, sex)]
+        opds = opds_seeing(turn.ports.bookings.opds(), age, sex, wanted)
         return sorted(opds, key=lambda o: (o.specialty != wanted, not o.open_now, o.next_session))
 
     def ask(self, turn: Turn) -> Reply:

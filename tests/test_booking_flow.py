@@ -20,8 +20,10 @@ from sqlalchemy import select
 from bot.models import Conversation, Identity, Opd, Patient, Person, Token, TokenStatus
 from bot.opds import DEMO_OPDS, OpdSpec, load_demo, upsert_opd
 from bot.services import Services
+from flows.conversation import steps
+from flows.engine import Inbound, Ports, State, Turn
 from flows.opd import Dependent
-from tests.helpers import FAKE_OPDS, FakeBookings, LocalUser, Said, registered_chat, registered_profile
+from tests.helpers import FAKE_OPDS, FakeBookings, FakePatients, LocalUser, Said, registered_chat, registered_profile
 
 IST = ZoneInfo("Asia/Kolkata")
 STYLES = ("english", "hindi", "romanised")
@@ -874,3 +876,11 @@ def test_the_wait_of_the_next_patient_reads_as_one_phrase(catalogs, lang: str) -
     booked = next(text for text in texts if label in text)
     wait = booked.split(label, 1)[1].split("\n")[0]
     assert wait == {"en": "no wait, you are next", "hi": "इंतज़ार नहीं, अगली बारी आपकी है"}[lang], booked
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_a_health_worker_is_offered_the_opds_that_see_the_walk_in(catalogs, lang: str) -> None:
+    state = State(step="hw_opd", language=lang, data={"hw_age": 40, "hw_sex": "male", "hw_intake": {"text": "fever"}})
+    turn = Turn(state, Inbound(), Ports(patients=FakePatients(), labels=catalogs, bookings=FakeBookings(), role="health_worker"), steps())
+    by_id = {f"opd:{o.id}": o.code for o in FAKE_OPDS}
+    assert {by_id[c.key] for c in steps()["hw_opd"].ask(turn).choices} == {"GEN24", "DERM", "PSY"}
