@@ -4,11 +4,15 @@
 stateDiagram-v2
     menu --> symptoms: See a doctor (or symptoms typed at the menu)
     symptoms --> for_whom
+    symptoms --> support_offer: thoughts of self-harm (after the Tele-MANAS reply)
+    support_offer --> opd_suggest: yes
+    support_offer --> menu: not now
     for_whom --> dep_name: my child / another family member
     dep_name --> dep_age --> dep_sex --> since_when
     for_whom --> since_when: myself / someone booked for before
     since_when --> severity: (passed by when the first message said since when)
     severity --> opd_suggest
+    since_when --> opd_suggest: danger signs (108 first; since when and how bad wait for the doctor)
     opd_suggest --> menu: book → token
     opd_suggest --> opd_pick: choose another OPD
     opd_pick --> menu: book → token
@@ -16,7 +20,8 @@ stateDiagram-v2
     offer --> menu: book the next session
 ```
 The intake lives in the conversation's data until the token is booked; it then goes with
-the token, for the doctor.
+the token, for the doctor. After danger signs the suggestion says "call 108 first" again and
+offers an OPD open now (the token is called first) before the specialty's next session.
 """
 
 from __future__ import annotations
@@ -24,11 +29,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flows.engine import Answer, Step, Turn
+from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import ByLanguage, Choice, Reply, Text, TimeOfDay, sms, t, tn
 from flows.onboarding import NAME_MAX, NO_WORDS, SEX_ALIASES, SEX_LABELS, YES_WORDS, FreeTextStep
 from flows.opd import BookingOutcome, BookingResult, Intake, OpdInfo, TokenInfo
-from flows.symptoms import find_symptoms, parse_duration, specialty_for
+from flows.redflags import known_flags
+from flows.symptoms import find_symptoms, parse_duration, sees_patient, specialty_for
 from flows.text import parse_age
 
 SEVERITY_LABELS = {
@@ -39,12 +45,12 @@ SEVERITY_LABELS = {
 SEVERITY_ALIASES = {
     "mild": ("mild", "halka", "thoda", "हल्का", "थोड़ा", "kam"),
     "moderate": ("moderate", "medium", "beech ka", "madhyam", "मध्यम", "theek thaak"),
-    "severe": ("severe", "bad", "very bad", "bahut", "bahut zyada", "tez", "बहुत", "बहुत ज़्यादा", "तेज़"),
+    "severe": ("severe", "bad", "very bad", "bahut", "bahut zyada", "zyada", "jyada", "tez", "बहुत", "बहुत ज़्यादा", "ज़्यादा", "तेज़"),
 }
 
 
 # The conversation data the booking questions fill in.
-BOOKING_KEYS = ("intake", "patient", "opd", "offer", "dep_name", "dep_age")
+BOOKING_KEYS = ("intake", "patient", "opd", "opd_later", "offer", "dep_name", "dep_age")
 
 
 def start_booking(turn: Turn, text: str | None = None) -> None:
@@ -62,6 +68,13 @@ def start_booking(turn: Turn, text: str | None = None) -> None:
 
 def _intake(turn: Turn) -> dict[str, Any]:
     return turn.data.setdefault("intake", {})
+
+
+def emergency_actions(turn: Turn) -> set[str]:
+    """Return what the danger signs told so far call for: "ambulance" (108/112), "mental_health" (Tele-MANAS)."""
+    action_of = {flag.code: flag.action for flag in known_flags()}
+    # A code the detector no longer knows is still a danger sign: the ambulance is the safe reading.
+    return {action_of.get(code, "ambulance") for code in turn.data.get("red_flags", ())}
 
 
 class SymptomsStep(Step):
@@ -86,7 +99,8 @@ class SymptomsStep(Step):
         duration = parse_duration(answer.text)
         if duration is not None:
             intake.update(duration_days=duration.days, duration_text=duration.text)
-        turn.goto("for_whom")
+        # After the Tele-MANAS reply a form would be cold: a doctor is offered, gently, instead.
+        turn.goto("support_offer" if emergency_actions(turn) == {"mental_health"} else "for_whom")
 
 
 class ForWhomStep(Step):
@@ -126,7 +140,7 @@ class ForWhomStep(Step):
         """Notes the patient, or asks about a new family member."""
         choice = answer.choice
         if choice is None:
-            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+            turn.ask_again(choose_again())
         elif choice == "self":
             turn.data["patient"] = None
             _intake(turn)["for_whom"] = "self"
@@ -187,17 +201,26 @@ class DependentSexStep(Step):
     def answer(self, turn: Turn, answer: Answer) -> None:
         """Registers the family member and goes on with the booking."""
         if answer.choice is None:
-            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+            turn.ask_again(choose_again())
             return
         name, age = turn.data.pop("dep_name"), turn.data.pop("dep_age")
         turn.data["patient"] = turn.ports.bookings.add_dependent(name, age, answer.choice)
         _after_patient(turn)
 
 
+def _after_danger_signs(turn: Turn) -> str | None:
+    # After danger signs the patient should be calling 108, not answering questions: since
+    # when and how bad are for the doctor to ask, and the token is called first anyway.
+    return "opd_suggest" if turn.data.get("red_flags") else None
+
+
 class SinceWhenStep(Step):
     """Asks how long the problem has lasted."""
 
     name = "since_when"
+
+    def skip(self, turn: Turn) -> str | None:
+        return _after_danger_signs(turn)
 
     def ask(self, turn: Turn) -> Reply:
         return Reply(
@@ -220,6 +243,9 @@ class SeverityStep(Step):
 
     name = "severity"
 
+    def skip(self, turn: Turn) -> str | None:
+        return _after_danger_signs(turn)
+
     def ask(self, turn: Turn) -> Reply:
         return Reply(
             t("How bad is it?"),
@@ -230,7 +256,7 @@ class SeverityStep(Step):
     def answer(self, turn: Turn, answer: Answer) -> None:
         """Stores the severity and suggests an OPD."""
         if answer.choice is None:
-            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+            turn.ask_again(choose_again())
             return
         _intake(turn)["severity"] = answer.choice
         turn.goto("opd_suggest")
@@ -246,17 +272,45 @@ def _patient_age_sex(turn: Turn) -> tuple[int, str]:
     return (profile.age, profile.sex) if profile else (30, "other")
 
 
+def _wanted_specialty(turn: Turn) -> str:
+    """Return the specialty the symptoms point to, for this patient's age and sex."""
+    if emergency_actions(turn) == {"mental_health"}:
+        return "psychiatry"  # thoughts of self-harm: the mental health OPD, where there is one
+    age, sex = _patient_age_sex(turn)
+    return specialty_for(find_symptoms(_intake(turn).get("text", "")), age, sex)
+
+
+def opds_seeing(opds: list[OpdInfo], age: int, sex: str, wanted: str) -> list[OpdInfo]:
+    """Return the OPDs that see a patient of this age and sex, and those of the specialty their symptoms point to."""
+    return [o for o in opds if o.specialty == wanted or sees_patient(o.specialty, age, sex)]
+
+
+def opds_for_patient(turn: Turn) -> list[OpdInfo]:
+    """Return the OPDs that see this booking's patient, and the one their symptoms point to."""
+    age, sex = _patient_age_sex(turn)
+    return opds_seeing(turn.ports.bookings.opds(), age, sex, _wanted_specialty(turn))
+
+
 def suggested_opd(turn: Turn, opds: list[OpdInfo]) -> OpdInfo | None:
     """Return the OPD to suggest: the specialty the symptoms point to, open soonest."""
     if not opds:
         return None
-    age, sex = _patient_age_sex(turn)
-    specialty = specialty_for(find_symptoms(_intake(turn).get("text", "")), age, sex)
+    specialty = _wanted_specialty(turn)
     for wanted in (specialty, "general_medicine"):
         matching = sorted((o for o in opds if o.specialty == wanted), key=lambda o: (not o.open_now, o.next_session))
         if matching:
             return matching[0]
     return sorted(opds, key=lambda o: (not o.open_now, o.next_session))[0]
+
+
+def open_now(opds: list[OpdInfo], specialty: str) -> OpdInfo | None:
+    """Return an OPD open now: of the specialty if one is, else general medicine, else any."""
+    candidates = [o for o in opds if o.open_now]
+    for wanted in (specialty, "general_medicine"):
+        found = next((o for o in candidates if o.specialty == wanted), None)
+        if found is not None:
+            return found
+    return candidates[0] if candidates else None
 
 
 def when_text(opd: OpdInfo) -> Text:
@@ -272,20 +326,31 @@ class OpdSuggestStep(Step):
     name = "opd_suggest"
 
     def skip(self, turn: Turn) -> str | None:
-        opds = turn.ports.bookings.opds()
+        opds = opds_for_patient(turn)
         if not opds:
             turn.say(t("No OPD is taking bookings at the moment. Please try again later; in an emergency call 108 or 112."))
             return "menu"
         suggestion = suggested_opd(turn, opds)
         turn.data["opd"] = suggestion.id if suggestion else None
+        turn.data.pop("opd_later", None)
+        actions = emergency_actions(turn)
+        if actions and suggestion is not None and not suggestion.open_now:
+            # Danger signs: a doctor now comes before the specialty's next session.
+            now = open_now(opds, suggestion.specialty)
+            if now is not None:
+                turn.data["opd"], turn.data["opd_later"] = now.id, suggestion.id
+        if "ambulance" in actions:
+            turn.say(t("Call 108 first, or 112: an online doctor cannot come to the patient."), sms=sms("Call 108 or 112 first."))
         return None
 
     def ask(self, turn: Turn) -> Reply:
         opd = _opd(turn, turn.data.get("opd"))
         if opd is None:
             return OpdPickStep().ask(turn)
+        if turn.data.get("red_flags") and opd.open_now:
+            return self._now(turn, opd)
         return Reply(
-            t("I suggest the {opd} OPD. {when}\nShall I book a token there?", opd=opd.name, when=when_text(opd)),
+            t("The {opd} OPD fits these symptoms. {when}\nShall I book a token there?", opd=opd.name, when=when_text(opd)),
             sms=sms("Book a token at {opd}?", opd=opd.name),
             choices=(
                 Choice("book", t("Yes, book a token"), YES_WORDS + ("book",)),
@@ -293,16 +358,38 @@ class OpdSuggestStep(Step):
             ),
         )
 
+    def _now(self, turn: Turn, opd: OpdInfo) -> Reply:
+        """Return the offer after danger signs: this OPD now, called first; then the specialty's next session."""
+        choices = [Choice("book", t("Yes, book now"), YES_WORDS + ("book", "now", "abhi", "अभी", *_names(opd)))]
+        later = _opd(turn, turn.data.get("opd_later"))
+        if later is not None:
+            starts = later.next_session
+            label = t("Book {opd} on {date} at {time}", opd=later.name, date=starts.date(), time=TimeOfDay(starts))
+            choices.append(Choice("later", label, ("later", "baad mein", "बाद में", *_names(later))))
+        choices.append(Choice("other", t("Choose another OPD"), NO_WORDS + ("other", "another", "dusra", "दूसरा")))
+        return Reply(
+            t("If you also want a doctor online now: the {opd} OPD is open now, and this token will be called first. Shall I book it?", opd=opd.name),
+            tuple(choices),
+            sms=sms("{opd} is open now and you will be called first. Book a token?", opd=opd.name),
+        )
+
     def answer(self, turn: Turn, answer: Answer) -> None:
-        """Books the suggested OPD, or lists the others."""
+        """Books the suggested OPD (or, after danger signs, the specialty's next session), or lists the others."""
         if answer.choice == "book" and turn.data.get("opd") is not None:
             # The suggestion already said when the OPD next opens: accepting it is accepting
             # that session, so it is booked without asking a second time.
             book(turn, turn.data["opd"], accept_next_session=True)
+        elif answer.choice == "later" and turn.data.get("opd_later") is not None:
+            book(turn, turn.data["opd_later"], accept_next_session=True)
         elif answer.choice == "other" or turn.data.get("opd") is None:
             turn.goto("opd_pick")
         else:
-            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+            turn.ask_again(choose_again())
+
+
+def _names(opd: OpdInfo) -> tuple[str, ...]:
+    """Return what an OPD is called by: its code and its name in each language."""
+    return (opd.code, opd.name.en, opd.name.hi)
 
 
 def _opd(turn: Turn, opd_id: int | None) -> OpdInfo | None:
@@ -315,9 +402,9 @@ class OpdPickStep(Step):
     name = "opd_pick"
 
     def ask(self, turn: Turn) -> Reply:
-        # Every OPD is offered; a channel that shows fewer rows at once (WhatsApp lists: 10)
-        # pages them, and any OPD can also be typed by its name or code.
-        opds = turn.ports.bookings.opds()
+        # Every OPD that sees the patient is offered; a channel that shows fewer rows at once
+        # (WhatsApp lists: 10) pages them, and any OPD can also be typed by its name or code.
+        opds = opds_for_patient(turn)
         return Reply(
             t("Which OPD would you like?"),
             tuple(Choice(f"opd:{o.id}", o.name, (o.code,)) for o in opds),
@@ -326,7 +413,7 @@ class OpdPickStep(Step):
     def answer(self, turn: Turn, answer: Answer) -> None:
         """Books the chosen OPD."""
         if answer.choice is None:
-            turn.ask_again(t("I could not find that OPD. Please choose one from the list: tap a button or send its number."))
+            turn.ask_again(t("I could not find that OPD. Please choose one from the list below: send its number, or type its name."))
             return
         opd_id = int(answer.choice.removeprefix("opd:"))
         turn.data["opd"] = opd_id
@@ -389,7 +476,7 @@ def token_when(token: TokenInfo, now: dt.datetime) -> Text:
 def token_wait(token: TokenInfo) -> Text:
     """Return the estimated wait, saying when it is a standard estimate."""
     if token.position <= 1:
-        return t("none: you are next")
+        return t("no wait, you are next")
     if token.wait_is_estimate_default:
         return tn(
             "about {count} minute (we count {per} minutes per patient until this OPD has enough consultations of its own)",
@@ -467,10 +554,38 @@ class OfferStep(Step):
             turn.say(t("All right, no token was booked."))
             _done(turn)
         else:
-            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+            turn.ask_again(choose_again())
+
+
+class SupportOfferStep(Step):
+    """After the Tele-MANAS reply: offers a doctor online, gently, with no questions to fill in."""
+
+    name = "support_offer"
+
+    def ask(self, turn: Turn) -> Reply:
+        return Reply(
+            t("Would you like to talk to a doctor online as well? If you say yes, I will book it now, and you will be called first."),
+            (
+                Choice("yes", t("Yes, please"), YES_WORDS),
+                Choice("no", t("Not now"), NO_WORDS + ("later", "baad mein", "बाद में")),
+            ),
+            sms=sms("Talk to a doctor online too? You will be called first."),
+        )
+
+    def answer(self, turn: Turn, answer: Answer) -> None:
+        """Goes to the OPD open now for the person writing, or leaves it there, kindly."""
+        if answer.choice == "yes":
+            turn.data["patient"] = None
+            _intake(turn)["for_whom"] = "self"
+            turn.goto("opd_suggest")
+        elif answer.choice == "no":
+            turn.say(t("All right. Tele-MANAS is there for you day and night on 14416, and you can write to me at any time."))
+            _done(turn)
+        else:
+            turn.ask_again()
 
 
 STEPS: tuple[Step, ...] = (
-    SymptomsStep(), ForWhomStep(), DependentNameStep(), DependentAgeStep(), DependentSexStep(), SinceWhenStep(),
+    SymptomsStep(), SupportOfferStep(), ForWhomStep(), DependentNameStep(), DependentAgeStep(), DependentSexStep(), SinceWhenStep(),
     SeverityStep(), OpdSuggestStep(), OpdPickStep(), OfferStep(),
 )

@@ -14,6 +14,8 @@ class Command(StrEnum):
     MENU = "menu"
     LANGUAGE = "language"
     STOP = "stop"
+    # A softer word that may mean "stop" or only "wait" ("ruko"): asked about before anything stops.
+    MAYBE_STOP = "maybe_stop"
     START = "start"
     STATUS = "status"
     CANCEL = "cancel"
@@ -22,9 +24,10 @@ class Command(StrEnum):
 
 # What people type for each command. Matched against the whole message after text.fold(),
 # with a leading "/" removed (Telegram bot commands). Twilio's own opt-out words (STOP,
-# UNSUBSCRIBE, CANCEL, END, QUIT; START, UNSTOP) are included so our state agrees with the
-# carrier's: https://help.twilio.com/articles/223134027 — except CANCEL, which our booking
-# flow uses to cancel a token.
+# STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT; START, UNSTOP) are included so our state agrees
+# with the carrier's: https://help.twilio.com/articles/223134027 — except CANCEL, which our
+# booking flow uses to cancel a token. "ruko" and "रुकें" mean "wait" as often as "stop", and
+# "बंद" alone is half a sentence: they only ask (MAYBE_STOP).
 _WORDS: dict[Command, tuple[str, ...]] = {
     Command.HELP: ("help", "मदद", "madad", "sahayata", "सहायता", "help me", "info"),
     Command.MENU: ("menu", "मेनू", "मेन्यू", "main menu", "mukhya menu", "मुख्य मेनू", "home", "options"),
@@ -33,9 +36,10 @@ _WORDS: dict[Command, tuple[str, ...]] = {
         "bhasha badlo", "bhasha badle", "भाषा बदलो",
     ),
     Command.STOP: (
-        "stop", "रुकें", "रुको", "ruko", "ruken", "rukein", "band karo", "बंद करो", "बंद",
-        "unsubscribe", "stopall", "end", "quit", "opt out",
+        "stop", "stopall", "stop all", "unsubscribe", "end", "quit", "opt out", "band karo", "बंद करो",
+        "संदेश बंद करो", "sandesh band karo", "message band karo", "messages band karo", "मैसेज बंद करो",
     ),
+    Command.MAYBE_STOP: ("ruko", "रुको", "रुकें", "ruken", "rukein", "rukiye", "रुकिए", "बंद", "band"),
     Command.STATUS: (
         "status", "स्थिति", "sthiti", "stithi", "my status", "token status", "queue", "mera number",
         "kitna time", "kab aayega number", "position",
@@ -48,6 +52,9 @@ _WORDS: dict[Command, tuple[str, ...]] = {
         "मेरा डेटा डिलीट करो", "मेरी जानकारी हटाएं", "मेरी जानकारी हटाओ", "डेटा हटाएं", "mera data hatao",
         "mera data hatayen", "mera data hataye", "mera data delete karo", "mera data delete kar do",
         "meri jankari hatao", "data hatao", "data delete karo",
+        # "मिटाना" (wipe out) as well as "हटाना" (remove): the consent once said "मिटाने".
+        "मेरा डेटा मिटाओ", "मेरा डेटा मिटाएं", "मेरा डाटा मिटाओ", "मेरी जानकारी मिटाओ", "डेटा मिटाओ", "mera data mitao",
+        "mera data mitaen", "mera data mitaye", "meri jankari mitao", "data mitao",
     ),
     Command.START: ("start", "शुरू", "shuru", "शुरू करें", "shuru karo", "शुरू करो", "unstop", "subscribe", "resume"),
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 
-from flows import booking, doctor, enrolment, erasure, health_worker, menu, onboarding, queue, visit
+from flows import booking, doctor, enrolment, erasure, health_worker, menu, onboarding, optout, queue, visit
 from flows.commands import Command, match_command
 from flows.engine import Answer, Inbound, Ports, State, Step, Turn, resolve_choice
 from flows.messages import Reply, sms, t
@@ -44,7 +44,10 @@ def steps() -> dict[str, Step]:
     """Return every step by name (an explicit registry, built on first use)."""
     return {
         step.name: step
-        for step in (*onboarding.STEPS, *menu.STEPS, *booking.STEPS, *queue.STEPS, *visit.STEPS, *doctor.STEPS, *health_worker.STEPS, *erasure.STEPS, *enrolment.STEPS)
+        for step in (
+            *onboarding.STEPS, *menu.STEPS, *booking.STEPS, *queue.STEPS, *visit.STEPS, *doctor.STEPS, *health_worker.STEPS,
+            *erasure.STEPS, *enrolment.STEPS, *optout.STEPS,
+        )
     }
 
 
@@ -55,6 +58,10 @@ def handle(state: State, inbound: Inbound, ports: Ports) -> Outcome:
     command = match_command(text) if inbound.choice is None else None
     screened = ports.role == "patient" or state.step in STAFF_SCREENED
     flagged = bool(text and inbound.choice is None and screened and _red_flags(turn, text))
+
+    if state.step == optout.CONFIRM and not state.opted_out and not optout.answers_confirm(turn, text):
+        # Not an answer to "stop messages?": it belongs to the question that one interrupted.
+        optout.resume(turn)
 
     # "enroll CODE" from any channel links it to a doctor or health worker; a staff tab takes the code alone.
     staff_tab = _opened_as_staff(turn)
@@ -173,7 +180,7 @@ def _staff_turn(turn: Turn, text: str, command: Command | None, own_steps: tuple
     if turn.state.language is None:
         turn.state.language = "hi" if is_devanagari(text) else turn.ports.default_language
     if command is Command.STOP:
-        _stop(turn)
+        optout.stop_messages(turn)
     elif command is Command.ERASE:
         turn.replies.append(erasure.staff_erasure())
         turn.goto(turn.state.step if turn.state.step in own_steps else home)
@@ -254,7 +261,7 @@ def _red_flags(turn: Turn, text: str) -> bool:
 def _first_contact(turn: Turn, text: str, command: Command | None) -> None:
     """Greets a new user in the language their first message suggests, and asks for one."""
     if command is Command.STOP:
-        _stop(turn)
+        optout.stop_messages(turn)
         return
     chosen = turn.state.language is not None  # set beforehand, e.g. `teleopd chat --lang hi`
     if not chosen:
@@ -282,11 +289,6 @@ def _while_opted_out(turn: Turn, command: Command | None) -> None:
         turn.goto("consent" if turn.state.language else "language")
 
 
-def _stop(turn: Turn) -> None:
-    turn.state.opted_out = True
-    turn.say(t("You will not get any more messages from us. Send START at any time to come back."))
-
-
 def _step_offers(turn: Turn, command: Command) -> bool:
     """Return True when the current question itself offers the command's word as an answer.
 
@@ -301,7 +303,9 @@ def _global_command(turn: Turn, command: Command) -> None:
     """Runs a command that works at every step; the user is never left without a question."""
     registered = turn.ports.patients.profile() is not None
     if command is Command.STOP:
-        _stop(turn)
+        optout.stop_messages(turn)
+    elif command is Command.MAYBE_STOP:
+        optout.ask_to_stop(turn)
     elif command is Command.HELP:
         turn.say(menu.help_text(), sms=menu.help_sms())
         turn.ask_again()

@@ -14,12 +14,12 @@ Words work in English and Hindi as well as the buttons: "free"/"next"/"खाल
 from __future__ import annotations
 
 from flows.clinic import ConsultationView, DoctorState, DoctorView, Outcome
-from flows.engine import Answer, Step, Turn
+from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import ByLanguage, Choice, Reply, Text, t
 from flows.text import normalize_lines, truncate
 
 NEXT_WORDS = ("next", "free", "next patient", "call next", "khali", "खाली", "agla", "अगला", "अगला मरीज़", "agla mareez")
-PAUSE_WORDS = ("pause", "break", "ब्रेक", "thoda ruko", "रुकिए", "viraam", "विराम")
+PAUSE_WORDS = ("pause", "break", "ब्रेक", "thoda ruko", "ruko", "रुको", "रुकें", "रुकिए", "viraam", "विराम")
 OFF_WORDS = ("off", "off duty", "duty off", "chhutti", "छुट्टी", "ड्यूटी खत्म", "duty khatam", "log off")
 DONE_WORDS = ("done", "finished", "complete", "ho gaya", "हो गया", "खत्म", "khatam", "samapt", "समाप्त")
 REFER_WORDS = ("refer", "referred", "refer karo", "रेफ़र", "रेफर")
@@ -78,12 +78,13 @@ SEVERITY = {"mild": t("mild"), "moderate": t("moderate"), "severe": t("severe")}
 
 
 def home_choices(view: DoctorView) -> tuple[Choice, ...]:
-    """Return what a doctor can do when not with a patient."""
-    return (
-        Choice("next", t("Call the next patient"), NEXT_WORDS),
-        Choice("pause", t("Pause"), PAUSE_WORDS),
-        Choice("off", t("Go off duty"), OFF_WORDS),
-    )
+    """Return what a doctor can do when not with a patient: no status they already have."""
+    choices = [Choice("next", t("Call the next patient"), NEXT_WORDS)]
+    if view.status != DoctorState.PAUSED:
+        choices.append(Choice("pause", t("Pause"), PAUSE_WORDS))
+    if view.status != DoctorState.OFFLINE:
+        choices.append(Choice("off", t("Go off duty"), OFF_WORDS))
+    return tuple(choices)
 
 
 class DoctorHomeStep(Step):
@@ -115,10 +116,14 @@ class DoctorHomeStep(Step):
             desk.set_status(DoctorState.OFFLINE)
             turn.say(t("You are off duty. Send NEXT when you are back."))
             turn.ask_again()
+        elif answer.key in OFF_WORDS and desk.view().status == DoctorState.OFFLINE:
+            turn.ask_again(t("You are off duty already. Send NEXT when you are back."))
+        elif answer.key in PAUSE_WORDS and desk.view().status == DoctorState.PAUSED:
+            turn.ask_again(t("Paused. No patient will be called until you send NEXT."))
         elif answer.key in DONE_WORDS + REFER_WORDS + NO_SHOW_WORDS:
             turn.ask_again(t("There is no consultation open. Send NEXT to call a patient."))
         else:
-            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+            turn.ask_again(choose_again())
 
 
 def call_next(turn: Turn) -> None:

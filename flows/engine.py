@@ -9,17 +9,20 @@ touches a database; the runtime (bot/) commits the outcome in one transaction.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from flows.messages import ByLanguage, Choice, Reply, Text
+from flows.messages import ByLanguage, Choice, Reply, Text, t
 from flows.clinic import Accounts, Desk, Visits
 
 if TYPE_CHECKING:
     from flows.health_worker import Walkins
 from flows.opd import Bookings, NoBookings
-from flows.text import fold, to_ascii_digits
+from flows.text import consonants, fold, sound_key, to_ascii_digits
 
 LANGUAGES = ("en", "hi")
 
@@ -164,6 +167,15 @@ class Turn:
         self.replies.append(self.step().ask(self))
 
 
+def choose_again() -> Text:
+    """Return what an answer that is none of the choices gets before the question comes again.
+
+    It names no button: the terminal chat and SMS show numbered choices, and every channel
+    takes the number or the words.
+    """
+    return t("Please choose one of the options below: send its number, or type it.")
+
+
 class Step:
     """One question of a flow; subclasses define ask() and answer()."""
 
@@ -182,8 +194,27 @@ class Step:
         return None
 
 
+# A typed answer that means a choice and one more word for politeness or "it is": "zyada hai",
+# "haan ji", "sahi h". Folded when first used.
+_FILLER_WORDS = ("hai", "hain", "he", "h", "है", "हैं", "ji", "जी", "please", "pls", "plz", "kripya", "कृपया")
+# Where a label divides into parts that each name the choice ("गंभीर: रोज़ का काम…", "हाँ, सही है").
+_LABEL_PARTS = re.compile(r"[:,;()\[\]।|/–—]")
+# Matching by sound is for answers a few words long, not for paragraphs.
+_SOUND_MAX = 60
+# A spelling this close to a label's (difflib ratio of sound keys) is that label, typed with a
+# slip; the best choice must lead the next by the margin, or it is not clear which was meant.
+_SOUND_THRESHOLD = 0.85
+_SOUND_MARGIN = 0.05
+
+
 def resolve_choice(inbound: Inbound, key: str, choices: tuple[Choice, ...], labels: Labels) -> str | None:
-    """Return the key of the choice an answer selects: a pressed button, its number, its words."""
+    """Return the key of the choice an answer selects: a pressed button, its number, its words.
+
+    The words may be a whole label in either language, an alias, a part of a label ("गंभीर" of
+    "गंभीर: रोज़ का काम नहीं कर पा रहे") with or without a filler word ("zyada hai"), or any
+    of these spelled in Latin letters or with a slip ("gambhir", "haan sahi hai"). Words that
+    fit two choices equally select neither.
+    """
     keys = {c.key for c in choices}
     if inbound.choice is not None and inbound.choice in keys:
         return inbound.choice
@@ -192,8 +223,57 @@ def resolve_choice(inbound: Inbound, key: str, choices: tuple[Choice, ...], labe
     number = to_ascii_digits(key).strip(" .)")
     if number.isdigit() and 1 <= int(number) <= len(choices):
         return choices[int(number) - 1].key
+    whole = {choice.key: {fold(v) for v in labels.variants(choice.label)} | {fold(a) for a in choice.aliases} for choice in choices}
     for choice in choices:
-        words = {fold(v) for v in labels.variants(choice.label)} | {fold(a) for a in choice.aliases}
-        if key in words:
+        if key in whole[choice.key]:
             return choice.key
-    return None
+    parts = {choice.key: _parts(choice, labels) | {_without_filler(w) for w in whole[choice.key]} for choice in choices}
+    typed = _without_filler(key)
+    found = [choice for choice, words in parts.items() if typed in words]
+    if found:
+        return found[0] if len(found) == 1 else None
+    return _by_sound(typed, parts) if len(typed) <= _SOUND_MAX else None
+
+
+def _parts(choice: Choice, labels: Labels) -> set[str]:
+    """Return the folded parts of a choice's label in every language, filler words left out."""
+    found = set()
+    for variant in labels.variants(choice.label):
+        for part in _LABEL_PARTS.split(variant):
+            folded = _without_filler(fold(part))
+            if folded:
+                found.add(folded)
+    return found
+
+
+@cache
+def _filler() -> frozenset[str]:
+    return frozenset(fold(w) for w in _FILLER_WORDS)
+
+
+def _without_filler(key: str) -> str:
+    """Return folded words without filler words, unless nothing else is left."""
+    words = [w for w in key.split() if w not in _filler()]
+    return " ".join(words) if words else key
+
+
+def _by_sound(typed: str, parts: dict[str, set[str]]) -> str | None:
+    """Return the one choice whose words sound like the typed ones, if exactly one does."""
+    heard = sound_key(typed)
+    if len(heard) < 2:
+        return None
+    scores = sorted(((max(_sound_score(heard, sound_key(p)) for p in words), key) for key, words in parts.items()), reverse=True)
+    best, chosen = scores[0]
+    runner_up = scores[1][0] if len(scores) > 1 else 0.0
+    return chosen if best >= _SOUND_THRESHOLD and best - runner_up >= _SOUND_MARGIN else None
+
+
+def _sound_score(heard: str, label: str) -> float:
+    """Return how alike two sound keys are: 1 for the same, a little less for the same consonants, else their ratio."""
+    if heard == label:
+        return 1.0
+    if len(heard) < 4 or len(label) < 4 or heard[0] != label[0]:
+        return 0.0
+    if len(consonants(heard)) >= 5 and consonants(heard) == consonants(label):
+        return 0.95
+    return SequenceMatcher(None, heard, label, autojunk=False).ratio()

@@ -6,7 +6,7 @@ yes. What is personal, and how it is erased, is bot/erasure.py's business (Patie
 
 from __future__ import annotations
 
-from flows.engine import Answer, Step, Turn
+from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import Choice, Reply, sms, t
 from flows.onboarding import NO_WORDS, YES_WORDS
 
@@ -68,7 +68,7 @@ class EraseConfirmStep(Step):
             resume = turn.data.pop(RESUME, None) or ("menu" if registered else "language")
             turn.goto(resume)
         else:
-            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+            turn.ask_again(choose_again())
 
 
 def staff_erasure() -> Reply:

@@ -17,8 +17,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
-from flows.booking import token_wait, token_when
-from flows.engine import Answer, Step, Turn
+from flows.booking import opds_seeing, token_wait, token_when
+from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import Choice, Reply, Text, sms, t
 from flows.onboarding import NAME_MAX, SEX_ALIASES, SEX_LABELS, FreeTextStep, parse_phone
 from flows.opd import BookingOutcome, BookingResult, Intake
@@ -74,7 +74,7 @@ class HwHomeStep(Step):
             turn.say(hw_help())
             turn.ask_again()
         else:
-            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+            turn.ask_again(choose_again())
 
 
 def hw_help() -> Text:
@@ -147,7 +147,7 @@ class HwSexStep(Step):
     def answer(self, turn: Turn, answer: Answer) -> None:
         """Stores the sex."""
         if answer.choice is None:
-            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+            turn.ask_again(choose_again())
             return
         turn.data["hw_sex"] = answer.choice
         turn.goto("hw_symptoms")
@@ -184,9 +184,11 @@ class HwOpdStep(Step):
     name = "hw_opd"
 
     def _opds(self, turn: Turn):  # type: ignore[no-untyped-def]
-        opds = turn.ports.bookings.opds()
+        """Return the OPDs that see the patient, the one the complaint points to first."""
         intake = turn.data.get("hw_intake") or {}
-        wanted = specialty_for(find_symptoms(intake.get("text", "")), int(turn.data.get("hw_age", 30)), str(turn.data.get("hw_sex", "other")))
+        age, sex = int(turn.data.get("hw_age", 30)), str(turn.data.get("hw_sex", "other"))
+        wanted = specialty_for(find_symptoms(intake.get("text", "")), age, sex)
+        opds = opds_seeing(turn.ports.bookings.opds(), age, sex, wanted)
         return sorted(opds, key=lambda o: (o.specialty != wanted, not o.open_now, o.next_session))
 
     def ask(self, turn: Turn) -> Reply:
@@ -205,7 +207,7 @@ class HwOpdStep(Step):
             turn.goto("hw_home")
             return
         if answer.choice is None:
-            turn.ask_again(t("I could not find that OPD. Please choose one from the list: tap a button or send its number."))
+            turn.ask_again(t("I could not find that OPD. Please choose one from the list below: send its number, or type its name."))
             return
         data = turn.data
         intake_data = data.get("hw_intake") or {}

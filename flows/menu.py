@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flows.engine import Answer, Step, Turn
+from flows.engine import Answer, Step, Turn, choose_again
 from flows.booking import start_booking
 from flows.onboarding import profile_to_data
 from flows.symptoms import find_symptoms
@@ -49,7 +49,7 @@ class MenuStep(Step):
             turn.say(help_text(), sms=help_sms())
             turn.ask_again()
         else:
-            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+            turn.ask_again(choose_again())
 
 
 def help_sms() -> Text:
@@ -68,6 +68,7 @@ def help_text() -> Text:
         "LANGUAGE – change the language\n"
         "HELP – this message\n"
         "STOP – stop all messages\n"
+        "DELETE MY DATA – delete your data\n"
         "In an emergency, call 108 for an ambulance or 112."
     )
 

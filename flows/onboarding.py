@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 import phonenumbers
 
-from flows.engine import Answer, Profile, Step, Turn
+from flows.engine import Answer, Profile, Step, Turn, choose_again
 from flows.india import match_state, state_by_code, state_menu_lines
 from flows.messages import ByLanguage, Choice, Reply, Text, t
 from flows.text import has_letters, parse_age
@@ -62,7 +62,7 @@ class LanguageStep(Step):
     def answer(self, turn: Turn, answer: Answer) -> None:
         """Stores the language and returns to where the user was, or starts with consent."""
         if answer.choice is None:
-            turn.ask_again(t("Please choose a language: tap a button or send its number."))
+            turn.ask_again(t("Please choose a language below: send its number, or type it."))
             return
         turn.state.language = answer.choice
         resume = turn.data.pop("resume_step", None)
@@ -85,7 +85,7 @@ class ConsentStep(Step):
                 "To book a consultation we store your name, age, sex, state, district, phone number "
                 "and the health problems you tell us. Only the doctors and health workers of this "
                 "service see them, to treat you. We do not share them with anyone else.\n"
-                "You can stop at any time by sending STOP, and ask us to delete your data.\n"
+                "You can stop at any time by sending STOP, and have your data deleted by sending DELETE MY DATA.\n"
                 "Do you agree?"
             ),
             (
@@ -110,7 +110,7 @@ class ConsentStep(Step):
                 )
             )
         else:
-            turn.ask_again(t("Please answer with one of the buttons, or send 1 to agree or 2 to decline."))
+            turn.ask_again(t("Please send 1 to agree or 2 to decline."))
 
 
 def _after_field(turn: Turn, next_step: str) -> None:
@@ -185,7 +185,7 @@ class SexStep(Step):
     def answer(self, turn: Turn, answer: Answer) -> None:
         """Stores female, male or other."""
         if answer.choice is None:
-            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+            turn.ask_again(choose_again())
         else:
             turn.data["sex"] = answer.choice
             _after_field(turn, "state")
@@ -354,7 +354,7 @@ class ConfirmStep(Step):
             turn.data["editing"] = True
             turn.goto(answer.choice.removeprefix("edit_"))
         else:
-            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+            turn.ask_again(choose_again())
 
 
 STEPS: tuple[Step, ...] = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flows.booking import say_token, token_wait, token_when
-from flows.engine import Answer, Step, Turn
+from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import Choice, Reply, Text, sms, t
 from flows.onboarding import NO_WORDS, YES_WORDS
 from flows.opd import BookingOutcome, TokenInfo
@@ -31,8 +31,8 @@ def tell_status(turn: Turn) -> None:
         )
 
 
-def _token_label(token: TokenInfo) -> Text:
-    # The number, OPD and day are what tell a user's tokens apart.
+def token_label(token: TokenInfo) -> Text:
+    """Return a token as a patient tells it from their others: number, OPD and day."""
     return t("Token {number}, {opd}, {date}", number=token.number, opd=token.opd_name, date=token.day)
 
 
@@ -72,7 +72,7 @@ class CancelPickStep(Step):
         tokens = turn.ports.bookings.live_tokens()
         return Reply(
             t("Which token do you want to cancel?"),
-            (*(Choice(f"token:{tk.id}", _token_label(tk)) for tk in tokens[:9]), Choice("keep", t("None, keep them"), NO_WORDS)),
+            (*(Choice(f"token:{tk.id}", token_label(tk)) for tk in tokens[:9]), Choice("keep", t("None, keep them"), NO_WORDS)),
         )
 
     def answer(self, turn: Turn, answer: Answer) -> None:
@@ -84,7 +84,7 @@ class CancelPickStep(Step):
             turn.data["token"] = int(answer.choice.removeprefix("token:"))
             turn.goto("cancel_confirm")
         else:
-            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+            turn.ask_again(choose_again())
 
 
 class CancelConfirmStep(Step):
@@ -118,7 +118,7 @@ class CancelConfirmStep(Step):
             turn.say(t("Your token is kept.") if token is not None else t("That token is no longer booked."))
             _back(turn)
         else:
-            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+            turn.ask_again(choose_again())
 
 
 class TokenMenuStep(Step):
@@ -155,7 +155,7 @@ class TokenMenuStep(Step):
             turn.data.pop("token", None)
             turn.goto("menu")
         else:
-            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+            turn.ask_again(choose_again())
 
 
 class MovePickStep(Step):
@@ -185,7 +185,7 @@ class MovePickStep(Step):
             turn.goto("menu")
             return
         if answer.choice is None:
-            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+            turn.ask_again(choose_again())
             return
         day = dt.date.fromisoformat(answer.choice.removeprefix("day:"))
         result = turn.ports.bookings.move(turn.data.get("token", 0), day)

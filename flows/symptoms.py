@@ -716,6 +716,16 @@ def parse_duration(text: str) -> Duration | None:
     return Duration(days, cleaned[tokens[start].start : tokens[end - 1].end])
 
 
+def sees_patient(specialty: str, age: int, sex: str) -> bool:
+    """Tell whether an OPD of a specialty sees this patient: paediatrics sees children, obstetrics and gynaecology women."""
+    child = age < PAEDIATRIC_AGE_LIMIT
+    if specialty == "paediatrics":
+        return child
+    if specialty == "obgyn":
+        return not child and sex.strip().casefold() != "male"
+    return True
+
+
 def specialty_for(finding: Finding, age: int, sex: str, pregnant: bool = False) -> str:
     """Return the OPD to suggest for a patient with these findings; the patient may still pick another.
 

@@ -345,3 +345,46 @@ def truncate(text: str, limit: int) -> str:
     while cut > 0 and not _clean_cut(text, cut):
         cut -= 1
     return text[:cut]
+
+
+# Hindi as people write it in Latin letters ("gambhir", "haan sahi hai"), roughly: a Devanagari
+# word is romanised as spelling_key does (_romanise), then the rules below drop what such
+# spellings disagree on (vowel length, aspiration, schwas, nasals).
+# Applied in order to a Latin word: spelling variants first, then what romanised Hindi leaves out.
+_SOUND_RULES = (
+    (re.compile(r"c(?!h)"), "k"),  # "c" alone is a "k" ("doctor"); "ch" stays
+    (re.compile(r"ph"), "f"),
+    (re.compile(r"w"), "v"),
+    (re.compile(r"z"), "j"),  # ज़ and ज: the nukta is folded away, and "zyada"/"jyada" are one word
+    (re.compile(r"q"), "k"),
+    (re.compile(r"x"), "ks"),
+    (re.compile(r"ee"), "i"),
+    (re.compile(r"oo"), "u"),
+    (re.compile(r"([^aeiou])h+"), r"\1"),  # aspiration: "bh", "kh", "chh", "sh" are often typed bare
+    (re.compile(r"(.)\1+"), r"\1"),  # "tayyar", "aa", "ii"
+    (re.compile(r"[ae]i"), "e"),  # है "hai" / "he"
+    (re.compile(r"[ao]u"), "o"),
+    (re.compile(r"(?<=[aeiou])y(?=[aeiou])"), ""),  # a glide between vowels: "bulayen"/"bulaen"
+    (re.compile(r"m(?=[bp])"), "n"),  # an anusvara before b or p is typed "m" as often as "n": "gambhir"
+    (re.compile(r"(?<=[aeiou])n$"), ""),  # a nasal vowel at the end of a word: "haan"/"ha", "hoon"/"hu"
+    (re.compile(r"a"), ""),  # the short a that romanised Hindi writes or leaves out at will
+    (re.compile(r"(.)\1+"), r"\1"),
+)
+
+
+# Labels repeat on every turn; what users type mostly does not, so the cache is bounded.
+@lru_cache(maxsize=4096)
+def sound_key(text: str) -> str:
+    """Return a loose matching key for how text sounds, the same for Devanagari and romanised Hindi ("गंभीर", "gambhir")."""
+    words = []
+    for word in fold(text).split():
+        word = re.sub(r"[^a-z0-9]", "", _romanise(word) if is_devanagari(word) else word)
+        for pattern, replacement in _SOUND_RULES:
+            word = pattern.sub(replacement, word)
+        words.append(word)
+    return "".join(words)
+
+
+def consonants(key: str) -> str:
+    """Return a sound key's consonants: English loanwords keep vowels Hindi spells otherwise ("mobile"/"मोबाइल")."""
+    return re.sub(r"(.)\1+", r"\1", key[:1] + re.sub(r"[aeiouy]", "", key[1:]))

@@ -8,7 +8,7 @@ answers work when the patient is at the matching step.
 
 from __future__ import annotations
 
-from flows.engine import Answer, Step, Turn
+from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import ByLanguage, Choice, Reply, sms, t
 from flows.onboarding import NO_WORDS, YES_WORDS
 
@@ -20,7 +20,7 @@ def doctor_ready(consultation_id: int, doctor: str, room_url: str) -> Reply:
     """Return the call: the doctor is ready, here is the room, say you are joining."""
     return Reply(
         t(
-            "Dr. {doctor} is ready for you now. Join the video call here:\n{room}\nPress “I am joining” so the doctor knows you are coming.",
+            "Dr. {doctor} is ready for you now. Join the video call here:\n{room}\nChoose “I am joining” so the doctor knows you are coming.",
             doctor=doctor, room=room_url,
         ),
         (Choice(f"join:{consultation_id}", t("I am joining"), JOIN_WORDS), Choice(f"leave:{consultation_id}", t("I cannot come now"), NO_WORDS)),
@@ -94,6 +94,10 @@ def visit_action(turn: Turn, key: str) -> bool:
     visits = turn.ports.visits
     if kind not in ("join", "leave", "rate", "followup") or visits is None:
         return False
+    # Only a registered patient is ever called: someone still registering who sends a call's
+    # button (a forged one) stays with their question instead of landing on a menu not theirs.
+    if turn.ports.patients.profile() is None:
+        return False
     # Buttons come back from the user's device: anything not shaped like ours is not ours.
     parts = rest.split(":")
     if not all(p.isascii() and p.isdigit() and len(p) <= 12 for p in parts) or len(parts) != (2 if kind == "rate" else 1):
@@ -138,7 +142,7 @@ class CalledStep(Step):
     def answer(self, turn: Turn, answer: Answer) -> None:
         """Passes the answer on as the matching button."""
         if answer.choice is None or not visit_action(turn, answer.choice):
-            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+            turn.ask_again(choose_again())
 
 
 class RatingStep(Step):
@@ -172,7 +176,7 @@ class FollowUpOfferStep(Step):
         if answer.choice == "menu":
             _back_to_menu(turn)
         elif answer.choice is None or not visit_action(turn, answer.choice):
-            turn.ask_again(t("Please choose one of the options: tap a button or send its number."))
+            turn.ask_again(choose_again())
 
 
 STEPS: tuple[Step, ...] = (CalledStep(), RatingStep(), FollowUpOfferStep())

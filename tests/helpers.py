@@ -1,13 +1,25 @@
-"""A test user on the local channel: says things, gets the bot's messages back."""
+"""Test users: one on the local channel through the real runtime, one on the pure flows with in-memory ports."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import itertools
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
+from typing import Any
 
 from bot.channels import local
 from bot.channels.base import InboundMessage
+from bot.i18n import Catalogs
+from bot.outbox import render
 from bot.services import Services
+from flows.clinic import ConsultationView, DoctorState, DoctorView
+from flows.clinic import Outcome as ClinicOutcome
+from flows.conversation import handle, steps
+from flows.engine import LANGUAGES, Inbound, Ports, Profile, State
+from flows.messages import ByLanguage, Reply, reply_to_json
+from flows.opd import BookingOutcome, BookingResult, Dependent, Intake, OpdInfo, Session, TokenInfo
 
 _ids = itertools.count(1)
 
@@ -85,3 +97,202 @@ class PhoneUser:
                 channel_phone=self.phone,
             )
         )
+
+# --- the pure flows with in-memory ports -------------------------------------------------------
+# flows.conversation.handle() is the functional core the dispatcher runs; these ports keep
+# one identity's world in memory, so dialogs run in milliseconds and without a database.
+
+IN_MEMORY_NOW = dt.datetime(2026, 11, 25, 9, 30, tzinfo=dt.UTC)  # 3 pm in India, a Wednesday
+
+
+class FakePatients:
+    """The Patients port, in memory: one identity's profile in a variable."""
+
+    def __init__(self, saved: Profile | None = None) -> None:
+        self.saved = saved
+
+    def profile(self) -> Profile | None:
+        return self.saved
+
+    def save_profile(self, profile: Profile) -> None:
+        self.saved = profile
+
+    def erase(self) -> None:
+        self.saved = None
+
+
+def opd(opd_id: int, code: str, specialty: str, en: str, hi: str, open_now: bool, opens_in_hours: float = 0) -> OpdInfo:
+    """Return an OPD as the Bookings port lists it; a closed one opens opens_in_hours from IN_MEMORY_NOW."""
+    next_session = IN_MEMORY_NOW if open_now else IN_MEMORY_NOW + dt.timedelta(hours=opens_in_hours)
+    return OpdInfo(opd_id, code, specialty, ByLanguage(en=en, hi=hi), open_now, next_session)
+
+
+# A small catalogue: a round-the-clock OPD and specialties closed until tomorrow morning.
+FAKE_OPDS = (
+    opd(1, "GEN24", "general_medicine", "General Medicine (24 hours)", "सामान्य चिकित्सा (24 घंटे)", open_now=True),
+    opd(2, "PAED", "paediatrics", "Paediatrics", "बाल रोग", open_now=False, opens_in_hours=18),
+    opd(3, "OBG", "obgyn", "Obstetrics & Gynaecology", "स्त्री एवं प्रसूति रोग", open_now=False, opens_in_hours=18),
+    opd(4, "DERM", "dermatology", "Dermatology", "त्वचा रोग", open_now=False, opens_in_hours=19),
+    opd(5, "PSY", "psychiatry", "Psychiatry (Mental Health)", "मनोरोग (मानसिक स्वास्थ्य)", open_now=False, opens_in_hours=19),
+)
+
+
+@dataclass
+class FakeBookings:
+    """The Bookings port, in memory: an OPD open now books today, a closed one offers its next session."""
+
+    opd_list: tuple[OpdInfo, ...] = FAKE_OPDS
+    tokens: list[TokenInfo] = field(default_factory=list)
+    family: list[Dependent] = field(default_factory=list)
+    # What book() was asked: (OPD id, person id, intake, priority, day).
+    booked: list[tuple[int, int | None, Intake, bool, dt.date | None]] = field(default_factory=list)
+
+    def opds(self) -> list[OpdInfo]:
+        return list(self.opd_list)
+
+    def dependents(self) -> list[Dependent]:
+        return list(self.family)
+
+    def add_dependent(self, name: str, age: int, sex: str) -> int:
+        self.family.append(Dependent(100 + len(self.family), name, age, sex))
+        return self.family[-1].person_id
+
+    def live_tokens(self) -> list[TokenInfo]:
+        return [t for t in self.tokens if t.status == "waiting"]
+
+    def book(self, opd_id: int, person_id: int | None, intake: Intake, priority: bool, day: dt.date | None = None) -> BookingResult:
+        self.booked.append((opd_id, person_id, intake, priority, day))
+        chosen = next(o for o in self.opd_list if o.id == opd_id)
+        if day is None and not chosen.open_now:
+            start = chosen.next_session
+            return BookingResult(BookingOutcome.CLOSED, offer=Session(start.date(), start))
+        starts_at = chosen.next_session if day is None else dt.datetime.combine(day, chosen.next_session.timetz())
+        token = self.token(chosen, len([t for t in self.tokens if t.opd_id == opd_id]) + 1, starts_at, priority)
+        self.tokens.append(token)
+        return BookingResult(BookingOutcome.BOOKED, token=token)
+
+    def token(self, chosen: OpdInfo, number: int, starts_at: dt.datetime, priority: bool = False) -> TokenInfo:
+        """Return a waiting token at an OPD, placed after the tokens already there."""
+        return TokenInfo(
+            id=len(self.tokens) + 1, opd_id=chosen.id, opd_name=chosen.name, opd_code=chosen.code, number=number,
+            day=starts_at.date(), starts_at=starts_at, position=number, wait_minutes=(number - 1) * 10,
+            wait_is_estimate_default=False, minutes_per_patient=10, patient_name="Sunita Devi", priority=priority,
+            status="waiting", today=starts_at.date() == IN_MEMORY_NOW.date(),
+        )
+
+    def sessions(self, opd_id: int, count: int = 3, after: dt.date | None = None) -> list[Session]:
+        chosen = next(o for o in self.opd_list if o.id == opd_id)
+        days = (chosen.next_session + dt.timedelta(days=n) for n in range(count))
+        return [Session(start.date(), start) for start in days]
+
+    def cancel(self, token_id: int) -> bool:
+        for i, token in enumerate(self.tokens):
+            if token.id == token_id and token.status == "waiting":
+                self.tokens[i] = dataclasses.replace(token, status="cancelled")
+                return True
+        return False
+
+    def move(self, token_id: int, day: dt.date) -> BookingResult:
+        token = next(t for t in self.tokens if t.id == token_id)
+        self.cancel(token_id)
+        moved = dataclasses.replace(token, id=len(self.tokens) + 1, day=day, today=False)
+        self.tokens.append(moved)
+        return BookingResult(BookingOutcome.BOOKED, token=moved)
+
+
+@dataclass
+class FakeDesk:
+    """The Desk port, in memory: a doctor's status, a queue of waiting patients and the one in hand."""
+
+    status: str = DoctorState.OFFLINE
+    waiting: list[ConsultationView] = field(default_factory=list)
+    consultation: ConsultationView | None = None
+    written: list[tuple[str, bool]] = field(default_factory=list)
+
+    def view(self) -> DoctorView:
+        return DoctorView("Anita Sharma", self.status, (ByLanguage("General Medicine", "सामान्य चिकित्सा"),), len(self.waiting), self.consultation)
+
+    def set_status(self, status: DoctorState) -> None:
+        self.status = status
+
+    def call_next(self) -> ConsultationView | None:
+        if not self.waiting:
+            return None
+        self.consultation, self.status = self.waiting.pop(0), DoctorState.BUSY
+        return self.consultation
+
+    def write(self, text: str, private: bool) -> None:
+        self.written.append((text, private))
+
+    def finish(self, outcome: ClinicOutcome) -> ConsultationView | None:
+        ended, self.consultation = self.consultation, None
+        return ended
+
+
+def consultation_view(consultation_id: int = 7) -> ConsultationView:
+    """Return a consultation as a doctor's desk shows it."""
+    return ConsultationView(
+        id=consultation_id, opd=FAKE_OPDS[0].name, token_number=1, patient_name="Sunita Devi", age=34, sex="female",
+        state=ByLanguage("Uttar Pradesh", "उत्तर प्रदेश"), symptoms=(), own_words="fever", duration="2 days", severity="mild",
+        red_flags=(), earlier_consultations=0, room_url="https://meet.example/room", joined=False,
+    )
+
+
+def registered_profile(sex: str = "female", age: int = 34) -> Profile:
+    """Return a registered patient's profile."""
+    return Profile("Sunita Devi", age, sex, "IN-UP", "Varanasi", None, IN_MEMORY_NOW)
+
+
+class FlowChat:
+    """One identity's conversation run through handle() with in-memory ports.
+
+    Every turn is checked the way the runtime would need it: a reply, a known step, data the
+    dispatcher can store, and replies that render in both languages.
+    """
+
+    def __init__(self, catalogs: Catalogs, lang: str, state: State | None = None, **ports: Any):
+        self.catalogs = catalogs
+        self.lang = lang
+        self.state = state or State()
+        self.patients: FakePatients = ports.pop("patients", None) or FakePatients()
+        self.ports = ports
+        self.replies: list[Reply] = []
+        self.last_texts: list[str] = []
+
+    def send(self, text: str = "", choice: str | None = None, at: dt.datetime | None = None) -> list[str]:
+        """Handle one message; return the replies rendered in the conversation's language."""
+        ports = Ports(patients=self.patients, labels=self.catalogs, default_language="en", **self.ports)
+        outcome = handle(self.state, Inbound(text=text, choice=choice, received_at=at or IN_MEMORY_NOW), ports)
+        self.state = outcome.state
+        assert outcome.replies, f"no reply to {text!r} at {self.state.step}"
+        assert self.state.step in steps(), f"unknown step {self.state.step!r}"
+        assert self.state.language in (None, *LANGUAGES)
+        # What the dispatcher stores must be storable: JSON, UTF-8, no NUL (PostgreSQL refuses it).
+        stored = json.dumps(self.state.data, ensure_ascii=False)
+        stored.encode("utf-8")
+        assert "\\u0000" not in stored and "\x00" not in stored
+        rendered: dict[str, list[str]] = {}
+        for lang in LANGUAGES:
+            texts = []
+            for reply in outcome.replies:
+                payload = json.loads(json.dumps(reply_to_json(reply)))  # as the outbox keeps it
+                message = render(self.catalogs, payload, lang)
+                assert isinstance(message.text, str) and message.text.strip()
+                assert all(c.key and c.label for c in message.choices)
+                texts.append(message.text)
+            rendered[lang] = texts
+        self.replies = outcome.replies
+        self.last_texts = rendered[self.state.language or "en"]
+        return self.last_texts
+
+    @property
+    def last_choices(self) -> list[str]:
+        """Return the keys of the choices under the last reply."""
+        return [c.key for c in self.replies[-1].choices] if self.replies else []
+
+
+def registered_chat(catalogs: Catalogs, lang: str, profile: Profile | None = None, **ports: Any) -> FlowChat:
+    """Return a registered patient's conversation waiting at the main menu."""
+    ports.setdefault("bookings", FakeBookings())
+    chat = FlowChat(catalogs, lang, State(step="menu", language=lang), patients=FakePatients(profile or registered_profile()), **ports)
+    return chat

@@ -20,7 +20,10 @@ from sqlalchemy import select
 from bot.models import Conversation, Identity, Opd, Patient, Person, Token, TokenStatus
 from bot.opds import DEMO_OPDS, OpdSpec, load_demo, upsert_opd
 from bot.services import Services
-from tests.helpers import LocalUser, Said
+from flows.conversation import steps
+from flows.engine import Inbound, Ports, State, Turn
+from flows.opd import Dependent
+from tests.helpers import FAKE_OPDS, FakeBookings, FakePatients, LocalUser, Said, registered_chat, registered_profile
 
 IST = ZoneInfo("Asia/Kolkata")
 STYLES = ("english", "hindi", "romanised")
@@ -59,7 +62,7 @@ Q = {
         "dep_sex": "female, male or other?",
         "since": "Since when?",
         "how_bad": "How bad is it?",
-        "suggest": "I suggest the",
+        "suggest": "OPD fits these symptoms.",
         "book_it": "Shall I book a token there?",
         "pick": "Which OPD would you like?",
         "booked": "Your token is booked.",
@@ -80,7 +83,7 @@ Q = {
         "words_problem": "Please tell me the problem in words",
         "opd_problem": "I could not find that OPD.",
         "since_problem": "Please say how long",
-        "next": "none: you are next",
+        "next": "no wait, you are next",
         "minutes": "about {n} minutes",
         "per_patient": "we count {n} minutes per patient",
     },
@@ -93,7 +96,7 @@ Q = {
         "dep_sex": "महिला हैं, पुरुष हैं या अन्य?",
         "since": "यह कब से है?",
         "how_bad": "तकलीफ़ कितनी है?",
-        "suggest": "मेरी सलाह है:",
+        "suggest": "इन तकलीफ़ों के लिए",
         "book_it": "क्या वहाँ टोकन बुक कर दूँ?",
         "pick": "आप कौन सी ओपीडी चुनना चाहेंगे?",
         "booked": "आपका टोकन बुक हो गया है।",
@@ -109,12 +112,12 @@ Q = {
         "token_menu": "टोकन के लिए आप क्या करना चाहेंगे?",
         "which_day": "आपके लिए कौन सा दिन ठीक रहेगा?",
         "moved": "आपका टोकन बदल दिया गया है।",
-        "choose": "कृपया कोई एक विकल्प चुनें",
+        "choose": "कृपया नीचे दिए विकल्पों में से कोई एक चुनें",
         "age_problem": "कृपया उम्र 0 से 120 के बीच",
         "words_problem": "कृपया अपनी तकलीफ़ शब्दों में बताएँ",
         "opd_problem": "यह ओपीडी नहीं मिली।",
         "since_problem": "कृपया बताएँ",
-        "next": "कोई नहीं: अगली बारी आपकी है",
+        "next": "इंतज़ार नहीं, अगली बारी आपकी है",
         "minutes": "लगभग {n} मिनट",
         "per_patient": "हम हर मरीज़ के लिए {n} मिनट मानते हैं",
     },
@@ -361,7 +364,7 @@ CHILD = {
         ("५", "Is Guddu female, male or other?"),
         ("boy", Q["en"]["since"]),
         ("since yesterday", Q["en"]["how_bad"]),
-        ("moderate", "I suggest the Paediatrics OPD."),
+        ("moderate", "The Paediatrics OPD fits these symptoms."),
         ("yes", Q["en"]["booked"]),
     ],
     "hindi": [
@@ -371,7 +374,7 @@ CHILD = {
         ("५", "गुड्डू महिला हैं, पुरुष हैं या अन्य?"),
         ("लड़का", Q["hi"]["since"]),
         ("कल से", Q["hi"]["how_bad"]),
-        ("२", "मेरी सलाह है: बाल रोग ओपीडी।"),
+        ("२", "इन तकलीफ़ों के लिए बाल रोग ओपीडी ठीक रहेगी।"),
         ("हाँ", Q["hi"]["booked"]),
     ],
     "romanised": [
@@ -381,7 +384,7 @@ CHILD = {
         ("५ saal", "Guddu महिला हैं, पुरुष हैं या अन्य?"),
         ("ladka", Q["hi"]["since"]),
         ("kal se", Q["hi"]["how_bad"]),
-        ("madhyam", "मेरी सलाह है: बाल रोग ओपीडी।"),
+        ("madhyam", "इन तकलीफ़ों के लिए बाल रोग ओपीडी ठीक रहेगी।"),
         ("haan", Q["hi"]["booked"]),
     ],
 }
@@ -449,12 +452,12 @@ def test_a_child_with_the_real_hours_still_goes_to_paediatrics(demo: Services, s
 
 # (style, what the patient says, sex, the OPD the bot must suggest, its code)
 FITTING_OPD = [
-    ("english", "I have a rash on my arms", "male", "I suggest the Dermatology OPD.", "DERM"),
-    ("hindi", "त्वचा पर चकत्ते और खुजली", "male", "मेरी सलाह है: त्वचा रोग ओपीडी।", "DERM"),
-    ("romanised", "skin par rash hai", "female", "मेरी सलाह है: त्वचा रोग ओपीडी।", "DERM"),
-    ("english", "I am pregnant, I need a checkup", "female", "I suggest the Obstetrics & Gynaecology OPD.", "OBG"),
-    ("hindi", "मैं गर्भवती हूँ, जाँच करानी है", "female", "मेरी सलाह है: स्त्री एवं प्रसूति रोग ओपीडी।", "OBG"),
-    ("romanised", "pregnant hoon, checkup karana hai", "female", "मेरी सलाह है: स्त्री एवं प्रसूति रोग ओपीडी।", "OBG"),
+    ("english", "I have a rash on my arms", "male", "The Dermatology OPD fits these symptoms.", "DERM"),
+    ("hindi", "त्वचा पर चकत्ते और खुजली", "male", "इन तकलीफ़ों के लिए त्वचा रोग ओपीडी ठीक रहेगी।", "DERM"),
+    ("romanised", "skin par rash hai", "female", "इन तकलीफ़ों के लिए त्वचा रोग ओपीडी ठीक रहेगी।", "DERM"),
+    ("english", "I am pregnant, I need a checkup", "female", "The Obstetrics & Gynaecology OPD fits these symptoms.", "OBG"),
+    ("hindi", "मैं गर्भवती हूँ, जाँच करानी है", "female", "इन तकलीफ़ों के लिए स्त्री एवं प्रसूति रोग ओपीडी ठीक रहेगी।", "OBG"),
+    ("romanised", "pregnant hoon, checkup karana hai", "female", "इन तकलीफ़ों के लिए स्त्री एवं प्रसूति रोग ओपीडी ठीक रहेगी।", "OBG"),
 ]
 
 
@@ -492,9 +495,10 @@ def test_choose_another_opd_by_number_and_by_name(all_open: Services, style: str
             (OTHER_OPD[style], patient.q("pick")),
         ],
     )
-    # The list is numbered in catalogue order: the 6th is ENT.
-    assert len(listed.choices[-1]) >= 6
-    answer = patient.say("6")
+    # The list is numbered in catalogue order, with the OPDs that see an adult woman (no
+    # Paediatrics): the 5th is ENT.
+    assert len(listed.choices[-1]) >= 5
+    answer = patient.say("5")
     assert patient.q("booked") in answer.all_text
     # …and by name (the family's second booking: a new family member).
     run(patient, [("menu", patient.q("menu")), (complaint, patient.q("who"))])
@@ -816,3 +820,67 @@ def test_hindi_times_are_written_in_hindi(closed_now: Services) -> None:
     patient = register(closed_now, "hindi", "time-hi")
     offer = _to_the_offer(closed_now, patient).texts[-1]
     assert "सुबह 9:00" in offer and not re.search(r"\b(?:am|pm)\b", offer), offer
+
+
+# --- the OPD that fits, said without advising (the pure flows, in-memory ports) -------------------------
+
+FITS = {"en": "The Dermatology OPD fits these symptoms.", "hi": "इन तकलीफ़ों के लिए त्वचा रोग ओपीडी ठीक रहेगी।"}
+ADVICE = re.compile(r"\bsuggest|\badvi[cs]e|सलाह|सुझाव", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_the_suggestion_says_which_opd_fits_and_gives_no_advice(catalogs, lang: str) -> None:
+    """"मेरी सलाह है" (my advice) and "I suggest" read as medical advice; the bot never advises."""
+    chat = registered_chat(catalogs, lang)
+    chat.send({"en": "itching and rash", "hi": "खुजली और दाने"}[lang])
+    chat.send("1")
+    chat.send({"en": "2 days", "hi": "२ दिन"}[lang])
+    suggestion = chat.send("1")[-1]
+    assert chat.state.step == "opd_suggest"
+    assert FITS[lang] in suggestion, suggestion
+    assert not ADVICE.search(suggestion), suggestion
+
+
+# (the patient: a profile or a child booked for before; the OPD codes the list may offer)
+WHO_SEES_WHOM = [
+    pytest.param(registered_profile(sex="male", age=40), None, {"GEN24", "DERM", "PSY"}, id="man-40"),
+    pytest.param(registered_profile(sex="female", age=30), None, {"GEN24", "OBG", "DERM", "PSY"}, id="woman-30"),
+    pytest.param(registered_profile(sex="female", age=30), Dependent(7, "Munni", 5, "female"), {"GEN24", "PAED", "DERM", "PSY"}, id="girl-5"),
+]
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+@pytest.mark.parametrize(("profile", "child", "codes"), WHO_SEES_WHOM)
+def test_the_opd_list_offers_the_opds_that_see_the_patient(catalogs, lang: str, profile, child, codes: set[str]) -> None:
+    """Paediatrics and Obstetrics were offered to a 40-year-old man."""
+    bookings = FakeBookings(family=[child] if child else [])
+    chat = registered_chat(catalogs, lang, profile, bookings=bookings)
+    chat.send({"en": "fever", "hi": "बुखार"}[lang])
+    chat.send("Munni" if child else "1")
+    chat.send("2 days")
+    chat.send("1")
+    assert chat.state.step == "opd_suggest"
+    chat.send({"en": "Choose another OPD", "hi": "दूसरी ओपीडी चुनें"}[lang])
+    assert chat.state.step == "opd_pick"
+    by_id = {f"opd:{o.id}": o.code for o in FAKE_OPDS}
+    assert {by_id[key] for key in chat.last_choices} == codes
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_the_wait_of_the_next_patient_reads_as_one_phrase(catalogs, lang: str) -> None:
+    """"Estimated wait: none: you are next" had two colons."""
+    chat = registered_chat(catalogs, lang)
+    for said in ({"en": "fever", "hi": "बुखार"}[lang], "1", "2 days", "1", "1"):
+        texts = chat.send(said)
+    label = {"en": "Estimated wait: ", "hi": "अनुमानित इंतज़ार: "}[lang]
+    booked = next(text for text in texts if label in text)
+    wait = booked.split(label, 1)[1].split("\n")[0]
+    assert wait == {"en": "no wait, you are next", "hi": "इंतज़ार नहीं, अगली बारी आपकी है"}[lang], booked
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_a_health_worker_is_offered_the_opds_that_see_the_walk_in(catalogs, lang: str) -> None:
+    state = State(step="hw_opd", language=lang, data={"hw_age": 40, "hw_sex": "male", "hw_intake": {"text": "fever"}})
+    turn = Turn(state, Inbound(), Ports(patients=FakePatients(), labels=catalogs, bookings=FakeBookings(), role="health_worker"), steps())
+    by_id = {f"opd:{o.id}": o.code for o in FAKE_OPDS}
+    assert {by_id[c.key] for c in steps()["hw_opd"].ask(turn).choices} == {"GEN24", "DERM", "PSY"}

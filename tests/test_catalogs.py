@@ -93,3 +93,12 @@ def test_hindi_reads_as_hindi() -> None:
 def test_hindi_plural_rule_follows_cldr() -> None:
     """Hindi counts 0 and 1 as singular (CLDR: one → i = 0 or n = 1), unlike gettext's default."""
     assert _catalog("hi").plural_expr == "(n > 1)"
+
+
+def test_hindi_has_no_gender_slashes() -> None:
+    """A reader is not a form: "मैं आ रहा/रही हूँ" becomes a neutral "मैं तैयार हूँ" (or uses the known sex)."""
+    slashed = []
+    for message in _catalog("hi"):
+        strings = message.string if isinstance(message.string, (list, tuple)) else [message.string]
+        slashed += [s for s in strings if s and re.search(r"[\u0900-\u097f]\s*/\s*[\u0900-\u097f]", s)]
+    assert not slashed, slashed

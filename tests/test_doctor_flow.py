@@ -42,7 +42,9 @@ from bot.models import (
 from bot.opds import OpdSpec, find_opd, load_demo, upsert_opd
 from bot.services import Services
 from bot.timers import TimerRunner
-from tests.helpers import LocalUser, Said
+from flows.clinic import DoctorState
+from flows.engine import State
+from tests.helpers import FakeDesk, FlowChat, LocalUser, Said
 from webhooks.webchat import ENROL_WORD
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -124,7 +126,7 @@ T: dict[str, dict[str, str]] = {
         "welcome": "स्वागत है, डॉ. {name}। यह चैट अब आपकी डॉक्टर डेस्क है।",
         "desk": "डॉ. {name}: आप अभी",
         "refused": "यह कोड काम नहीं आया। हो सकता है इसमें कोई गलती हो, यह पहले इस्तेमाल हो चुका हो या इसकी अवधि ख़त्म हो गई हो।",
-        "choose": "कृपया कोई एक विकल्प चुनें",
+        "choose": "कृपया नीचे दिए विकल्पों में से कोई एक चुनें",
         "booked": "आपका टोकन बुक हो गया है।",
         "token_label": "टोकन {number}, {opd}",
         "patient_line": "मरीज़: {name}, 34, महिला, उत्तर प्रदेश",
@@ -1146,3 +1148,26 @@ def test_a_scripted_day_through_the_web_chat_calls_every_patient_once(demo: Serv
     assert {o.code: o.figures.consultations for o in report.opds if o.figures.consultations} == {"GEN24": 15, "GENB": 15}
     assert sum(d.figures.consultations for d in report.doctors) == 30
     assert sum(s.consultations for s in report.states) == 30
+
+
+# --- the desk offers what changes the doctor's status (the pure flows, in-memory ports) -----------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize(
+    ("status", "offered"),
+    [(DoctorState.OFFLINE, ["next", "pause"]), (DoctorState.PAUSED, ["next", "off"]), (DoctorState.FREE, ["next", "pause", "off"])],
+)
+def test_the_desk_offers_no_status_the_doctor_already_has(catalogs, lang: str, status: DoctorState, offered: list[str]) -> None:
+    """A doctor who was off duty was offered "Go off duty"."""
+    chat = FlowChat(catalogs, lang, State(step="doctor_home", language=lang), desk=FakeDesk(status=status), role="doctor")
+    chat.send("menu")
+    assert chat.last_choices == offered
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_going_off_duty_when_off_duty_says_so(catalogs, lang: str) -> None:
+    chat = FlowChat(catalogs, lang, State(step="doctor_home", language=lang), desk=FakeDesk(status=DoctorState.OFFLINE), role="doctor")
+    texts = chat.send(WORDS[lang]["off"])
+    assert texts[0] == {"en": "You are off duty already. Send NEXT when you are back.", "hi": "आप पहले से ड्यूटी से बाहर हैं। लौटने पर “अगला” भेजें।"}[lang]
+    assert chat.state.step == "doctor_home"

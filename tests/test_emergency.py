@@ -28,7 +28,7 @@ from flows.health_worker import WalkIn
 from flows.messages import ByLanguage
 from flows.opd import BookingOutcome, BookingResult, Dependent, Intake, OpdInfo, Session, TokenInfo
 from flows.text import is_devanagari
-from tests.helpers import Said
+from tests.helpers import IN_MEMORY_NOW, FakePatients, Said, registered_chat, registered_profile
 from tests.test_booking_flow import (  # noqa: F401  (fixtures are used by being imported)
     JOURNEY,
     OTHER_OPD,
@@ -47,7 +47,7 @@ from tests.test_booking_flow import (  # noqa: F401  (fixtures are used by being
     tokens_of,
 )
 from tests.test_doctor_flow import open_chat
-from tests.test_robustness import FakePatients, _chat_at
+from tests.test_robustness import _chat_at
 
 STYLE = {"en": "english", "hi": "hindi", "rom": "romanised"}
 UI = {"en": "en", "hi": "hi", "rom": "hi"}
@@ -222,6 +222,7 @@ CHILD_NAME = {"english": "Munni", "hindi": "मुन्नी", "romanised": "M
 def finish_booking_at_gen24(services: Services, user: ChatUser, for_child: bool) -> Said:
     """Answer whatever the booking asks, as the user would, choosing the 24-hour OPD."""
     answers = {
+        "support_offer": "1",  # after the Tele-MANAS reply: "yes, a doctor too"
         "for_whom": CHILD[user.style] if for_child else "1",
         "dep_name": CHILD_NAME[user.style],
         "dep_age": "१",
@@ -255,8 +256,9 @@ def test_danger_signs_at_the_menu_get_the_emergency_reply_first_and_a_priority_t
     user = register(demo, style, f"urgent-{lang}", sex="female")
     answer = user.say(text)
     assert_advice_first(answer, code, ui)
-    # The patient may still book: their own words start the booking.
-    assert Q[ui]["who"] in answer.texts[-1], answer.texts
+    # The patient may still book: their own words start the booking (after thoughts of
+    # self-harm, with a gentle offer of a doctor rather than the booking's questions).
+    assert (GENTLE[ui] if code == "self_harm" else Q[ui]["who"]) in answer.texts[-1], answer.texts
     if family is None:
         return
 
@@ -366,7 +368,7 @@ def test_danger_signs_at_the_name_question_are_not_taken_for_a_name(services: Se
 
 @pytest.mark.parametrize(
     ("style", "stop", "text", "ui"),
-    [("english", "STOP", "I want to kill myself", "en"), ("hindi", "रुकें", "मैं जीना नहीं चाहता", "hi"), ("romanised", "ruko", "jeena nahi chahta", "hi")],
+    [("english", "STOP", "I want to kill myself", "en"), ("hindi", "संदेश बंद करो", "मैं जीना नहीं चाहता", "hi"), ("romanised", "band karo", "jeena nahi chahta", "hi")],
 )
 def test_danger_signs_while_opted_out_still_get_the_advice_first(demo: Services, style: str, stop: str, text: str, ui: str) -> None:
     user = register(demo, style, f"stopped-{style}")
@@ -516,6 +518,8 @@ BOOKING_PATHS: dict[str, list[tuple[str, str]]] = {
     "cancel_pick": [("booked", ""), ("booked", ""), ("choice", "token"), ("choice", "cancel")],
     "confirm": [("choice", "details")],
     "erase_confirm": [("text", "delete my data")],
+    "stop_confirm": [("text", "ruko")],  # a word that may mean "wait": asked before opting out
+    "support_offer": [("text", "I want to end my life")],  # the gentle offer after the Tele-MANAS reply
 }
 BOOK_ONE = [("choice", "book"), ("text", "fever"), ("choice", "self"), ("text", "2 days"), ("choice", "mild"), ("choice", "book")]
 # Where the clinic's side puts a waiting patient (bot/doctors.py move_conversation).
@@ -582,7 +586,10 @@ def test_a_danger_sign_at_any_step_gets_the_advice_first_and_the_conversation_go
         for piece in advice_of(code, ui):
             assert piece in texts[0], (step, text, texts)
         # Then the question of the step (or, at the menu, the booking the complaint starts).
-        expected = {None: "language", "menu": "for_whom", "symptoms": "for_whom"}.get(step, step)
+        # After the Tele-MANAS reply the offer is gentle, not the booking's form (item 3); "wait?"
+        # not answered goes back to the menu it interrupted, where the complaint is taken.
+        complaint = "support_offer" if code == "self_harm" else "for_whom"
+        expected = {None: "language", "menu": complaint, "symptoms": complaint, "stop_confirm": complaint}.get(step, step)
         assert chat.state.step == expected and len(texts) >= 2, (step, text, chat.state.step, texts)
         assert code in chat.state.data.get("red_flags", []), (step, text)
 
@@ -722,3 +729,83 @@ def test_a_walk_in_with_danger_signs_gets_a_priority_token_in_the_database(demo:
     worker.say("GEN24")
     [token] = tokens_of(demo, "+919876543210")
     assert token.priority is True and token.red_flags == ["chest_pain"]
+
+# --- after the emergency reply: 108 first, then a doctor now, then the specialty's next session ------
+# (the pure flows with in-memory ports: tests/helpers.py; the round-the-clock OPD is open, the others open tomorrow)
+
+PREGNANT_DANGER = {"en": "I am pregnant with severe headache and blurred vision", "hi": "मैं गर्भवती हूँ, सिर में तेज़ दर्द और धुंधला दिख रहा है"}
+CALL_108_FIRST = {"en": "Call 108 first", "hi": "पहले 108"}
+OPEN_NOW = {"en": "is open now", "hi": "अभी खुली है"}
+GEN24 = {"en": "General Medicine (24 hours)", "hi": "सामान्य चिकित्सा (24 घंटे)"}
+OBG = {"en": "Obstetrics & Gynaecology", "hi": "स्त्री एवं प्रसूति रोग"}
+MYSELF = {"en": "myself", "hi": "मैं खुद"}
+FORM_QUESTIONS = {"en": ("Who is the patient?", "Since when?", "How bad is it?"), "hi": ("मरीज़ कौन है?", "यह कब से है?", "तकलीफ़ कितनी है?")}
+
+
+def _offer_after_danger_signs(catalogs, lang: str):  # type: ignore[no-untyped-def]
+    chat = registered_chat(catalogs, lang, registered_profile(sex="female", age=26))
+    texts = chat.send(PREGNANT_DANGER[lang])
+    assert "108" in texts[0]
+    return chat, chat.send(MYSELF[lang])
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_after_danger_signs_108_comes_first_then_a_doctor_now_then_the_specialtys_next_session(catalogs, lang: str) -> None:
+    """A pregnant woman with severe headache and blurred vision was offered Obstetrics' session of the next morning."""
+    chat, texts = _offer_after_danger_signs(catalogs, lang)
+    assert CALL_108_FIRST[lang] in texts[0], texts
+    offer = texts[-1]
+    assert GEN24[lang] in offer and OPEN_NOW[lang] in offer, texts
+    labels = [catalogs.render(c.label, lang) if not isinstance(c.label, ByLanguage) else c.label.pick(lang) for c in chat.replies[-1].choices]
+    # Booking now comes first, the specialty's next session (with its day) second.
+    assert OBG[lang] in labels[1] and "26" in labels[1], labels
+    chat.send("1")
+    [(opd_id, _person, intake, priority, day)] = chat.ports["bookings"].booked
+    assert (opd_id, priority, day) == (1, True, None) and "pregnancy_danger" in intake.red_flags
+    assert chat.state.step == "menu"
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_after_danger_signs_the_specialtys_next_session_books_with_priority(catalogs, lang: str) -> None:
+    chat, _ = _offer_after_danger_signs(catalogs, lang)
+    chat.send("2")
+    booked = chat.ports["bookings"].booked
+    assert [(b[0], b[3]) for b in booked][-1] == (3, True), booked
+    [token] = chat.ports["bookings"].live_tokens()
+    assert token.opd_code == "OBG" and token.priority and token.day == (IN_MEMORY_NOW + dt.timedelta(hours=18)).date()
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_after_danger_signs_no_form_comes_before_the_offer(catalogs, lang: str) -> None:
+    """Who the patient is is asked (the token needs a name); since when and how bad are not."""
+    chat, texts = _offer_after_danger_signs(catalogs, lang)
+    asked = "\n".join(texts)
+    assert not any(q in asked for q in FORM_QUESTIONS[lang][1:]), texts
+
+
+SELF_HARM = {"en": "I want to end my life", "hi": "मैं मरना चाहता हूँ"}
+GENTLE = {"en": "Would you like to talk to a doctor online as well?", "hi": "क्या आप किसी डॉक्टर से भी ऑनलाइन बात करना चाहेंगे?"}
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_after_the_tele_manas_reply_the_offer_is_gentle_not_a_form(catalogs, lang: str) -> None:
+    chat = registered_chat(catalogs, lang)
+    texts = chat.send(SELF_HARM[lang])
+    assert "14416" in texts[0]
+    assert GENTLE[lang] in texts[-1], texts
+    assert not any(q in "\n".join(texts) for q in FORM_QUESTIONS[lang]), texts
+    # Yes: no questions about who, since when or how bad: a doctor now, called first.
+    texts = chat.send("haan" if lang == "hi" else "yes")
+    assert not any(q in "\n".join(texts) for q in FORM_QUESTIONS[lang]), texts
+    chat.send("1")
+    [(opd_id, person, intake, priority, day)] = chat.ports["bookings"].booked
+    assert (opd_id, person, priority, day) == (1, None, True, None) and "self_harm" in intake.red_flags
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_not_now_after_the_tele_manas_reply_books_nothing_and_names_the_line_again(catalogs, lang: str) -> None:
+    chat = registered_chat(catalogs, lang)
+    chat.send(SELF_HARM[lang])
+    texts = chat.send("abhi nahi" if lang == "hi" else "not now")
+    assert "14416" in texts[0] and chat.state.step == "menu", texts
+    assert chat.ports["bookings"].booked == [] and "red_flags" not in chat.state.data

@@ -50,7 +50,7 @@ NEXT = {"en": "next", "hi": "अगला"}
 T = {
     "en": {
         "menu": "What would you like to do?",
-        "suggest": "I suggest the",
+        "suggest": "OPD fits these symptoms.",
         "open_now": "It is open now.",
         "next_session": "Its next session starts on {date}",
         "booked": "Your token is booked.",
@@ -63,7 +63,7 @@ T = {
     },
     "hi": {
         "menu": "आप क्या करना चाहेंगे?",
-        "suggest": "मेरी सलाह है",
+        "suggest": "इन तकलीफ़ों के लिए",
         "open_now": "यह अभी खुली है।",
         "next_session": "इसका अगला सत्र {date}",
         "booked": "आपका टोकन बुक हो गया है।",

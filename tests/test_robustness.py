@@ -24,11 +24,9 @@ from sqlalchemy import select
 import webhooks
 from bot.i18n import Catalogs
 from bot.models import Conversation, Identity, OutboxMessage, OutboxStatus, Patient
-from bot.outbox import render
+from flows.conversation import steps
 from flows.redflags import detect
-from flows.conversation import handle, steps
-from flows.engine import Inbound, Ports, Profile, State
-from flows.messages import reply_to_json
+from tests.helpers import FlowChat
 
 LANGS = ("en", "hi")
 # The steps a user passes through, in order, and the answer that gets them past each one.
@@ -51,53 +49,8 @@ ANSWER = {
 AFTER_REGISTRATION = "menu"
 
 
-class FakePatients:
-    """The Patients port, in memory: one identity's profile in a variable."""
-
-    def __init__(self) -> None:
-        self.saved: Profile | None = None
-
-    def profile(self) -> Profile | None:
-        return self.saved
-
-    def save_profile(self, profile: Profile) -> None:
-        self.saved = profile
-
-
-class Chat:
-    """One conversation run through handle(), checking every turn's invariants."""
-
-    def __init__(self, catalogs: Catalogs, lang: str):
-        self.catalogs = catalogs
-        self.lang = lang
-        self.state = State()
-        self.patients = FakePatients()
-        self.last_texts: list[str] = []
-
-    def send(self, text: str = "", choice: str | None = None) -> list[str]:
-        """Handle one message; return the replies rendered in the conversation's language."""
-        ports = Ports(patients=self.patients, labels=self.catalogs, default_language="en")
-        outcome = handle(self.state, Inbound(text=text, choice=choice), ports)
-        self.state = outcome.state
-        assert outcome.replies, f"no reply to {text!r} at {self.state.step}"
-        assert self.state.step in steps(), f"unknown step {self.state.step!r}"
-        assert self.state.language in (None, *LANGS)
-        # What the dispatcher stores must be storable: JSON, UTF-8, no NUL (PostgreSQL refuses it).
-        stored = json.dumps(self.state.data, ensure_ascii=False)
-        stored.encode("utf-8")
-        assert "\\u0000" not in stored and "\x00" not in stored
-        rendered: dict[str, list[str]] = {}
-        for lang in LANGS:
-            texts = []
-            for reply in outcome.replies:
-                payload = json.loads(json.dumps(reply_to_json(reply)))  # as the outbox keeps it
-                message = render(self.catalogs, payload, lang)
-                assert isinstance(message.text, str) and message.text.strip()
-                assert all(c.key and c.label for c in message.choices)
-                texts.append(message.text)
-            rendered[lang] = texts
-        self.last_texts = rendered[self.state.language or "en"]
-        return self.last_texts
+class Chat(FlowChat):
+    """A conversation on the pure flows that can answer its way through onboarding."""
 
     def answer_current(self) -> None:
         """Give the current step the answer that moves it on."""
@@ -419,6 +372,8 @@ PATIENT_PATHS: dict[str, list[tuple[str, str | None]]] = {
     "cancel_confirm": [*BOOKED, ("choice", "token"), ("choice", "cancel")],
     "move_pick": [*BOOKED, ("choice", "token"), ("choice", "move")],
     "erase_confirm": [("text", "delete my data")],
+    "stop_confirm": [("text", "ruko")],
+    "support_offer": [("choice", "book"), ("text", "I want to end my life")],
     "confirm": [("choice", "details")],
 }
 WORKER_PATH = [("choice", "book"), ("text", "98765 43210"), ("text", "Ramesh"), ("text", "40"), ("choice", "male"), ("text", "fever")]

@@ -287,7 +287,7 @@ def test_a_channel_that_is_off_is_not_found(db, catalogs: Catalogs, fake: FakeTw
 
 
 @pytest.mark.parametrize("channel", ["whatsapp", "sms"])
-@pytest.mark.parametrize(("stop", "start"), [pytest.param("STOP", "START", id="english"), pytest.param("रुको", "शुरू", id="hindi")])
+@pytest.mark.parametrize(("stop", "start"), [pytest.param("STOP", "START", id="english"), pytest.param("संदेश बंद करो", "शुरू", id="hindi")])
 def test_stop_and_start(client, services: Services, fake: FakeTwilio, channel: str, stop: str, start: str) -> None:  # type: ignore[no-untyped-def]
     address = f"whatsapp:{INDIAN}" if channel == "whatsapp" else INDIAN
     _say(client, services, fake, "hello", channel)
