@@ -136,7 +136,7 @@ def _enrol(turn: Turn, code: str, events: list[str]) -> None:
 def _account_off(turn: Turn, command: Command | None) -> None:
     """Tells a disabled doctor's or health worker's chat, whatever it sends, that it is no desk now (STOP still works)."""
     if command is Command.STOP:
-        _stop(turn)
+        optout.stop_messages(turn)
     else:
         turn.replies.append(enrolment.account_off())
 
@@ -159,7 +159,7 @@ def _await_code(turn: Turn, text: str, command: Command | None) -> None:
     if turn.state.language is None:
         turn.state.language = "hi" if is_devanagari(text) else turn.ports.default_language
     if command is Command.STOP:
-        _stop(turn)
+        optout.stop_messages(turn)
     elif command is Command.LANGUAGE:
         turn.data["resume_step"] = "enrol_code"
         turn.goto("language")

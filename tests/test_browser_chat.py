@@ -20,7 +20,7 @@ from bot.db import Database
 from bot.models import WebChat
 from bot.webchats import revoke
 from tests.serving import ServeProcess, free_port
-from tests.test_browser_demo import BOT_MESSAGE, Demo, Tab, _open
+from tests.test_browser_demo import BOT_MESSAGE, Demo, _open
 from tests.test_doctor_flow import OPEN, REGISTER
 from tests.test_webchat_push import PAGE_WORDS, _nfc
 

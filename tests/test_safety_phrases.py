@@ -20,7 +20,6 @@ from flows.conversation import handle
 from flows.engine import Inbound, Ports
 from flows.redflags import detect, known_flags
 from flows.text import is_devanagari
-from tests.helpers import FakePatients
 from tests.test_robustness import _chat_at
 
 TABLE = Path(__file__).resolve().parent / "fixtures" / "safety_phrases.csv"

@@ -24,7 +24,6 @@ from bot.channels.base import InboundMessage, Malformed, PermanentError, Rendere
 from bot.channels.telegram import (
     MAX_TEXT,
     MembershipChange,
-    TelegramChannel,
     inline_keyboard,
     parse_update,
     split_text,
