@@ -310,3 +310,16 @@ def test_asking_to_erase_in_the_words_of_the_consent_asks_to_confirm(catalogs: C
     chat = registered_chat(catalogs, lang)
     chat.send(words)
     assert chat.state.step == "erase_confirm", chat.last_texts
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+@pytest.mark.parametrize("who", ["disabled doctor", "tab waiting for its code"])
+def test_stop_from_a_staff_chat_that_is_no_desk_opts_it_out(catalogs: Catalogs, lang: str, who: str) -> None:
+    """STOP works where nothing else does: a turned-off doctor's chat, a staff tab before its code."""
+    if who == "disabled doctor":
+        chat = FlowChat(catalogs, lang, State(step="doctor_home", language=lang), role="disabled")
+    else:
+        chat = FlowChat(catalogs, lang, State(step="enrol_code", language=lang), opened_as="doctor")
+    chat.send("STOP")
+    assert chat.state.opted_out, chat.last_texts
+    assert "START" in chat.last_texts[-1], chat.last_texts
