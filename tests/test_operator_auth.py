@@ -557,6 +557,9 @@ def test_the_chat_json_and_the_dashboard_pages_are_never_stored(services: Servic
     for path in ("/dashboard", LOGIN, "/dashboard/no-such-page", "/api/chat/web-1/messages"):
         assert client.get(path).headers.get("Cache-Control") == "no-store", path
     assert client.post("/api/chat/web-1/messages", json={"text": "hello"}).headers.get("Cache-Control") == "no-store"
+    # A chat beyond the local demo, found by its cookie, holds the same messages.
+    assert client.post("/api/my-chat/patient/messages", json={"text": "hello"}).headers.get("Cache-Control") == "no-store"
+    assert client.get("/api/my-chat/patient/messages").headers.get("Cache-Control") == "no-store"
     assert client.get("/dashboard/logout").headers.get("Cache-Control") == "no-store"  # a 405 page too
 
 

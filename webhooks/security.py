@@ -34,7 +34,7 @@ CONTENT_SECURITY_POLICY = "; ".join((
 ))
 # A year: browsers keep to https for this long once they have seen it over https.
 HSTS = "max-age=31536000"
-NO_STORE_PREFIXES = ("/api/chat/", "/dashboard")
+NO_STORE_PREFIXES = ("/api/chat/", "/api/my-chat/", "/dashboard")
 
 
 def install(app: Flask, trusted_proxies: int) -> None:
