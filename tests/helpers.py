@@ -262,7 +262,7 @@ class FlowChat:
 
     def send(self, text: str = "", choice: str | None = None, at: dt.datetime | None = None) -> list[str]:
         """Handle one message; return the replies rendered in the conversation's language."""
-        ports = Ports(patients=self.patients, labels=self.catalogs, default_language="en", **self.ports)
+        ports = Ports(patients=self.patients, labels=self.catalogs, **{"default_language": "en", **self.ports})
         inbound = Inbound(text=text, choice=choice, received_at=at or IN_MEMORY_NOW, opened_as=self.opened_as)
         outcome = handle(self.state, inbound, ports)
         self.state = outcome.state

@@ -20,15 +20,14 @@ from bot.enrolment import add_health_worker
 from bot.i18n import Catalogs
 from bot.models import Identity, Person
 from bot.services import Services
-from flows.clinic import ConsultationView, DoctorState, DoctorView
-from flows.clinic import Outcome as VisitOutcome
-from flows.conversation import handle, steps
-from flows.engine import Inbound, Ports, State
+from flows.clinic import DoctorState
+from flows.conversation import steps
+from flows.engine import State
 from flows.health_worker import WalkIn
 from flows.messages import ByLanguage
-from flows.opd import BookingOutcome, BookingResult, Dependent, Intake, OpdInfo, Session, TokenInfo
+from flows.opd import BookingResult, Intake
 from flows.text import is_devanagari
-from tests.helpers import IN_MEMORY_NOW, FakePatients, Said, registered_chat, registered_profile
+from tests.helpers import IN_MEMORY_NOW, FakeBookings, FakeDesk, FlowChat, Said, consultation_view, registered_chat, registered_profile
 from tests.test_booking_flow import (  # noqa: F401  (fixtures are used by being imported)
     JOURNEY,
     OTHER_OPD,
@@ -436,69 +435,6 @@ def test_a_danger_sign_from_an_abandoned_booking_does_not_flag_the_next_one(all_
 # sets them), then a danger sign typed there.
 
 
-NOW = dt.datetime(2026, 11, 25, 5, 0, tzinfo=dt.UTC)
-
-
-class FakeBookings:
-    """The Bookings port in memory: a General OPD open now, an Eye OPD that opens tomorrow."""
-
-    def __init__(self) -> None:
-        self.tokens: list[TokenInfo] = []
-        self.family: list[Dependent] = []
-        self.booked: list[tuple[int, Intake, bool]] = []
-
-    def opds(self) -> list[OpdInfo]:
-        return [
-            OpdInfo(1, "GEN", "general_medicine", ByLanguage("General Medicine", "सामान्य चिकित्सा"), True, NOW),
-            OpdInfo(2, "EYE", "ophthalmology", ByLanguage("Eye", "आँख"), False, NOW + dt.timedelta(days=1)),
-        ]
-
-    def dependents(self) -> list[Dependent]:
-        return list(self.family)
-
-    def add_dependent(self, name: str, age: int, sex: str) -> int:
-        self.family.append(Dependent(100 + len(self.family), name, age, sex))
-        return self.family[-1].person_id
-
-    def live_tokens(self) -> list[TokenInfo]:
-        return list(self.tokens)
-
-    def book(self, opd_id: int, person_id: int | None, intake: Intake, priority: bool, day: dt.date | None = None) -> BookingResult:
-        opd = next(o for o in self.opds() if o.id == opd_id)
-        if not opd.open_now and day is None:
-            return BookingResult(BookingOutcome.CLOSED, offer=Session(opd.next_session.date(), opd.next_session))
-        self.booked.append((opd_id, intake, priority))
-        token = TokenInfo(
-            id=len(self.tokens) + 1, opd_id=opd_id, opd_name=opd.name, opd_code=opd.code, number=len(self.tokens) + 1,
-            day=day or NOW.date(), starts_at=NOW, position=1, wait_minutes=0, wait_is_estimate_default=False,
-            minutes_per_patient=10, patient_name="Sunita Devi", priority=priority, status="waiting", today=day is None,
-        )
-        self.tokens.append(token)
-        return BookingResult(BookingOutcome.BOOKED, token)
-
-    def sessions(self, opd_id: int, count: int = 3, after: dt.date | None = None) -> list[Session]:
-        return [Session(NOW.date() + dt.timedelta(days=n), NOW + dt.timedelta(days=n)) for n in range(count)]
-
-    def cancel(self, token_id: int) -> bool:
-        return False
-
-    def move(self, token_id: int, day: dt.date) -> BookingResult:
-        return BookingResult(BookingOutcome.NO_SESSION)
-
-
-class PureChat:
-    """One person's conversation run through handle(), replies rendered in their language."""
-
-    def __init__(self, catalogs: Catalogs, state: State, ports: Ports) -> None:
-        self.catalogs, self.state, self.ports = catalogs, state, ports
-
-    def send(self, text: str = "", choice: str | None = None) -> list[str]:
-        outcome = handle(self.state, Inbound(text=text, choice=choice, received_at=NOW), self.ports)
-        self.state = outcome.state
-        assert outcome.replies, f"no reply to {text!r} at {self.state.step}"
-        return [self.catalogs.render(reply.text, self.state.language or "en") for reply in outcome.replies]
-
-
 # The patient's steps past registration, reached from the menu by buttons and typed answers.
 BOOKING_PATHS: dict[str, list[tuple[str, str]]] = {
     "menu": [],
@@ -511,7 +447,8 @@ BOOKING_PATHS: dict[str, list[tuple[str, str]]] = {
     "severity": [("choice", "book"), ("text", "fever"), ("choice", "self"), ("text", "2 days")],
     "opd_suggest": [("choice", "book"), ("text", "fever"), ("choice", "self"), ("text", "2 days"), ("choice", "mild")],
     "opd_pick": [("choice", "book"), ("text", "fever"), ("choice", "self"), ("text", "2 days"), ("choice", "mild"), ("choice", "other")],
-    "offer": [("choice", "book"), ("text", "fever"), ("choice", "self"), ("text", "2 days"), ("choice", "mild"), ("choice", "other"), ("choice", "opd:2")],
+    # opd:4, Dermatology, opens tomorrow (tests/helpers.py FAKE_OPDS): the next session is offered.
+    "offer": [("choice", "book"), ("text", "fever"), ("choice", "self"), ("text", "2 days"), ("choice", "mild"), ("choice", "other"), ("choice", "opd:4")],
     "token_menu": [("booked", ""), ("choice", "token")],
     "move_pick": [("booked", ""), ("choice", "token"), ("choice", "move")],
     "cancel_confirm": [("booked", ""), ("choice", "token"), ("choice", "cancel")],
@@ -532,19 +469,19 @@ SET_BY_THE_CLINIC = {
 STAFF_STEPS = {"doctor_home", "consulting", "hw_home", "hw_phone", "hw_name", "hw_age", "hw_sex", "hw_symptoms", "hw_opd", "enrol_code"}
 
 
-def patient_at(catalogs: Catalogs, lang: str, step: str | None) -> PureChat:
+def patient_at(catalogs: Catalogs, lang: str, step: str | None) -> FlowChat:
     """Return a patient's conversation waiting at a step (None: before their first message, lang the default)."""
     if step is None:
-        return PureChat(catalogs, State(), Ports(patients=FakePatients(), labels=catalogs, default_language=lang))
+        return FlowChat(catalogs, lang, default_language=lang)
     if step == "language":  # a first greeting in the language being tested sets it
-        chat = PureChat(catalogs, State(), Ports(patients=FakePatients(), labels=catalogs))
+        chat = FlowChat(catalogs, lang)
         chat.send({"en": "hello", "hi": "नमस्ते"}[lang])
         return chat
     if step in ("consent", "name", "age", "sex", "state", "district", "phone"):
-        chat = _chat_at(catalogs, lang, step)
-        return PureChat(catalogs, chat.state, Ports(patients=chat.patients, labels=catalogs))
+        reached = _chat_at(catalogs, lang, step)
+        return FlowChat(catalogs, lang, reached.state, patients=reached.patients)
     registered = _chat_at(catalogs, lang, "menu")
-    chat = PureChat(catalogs, registered.state, Ports(patients=registered.patients, labels=catalogs, bookings=FakeBookings()))
+    chat = FlowChat(catalogs, lang, registered.state, patients=registered.patients, bookings=FakeBookings())
     if step in SET_BY_THE_CLINIC:
         chat.state = State(step=step, data=dict(SET_BY_THE_CLINIC[step]), language=lang)
     for kind, value in BOOKING_PATHS.get(step, []):
@@ -597,33 +534,6 @@ def test_a_danger_sign_at_any_step_gets_the_advice_first_and_the_conversation_go
 # --- staff: their own words are not a patient's, a walk-in's complaint is ------------------------------
 
 
-class FakeDesk:
-    """The Desk port in memory: a doctor with one consultation in hand."""
-
-    def __init__(self) -> None:
-        self.written: list[tuple[str, bool]] = []
-        self.consultation = ConsultationView(
-            id=7, opd=ByLanguage("General Medicine", "सामान्य चिकित्सा"), token_number=3, patient_name="Sunita Devi", age=34,
-            sex="female", state=ByLanguage("Bihar", "बिहार"), symptoms=(), own_words="fever", duration="2 days", severity="mild",
-            red_flags=(), earlier_consultations=0, room_url="https://meet.example/teleopd-x", joined=True,
-        )
-
-    def view(self) -> DoctorView:
-        return DoctorView("Anita Sharma", DoctorState.BUSY, (), 2, self.consultation)
-
-    def set_status(self, status: DoctorState) -> None:
-        pass
-
-    def call_next(self) -> ConsultationView | None:
-        return self.consultation
-
-    def write(self, text: str, private: bool) -> None:
-        self.written.append((text, private))
-
-    def finish(self, outcome: VisitOutcome) -> ConsultationView | None:
-        return self.consultation
-
-
 class FakeWalkins:
     """The Walkins port in memory: books through FakeBookings and keeps what it was asked."""
 
@@ -651,12 +561,12 @@ WALK_IN_TELE_MANAS = {"en": "help them call Tele-MANAS on 14416", "hi": "टे�
 WALK_IN_PATH = [("choice", "book"), ("text", "98765 43210"), ("text", "Ramesh"), ("text", "40"), ("choice", "male")]
 
 
-def staff_at(catalogs: Catalogs, lang: str, role: str, step: str) -> tuple[PureChat, FakeDesk, FakeWalkins]:
+def staff_at(catalogs: Catalogs, lang: str, role: str, step: str) -> tuple[FlowChat, FakeDesk, FakeWalkins]:
     """Return an enrolled doctor or health worker's conversation at one of their steps."""
-    desk, bookings = FakeDesk(), FakeBookings()
+    desk, bookings = FakeDesk(status=DoctorState.BUSY, consultation=consultation_view()), FakeBookings()
     walkins = FakeWalkins(bookings)
-    ports = Ports(patients=FakePatients(), labels=catalogs, bookings=bookings, role=role, desk=desk, walkins=walkins)
-    chat = PureChat(catalogs, State(step="hw_home" if role == "health_worker" else step, language=lang), ports)
+    state = State(step="hw_home" if role == "health_worker" else step, language=lang)
+    chat = FlowChat(catalogs, lang, state, bookings=bookings, role=role, desk=desk, walkins=walkins)
     if step == "hw_symptoms":
         for kind, value in WALK_IN_PATH:
             chat.send(**{kind: value})
