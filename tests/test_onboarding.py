@@ -16,7 +16,7 @@ ENGLISH = [
     ("English", "Do you agree?"),
     ("yes", "What is your full name?"),
     ("Sunita Devi", "How old are you, Sunita Devi?"),
-    ("34", "What is your sex?"),
+    ("34", "Are you female, male or other?"),
     ("female", "Which state or union territory do you live in?"),
     ("Uttar Pradesh", "Which district?"),
     ("Varanasi", "10-digit mobile number"),
@@ -28,24 +28,24 @@ HINDI = [
     ("हिंदी", "क्या आप सहमत हैं?"),
     ("हाँ", "आपका पूरा नाम क्या है?"),
     ("सुनीता देवी", "सुनीता देवी जी, आपकी उम्र कितनी है?"),
-    ("३४ वर्ष", "आपका लिंग क्या है?"),
+    ("३४ वर्ष", "आप महिला हैं, पुरुष हैं या अन्य?"),
     ("महिला", "आप किस राज्य या केंद्र शासित प्रदेश में रहते हैं?"),
     ("उत्तर प्रदेश", "आपका ज़िला कौन सा है?"),
     ("वाराणसी", "मोबाइल नंबर"),
     ("छोड़ें", "लिंग: महिला\nराज्य: उत्तर प्रदेश\nज़िला: वाराणसी\nमोबाइल: नहीं दिया"),
-    ("हाँ", "धन्यवाद सुनीता देवी जी, आपका पंजीकरण हो गया है।"),
+    ("हाँ", "धन्यवाद सुनीता देवी जी, आपका रजिस्ट्रेशन हो गया है।"),
 ]
 ROMANISED = [
     ("namaste", "Which language would you like to use?"),
     ("hindi", "क्या आप सहमत हैं?"),
     ("haan", "आपका पूरा नाम क्या है?"),
     ("Ramesh Kumar", "Ramesh Kumar जी, आपकी उम्र कितनी है?"),
-    ("34 saal", "आपका लिंग क्या है?"),
+    ("34 saal", "आप महिला हैं, पुरुष हैं या अन्य?"),
     ("purush", "राज्य"),
     ("bihar", "ज़िला"),
     ("Patna", "मोबाइल नंबर"),
     ("9876543210", "राज्य: बिहार"),
-    ("theek hai", "पंजीकरण हो गया है"),
+    ("theek hai", "रजिस्ट्रेशन हो गया है"),
 ]
 DIALOGS = {"english": (ENGLISH, "en"), "hindi": (HINDI, "hi"), "romanised-hindi": (ROMANISED, "hi")}
 
