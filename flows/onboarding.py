@@ -206,7 +206,7 @@ class StateStep(Step):
 
     def answer(self, turn: Turn, answer: Answer) -> None:
         """Stores the state's ISO 3166-2 code."""
-        state = match_state(answer.text)
+        state = match_state(answer.text, turn.lang)
         if state is None:
             turn.ask_again(t("I could not find that state. Please send the name of an Indian state or union territory, or its number from the list."))
         else:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
+from bot.i18n import Catalogs
 from bot.models import Identity, OutboxMessage, Patient, Person
-from tests.helpers import LocalUser
+from flows.engine import State
+from flows.india import state_by_code
+from tests.helpers import FlowChat, LocalUser
 
 LANGUAGE_NUMBER = {"en": "1", "hi": "2"}  # the language question's choices, in order
 
@@ -70,6 +75,23 @@ def test_onboarding_completes(services, name: str) -> None:
     with services.db.read() as session:
         languages = set(session.scalars(select(OutboxMessage.language).where(OutboxMessage.identity_id == identity.id)))
     assert languages <= {language, "en"}
+
+
+# The order a reader looks a name up in: the Latin alphabet, and the varnamala (vowels, then
+# consonants) for a Devanagari name.
+ALPHABET = {"en": "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "hi": "अआइईउऊऋएऐओऔकखगघङचछजझञटठडढणतथदधनपफबभमयरलवशषसह"}
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_the_state_list_is_in_the_readers_alphabet_and_its_numbers_pick_from_it(catalogs: Catalogs, lang: str) -> None:
+    chat = FlowChat(catalogs, lang, State(step="sex", language=lang))
+    question = chat.send("female")[-1]
+    numbers = {name: number for number, name in re.findall(r"^(\d+)\. (.+)$", question, re.MULTILINE)}
+    assert len(numbers) == 36
+    initials = [ALPHABET[lang].index(name[0]) for name in numbers]
+    assert initials == sorted(initials), list(numbers)
+    chat.send(numbers[state_by_code("IN-UP").name(lang)])
+    assert (chat.state.step, chat.state.data["state"]) == ("district", "IN-UP")
 
 
 @pytest.mark.parametrize("lang", ["en", "hi"])
