@@ -881,6 +881,23 @@ def test_the_wait_of_the_next_patient_reads_as_one_phrase(catalogs, lang: str) -
     assert wait == {"en": "no wait, you are next", "hi": "इंतज़ार नहीं, अगली बारी आपकी है"}[lang], booked
 
 
+EXAMPLE = re.compile(r"(?:for example:|e\.g\.|जैसे:)\s*(.+?)[.।]?$")
+
+
+@pytest.mark.parametrize("sms", [False, True], ids=["text", "sms"])
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_the_example_the_symptoms_question_gives_is_understood(catalogs, lang: str, sms: bool) -> None:
+    """The catalog writes खाँसी (chandrabindu); the lexicon knows it as well as the खांसी people type."""
+    chat = registered_chat(catalogs, lang)
+    chat.send(choice="book")
+    question = render(catalogs, reply_to_json(chat.replies[-1]), lang, sms=sms).text
+    example = EXAMPLE.search(question)
+    assert example, question
+    chat.send(example.group(1))
+    intake = chat.state.data["intake"]
+    assert (set(intake["symptoms"]), intake["duration_days"]) == ({"fever", "cough"}, 3), (example.group(1), intake)
+
+
 @pytest.mark.parametrize("lang", ["en", "hi"])
 def test_the_offer_by_sms_numbers_its_answers_itself(catalogs, lang: str) -> None:
     """Cut to fit under the SMS, "नहीं, अभी नहीं" (no, not now) read "3 नहीं, अभी" (no, now)."""
