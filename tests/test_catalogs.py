@@ -22,6 +22,16 @@ def _catalog(lang: str):  # type: ignore[no-untyped-def]
         return read_po(handle, locale=lang)
 
 
+def _hindi_strings() -> list[str]:
+    """Return every Hindi msgstr, plural forms one by one."""
+    found = []
+    for message in _catalog("hi"):
+        if message.id:
+            strings = message.string if isinstance(message.string, (list, tuple)) else [message.string]
+            found += [s for s in strings if s]
+    return found
+
+
 def _messages_in_code() -> set[str]:
     """Extract message ids from the source the way `pybabel extract -F babel.cfg` does."""
     found: set[str] = set()
@@ -100,20 +110,8 @@ def test_hindi_plural_rule_follows_cldr() -> None:
 
 def test_hindi_has_no_gender_slashes() -> None:
     """A reader is not a form: "मैं आ रहा/रही हूँ" becomes a neutral "मैं तैयार हूँ" (or uses the known sex)."""
-    slashed = []
-    for message in _catalog("hi"):
-        strings = message.string if isinstance(message.string, (list, tuple)) else [message.string]
-        slashed += [s for s in strings if s and re.search(r"[\u0900-\u097f]\s*/\s*[\u0900-\u097f]", s)]
+    slashed = [s for s in _hindi_strings() if re.search(r"[\u0900-\u097f]\s*/\s*[\u0900-\u097f]", s)]
     assert not slashed, slashed
-
-
-def _hindi_strings() -> list[str]:
-    found = []
-    for message in _catalog("hi"):
-        if message.id:
-            strings = message.string if isinstance(message.string, (list, tuple)) else [message.string]
-            found += [s for s in strings if s]
-    return found
 
 
 # Bookish words and the words people say instead (the Hindi catalog review, issue 13 item 20);
@@ -130,6 +128,7 @@ EVERYDAY_WORDS = {
 
 
 def test_hindi_says_the_everyday_word() -> None:
+    """A rural reader's words, not a form's or a textbook's."""
     bookish = [(word, s) for s in _hindi_strings() for word in EVERYDAY_WORDS if word in s]
     assert not bookish, [f"{word} → {EVERYDAY_WORDS[word]}: {s}" for word, s in bookish]
 
