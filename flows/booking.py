@@ -38,9 +38,9 @@ from flows.symptoms import find_symptoms, parse_duration, sees_patient, specialt
 from flows.text import parse_age
 
 SEVERITY_LABELS = {
-    "mild": t("Mild: I can do my daily work"),
+    "mild": t("Mild: can do daily work"),
     "moderate": t("Moderate: daily work is hard"),
-    "severe": t("Severe: I cannot do my daily work"),
+    "severe": t("Severe: cannot do daily work"),
 }
 SEVERITY_ALIASES = {
     "mild": ("mild", "halka", "thoda", "हल्का", "थोड़ा", "kam"),
@@ -535,7 +535,9 @@ class OfferStep(Step):
         )
         return Reply(
             t("{why} The next session is on {date} at {time}. Shall I book a token for then?", why=why, date=starts.date(), time=TimeOfDay(starts)),
-            sms=sms("{opd}: next session {date}, {time}. Book then?", opd=name, date=starts.date(), time=TimeOfDay(starts)),
+            # The SMS form numbers these choices itself, in this order: cut to fit by the
+            # renderer, "No, not now" read "नहीं, अभी" ("No, now").
+            sms=sms("{opd} opens next on {date} at {time}. Book then?\n1 Yes 2 Other OPD 3 No", opd=name, date=starts.date(), time=TimeOfDay(starts)),
             choices=(
                 Choice("accept", t("Yes, book for then"), YES_WORDS + ("book",)),
                 Choice("other", t("Choose another OPD"), ("other", "another", "dusra", "दूसरा")),

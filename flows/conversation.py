@@ -207,8 +207,8 @@ def _doctor_home(turn: Turn) -> str:
 PATIENT_ADVICE = {
     "ambulance": Reply(
         t(
-            "This may be an emergency. Call 108 for an ambulance now, or 112. "
-            "Do not wait for an online consultation. If you can, ask someone to stay with the patient."
+            "Call 108 now for an ambulance, or 112. This may be an emergency: "
+            "do not wait for an online doctor. If you can, ask someone to stay with the patient."
         ),
         sms=sms("EMERGENCY: call 108 for an ambulance now, or 112. Do not wait."),
         emergency=True,

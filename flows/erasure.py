@@ -43,7 +43,7 @@ class EraseConfirmStep(Step):
                 Choice("erase", t("Yes, delete my data"), YES_WORDS + ("delete", "हटाएं", "hatao")),
                 Choice("keep", t("No, keep my data"), NO_WORDS + ("keep", "rakho", "रखें")),
             ),
-            sms=sms("Delete your name, details, health notes and tokens? Counts without your name stay. 1 Yes 2 No"),
+            sms=sms("Delete your name, details, health notes and tokens? We keep only counts, with no names. 1 Yes 2 No"),
         )
 
     def answer(self, turn: Turn, answer: Answer) -> None:

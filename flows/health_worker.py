@@ -196,7 +196,7 @@ class HwOpdStep(Step):
         if not opds:
             return Reply(t("No OPD is taking bookings at the moment. Please try again later; in an emergency call 108 or 112."), (Choice("home", t("Back to the menu")),))
         return Reply(
-            t("Which OPD? The first one fits the complaint best."),
+            t("Which OPD? The first one fits these symptoms best."),
             tuple(Choice(f"opd:{o.id}", o.name, (o.code,)) for o in opds),
         )
 

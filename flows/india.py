@@ -79,7 +79,7 @@ def _key(text: str) -> str:
 
 @cache
 def _rows() -> tuple[tuple[StateUT, tuple[str, ...]], ...]:
-    """Read states.csv into (state, aliases) pairs in menu order."""
+    """Read states.csv into (state, aliases) pairs."""
     with _CSV.open(encoding="utf-8", newline="") as f:
         rows = [
             (
@@ -88,17 +88,18 @@ def _rows() -> tuple[tuple[StateUT, tuple[str, ...]], ...]:
             )
             for r in csv.DictReader(f)
         ]
-    # The menu numbers are positions in this order, so it is fixed here, not by the file.
-    rows.sort(key=lambda row: row[0].name_en.casefold())
     if len(rows) != _EXPECTED_COUNT or len({s.code for s, _ in rows}) != _EXPECTED_COUNT:
         raise ValueError(f"{_CSV} must list {_EXPECTED_COUNT} distinct places, found {len(rows)}")
     return tuple(rows)
 
 
 @cache
-def states() -> tuple[StateUT, ...]:
-    """Return all 36 states and union territories in menu order (alphabetical by English name)."""
-    return tuple(state for state, _ in _rows())
+def states(lang: str = "en") -> tuple[StateUT, ...]:
+    """Return all 36 states and union territories in lang's menu order: alphabetical by the name shown."""
+    # The menu numbers are positions in this order, so it is fixed here, not by the file. In
+    # Devanagari, code-point order is a Hindi dictionary's: vowels, then consonants in the
+    # varnamala's order, अं before अक, and a conjunct (त्रि) after its letter's vowel signs (ते).
+    return tuple(sorted((state for state, _ in _rows()), key=lambda state: state.name(lang).casefold()))
 
 
 def _abbreviation_pattern(abbreviation: str) -> str:
@@ -159,17 +160,17 @@ def state_by_code(code: str) -> StateUT | None:
 
 def state_menu_lines(lang: str) -> list[str]:
     """Return the numbered menu lines ("1. Andaman and Nicobar Islands", ...) in lang."""
-    return [f"{number}. {state.name(lang)}" for number, state in enumerate(states(), start=1)]
+    return [f"{number}. {state.name(lang)}" for number, state in enumerate(states(lang), start=1)]
 
 
-def _by_number(cleaned: str, folded: str) -> StateUT | None:
-    """Return the n-th state when the answer is just a menu number ("5", "no. 5", "५")."""
+def _by_number(cleaned: str, folded: str, lang: str) -> StateUT | None:
+    """Return the n-th state of lang's menu when the answer is just a menu number ("5", "no. 5", "५")."""
     found = _NUMBER.fullmatch(folded)
     # Folding turns "-1" into "1"; a signed number is no menu choice.
     if not found or _SIGNED.search(to_ascii_digits(cleaned)):
         return None
     number = int(found.group(1))
-    listed = states()
+    listed = states(lang)
     return listed[number - 1] if 1 <= number <= len(listed) else None
 
 
@@ -226,8 +227,8 @@ def _fuzzy(query: str) -> StateUT | None:
     return max(best, key=best.__getitem__)
 
 
-def match_state(text: str) -> StateUT | None:
-    """Return the state/UT a free-text answer names (menu number, name, alias, code, near miss) or None."""
+def match_state(text: str, lang: str = "en") -> StateUT | None:
+    """Return the state/UT a free-text answer names (number in lang's menu, name, alias, code, near miss) or None."""
     cleaned = normalize(text)
     if not cleaned or len(cleaned) > _MAX_INPUT:
         return None
@@ -235,7 +236,7 @@ def match_state(text: str) -> StateUT | None:
     if not folded:
         return None
     if _NUMBER.fullmatch(folded):
-        return _by_number(cleaned, folded)
+        return _by_number(cleaned, folded, lang)
     exact = _index().exact.get(folded.replace(" ", ""))
     if exact is not None:
         return exact

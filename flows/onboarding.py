@@ -67,7 +67,7 @@ class LanguageStep(Step):
         turn.state.language = answer.choice
         resume = turn.data.pop("resume_step", None)
         if resume:
-            turn.say(t("Language changed to English."))
+            turn.say(t("All right, from now on we will talk in this language."))
             turn.goto(resume)
         else:
             turn.goto("consent")
@@ -178,7 +178,7 @@ class SexStep(Step):
 
     def ask(self, turn: Turn) -> Reply:
         return Reply(
-            t("What is your sex?"),
+            t("Are you female, male or other?"),
             tuple(Choice(key, label, SEX_ALIASES[key]) for key, label in SEX_LABELS.items()),
         )
 
@@ -206,7 +206,7 @@ class StateStep(Step):
 
     def answer(self, turn: Turn, answer: Answer) -> None:
         """Stores the state's ISO 3166-2 code."""
-        state = match_state(answer.text)
+        state = match_state(answer.text, turn.lang)
         if state is None:
             turn.ask_again(t("I could not find that state. Please send the name of an Indian state or union territory, or its number from the list."))
         else:

@@ -76,7 +76,7 @@ def advice(consultation_id: int, doctor: str, words: str) -> Reply:
         framed,
         tuple(Choice(f"rate:{consultation_id}:{n}", STAR_LABELS[n], (str(n),)) for n in range(1, 6)),
         kind="push",
-        sms=sms("Your consultation is over. The doctor's advice has been sent. Reply 1-5 to rate it."),
+        sms=sms("Your consultation is over. How was it? Reply 1-5 (5 = very good)."),
     )
 
 

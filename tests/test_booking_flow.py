@@ -17,11 +17,14 @@ import pytest
 from babel.dates import format_date
 from sqlalchemy import select
 
+from bot.channels.twilio import render_sms
 from bot.models import Conversation, Identity, Opd, Patient, Person, Token, TokenStatus
 from bot.opds import DEMO_OPDS, OpdSpec, load_demo, upsert_opd
+from bot.rendering import render
 from bot.services import Services
 from flows.conversation import steps
 from flows.engine import Inbound, Ports, State, Turn
+from flows.messages import reply_to_json
 from flows.opd import Dependent
 from tests.helpers import FAKE_OPDS, FakeBookings, FakePatients, LocalUser, Said, registered_chat, registered_profile
 
@@ -102,14 +105,14 @@ Q = {
         "booked": "आपका टोकन बुक हो गया है।",
         "existing": "उस दिन इस ओपीडी का टोकन आपके पास पहले से है",
         "closed": "अभी बंद है।",
-        "offer": "क्या उस समय के लिए टोकन बुक कर",
+        "offer": "क्या उस समय का टोकन बुक कर",
         "declined": "ठीक है, कोई टोकन बुक नहीं किया गया।",
         "cancel_q": "रद्द करें?",
         "cancelled": "रद्द कर दिया गया है।",
         "kept": "आपका टोकन बना रहेगा।",
         "no_token": "आपके पास रद्द करने के लिए कोई टोकन नहीं है।",
         "none_booked": "आपका कोई टोकन बुक नहीं है।",
-        "token_menu": "टोकन के लिए आप क्या करना चाहेंगे?",
+        "token_menu": "अपने टोकन का क्या करना चाहेंगे?",
         "which_day": "आपके लिए कौन सा दिन ठीक रहेगा?",
         "moved": "आपका टोकन बदल दिया गया है।",
         "choose": "कृपया नीचे दिए विकल्पों में से कोई एक चुनें",
@@ -132,9 +135,9 @@ FORBIDDEN = re.compile(
     r"|दवा|दवाई|गोली|निदान",
     re.IGNORECASE,
 )
-# Latin words a Hindi reply may hold besides names: the service's name and the two
-# English command words the Hindi texts name on purpose ("STOP", "START").
-HINDI_LATIN_OK = {"teleopd", "STOP", "START"}
+# Latin words a Hindi reply may hold besides names: the two English command words the Hindi
+# texts name on purpose ("STOP", "START"). The service's name is written टेलीओपीडी.
+HINDI_LATIN_OK = {"STOP", "START"}
 
 
 class ChatUser(LocalUser):
@@ -580,7 +583,7 @@ def test_cancel_with_no_token_says_so_and_the_conversation_goes_on(demo: Service
 
 
 MY_TOKEN = {"english": "My token", "hindi": "२", "romanised": "2"}
-MOVE = {"english": "Move to another day", "hindi": "दूसरे दिन पर बदलें", "romanised": "din badlo"}
+MOVE = {"english": "Move to another day", "hindi": "दूसरा दिन चुनें", "romanised": "din badlo"}
 
 
 @pytest.mark.parametrize("style", STYLES)
@@ -876,6 +879,37 @@ def test_the_wait_of_the_next_patient_reads_as_one_phrase(catalogs, lang: str) -
     booked = next(text for text in texts if label in text)
     wait = booked.split(label, 1)[1].split("\n")[0]
     assert wait == {"en": "no wait, you are next", "hi": "इंतज़ार नहीं, अगली बारी आपकी है"}[lang], booked
+
+
+EXAMPLE = re.compile(r"(?:for example:|e\.g\.|जैसे:)\s*(.+?)[.।]?$")
+
+
+@pytest.mark.parametrize("sms", [False, True], ids=["text", "sms"])
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_the_example_the_symptoms_question_gives_is_understood(catalogs, lang: str, sms: bool) -> None:
+    """The catalog writes खाँसी (chandrabindu); the lexicon knows it as well as the खांसी people type."""
+    chat = registered_chat(catalogs, lang)
+    chat.send(choice="book")
+    question = render(catalogs, reply_to_json(chat.replies[-1]), lang, sms=sms).text
+    example = EXAMPLE.search(question)
+    assert example, question
+    chat.send(example.group(1))
+    intake = chat.state.data["intake"]
+    assert (set(intake["symptoms"]), intake["duration_days"]) == ({"fever", "cough"}, 3), (example.group(1), intake)
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_the_offer_by_sms_numbers_its_answers_itself(catalogs, lang: str) -> None:
+    """Cut to fit under the SMS, "नहीं, अभी नहीं" (no, not now) read "3 नहीं, अभी" (no, now)."""
+    chat = registered_chat(catalogs, lang)
+    for said in ({"en": "fever", "hi": "बुखार"}[lang], "1", "2 days", "1", {"en": "Choose another OPD", "hi": "दूसरी ओपीडी चुनें"}[lang]):
+        chat.send(said)
+    chat.send(choice=f"opd:{next(o.id for o in FAKE_OPDS if o.code == 'DERM')}")  # closed until tomorrow
+    assert chat.state.step == "offer"
+    message = render(catalogs, reply_to_json(chat.replies[-1]), lang, sms=True)
+    assert render_sms(message) == message.text, "the choices listed twice"
+    assert {"en": "3 No", "hi": "3 नहीं"}[lang] in message.text
+    assert Q[lang]["declined"] in chat.send("3")[0] and chat.state.step == "menu"
 
 
 @pytest.mark.parametrize("lang", ["en", "hi"])

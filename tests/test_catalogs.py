@@ -11,6 +11,8 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from flows.text import fold
+
 ROOT = Path(__file__).resolve().parents[1]
 KEYWORDS = {"t": None, "sms": None, "tn": (1, 2)}
 
@@ -18,6 +20,16 @@ KEYWORDS = {"t": None, "sms": None, "tn": (1, 2)}
 def _catalog(lang: str):  # type: ignore[no-untyped-def]
     with (ROOT / "locales" / lang / "LC_MESSAGES" / "messages.po").open("rb") as handle:
         return read_po(handle, locale=lang)
+
+
+def _hindi_strings() -> list[str]:
+    """Return every Hindi msgstr, plural forms one by one."""
+    found = []
+    for message in _catalog("hi"):
+        if message.id:
+            strings = message.string if isinstance(message.string, (list, tuple)) else [message.string]
+            found += [s for s in strings if s]
+    return found
 
 
 def _messages_in_code() -> set[str]:
@@ -78,7 +90,8 @@ def test_placeholders_match_the_source(lang: str) -> None:
 
 def test_hindi_reads_as_hindi() -> None:
     """Each Hindi message is written in Devanagari (not left in English) and NFC-normalised."""
-    latin_allowed = {"teleopd", "START", "STOP", "SKIP", "English"}
+    # The brand is read aloud as टेलीओपीडी: Latin "teleopd" is not Hindi to a Devanagari reader.
+    latin_allowed = {"START", "STOP", "SKIP", "English"}
     for message in _catalog("hi"):
         if not message.id:
             continue
@@ -97,8 +110,33 @@ def test_hindi_plural_rule_follows_cldr() -> None:
 
 def test_hindi_has_no_gender_slashes() -> None:
     """A reader is not a form: "मैं आ रहा/रही हूँ" becomes a neutral "मैं तैयार हूँ" (or uses the known sex)."""
-    slashed = []
-    for message in _catalog("hi"):
-        strings = message.string if isinstance(message.string, (list, tuple)) else [message.string]
-        slashed += [s for s in strings if s and re.search(r"[\u0900-\u097f]\s*/\s*[\u0900-\u097f]", s)]
+    slashed = [s for s in _hindi_strings() if re.search(r"[\u0900-\u097f]\s*/\s*[\u0900-\u097f]", s)]
     assert not slashed, slashed
+
+
+# Bookish words and the words people say instead (the Hindi catalog review, issue 13 item 20);
+# आपातकाल, for one, is "the Emergency", a state of emergency, not a medical one.
+EVERYDAY_WORDS = {
+    "आपातकाल": "इमरजेंसी",
+    "आपात स्थिति": "इमरजेंसी",
+    "पंजीकरण": "रजिस्ट्रेशन",
+    "समन्वयक": "कोऑर्डिनेटर",
+    "माध्यिका": "मीडियन",
+    "प्रतीक्षा": "इंतज़ार",
+    "असहमति": "“नहीं”",
+}
+
+
+def test_hindi_says_the_everyday_word() -> None:
+    """A rural reader's words, not a form's or a textbook's."""
+    bookish = [(word, s) for s in _hindi_strings() for word in EVERYDAY_WORDS if word in s]
+    assert not bookish, [f"{word} → {EVERYDAY_WORDS[word]}: {s}" for word, s in bookish]
+
+
+def test_each_hindi_word_is_spelled_one_way() -> None:
+    """One spelling a word across the catalog: not ख़ाली here and खाली there, खाँसी and खांसी."""
+    spellings: dict[str, set[str]] = {}
+    for text in _hindi_strings():
+        for word in re.findall(r"[\u0900-\u0963\u0966-\u097f]+", text):  # Devanagari, without the danda
+            spellings.setdefault(fold(word), set()).add(word)
+    assert not {key: words for key, words in spellings.items() if len(words) > 1}

@@ -225,7 +225,7 @@ def test_patients_book_on_telegram_whatsapp_and_sms_and_the_doctor_calls_on_tele
     for line in ("हाँ", "सीता देवी", "३४", "महिला", "उत्तर प्रदेश"):
         sita.say(line)
     assert "मोबाइल: +919812300001" in sita.say("वाराणसी")  # WhatsApp vouches for the number: no question
-    assert "आपका पंजीकरण हो गया है" in sita.say("हाँ")
+    assert "आपका रजिस्ट्रेशन हो गया है" in sita.say("हाँ")
     for line in ("मुझे बुखार और खांसी है", "मैं खुद", "३ दिन से"):
         sita.say(line)
     assert "1. हाँ, टोकन बुक करें" in sita.say("मध्यम")

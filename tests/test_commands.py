@@ -36,12 +36,12 @@ GREETING = {"en": "hello", "hi": "नमस्ते"}  # a Devanagari greeting 
 QUESTION = {
     "en": {
         "language": "Which language", "consent": "Do you agree?", "name": "full name", "age": "How old are you",
-        "sex": "What is your sex?", "state": "Which state", "district": "Which district?", "phone": "mobile number",
+        "sex": "Are you female, male or other?", "state": "Which state", "district": "Which district?", "phone": "mobile number",
         "confirm": "Is everything correct?", "menu": "What would you like to do?",
     },
     "hi": {
         "language": "किस भाषा", "consent": "क्या आप सहमत हैं?", "name": "पूरा नाम", "age": "उम्र कितनी है",
-        "sex": "आपका लिंग", "state": "किस राज्य", "district": "ज़िला कौन सा", "phone": "मोबाइल नंबर",
+        "sex": "आप महिला हैं, पुरुष हैं या अन्य?", "state": "किस राज्य", "district": "ज़िला कौन सा", "phone": "मोबाइल नंबर",
         "confirm": "क्या सब कुछ सही है?", "menu": "आप क्या करना चाहेंगे?",
     },
 }

@@ -143,9 +143,9 @@ T: dict[str, dict[str, str]] = {
         "noted": "नोट कर लिया (सिर्फ़ डॉक्टरों के लिए)।",
         "closed": "{name} का परामर्श बंद करके रिकॉर्ड में दर्ज कर दिया गया है।",
         "advice_head": "डॉ. {name} की सलाह:",
-        "rate": "आपका परामर्श कैसा रहा? 1 से 5 स्टार दें।",
-        "followup_q": "क्या आप इन्हीं डॉक्टर से दोबारा (फ़ॉलो-अप) परामर्श लेना चाहेंगे?",
-        "followup_booked": "इन्हीं डॉक्टर के साथ आपका फ़ॉलो-अप",
+        "rate": "डॉक्टर से बात कैसी रही? 1 से 5 स्टार दें (5 = बहुत अच्छी)।",
+        "followup_q": "क्या आप इन्हीं डॉक्टर को दोबारा दिखाना चाहेंगे?",
+        "followup_booked": "इन्हीं डॉक्टर को दोबारा दिखाने के लिए आपका टोकन",
         "already_rated": "इस परामर्श की रेटिंग पहले ही दी जा चुकी है।",
         "one_to_five": "कृपया 1 से 5 के बीच कोई नंबर भेजें।",
         "reminder": "डॉ. {name} अभी भी आपका इंतज़ार कर रहे हैं। कृपया अभी जुड़ें:",
@@ -159,7 +159,7 @@ T: dict[str, dict[str, str]] = {
         "cancel_q": "रद्द करें?",
         "cancelled": "रद्द कर दिया गया है।",
         "call_over": "यह कॉल ख़त्म हो चुकी है।",
-        "paused": "ब्रेक पर। जब तक आप “अगला” नहीं भेजेंगे, कोई मरीज़ नहीं बुलाया जाएगा।",
+        "paused": "आप ब्रेक पर हैं। जब तक आप “अगला” नहीं भेजेंगे, कोई मरीज़ नहीं बुलाया जाएगा।",
         "off": "आपकी ड्यूटी ख़त्म हो गई है। लौटने पर “अगला” भेजें।",
     },
 }
@@ -430,7 +430,7 @@ def test_a_refused_code_does_not_say_whether_it_exists(demo: Services, lang: str
         chat = registered(demo, f"guess-{kind}-{lang}", lang, NAMES[lang][1])
         answers.append(chat.say(f"enroll {code}").texts)
     assert answers[0] == answers[1] == answers[2], answers
-    assert "coordinator" in answers[0][0] or "समन्वयक" in answers[0][0]
+    assert "coordinator" in answers[0][0] or "कोऑर्डिनेटर" in answers[0][0]
 
 
 @pytest.mark.parametrize("lang", LANGS)

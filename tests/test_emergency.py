@@ -51,12 +51,12 @@ from tests.test_robustness import _chat_at
 STYLE = {"en": "english", "hi": "hindi", "rom": "romanised"}
 UI = {"en": "en", "hi": "hi", "rom": "hi"}
 # The emergency advice, a piece of each, as the user must see it first.
-AMBULANCE = {"en": "This may be an emergency. Call 108 for an ambulance now, or 112.", "hi": "यह आपात स्थिति हो सकती है। अभी एम्बुलेंस के लिए 108 पर या 112 पर कॉल"}
-TELE_MANAS = {"en": "Please call Tele-MANAS on 14416", "hi": "कृपया टेली-मानस को 14416 पर कॉल"}
-DANGER_NOW = {"en": "If you are in danger now, call 112.", "hi": "अगर आप अभी ख़तरे में हैं, तो 112 पर कॉल करें।"}
+AMBULANCE = {"en": "Call 108 now for an ambulance, or 112. This may be an emergency", "hi": "तुरंत 108 पर कॉल करके एम्बुलेंस बुलाएँ, या 112 पर कॉल करें। यह इमरजेंसी हो सकती है"}
+TELE_MANAS = {"en": "Please call Tele-MANAS on 14416", "hi": "कृपया टेली-मानस हेल्पलाइन 14416 पर कॉल"}
+DANGER_NOW = {"en": "If you are in danger now, call 112.", "hi": "अगर आपकी जान को अभी ख़तरा है, तो 112 पर कॉल करें।"}
 SEEN_FIRST = {"en": "you will be seen first", "hi": "आपको सबसे पहले देखेंगे"}
-GREETING = {"en": "Namaste! I am the teleopd assistant.", "hi": "नमस्ते! मैं teleopd सहायक हूँ।"}
-ADVICE_PIECES = ("108", "14416", "Tele-MANAS", "टेली-मानस", "emergency", "आपात")
+GREETING = {"en": "Namaste! I am the teleopd assistant.", "hi": "नमस्ते! मैं टेलीओपीडी का सहायक हूँ।"}
+ADVICE_PIECES = ("108", "14416", "Tele-MANAS", "टेली-मानस", "emergency", "इमरजेंसी")
 
 # (what a registered user sends at the menu, the red-flag class, the language)
 PHRASINGS: list[tuple[str, str, str]] = [
@@ -556,8 +556,8 @@ DOCTOR_ADVICE = {
 }
 HW_QUESTION = {"en": "what do I do for a patient with chest pain who fainted?", "hi": "सीने में दर्द वाले बेहोश मरीज़ के लिए क्या करूँ?"}
 # The advice a health worker gets about the walk-in in front of them, a piece of each.
-WALK_IN_AMBULANCE = {"en": "Danger signs: this patient may need emergency care now. Call 108", "hi": "ख़तरे के लक्षण: इस मरीज़ को अभी इमरजेंसी इलाज की ज़रूरत हो सकती है। एम्बुलेंस के लिए 108"}
-WALK_IN_TELE_MANAS = {"en": "help them call Tele-MANAS on 14416", "hi": "टेली-मानस 14416 पर कॉल करने में उनकी मदद करें"}
+WALK_IN_AMBULANCE = {"en": "Danger signs: this patient may need emergency care now. Call 108", "hi": "ख़तरे के लक्षण: इस मरीज़ को अभी इमरजेंसी इलाज की ज़रूरत हो सकती है। अभी 108 पर कॉल करके एम्बुलेंस बुलाएँ"}
+WALK_IN_TELE_MANAS = {"en": "help them call Tele-MANAS on 14416", "hi": "टेली-मानस हेल्पलाइन 14416 पर कॉल करने में उनकी मदद करें"}
 WALK_IN_PATH = [("choice", "book"), ("text", "98765 43210"), ("text", "Ramesh"), ("text", "40"), ("choice", "male")]
 
 
@@ -577,7 +577,7 @@ def staff_at(catalogs: Catalogs, lang: str, role: str, step: str) -> tuple[FlowC
 @pytest.mark.parametrize("lang", ["en", "hi"])
 @pytest.mark.parametrize("step", ["consulting", "doctor_home"])
 def test_a_doctors_words_with_danger_signs_in_them_are_not_screened_as_a_patients(catalogs: Catalogs, lang: str, step: str) -> None:
-    """Today a doctor typing "agar seene mein dard ho to 108 par call karein" gets "This may be an emergency"."""
+    """Today a doctor typing "agar seene mein dard ho to 108 par call karein" gets "Call 108 now for an ambulance"."""
     for advice in DOCTOR_ADVICE[lang]:
         chat, desk, _ = staff_at(catalogs, lang, "doctor", step)
         texts = chat.send(advice)

@@ -35,10 +35,10 @@ KEPT = {"en": "Your data is kept. Nothing was deleted.", "hi": "आपका ड
 YES = {"en": "yes", "hi": "हाँ"}
 NO = {"en": "no", "hi": "नहीं"}
 MENU = {"en": "What would you like to do?", "hi": "आप क्या करना चाहेंगे?"}
-GREETING = {"en": "Namaste! I am the teleopd assistant.", "hi": "नमस्ते! मैं teleopd सहायक हूँ।"}
+GREETING = {"en": "Namaste! I am the teleopd assistant.", "hi": "नमस्ते! मैं टेलीओपीडी का सहायक हूँ।"}
 ASK_FOR = {"en": "delete my data", "hi": "मेरा डेटा हटाएं"}
 OPEN_WORD = {"en": "hello", "hi": "नमस्ते"}
-COORDINATOR = {"en": "Please ask your OPD coordinator", "hi": "ओपीडी समन्वयक"}
+COORDINATOR = {"en": "Please ask your OPD coordinator", "hi": "ओपीडी कोऑर्डिनेटर"}
 ROMANISED = ["delete my data", "/delete", "erase my data", "मेरा डेटा हटाएं", "मेरा डेटा हटाओ", "mera data hatao", "mera data delete karo", "Mera Data Hatao!"]
 
 

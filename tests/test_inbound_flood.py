@@ -18,7 +18,7 @@ from tests.helpers import LocalUser
 LIMIT = 30
 NOTICE = {
     "en": "You are sending messages very fast; I will answer again in a minute. In an emergency call 108 or 112 now.",
-    "hi": "आप बहुत तेज़ी से संदेश भेज रहे हैं; मैं एक मिनट बाद फिर जवाब दूँगा। आपातकाल हो तो अभी 108 या 112 पर कॉल करें।",
+    "hi": "आप बहुत जल्दी-जल्दी संदेश भेज रहे हैं। मैं एक मिनट बाद फिर जवाब दूँगा। इमरजेंसी हो तो अभी 108 या 112 पर कॉल करें।",
 }
 OPEN = {"en": ["hello", "English"], "hi": ["नमस्ते", "हिंदी"]}
 # Tap, tap, type: a whole registration, as fast as a person goes.

@@ -148,16 +148,25 @@ def test_name_in_a_language(lang: str, expected: str) -> None:
     ("lang", "first", "last"),
     [
         pytest.param("en", "1. Andaman and Nicobar Islands", "36. West Bengal", id="en"),
-        pytest.param("hi", "1. अंडमान और निकोबार द्वीपसमूह", "36. पश्चिम बंगाल", id="hi"),
+        pytest.param("hi", "1. अंडमान और निकोबार द्वीपसमूह", "36. हिमाचल प्रदेश", id="hi"),
     ],
 )
 def test_menu_lines(lang: str, first: str, last: str) -> None:
     lines = state_menu_lines(lang)
     assert len(lines) == 36
     assert lines[0] == first and lines[-1] == last
-    for number, (line, state) in enumerate(zip(lines, states(), strict=True), start=1):
+    for number, (line, state) in enumerate(zip(lines, states(lang), strict=True), start=1):
         assert line == f"{number}. {state.name(lang)}"
         assert line.split(".")[0].isascii()
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_a_number_picks_from_the_list_in_its_language(lang: str) -> None:
+    """The Hindi list is in Devanagari order, so its numbers are not the English list's."""
+    for number, state in enumerate(states(lang), start=1):
+        assert code(match_state(str(number), lang)) == state.code
+        assert code(match_state(str(number).translate(DEVANAGARI_DIGITS), lang)) == state.code
+    assert states("hi") != states("en") and set(states("hi")) == set(states("en"))
 
 
 @pytest.mark.parametrize(

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
+from bot.i18n import Catalogs
 from bot.models import Identity, OutboxMessage, Patient, Person
-from tests.helpers import LocalUser
+from flows.engine import State
+from flows.india import state_by_code
+from tests.helpers import FlowChat, LocalUser
 
 LANGUAGE_NUMBER = {"en": "1", "hi": "2"}  # the language question's choices, in order
 
@@ -16,7 +21,7 @@ ENGLISH = [
     ("English", "Do you agree?"),
     ("yes", "What is your full name?"),
     ("Sunita Devi", "How old are you, Sunita Devi?"),
-    ("34", "What is your sex?"),
+    ("34", "Are you female, male or other?"),
     ("female", "Which state or union territory do you live in?"),
     ("Uttar Pradesh", "Which district?"),
     ("Varanasi", "10-digit mobile number"),
@@ -28,24 +33,24 @@ HINDI = [
     ("हिंदी", "क्या आप सहमत हैं?"),
     ("हाँ", "आपका पूरा नाम क्या है?"),
     ("सुनीता देवी", "सुनीता देवी जी, आपकी उम्र कितनी है?"),
-    ("३४ वर्ष", "आपका लिंग क्या है?"),
+    ("३४ वर्ष", "आप महिला हैं, पुरुष हैं या अन्य?"),
     ("महिला", "आप किस राज्य या केंद्र शासित प्रदेश में रहते हैं?"),
     ("उत्तर प्रदेश", "आपका ज़िला कौन सा है?"),
     ("वाराणसी", "मोबाइल नंबर"),
     ("छोड़ें", "लिंग: महिला\nराज्य: उत्तर प्रदेश\nज़िला: वाराणसी\nमोबाइल: नहीं दिया"),
-    ("हाँ", "धन्यवाद सुनीता देवी जी, आपका पंजीकरण हो गया है।"),
+    ("हाँ", "धन्यवाद सुनीता देवी जी, आपका रजिस्ट्रेशन हो गया है।"),
 ]
 ROMANISED = [
     ("namaste", "Which language would you like to use?"),
     ("hindi", "क्या आप सहमत हैं?"),
     ("haan", "आपका पूरा नाम क्या है?"),
     ("Ramesh Kumar", "Ramesh Kumar जी, आपकी उम्र कितनी है?"),
-    ("34 saal", "आपका लिंग क्या है?"),
+    ("34 saal", "आप महिला हैं, पुरुष हैं या अन्य?"),
     ("purush", "राज्य"),
     ("bihar", "ज़िला"),
     ("Patna", "मोबाइल नंबर"),
     ("9876543210", "राज्य: बिहार"),
-    ("theek hai", "पंजीकरण हो गया है"),
+    ("theek hai", "रजिस्ट्रेशन हो गया है"),
 ]
 DIALOGS = {"english": (ENGLISH, "en"), "hindi": (HINDI, "hi"), "romanised-hindi": (ROMANISED, "hi")}
 
@@ -70,6 +75,23 @@ def test_onboarding_completes(services, name: str) -> None:
     with services.db.read() as session:
         languages = set(session.scalars(select(OutboxMessage.language).where(OutboxMessage.identity_id == identity.id)))
     assert languages <= {language, "en"}
+
+
+# The order a reader looks a name up in: the Latin alphabet, and the varnamala (vowels, then
+# consonants) for a Devanagari name.
+ALPHABET = {"en": "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "hi": "अआइईउऊऋएऐओऔकखगघङचछजझञटठडढणतथदधनपफबभमयरलवशषसह"}
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_the_state_list_is_in_the_readers_alphabet_and_its_numbers_pick_from_it(catalogs: Catalogs, lang: str) -> None:
+    chat = FlowChat(catalogs, lang, State(step="sex", language=lang))
+    question = chat.send("female")[-1]
+    numbers = {name: number for number, name in re.findall(r"^(\d+)\. (.+)$", question, re.MULTILINE)}
+    assert len(numbers) == 36
+    initials = [ALPHABET[lang].index(name[0]) for name in numbers]
+    assert initials == sorted(initials), list(numbers)
+    chat.send(numbers[state_by_code("IN-UP").name(lang)])
+    assert (chat.state.step, chat.state.data["state"]) == ("district", "IN-UP")
 
 
 @pytest.mark.parametrize("lang", ["en", "hi"])

@@ -77,6 +77,22 @@ def test_sms_form_fits_two_segments(catalogs: Catalogs, msgid: str, lang: str) -
         assert is_gsm7(rendered), f"not GSM-7: {rendered!r}"
 
 
+# The first answer to a danger sign goes as one SMS: the parts of a longer one can arrive late,
+# out of order or not at all on a feature phone.
+ONE_SEGMENT = (
+    "EMERGENCY: call 108 for an ambulance now, or 112. Do not wait.",
+    "Too many messages: I will answer in a minute. Emergency: call 108 or 112 now.",
+)
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+@pytest.mark.parametrize("msgid", ONE_SEGMENT)
+def test_emergency_sms_fits_one_segment(catalogs: Catalogs, msgid: str, lang: str) -> None:
+    rendered = catalogs.render(Text(msgid), lang)
+    assert segments(rendered) == 1, f"{units(rendered)} units: {rendered!r}"
+    assert "108" in rendered and "112" in rendered
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -28,10 +28,10 @@ from tests.test_doctor_flow import (  # noqa: F401  (fixtures)
 from tests.test_operator_cli import teleopd  # noqa: F401  (fixture)
 from tests.test_walkins import AGE, WALK_IN, book_walk_in, health_worker
 
-ACCOUNT_OFF = {"en": "Your coordinator has turned off your account", "hi": "आपके समन्वयक ने आपका खाता बंद कर दिया है"}
+ACCOUNT_OFF = {"en": "Your coordinator has turned off your account", "hi": "आपके कोऑर्डिनेटर ने आपका खाता बंद कर दिया है"}
 UNLINKED = {"en": "This chat is no longer linked to your doctor or health worker account", "hi": "यह चैट अब आपके डॉक्टर या स्वास्थ्य कर्मी खाते से जुड़ी नहीं है"}
 CUT_SHORT = {"en": "The doctor who called you can no longer see patients.", "hi": "जिन डॉक्टर ने आपको बुलाया था, वे अब मरीज़ नहीं देख सकते।"}
-GREETING = {"en": "Namaste! I am the teleopd assistant.", "hi": "नमस्ते! मैं teleopd सहायक हूँ।"}
+GREETING = {"en": "Namaste! I am the teleopd assistant.", "hi": "नमस्ते! मैं टेलीओपीडी का सहायक हूँ।"}
 
 
 def doctor_id(services: Services, user: str) -> str:

@@ -33,7 +33,7 @@ def test_the_cli_prints_a_skeleton_that_loads_once_filled(capsys: pytest.Capture
 def test_the_cli_lists_each_sms_form_with_its_cost_in_both_languages(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["templates", "--sms"]) == 0
     out = capsys.readouterr().out
-    assert "en: EMERGENCY: call 108" in out and "hi: आपातकाल" in out
+    assert "en: EMERGENCY: call 108" in out and "hi: इमरजेंसी" in out
     assert "segments]" in out
 
 

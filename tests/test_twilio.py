@@ -365,6 +365,10 @@ def test_long_text_splits_at_sentences(adapter, fake: FakeTwilio, sentence: str,
     assert " ".join(texts) == text
 
 
+OFFER_SMS = "{opd} opens next on {date} at {time}. Book then?\n1 Yes 2 Other OPD 3 No"
+RATING_SMS = "Your consultation is over. How was it? Reply 1-5 (5 = very good)."
+
+
 def _sms_choice_sets(catalogs: Catalogs, lang: str) -> dict[str, tuple[str, ...]]:
     """Return the choices the flows offer under an SMS form, as the patient reads them."""
     labels = lambda *texts: tuple(catalogs.format_value(x, lang) for x in texts)  # noqa: E731
@@ -374,25 +378,37 @@ def _sms_choice_sets(catalogs: Catalogs, lang: str) -> dict[str, tuple[str, ...]
         "How bad is it? 1 mild 2 moderate 3 severe": labels(*SEVERITY_LABELS.values()),
         "Book a token at {opd}?": labels(t("Yes, book a token"), t("Choose another OPD")),
         "Cancel token {number}, {opd}?": labels(t("Yes, cancel it"), t("No, keep it")),
-        "{opd}: next session {date}, {time}. Book then?": labels(t("Yes, book for then"), t("Choose another OPD"), t("No, not now")),
-        "Your consultation is over. The doctor's advice has been sent. Reply 1-5 to rate it.": labels(*STAR_LABELS.values()),
+        OFFER_SMS: labels(t("Yes, book for then"), t("Choose another OPD"), t("No, not now")),
+        RATING_SMS: labels(*STAR_LABELS.values()),
     }
+
+
+def _sms_body(catalogs: Catalogs, msgid: str, lang: str) -> tuple[str, str, int]:
+    """Return an SMS form with its longest values, the body sent with its choices, and how many choices."""
+    worst = _worst_values(catalogs, lang)
+    names = {name for _, name, _, _ in string.Formatter().parse(msgid) if name}
+    text = catalogs.render(Text(msgid, tuple(sorted((k, v) for k, v in worst.items() if k in names))), lang)
+    choices = tuple(RenderedChoice(str(n), label) for n, label in enumerate(_sms_choice_sets(catalogs, lang).get(msgid, ()), 1))
+    return text, render_sms(RenderedMessage(text, choices)), len(choices)
 
 
 @pytest.mark.parametrize("lang", ["en", "hi"])
 def test_every_sms_with_its_choices_fits_two_segments(catalogs: Catalogs, lang: str) -> None:
-    choice_sets = _sms_choice_sets(catalogs, lang)
-    assert set(choice_sets) <= set(FORMS), "the table names SMS forms that exist"
-    worst = _worst_values(catalogs, lang)
+    assert set(_sms_choice_sets(catalogs, lang)) <= set(FORMS), "the table names SMS forms that exist"
     for msgid in FORMS:
-        names = {name for _, name, _, _ in string.Formatter().parse(msgid) if name}
-        text = catalogs.render(Text(msgid, tuple(sorted((k, v) for k, v in worst.items() if k in names))), lang)
-        choices = tuple(RenderedChoice(str(n), label) for n, label in enumerate(choice_sets.get(msgid, ()), 1))
-        body = render_sms(RenderedMessage(text, choices))
+        text, body, count = _sms_body(catalogs, msgid, lang)
         assert segments(body) <= 2, f"{segments(body)} segments: {body!r}"
         assert body.startswith(text)
-        if choices and body != text:  # else the form names its numbered answers itself ("Reply 1-5")
-            assert all(str(n) in body[len(text):] for n in range(1, len(choices) + 1)), body
+        if count and body != text:  # else the form names its numbered answers itself ("Reply 1-5")
+            assert all(str(n) in body[len(text):] for n in range(1, count + 1)), body
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+@pytest.mark.parametrize("msgid", [OFFER_SMS, RATING_SMS, "How bad is it? 1 mild 2 moderate 3 severe"])
+def test_an_sms_that_numbers_its_answers_goes_as_written(catalogs: Catalogs, msgid: str, lang: str) -> None:
+    """No second list under "1 हाँ 2 दूसरी ओपीडी 3 नहीं" or "1 से 5 भेजें": cut to fit, "नहीं, अभी नहीं" read "नहीं, अभी" (no, now)."""
+    text, body, _ = _sms_body(catalogs, msgid, lang)
+    assert body == text
 
 
 def test_sms_carries_its_dlt_template_id(adapter, fake: FakeTwilio, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

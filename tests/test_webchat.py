@@ -208,8 +208,8 @@ def test_a_choice_not_offered_now_asks_the_current_question_again(services, clie
 
 # (first message, its language, the emergency reply, the number(s) it gives)
 EMERGENCIES = [
-    pytest.param("I have severe chest pain", "en", "This may be an emergency. Call 108", ("108", "112"), id="en-chest-pain"),
-    pytest.param("सीने में तेज़ दर्द है", "hi", "यह आपात स्थिति हो सकती है।", ("108", "112"), id="hi-chest-pain"),
+    pytest.param("I have severe chest pain", "en", "Call 108 now for an ambulance", ("108", "112"), id="en-chest-pain"),
+    pytest.param("सीने में तेज़ दर्द है", "hi", "तुरंत 108 पर कॉल करके एम्बुलेंस बुलाएँ", ("108", "112"), id="hi-chest-pain"),
     pytest.param("I want to kill myself", "en", "Tele-MANAS on 14416", ("14416", "112"), id="en-self-harm"),
     pytest.param("mujhe marna hai, khud ko khatam karna chahta hoon", "en", "Tele-MANAS on 14416", ("14416",), id="romanised-self-harm"),
 ]
@@ -502,7 +502,7 @@ POSITIONS = {
         [{"text": "hello"}, {"choice": "en"}, {"choice": "agree"}, {"text": "Asha"}],
         lambda m: "How old are you, Asha?" in m["text"],
         {"text": "34"},
-        "What is your sex?",
+        "Are you female, male or other?",
     ),
 }
 

@@ -101,7 +101,7 @@ def test_a_long_poll_is_woken_by_a_reply_sent_in_another_thread(services, client
     body, elapsed = _get(client, user, after="", wait=LONG_WAIT_S)
     assert elapsed < WOKEN_WITHIN_S, f"waited {elapsed:.1f} s of {LONG_WAIT_S}: not woken"
     texts = [m["text"] for m in body["messages"]]
-    assert "teleopd" in texts[0]  # the greeting: the poll answers at the first reply
+    assert ("teleopd" if lang == "en" else "टेलीओपीडी") in texts[0]  # the greeting: the poll answers at the first reply
     # The next long poll gets the rest (the worker may still be sending it: woken again).
     if question not in texts[-1]:
         more, elapsed = _get(client, user, after=body["cursor"], wait=LONG_WAIT_S)
@@ -291,7 +291,7 @@ def test_a_patient_is_a_patient(services, client, lang: str) -> None:
 
 STAFF = [
     pytest.param("doctor", "Welcome, Dr. Anita Sharma.", "स्वागत है, डॉ. Anita Sharma।", id="doctor"),
-    pytest.param("health_worker", "Welcome, Asha Kumari.", "स्वागत है, Asha Kumari।", id="health-worker"),
+    pytest.param("health_worker", "Welcome, Asha Kumari.", "स्वागत है, Asha Kumari जी।", id="health-worker"),
 ]
 
 
@@ -450,7 +450,7 @@ PAGE_WORDS = {
     "en": (["hello", "I have fever for 3 days", "status"], ["Patient", "Doctor", "Health worker"],
            "Enter the code your coordinator gave you", "Send"),
     "hi": (["नमस्ते", "मुझे 3 दिन से बुखार है", "स्थिति"], ["मरीज़", "डॉक्टर", "स्वास्थ्य कर्मी"],
-           "आपके समन्वयक ने जो कोड दिया है, वह यहाँ डालें", "भेजें"),
+           "आपके कोऑर्डिनेटर ने जो कोड दिया है, वह यहाँ डालें", "भेजें"),
 }
 
 

@@ -240,8 +240,8 @@ def render_whatsapp(message: RenderedMessage) -> list[str]:
 
 
 def _lists_its_choices(text: str, count: int) -> bool:
-    """Tell whether an SMS form already names its numbered answers ("1 mild 2 moderate", "Reply 1-5")."""
-    if re.search(rf"(?<!\d)1\s*[-–]\s*{count}(?!\d)", text):
+    """Tell whether an SMS form already names its numbered answers ("1 mild 2 moderate", "Reply 1-5", "1 से 5 भेजें")."""
+    if re.search(rf"(?<!\d)1\s*(?:[-–]|to|से)\s*{count}(?!\d)", text):
         return True
     pattern = r".*?".join(rf"(?<![\d:.]){n}[.)]?\s+[^\W\d]" for n in range(1, count + 1))
     return re.search(pattern, text, re.DOTALL) is not None
