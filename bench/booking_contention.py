@@ -11,7 +11,7 @@ tokens issued, the offers of the next session, and checks the numbers: no duplic
 (OPD, day, number), no gap, none above capacity. The same figures go to --json.
 
 The database defaults to TELEOPD_TEST_DATABASE_URL, else a temporary SQLite file. It is
-migrated to head first (bot.migrate.upgrade); nothing is dropped or truncated: the script
+migrated to head first (bot.store.migrate.upgrade); nothing is dropped or truncated: the script
 deletes only the rows it added (its OPD, its tokens and counters, its patients), unless
 --keep. Everything stops after --time-limit seconds whatever happens.
 """
@@ -35,14 +35,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common import (  # noqa: E402
+    cpu_model,
+    database_url,
+    hard_stop,
+    percentile,
+    redacted,
+    server_version,
+)
 from sqlalchemy import delete, select  # noqa: E402
 
-from bot.booking import IST, BookingRecords  # noqa: E402
-from bot.db import Database  # noqa: E402
-from bot.migrate import upgrade  # noqa: E402
-from bot.models import Identity, Opd, OpdDay, Patient, Person, Role, Token  # noqa: E402
-from bot.opds import OpdSpec, upsert_opd  # noqa: E402
-from common import cpu_model, database_url, hard_stop, percentile, redacted, server_version  # noqa: E402
+from bot.services.booking import IST, BookingRecords  # noqa: E402
+from bot.services.opds import OpdSpec, upsert_opd  # noqa: E402
+from bot.store.db import Database  # noqa: E402
+from bot.store.migrate import upgrade  # noqa: E402
+from bot.store.models import Identity, Opd, OpdDay, Patient, Person, Role, Token  # noqa: E402
 from flows.opd import BookingOutcome, Intake  # noqa: E402
 
 CHANNEL = "bench"

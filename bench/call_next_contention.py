@@ -17,7 +17,7 @@ patient called, none left waiting. The same figures go to --json. Exit status 0 
 all of that holds and no transaction raised.
 
 The database defaults to TELEOPD_TEST_DATABASE_URL, else a temporary SQLite file. It is
-migrated to head first (bot.migrate.upgrade); nothing is dropped or truncated: the script
+migrated to head first (bot.store.migrate.upgrade); nothing is dropped or truncated: the script
 deletes only the rows it added (its consultations, tokens, counters, timers and outbox rows,
 its doctors and patients, its OPD), unless --keep. Do not point it at a database a running
 `teleopd serve`/`teleopd worker` uses: that worker would try to send the run's pushed
@@ -44,14 +44,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common import (  # noqa: E402
+    cpu_model,
+    database_url,
+    hard_stop,
+    percentile,
+    redacted,
+    server_version,
+)
 from sqlalchemy import delete, select  # noqa: E402
 
-from bot.booking import BookingRecords  # noqa: E402
-from bot.db import Database  # noqa: E402
-from bot.doctors import DeskRecords  # noqa: E402
-from bot.enrolment import add_doctor  # noqa: E402
-from bot.migrate import upgrade  # noqa: E402
-from bot.models import (  # noqa: E402
+from bot.services.booking import BookingRecords  # noqa: E402
+from bot.services.doctors import DeskRecords  # noqa: E402
+from bot.services.enrolment import add_doctor  # noqa: E402
+from bot.services.opds import OpdSpec, upsert_opd  # noqa: E402
+from bot.store.db import Database  # noqa: E402
+from bot.store.migrate import upgrade  # noqa: E402
+from bot.store.models import (  # noqa: E402
     Consultation,
     Identity,
     Opd,
@@ -64,8 +73,6 @@ from bot.models import (  # noqa: E402
     Token,
     TokenStatus,
 )
-from bot.opds import OpdSpec, upsert_opd  # noqa: E402
-from common import cpu_model, database_url, hard_stop, percentile, redacted, server_version  # noqa: E402
 from flows.clinic import Outcome  # noqa: E402
 from flows.opd import Intake  # noqa: E402
 

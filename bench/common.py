@@ -12,8 +12,8 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import tempfile
+import threading
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.db import Database
+from bot.store.db import Database
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,7 +9,7 @@ included, 09:00-17:00 IST, outcomes 80% done, 7% referred, 9% no-show, 2% cancel
 abandoned), plus today's live queue (waiting and called tokens). Rows go in with bulk Core
 inserts (many rows per INSERT), not one ORM object at a time.
 
-It then times, --renders times each: building the live figures (bot.dashboard.build_live),
+It then times, --renders times each: building the live figures (bot.services.dashboard.build_live),
 the default range's figures (build_range), and rendering the whole page in English and in
 Hindi (the view, with its SQL and SVG charts, inside a request context: the operator login
 is not what is measured). It prints the median and p95 of each.
@@ -34,20 +34,30 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common import cpu_model, hard_stop, percentile, redacted, server_version  # noqa: E402
 from sqlalchemy import insert, select, text  # noqa: E402
 
-from bot.config import Settings  # noqa: E402
-from bot.dashboard import build_live, build_range, default_range  # noqa: E402
-from bot.db import Database  # noqa: E402
-from bot.i18n import Catalogs  # noqa: E402
-from bot.migrate import upgrade  # noqa: E402
-from bot.models import (  # noqa: E402
-    Consultation, ConsultationOutcome, Doctor, DoctorOpd, DoctorStatus, Opd, Patient, Person, Role, Token, TokenStatus,
+from bot.platform.config import Settings  # noqa: E402
+from bot.platform.i18n import Catalogs  # noqa: E402
+from bot.runtime import build_services  # noqa: E402
+from bot.services.dashboard import build_live, build_range, default_range  # noqa: E402
+from bot.services.opds import load_demo  # noqa: E402
+from bot.services.reports import IST  # noqa: E402
+from bot.store.db import Database  # noqa: E402
+from bot.store.migrate import upgrade  # noqa: E402
+from bot.store.models import (  # noqa: E402
+    Consultation,
+    ConsultationOutcome,
+    Doctor,
+    DoctorOpd,
+    DoctorStatus,
+    Opd,
+    Patient,
+    Person,
+    Role,
+    Token,
+    TokenStatus,
 )
-from bot.opds import load_demo  # noqa: E402
-from bot.reports import IST  # noqa: E402
-from bot.services import build_services  # noqa: E402
-from common import cpu_model, hard_stop, percentile, redacted, server_version  # noqa: E402
 
 BATCH = 5_000
 DOCTORS = 200
@@ -225,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
                 build_range(session, start, end)
 
         from webhooks import create_app
-        from webhooks.dashboard import dashboard_page
+        from webhooks.operators.dashboard import dashboard_page
 
         services = build_services(Settings(database_url=db.url), db=db, catalogs=Catalogs())
         app = create_app(services)

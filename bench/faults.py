@@ -46,11 +46,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import webhook_load as load  # noqa: E402
+from common import (  # noqa: E402
+    ThrowawayPostgres,
+    cpu_model,
+    load_averages,
+    start_fakes,
+    start_worker,
+)
 from sqlalchemy import text  # noqa: E402
 
-import webhook_load as load  # noqa: E402
-from bot.db import Database  # noqa: E402
-from common import ThrowawayPostgres, cpu_model, load_averages, start_fakes, start_worker  # noqa: E402
+from bot.store.db import Database  # noqa: E402
 
 SCENARIOS = ("pg-restart", "worker-kill", "provider-faults")
 RESEND_PAUSE_S = 1.0  # Telegram retries a failed webhook within seconds; Twilio's retry is about as quick

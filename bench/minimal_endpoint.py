@@ -30,7 +30,7 @@ def create_app() -> Flask:
         raise SystemExit(f"MINIMAL_TABLE {table!r} is not a plain table name")
     public_url = os.environ["MINIMAL_PUBLIC_URL"].rstrip("/")
     validator = RequestValidator(os.environ["TWILIO_AUTH_TOKEN"])
-    # The pool the full app uses (bot/db.py), so the two differ only in the work per request.
+    # The pool the full app uses (bot/store/db.py), so the two differ only in the work per request.
     engine = create_engine(os.environ["MINIMAL_DATABASE_URL"], pool_size=10, max_overflow=10, pool_pre_ping=True)
     insert = text(f"INSERT INTO {table} (message_sid, sender, body) VALUES (:sid, :sender, :body)")
     app = Flask(__name__)

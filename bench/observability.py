@@ -25,11 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, text  # noqa: E402
 
-from bot.db import Database  # noqa: E402
-from bot.logs import build_handler, log_context  # noqa: E402
-from bot.metrics import DatabaseCollector, count_in, observe_webhook  # noqa: E402
-from bot.migrate import upgrade  # noqa: E402
-from bot.models import Identity, Opd, OutboxMessage, utcnow  # noqa: E402
+from bot.platform.logs import build_handler, log_context  # noqa: E402
+from bot.platform.metrics import DatabaseCollector, count_in, observe_webhook  # noqa: E402
+from bot.store.db import Database  # noqa: E402
+from bot.store.migrate import upgrade  # noqa: E402
+from bot.store.models import Identity, Opd, OutboxMessage, utcnow  # noqa: E402
 
 TOKEN = "123456789:AAHd8Qx-Z_kL0pQrStUvWxYz0123456789ab"
 

@@ -57,12 +57,21 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from common import (  # noqa: E402
+    Fake,
+    cpu_model,
+    database_url,
+    hard_stop,
+    redacted,
+    server_version,
+    start_fakes,
+    start_worker,
+)
 from sqlalchemy import delete, func, select  # noqa: E402
 
-from bot.db import Database  # noqa: E402
-from bot.migrate import upgrade  # noqa: E402
-from bot.models import Identity, OutboxMessage, OutboxStatus, utcnow  # noqa: E402
-from common import Fake, cpu_model, database_url, hard_stop, redacted, server_version, start_fakes, start_worker  # noqa: E402
+from bot.store.db import Database  # noqa: E402
+from bot.store.migrate import upgrade  # noqa: E402
+from bot.store.models import Identity, OutboxMessage, OutboxStatus, utcnow  # noqa: E402
 from flows.messages import Reply, reply_to_json, sms, t  # noqa: E402
 
 FAKE_START_S = 15

@@ -79,14 +79,25 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import aiohttp  # noqa: E402
+from common import (  # noqa: E402
+    Fake,
+    cpu_model,
+    database_url,
+    die_with_parent,
+    hard_stop,
+    load_averages,
+    percentile,
+    redacted,
+    rss_kib,
+    server_version,
+    start_fakes,
+    start_worker,
+    teleopd_command,
+)
 from sqlalchemy import text  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
-from bot.db import Database  # noqa: E402
-from common import (  # noqa: E402
-    Fake, cpu_model, database_url, die_with_parent, hard_stop, load_averages, percentile, redacted, rss_kib,
-    server_version, start_fakes, start_worker, teleopd_command,
-)
+from bot.store.db import Database  # noqa: E402
 
 TOKEN = "123456:" + "W" * 35
 SECRET = "bench-webhook-secret"

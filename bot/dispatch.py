@@ -19,19 +19,25 @@ from enum import StrEnum
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bot.booking import BookingRecords
 from bot.channels.base import InboundMessage
-from bot.db import Database
-from bot.doctors import DEFAULT_CALL_WINDOW, AccountRecords, DeskRecords, VisitRecords
-from bot.enrolment import GuessBudget, role_of
-from bot.i18n import Catalogs
-from bot.metrics import count_in
-from bot.identities import dialect_insert as _insert
-from bot.identities import ensure_identity, link_verified_phone
-from bot.models import Conversation, Identity, InboundMessage as InboundRow, OutboxMessage, Role, utcnow
-from bot.patients import PatientRecords
-from bot.ratelimit import RateLimiter
-from bot.walkins import WalkinRecords
+from bot.platform.i18n import Catalogs
+from bot.platform.metrics import count_in
+from bot.platform.ratelimit import RateLimiter
+from bot.services.booking import BookingRecords
+from bot.services.doctors import (
+    DEFAULT_CALL_WINDOW,
+    AccountRecords,
+    DeskRecords,
+    VisitRecords,
+)
+from bot.services.enrolment import GuessBudget, role_of
+from bot.services.identities import dialect_insert as _insert
+from bot.services.identities import ensure_identity, link_verified_phone
+from bot.services.patients import PatientRecords
+from bot.services.walkins import WalkinRecords
+from bot.store.db import Database
+from bot.store.models import Conversation, Identity, OutboxMessage, Role, utcnow
+from bot.store.models import InboundMessage as InboundRow
 from flows import conversation
 from flows.engine import Inbound, Ports, State
 from flows.messages import reply_to_json
@@ -219,7 +225,7 @@ def _locked_conversation(session: Session, identity_id: int) -> Conversation:
 
     PostgreSQL: SELECT … FOR UPDATE makes a second message of the same person wait here.
     SQLite drops FOR UPDATE, but the write transaction already holds the database's write
-    lock from BEGIN IMMEDIATE (bot/db.py), which serialises everything.
+    lock from BEGIN IMMEDIATE (bot/store/db.py), which serialises everything.
     """
     # populate_existing: the identity map may hold a copy read before the lock; the locked
     # row's values replace it in the same round trip (no refresh afterwards).

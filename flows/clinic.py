@@ -1,6 +1,6 @@
 """What flows know of doctors and consultations, and the ports through which they act.
 
-The rules (who is called next, atomically; timers; the shared log) live in bot/doctors.py.
+The rules (who is called next, atomically; timers; the shared log) live in bot/services/doctors.py.
 """
 
 from __future__ import annotations

@@ -9,12 +9,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 
-from flows import booking, doctor, enrolment, erasure, health_worker, menu, onboarding, optout, queue, visit
-from flows.commands import Command, match_command
 from flows.engine import Answer, Inbound, Ports, State, Step, Turn, resolve_choice
 from flows.messages import Reply, sms, t
-from flows.redflags import detect
-from flows.text import fold, is_devanagari, normalize, truncate
+from flows.steps import (
+    booking,
+    doctor,
+    enrolment,
+    erasure,
+    health_worker,
+    menu,
+    onboarding,
+    optout,
+    visit,
+)
+from flows.steps import tokens as queue
+from flows.understanding.commands import Command, match_command
+from flows.understanding.redflags import detect
+from flows.understanding.text import fold, is_devanagari, normalize, truncate
 
 # Steps where a message describing danger signs is also the answer (the complaint itself).
 TAKES_SYMPTOMS = ("symptoms", "menu", "hw_symptoms")

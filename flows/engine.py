@@ -16,13 +16,13 @@ from difflib import SequenceMatcher
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from flows.messages import ByLanguage, Choice, Reply, Text, t
 from flows.clinic import Accounts, Desk, Visits
+from flows.messages import ByLanguage, Choice, Reply, Text, t
 
 if TYPE_CHECKING:
-    from flows.health_worker import Walkins
+    from flows.steps.health_worker import Walkins
 from flows.opd import Bookings, NoBookings
-from flows.text import consonants, fold, sound_key, to_ascii_digits
+from flows.understanding.text import consonants, fold, sound_key, to_ascii_digits
 
 LANGUAGES = ("en", "hi")
 

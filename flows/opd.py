@@ -1,7 +1,7 @@
 """What flows know of OPDs, tokens and queues, and the port through which they book.
 
 The booking rules themselves (sessions, gap-free numbers, capacity, waits) live in
-bot/booking.py; flows only ask and tell.
+bot/services/booking.py; flows only ask and tell.
 """
 
 from __future__ import annotations

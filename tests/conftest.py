@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.config import Settings
-from bot.db import Database
-from bot.i18n import Catalogs
-from bot.migrate import upgrade
-from bot.models import Base
-from bot.services import Services, build_services
+from bot.platform.config import Settings
+from bot.platform.i18n import Catalogs
+from bot.runtime import Services, build_services
+from bot.store.db import Database
+from bot.store.migrate import upgrade
+from bot.store.models import Base
 from tests.browser import browser  # noqa: F401  (one session-wide Chromium: a fixture defined once, here)
 
 SHARED_TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"

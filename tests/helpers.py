@@ -11,15 +11,23 @@ from typing import Any
 
 from bot.channels import local
 from bot.channels.base import InboundMessage
-from bot.i18n import Catalogs
-from bot.outbox import render
-from bot.services import Services
+from bot.outbox.worker import render
+from bot.platform.i18n import Catalogs
+from bot.runtime import Services
 from flows.clinic import ConsultationView, DoctorState, DoctorView
 from flows.clinic import Outcome as ClinicOutcome
 from flows.conversation import handle, steps
 from flows.engine import LANGUAGES, Inbound, Ports, Profile, State
 from flows.messages import ByLanguage, Reply, reply_to_json
-from flows.opd import BookingOutcome, BookingResult, Dependent, Intake, OpdInfo, Session, TokenInfo
+from flows.opd import (
+    BookingOutcome,
+    BookingResult,
+    Dependent,
+    Intake,
+    OpdInfo,
+    Session,
+    TokenInfo,
+)
 
 _ids = itertools.count(1)
 

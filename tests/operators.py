@@ -1,4 +1,4 @@
-"""Signing in to the dashboard in tests: an operator added through bot/operators.py, signed in through the real form."""
+"""Signing in to the dashboard in tests: an operator added through bot/services/operators.py, signed in through the real form."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import re
 
 from flask.testing import FlaskClient
 
-from bot import operators
-from bot.db import Database
-from bot.services import Services
+from bot.runtime import Services
+from bot.services import operators
+from bot.store.db import Database
 
 LOGIN = "/dashboard/login"
 _CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')

@@ -18,15 +18,31 @@ from babel.dates import format_date
 from sqlalchemy import select
 
 from bot.channels.twilio import render_sms
-from bot.models import Conversation, Identity, Opd, Patient, Person, Token, TokenStatus
-from bot.opds import DEMO_OPDS, OpdSpec, load_demo, upsert_opd
-from bot.rendering import render
-from bot.services import Services
+from bot.outbox.render import render
+from bot.runtime import Services
+from bot.services.opds import DEMO_OPDS, OpdSpec, load_demo, upsert_opd
+from bot.store.models import (
+    Conversation,
+    Identity,
+    Opd,
+    Patient,
+    Person,
+    Token,
+    TokenStatus,
+)
 from flows.conversation import steps
 from flows.engine import Inbound, Ports, State, Turn
 from flows.messages import reply_to_json
 from flows.opd import Dependent
-from tests.helpers import FAKE_OPDS, FakeBookings, FakePatients, LocalUser, Said, registered_chat, registered_profile
+from tests.helpers import (
+    FAKE_OPDS,
+    FakeBookings,
+    FakePatients,
+    LocalUser,
+    Said,
+    registered_chat,
+    registered_profile,
+)
 
 IST = ZoneInfo("Asia/Kolkata")
 STYLES = ("english", "hindi", "romanised")

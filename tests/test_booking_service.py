@@ -18,10 +18,19 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.booking import BookingRecords, minutes_per_patient, queue_position
-from bot.db import Database
-from bot.models import Identity, Opd, OpdDay, Patient, Person, Role, Token, TokenStatus
-from bot.opds import OpdSpec, upsert_opd
+from bot.services.booking import BookingRecords, minutes_per_patient, queue_position
+from bot.services.opds import OpdSpec, upsert_opd
+from bot.store.db import Database
+from bot.store.models import (
+    Identity,
+    Opd,
+    OpdDay,
+    Patient,
+    Person,
+    Role,
+    Token,
+    TokenStatus,
+)
 from flows.opd import BookingOutcome, BookingResult, Intake
 
 IST = ZoneInfo("Asia/Kolkata")

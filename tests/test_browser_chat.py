@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.db import Database
-from bot.models import WebChat
-from bot.webchats import revoke
+from bot.services.webchats import revoke
+from bot.store.db import Database
+from bot.store.models import WebChat
 from tests.serving import ServeProcess, free_port
 from tests.test_browser_demo import BOT_MESSAGE, Demo, _open
 from tests.test_doctor_flow import OPEN, REGISTER

@@ -22,12 +22,17 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.cli import main as teleopd
-from bot.db import Database
-from bot.models import Conversation, Identity, OutboxMessage, OutboxStatus
-from tests.browser import bars_drawn, record_policy_violations, shows_devanagari, wait_until
+from bot.cli.main import main as teleopd
+from bot.store.db import Database
+from bot.store.models import Conversation, Identity, OutboxMessage, OutboxStatus
+from tests.browser import (
+    bars_drawn,
+    record_policy_violations,
+    shows_devanagari,
+    wait_until,
+)
 from tests.serving import ServeProcess, free_port
-from tests.test_doctor_flow import ADVICE, ANSWERS, COMPLAINT, OPEN, REGISTER, T, WORDS
+from tests.test_doctor_flow import ADVICE, ANSWERS, COMPLAINT, OPEN, REGISTER, WORDS, T
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +46,7 @@ SETTLED = (OutboxStatus.SENT, OutboxStatus.DELIVERED, OutboxStatus.FAILED, Outbo
 SHOWN = (OutboxStatus.SENT, OutboxStatus.DELIVERED)
 WAIT_S = 20.0
 PATIENT = {"en": "Sunita Devi", "hi": "सुनीता देवी"}
-# What `teleopd demo` sets up (bot/cli.py cmd_demo, bot/opds.py): the doctor sits in the round-the-clock OPD.
+# What `teleopd demo` sets up (bot/cli/main.py cmd_demo, bot/services/opds.py): the doctor sits in the round-the-clock OPD.
 DEMO_DOCTOR = "Anita Sharma"
 DEMO_OPD = {"en": "General Medicine (24 hours)", "hi": "सामान्य चिकित्सा (24 घंटे)"}
 # The dashboard's hooks (webhooks/templates/dashboard.html).

@@ -24,14 +24,25 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.booking import BookingRecords
 from bot.channels import local
 from bot.channels.base import InboundMessage
-from bot.doctors import DeskRecords
-from bot.enrolment import add_doctor
-from bot.models import Consultation, ConsultationOutcome, Doctor, Identity, OutboxMessage, Patient, Person, Role, Token, TokenStatus
-from bot.opds import OpdSpec, upsert_opd
-from bot.services import Services
+from bot.runtime import Services
+from bot.services.booking import BookingRecords
+from bot.services.doctors import DeskRecords
+from bot.services.enrolment import add_doctor
+from bot.services.opds import OpdSpec, upsert_opd
+from bot.store.models import (
+    Consultation,
+    ConsultationOutcome,
+    Doctor,
+    Identity,
+    OutboxMessage,
+    Patient,
+    Person,
+    Role,
+    Token,
+    TokenStatus,
+)
 from flows.clinic import Outcome
 from flows.opd import Intake
 

@@ -11,7 +11,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from flows.text import fold
+from flows.understanding.text import fold
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYWORDS = {"t": None, "sms": None, "tn": (1, 2)}

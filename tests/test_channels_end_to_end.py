@@ -23,9 +23,9 @@ import pytest
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from bot.cli import main as teleopd
-from bot.db import Database
-from bot.models import Identity, OutboxMessage, OutboxStatus
+from bot.cli.main import main as teleopd
+from bot.store.db import Database
+from bot.store.models import Identity, OutboxMessage, OutboxStatus
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 from tests.serving import ServeProcess, free_port

@@ -8,10 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from bot.charts import Bar, bar_chart, clean, column_chart, nice_ticks, shown_label
-from bot.i18n import format_number
-from bot.reports import state_name
-from flows.india import state_by_code
+from bot.platform.i18n import format_number
+from bot.services.reports import state_name
+from flows.understanding.india import state_by_code
+from webhooks.operators.charts import (
+    Bar,
+    bar_chart,
+    clean,
+    column_chart,
+    nice_ticks,
+    shown_label,
+)
 
 SVG = "{http://www.w3.org/2000/svg}"
 # The seed's table (/work/shared/seeds/000_*.txt): the ten states with most consultations, highest first.

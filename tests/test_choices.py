@@ -13,15 +13,23 @@ import re
 
 import pytest
 
-from bot.i18n import Catalogs
-from flows import visit
+from bot.platform.i18n import Catalogs
 from flows.clinic import DoctorState
 from flows.conversation import steps
 from flows.engine import Inbound, Ports, State, Turn, resolve_choice
 from flows.messages import ByLanguage, Choice, Text
-from flows.text import fold
+from flows.steps import visit
+from flows.understanding.text import fold
 from tests.helpers import (
-    FAKE_OPDS, IN_MEMORY_NOW, FakeBookings, FakeDesk, FakePatients, FlowChat, consultation_view, registered_chat, registered_profile,
+    FAKE_OPDS,
+    IN_MEMORY_NOW,
+    FakeBookings,
+    FakeDesk,
+    FakePatients,
+    FlowChat,
+    consultation_view,
+    registered_chat,
+    registered_profile,
 )
 
 LANGS = ("en", "hi")

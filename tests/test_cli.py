@@ -29,13 +29,13 @@ from sqlalchemy import inspect, make_url, text
 
 from bot.channels import local
 from bot.channels.base import InboundMessage
-from bot.cli import build_parser, main
-from bot.config import Settings
-from bot.db import Database
-from bot.heartbeat import worker_health
-from bot.migrate import head_revision
-from bot.models import Base
-from bot.services import build_services
+from bot.cli.main import build_parser, main
+from bot.outbox.heartbeat import worker_health
+from bot.platform.config import Settings
+from bot.runtime import build_services
+from bot.store.db import Database
+from bot.store.migrate import head_revision
+from bot.store.models import Base
 
 PG_RAW_URL = os.environ.get("TELEOPD_TEST_DATABASE_URL", "")
 PG_URL = PG_RAW_URL.replace("postgresql://", "postgresql+psycopg://", 1)

@@ -7,15 +7,23 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from bot.i18n import Catalogs
-from bot.models import Identity, Patient
-from flows import menu
-from flows.commands import Command, match_command
+from bot.platform.i18n import Catalogs
+from bot.store.models import Identity, Patient
 from flows.conversation import steps
 from flows.engine import Inbound, Ports, State, Turn, choose_again, resolve_choice
 from flows.messages import Text
-from flows.text import fold
-from tests.helpers import FAKE_OPDS, IN_MEMORY_NOW, FakeBookings, FakePatients, FlowChat, LocalUser, registered_chat
+from flows.steps import menu
+from flows.understanding.commands import Command, match_command
+from flows.understanding.text import fold
+from tests.helpers import (
+    FAKE_OPDS,
+    IN_MEMORY_NOW,
+    FakeBookings,
+    FakePatients,
+    FlowChat,
+    LocalUser,
+    registered_chat,
+)
 
 # Answers that walk a new user to each step (English chosen with "1", Hindi with "2").
 TO_STEP = {

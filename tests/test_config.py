@@ -1,4 +1,4 @@
-"""Tests for bot.config: defaults, valid and invalid values, cross checks, status lines."""
+"""Tests for bot.platform.config: defaults, valid and invalid values, cross checks, status lines."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from bot.config import Settings, SettingsError
+from bot.platform.config import Settings, SettingsError
 
 TOKEN = "123456789:AAHd8Qx-Z_kL0pQrStUvWxYz0123456789ab"
 SECRET = "wh_secret-Token42"

@@ -11,25 +11,30 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bot.dashboard import (
-    DayCount, OpdCount, RangeFigures, build_live, build_range, default_range,
+from bot.runtime import Services
+from bot.services.booking import BookingRecords
+from bot.services.dashboard import (
+    DayCount,
+    OpdCount,
+    RangeFigures,
+    build_live,
+    build_range,
+    default_range,
 )
-from bot.db import Database
-from bot.doctors import DeskRecords
-from bot.booking import BookingRecords
-from bot.enrolment import add_doctor, enrol
-from bot.identities import ensure_identity
-from bot.models import DoctorStatus, Opd, utcnow
-from bot.opds import find_opd, load_demo
-from bot.patients import PatientRecords
-from bot.reports import IST, StateCount, build_report
-from bot.services import Services
+from bot.services.doctors import DeskRecords
+from bot.services.enrolment import add_doctor, enrol
+from bot.services.identities import ensure_identity
+from bot.services.opds import find_opd, load_demo
+from bot.services.patients import PatientRecords
+from bot.services.reports import IST, StateCount, build_report
+from bot.store.db import Database
+from bot.store.models import DoctorStatus, Opd, utcnow
 from flows.clinic import DoctorState, Outcome
 from flows.engine import Profile
 from flows.opd import BookingOutcome, Intake
 from tests.operators import signed_in
 from webhooks import create_app
-from webhooks.dashboard import range_charts
+from webhooks.operators.dashboard import range_charts
 
 SVG = "{http://www.w3.org/2000/svg}"
 VIDEO = "https://meet.example/"
@@ -49,7 +54,7 @@ def at(day: dt.date, hhmm: str) -> dt.datetime:
 
 @dataclass
 class Clinic:
-    """Books, calls and ends consultations through bot/booking.py and bot/doctors.py at given times."""
+    """Books, calls and ends consultations through bot/services/booking.py and bot/services/doctors.py at given times."""
 
     db: Database
 

@@ -7,11 +7,23 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from bot.db import Database
-from bot.delivery import queue_sms_fallback, record_status
-from bot.doctors import queue_push
-from bot.identities import ensure_identity, link_verified_phone, notification_identity, set_opted_out
-from bot.models import DeliveryEvent, Identity, OutboxMessage, OutboxStatus, Person, Role
+from bot.outbox.delivery import queue_sms_fallback, record_status
+from bot.services.doctors import queue_push
+from bot.services.identities import (
+    ensure_identity,
+    link_verified_phone,
+    notification_identity,
+    set_opted_out,
+)
+from bot.store.db import Database
+from bot.store.models import (
+    DeliveryEvent,
+    Identity,
+    OutboxMessage,
+    OutboxStatus,
+    Person,
+    Role,
+)
 from flows.messages import Reply, reply_to_json, t
 
 AT = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from bot.channels import local
 from bot.channels.base import InboundMessage
 from bot.dispatch import Result
-from bot.models import Conversation, Identity, InboundMessage as InboundRow, OutboxMessage, Patient
+from bot.store.models import Conversation, Identity, OutboxMessage, Patient
+from bot.store.models import InboundMessage as InboundRow
 from tests.helpers import LocalUser
 
 ONBOARDING = ["hello", "1", "yes", "Asha Kumari", "34", "female", "Bihar", "Gaya", "skip", "1"]

@@ -24,11 +24,14 @@ import pytest
 from sqlalchemy import func, select
 
 import webhooks
-from bot.reports import build_report
-from bot.doctors import TIMER_HANDLERS
 from bot.dispatch import Dispatcher
-from bot.enrolment import GuessBudget, add_doctor, issue_code
-from bot.models import (
+from bot.outbox.timers import TimerRunner
+from bot.runtime import Services
+from bot.services.doctors import TIMER_HANDLERS
+from bot.services.enrolment import GuessBudget, add_doctor, issue_code
+from bot.services.opds import OpdSpec, find_opd, load_demo, upsert_opd
+from bot.services.reports import build_report
+from bot.store.models import (
     Consultation,
     ConsultationOutcome,
     Conversation,
@@ -39,9 +42,6 @@ from bot.models import (
     Token,
     TokenStatus,
 )
-from bot.opds import OpdSpec, find_opd, load_demo, upsert_opd
-from bot.services import Services
-from bot.timers import TimerRunner
 from flows.clinic import DoctorState
 from flows.engine import State
 from tests.helpers import FakeDesk, FlowChat, LocalUser, Said
@@ -82,7 +82,7 @@ T: dict[str, dict[str, str]] = {
         "language": "Which language would you like to use?",
         "welcome": "Welcome, Dr. {name}. This chat is now your doctor's desk.",
         "desk": "Dr. {name}: you are",
-        # One answer for every refused code: whether it exists must not show (flows/enrolment.py).
+        # One answer for every refused code: whether it exists must not show (flows/steps/enrolment.py).
         "refused": "That code did not work. It may be mistyped, used already or expired.",
         "choose": "Please choose one of the options",
         "booked": "Your token is booked.",

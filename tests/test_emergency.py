@@ -1,6 +1,6 @@
 """Danger signs through the real dispatcher and the pure flows: emergency advice first, in the user's language.
 
-Every red-flag class of flows/data/red_flags.json, phrased in English, Devanagari Hindi and
+Every red-flag class of flows/understanding/data/red_flags.json, phrased in English, Devanagari Hindi and
 romanised Hindi, sent by a registered user at the menu, gets the emergency reply (108/112;
 Tele-MANAS 14416 and 112 for self-harm) as the very first message. The patient may still
 book, and their token goes to the head of the queue. Negated and mild complaints do not
@@ -16,27 +16,36 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from bot.enrolment import add_health_worker
-from bot.i18n import Catalogs
-from bot.models import Identity, Person
-from bot.services import Services
+from bot.platform.i18n import Catalogs
+from bot.runtime import Services
+from bot.services.enrolment import add_health_worker
+from bot.store.models import Identity, Person
 from flows.clinic import DoctorState
 from flows.conversation import steps
 from flows.engine import State
-from flows.health_worker import WalkIn
 from flows.messages import ByLanguage
 from flows.opd import BookingResult, Intake
-from flows.text import is_devanagari
-from tests.helpers import IN_MEMORY_NOW, FakeBookings, FakeDesk, FlowChat, Said, consultation_view, registered_chat, registered_profile
+from flows.steps.health_worker import WalkIn
+from flows.understanding.text import is_devanagari
+from tests.helpers import (
+    IN_MEMORY_NOW,
+    FakeBookings,
+    FakeDesk,
+    FlowChat,
+    Said,
+    consultation_view,
+    registered_chat,
+    registered_profile,
+)
 from tests.test_booking_flow import (  # noqa: F401  (fixtures are used by being imported)
     JOURNEY,
     OTHER_OPD,
-    Q,
     ChatUser,
+    Q,
     _clear_of_midnight_ist,
     all_open,
-    demo,
     assert_clean,
+    demo,
     live_position,
     read_token,
     register,
@@ -399,7 +408,7 @@ def test_danger_signs_mid_booking_come_first_and_the_booking_goes_on(demo: Servi
 @pytest.mark.parametrize("style", ["english", "romanised"])
 def test_a_danger_sign_from_an_abandoned_booking_does_not_flag_the_next_one(all_open: Services, style: str) -> None:
     """Red flags stay in the conversation data until a booking finishes: MENU (flows/conversation.py
-    _global_command) and start_booking (flows/booking.py) clear the booking keys but not "red_flags",
+    _global_command) and start_booking (flows/steps/booking.py) clear the booking keys but not "red_flags",
     so a child's rash booked later is called first as "chest_pain"."""
     parent = register(all_open, style, f"stale-{style}")
     answer = parent.say({"english": "chest pain since morning", "romanised": "subah se seene mein dard"}[style])
@@ -431,7 +440,7 @@ def test_a_danger_sign_from_an_abandoned_booking_does_not_flag_the_next_one(all_
 # --- the pure flows: every step a patient can be at, and staff ---------------------------------------
 #
 # flows.conversation.handle with in-memory ports and the real catalogs: each step reached the way
-# a patient reaches it (or, for the steps the clinic's side moves a patient to, set as bot/doctors.py
+# a patient reaches it (or, for the steps the clinic's side moves a patient to, set as bot/services/doctors.py
 # sets them), then a danger sign typed there.
 
 
@@ -459,7 +468,7 @@ BOOKING_PATHS: dict[str, list[tuple[str, str]]] = {
     "support_offer": [("text", "I want to end my life")],  # the gentle offer after the Tele-MANAS reply
 }
 BOOK_ONE = [("choice", "book"), ("text", "fever"), ("choice", "self"), ("text", "2 days"), ("choice", "mild"), ("choice", "book")]
-# Where the clinic's side puts a waiting patient (bot/doctors.py move_conversation).
+# Where the clinic's side puts a waiting patient (bot/services/doctors.py move_conversation).
 SET_BY_THE_CLINIC = {
     "called": {"consultation": 7, "doctor": "Meena Rao", "room": "https://meet.example/teleopd-x"},
     "rating": {"consultation": 7},

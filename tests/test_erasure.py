@@ -9,16 +9,28 @@ from pathlib import Path
 import pytest
 from sqlalchemy import JSON, String, Text, select
 
-from bot.doctors import TIMER_HANDLERS
-from bot.erasure import TIMER_HANDLERS as ERASURE_TIMERS
-from bot.models import Base, Consultation, Identity, Token, TokenStatus
-from bot.reports import build_report
-from bot.services import Services
-from bot.timers import TimerRunner
-from flows.commands import Command, match_command
+from bot.outbox.timers import TimerRunner
+from bot.runtime import Services
+from bot.services.doctors import TIMER_HANDLERS
+from bot.services.erasure import TIMER_HANDLERS as ERASURE_TIMERS
+from bot.services.reports import build_report
+from bot.store.models import Base, Consultation, Identity, Token, TokenStatus
+from flows.understanding.commands import Command, match_command
 from tests.test_doctor_flow import (  # noqa: F401  (fixtures)
-    ADVICE, COMPLAINT, LANGS, NAMES, WORDS, Chat, _clear_of_midnight_ist, book, demo, enrolled_doctor, open_chat, step_of,
-    today_ist, tokens_of,
+    ADVICE,
+    COMPLAINT,
+    LANGS,
+    NAMES,
+    WORDS,
+    Chat,
+    _clear_of_midnight_ist,
+    book,
+    demo,
+    enrolled_doctor,
+    open_chat,
+    step_of,
+    today_ist,
+    tokens_of,
 )
 
 PHONE = "9876543210"
@@ -171,7 +183,7 @@ def test_a_doctor_is_sent_to_their_coordinator(demo: Services, lang: str) -> Non
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_operator_erases_by_phone(demo: Services, lang: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from bot.cli import main
+    from bot.cli.main import main
 
     patient = patient_chat(demo, "phoned-in", lang, NAMES[lang][4], DISTRICT[lang], PHONE)
     token = book(demo, patient)
@@ -188,7 +200,7 @@ def test_the_operator_erases_by_phone(demo: Services, lang: str, monkeypatch: py
 
 
 def test_the_operator_command_refuses_a_wrong_number(demo: Services, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from bot.cli import main
+    from bot.cli.main import main
 
     monkeypatch.setenv("TELEOPD_DATABASE_URL", demo.db.url)
     assert main(["patient", "erase", "--phone", "12345"]) != 0
@@ -197,9 +209,10 @@ def test_the_operator_command_refuses_a_wrong_number(demo: Services, monkeypatch
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_an_erased_walk_in_is_gone_from_the_health_workers_chat(demo: Services, lang: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.cli import main
     from bot.channels import local
-    from tests.test_walkins import AGE, PHONE as WALK_IN_PHONE, WALK_IN, book_walk_in, health_worker
+    from bot.cli.main import main
+    from tests.test_walkins import AGE, WALK_IN, book_walk_in, health_worker
+    from tests.test_walkins import PHONE as WALK_IN_PHONE
 
     worker = health_worker(demo, lang)
     book_walk_in(demo, worker, WALK_IN[lang], AGE[lang][1])

@@ -27,10 +27,18 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
-from bot.models import Conversation, Identity, InboundMessage, OutboxMessage
-from bot.services import Services
+from bot.runtime import Services
+from bot.store.models import Conversation, Identity, InboundMessage, OutboxMessage
 from tests.test_webhook_auth import (  # noqa: F401  (fixtures)
-    FORM, PUBLIC, SECRET_HEADER, SIGNATURE_HEADER, TELEGRAM_SECRET, client, every_channel, fake_providers, sign,
+    FORM,
+    PUBLIC,
+    SECRET_HEADER,
+    SIGNATURE_HEADER,
+    TELEGRAM_SECRET,
+    client,
+    every_channel,
+    fake_providers,
+    sign,
 )
 
 EXAMPLES = int(os.environ.get("TELEOPD_FUZZ_EXAMPLES", "20"))

@@ -8,12 +8,12 @@ import os
 import pytest
 from flask.testing import FlaskClient
 
-from bot.config import Settings
-from bot.db import Database
-from bot.heartbeat import BEAT_EVERY, STALE_AFTER, Heartbeat, worker_health
-from bot.i18n import Catalogs
-from bot.models import WorkerHeartbeat, utcnow
-from bot.services import Services, build_services
+from bot.outbox.heartbeat import BEAT_EVERY, STALE_AFTER, Heartbeat, worker_health
+from bot.platform.config import Settings
+from bot.platform.i18n import Catalogs
+from bot.runtime import Services, build_services
+from bot.store.db import Database
+from bot.store.models import WorkerHeartbeat, utcnow
 from webhooks import create_app
 
 REDIS_URL = os.environ.get("TELEOPD_TEST_REDIS_URL", "")

@@ -12,7 +12,7 @@ import pytest
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from bot.i18n import Catalogs, format_number, locales_dir
+from bot.platform.i18n import Catalogs, format_number, locales_dir
 from flows.messages import ByLanguage, TimeOfDay, t, text_from_json, text_to_json
 
 

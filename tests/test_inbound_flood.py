@@ -9,10 +9,11 @@ from sqlalchemy import func, select
 
 from bot.channels import local
 from bot.channels.base import InboundMessage
-from bot.config import Settings
 from bot.dispatch import RATE_LIMITED_STEP, Result
-from bot.models import Identity, InboundMessage as InboundRow, OutboxMessage
-from bot.services import Services, build_services
+from bot.platform.config import Settings
+from bot.runtime import Services, build_services
+from bot.store.models import Identity, OutboxMessage
+from bot.store.models import InboundMessage as InboundRow
 from tests.helpers import LocalUser
 
 LIMIT = 30
@@ -108,8 +109,8 @@ def test_one_identity_flooding_does_not_limit_another(flood_services: Services) 
 
 
 def test_an_enrolled_doctor_at_a_busy_desk_is_not_limited(flood_services: Services) -> None:
-    from bot.enrolment import add_doctor
-    from bot.opds import find_opd, load_demo
+    from bot.services.enrolment import add_doctor
+    from bot.services.opds import find_opd, load_demo
 
     with flood_services.db.write() as session:
         load_demo(session)

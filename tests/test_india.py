@@ -1,4 +1,4 @@
-"""Tests for flows.india: the state/UT list, its menu and matching what people type."""
+"""Tests for flows.understanding.india: the state/UT list, its menu and matching what people type."""
 
 from __future__ import annotations
 
@@ -13,13 +13,19 @@ from typing import Any
 
 import pytest
 
-from flows.india import StateUT, match_state, state_by_code, state_menu_lines, states
-from flows.text import fold, is_devanagari
+from flows.understanding.india import (
+    StateUT,
+    match_state,
+    state_by_code,
+    state_menu_lines,
+    states,
+)
+from flows.understanding.text import fold, is_devanagari
 
 TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 SHARED_CSV = "india/iso3166_2_IN_states_uts.csv"
-OUR_CSV = Path(__file__).resolve().parents[1] / "flows" / "data" / "states.csv"
+OUR_CSV = Path(__file__).resolve().parents[1] / "flows" / "understanding" / "data" / "states.csv"
 LICENSE = OUR_CSV.with_name("STATES_LICENSE.txt")
 MISSING_ID = "shared-testdata-missing"
 
@@ -338,7 +344,7 @@ def test_license_file_carries_the_unicode_licence() -> None:
 
 def test_flows_modules_stay_pure_python() -> None:
     code_to_run = (
-        "import sys, flows.text, flows.india; "
+        "import sys, flows.understanding.text, flows.understanding.india; "
         "bad = [m for m in sys.modules if m.split('.')[0] in ('flask', 'sqlalchemy', 'babel')]; "
         "print(bad)"
     )

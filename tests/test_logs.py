@@ -1,6 +1,6 @@
 """Logs: JSON lines with a request id on every line of a request, and no secret or phone number in them.
 
-The log output is the real one: bot.logs' handler on the root logger, writing to a buffer,
+The log output is the real one: bot.platform.logs' handler on the root logger, writing to a buffer,
 while a real webhook request runs through the Flask test client and a real PTB Bot call
 reaches the fake Bot API (tests/fakes/telegram_api.py) with httpx logging at INFO. Phone
 numbers and update payloads come from ../shared/testdata.
@@ -18,11 +18,17 @@ from typing import Any
 import pytest
 from twilio.request_validator import RequestValidator
 
-from bot.config import Settings
-from bot.logs import (
-    REQUEST_ID_HEADER, build_handler, configure_logging, current_request_id, log_context, redact, sane_request_id,
+from bot.platform.config import Settings
+from bot.platform.logs import (
+    REQUEST_ID_HEADER,
+    build_handler,
+    configure_logging,
+    current_request_id,
+    log_context,
+    redact,
+    sane_request_id,
 )
-from bot.services import Services, build_services
+from bot.runtime import Services, build_services
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 from webhooks import create_app

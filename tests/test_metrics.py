@@ -19,9 +19,16 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from bot.config import Settings
-from bot.models import Identity, OutboxMessage, OutboxStatus, Token, TokenStatus, utcnow
-from bot.services import Services, build_services
+from bot.platform.config import Settings
+from bot.runtime import Services, build_services
+from bot.store.models import (
+    Identity,
+    OutboxMessage,
+    OutboxStatus,
+    Token,
+    TokenStatus,
+    utcnow,
+)
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 from tests.test_booking_service import add_opd, add_patients, book
@@ -277,7 +284,7 @@ def test_with_a_token_metrics_answer_any_address_that_sends_it(db, catalogs) -> 
 
 MULTIPROCESS_CHILD = """
 import sys
-from bot.metrics import count_in, count_sent
+from bot.platform.metrics import count_in, count_sent
 for _ in range(int(sys.argv[1])):
     count_in("sms", "handled")
 count_sent("sms", 2)
@@ -285,8 +292,8 @@ count_sent("sms", 2)
 
 MULTIPROCESS_SCRAPE = """
 import sys
-from bot.db import Database
-from bot.metrics import exposition
+from bot.store.db import Database
+from bot.platform.metrics import exposition
 sys.stdout.write(exposition(Database(sys.argv[1])).decode())
 """
 

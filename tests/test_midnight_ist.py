@@ -24,10 +24,10 @@ from sqlalchemy import select
 
 from bot.channels import local
 from bot.channels.base import InboundMessage
-from bot.enrolment import add_doctor
-from bot.models import Identity, OpdDay, Token, TokenStatus
-from bot.opds import OpdSpec, find_opd, upsert_opd
-from bot.services import Services
+from bot.runtime import Services
+from bot.services.enrolment import add_doctor
+from bot.services.opds import OpdSpec, find_opd, upsert_opd
+from bot.store.models import Identity, OpdDay, Token, TokenStatus
 from tests.helpers import LocalUser, Said
 
 IST = ZoneInfo("Asia/Kolkata")

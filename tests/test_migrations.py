@@ -14,9 +14,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, make_url, text
 
-from bot.db import Database
-from bot.migrate import alembic_config, current_revision, head_revision, upgrade
-from bot.models import Base
+from bot.store.db import Database
+from bot.store.migrate import alembic_config, current_revision, head_revision, upgrade
+from bot.store.models import Base
 
 PG_URL = os.environ.get("TELEOPD_TEST_DATABASE_URL", "").replace("postgresql://", "postgresql+psycopg://", 1)
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -31,7 +31,7 @@ def schema_differences(db: Database) -> list[object]:
 
 
 def downgrade(db: Database, revision: str) -> None:
-    """Migrate a database down to a revision, the way bot.migrate.upgrade migrates up."""
+    """Migrate a database down to a revision, the way bot.store.migrate.upgrade migrates up."""
     config = alembic_config(db.url)
     with db.engine.begin() as connection:
         config.attributes["connection"] = connection

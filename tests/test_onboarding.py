@@ -7,10 +7,10 @@ import re
 import pytest
 from sqlalchemy import select
 
-from bot.i18n import Catalogs
-from bot.models import Identity, OutboxMessage, Patient, Person
+from bot.platform.i18n import Catalogs
+from bot.store.models import Identity, OutboxMessage, Patient, Person
 from flows.engine import State
-from flows.india import state_by_code
+from flows.understanding.india import state_by_code
 from tests.helpers import FlowChat, LocalUser
 
 LANGUAGE_NUMBER = {"en": "1", "hi": "2"}  # the language question's choices, in order

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.opds import DEMO_OPDS
+from bot.services.opds import DEMO_OPDS
 
 RUN_TIMEOUT_S = 30
 

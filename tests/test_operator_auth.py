@@ -13,12 +13,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 import webhooks
-from bot import operators
-from bot.config import Settings
-from bot.db import Database
-from bot.i18n import Catalogs
-from bot.models import AppSecret, OperatorSession
-from bot.services import Services, build_services
+from bot.platform.config import Settings
+from bot.platform.i18n import Catalogs
+from bot.runtime import Services, build_services
+from bot.services import operators
+from bot.store.db import Database
+from bot.store.models import AppSecret, OperatorSession
 from flows.messages import t as mark
 from flows.messages import tn as mark_plural
 from tests.operators import LOGIN, add_operator, form_token, sign_in, signed_in
@@ -30,7 +30,7 @@ ENDED = "Your session has ended, please sign in again."
 
 def build_app(services: Services) -> Flask:
     app = webhooks.create_app(services)
-    assert "dashboard" in app.blueprints  # webhooks/dashboard.py, the blueprint the guard protects
+    assert "dashboard" in app.blueprints  # webhooks/operators/dashboard.py, the blueprint the guard protects
     return app
 
 
@@ -319,7 +319,7 @@ def test_errors_under_dashboard_are_pages_and_json_elsewhere(services: Services,
 
 def test_sign_ins_are_logged_without_passwords(services: Services, client: FlaskClient, caplog: pytest.LogCaptureFixture) -> None:
     password = add_operator(services, "coord")
-    with caplog.at_level(logging.INFO, logger="webhooks.operator_auth"):
+    with caplog.at_level(logging.INFO, logger="webhooks.operators.auth"):
         sign_in(client, "coord", "my-wrong-guess")
         sign_in(client, "coord", password)
     lines = [record.getMessage() for record in caplog.records]
@@ -334,7 +334,7 @@ def test_a_signed_in_operator_skips_the_login_form(services: Services, client: F
     assert (response.status_code, response.location) == (302, "/dashboard?lang=hi")
 
 
-# bot/operators.py itself
+# bot/services/operators.py itself
 
 
 def test_operator_names_are_one_whatever_the_case_and_checked(db: Database) -> None:

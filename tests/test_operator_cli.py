@@ -9,14 +9,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from bot import operators
-from bot.cli import main
-from bot.config import Settings
-from bot.db import Database
-from bot.i18n import Catalogs
-from bot.models import Doctor, Identity, Opd, Operator, Person, Role
-from bot.opds import DEMO_OPDS
-from bot.services import Services, build_services
+from bot.cli.main import main
+from bot.platform.config import Settings
+from bot.platform.i18n import Catalogs
+from bot.runtime import Services, build_services
+from bot.services import operators
+from bot.services.opds import DEMO_OPDS
+from bot.store.db import Database
+from bot.store.models import Doctor, Identity, Opd, Operator, Person, Role
 from tests.helpers import LocalUser
 from tests.operators import sign_in
 from tests.test_operator_auth import build_app

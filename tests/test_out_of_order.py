@@ -18,16 +18,27 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import func, select
 
-from bot.config import Settings
-from bot.delivery import STATUS_RANK
-from bot.i18n import Catalogs
-from bot.identities import ensure_identity
-from bot.models import Conversation, DeliveryEvent, Identity, InboundMessage, OutboxMessage, OutboxStatus, utcnow
-from bot.services import Services, build_services
+from bot.outbox.delivery import STATUS_RANK
+from bot.platform.config import Settings
+from bot.platform.i18n import Catalogs
+from bot.runtime import Services, build_services
+from bot.services.identities import ensure_identity
+from bot.store.models import (
+    Conversation,
+    DeliveryEvent,
+    Identity,
+    InboundMessage,
+    OutboxMessage,
+    OutboxStatus,
+    utcnow,
+)
 from flows.messages import Reply, reply_to_json, t
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
-from tests.test_telegram import SECRET as TELEGRAM_SECRET, TOKEN as TELEGRAM_TOKEN, message as telegram_update, post as post_update
+from tests.test_telegram import SECRET as TELEGRAM_SECRET
+from tests.test_telegram import TOKEN as TELEGRAM_TOKEN
+from tests.test_telegram import message as telegram_update
+from tests.test_telegram import post as post_update
 from tests.test_twilio import SID, SMS_FROM, TOKEN, _message, _post, _settings
 from webhooks import create_app
 

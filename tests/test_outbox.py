@@ -10,11 +10,17 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import select, update
 
-from bot.channels.base import PermanentError, RecipientOptedOut, RenderedMessage, SendResult, TemporaryError
+from bot.channels.base import (
+    PermanentError,
+    RecipientOptedOut,
+    RenderedMessage,
+    SendResult,
+    TemporaryError,
+)
 from bot.dispatch import ensure_identity
-from bot.models import Identity, OutboxMessage, OutboxStatus
-from bot.outbox import MAX_ATTEMPTS, OutboxWorker, backoff
-from bot.templates import template_key
+from bot.outbox.template_keys import template_key
+from bot.outbox.worker import MAX_ATTEMPTS, OutboxWorker, backoff
+from bot.store.models import Identity, OutboxMessage, OutboxStatus
 from flows.messages import Reply, reply_to_json, t
 
 

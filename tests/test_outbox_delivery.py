@@ -20,16 +20,28 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
 from bot.channels.base import (
-    NeedsFallback, PermanentError, RateLimited, RecipientOptedOut, RenderedMessage, SendResult, TemporaryError,
+    NeedsFallback,
+    PermanentError,
+    RateLimited,
+    RecipientOptedOut,
+    RenderedMessage,
+    SendResult,
+    TemporaryError,
 )
-from bot.db import Database
-from bot.i18n import Catalogs
-from bot.identities import ensure_identity
-from bot.models import Identity, OutboxMessage, OutboxStatus
-from bot.outbox import ACK_ATTEMPTS, BACKOFF_CAP_S, MAX_ATTEMPTS, OutboxWorker, backoff
-from bot.templates import template_key
+from bot.outbox.template_keys import template_key
+from bot.outbox.worker import (
+    ACK_ATTEMPTS,
+    BACKOFF_CAP_S,
+    MAX_ATTEMPTS,
+    OutboxWorker,
+    backoff,
+)
+from bot.platform.i18n import Catalogs
+from bot.services.identities import ensure_identity
+from bot.store.db import Database
+from bot.store.models import Identity, OutboxMessage, OutboxStatus
 from flows.messages import ByLanguage, Reply, reply_to_json, t
-from flows.visit import get_ready
+from flows.steps.visit import get_ready
 from tests.conftest import BACKENDS
 
 START = dt.datetime(2026, 11, 25, 9, 30, tzinfo=dt.UTC)

@@ -10,7 +10,7 @@ import threading
 import time
 import uuid
 
-from bot.db import Database
+from bot.store.db import Database
 
 
 def _listening(db: Database, sender: Database) -> tuple[threading.Event, threading.Event, threading.Thread]:
@@ -58,8 +58,8 @@ def test_a_commit_that_queued_rows_wakes_the_listener_and_a_rollback_does_not(db
 def test_a_message_answered_by_the_dispatcher_wakes_a_worker_elsewhere(db, catalogs) -> None:  # type: ignore[no-untyped-def]
     from bot.channels import local
     from bot.channels.base import InboundMessage
-    from bot.config import Settings
-    from bot.services import build_services
+    from bot.platform.config import Settings
+    from bot.runtime import build_services
 
     services = build_services(Settings(database_url=db.url), db=db, catalogs=catalogs)
     if db.is_sqlite:  # the worker is in this process: the dispatcher's Event is its wake-up

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.channels.base import RateLimited
-from bot.ratelimit import Limit, RateLimiter
+from bot.platform.ratelimit import Limit, RateLimiter
 
 REDIS_URL = os.environ.get("TELEOPD_TEST_REDIS_URL", "")
 STORES = ["memory"] + (["redis"] if REDIS_URL else [])
@@ -189,7 +189,7 @@ def test_workers_sharing_redis_keep_to_the_window_and_fill_it() -> None:
 
 
 def test_a_budget_of_tries_is_shared_by_limiters_on_one_store(store: str) -> None:
-    """Refused enrolment codes are counted like this (bot/enrolment.py): every process sharing Redis sees one count."""
+    """Refused enrolment codes are counted like this (bot/services/enrolment.py): every process sharing Redis sees one count."""
     namespace = f"test-{uuid.uuid4().hex}"
     first = RateLimiter(REDIS_URL if store == "redis" else None, namespace=namespace)
     second = RateLimiter(REDIS_URL, namespace=namespace) if store == "redis" else first

@@ -1,4 +1,4 @@
-"""Tests for flows.redflags: red flags in English, Hindi and romanised Hindi; negation; mild complaints."""
+"""Tests for flows.understanding.redflags: red flags in English, Hindi and romanised Hindi; negation; mild complaints."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from flows.redflags import RedFlag, detect, known_flags, priority
+from flows.understanding.redflags import RedFlag, detect, known_flags, priority
 
 TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 ROOT = Path(__file__).resolve().parents[1]
@@ -187,7 +187,7 @@ def test_priority_is_any_flag() -> None:
 
 
 def test_importing_does_no_work() -> None:
-    script = "import flows.redflags as r; print(r._rules.cache_info().currsize)"
+    script = "import flows.understanding.redflags as r; print(r._rules.cache_info().currsize)"
     out = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
     )

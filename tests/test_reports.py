@@ -16,13 +16,29 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from bot.db import Database
-from bot.i18n import Catalogs
-from bot.models import (
-    Consultation, Doctor, DoctorOpd, DoctorStatus, Opd, Patient, Person, Role, Token, TokenStatus,
+from bot.platform.i18n import Catalogs
+from bot.services.reports import (
+    Figures,
+    Report,
+    StateCount,
+    build_report,
+    nearest_rank,
+    render_csv,
+    render_text,
+    state_lines,
 )
-from bot.reports import (
-    Figures, Report, StateCount, build_report, nearest_rank, render_csv, render_text, state_lines,
+from bot.store.db import Database
+from bot.store.models import (
+    Consultation,
+    Doctor,
+    DoctorOpd,
+    DoctorStatus,
+    Opd,
+    Patient,
+    Person,
+    Role,
+    Token,
+    TokenStatus,
 )
 from flows.messages import t
 

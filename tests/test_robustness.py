@@ -22,10 +22,16 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 import webhooks
-from bot.i18n import Catalogs
-from bot.models import Conversation, Identity, OutboxMessage, OutboxStatus, Patient
+from bot.platform.i18n import Catalogs
+from bot.store.models import (
+    Conversation,
+    Identity,
+    OutboxMessage,
+    OutboxStatus,
+    Patient,
+)
 from flows.conversation import steps
-from flows.redflags import detect
+from flows.understanding.redflags import detect
 from tests.helpers import FlowChat
 
 LANGS = ("en", "hi")
@@ -347,12 +353,18 @@ def test_any_choice_key_at_any_step(at_step, choice: str, step: str, lang: str) 
 # enrolled doctor, an enrolled health worker), then given naughty strings: the answer is always
 # a reply in the person's language, a known step, and the person can get back to their menu.
 
-from bot.config import Settings  # noqa: E402
-from bot.enrolment import add_health_worker  # noqa: E402
-from bot.services import build_services  # noqa: E402
-from bot.opds import load_demo  # noqa: E402
-from tests.test_doctor_flow import ANSWERS, COMPLAINT, enrolled_doctor, registered, step_of  # noqa: E402
+from bot.platform.config import Settings  # noqa: E402
+from bot.runtime import build_services  # noqa: E402
+from bot.services.enrolment import add_health_worker  # noqa: E402
+from bot.services.opds import load_demo  # noqa: E402
 from tests.helpers import LocalUser  # noqa: E402
+from tests.test_doctor_flow import (  # noqa: E402
+    ANSWERS,
+    COMPLAINT,
+    enrolled_doctor,
+    registered,
+    step_of,
+)
 from webhooks.webchat import ENROL_WORD  # noqa: E402
 
 BOOK = [("choice", "book"), ("complaint", None)]

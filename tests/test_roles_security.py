@@ -18,16 +18,38 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.enrolment import add_health_worker
-from bot.models import Consultation, Doctor, Identity, OutboxMessage, Patient, Person, Role, Token
-from bot.opds import find_opd, load_demo
-from bot.services import Services
+from bot.runtime import Services
+from bot.services.enrolment import add_health_worker
+from bot.services.opds import find_opd, load_demo
+from bot.store.models import (
+    Consultation,
+    Doctor,
+    Identity,
+    OutboxMessage,
+    Patient,
+    Person,
+    Role,
+    Token,
+)
 from tests.helpers import LocalUser
-from tests.test_doctor_flow import LANGS, _clear_of_midnight_ist, book, enrolled_doctor, registered, step_of  # noqa: F401  (fixture)
-from tests.test_webhook_auth import SECRET_HEADER, TELEGRAM_SECRET, client, every_channel, fake_providers  # noqa: F401  (fixtures)
+from tests.test_doctor_flow import (  # noqa: F401  (fixture)
+    LANGS,
+    _clear_of_midnight_ist,
+    book,
+    enrolled_doctor,
+    registered,
+    step_of,
+)
+from tests.test_webhook_auth import (  # noqa: F401  (fixtures)
+    SECRET_HEADER,
+    TELEGRAM_SECRET,
+    client,
+    every_channel,
+    fake_providers,
+)
 
 STAFF_STEPS = {"doctor_home", "consulting", "hw_home", "hw_phone", "hw_name", "hw_age", "hw_sex", "hw_symptoms", "hw_opd"}
-# What doctors and health workers type (flows/doctor.py, flows/health_worker.py), and words like them.
+# What doctors and health workers type (flows/steps/doctor.py, flows/steps/health_worker.py), and words like them.
 STAFF_WORDS = [
     "free", "next", "/next", "NEXT", "Next patient", "call next", "walkin", "/walkin", "walk-in", "अगला", "अगला मरीज़", "खाली",
     "agla mareez", "khali", "pause", "break", "ब्रेक", "off", "off duty", "छुट्टी", "done", "हो गया", "refer", "रेफ़र", "no show",

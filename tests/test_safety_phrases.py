@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.i18n import Catalogs
+from bot.platform.i18n import Catalogs
 from flows.conversation import handle
 from flows.engine import Inbound, Ports
-from flows.redflags import detect, known_flags
-from flows.text import is_devanagari
+from flows.understanding.redflags import detect, known_flags
+from flows.understanding.text import is_devanagari
 from tests.test_robustness import _chat_at
 
 TABLE = Path(__file__).resolve().parent / "fixtures" / "safety_phrases.csv"

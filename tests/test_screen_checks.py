@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 
-from tests.browser import HEADLINE, bars_drawn, fonts_drawn, headline_ratio, shows_devanagari
+from tests.browser import (
+    HEADLINE,
+    bars_drawn,
+    fonts_drawn,
+    headline_ratio,
+    shows_devanagari,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -78,10 +84,10 @@ def served_pages(tmp_path: Path, catalogs: Any) -> Any:
 
     from werkzeug.serving import make_server
 
-    from bot.config import Settings
-    from bot.db import Database
-    from bot.migrate import upgrade
-    from bot.services import build_services
+    from bot.platform.config import Settings
+    from bot.runtime import build_services
+    from bot.store.db import Database
+    from bot.store.migrate import upgrade
     from webhooks import create_app
 
     database = Database(f"sqlite:///{tmp_path / 'pages.db'}")

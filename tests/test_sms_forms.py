@@ -15,8 +15,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 
 from bot.channels.sms_text import is_gsm7, segments, units
-from bot.i18n import Catalogs
-from bot.opds import DEMO_OPDS
+from bot.platform.i18n import Catalogs
+from bot.services.opds import DEMO_OPDS
 from flows.messages import ByLanguage, Text, TimeOfDay
 
 ROOT = Path(__file__).resolve().parents[1]

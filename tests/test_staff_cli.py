@@ -10,20 +10,41 @@ lost phone. Removal keeps the history: consultations keep naming the doctor.
 from __future__ import annotations
 
 import datetime as dt
-
 import re
 
 import pytest
 
 import webhooks
-from bot.enrolment import add_doctor, issue_code
-from bot.models import ConsultationOutcome, Doctor, DoctorStatus, Person, Role, Token, TokenStatus
-from bot.opds import find_opd
-from bot.reports import build_report
-from bot.services import Services
+from bot.runtime import Services
+from bot.services.enrolment import add_doctor, issue_code
+from bot.services.opds import find_opd
+from bot.services.reports import build_report
+from bot.store.models import (
+    ConsultationOutcome,
+    Doctor,
+    DoctorStatus,
+    Person,
+    Role,
+    Token,
+    TokenStatus,
+)
 from tests.test_doctor_flow import (  # noqa: F401  (fixtures)
-    DOCTOR, LANGS, NAMES, WORDS, Chat, _clear_of_midnight_ist, add_doctor_code, book, consultations, demo, enrolled_doctor,
-    identity_of, registered, step_of, today_ist, token,
+    DOCTOR,
+    LANGS,
+    NAMES,
+    WORDS,
+    Chat,
+    _clear_of_midnight_ist,
+    add_doctor_code,
+    book,
+    consultations,
+    demo,
+    enrolled_doctor,
+    identity_of,
+    registered,
+    step_of,
+    today_ist,
+    token,
 )
 from tests.test_operator_cli import teleopd  # noqa: F401  (fixture)
 from tests.test_walkins import AGE, WALK_IN, book_walk_in, health_worker

@@ -1,4 +1,4 @@
-"""Tests for flows.symptoms: the lexicon, symptom matching, durations and the suggested OPD."""
+"""Tests for flows.understanding.symptoms: the lexicon, symptom matching, durations and the suggested OPD."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from flows.symptoms import (
+from flows.understanding.symptoms import (
     SPECIALTIES,
     Duration,
     Finding,
@@ -22,12 +22,12 @@ from flows.symptoms import (
     specialty_for,
     variant_key,
 )
-from flows.text import fold, is_devanagari, normalize
+from flows.understanding.text import fold, is_devanagari, normalize
 
 TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 EDGE_CASES = "robustness/generated/devanagari_edge_cases.json"
 BLNS = "robustness/blns.json"
-LEXICON_JSON = Path(__file__).resolve().parents[1] / "flows" / "data" / "symptoms.json"
+LEXICON_JSON = Path(__file__).resolve().parents[1] / "flows" / "understanding" / "data" / "symptoms.json"
 MISSING_ID = "shared-testdata-missing"
 
 ZWJ, ZWNJ = "\u200d", "\u200c"
@@ -658,9 +658,9 @@ def test_name_follows_language() -> None:
 
 
 def test_import_does_no_work_and_needs_no_web_stack() -> None:
-    """Importing flows.symptoms reads no file and pulls in no Flask, SQLAlchemy or Babel."""
+    """Importing flows.understanding.symptoms reads no file and pulls in no Flask, SQLAlchemy or Babel."""
     code = (
-        "import sys, flows.symptoms as s\n"
+        "import sys, flows.understanding.symptoms as s\n"
         "assert s._raw_lexicon.cache_info().currsize == 0, 'lexicon loaded at import'\n"
         "assert s._index.cache_info().currsize == 0, 'index built at import'\n"
         "bad = [m for m in ('flask', 'sqlalchemy', 'babel') if m in sys.modules]\n"

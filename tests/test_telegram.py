@@ -20,7 +20,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.channels.base import InboundMessage, Malformed, PermanentError, RenderedChoice, RenderedMessage
+from bot.channels.base import (
+    InboundMessage,
+    Malformed,
+    PermanentError,
+    RenderedChoice,
+    RenderedMessage,
+)
 from bot.channels.telegram import (
     MAX_TEXT,
     MembershipChange,
@@ -28,10 +34,11 @@ from bot.channels.telegram import (
     parse_update,
     split_text,
 )
-from bot.cli import main
-from bot.config import Settings
-from bot.models import Conversation, Identity, InboundMessage as InboundRow, OutboxMessage, OutboxStatus, utcnow
-from bot.services import Services, build_services
+from bot.cli.main import main
+from bot.platform.config import Settings
+from bot.runtime import Services, build_services
+from bot.store.models import Conversation, Identity, OutboxMessage, OutboxStatus, utcnow
+from bot.store.models import InboundMessage as InboundRow
 from flows.messages import Choice, Reply, reply_to_json, t
 from tests.fakes.telegram_api import FakeTelegram
 from webhooks import create_app
@@ -149,7 +156,7 @@ def identity(db, address: str) -> Identity | None:  # type: ignore[no-untyped-de
 
 def queue(tg: Services, reply: Reply, address: str = str(CHAT), language: str = "en") -> int:
     """Put one reply in the outbox for a chat, as the dispatcher would; return its id."""
-    from bot.identities import ensure_identity
+    from bot.services.identities import ensure_identity
 
     with tg.db.write() as session:
         person = ensure_identity(session, "telegram", address)
@@ -763,7 +770,7 @@ def test_poll_deletes_the_webhook_and_handles_updates_as_the_webhook_does(env, d
 
 
 def test_poll_stops_promptly_when_told_to_even_in_a_long_poll(tg, fake) -> None:
-    from bot.telegram_cli import poll_updates
+    from bot.cli.telegram import poll_updates
 
     fake.max_poll_wait = 30.0
     stop = threading.Event()

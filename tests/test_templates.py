@@ -7,9 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.templates import TemplateError, load_sms_templates, load_whatsapp_templates, template_key
-from bot.templates_cli import marked_messages
+from bot.cli.main import main
+from bot.cli.templates import marked_messages
+from bot.outbox.template_keys import (
+    TemplateError,
+    load_sms_templates,
+    load_whatsapp_templates,
+    template_key,
+)
 
 
 def test_every_sms_form_has_its_own_stable_key() -> None:
@@ -55,7 +60,7 @@ def test_a_bad_template_file_is_refused_with_its_name(tmp_path: Path, content: s
 
 
 def test_a_whatsapp_template_file_loads(tmp_path: Path) -> None:
-    from bot.templates import WhatsAppTemplate
+    from bot.outbox.template_keys import WhatsAppTemplate
 
     assert load_whatsapp_templates(None) == {}
     path = tmp_path / "wa.json"

@@ -22,10 +22,11 @@ from sqlalchemy import func, select
 
 from bot.channels import local
 from bot.channels.base import InboundMessage
-from bot.config import Settings
-from bot.db import Database
-from bot.models import Conversation, Identity, InboundMessage as InboundRow, Patient, Person
-from bot.services import build_services
+from bot.platform.config import Settings
+from bot.runtime import build_services
+from bot.store.db import Database
+from bot.store.models import Conversation, Identity, Patient, Person
+from bot.store.models import InboundMessage as InboundRow
 
 PG_RAW_URL = os.environ.get("TELEOPD_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_RAW_URL else [])

@@ -1,4 +1,4 @@
-"""Tests for flows.text: normalising, folding, digits, script checks, age parsing and safe truncation."""
+"""Tests for flows.understanding.text: normalising, folding, digits, script checks, age parsing and safe truncation."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from flows.text import (
+from flows.understanding.text import (
     fold,
     has_letters,
     is_devanagari,

@@ -15,14 +15,23 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from tests.conftest import BACKENDS
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.db import Database
 from bot.dispatch import ensure_identity
-from bot.models import Conversation, OutboxMessage, Timer
-from bot.timers import ERROR_KEY, MAX_ATTEMPTS, TimerHandler, TimerRunner, TimerStatus, cancel, retry_delay, schedule
+from bot.outbox.timers import (
+    ERROR_KEY,
+    MAX_ATTEMPTS,
+    TimerHandler,
+    TimerRunner,
+    TimerStatus,
+    cancel,
+    retry_delay,
+    schedule,
+)
+from bot.store.db import Database
+from bot.store.models import Conversation, OutboxMessage, Timer
+from tests.conftest import BACKENDS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -331,9 +340,9 @@ WORKER = textwrap.dedent(
     """
     import sys, time
     from sqlalchemy import func, select
-    from bot.db import Database
-    from bot.models import Conversation, OutboxMessage, Timer
-    from bot.timers import TimerRunner, TimerStatus
+    from bot.store.db import Database
+    from bot.store.models import Conversation, OutboxMessage, Timer
+    from bot.outbox.timers import TimerRunner, TimerStatus
 
     def slow(session, timer, now):
         session.add(OutboxMessage(identity_id=timer.identity_id, channel="local", address="a1", language="en",

@@ -22,18 +22,38 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.datastructures import MultiDict
 
-from bot.channels.base import NeedsFallback, PermanentError, RateLimited, RenderedChoice, RenderedMessage, TemporaryError
+from bot.channels.base import (
+    NeedsFallback,
+    PermanentError,
+    RateLimited,
+    RenderedChoice,
+    RenderedMessage,
+    TemporaryError,
+)
 from bot.channels.sms_text import segments
-from bot.channels.twilio import MAX_BODY_UNITS, TwilioChannel, body_units, mask, render_sms, verify_signature
-from bot.config import Settings
-from bot.i18n import Catalogs
-from bot.models import DeliveryEvent, Identity, InboundMessage, OutboxMessage, OutboxStatus
-from bot.ratelimit import RateLimiter
-from bot.services import Services, build_services
-from bot.templates import template_key
-from flows.booking import SEVERITY_LABELS
+from bot.channels.twilio import (
+    MAX_BODY_UNITS,
+    TwilioChannel,
+    body_units,
+    mask,
+    render_sms,
+    verify_signature,
+)
+from bot.outbox.template_keys import template_key
+from bot.platform.config import Settings
+from bot.platform.i18n import Catalogs
+from bot.platform.ratelimit import RateLimiter
+from bot.runtime import Services, build_services
+from bot.store.models import (
+    DeliveryEvent,
+    Identity,
+    InboundMessage,
+    OutboxMessage,
+    OutboxStatus,
+)
 from flows.messages import ByLanguage, Text, t
-from flows.visit import STAR_LABELS
+from flows.steps.booking import SEVERITY_LABELS
+from flows.steps.visit import STAR_LABELS
 from tests.fakes.twilio_api import FakeTwilio
 from tests.test_sms_forms import FORMS, _worst_values
 from webhooks import create_app

@@ -12,12 +12,28 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.enrolment import add_health_worker
-from bot.models import Identity, OutboxMessage, Patient, Person, Token, TokenStatus
-from bot.opds import find_opd
-from bot.services import Services
+from bot.runtime import Services
+from bot.services.enrolment import add_health_worker
+from bot.services.opds import find_opd
+from bot.store.models import (
+    Identity,
+    OutboxMessage,
+    Patient,
+    Person,
+    Token,
+    TokenStatus,
+)
 from tests.helpers import PhoneUser
-from tests.test_doctor_flow import COMPLAINT, LANGS, OPEN, Chat, _clear_of_midnight_ist, demo, open_chat, step_of  # noqa: F401  (fixtures)
+from tests.test_doctor_flow import (  # noqa: F401  (fixtures)
+    COMPLAINT,
+    LANGS,
+    OPEN,
+    Chat,
+    _clear_of_midnight_ist,
+    demo,
+    open_chat,
+    step_of,
+)
 
 PHONE = "+919812345678"
 TYPED = "98123 45678"  # as the health worker types it

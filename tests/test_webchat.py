@@ -19,11 +19,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 import webhooks
-from bot.config import Settings
-from bot.db import Database
-from bot.i18n import Catalogs
-from bot.models import Identity, OutboxMessage, OutboxStatus
-from bot.services import Services, build_services
+from bot.platform.config import Settings
+from bot.platform.i18n import Catalogs
+from bot.runtime import Services, build_services
+from bot.store.db import Database
+from bot.store.models import Identity, OutboxMessage, OutboxStatus
 
 API = "/api/chat/{user}/messages"
 ONE_MB = 1024 * 1024

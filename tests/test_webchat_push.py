@@ -27,9 +27,9 @@ from flask.testing import FlaskClient
 
 import webhooks
 from bot.channels import local
-from bot.enrolment import add_doctor, add_health_worker
-from bot.services import Services
-from flows.enrolment import code_in
+from bot.runtime import Services
+from bot.services.enrolment import add_doctor, add_health_worker
+from flows.steps.enrolment import code_in
 from tests.fakes.telegram_api import FakeTelegram
 from tests.serving import ServeProcess, free_port, gunicorn_command, teleopd_command
 from tests.test_telegram import message

@@ -25,10 +25,10 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from bot.cli import main as teleopd
-from bot.enrolment import add_doctor
-from bot.models import InboundMessage, WebChat
-from bot.services import Services
+from bot.cli.main import main as teleopd
+from bot.runtime import Services
+from bot.services.enrolment import add_doctor
+from bot.store.models import InboundMessage, WebChat
 from tests.helpers import LocalUser
 from tests.serving import ServeProcess, free_port
 from webhooks import create_app

@@ -21,9 +21,9 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 
-from bot.config import Settings
-from bot.models import DeliveryEvent, Identity, InboundMessage, OutboxMessage
-from bot.services import Services, build_services
+from bot.platform.config import Settings
+from bot.runtime import Services, build_services
+from bot.store.models import DeliveryEvent, Identity, InboundMessage, OutboxMessage
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 from webhooks import create_app

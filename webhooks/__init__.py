@@ -12,8 +12,8 @@ import sys
 from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from bot.config import Settings, SettingsError
-from bot.services import Services, build_services
+from bot.platform.config import Settings, SettingsError
+from bot.runtime import Services, build_services
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def create_app(
             print(f"teleopd: {exc}", file=sys.stderr)
             raise SystemExit(3) from None
         # Under gunicorn nothing else sets up logging: JSON lines, masked, with request ids.
-        from bot.logs import configure_logging
+        from bot.platform.logs import configure_logging
 
         configure_logging(settings)
         services = build_services(settings)
@@ -68,18 +68,18 @@ def create_app(
     app.register_blueprint(telegram_webhooks.blueprint)
     from webhooks import metrics as metrics_endpoint
     app.register_blueprint(metrics_endpoint.blueprint)
-    from webhooks import dashboard as dashboard_pages
+    from webhooks.operators import dashboard as dashboard_pages
     app.register_blueprint(dashboard_pages.blueprint)
     _track_requests(app)
     # After _track_requests: its guard's redirects and log lines then carry the request id.
-    from webhooks import operator_auth
+    from webhooks.operators import auth as operator_auth
     operator_auth.install(app)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
         """Answer an HTTP error as a page under /dashboard (operators read it), as JSON elsewhere."""
         if request.path == "/dashboard" or request.path.startswith("/dashboard/"):
-            from webhooks import operator_auth
+            from webhooks.operators import auth as operator_auth
 
             return operator_auth.error_page(error)
         return jsonify(error=error.description or error.name), error.code
@@ -87,7 +87,7 @@ def create_app(
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):  # type: ignore[no-untyped-def]
         """Log a bug with its traceback; show the sender nothing but a short message."""
-        from sqlalchemy.exc import OperationalError, InterfaceError
+        from sqlalchemy.exc import InterfaceError, OperationalError
 
         if isinstance(error, (OperationalError, InterfaceError)):
             log.error("database unavailable: %s", type(error).__name__)
@@ -102,7 +102,7 @@ def _track_requests(app: Flask) -> None:
     """Give each request an id every log line carries, echoed in X-Request-Id; time the webhooks."""
     import time
 
-    from bot import logs, metrics
+    from bot.platform import logs, metrics
 
     @app.before_request
     def start_request() -> None:

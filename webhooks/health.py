@@ -19,7 +19,7 @@ import logging
 
 from flask import Blueprint, current_app, jsonify
 
-from bot.heartbeat import worker_health
+from bot.outbox.heartbeat import worker_health
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("health", __name__)

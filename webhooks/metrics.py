@@ -1,4 +1,4 @@
-"""GET /metrics: Prometheus's text format (bot/metrics.py).
+"""GET /metrics: Prometheus's text format (bot/platform/metrics.py).
 
 The metrics hold no personal data (counts by channel, OPD codes), but on a public host they
 still say how busy the service is: when TELEOPD_METRICS_TOKEN is set, a scrape must send
@@ -15,7 +15,7 @@ import logging
 
 from flask import Blueprint, Response, abort, current_app, request
 
-from bot import metrics
+from bot.platform import metrics
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("metrics", __name__)

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Flask, current_app, g, request
 
-from bot.i18n import format_number
+from bot.platform.i18n import format_number
 from flows.engine import LANGUAGES
 from flows.messages import Text
 from flows.messages import t as mark

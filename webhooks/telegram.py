@@ -13,9 +13,9 @@ import json
 from flask import Blueprint, abort, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from bot import metrics
 from bot.channels.base import Malformed
 from bot.channels.telegram import NAME, SECRET_HEADER, handle_update
+from bot.platform import metrics
 
 blueprint = Blueprint("telegram", __name__)
 

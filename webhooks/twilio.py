@@ -20,11 +20,12 @@ from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
-from bot import delivery, metrics
 from bot.channels import twilio
 from bot.channels.base import Ignored, Malformed
 from bot.dispatch import Result
-from bot.services import Services
+from bot.outbox import delivery
+from bot.platform import metrics
+from bot.runtime import Services
 
 log = logging.getLogger(__name__)
 

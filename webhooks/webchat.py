@@ -1,6 +1,6 @@
 """The web channel: a chat page at / and its JSON API.
 
-A chat is a secret the server issues (bot/webchats.py); the page keeps it in an HttpOnly
+A chat is a secret the server issues (bot/services/webchats.py); the page keeps it in an HttpOnly
 cookie, one per role, and the API addresses "my chat" by that cookie, never by an id in
 the URL:
 
@@ -45,13 +45,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    url_for,
+)
 
-from bot import webchats
 from bot.channels import local
 from bot.channels.base import InboundMessage
 from bot.dispatch import Result
-from bot.services import Services
+from bot.runtime import Services
+from bot.services import webchats
 from flows.engine import LANGUAGES
 from webhooks.pages import in_language, page_language, t
 
@@ -83,7 +92,7 @@ COOKIE_SECONDS = 30 * 24 * 3600
 PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
 # The demo's routes, which take any user id.
 DEMO_ENDPOINTS = ("webchat.post_message", "webchat.get_messages")
-# The word the bot takes before an enrolment code (flows/enrolment.py): in Hindi,
+# The word the bot takes before an enrolment code (flows/steps/enrolment.py): in Hindi,
 # so that a doctor who enrols from the Hindi page is answered in Hindi.
 ENROL_WORD = {"en": "enroll", "hi": "नामांकन"}
 
@@ -224,7 +233,7 @@ def _opened_as(role: str) -> str | None:
     """Return the staff role a tab was opened as, None for a patient's.
 
     It grants nothing: an unenrolled staff tab is asked for its code instead of registering
-    as a patient (flows/enrolment.py).
+    as a patient (flows/steps/enrolment.py).
     """
     return None if role == "patient" else role
 

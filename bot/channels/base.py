@@ -56,7 +56,7 @@ class RenderedMessage:
     request_contact: bool = False
     # The label of the "share my number" button, in the recipient's language.
     contact_label: str = ""
-    # The stable key of the catalog message this is (bot.outbox.template_key): what SMS DLT
+    # The stable key of the catalog message this is (bot.outbox.worker.template_key): what SMS DLT
     # template ids and WhatsApp ContentSids are configured against.
     template: str | None = None
     # The message's parameters as rendered, by name (WhatsApp template variables).

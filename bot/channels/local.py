@@ -20,8 +20,8 @@ from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.channels.base import RenderedMessage, SendResult
-from bot.db import Database
-from bot.models import Identity, OutboxMessage, OutboxStatus, Role
+from bot.store.db import Database
+from bot.store.models import Identity, OutboxMessage, OutboxStatus, Role
 
 NAME = "local"
 # Web chat user ids come from a URL path and a terminal flag: keep them short and plain.

@@ -35,7 +35,12 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
-from telegram.constants import ChatType, InlineKeyboardButtonLimit, InlineKeyboardMarkupLimit, MessageLimit
+from telegram.constants import (
+    ChatType,
+    InlineKeyboardButtonLimit,
+    InlineKeyboardMarkupLimit,
+    MessageLimit,
+)
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -50,6 +55,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.channels import splitting
 from bot.channels.base import (
     Ignored,
     InboundMessage,
@@ -63,14 +69,13 @@ from bot.channels.base import (
     SendResult,
     TemporaryError,
 )
-from bot.channels import splitting
-from bot.identities import set_opted_out
-from bot.phones import e164
-from bot.ratelimit import Limit, RateLimiter
+from bot.platform.phones import e164
+from bot.platform.ratelimit import Limit, RateLimiter
+from bot.services.identities import set_opted_out
 
 if TYPE_CHECKING:
-    from bot.config import Settings
-    from bot.services import Services
+    from bot.platform.config import Settings
+    from bot.runtime import Services
 
 log = logging.getLogger(__name__)
 

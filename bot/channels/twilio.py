@@ -39,10 +39,14 @@ from bot.channels.base import (
 )
 from bot.channels.sms_text import segments
 from bot.channels.splitting import grapheme_safe, split_text
-from bot.phones import e164
-from bot.config import Settings
-from bot.ratelimit import Limit, RateLimiter
-from bot.templates import WhatsAppTemplate, load_sms_templates, load_whatsapp_templates
+from bot.outbox.template_keys import (
+    WhatsAppTemplate,
+    load_sms_templates,
+    load_whatsapp_templates,
+)
+from bot.platform.config import Settings
+from bot.platform.phones import e164
+from bot.platform.ratelimit import Limit, RateLimiter
 
 log = logging.getLogger(__name__)
 

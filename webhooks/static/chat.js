@@ -10,7 +10,7 @@
   'use strict';
 
   // The box takes the code as it was printed ("ENROLL: AB12 CD34" too): the server reads it
-  // (flows/enrolment.py code_in); here only an empty or overlong paste is stopped.
+  // (flows/steps/enrolment.py code_in); here only an empty or overlong paste is stopped.
   var CODE_RE = /^[\s\S]{4,60}$/;
   var WAIT_S = 25;                  // the server's cap (webhooks/webchat.py MAX_WAIT_S)
   var BACKOFF_MS = 1000, MAX_BACKOFF_MS = 15000;

@@ -1,0 +1,33 @@
+"""Outbox payloads as the recipient reads them: text, choices, template key and variables."""
+
+from __future__ import annotations
+
+from bot.channels.base import RenderedChoice, RenderedMessage
+from bot.outbox.template_keys import template_key
+from bot.platform.i18n import Catalogs
+from flows.messages import reply_from_json, t
+
+# Channels whose messages are read on feature phones: they get a message's short SMS form.
+SMS_CHANNELS = ("sms",)
+
+
+def render(
+    catalogs: Catalogs, payload: dict[str, object], lang: str, sms: bool = False, session_open: bool = True
+) -> RenderedMessage:
+    """Return an outbox payload as text and choice labels in the recipient's language.
+
+    The template key and variables are those of the text actually used (the SMS form on
+    SMS channels): SMS DLT template ids and WhatsApp ContentSids are configured per key.
+    """
+    reply = reply_from_json(payload)  # type: ignore[arg-type]
+    text = reply.sms if sms and reply.sms is not None else reply.text
+    return RenderedMessage(
+        text=catalogs.render(text, lang),
+        choices=tuple(RenderedChoice(c.key, catalogs.format_value(c.label, lang)) for c in reply.choices),
+        request_contact=reply.request_contact,
+        contact_label=catalogs.render(t("Share my mobile number"), lang) if reply.request_contact else "",
+        template=template_key(text.msgid),
+        variables=tuple((name, catalogs.format_value(value, lang)) for name, value in text.params),
+        session_open=session_open,
+        emergency=reply.emergency,
+    )
