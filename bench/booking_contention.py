@@ -50,7 +50,7 @@ from bot.services.opds import OpdSpec, upsert_opd  # noqa: E402
 from bot.store.db import Database  # noqa: E402
 from bot.store.migrate import upgrade  # noqa: E402
 from bot.store.models import Identity, Opd, OpdDay, Patient, Person, Role, Token  # noqa: E402
-from flows.opd import BookingOutcome, Intake  # noqa: E402
+from flows.ports import BookingOutcome, Intake  # noqa: E402
 
 CHANNEL = "bench"
 CLEANUP_RESERVE_S = 15  # of the time limit, kept for checking and cleaning up

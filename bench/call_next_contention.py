@@ -73,8 +73,10 @@ from bot.store.models import (  # noqa: E402
     Token,
     TokenStatus,
 )
-from flows.clinic import Outcome  # noqa: E402
-from flows.opd import Intake  # noqa: E402
+from flows.ports import (
+    Intake,  # noqa: E402
+    VisitOutcome,  # noqa: E402
+)
 
 CHANNEL = "bench"
 CLEANUP_RESERVE_S = 15  # of the time limit, kept for checking and cleaning up
@@ -201,7 +203,7 @@ def work(db: Database, run: Run, deadline: float) -> Measured:
                 with db.write() as session:
                     desk = DeskRecords(session, session.get(Identity, identity_id), dt.datetime.now(dt.UTC), VIDEO_BASE_URL)  # type: ignore[arg-type]
                     desk.write("Rest and drink plenty of fluids.", private=False)
-                    if desk.finish(Outcome.DONE) is None:
+                    if desk.finish(VisitOutcome.DONE) is None:
                         raise RuntimeError("finish found no consultation open")
             except Exception as exc:
                 failures += 1

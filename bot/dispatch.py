@@ -39,8 +39,9 @@ from bot.store.db import Database
 from bot.store.models import Conversation, Identity, OutboxMessage, Role, utcnow
 from bot.store.models import InboundMessage as InboundRow
 from flows import conversation
-from flows.engine import Inbound, Ports, State
+from flows.engine import Inbound, State
 from flows.messages import reply_to_json
+from flows.ports import Ports
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 
-from flows.engine import Answer, Inbound, Ports, State, Step, Turn, resolve_choice
+from flows.engine import Answer, Inbound, State, Step, Turn, resolve_choice
 from flows.messages import Reply, sms, t
+from flows.ports import Ports
 from flows.steps import (
     booking,
     doctor,

@@ -14,14 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from functools import cache
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
-from flows.clinic import Accounts, Desk, Visits
-from flows.messages import ByLanguage, Choice, Reply, Text, t
-
-if TYPE_CHECKING:
-    from flows.steps.health_worker import Walkins
-from flows.opd import Bookings, NoBookings
+from flows.messages import Choice, Reply, Text, t
+from flows.ports import Labels, Ports
 from flows.understanding.text import consonants, fold, sound_key, to_ascii_digits
 
 LANGUAGES = ("en", "hi")
@@ -53,55 +49,6 @@ class Inbound:
     # The role a chat was opened as, where the channel says (the web chat's doctor and
     # health-worker tabs): it asks for a code, never registers a patient. It grants nothing.
     opened_as: str | None = None
-
-
-@dataclass(frozen=True)
-class Profile:
-    """A registered patient's details, as collected by onboarding."""
-
-    name: str
-    age: int
-    sex: str
-    state_code: str
-    district: str
-    phone: str | None
-    consent_at: dt.datetime
-
-
-class Patients(Protocol):
-    """Where registered patients' details are kept (bot/ implements it)."""
-
-    def profile(self) -> Profile | None:
-        """Return this identity's registered profile, if any."""
-
-    def save_profile(self, profile: Profile) -> None:
-        """Create or update this identity's patient record."""
-
-    def erase(self) -> None:
-        """Erase this person's personal data; keep only the anonymised consultation log."""
-
-
-class Labels(Protocol):
-    """Renders a label in every language, so a typed answer can match a choice in either."""
-
-    def variants(self, label: Text | ByLanguage | dt.date) -> Iterable[str]:
-        """Return the label's text in every supported language."""
-
-
-@dataclass
-class Ports:
-    """Everything a step may ask of the world."""
-
-    patients: Patients
-    labels: Labels
-    default_language: str = "en"
-    bookings: Bookings = field(default_factory=NoBookings)
-    # patient, doctor or health_worker: set by enrolment codes only.
-    role: str = "patient"
-    desk: Desk | None = None
-    visits: Visits | None = None
-    accounts: Accounts | None = None
-    walkins: Walkins | None = None
 
 
 @dataclass(frozen=True)

@@ -14,20 +14,24 @@ from bot.channels.base import InboundMessage
 from bot.outbox.worker import render
 from bot.platform.i18n import Catalogs
 from bot.runtime import Services
-from flows.clinic import ConsultationView, DoctorState, DoctorView
-from flows.clinic import Outcome as ClinicOutcome
 from flows.conversation import handle, steps
-from flows.engine import LANGUAGES, Inbound, Ports, Profile, State
+from flows.engine import LANGUAGES, Inbound, State
 from flows.messages import ByLanguage, Reply, reply_to_json
-from flows.opd import (
+from flows.ports import (
     BookingOutcome,
     BookingResult,
+    ConsultationView,
     Dependent,
+    DoctorState,
+    DoctorView,
     Intake,
     OpdInfo,
+    Ports,
+    Profile,
     Session,
     TokenInfo,
 )
+from flows.ports import VisitOutcome as ClinicOutcome
 
 _ids = itertools.count(1)
 

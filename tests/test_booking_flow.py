@@ -31,9 +31,9 @@ from bot.store.models import (
     TokenStatus,
 )
 from flows.conversation import steps
-from flows.engine import Inbound, Ports, State, Turn
+from flows.engine import Inbound, State, Turn
 from flows.messages import reply_to_json
-from flows.opd import Dependent
+from flows.ports import Dependent, Ports
 from tests.helpers import (
     FAKE_OPDS,
     FakeBookings,

@@ -31,7 +31,7 @@ from bot.store.models import (
     Token,
     TokenStatus,
 )
-from flows.opd import BookingOutcome, BookingResult, Intake
+from flows.ports import BookingOutcome, BookingResult, Intake
 
 IST = ZoneInfo("Asia/Kolkata")
 WED = dt.date(2026, 11, 25)  # a Wednesday

@@ -43,8 +43,7 @@ from bot.store.models import (
     Token,
     TokenStatus,
 )
-from flows.clinic import Outcome
-from flows.opd import Intake
+from flows.ports import Intake, VisitOutcome
 
 IST = ZoneInfo("Asia/Kolkata")
 DOCTORS = 10
@@ -208,7 +207,7 @@ def test_ten_doctors_pressing_next_at_once_straight_through_the_desk(services: S
         with services.db.write() as session:
             desk = DeskRecords(session, session.get(Identity, identity_id), dt.datetime.now(dt.UTC), base)  # type: ignore[arg-type]
             desk.write("rest and fluids", private=False)
-            assert desk.finish(Outcome.DONE) is not None
+            assert desk.finish(VisitOutcome.DONE) is not None
 
     called: list[int] = []
     rounds: list[set[int]] = []

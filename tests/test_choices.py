@@ -14,10 +14,10 @@ import re
 import pytest
 
 from bot.platform.i18n import Catalogs
-from flows.clinic import DoctorState
 from flows.conversation import steps
-from flows.engine import Inbound, Ports, State, Turn, resolve_choice
+from flows.engine import Inbound, State, Turn, resolve_choice
 from flows.messages import ByLanguage, Choice, Text
+from flows.ports import DoctorState, Ports
 from flows.steps import visit
 from flows.understanding.text import fold
 from tests.helpers import (

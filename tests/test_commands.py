@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from bot.platform.i18n import Catalogs
 from bot.store.models import Identity, Patient
 from flows.conversation import steps
-from flows.engine import Inbound, Ports, State, Turn, choose_again, resolve_choice
+from flows.engine import Inbound, State, Turn, choose_again, resolve_choice
 from flows.messages import Text
+from flows.ports import Ports
 from flows.steps import menu
 from flows.understanding.commands import Command, match_command
 from flows.understanding.text import fold

@@ -29,9 +29,7 @@ from bot.services.patients import PatientRecords
 from bot.services.reports import IST, StateCount, build_report
 from bot.store.db import Database
 from bot.store.models import DoctorStatus, Opd, utcnow
-from flows.clinic import DoctorState, Outcome
-from flows.engine import Profile
-from flows.opd import BookingOutcome, Intake
+from flows.ports import BookingOutcome, DoctorState, Intake, Profile, VisitOutcome
 from tests.operators import signed_in
 from webhooks import create_app
 from webhooks.operators.dashboard import range_charts
@@ -97,7 +95,7 @@ class Clinic:
         with self.db.write() as session:
             assert self.desk(session, address, now).call_next() is not None
 
-    def finish(self, address: str, outcome: Outcome, now: dt.datetime) -> None:
+    def finish(self, address: str, outcome: VisitOutcome, now: dt.datetime) -> None:
         with self.db.write() as session:
             assert self.desk(session, address, now).finish(outcome) is not None
 
@@ -121,11 +119,11 @@ def clinic_day(db: Database, day: dt.date, clock=at) -> Clinic:  # type: ignore[
     clinic.status("asha", DoctorState.FREE, clock(day, "09:30"))
     clinic.status("vikram", DoctorState.PAUSED, clock(day, "09:45"))
     clinic.call("asha", clock(day, "09:40"))
-    clinic.finish("asha", Outcome.DONE, clock(day, "09:50"))
+    clinic.finish("asha", VisitOutcome.DONE, clock(day, "09:50"))
     clinic.call("asha", clock(day, "09:50"))
-    clinic.finish("asha", Outcome.NO_SHOW, clock(day, "09:55"))
+    clinic.finish("asha", VisitOutcome.NO_SHOW, clock(day, "09:55"))
     clinic.call("asha", clock(day, "10:00"))
-    clinic.finish("asha", Outcome.REFERRED, clock(day, "10:10"))
+    clinic.finish("asha", VisitOutcome.REFERRED, clock(day, "10:10"))
     clinic.call("asha", clock(day, "10:10"))
     return clinic
 
@@ -187,7 +185,7 @@ def test_a_range_counts_every_india_day_zeros_included(clinic: Clinic) -> None:
     clinic.book("p6", "GEN24", at(early, "00:01"))
     clinic.status("vikram", DoctorState.FREE, at(early, "00:10"))
     clinic.call("vikram", at(early, "00:10"))
-    clinic.finish("vikram", Outcome.DONE, at(early, "00:20"))
+    clinic.finish("vikram", VisitOutcome.DONE, at(early, "00:20"))
     with clinic.db.read() as session:
         figures = build_range(session, DAY - dt.timedelta(days=4), DAY + dt.timedelta(days=1))
     assert figures.per_day == tuple(
@@ -218,7 +216,7 @@ def test_only_the_ten_highest_states_are_charted(db: Database) -> None:
         clinic.patient(f"s{index}", state, at(DAY, "08:00"))
         clinic.book(f"s{index}", "GEN24", at(DAY, "08:10"))
         clinic.call("asha", at(DAY, f"09:{index:02d}"))
-        clinic.finish("asha", Outcome.DONE, at(DAY, f"09:{index:02d}"))
+        clinic.finish("asha", VisitOutcome.DONE, at(DAY, f"09:{index:02d}"))
     with db.read() as session:
         figures = build_range(session, DAY, DAY)
     assert [(s.code, s.consultations) for s in figures.states] == [

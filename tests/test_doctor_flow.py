@@ -42,8 +42,8 @@ from bot.store.models import (
     Token,
     TokenStatus,
 )
-from flows.clinic import DoctorState
 from flows.engine import State
+from flows.ports import DoctorState
 from tests.helpers import FakeDesk, FlowChat, LocalUser, Said
 from webhooks.webchat import ENROL_WORD
 

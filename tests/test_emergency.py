@@ -20,12 +20,10 @@ from bot.platform.i18n import Catalogs
 from bot.runtime import Services
 from bot.services.enrolment import add_health_worker
 from bot.store.models import Identity, Person
-from flows.clinic import DoctorState
 from flows.conversation import steps
 from flows.engine import State
 from flows.messages import ByLanguage
-from flows.opd import BookingResult, Intake
-from flows.steps.health_worker import WalkIn
+from flows.ports import BookingResult, DoctorState, Intake, WalkIn
 from flows.understanding.text import is_devanagari
 from tests.helpers import (
     IN_MEMORY_NOW,

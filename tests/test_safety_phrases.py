@@ -17,7 +17,8 @@ import pytest
 
 from bot.platform.i18n import Catalogs
 from flows.conversation import handle
-from flows.engine import Inbound, Ports
+from flows.engine import Inbound
+from flows.ports import Ports
 from flows.understanding.redflags import detect, known_flags
 from flows.understanding.text import is_devanagari
 from tests.test_robustness import _chat_at

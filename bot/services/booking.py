@@ -30,7 +30,7 @@ from bot.store.models import (
     TokenStatus,
 )
 from flows.messages import ByLanguage
-from flows.opd import (
+from flows.ports import (
     BookingOutcome,
     BookingResult,
     Dependent,

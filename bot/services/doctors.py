@@ -43,9 +43,15 @@ from bot.store.models import (
     Token,
     TokenStatus,
 )
-from flows.clinic import ConsultationView, DoctorState, DoctorView, Outcome
 from flows.messages import ByLanguage, Reply, reply_to_json
-from flows.opd import BookingOutcome, Intake
+from flows.ports import (
+    BookingOutcome,
+    ConsultationView,
+    DoctorState,
+    DoctorView,
+    Intake,
+    VisitOutcome,
+)
 from flows.steps import visit
 from flows.steps.health_worker import worker_call_notice
 from flows.understanding.india import state_by_code
@@ -344,7 +350,7 @@ class DeskRecords:
         else:
             current.advice = f"{current.advice}\n{text}".strip()
 
-    def finish(self, outcome: Outcome) -> ConsultationView | None:
+    def finish(self, outcome: VisitOutcome) -> ConsultationView | None:
         """End the consultation in hand, log it, and tell the patient."""
         current = self._open()
         if current is None:
@@ -352,7 +358,7 @@ class DeskRecords:
         view = consultation_view(self.session, current)
         close_consultation(self.session, current, ConsultationOutcome(outcome.value), self.now)
         identity_id = current.token.identity_id
-        if outcome is Outcome.NO_SHOW:
+        if outcome is VisitOutcome.NO_SHOW:
             queue_push(self.session, identity_id, visit.missed(), self.now, about=current.patient_id)
         else:
             name = self.doctor.person.name

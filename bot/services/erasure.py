@@ -55,7 +55,7 @@ SCRUB_AFTER = dt.timedelta(hours=1)
 ERASED_ERROR = "erased"
 # What a doctor's or health worker's old message shows where it named an erased patient.
 REDACTED = "…"
-# The keys of a token's intake that hold the patient's own words (flows.opd.Intake).
+# The keys of a token's intake that hold the patient's own words (flows.ports.Intake).
 OWN_WORDS = ("text", "duration_text")
 
 

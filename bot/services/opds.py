@@ -18,7 +18,7 @@ from bot.store.models import (
     TokenStatus,
     utcnow,
 )
-from flows.opd import Specialty
+from flows.ports import Specialty
 
 DAY_NAMES = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
 

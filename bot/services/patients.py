@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from bot.services.erasure import erase_identity
 from bot.store.models import Identity, Patient, Person, Role, utcnow
-from flows.engine import Profile
+from flows.ports import Profile
 
 
 class PatientRecords:

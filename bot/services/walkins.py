@@ -10,8 +10,8 @@ from bot.services.booking import BookingRecords
 from bot.services.doctors import queue_push
 from bot.services.identities import ensure_identity
 from bot.store.models import HealthWorker, Identity, Patient, Person, Role, Token
-from flows.opd import BookingOutcome, BookingResult, Intake
-from flows.steps.health_worker import WalkIn, patient_token_sms
+from flows.ports import BookingOutcome, BookingResult, Intake, WalkIn
+from flows.steps.health_worker import patient_token_sms
 from flows.understanding.text import fold
 
 # The channel a walk-in patient's messages go to: their own phone, by SMS. While the real

@@ -31,7 +31,7 @@ from typing import Any
 
 from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import ByLanguage, Choice, Reply, Text, TimeOfDay, sms, t, tn
-from flows.opd import BookingOutcome, BookingResult, Intake, OpdInfo, TokenInfo
+from flows.ports import BookingOutcome, BookingResult, Intake, OpdInfo, TokenInfo
 from flows.steps.onboarding import (
     NAME_MAX,
     NO_WORDS,

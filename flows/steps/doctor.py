@@ -13,9 +13,9 @@ Words work in English and Hindi as well as the buttons: "free"/"next"/"खाल
 
 from __future__ import annotations
 
-from flows.clinic import ConsultationView, DoctorState, DoctorView, Outcome
 from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import ByLanguage, Choice, Reply, Text, t
+from flows.ports import ConsultationView, DoctorState, DoctorView, VisitOutcome
 from flows.understanding.text import normalize_lines, truncate
 
 NEXT_WORDS = ("next", "free", "next patient", "call next", "khali", "खाली", "agla", "अगला", "अगला मरीज़", "agla mareez")
@@ -166,7 +166,7 @@ class ConsultingStep(Step):
         """Keeps advice and notes, or ends the consultation."""
         desk = turn.ports.desk
         assert desk is not None
-        outcomes = {"done": Outcome.DONE, "refer": Outcome.REFERRED, "no_show": Outcome.NO_SHOW}
+        outcomes = {"done": VisitOutcome.DONE, "refer": VisitOutcome.REFERRED, "no_show": VisitOutcome.NO_SHOW}
         if answer.choice in outcomes:
             ended = desk.finish(outcomes[answer.choice])
             if ended is None:

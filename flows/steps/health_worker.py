@@ -14,12 +14,10 @@ their own number: the token, their place, "the doctor will call you now".
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Protocol
 
 from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import Choice, Reply, Text, sms, t
-from flows.opd import BookingOutcome, BookingResult, Intake
+from flows.ports import BookingOutcome, Intake, WalkIn
 from flows.steps.booking import opds_seeing, token_wait, token_when
 from flows.steps.onboarding import (
     NAME_MAX,
@@ -32,26 +30,6 @@ from flows.understanding.symptoms import find_symptoms, parse_duration, specialt
 from flows.understanding.text import parse_age
 
 HW_KEYS = ("hw_phone", "hw_name", "hw_age", "hw_sex", "hw_intake")
-
-
-@dataclass(frozen=True)
-class WalkIn:
-    """A walk-in patient as the health worker registers them."""
-
-    phone: str
-    name: str
-    age: int
-    sex: str
-
-
-class Walkins(Protocol):
-    """Booking for walk-in patients (bot/ implements it)."""
-
-    def clinic(self) -> tuple[str, str]:
-        """Return the health worker's name and clinic."""
-
-    def book(self, patient: WalkIn, opd_id: int, intake: Intake, priority: bool) -> BookingResult:
-        """Register the patient as a person of their own (a typed number proves nothing), book the OPD's next session and text them."""
 
 
 class HwHomeStep(Step):

@@ -21,8 +21,9 @@ from typing import Any, ClassVar
 
 import phonenumbers
 
-from flows.engine import Answer, Profile, Step, Turn, choose_again
+from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import ByLanguage, Choice, Reply, Text, t
+from flows.ports import Profile
 from flows.understanding.india import match_state, state_by_code, state_menu_lines
 from flows.understanding.text import has_letters, parse_age
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import Choice, Reply, Text, sms, t
-from flows.opd import BookingOutcome, TokenInfo
+from flows.ports import BookingOutcome, TokenInfo
 from flows.steps.booking import say_token, token_wait, token_when
 from flows.steps.onboarding import NO_WORDS, YES_WORDS
 
