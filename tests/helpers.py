@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.channels import local
 from bot.channels.base import InboundMessage
-from bot.outbox.worker import render
+from bot.outbox.payloads import translate
 from bot.platform.i18n import Catalogs
 from bot.runtime import Services
 from flows.conversation import handle, steps
@@ -290,7 +290,7 @@ class FlowChat:
             texts = []
             for reply in outcome.replies:
                 payload = json.loads(json.dumps(reply_to_json(reply)))  # as the outbox keeps it
-                message = render(self.catalogs, payload, lang)
+                message = translate(self.catalogs, payload, lang)
                 assert isinstance(message.text, str) and message.text.strip()
                 assert all(c.key and c.label for c in message.choices)
                 texts.append(message.text)

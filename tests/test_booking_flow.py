@@ -18,7 +18,7 @@ from babel.dates import format_date
 from sqlalchemy import select
 
 from bot.channels.twilio import render_sms
-from bot.outbox.render import render
+from bot.outbox.payloads import translate
 from bot.runtime import Services
 from bot.services.opds import DEMO_OPDS, OpdSpec, load_demo, upsert_opd
 from bot.store.models import (
@@ -906,7 +906,7 @@ def test_the_example_the_symptoms_question_gives_is_understood(catalogs, lang: s
     """The catalog writes खाँसी (chandrabindu); the lexicon knows it as well as the खांसी people type."""
     chat = registered_chat(catalogs, lang)
     chat.send(choice="book")
-    question = render(catalogs, reply_to_json(chat.replies[-1]), lang, sms=sms).text
+    question = translate(catalogs, reply_to_json(chat.replies[-1]), lang, sms=sms).text
     example = EXAMPLE.search(question)
     assert example, question
     chat.send(example.group(1))
@@ -922,7 +922,7 @@ def test_the_offer_by_sms_numbers_its_answers_itself(catalogs, lang: str) -> Non
         chat.send(said)
     chat.send(choice=f"opd:{next(o.id for o in FAKE_OPDS if o.code == 'DERM')}")  # closed until tomorrow
     assert chat.state.step == "offer"
-    message = render(catalogs, reply_to_json(chat.replies[-1]), lang, sms=True)
+    message = translate(catalogs, reply_to_json(chat.replies[-1]), lang, sms=True)
     assert render_sms(message) == message.text, "the choices listed twice"
     assert {"en": "3 No", "hi": "3 नहीं"}[lang] in message.text
     assert Q[lang]["declined"] in chat.send("3")[0] and chat.state.step == "menu"

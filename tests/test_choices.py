@@ -247,6 +247,6 @@ def test_no_step_asks_for_a_button_the_terminal_does_not_have(catalogs: Catalogs
             patients=ports.patients, bookings=ports.bookings, desk=ports.desk, role=role,
         )
         said += [(name, text) for text in chat.send("qqq zzz")]
-    said += [("push", catalogs.render(reply.text, lang)) for reply in (visit.doctor_ready(7, "Anita Sharma", "https://meet.example/x"), visit.reminder(7, "Anita Sharma", "https://meet.example/x"))]
+    said += [("push", catalogs.translate(reply.text, lang)) for reply in (visit.doctor_ready(7, "Anita Sharma", "https://meet.example/x"), visit.reminder(7, "Anita Sharma", "https://meet.example/x"))]
     mentions = [f"{step}: {text!r}" for step, text in said if BUTTON_WORDS.search(text)]
     assert not mentions, "\n".join(mentions)

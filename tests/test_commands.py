@@ -243,8 +243,8 @@ WAIT = ["ruko", "रुको", "रुकें", "रुकिए", "ruken", "
 
 @pytest.mark.parametrize("lang", ["en", "hi"])
 def test_consent_and_help_teach_no_word_that_means_wait(catalogs: Catalogs, lang: str) -> None:
-    consent = catalogs.render(steps()["consent"].ask(Turn(State(step="consent"), Inbound(), Ports(patients=FakePatients(), labels=catalogs), steps())).text, lang)
-    taught = "\n".join([consent, catalogs.render(menu.help_text(), lang), catalogs.render(menu.help_sms(), lang)])
+    consent = catalogs.translate(steps()["consent"].ask(Turn(State(step="consent"), Inbound(), Ports(patients=FakePatients(), labels=catalogs), steps())).text, lang)
+    taught = "\n".join([consent, catalogs.translate(menu.help_text(), lang), catalogs.translate(menu.help_sms(), lang)])
     words = set(fold(taught).split())
     assert not {fold(w) for w in WAIT} & words, taught
 
@@ -293,7 +293,7 @@ def test_every_word_a_message_teaches_works_where_it_is_read(catalogs: Catalogs,
     step = "consent" if message == "consent" else "menu"
     chat = _at(catalogs, lang, step, opted_out=message == "opted-out")
     turn = Turn(chat.state, Inbound(), Ports(patients=chat.patients, labels=catalogs), steps())
-    rendered = catalogs.render(TEACHING[message](turn), lang)
+    rendered = catalogs.translate(TEACHING[message](turn), lang)
     words = taught_words(rendered)
     assert words, f"no taught words found in {rendered!r}"
     offered = steps()[step].ask(turn).choices
@@ -308,7 +308,7 @@ def test_every_word_a_message_teaches_works_where_it_is_read(catalogs: Catalogs,
 
 @pytest.mark.parametrize("lang", ["en", "hi"])
 def test_the_help_says_how_to_delete_ones_data(catalogs: Catalogs, lang: str) -> None:
-    words = taught_words(catalogs.render(menu.help_text(), lang))
+    words = taught_words(catalogs.translate(menu.help_text(), lang))
     assert Command.ERASE in {match_command(w) for w in words}, words
 
 

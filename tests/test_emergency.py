@@ -673,7 +673,7 @@ def test_after_danger_signs_108_comes_first_then_a_doctor_now_then_the_specialty
     assert CALL_108_FIRST[lang] in texts[0], texts
     offer = texts[-1]
     assert GEN24[lang] in offer and OPEN_NOW[lang] in offer, texts
-    labels = [catalogs.render(c.label, lang) if not isinstance(c.label, ByLanguage) else c.label.pick(lang) for c in chat.replies[-1].choices]
+    labels = [catalogs.translate(c.label, lang) if not isinstance(c.label, ByLanguage) else c.label.pick(lang) for c in chat.replies[-1].choices]
     # Booking now comes first, the specialty's next session (with its day) second.
     assert OBG[lang] in labels[1] and "26" in labels[1], labels
     chat.send("1")

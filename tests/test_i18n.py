@@ -55,21 +55,21 @@ def test_nested_messages_and_language_values_render_in_one_language(catalogs: Ca
         "Name: {name}\nAge: {age}\nSex: {sex}\nState: {state}\nDistrict: {district}\nMobile: {phone}",
         name="Asha", age=1234567, sex=t("Female"), state=ByLanguage(en="Bihar", hi="बिहार"), district="Gaya", phone=t("Not given"),
     )
-    assert catalogs.render(text, "en") == "Name: Asha\nAge: 12,34,567\nSex: Female\nState: Bihar\nDistrict: Gaya\nMobile: Not given"
-    assert catalogs.render(text, "hi") == "नाम: Asha\nउम्र: 12,34,567\nलिंग: महिला\nराज्य: बिहार\nज़िला: Gaya\nमोबाइल: नहीं दिया"
+    assert catalogs.translate(text, "en") == "Name: Asha\nAge: 12,34,567\nSex: Female\nState: Bihar\nDistrict: Gaya\nMobile: Not given"
+    assert catalogs.translate(text, "hi") == "नाम: Asha\nउम्र: 12,34,567\nलिंग: महिला\nराज्य: बिहार\nज़िला: Gaya\nमोबाइल: नहीं दिया"
     # The outbox stores messages as JSON; the round trip keeps everything.
-    assert catalogs.render(text_from_json(text_to_json(text)), "hi") == catalogs.render(text, "hi")
+    assert catalogs.translate(text_from_json(text_to_json(text)), "hi") == catalogs.translate(text, "hi")
 
 
 def test_unknown_language_falls_back_to_english(catalogs: Catalogs) -> None:
-    assert catalogs.render(t("Welcome back!"), "ta") == "Welcome back!"
+    assert catalogs.translate(t("Welcome back!"), "ta") == "Welcome back!"
 
 
 def test_fresh_clone_needs_no_compile_step_and_a_newer_mo_wins(tmp_path: Path) -> None:
     folder = tmp_path / "locales"
     shutil.copytree(locales_dir(), folder, ignore=shutil.ignore_patterns("*.mo", "__pycache__"))
     # No .mo at all: the .po is compiled in memory.
-    assert Catalogs(folder).render(t("Welcome back!"), "hi") == "फिर से आपका स्वागत है!"
+    assert Catalogs(folder).translate(t("Welcome back!"), "hi") == "फिर से आपका स्वागत है!"
     # `pybabel compile` output newer than the .po is used as it is.
     po = folder / "hi" / "LC_MESSAGES" / "messages.po"
     with po.open("rb") as handle:
@@ -79,4 +79,4 @@ def test_fresh_clone_needs_no_compile_step_and_a_newer_mo_wins(tmp_path: Path) -
         write_mo(handle, catalog)
     later = time.time() + 5
     os.utime(po.parent / "messages.mo", (later, later))
-    assert Catalogs(folder).render(t("Welcome back!"), "hi") == "स्वागत (compiled)"
+    assert Catalogs(folder).translate(t("Welcome back!"), "hi") == "स्वागत (compiled)"

@@ -50,7 +50,7 @@ def client(app: Flask) -> FlaskClient:
 
 def text_in(services: Services, msgid: str, lang: str, **params: object) -> str:
     """The catalog's text for a message, as a page in that language shows it."""
-    return services.catalogs.render(mark(msgid, **params), lang)  # type: ignore[no-any-return]
+    return services.catalogs.translate(mark(msgid, **params), lang)  # type: ignore[no-any-return]
 
 
 def choose(client: FlaskClient, lang: str) -> None:
@@ -123,7 +123,7 @@ def test_failed_sign_ins_for_one_name_are_throttled(services: Services, client: 
     refused = sign_in(client, "coord", password)  # even the right password waits
     assert refused.status_code == 429
     assert 14 * 60 <= int(refused.headers["Retry-After"]) <= 15 * 60
-    expected = services.catalogs.render(mark_plural(
+    expected = services.catalogs.translate(mark_plural(
         "Too many failed sign-ins. Please try again in {count} minute.",
         "Too many failed sign-ins. Please try again in {count} minutes.", 15), lang)
     assert expected in refused.get_data(as_text=True)

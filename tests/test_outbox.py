@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.channels.base import (
+    OutgoingMessage,
     PermanentError,
     RecipientOptedOut,
-    RenderedMessage,
     SendResult,
     TemporaryError,
 )
@@ -31,10 +31,10 @@ class FakeProvider:
 
     def __init__(self, failures: list[Exception] | None = None):
         self.failures = list(failures or [])
-        self.sent: list[tuple[str, RenderedMessage]] = []
+        self.sent: list[tuple[str, OutgoingMessage]] = []
         self.lock = threading.Lock()
 
-    def send(self, address: str, message: RenderedMessage, outbox_id: int) -> SendResult:
+    def send(self, address: str, message: OutgoingMessage, outbox_id: int) -> SendResult:
         with self.lock:
             if self.failures:
                 raise self.failures.pop(0)
@@ -79,7 +79,7 @@ def test_a_message_is_rendered_in_its_language_sent_and_recorded(services, now) 
     (row_id,) = _queue(services.db)
     assert _worker(services, provider, Clock(now)).drain() == 1
     key = template_key("Welcome back!")
-    assert provider.sent == [("a1", RenderedMessage("फिर से आपका स्वागत है!", template=key))]
+    assert provider.sent == [("a1", OutgoingMessage("फिर से आपका स्वागत है!", template=key))]
     row = _row(services.db, row_id)
     assert (row.status, row.provider_id, row.attempts, row.sent_at) == (OutboxStatus.SENT, f"fake-{row_id}", 1, now)
     assert row.rendered == {"text": "फिर से आपका स्वागत है!", "choices": [], "template": key}
@@ -199,7 +199,7 @@ def test_a_send_whose_record_meets_a_database_outage_is_recorded_once_it_is_back
             raise OperationalError(statement, parameters, Exception("server closed the connection unexpectedly"))
 
     class ProviderThenOutage(FakeProvider):
-        def send(self, address: str, message: RenderedMessage, outbox_id: int) -> SendResult:
+        def send(self, address: str, message: OutgoingMessage, outbox_id: int) -> SendResult:
             refused["left"] = 2  # after this answer, whatever it is
             return super().send(address, message, outbox_id)
 
@@ -228,7 +228,7 @@ def test_a_send_to_retry_whose_put_back_meets_a_database_outage_is_retried_not_l
             raise OperationalError(statement, parameters, Exception("server closed the connection unexpectedly"))
 
     class FailingThenOutage(FakeProvider):
-        def send(self, address: str, message: RenderedMessage, outbox_id: int) -> SendResult:
+        def send(self, address: str, message: OutgoingMessage, outbox_id: int) -> SendResult:
             refused["left"] = 2
             return super().send(address, message, outbox_id)
 

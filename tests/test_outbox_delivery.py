@@ -21,10 +21,10 @@ from sqlalchemy import func, select, update
 
 from bot.channels.base import (
     NeedsFallback,
+    OutgoingMessage,
     PermanentError,
     RateLimited,
     RecipientOptedOut,
-    RenderedMessage,
     SendResult,
     TemporaryError,
 )
@@ -54,7 +54,7 @@ class Sent:
     """One message as it reached the fake provider."""
 
     address: str
-    message: RenderedMessage
+    message: OutgoingMessage
     outbox_id: int
 
 
@@ -78,7 +78,7 @@ class FakeChannel:
             self.calls += 1
             return script.pop(0) if script else None
 
-    def send(self, address: str, message: RenderedMessage, outbox_id: int) -> SendResult:
+    def send(self, address: str, message: OutgoingMessage, outbox_id: int) -> SendResult:
         outcome = self._next(self.script)
         if self.delay:
             time.sleep(self.delay)
@@ -286,7 +286,7 @@ def test_a_crash_between_send_and_mark_repeats_a_send_at_most_once(db, catalogs)
     for _ in range(2):  # a worker claims, sends, and dies before marking — twice
         dead = worker(db, catalogs, channel, clock=clock, claim_timeout=timeout)
         for claimed in dead.claim():
-            channel.send(claimed.address, RenderedMessage("…"), claimed.id)
+            channel.send(claimed.address, OutgoingMessage("…"), claimed.id)
         assert live.recover_stale() == 0  # not yet: it may still be sending
         clock.now += timeout + SECOND
         live.recover_stale()

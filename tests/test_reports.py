@@ -324,7 +324,7 @@ def test_hindi_text_uses_hindi_names_dates_and_indian_grouping(day_db: tuple[Dat
 
 def test_hindi_labels_come_from_the_catalog(day_db: tuple[Database, dict[str, int]]) -> None:
     catalogs = Catalogs()
-    assert catalogs.render(t("Patients: {count}", count=1), "hi") == "मरीज़: 1"
+    assert catalogs.translate(t("Patients: {count}", count=1), "hi") == "मरीज़: 1"
     db, _ = day_db
     report = report_of(db, DAY, DAY)
     lines = render_text(report, "hi").splitlines()
@@ -362,7 +362,7 @@ def test_the_seeds_state_table(lang: str, expected: list[str]) -> None:
     )
     assert state_lines(report, lang) == expected
     lines = render_text(report, lang).splitlines()
-    heading = lines.index(Catalogs().render(t("Consultations by state"), lang))
+    heading = lines.index(Catalogs().translate(t("Consultations by state"), lang))
     assert lines[heading + 1:] == expected
     assert "1,20,24,236" in lines[2]  # the total, grouped the Indian way too
 
@@ -463,7 +463,7 @@ def test_cli_csv(command: list[str], workdir: Path) -> None:
 def test_cli_defaults_to_today_in_india(command: list[str], tmp_path: Path) -> None:
     before = dt.datetime.now(IST).date()
     out = ok(teleopd(command, tmp_path, "report")).splitlines()  # a fresh database: migrated, empty
-    days = {Catalogs().render(t("Consultation report for {day}", day=d), "en") for d in (before, dt.datetime.now(IST).date())}
+    days = {Catalogs().translate(t("Consultation report for {day}", day=d), "en") for d in (before, dt.datetime.now(IST).date())}
     assert out[0] in days and out[2] == "No consultations in this period."
 
 

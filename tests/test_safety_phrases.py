@@ -92,7 +92,7 @@ def test_every_must_trigger_row_gets_its_helpline_first_at_the_menu(catalogs: Ca
         chat = at_menu[UI[row["script"]]]
         ports = Ports(patients=copy.deepcopy(chat.patients), labels=catalogs)
         outcome = handle(copy.deepcopy(chat.state), Inbound(text=row["text"]), ports)
-        first = catalogs.render(outcome.replies[0].text, UI[row["script"]])
+        first = catalogs.translate(outcome.replies[0].text, UI[row["script"]])
         if row["helpline"] not in first:
             wrong.append((row["text"], first))
     assert not wrong, wrong

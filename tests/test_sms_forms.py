@@ -70,7 +70,7 @@ def test_sms_forms_use_only_short_placeholders(msgid: str) -> None:
 def test_sms_form_fits_two_segments(catalogs: Catalogs, msgid: str, lang: str) -> None:
     names = {name for _, name, _, _ in string.Formatter().parse(msgid) if name}
     values = {k: v for k, v in _worst_values(catalogs, lang).items() if k in names}
-    rendered = catalogs.render(Text(msgid, tuple(sorted(values.items()))), lang)
+    rendered = catalogs.translate(Text(msgid, tuple(sorted(values.items()))), lang)
     assert segments(rendered) <= MAX_SEGMENTS, f"{segments(rendered)} segments, {units(rendered)} units: {rendered!r}"
     if lang == "en":
         # One curly quote or dash would turn an English SMS into UCS-2 and halve its room.
@@ -88,7 +88,7 @@ ONE_SEGMENT = (
 @pytest.mark.parametrize("lang", ["en", "hi"])
 @pytest.mark.parametrize("msgid", ONE_SEGMENT)
 def test_emergency_sms_fits_one_segment(catalogs: Catalogs, msgid: str, lang: str) -> None:
-    rendered = catalogs.render(Text(msgid), lang)
+    rendered = catalogs.translate(Text(msgid), lang)
     assert segments(rendered) == 1, f"{units(rendered)} units: {rendered!r}"
     assert "108" in rendered and "112" in rendered
 

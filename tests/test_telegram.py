@@ -23,9 +23,9 @@ from sqlalchemy import func, select
 from bot.channels.base import (
     InboundMessage,
     Malformed,
+    OutgoingChoice,
+    OutgoingMessage,
     PermanentError,
-    RenderedChoice,
-    RenderedMessage,
 )
 from bot.channels.telegram import (
     MAX_TEXT,
@@ -448,21 +448,21 @@ def test_a_long_text_is_split_at_sentences_then_lines_then_words() -> None:
 
 
 def test_short_labels_go_two_to_a_row_long_ones_one() -> None:
-    short = inline_keyboard([RenderedChoice("en", "English"), RenderedChoice("hi", "हिन्दी"), RenderedChoice("x", "Skip")])
+    short = inline_keyboard([OutgoingChoice("en", "English"), OutgoingChoice("hi", "हिन्दी"), OutgoingChoice("x", "Skip")])
     assert [[b.callback_data for b in row] for row in short.inline_keyboard] == [["en", "hi"], ["x"]]  # type: ignore[union-attr]
-    long = inline_keyboard([RenderedChoice("a", "General Medicine OPD, 9 am to 5 pm"), RenderedChoice("b", "No")])
+    long = inline_keyboard([OutgoingChoice("a", "General Medicine OPD, 9 am to 5 pm"), OutgoingChoice("b", "No")])
     assert [len(row) for row in long.inline_keyboard] == [1, 1]  # type: ignore[union-attr]
-    many = inline_keyboard([RenderedChoice(str(i), str(i)) for i in range(150)])
+    many = inline_keyboard([OutgoingChoice(str(i), str(i)) for i in range(150)])
     assert sum(len(row) for row in many.inline_keyboard) == 100  # type: ignore[union-attr]
 
 
 def test_a_choice_key_over_64_bytes_is_left_out_with_an_error(caplog) -> None:
     key = "अ" * 22  # 22 characters, 66 bytes
     with caplog.at_level(logging.ERROR):
-        markup = inline_keyboard([RenderedChoice(key, "Yes"), RenderedChoice("no", "No"), RenderedChoice("", "Empty")])
+        markup = inline_keyboard([OutgoingChoice(key, "Yes"), OutgoingChoice("no", "No"), OutgoingChoice("", "Empty")])
     assert [[b.callback_data for b in row] for row in markup.inline_keyboard] == [["no"]]  # type: ignore[union-attr]
     assert "66 bytes left out" in caplog.text and "0 bytes left out" in caplog.text
-    assert inline_keyboard([RenderedChoice("अ" * 21, "ok")]) is not None  # 63 bytes fit
+    assert inline_keyboard([OutgoingChoice("अ" * 21, "ok")]) is not None  # 63 bytes fit
 
 
 # --- outbound: through the worker to the fake Bot API ----------------------------------------------
@@ -565,13 +565,13 @@ def test_a_chat_whose_second_is_used_gives_its_row_back_instead_of_holding_a_thr
     from bot.channels.base import RateLimited
 
     adapter = tg.channels["telegram"]
-    adapter.send(str(CHAT), RenderedMessage(text="Token 5 is booked."), outbox_id=1)
+    adapter.send(str(CHAT), OutgoingMessage(text="Token 5 is booked."), outbox_id=1)
     started = time.monotonic()
     with pytest.raises(RateLimited) as refused:
-        adapter.send(str(CHAT), RenderedMessage(text="You are 3rd in the queue."), outbox_id=2)
+        adapter.send(str(CHAT), OutgoingMessage(text="You are 3rd in the queue."), outbox_id=2)
     assert time.monotonic() - started < 0.5  # not slept through
     assert 0.05 < refused.value.retry_after <= 1.1
-    adapter.send(str(CHAT + 1), RenderedMessage(text="टोकन 6 बुक हो गया।"), outbox_id=3)  # another chat is not held up
+    adapter.send(str(CHAT + 1), OutgoingMessage(text="टोकन 6 बुक हो गया।"), outbox_id=3)  # another chat is not held up
     assert [m["text"] for m in fake.sent(CHAT)] == ["Token 5 is booked."]
     assert [m["text"] for m in fake.sent(CHAT + 1)] == ["टोकन 6 बुक हो गया।"]
 
@@ -659,7 +659,7 @@ def test_a_wrong_token_fails_with_a_clear_log_and_never_shows_the_token(db, cata
 
 def test_the_adapter_refuses_an_address_that_is_no_chat_id(tg) -> None:
     with pytest.raises(PermanentError):
-        tg.channels["telegram"].send("whatsapp:+919876543210", RenderedMessage("hi"), 1)  # type: ignore[attr-defined]
+        tg.channels["telegram"].send("whatsapp:+919876543210", OutgoingMessage("hi"), 1)  # type: ignore[attr-defined]
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

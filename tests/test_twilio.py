@@ -24,10 +24,10 @@ from werkzeug.datastructures import MultiDict
 
 from bot.channels.base import (
     NeedsFallback,
+    OutgoingChoice,
+    OutgoingMessage,
     PermanentError,
     RateLimited,
-    RenderedChoice,
-    RenderedMessage,
     TemporaryError,
 )
 from bot.channels.sms_text import segments
@@ -360,8 +360,8 @@ def test_services_carry_both_twilio_channels(services: Services) -> None:
 
 
 def test_more_than_ten_choices_continue_their_numbers(adapter, fake: FakeTwilio) -> None:
-    choices = tuple(RenderedChoice(f"k{n}", f"Option {n}") for n in range(1, 24))
-    result = adapter().send(WA_INDIAN, RenderedMessage("Pick one", choices), 1)
+    choices = tuple(OutgoingChoice(f"k{n}", f"Option {n}") for n in range(1, 24))
+    result = adapter().send(WA_INDIAN, OutgoingMessage("Pick one", choices), 1)
     bodies = [r["Body"] for r in fake.sent()]
     assert result.parts == 3 and result.provider_id == fake.requests[0].sid
     assert bodies[0] == "Pick one\n\n" + "\n".join(f"{n}. Option {n}" for n in range(1, 11))
@@ -376,7 +376,7 @@ def test_more_than_ten_choices_continue_their_numbers(adapter, fake: FakeTwilio)
 def test_long_text_splits_at_sentences(adapter, fake: FakeTwilio, sentence: str, end: str) -> None:
     text = (sentence * 150).strip()
     assert len(text) > 4096
-    result = adapter().send(WA_INDIAN, RenderedMessage(text, (RenderedChoice("ok", "OK"),)), 2)
+    result = adapter().send(WA_INDIAN, OutgoingMessage(text, (OutgoingChoice("ok", "OK"),)), 2)
     bodies = [r["Body"] for r in fake.sent()]
     assert result.parts == len(bodies) >= 3
     assert all(body_units(b) <= MAX_BODY_UNITS for b in bodies)
@@ -407,9 +407,9 @@ def _sms_body(catalogs: Catalogs, msgid: str, lang: str) -> tuple[str, str, int]
     """Return an SMS form with its longest values, the body sent with its choices, and how many choices."""
     worst = _worst_values(catalogs, lang)
     names = {name for _, name, _, _ in string.Formatter().parse(msgid) if name}
-    text = catalogs.render(Text(msgid, tuple(sorted((k, v) for k, v in worst.items() if k in names))), lang)
-    choices = tuple(RenderedChoice(str(n), label) for n, label in enumerate(_sms_choice_sets(catalogs, lang).get(msgid, ()), 1))
-    return text, render_sms(RenderedMessage(text, choices)), len(choices)
+    text = catalogs.translate(Text(msgid, tuple(sorted((k, v) for k, v in worst.items() if k in names))), lang)
+    choices = tuple(OutgoingChoice(str(n), label) for n, label in enumerate(_sms_choice_sets(catalogs, lang).get(msgid, ()), 1))
+    return text, render_sms(OutgoingMessage(text, choices)), len(choices)
 
 
 @pytest.mark.parametrize("lang", ["en", "hi"])
@@ -434,8 +434,8 @@ def test_an_sms_that_numbers_its_answers_goes_as_written(catalogs: Catalogs, msg
 def test_sms_carries_its_dlt_template_id(adapter, fake: FakeTwilio, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     msgid = "Book a token at {opd}?"
     (tmp_path / "sms.json").write_text(json.dumps({template_key(msgid): "1107161234567890123"}))
-    message = RenderedMessage(
-        "Book a token at General Medicine?", (RenderedChoice("book", "Yes, book a token"), RenderedChoice("other", "Choose another OPD")),
+    message = OutgoingMessage(
+        "Book a token at General Medicine?", (OutgoingChoice("book", "Yes, book a token"), OutgoingChoice("other", "Choose another OPD")),
         template=template_key(msgid),
     )
     result = adapter("sms", sms_templates_file=str(tmp_path / "sms.json")).send(INDIAN, message, 3)
@@ -453,7 +453,7 @@ def _templated(adapter, tmp_path: Path) -> tuple[TwilioChannel, str]:  # type: i
 
 def test_outside_the_window_a_template_is_sent(adapter, fake: FakeTwilio, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     channel, key = _templated(adapter, tmp_path)
-    message = RenderedMessage("Get ready: token 42.", template=key, variables=(("number", "42"),), session_open=False)
+    message = OutgoingMessage("Get ready: token 42.", template=key, variables=(("number", "42"),), session_open=False)
     result = channel.send(WA_INDIAN, message, 4)
     (sent,) = fake.sent()
     assert sent["ContentSid"] == "HX" + "a" * 32 and json.loads(sent["ContentVariables"]) == {"1": "42"}
@@ -463,7 +463,7 @@ def test_outside_the_window_a_template_is_sent(adapter, fake: FakeTwilio, tmp_pa
 def test_outside_the_window_without_a_template_needs_fallback(adapter, fake: FakeTwilio, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     channel, _key = _templated(adapter, tmp_path)
     with pytest.raises(NeedsFallback) as caught:
-        channel.send(WA_INDIAN, RenderedMessage("Hi", template="m0000000000", session_open=False), 5)
+        channel.send(WA_INDIAN, OutgoingMessage("Hi", template="m0000000000", session_open=False), 5)
     assert caught.value.code == "no_template" and fake.requests == []
 
 
@@ -482,7 +482,7 @@ def test_outside_the_window_without_a_template_needs_fallback(adapter, fake: Fak
 def test_send_errors_are_classified(adapter, fake: FakeTwilio, program, error: type, code: str) -> None:  # type: ignore[no-untyped-def]
     program(fake)
     with pytest.raises(error) as caught:
-        adapter().send(WA_INDIAN, RenderedMessage("Hi"), 6)
+        adapter().send(WA_INDIAN, OutgoingMessage("Hi"), 6)
     assert caught.value.code == code
     assert caught.value.opted_out == (code == "21610") and caught.value.fallback == (code == "63016")
     assert INDIAN not in str(caught.value)
@@ -492,20 +492,20 @@ def test_unreachable_api_is_temporary(adapter, fake: FakeTwilio) -> None:  # typ
     with FakeTwilio(SID, TOKEN) as gone:
         url = gone.url
     with pytest.raises(TemporaryError) as caught:
-        adapter("sms", twilio_api_url=url).send(INDIAN, RenderedMessage("Hi"), 7)
+        adapter("sms", twilio_api_url=url).send(INDIAN, OutgoingMessage("Hi"), 7)
     assert caught.value.code == "connection"
 
 
 def test_bad_credentials_are_permanent_and_logged_without_the_token(adapter, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
     with caplog.at_level(logging.DEBUG), pytest.raises(PermanentError) as caught:
-        adapter("sms", twilio_auth_token="e" * 32).send(INDIAN, RenderedMessage("Hi"), 8)
+        adapter("sms", twilio_auth_token="e" * 32).send(INDIAN, OutgoingMessage("Hi"), 8)
     assert caught.value.code == "20003" and not caught.value.retryable
     assert "TWILIO_AUTH_TOKEN" in caplog.text and "e" * 32 not in caplog.text and INDIAN not in caplog.text
 
 
 def test_a_message_in_parts_resumes_after_a_failed_part(adapter, fake: FakeTwilio) -> None:
     channel = adapter()
-    message = RenderedMessage("Pick one", tuple(RenderedChoice(f"k{n}", f"Option {n}") for n in range(1, 24)))
+    message = OutgoingMessage("Pick one", tuple(OutgoingChoice(f"k{n}", f"Option {n}") for n in range(1, 24)))
     fake.fail_next(1, 503, after=1)  # the second part fails
     with pytest.raises(TemporaryError):
         channel.send(WA_INDIAN, message, 9)
@@ -520,7 +520,7 @@ def test_sends_keep_to_the_senders_rate(adapter, fake: FakeTwilio) -> None:  # t
     sent = 0
     while sent < 7:
         try:
-            channel.send(INDIAN, RenderedMessage(f"Message {sent}"), 100 + sent)
+            channel.send(INDIAN, OutgoingMessage(f"Message {sent}"), 100 + sent)
             sent += 1
         except RateLimited as exc:
             time.sleep(exc.retry_after or 0.05)

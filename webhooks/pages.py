@@ -53,12 +53,12 @@ def in_language(lang: str) -> Iterator[None]:
 def t(msgid: str | Text, **params: Any) -> str:
     """Return a catalog message in the page's language (a Text as is, a msgid marked here)."""
     message = msgid if isinstance(msgid, Text) else mark(msgid, **params)
-    return current_app.extensions["teleopd"].catalogs.render(message, page_language())  # type: ignore[no-any-return]
+    return current_app.extensions["teleopd"].catalogs.translate(message, page_language())  # type: ignore[no-any-return]
 
 
 def tn(singular: str, plural: str, count: int, **params: Any) -> str:
     """Return a plural catalog message in the page's language."""
-    return current_app.extensions["teleopd"].catalogs.render(mark_plural(singular, plural, count, **params), page_language())  # type: ignore[no-any-return]
+    return current_app.extensions["teleopd"].catalogs.translate(mark_plural(singular, plural, count, **params), page_language())  # type: ignore[no-any-return]
 
 
 def number(value: int | float | None, dash: str = "–") -> str:

@@ -40,7 +40,7 @@ class Malformed(ValueError):
 
 
 @dataclass(frozen=True)
-class RenderedChoice:
+class OutgoingChoice:
     """A choice as the user sees it."""
 
     key: str
@@ -48,11 +48,11 @@ class RenderedChoice:
 
 
 @dataclass(frozen=True)
-class RenderedMessage:
+class OutgoingMessage:
     """A message in the recipient's language, before the channel gives it its final form."""
 
     text: str
-    choices: tuple[RenderedChoice, ...] = ()
+    choices: tuple[OutgoingChoice, ...] = ()
     request_contact: bool = False
     # The label of the "share my number" button, in the recipient's language.
     contact_label: str = ""
@@ -144,5 +144,5 @@ class ChannelAdapter(Protocol):
 
     name: str
 
-    def send(self, address: str, message: RenderedMessage, outbox_id: int) -> SendResult:
+    def send(self, address: str, message: OutgoingMessage, outbox_id: int) -> SendResult:
         """Send one message, or raise a SendError."""

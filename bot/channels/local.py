@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
-from bot.channels.base import RenderedMessage, SendResult
+from bot.channels.base import OutgoingMessage, SendResult
 from bot.store.db import Database
 from bot.store.models import Identity, OutboxMessage, OutboxStatus, Role
 
@@ -39,7 +39,7 @@ class LocalSmsChannel:
 
     name = "sms"
 
-    def send(self, address: str, message: RenderedMessage, outbox_id: int) -> SendResult:
+    def send(self, address: str, message: OutgoingMessage, outbox_id: int) -> SendResult:
         """Accept a message as if a carrier had."""
         return SendResult(provider_id=f"local-sms-{outbox_id}")
 
@@ -49,7 +49,7 @@ class LocalChannel:
 
     name = NAME
 
-    def send(self, address: str, message: RenderedMessage, outbox_id: int) -> SendResult:
+    def send(self, address: str, message: OutgoingMessage, outbox_id: int) -> SendResult:
         """Accept a message for display; readers waiting for this user wake when it is recorded."""
         ARRIVALS.after_commit(address)
         return SendResult(provider_id=f"local-{outbox_id}")

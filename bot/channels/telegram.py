@@ -60,11 +60,11 @@ from bot.channels.base import (
     Ignored,
     InboundMessage,
     Malformed,
+    OutgoingChoice,
+    OutgoingMessage,
     PermanentError,
     RateLimited,
     RecipientOptedOut,
-    RenderedChoice,
-    RenderedMessage,
     SendError,
     SendResult,
     TemporaryError,
@@ -289,7 +289,7 @@ class Part:
     markup: Markup | None = None
 
 
-def render(message: RenderedMessage) -> list[Part]:
+def render(message: OutgoingMessage) -> list[Part]:
     """Return a message as the sendMessage calls that carry it."""
     texts = split_text(message.text)
     if message.request_contact:
@@ -303,7 +303,7 @@ def render(message: RenderedMessage) -> list[Part]:
     return [Part(text, markup if i == len(texts) - 1 else None) for i, text in enumerate(texts)]
 
 
-def inline_keyboard(choices: Sequence[RenderedChoice]) -> InlineKeyboardMarkup | None:
+def inline_keyboard(choices: Sequence[OutgoingChoice]) -> InlineKeyboardMarkup | None:
     """Return choices as an inline keyboard, leaving out any Telegram would refuse."""
     buttons = []
     for choice in choices:
@@ -327,7 +327,7 @@ def inline_keyboard(choices: Sequence[RenderedChoice]) -> InlineKeyboardMarkup |
     return InlineKeyboardMarkup([buttons[i : i + per_row] for i in range(0, len(buttons), per_row)])
 
 
-def contact_keyboard(choices: Sequence[RenderedChoice], label: str = "") -> ReplyKeyboardMarkup:
+def contact_keyboard(choices: Sequence[OutgoingChoice], label: str = "") -> ReplyKeyboardMarkup:
     """Return a reply keyboard with the share-contact button and the choices as text buttons.
 
     A message has one keyboard, so the choices are text buttons here: pressing one sends its
@@ -426,7 +426,7 @@ class TelegramChannel:
         """Return the bot's public numeric id (the part of the token before ':')."""
         return self._token.partition(":")[0]
 
-    def send(self, address: str, message: RenderedMessage, outbox_id: int) -> SendResult:
+    def send(self, address: str, message: OutgoingMessage, outbox_id: int) -> SendResult:
         """Send a message, split at Telegram's length limit, its keyboard on the last part."""
         chat_id = _chat_id(address)
         parts = render(message)

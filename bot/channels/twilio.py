@@ -29,10 +29,10 @@ from bot.channels.base import (
     InboundMessage,
     Malformed,
     NeedsFallback,
+    OutgoingChoice,
+    OutgoingMessage,
     PermanentError,
     RecipientOptedOut,
-    RenderedChoice,
-    RenderedMessage,
     SendError,
     SendResult,
     TemporaryError,
@@ -221,12 +221,12 @@ def body_units(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def numbered(choices: Sequence[RenderedChoice], start: int = 1) -> str:
+def numbered(choices: Sequence[OutgoingChoice], start: int = 1) -> str:
     """Return choices as a numbered list, one per line ("1. Yes")."""
     return "\n".join(f"{n}. {c.label}" for n, c in enumerate(choices, start))
 
 
-def render_whatsapp(message: RenderedMessage) -> list[str]:
+def render_whatsapp(message: OutgoingMessage) -> list[str]:
     """Return the WhatsApp bodies of a message: its text, then its choices numbered 1, 2, …
 
     At most 10 choices go with one message; the list goes on in the next message with the
@@ -259,7 +259,7 @@ def _shorten(label: str, words: int | None = None, width: int | None = None) -> 
     return label
 
 
-def render_sms(message: RenderedMessage) -> str:
+def render_sms(message: OutgoingMessage) -> str:
     """Return the SMS body of a message: its short text and its choices as compact numbers.
 
     The most readable form that keeps within 2 segments wins: one choice a line, then one
@@ -369,14 +369,14 @@ class TwilioChannel:
             sms_templates=load_sms_templates(settings.sms_templates_file) if name == SMS else None,
         )
 
-    def render(self, message: RenderedMessage) -> list[str]:
+    def render(self, message: OutgoingMessage) -> list[str]:
         """Return the bodies this channel sends for a message."""
         if self.name == WHATSAPP:
             return render_whatsapp(message)
         body = render_sms(message)
         return split_body(body) if body_units(body) > MAX_BODY_UNITS else [body]
 
-    def send(self, address: str, message: RenderedMessage, outbox_id: int) -> SendResult:
+    def send(self, address: str, message: OutgoingMessage, outbox_id: int) -> SendResult:
         """Send one message, in as many Twilio messages as it takes, or raise a SendError."""
         detail: dict[str, str] = {}
         if self.name == WHATSAPP and not message.session_open:

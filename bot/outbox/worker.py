@@ -1,4 +1,4 @@
-"""The outbox worker: claim due messages, render them for their channel, send, record.
+"""The outbox worker: claim due messages, translate them, lay them out for their channel, send, record.
 
 Rows are committed by the dispatcher together with the state change that caused them
 (transactional outbox). A worker claims a batch in a short transaction — FOR UPDATE SKIP
@@ -35,18 +35,18 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, aliased
 
-from bot.channels.base import ChannelAdapter, RateLimited, RenderedMessage, SendError
+from bot.channels.base import ChannelAdapter, OutgoingMessage, RateLimited, SendError
 from bot.outbox.delivery import queue_sms_fallback, record_sent
 from bot.outbox.heartbeat import Heartbeat
 from bot.outbox.loop import run_until_stopped
-from bot.outbox.render import SMS_CHANNELS, render
+from bot.outbox.payloads import SMS_CHANNELS, translate
 from bot.platform.i18n import Catalogs
 from bot.platform.logs import log_context
 from bot.platform.metrics import count_send_error, count_sent
 from bot.store.db import Database
 from bot.store.models import Identity, OutboxMessage, OutboxStatus, utcnow
 
-__all__ = ["CLAIM_TIMEOUT", "MAX_ATTEMPTS", "SMS_CHANNELS", "Claimed", "OutboxWorker", "backoff", "render"]
+__all__ = ["CLAIM_TIMEOUT", "MAX_ATTEMPTS", "SMS_CHANNELS", "Claimed", "OutboxWorker", "backoff", "translate"]
 
 log = logging.getLogger(__name__)
 
@@ -352,7 +352,7 @@ class OutboxWorker:
             self._acknowledge(adapter, row)
             return True
         try:
-            message = self.render(row)
+            message = self.translate(row)
         except Exception as exc:  # a row we cannot render will never send: say why, once
             log.exception("outbox row %s cannot be rendered", row.id)
             self._finish(row.id, status=OutboxStatus.FAILED, error_code="render", error=repr(exc)[:500])
@@ -378,12 +378,12 @@ class OutboxWorker:
         count_sent(row.channel, result.parts)
         return True
 
-    def render(self, row: Claimed) -> RenderedMessage:
+    def translate(self, row: Claimed) -> OutgoingMessage:
         """Return a claimed row as its recipient will read it, at this moment."""
         session_open = True
         if row.channel == WHATSAPP_CHANNEL:
             session_open = row.last_inbound_at is not None and self.clock() - row.last_inbound_at < WHATSAPP_WINDOW
-        return render(self.catalogs, row.payload, row.language, sms=row.channel in SMS_CHANNELS, session_open=session_open)
+        return translate(self.catalogs, row.payload, row.language, sms=row.channel in SMS_CHANNELS, session_open=session_open)
 
     def _failed(self, row: Claimed, exc: SendError, followers: Sequence[Claimed]) -> bool:
         """Record a failed send as its kind says; return False when the row will be tried again."""

@@ -72,7 +72,7 @@ class Catalogs:
         buffer.seek(0)
         return Translations(buffer, domain=DOMAIN)
 
-    def render(self, text: Text, lang: str) -> str:
+    def translate(self, text: Text, lang: str) -> str:
         """Return a message in a language, placeholders filled and formatted for it."""
         translations = self.translations(lang)
         if text.plural is not None:
@@ -93,7 +93,7 @@ class Catalogs:
         if isinstance(value, tuple):
             return ", ".join(self.format_value(v, lang) for v in value)
         if isinstance(value, Text):
-            return self.render(value, lang)
+            return self.translate(value, lang)
         if isinstance(value, ByLanguage):
             return value.pick(lang)
         if isinstance(value, bool):

@@ -332,7 +332,7 @@ def render_text(report: Report, lang: str, catalogs: Catalogs | None = None) -> 
     catalogs = catalogs or _default_catalogs()
 
     def say(text: Text | str) -> str:
-        return text if isinstance(text, str) else catalogs.render(text, lang)
+        return text if isinstance(text, str) else catalogs.translate(text, lang)
 
     if report.start == report.end:
         title = t("Consultation report for {day}", day=report.start)
@@ -365,7 +365,7 @@ def state_lines(report: Report, lang: str, catalogs: Catalogs | None = None) -> 
     lines = []
     for item in report.states:
         name = state_name(item.code, lang)
-        shown = name if isinstance(name, str) else catalogs.render(name, lang)
+        shown = name if isinstance(name, str) else catalogs.translate(name, lang)
         lines.append(f"{shown} {format_number(item.consultations, lang)}")
     return lines
 

@@ -1,8 +1,8 @@
-"""Outbox payloads as the recipient reads them: text, choices, template key and variables."""
+"""Outbox payloads translated for their recipient: the text, choice labels, template key and variables in their language."""
 
 from __future__ import annotations
 
-from bot.channels.base import RenderedChoice, RenderedMessage
+from bot.channels.base import OutgoingChoice, OutgoingMessage
 from bot.outbox.template_keys import template_key
 from bot.platform.i18n import Catalogs
 from flows.messages import reply_from_json, t
@@ -11,9 +11,9 @@ from flows.messages import reply_from_json, t
 SMS_CHANNELS = ("sms",)
 
 
-def render(
+def translate(
     catalogs: Catalogs, payload: dict[str, object], lang: str, sms: bool = False, session_open: bool = True
-) -> RenderedMessage:
+) -> OutgoingMessage:
     """Return an outbox payload as text and choice labels in the recipient's language.
 
     The template key and variables are those of the text actually used (the SMS form on
@@ -21,11 +21,11 @@ def render(
     """
     reply = reply_from_json(payload)  # type: ignore[arg-type]
     text = reply.sms if sms and reply.sms is not None else reply.text
-    return RenderedMessage(
-        text=catalogs.render(text, lang),
-        choices=tuple(RenderedChoice(c.key, catalogs.format_value(c.label, lang)) for c in reply.choices),
+    return OutgoingMessage(
+        text=catalogs.translate(text, lang),
+        choices=tuple(OutgoingChoice(c.key, catalogs.format_value(c.label, lang)) for c in reply.choices),
         request_contact=reply.request_contact,
-        contact_label=catalogs.render(t("Share my mobile number"), lang) if reply.request_contact else "",
+        contact_label=catalogs.translate(t("Share my mobile number"), lang) if reply.request_contact else "",
         template=template_key(text.msgid),
         variables=tuple((name, catalogs.format_value(value, lang)) for name, value in text.params),
         session_open=session_open,
