@@ -3,7 +3,7 @@
     gunicorn --chdir bench 'minimal_endpoint:create_app()'
 
 It checks the X-Twilio-Signature over the public URL and the form (twilio's
-RequestValidator, as webhooks/twilio.py does through bot/channels/twilio.py), commits one
+RequestValidator, as webhooks/twilio.py does), commits one
 row to a PostgreSQL table of its own, and answers empty TwiML. No conversation, no outbox,
 no catalogs: whatever the full path costs beyond this is teleopd's own work. The table is
 created and dropped by webhook_load.py (MINIMAL_TABLE in the run's schema).

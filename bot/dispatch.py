@@ -19,7 +19,7 @@ from enum import StrEnum
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bot.channels.base import InboundMessage
+from bot.channels.base import BLOCKED, MEMBERSHIP_KINDS, UNBLOCKED, InboundMessage
 from bot.platform.i18n import Catalogs
 from bot.platform.metrics import count_in
 from bot.platform.ratelimit import RateLimiter
@@ -108,8 +108,11 @@ class Dispatcher:
             # Counted under the conversation lock, which serialises this identity's messages:
             # exact across any number of web processes, without Redis. Enrolled doctors and
             # health workers (accounts on) are not limited: a busy desk's NEXT, advice, DONE is their work.
-            limited = role_of(identity) not in (Role.DOCTOR, Role.HEALTH_WORKER) and _over_limit(
-                session, identity.id, message.received_at, self.inbound_per_minute
+            # Nor is a block: nothing is said to it, and it must always take effect.
+            limited = (
+                message.kind not in MEMBERSHIP_KINDS
+                and role_of(identity) not in (Role.DOCTOR, Role.HEALTH_WORKER)
+                and _over_limit(session, identity.id, message.received_at, self.inbound_per_minute)
             )
             if limited:
                 identity_id, replies = identity.id, _slow_down(session, identity, inbound_id, message.received_at, self.default_language)
@@ -277,4 +280,5 @@ def _to_flow_inbound(message: InboundMessage) -> Inbound:
         can_share_contact=message.can_share_contact,
         contact_phone=message.contact_phone,
         opened_as=message.opened_as,
+        blocked={BLOCKED: True, UNBLOCKED: False}.get(message.kind),
     )

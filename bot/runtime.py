@@ -47,6 +47,8 @@ class Services:
 def channel_registry(settings: Settings, limiter: RateLimiter) -> dict[str, ChannelAdapter]:
     """Return the adapter of every channel that is on (an explicit registry)."""
     channels: dict[str, ChannelAdapter] = {LocalChannel.name: LocalChannel()}
+    # The provider adapters are imported here, when their channel is on: a process without
+    # them (a clinic on the web chat, most CLI commands) never loads python-telegram-bot or twilio.
     if settings.telegram_enabled:
         from bot.channels.telegram import TelegramChannel
 

@@ -65,6 +65,8 @@ def steps() -> dict[str, Step]:
 
 def handle(state: State, inbound: Inbound, ports: Ports) -> Outcome:
     """Handle one inbound message and return the new state and the replies."""
+    if inbound.blocked is not None:
+        return _membership_changed(state, inbound.blocked)
     turn = Turn(state, inbound, ports, steps())
     text = truncate(normalize(inbound.text or ""), MAX_TEXT)
     command = match_command(text) if inbound.choice is None else None
@@ -117,6 +119,16 @@ def slow_down() -> Reply:
         t("You are sending messages very fast; I will answer again in a minute. In an emergency call 108 or 112 now."),
         sms=sms("Too many messages: I will answer in a minute. Emergency: call 108 or 112 now."),
     )
+
+
+def _membership_changed(state: State, blocked: bool) -> Outcome:
+    """Opts out a user who blocked us, or back in one who unblocked us, and says nothing.
+
+    Nothing can reach someone who blocked us; whoever unblocks says what they want next.
+    The question they were at stays where it was.
+    """
+    state.opted_out = blocked
+    return Outcome(state)
 
 
 def _enrol(turn: Turn, code: str, events: list[str]) -> None:

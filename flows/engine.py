@@ -49,6 +49,8 @@ class Inbound:
     # The role a chat was opened as, where the channel says (the web chat's doctor and
     # health-worker tabs): it asks for a code, never registers a patient. It grants nothing.
     opened_as: str | None = None
+    # Not a message: the user blocked us on the channel (True) or let us back in (False).
+    blocked: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -191,7 +191,7 @@ def test_a_sane_incoming_request_id_is_kept_else_a_new_one(services, output, giv
 def test_the_bot_token_in_httpx_urls_is_masked_and_sends_carry_their_row(services, output, fake_telegram, telegram_text_update) -> None:
     client = create_app(services=services).test_client()
     client.post("/webhooks/telegram", json=telegram_text_update, headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET})
-    # The channel turns httpx down to WARNING when its Bot starts (bot/channels/telegram.py);
+    # The channel turns httpx down to WARNING when its Bot starts (bot/channels/telegram/send.py);
     # here it talks at INFO, as it would wherever someone turned it up again.
     services.channels["telegram"].delete_webhook()  # type: ignore[attr-defined]
     logging.getLogger("httpx").setLevel(logging.INFO)

@@ -1,7 +1,9 @@
-"""The Telegram channel: webhook cases over real update payloads, and what reaches the Bot API.
+"""The Telegram channel: update cases over real payloads, the webhook, and what reaches the Bot API.
 
 Inbound cases are tables over ../shared/testdata/telegram (real payloads collected by other
-Telegram libraries) and tests/fixtures/telegram. Outbound tests run the real outbox worker
+Telegram libraries) and tests/fixtures/telegram, run through the adapter's parser and the
+webhook's secret check alone (pure functions: no app, no database); a few of each kind then
+go through the whole webhook on the databases. Outbound tests run the real outbox worker
 and the real python-telegram-bot Bot against a fake Bot API server on 127.0.0.1
 (tests/fakes/telegram_api.py) and check the requests that reached it.
 """
@@ -21,27 +23,31 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.channels.base import (
+    BLOCKED,
+    UNBLOCKED,
+    Ignored,
     InboundMessage,
     Malformed,
     OutgoingChoice,
     OutgoingMessage,
     PermanentError,
 )
-from bot.channels.telegram import (
-    MAX_TEXT,
-    MembershipChange,
-    inline_keyboard,
-    parse_update,
-    split_text,
-)
+from bot.channels.telegram import TelegramChannel, parse_update
+from bot.channels.telegram.render import MAX_TEXT, inline_keyboard, split_text
 from bot.cli.main import main
 from bot.platform.config import Settings
+from bot.platform.ratelimit import RateLimiter
 from bot.runtime import Services, build_services
 from bot.store.models import Conversation, Identity, OutboxMessage, OutboxStatus, utcnow
 from bot.store.models import InboundMessage as InboundRow
+from flows.conversation import handle
+from flows.engine import Inbound, State
 from flows.messages import Choice, Reply, reply_to_json, t
+from flows.ports import Ports
 from tests.fakes.telegram_api import FakeTelegram
+from tests.helpers import FakeDesk, FakePatients, registered_profile
 from webhooks import create_app
+from webhooks.telegram import verify_secret
 
 TOKEN = "123456:" + "A" * 35
 SECRET = "s3cret-webhook-token"  # 16+ characters of Telegram's alphabet, as Settings.from_env asks
@@ -273,15 +279,19 @@ IGNORED = [
     ("fixture:edited_channel_post.json", "edited channel post"),
 ]
 
-# (label, body) — answered 400.
+# (label, body) — refused by the webhook before the adapter sees it: answered 400.
+NOT_JSON = [
+    ("not json", b"{update_id: 1"),
+    ("nested past the parser", b"[" * 100_000),
+]
+
+# (label, JSON value) — refused by the adapter (Malformed): answered 400.
 CHAT_OK = {"id": CHAT, "type": "private"}
 MALFORMED = [
-    ("not json", b"{update_id: 1"),
-    ("array", b"[1, 2]"),
-    ("string", b'"update"'),
-    ("null", b"null"),
-    ("empty object", b"{}"),
-    ("nested past the parser", b"[" * 100_000),
+    ("array", [1, 2]),
+    ("string", "update"),
+    ("null", None),
+    ("empty object", {}),
     ("update_id a string", {"update_id": "7", "message": {"message_id": 1, "date": 0, "chat": CHAT_OK, "text": "hi"}}),
     ("update_id a bool", {"update_id": True}),
     ("update_id a float", {"update_id": 1.5}),
@@ -306,48 +316,134 @@ def _address(data: dict[str, Any]) -> str:
     return str(body.get("chat", {}).get("id"))
 
 
+# The adapter's parser, case by case (no app, no database).
+
+
 @pytest.mark.parametrize(("case", "address", "kind"), VALID, ids=[c[0].rsplit("/", 1)[-1] for c in VALID])
-def test_a_private_message_is_handled_and_answered(client, tg, testdata, case: str, address: str | None, kind: str) -> None:
+def test_a_private_message_parses_to_a_message_of_its_chat(testdata, case: str, address: str | None, kind: str) -> None:
+    data = load(testdata, case)
+    parsed = parse_update(data)
+    assert isinstance(parsed, InboundMessage), parsed
+    assert (parsed.channel, parsed.address, parsed.provider_id, parsed.kind) == ("telegram", address or _address(data), str(data["update_id"]), kind)
+    assert parsed.ack == ({"callback_query_id": data["callback_query"]["id"]} if kind == "choice" else None)
+
+
+@pytest.mark.parametrize(("case", "reason"), IGNORED, ids=[c[0].rsplit("/", 1)[-1] for c in IGNORED])
+def test_an_update_we_do_not_use_parses_to_ignored(testdata, case: str, reason: str) -> None:
+    assert parse_update(load(testdata, case)) == Ignored(reason)
+
+
+@pytest.mark.parametrize("case", OUTDATED, ids=[c.rsplit("/", 1)[-1] for c in OUTDATED])
+def test_an_update_in_a_shape_telegram_no_longer_sends_is_malformed(testdata, case: str) -> None:
+    with pytest.raises(Malformed, match="not a Telegram update"):
+        parse_update(load(testdata, case))
+
+
+@pytest.mark.parametrize(("label", "body"), MALFORMED, ids=[c[0] for c in MALFORMED])
+def test_a_body_that_is_no_update_is_malformed(label: str, body: Any) -> None:
+    with pytest.raises(Malformed):
+        parse_update(body)
+
+
+def test_parse_refuses_what_is_not_an_update() -> None:
+    for body in (None, [], "x", {"update_id": None}):
+        with pytest.raises(Malformed):
+            parse_update(body)
+
+
+def test_own_contact_is_taken_in_e164_and_someone_elses_is_not(testdata) -> None:
+    own = parse_update(fixture("contact_own.json"))
+    assert isinstance(own, InboundMessage)
+    assert (own.kind, own.contact_phone, own.text, own.can_share_contact) == ("contact", "+919876543210", "", True)
+    for update in (fixture("contact_other.json"), shared(testdata, "aiogram:MESSAGE_WITH_CONTACT")):
+        other = parse_update(update)
+        assert isinstance(other, InboundMessage)
+        assert (other.kind, other.contact_phone, other.text) == ("contact_other", None, "")
+    # The sender's own card with a number that cannot be one is no number.
+    bad = message(9, contact={"phone_number": "12", "first_name": "S", "user_id": CHAT})
+    assert parse_update(bad).contact_phone is None  # type: ignore[union-attr]
+
+
+def test_every_private_message_can_share_a_contact_and_a_caption_is_read_as_text(testdata) -> None:
+    photo = parse_update(shared(testdata, "teloxide/samples/message__parse_caption_entities.json#message"))
+    assert isinstance(photo, InboundMessage)
+    assert (photo.kind, photo.text, photo.can_share_contact) == ("photo", "www.example.com", True)
+
+
+def test_a_membership_change_is_a_message_of_its_kind_carrying_when_it_happened(testdata) -> None:
+    kicked = parse_update(shared(testdata, "teloxide/samples/update__issue_523.json"))
+    assert isinstance(kicked, InboundMessage)
+    assert (kicked.address, kicked.provider_id, kicked.kind, kicked.text) == ("0", "0", BLOCKED, "")
+    assert kicked.received_at == dt.datetime(2022, 2, 12, 14, 55, 26, tzinfo=dt.UTC)
+    unblocked = parse_update(fixture("my_chat_member_unblocked.json"))
+    assert isinstance(unblocked, InboundMessage) and (unblocked.address, unblocked.kind) == (str(CHAT), UNBLOCKED)
+
+
+# The webhook's secret check, case by case (no app).
+
+
+@pytest.mark.parametrize(("given", "accepted"), [
+    pytest.param(SECRET, True, id="ours"),
+    pytest.param("", False, id="missing"),
+    pytest.param("wrong", False, id="wrong"),
+    pytest.param(SECRET.upper(), False, id="case"),
+    pytest.param(SECRET + " ", False, id="trailing-space"),
+    pytest.param(SECRET[:-1] + "\u00e9", False, id="non-ascii"),
+    pytest.param(SECRET[:-1], False, id="prefix"),
+    pytest.param(SECRET + "x", False, id="longer"),
+    pytest.param(TOKEN, False, id="the-bot-token"),
+])
+def test_the_secret_header_must_hold_exactly_our_secret(given: str, accepted: bool) -> None:
+    assert verify_secret(given, SECRET) is accepted
+
+
+# The whole webhook, on the databases: each verdict of the parser once.
+
+
+@pytest.mark.parametrize(("case", "kind"), [
+    pytest.param("fixture:contact_own.json", "contact", id="contact"),
+    pytest.param("fixture:callback_query_private.json", "choice", id="button"),
+    pytest.param("teloxide/samples/message__de_image.json#message", "photo", id="photo"),
+])
+def test_a_private_message_is_handled_and_answered(client, tg, testdata, case: str, kind: str) -> None:
     data = load(testdata, case)
     answer = post(client, data)
-    assert answer.status_code == 200, answer.get_json()
-    assert answer.get_json() == {"status": "handled"}
-    address = address or _address(data)
+    assert (answer.status_code, answer.get_json()) == (200, {"status": "handled"})
     with tg.db.read() as session:
         inbound = session.scalars(select(InboundRow).where(InboundRow.channel == "telegram")).one()
     assert (inbound.provider_id, inbound.kind) == (str(data["update_id"]), kind)
-    rows = outbox(tg.db, address)
+    rows = outbox(tg.db, parse_update(data).address)  # type: ignore[union-attr]
     assert [r for r in rows if r.kind != "ack"], "a reply is queued"
     acks = [r.payload for r in rows if r.kind == "ack"]
     assert acks == ([{"callback_query_id": data["callback_query"]["id"]}] if kind == "choice" else [])
 
 
-@pytest.mark.parametrize(("case", "reason"), IGNORED, ids=[c[0].rsplit("/", 1)[-1] for c in IGNORED])
+@pytest.mark.parametrize(("case", "reason"), [
+    pytest.param("illemius_telegram_types/edited_message.json", "edited message", id="edited"),
+    pytest.param("fixture:my_chat_member_group.json", "group chat", id="group-membership"),
+])
 def test_an_update_we_do_not_use_is_ignored(client, tg, testdata, caplog, case: str, reason: str) -> None:
     data = load(testdata, case)
-    with caplog.at_level(logging.INFO, logger="bot.channels.telegram"):
+    with caplog.at_level(logging.INFO, logger="webhooks.inbound"):
         answer = post(client, data)
     assert (answer.status_code, answer.get_json()) == (200, {"status": "ignored", "reason": reason})
     assert f"telegram update {data['update_id']} ignored: {reason}" in caplog.text
     assert count(tg.db, InboundRow) == count(tg.db, OutboxMessage) == count(tg.db, Identity) == 0
 
 
-@pytest.mark.parametrize("case", OUTDATED, ids=[c.rsplit("/", 1)[-1] for c in OUTDATED])
-def test_an_update_in_a_shape_telegram_no_longer_sends_is_refused(client, tg, testdata, case: str) -> None:
-    answer = post(client, load(testdata, case))
-    assert answer.status_code == 400 and "not a Telegram update" in answer.get_json()["error"]
-    assert count(tg.db, InboundRow) == 0
-
-
-@pytest.mark.parametrize(("label", "body"), MALFORMED, ids=[c[0] for c in MALFORMED])
-def test_a_malformed_body_is_refused(client, tg, label: str, body: Any) -> None:
+@pytest.mark.parametrize("label", [*(label for label, _ in NOT_JSON), "malformed for the adapter", "outdated"])
+def test_a_malformed_body_is_refused(client, tg, testdata, label: str) -> None:
+    body = {
+        **dict(NOT_JSON),
+        "malformed for the adapter": json.dumps(MALFORMED[-1][1]).encode(),
+        "outdated": json.dumps(load(testdata, OUTDATED[0])).encode(),
+    }[label]
     answer = post(client, body)
     assert answer.status_code == 400, answer.get_json()
     assert count(tg.db, InboundRow) == count(tg.db, Identity) == 0
 
 
-@pytest.mark.parametrize("secret", [None, "", "wrong", "s3creT", "s3cret ", "s3cret\u00e9", "s3cre"],
-                         ids=["missing", "empty", "wrong", "case", "trailing space", "non-ascii", "prefix"])
+@pytest.mark.parametrize("secret", [None, "wrong"], ids=["missing", "wrong"])
 def test_a_wrong_or_missing_secret_is_refused_before_parsing(client, tg, secret: str | None) -> None:
     answer = post(client, message(1, "/start"), secret=secret)
     assert answer.status_code == 403
@@ -384,6 +480,9 @@ def test_a_redelivered_update_is_handled_once(client, tg) -> None:
     assert count(tg.db, InboundRow) == 2 and len(outbox(tg.db, str(CHAT))) > replies
 
 
+# --- blocking the bot: a message like any other, through the dispatcher ----------------------------
+
+
 def test_a_blocked_bot_opts_the_user_out_and_an_unblocked_one_back_in(client, tg, testdata) -> None:
     kicked = shared(testdata, "teloxide/samples/update__issue_523.json")  # private chat 0: the bot was blocked
     assert post(client, kicked).get_json() == {"status": "handled", "reason": "blocked"}
@@ -395,34 +494,45 @@ def test_a_blocked_bot_opts_the_user_out_and_an_unblocked_one_back_in(client, tg
     assert count(tg.db, OutboxMessage) == 0  # nothing is said to someone who just blocked us
 
 
-def test_own_contact_is_taken_in_e164_and_someone_elses_is_not(testdata) -> None:
-    own = parse_update(fixture("contact_own.json"))
-    assert isinstance(own, InboundMessage)
-    assert (own.kind, own.contact_phone, own.text, own.can_share_contact) == ("contact", "+919876543210", "", True)
-    for update in (fixture("contact_other.json"), shared(testdata, "aiogram:MESSAGE_WITH_CONTACT")):
-        other = parse_update(update)
-        assert isinstance(other, InboundMessage)
-        assert (other.kind, other.contact_phone, other.text) == ("contact_other", None, "")
-    # The sender's own card with a number that cannot be one is no number.
-    bad = message(9, contact={"phone_number": "12", "first_name": "S", "user_id": CHAT})
-    assert parse_update(bad).contact_phone is None  # type: ignore[union-attr]
+def test_a_block_arriving_twice_is_handled_once_through_the_inbound_table(client, tg, testdata) -> None:
+    kicked = shared(testdata, "teloxide/samples/update__issue_523.json")
+    assert post(client, kicked).get_json() == {"status": "handled", "reason": "blocked"}
+    assert post(client, kicked).get_json() == {"status": "duplicate"}
+    with tg.db.read() as session:
+        (row,) = session.scalars(select(InboundRow)).all()
+        assert (row.channel, row.provider_id, row.kind) == ("telegram", str(kicked["update_id"]), BLOCKED)
+        # Under the conversation's lock, once: its state was saved one time.
+        assert session.scalar(select(Conversation.version).where(Conversation.identity_id == row.identity_id)) == 1
+    assert identity(tg.db, "0").opted_out is True and count(tg.db, OutboxMessage) == 0
 
 
-def test_every_private_message_can_share_a_contact_and_a_caption_is_read_as_text(testdata) -> None:
-    photo = parse_update(shared(testdata, "teloxide/samples/message__parse_caption_entities.json#message"))
-    assert isinstance(photo, InboundMessage)
-    assert (photo.kind, photo.text, photo.can_share_contact) == ("photo", "www.example.com", True)
+def test_a_block_takes_effect_past_the_flood_limit(db, catalogs, fake, testdata) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(database_url=db.url, telegram_token=TOKEN, telegram_secret=SECRET, telegram_api_url=fake.base_url, inbound_per_minute=2)
+    services = build_services(settings, db=db, catalogs=catalogs)
+    try:
+        client = create_app(services=services).test_client()
+        for update_id in range(1, 4):
+            post(client, message(update_id, "hello"))
+        assert post(client, message(4, "hello")).get_json() == {"status": "rate_limited"}
+        kicked = fixture("my_chat_member_unblocked.json")
+        change = kicked["my_chat_member"]
+        change["old_chat_member"], change["new_chat_member"] = change["new_chat_member"], change["old_chat_member"]
+        assert post(client, kicked).get_json() == {"status": "handled", "reason": "blocked"}
+        assert identity(db, str(CHAT)).opted_out is True
+    finally:
+        services.channels["telegram"].close()  # type: ignore[attr-defined]
 
 
-def test_a_membership_change_carries_when_it_happened(testdata) -> None:
-    change = parse_update(shared(testdata, "teloxide/samples/update__issue_523.json"))
-    assert change == MembershipChange("0", opted_out=True, at=dt.datetime(2022, 2, 12, 14, 55, 26, tzinfo=dt.UTC))
-
-
-def test_parse_refuses_what_is_not_an_update() -> None:
-    for body in (None, [], "x", {"update_id": None}):
-        with pytest.raises(Malformed):
-            parse_update(body)
+@pytest.mark.parametrize("lang", ["en", "hi"])
+@pytest.mark.parametrize(("role", "step"), [("patient", "symptoms"), ("patient", "stop_confirm"), ("doctor", "consulting")])
+def test_blocking_opts_out_in_silence_and_unblocking_opts_back_in_where_the_chat_was(catalogs, lang: str, role: str, step: str) -> None:
+    ports = Ports(patients=FakePatients(registered_profile()), labels=catalogs, default_language="en", role=role, desk=FakeDesk())
+    state = State(step=step, data={"intake": {"own_words": "bukhar"}, "stop_resume": "menu"}, language=lang)
+    blocked = handle(state, Inbound(blocked=True), ports)
+    assert (blocked.replies, blocked.state.opted_out, blocked.state.step, blocked.state.language) == ([], True, step, lang)
+    unblocked = handle(blocked.state, Inbound(blocked=False), ports)
+    assert (unblocked.replies, unblocked.state.opted_out, unblocked.state.step) == ([], False, step)
+    assert unblocked.state.data == {"intake": {"own_words": "bukhar"}, "stop_resume": "menu"}
 
 
 # --- rendering --------------------------------------------------------------------------------
@@ -657,9 +767,9 @@ def test_a_wrong_token_fails_with_a_clear_log_and_never_shows_the_token(db, cata
     assert "TELEOPD_TELEGRAM_TOKEN" in caplog.text and TOKEN not in caplog.text and TOKEN not in (failed.error or "")
 
 
-def test_the_adapter_refuses_an_address_that_is_no_chat_id(tg) -> None:
+def test_the_adapter_refuses_an_address_that_is_no_chat_id() -> None:
     with pytest.raises(PermanentError):
-        tg.channels["telegram"].send("whatsapp:+919876543210", OutgoingMessage("hi"), 1)  # type: ignore[attr-defined]
+        TelegramChannel(TOKEN, RateLimiter()).send("whatsapp:+919876543210", OutgoingMessage("hi"), 1)
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

@@ -1,8 +1,10 @@
-"""The Twilio channel (WhatsApp and SMS): webhooks as case tables, what reaches the REST API, status callbacks.
+"""The Twilio channel (WhatsApp and SMS): forms as case tables, the webhooks, what reaches the REST API, status callbacks.
 
 Inbound cases come from ../shared/testdata/twilio (chatwoot's parameter sets, twilio-python's
-signature vectors); outbound cases assert the request that reached a fake Twilio API on
-127.0.0.1 through the real twilio Client.
+signature vectors) and run through the adapter's parsers and the webhook's signature check
+alone (pure functions: no app, no database); a few of each kind then go through the whole
+webhook on the databases. Outbound cases assert the request that reached a fake Twilio API
+on 127.0.0.1 through the real twilio Client.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.datastructures import MultiDict
 
 from bot.channels.base import (
+    Ignored,
+    InboundMessage,
+    Malformed,
     NeedsFallback,
     OutgoingChoice,
     OutgoingMessage,
@@ -33,30 +38,28 @@ from bot.channels.base import (
 from bot.channels.sms_text import segments
 from bot.channels.twilio import (
     MAX_BODY_UNITS,
+    StatusUpdate,
     TwilioChannel,
     body_units,
     mask,
+    parse_inbound,
+    parse_status,
     render_sms,
-    verify_signature,
 )
 from bot.outbox.template_keys import template_key
 from bot.platform.config import Settings
 from bot.platform.i18n import Catalogs
 from bot.platform.ratelimit import RateLimiter
 from bot.runtime import Services, build_services
-from bot.store.models import (
-    DeliveryEvent,
-    Identity,
-    InboundMessage,
-    OutboxMessage,
-    OutboxStatus,
-)
+from bot.store.models import DeliveryEvent, Identity, OutboxMessage, OutboxStatus
+from bot.store.models import InboundMessage as InboundRow
 from flows.messages import ByLanguage, Text, t
 from flows.steps.booking import SEVERITY_LABELS
 from flows.steps.visit import STAR_LABELS
 from tests.fakes.twilio_api import FakeTwilio
 from tests.test_sms_forms import FORMS, _worst_values
 from webhooks import create_app
+from webhooks.twilio import verify_signature
 
 SID = "AC" + "0" * 32
 TOKEN = "f" * 32
@@ -192,11 +195,37 @@ INBOUND_CASES = [
 ]
 
 
+def _case_params(name: str, replace: dict) -> dict[str, str]:  # type: ignore[type-arg]
+    """Return a shared parameter set with some fields replaced (None: left out)."""
+    return {k: v for k, v in {**PARAM_SETS[name], **replace}.items() if v is not None}
+
+
 @pytest.mark.parametrize(("name", "endpoint", "replace", "expected", "kind"), [pytest.param(*c[1:], id=c[0]) for c in INBOUND_CASES])
+def test_inbound_forms_parse(name: str, endpoint: str, replace: dict, expected: str, kind: str | None) -> None:  # type: ignore[type-arg]
+    params = _case_params(name, replace)
+    if expected == "malformed":
+        with pytest.raises(Malformed):
+            parse_inbound(endpoint, params)
+        return
+    parsed = parse_inbound(endpoint, params)
+    if expected == "ignored":
+        assert isinstance(parsed, Ignored), parsed
+        return
+    assert isinstance(parsed, InboundMessage), parsed
+    number = params["From"].removeprefix("whatsapp:")
+    assert (parsed.channel, parsed.address, parsed.channel_phone, parsed.kind) == (endpoint, params["From"], number, kind)
+    assert parsed.provider_id == params.get("MessageSid", params.get("SmsSid"))
+    assert parsed.text == params.get("Body", "").replace("\x00", "")
+
+
+WEBHOOK_CASES = ("sms-nul-bytes-stripped", "mms-one-image", "whatsapp-location", "whatsapp-bsuid-only-ignored", "no-from-malformed")
+
+
+@pytest.mark.parametrize(("name", "endpoint", "replace", "expected", "kind"), [pytest.param(*c[1:], id=c[0]) for c in INBOUND_CASES if c[0] in WEBHOOK_CASES])
 def test_inbound_cases(client, services: Services, name: str, endpoint: str, replace: dict, expected: str, kind: str | None) -> None:  # type: ignore[no-untyped-def]
-    params = {k: v for k, v in {**PARAM_SETS[name], **replace}.items() if v is not None}
+    params = _case_params(name, replace)
     response = _post(client, f"/webhooks/twilio/{endpoint}", params)
-    inbound, outbox = _count(services, InboundMessage), _count(services, OutboxMessage)
+    inbound, outbox = _count(services, InboundRow), _count(services, OutboxMessage)
     if expected == "malformed":
         assert response.status_code == 400
         assert (inbound, outbox) == (0, 0)
@@ -208,7 +237,7 @@ def test_inbound_cases(client, services: Services, name: str, endpoint: str, rep
         return
     assert inbound == 1 and outbox >= 1, "handled, and a reply queued"
     with services.db.read() as session:
-        row = session.scalars(select(InboundMessage)).one()
+        row = session.scalars(select(InboundRow)).one()
         identity = session.get(Identity, row.identity_id)
         assert row.kind == kind
         assert row.provider_id == params.get("MessageSid", params.get("SmsSid"))
@@ -219,7 +248,7 @@ def test_inbound_cases(client, services: Services, name: str, endpoint: str, rep
 
 def test_unknown_parameters_are_signed_and_accepted(client, services: Services) -> None:  # type: ignore[no-untyped-def]
     response = _post(client, "/webhooks/twilio/whatsapp", _message(NewField2031="x", ChannelMetadata='{"a": 1}'))
-    assert response.status_code == 200 and _count(services, InboundMessage) == 1
+    assert response.status_code == 200 and _count(services, InboundRow) == 1
 
 
 def test_duplicate_message_sid_is_processed_once(client, services: Services, fake: FakeTwilio) -> None:  # type: ignore[no-untyped-def]
@@ -227,7 +256,7 @@ def test_duplicate_message_sid_is_processed_once(client, services: Services, fak
     assert _post(client, "/webhooks/twilio/whatsapp", form).status_code == 200
     replies = _count(services, OutboxMessage)
     assert _post(client, "/webhooks/twilio/whatsapp", form).status_code == 200
-    assert (_count(services, InboundMessage), _count(services, OutboxMessage)) == (1, replies)
+    assert (_count(services, InboundRow), _count(services, OutboxMessage)) == (1, replies)
     services.worker.drain()
     assert fake.counts_by_recipient()[WA_INDIAN] == replies
 
@@ -270,14 +299,14 @@ def test_signature_vectors(vector: dict) -> None:  # type: ignore[type-arg]
 def test_signature_checks(client, services: Services, kwargs: dict, status: int) -> None:  # type: ignore[no-untyped-def,type-arg]
     response = _post(client, "/webhooks/twilio/whatsapp", _message(), **kwargs)
     assert response.status_code == status
-    assert _count(services, InboundMessage) == (1 if status == 200 else 0)
+    assert _count(services, InboundRow) == (1 if status == 200 else 0)
 
 
 def test_signature_covers_every_parameter(client, services: Services) -> None:  # type: ignore[no-untyped-def]
     form = _message("hello")
     signature = RequestValidator(TOKEN).compute_signature(PUBLIC + "/webhooks/twilio/whatsapp", form)
     response = _post(client, "/webhooks/twilio/whatsapp", {**form, "Body": "STOP"}, signature=signature)
-    assert response.status_code == 403 and _count(services, InboundMessage) == 0
+    assert response.status_code == 403 and _count(services, InboundRow) == 0
 
 
 @pytest.mark.parametrize(
@@ -291,7 +320,7 @@ def test_signature_covers_every_parameter(client, services: Services) -> None:  
 )
 def test_bodies_that_are_not_twilio_forms(client, services: Services, body: str, content_type: str) -> None:  # type: ignore[no-untyped-def]
     response = client.post("/webhooks/twilio/sms", data=body, content_type=content_type, headers={"X-Twilio-Signature": "x"}, base_url=PUBLIC)
-    assert response.status_code == 400 and _count(services, InboundMessage) == 0
+    assert response.status_code == 400 and _count(services, InboundRow) == 0
 
 
 def test_a_channel_that_is_off_is_not_found(db, catalogs: Catalogs, fake: FakeTwilio) -> None:  # type: ignore[no-untyped-def]
@@ -614,31 +643,45 @@ def test_failed_whatsapp_message_falls_back_to_sms(client, services: Services, f
 
 
 STATUS_CASES = [
-    ("status-read", "status_read", 200),
-    ("status-delivered", "status_delivered", 200),
-    ("status-failed", "status_failed", 200),
-    ("status-failed-with-error-code", "status_failed_with_error_code_and_message", 200),
-    ("status-failed-error-code-only", "status_failed_error_code_only", 200),
+    ("status-read", "status_read"),
+    ("status-delivered", "status_delivered"),
+    ("status-failed", "status_failed"),
+    ("status-failed-with-error-code", "status_failed_with_error_code_and_message"),
+    ("status-failed-error-code-only", "status_failed_error_code_only"),
 ]
 
 
-@pytest.mark.parametrize(("name", "code"), [pytest.param(*c[1:], id=c[0]) for c in STATUS_CASES])
-def test_status_parameter_sets(client, services: Services, name: str, code: int) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("name", [pytest.param(c[1], id=c[0]) for c in STATUS_CASES])
+def test_status_parameter_sets_parse(name: str) -> None:
     params = PARAM_SETS[name]
-    assert _post(client, "/webhooks/twilio/status", params).status_code == code
+    assert parse_status(params) == StatusUpdate(params["MessageSid"], params["MessageStatus"], params.get("ErrorCode"))
+
+
+def test_a_status_parameter_set_is_recorded(client, services: Services) -> None:  # type: ignore[no-untyped-def]
+    params = PARAM_SETS["status_failed_with_error_code_and_message"]
+    assert _post(client, "/webhooks/twilio/status", params).status_code == 200
     with services.db.read() as session:
         event = session.scalars(select(DeliveryEvent)).one()  # a message we did not send: recorded, nothing else
     assert (event.provider_id, event.status, event.error_code, event.outbox_id) == (params["MessageSid"], params["MessageStatus"], params.get("ErrorCode"), None)
 
 
-@pytest.mark.parametrize(
-    ("form", "code"),
-    [
-        pytest.param({"MessageStatus": "delivered"}, 400, id="no-message-sid"),
-        pytest.param({"MessageSid": "SM" + "1" * 32}, 400, id="no-status"),
-        pytest.param({"MessageSid": "SM" + "1" * 32, "MessageStatus": "teleported"}, 200, id="unknown-status-ignored"),
-    ],
-)
+MALFORMED_STATUS = [
+    pytest.param({"MessageStatus": "delivered"}, 400, id="no-message-sid"),
+    pytest.param({"MessageSid": "SM" + "1" * 32}, 400, id="no-status"),
+    pytest.param({"MessageSid": "SM" + "1" * 32, "MessageStatus": "teleported"}, 200, id="unknown-status-ignored"),
+]
+
+
+@pytest.mark.parametrize(("form", "code"), MALFORMED_STATUS)
+def test_malformed_status_callbacks_parse(form: dict, code: int) -> None:  # type: ignore[type-arg]
+    if code == 400:
+        with pytest.raises(Malformed):
+            parse_status(form)
+    else:
+        assert isinstance(parse_status(form), Ignored)
+
+
+@pytest.mark.parametrize(("form", "code"), MALFORMED_STATUS)
 def test_malformed_status_callbacks(client, services: Services, form: dict, code: int) -> None:  # type: ignore[no-untyped-def,type-arg]
     assert _post(client, "/webhooks/twilio/status", form).status_code == code
     assert _count(services, DeliveryEvent) == 0

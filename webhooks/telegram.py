@@ -1,4 +1,4 @@
-"""POST /webhooks/telegram: verify the secret header, then parse, dedupe and dispatch one update.
+"""POST /webhooks/telegram: verify the secret header, have the adapter parse the update, receive it.
 
 Answers (DESIGN.md, HTTP): 200 {"status": "handled" | "duplicate" | "ignored"}; 400 for a
 body that is not a Telegram update; 403 for a missing or wrong secret; 404 when Telegram is
@@ -13,17 +13,30 @@ import json
 from flask import Blueprint, abort, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from bot.channels import telegram
 from bot.channels.base import Malformed
-from bot.channels.telegram import NAME, SECRET_HEADER, handle_update
 from bot.platform import metrics
+from webhooks.inbound import receive
 
 blueprint = Blueprint("telegram", __name__)
+
+# Telegram: setWebhook's secret_token comes back in this header on every call,
+# https://core.telegram.org/bots/api#setwebhook
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 def _reject(status: int, description: str):  # type: ignore[no-untyped-def]
     """Count a refused update (403 forbidden, 400 malformed) and answer with its status."""
-    metrics.count_rejected(NAME, status)
+    metrics.count_rejected(telegram.NAME, status)
     abort(status, description=description)
+
+
+def verify_secret(given: str, secret: str) -> bool:
+    """Tell whether the header holds our secret, in constant time.
+
+    Bytes, since a header may hold what compare_digest refuses as str.
+    """
+    return hmac.compare_digest(given.encode("utf-8", "replace"), secret.encode("utf-8"))
 
 
 @blueprint.post("/webhooks/telegram")
@@ -33,11 +46,8 @@ def telegram_update():  # type: ignore[no-untyped-def]
     settings = services.settings
     if not settings.telegram_webhook_enabled:  # no secret: nothing could prove a call is Telegram's
         abort(404)
-    # Telegram: setWebhook's secret_token comes back in this header on every call,
-    # https://core.telegram.org/bots/api#setwebhook. Checked before the body is read, in
-    # constant time; bytes, since a header may hold what compare_digest refuses as str.
-    given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")
-    if not hmac.compare_digest(given, settings.telegram_secret.encode("utf-8")):
+    # Checked before the body is read.
+    if not verify_secret(request.headers.get(SECRET_HEADER, ""), settings.telegram_secret):
         _reject(403, "wrong or missing secret token")
     if request.mimetype != "application/json":
         _reject(400, "an update is sent as application/json")
@@ -46,12 +56,11 @@ def telegram_update():  # type: ignore[no-untyped-def]
     except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested past the parser's depth
         _reject(400, "the body is not JSON")
     except RequestEntityTooLarge:
-        metrics.count_rejected(NAME, 413)
+        metrics.count_rejected(telegram.NAME, 413)
         raise
     try:
-        outcome = handle_update(services, data)
+        parsed = telegram.parse_update(data)
     except Malformed as exc:
         _reject(400, str(exc))
-    if outcome.status == "ignored":  # handled and duplicate are counted by the dispatcher
-        metrics.count_in(NAME, "ignored")
-    return jsonify(outcome.to_json())
+    receipt = receive(services.dispatcher, telegram.NAME, parsed, f"update {data['update_id']}")  # an int: parse_update checked it
+    return jsonify(receipt.to_json())

@@ -3,35 +3,53 @@
 POST /webhooks/twilio/whatsapp, /webhooks/twilio/sms — form-encoded inbound messages
 POST /webhooks/twilio/status — status callbacks of the messages we sent
 
-Each call is checked in this order: the channel is on (404), it carries a signature (403),
-the body is a form (400), the form parses (400), the signature is Twilio's over our public
-URL and every parameter (403), then it is parsed and dispatched in one transaction. The
-answer is empty TwiML: replies go through the outbox (PROVIDERS.md §B3).
+Every route has one shape: the channel is on (404); the call carries a signature (403),
+checked before anything of the body is looked at; the body is a form (400) and parses
+(400); the signature is Twilio's over our public URL and every parameter (403). Only then
+does the adapter (bot/channels/twilio.py) parse the form, and the result goes on: a
+message to webhooks/inbound.py `receive`, a status to bot/outbox/delivery.py
+`record_status`. The answer is empty TwiML: replies go through the outbox (PROVIDERS.md §B3).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, abort, current_app, request
+from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from bot.channels import twilio
 from bot.channels.base import Ignored, Malformed
-from bot.dispatch import Result
 from bot.outbox import delivery
 from bot.platform import metrics
 from bot.runtime import Services
+from webhooks.inbound import receive
 
 log = logging.getLogger(__name__)
 
 blueprint = Blueprint("twilio", __name__, url_prefix="/webhooks/twilio")
 
 FORM = "application/x-www-form-urlencoded"
+SIGNATURE_HEADER = "X-Twilio-Signature"
+
+
+def verify_signature(auth_token: str, url: str, params: Any, signature: str | None) -> bool:
+    """Tell whether a webhook was signed by Twilio with this account's Auth Token.
+
+    Twilio signs the exact URL it called (query string included) followed by every POST
+    parameter sorted by name; RequestValidator also tries the URL with and without :443/:80
+    and compares in constant time (https://www.twilio.com/docs/usage/webhooks/webhooks-security).
+    """
+    if not signature:
+        return False
+    return RequestValidator(auth_token).validate(url, params, signature)  # type: ignore[no-any-return]
 
 
 def _services() -> Services:
@@ -60,7 +78,7 @@ def _verified_form() -> MultiDict[str, str]:
     """Return the request's form once its signature checks out; abort 400/403 otherwise."""
     settings = _services().settings
     # An unsigned request is refused before anything about its body is looked at.
-    signature = request.headers.get(twilio.SIGNATURE_HEADER)
+    signature = request.headers.get(SIGNATURE_HEADER)
     if not signature:
         abort(403, description="missing X-Twilio-Signature")
     if request.mimetype != FORM:
@@ -71,7 +89,7 @@ def _verified_form() -> MultiDict[str, str]:
     except ValueError:  # UnicodeDecodeError included
         abort(400, description="the body is not a form")
     form = MultiDict(pairs)
-    if not twilio.verify_signature(settings.twilio_auth_token or "", _public_url(), form, signature):
+    if not verify_signature(settings.twilio_auth_token or "", _public_url(), form, signature):
         log.warning("twilio webhook %s: bad signature", request.path)
         abort(403, description="bad X-Twilio-Signature")
     return form
@@ -91,14 +109,13 @@ def _inbound(channel: str) -> Response:
     except HTTPException as exc:  # refused by _verified_form: 403 forbidden, 400/413 malformed
         metrics.count_rejected(channel, exc.code or 400)
         raise
-    if isinstance(parsed, Ignored):
-        metrics.count_in(channel, "ignored")
-        log.info("twilio %s: ignored %s from %s (%s)", channel, form.get("MessageSid") or form.get("SmsSid"), twilio.mask(form.get("From")), parsed.reason)
-        return _twiml()
-    outcome = services.dispatcher.dispatch(parsed)
-    if outcome.result is Result.DUPLICATE:
-        log.info("twilio %s: %s already handled", channel, parsed.provider_id)
+    receive(services.dispatcher, channel, parsed, _ref(form))
     return _twiml()
+
+
+def _ref(form: Mapping[str, str]) -> str:
+    """Name a call in the log: its MessageSid and its sender, masked."""
+    return f"{form.get('MessageSid') or form.get('SmsSid')} from {twilio.mask(form.get('From'))}"
 
 
 @blueprint.post("/whatsapp")

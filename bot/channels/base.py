@@ -9,7 +9,7 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class InboundMessage:
-    """A message from any channel, after its adapter verified and parsed it."""
+    """A message from any channel, after its webhook verified it and its adapter parsed it."""
 
     channel: str
     address: str  # the sender on that channel: chat id, "whatsapp:+91…", "+91…", web user id
@@ -17,7 +17,7 @@ class InboundMessage:
     text: str = ""
     choice: str | None = None  # the key of a pressed button
     received_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
-    kind: str = "text"  # text, choice, contact, media, …
+    kind: str = "text"  # text, choice, contact, media, …, or BLOCKED / UNBLOCKED (no words)
     channel_phone: str | None = None
     can_share_contact: bool = False
     contact_phone: str | None = None
@@ -26,6 +26,13 @@ class InboundMessage:
     # Something the provider wants acknowledged, queued as an outbox row of kind "ack" ahead
     # of the replies (Telegram: {"callback_query_id": ...} for answerCallbackQuery).
     ack: dict[str, str] | None = None
+
+
+# The kinds of an inbound message that says the person blocked us on the channel, or let us
+# back in (Telegram's my_chat_member): no words to answer, an opt-out (or back in) all the same.
+BLOCKED = "blocked"
+UNBLOCKED = "unblocked"
+MEMBERSHIP_KINDS = (BLOCKED, UNBLOCKED)
 
 
 @dataclass(frozen=True)
@@ -135,6 +142,9 @@ class RateLimited(TemporaryError):
 
 class ChannelAdapter(Protocol):
     """One provider: how a message looks there and how it is sent.
+
+    Inbound, an adapter only parses: a provider's payload becomes an InboundMessage, an
+    Ignored or a Malformed; the webhook verifies the call first and hands the message on.
 
     `send` gives the message its channel's final form (keyboards, numbered lists, splitting
     at the channel's length limit), waits its turn at the shared rate limiter, and sends,

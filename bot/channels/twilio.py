@@ -1,10 +1,10 @@
 """The Twilio channel: WhatsApp and SMS, one adapter with two address forms.
 
 WhatsApp senders are "whatsapp:+91…", SMS senders "+91…"; everything else is shared:
-verifying `X-Twilio-Signature`, parsing the form Twilio posts, rendering numbered choices,
-and sending through the REST API (POST /2010-04-01/Accounts/{sid}/Messages.json) with the
-official `twilio` library. Webhooks are answered with empty TwiML; replies go through the
-outbox (PROVIDERS.md §B3).
+parsing the form Twilio posts (once webhooks/twilio.py has verified its signature),
+rendering numbered choices, and sending through the REST API
+(POST /2010-04-01/Accounts/{sid}/Messages.json) with the official `twilio` library.
+Replies go through the outbox (PROVIDERS.md §B3).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from typing import Any
 import requests
 from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
-from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from bot.channels.base import (
@@ -54,7 +53,6 @@ WHATSAPP = "whatsapp"
 SMS = "sms"
 WHATSAPP_PREFIX = "whatsapp:"
 STATUS_PATH = "/webhooks/twilio/status"
-SIGNATURE_HEADER = "X-Twilio-Signature"
 
 # Twilio error codes (https://www.twilio.com/docs/api/errors/<code>, PROVIDERS.md §B4).
 ERR_AUTHENTICATE = 20003  # bad Account SID or Auth Token
@@ -114,18 +112,6 @@ def redact(text: str) -> str:
 
 
 # --- inbound ------------------------------------------------------------------------------
-
-
-def verify_signature(auth_token: str, url: str, params: Any, signature: str | None) -> bool:
-    """Tell whether a webhook was signed by Twilio with this account's Auth Token.
-
-    Twilio signs the exact URL it called (query string included) followed by every POST
-    parameter sorted by name; RequestValidator also tries the URL with and without :443/:80
-    and compares in constant time (https://www.twilio.com/docs/usage/webhooks/webhooks-security).
-    """
-    if not signature:
-        return False
-    return RequestValidator(auth_token).validate(url, params, signature)
 
 
 def _one(params: Mapping[str, Any], name: str) -> str | None:

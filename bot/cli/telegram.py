@@ -5,8 +5,13 @@ Registered in bot/cli/main.py's parser with ``add_telegram_parser(commands)``.
 - set-webhook: production. Tells Telegram to POST updates to URL (our /webhooks/telegram)
   with the configured secret in X-Telegram-Bot-Api-Secret-Token.
 - poll: development, without a public https URL. Deletes the webhook, long-polls getUpdates
-  and hands each update to the same function the webhook uses, with the outbox worker and
-  timers running in this process, until Ctrl-C or SIGTERM.
+  and takes each update the webhook's way (the adapter parses it, webhooks/inbound.py
+  receives it), with the outbox worker and timers running in this process, until Ctrl-C or
+  SIGTERM.
+
+Like every command module, this one imports what a command needs when it runs, so that
+`teleopd --help` and the other commands load neither python-telegram-bot nor the database;
+bot/cli/main.py imports this module, so CommandError comes from main late as well.
 """
 
 from __future__ import annotations
@@ -140,10 +145,11 @@ def poll_updates(
     services: Any, channel: Any, stop: threading.Event, timeout: int = DEFAULT_POLL_TIMEOUT,
     max_updates: int | None = None, idle_exit: bool = False,
 ) -> int:
-    """Long-poll getUpdates and handle each update as the webhook would; return how many."""
-    from bot.channels.telegram import ALLOWED_UPDATES, NAME, handle_update
+    """Long-poll getUpdates and take each update the webhook's way (parse, then receive); return how many."""
+    from bot.channels.telegram import ALLOWED_UPDATES, NAME, parse_update
     from bot.platform.logs import log_context, new_request_id
-    from bot.platform.metrics import count_in, count_rejected
+    from bot.platform.metrics import count_rejected
+    from webhooks.inbound import receive
 
     offset: int | None = None
     handled = 0
@@ -167,7 +173,7 @@ def poll_updates(
             # Each update gets a request id, as a webhook call does, for every line it logs.
             with log_context(request_id=new_request_id()):
                 try:
-                    outcome = handle_update(services, update)
+                    receipt = receive(services.dispatcher, NAME, parse_update(update), f"update {update_id}")
                 except Malformed as exc:
                     count_rejected(NAME, 400)
                     log.warning("telegram update %s not understood: %s", update_id, exc)
@@ -175,9 +181,7 @@ def poll_updates(
                 except Exception:  # one update must not end the poll; its retry would repeat it
                     log.exception("telegram update %s failed", update_id)
                     continue
-                if outcome.status == "ignored":  # handled and duplicate are counted by the dispatcher
-                    count_in(NAME, "ignored")
-                log.debug("telegram update %s: %s", update_id, outcome.status)
+                log.debug("telegram update %s: %s", update_id, receipt.status)
             handled += 1
             if max_updates is not None and handled >= max_updates:
                 break

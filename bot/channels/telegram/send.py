@@ -1,11 +1,10 @@
-"""The Telegram channel: parse updates, give messages their Telegram form, send them.
+"""Sending to Telegram: one `telegram.Bot` on one long-lived event loop, and PTB's errors mapped to SendError.
 
-Inbound, the webhook (webhooks/telegram.py) and `teleopd telegram poll` both hand each raw
-update to `handle_update`, which parses it with python-telegram-bot's `Update.de_json` and
-dispatches it. Outbound, `TelegramChannel` sends through one `telegram.Bot` driven from one
-long-lived event loop in a daemon thread: PTB is asyncio and the outbox worker is not, and
-one Bot reused across `asyncio.run()` calls fails once a connection was kept alive
-(PROVIDERS.md §A2).
+`TelegramChannel` sends through one Bot driven from one event loop in a daemon thread:
+PTB is asyncio and the outbox worker is not, and one Bot reused across `asyncio.run()`
+calls fails once a connection was kept alive (PROVIDERS.md §A2). It also registers the
+webhook and long-polls getUpdates for `teleopd telegram`, which hands each update to the
+same path as the webhook.
 
 Telegram rules applied here are cited where they are applied; the Bot API reference is
 https://core.telegram.org/bots/api.
@@ -23,24 +22,9 @@ import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from telegram import (
-    Bot,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    Update,
-)
-from telegram.constants import (
-    ChatType,
-    InlineKeyboardButtonLimit,
-    InlineKeyboardMarkupLimit,
-    MessageLimit,
-)
+from telegram import Bot
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -55,12 +39,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.channels import splitting
 from bot.channels.base import (
-    Ignored,
-    InboundMessage,
-    Malformed,
-    OutgoingChoice,
     OutgoingMessage,
     PermanentError,
     RateLimited,
@@ -69,40 +48,13 @@ from bot.channels.base import (
     SendResult,
     TemporaryError,
 )
-from bot.platform.phones import e164
+from bot.channels.telegram.parse import ALLOWED_UPDATES, NAME
+from bot.channels.telegram.render import render
+from bot.platform.config import Settings
 from bot.platform.ratelimit import Limit, RateLimiter
-from bot.services.identities import set_opted_out
-
-if TYPE_CHECKING:
-    from bot.platform.config import Settings
-    from bot.runtime import Services
 
 log = logging.getLogger(__name__)
 
-NAME = "telegram"
-# The update kinds we handle; `teleopd telegram set-webhook` and `poll` ask for these only.
-# Edited messages are asked for so that they can be answered 200 and logged as ignored.
-ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-
-# Telegram: 4096 characters per message, https://core.telegram.org/bots/api#sendmessage
-MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH
-# Telegram: callback_data is 1-64 bytes, https://core.telegram.org/bots/api#inlinekeyboardbutton
-MAX_CALLBACK_BYTES = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
-# PTB's limits for an inline keyboard: 100 buttons, 8 to a row.
-MAX_BUTTONS = InlineKeyboardMarkupLimit.TOTAL_BUTTON_NUMBER
-MAX_PER_ROW = InlineKeyboardMarkupLimit.BUTTONS_PER_ROW
-# Labels up to this long sit two to a row on a phone; longer ones get a row each.
-SHORT_LABEL = 16
-# Put before the share-contact button's words (from the catalogs): a symbol every reader knows.
-CONTACT_BUTTON_LABEL = "📱"
-
-# Kinds of message content we cannot read; the flows answer them kindly (kind reply).
-# `venue` before `location`: a venue carries a location too.
-MEDIA_KINDS = (
-    "photo", "sticker", "voice", "video", "video_note", "audio", "animation", "document",
-    "venue", "location", "dice", "poll", "game", "story",
-)
 # Telegram: getMe, sendMessage and answerCallbackQuery answer within these; long polls get
 # their own client whose read timeout is the poll's timeout plus this.
 READ_TIMEOUT_S = 10.0
@@ -111,242 +63,8 @@ CALL_TIMEOUT_S = 30.0
 CHAT_HOLD_S = 0.05
 # Later parts of a split message wait this long at most for the chat's 1 message a second.
 PART_WAIT_S = 5.0
-_INT64 = 2**63
 
 T = TypeVar("T")
-
-
-# --- Inbound -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MembershipChange:
-    """The user blocked the bot (kicked it) or let it back in (my_chat_member)."""
-
-    address: str
-    opted_out: bool
-    at: dt.datetime
-
-
-@dataclass(frozen=True)
-class UpdateOutcome:
-    """What became of one update, as the webhook answers it."""
-
-    status: str  # handled, duplicate, ignored
-    reason: str | None = None
-
-    def to_json(self) -> dict[str, str]:
-        """Return the webhook's JSON answer."""
-        return {"status": self.status, **({"reason": self.reason} if self.reason else {})}
-
-
-def handle_update(services: Services, data: object) -> UpdateOutcome:
-    """Parse one raw update and act on it: dispatch a message, record a block, or ignore it.
-
-    Raises Malformed for a body that is not a Telegram update.
-    """
-    parsed = parse_update(data)
-    update_id = data["update_id"]  # type: ignore[index]  # checked by parse_update
-    if isinstance(parsed, Ignored):
-        log.info("telegram update %s ignored: %s", update_id, parsed.reason)
-        return UpdateOutcome("ignored", parsed.reason)
-    if isinstance(parsed, MembershipChange):
-        set_opted_out(services.db, NAME, parsed.address, parsed.opted_out, parsed.at)
-        return UpdateOutcome("handled", "blocked" if parsed.opted_out else "unblocked")
-    outcome = services.dispatcher.dispatch(parsed)
-    return UpdateOutcome(outcome.result.value)
-
-
-def parse_update(data: object) -> InboundMessage | MembershipChange | Ignored:
-    """Return what a raw update means to us, or raise Malformed."""
-    if not isinstance(data, dict):
-        raise Malformed("an update is a JSON object")
-    update_id = _int(data.get("update_id"), "update_id")
-    try:
-        update = Update.de_json(data, bot=None)
-    except Exception as exc:  # PTB raises TypeError, KeyError, ValueError… on a bad shape
-        raise Malformed(f"not a Telegram update ({type(exc).__name__})") from None
-    try:
-        if update.message is not None:
-            return _from_message(update.message, update_id)
-        if update.callback_query is not None:
-            return _from_callback(update, update_id)
-        if update.my_chat_member is not None:
-            return _from_membership(update)
-    except (AttributeError, TypeError, ValueError) as exc:  # fields of the wrong type
-        raise Malformed(f"not a Telegram update ({exc.__class__.__name__})") from None
-    kinds = [key for key in data if key != "update_id"]
-    if not kinds:
-        return Ignored("no update kind")
-    if kinds[0] not in Update.ALL_TYPES:
-        return Ignored("unknown update kind")
-    return Ignored(kinds[0].replace("_", " "))
-
-
-def _from_message(message: Any, update_id: int) -> InboundMessage | Ignored:
-    chat = message.chat
-    if chat.type != ChatType.PRIVATE:
-        return Ignored("group chat")
-    address = str(_int(chat.id, "chat.id"))
-    base = {"channel": NAME, "address": address, "provider_id": str(update_id), "can_share_contact": True}
-    text = _text(message.text, "text")
-    if text is not None:
-        return InboundMessage(**base, text=text, kind="text")
-    if message.contact is not None:
-        return _from_contact(message, base)
-    caption = _text(message.caption, "caption") or ""
-    for kind in MEDIA_KINDS:
-        if getattr(message, kind, None):
-            # Text-less: the flows answer "I can only read text messages" and ask again.
-            return InboundMessage(**base, text=caption, kind=kind)
-    return Ignored("service message")
-
-
-def _from_contact(message: Any, base: dict[str, Any]) -> InboundMessage:
-    contact, sender = message.contact, message.from_user
-    # Telegram: a contact is anyone's card; only the sender's own (user_id == from.id) is a
-    # number Telegram vouches for (PROVIDERS.md §A4).
-    own = sender is not None and contact.user_id is not None and contact.user_id == sender.id
-    phone = _contact_e164(contact.phone_number) if own else None
-    if phone is None:
-        # Text-less, so the flow asks again for the patient's own number.
-        return InboundMessage(**base, kind="contact_other")
-    return InboundMessage(**base, kind="contact", contact_phone=phone)
-
-
-def _from_callback(update: Update, update_id: int) -> InboundMessage | Ignored:
-    query = update.callback_query
-    assert query is not None
-    data = _text(query.data, "callback_query.data")
-    if data is None:
-        return Ignored("callback without data")  # a game's button: not ours
-    if query.message is not None:
-        if query.message.chat.type != ChatType.PRIVATE:
-            return Ignored("group chat")
-        chat_id = query.message.chat.id
-    else:
-        # The message is inaccessible (too old, or an inline message): the user's own chat.
-        chat_id = query.from_user.id
-    if not isinstance(query.id, str) or not query.id:
-        raise Malformed("callback_query.id is not a string")
-    return InboundMessage(
-        channel=NAME,
-        address=str(_int(chat_id, "chat.id")),
-        provider_id=str(update_id),
-        choice=data,
-        kind="choice",
-        can_share_contact=True,
-        # Telegram: clients show a progress bar until answerCallbackQuery is called,
-        # https://core.telegram.org/bots/api#answercallbackquery
-        ack={"callback_query_id": query.id},
-    )
-
-
-def _from_membership(update: Update) -> MembershipChange | Ignored:
-    change = update.my_chat_member
-    assert change is not None
-    if change.chat.type != ChatType.PRIVATE:
-        return Ignored("group chat")
-    status = change.new_chat_member.status
-    # Telegram: in a private chat the bot is "kicked" when the user blocks it and a "member"
-    # again when they unblock it, https://core.telegram.org/bots/api#chatmemberupdated
-    if status not in ("kicked", "member"):
-        return Ignored(f"chat member {status}")
-    at = change.date if isinstance(change.date, dt.datetime) else dt.datetime.now(dt.UTC)
-    return MembershipChange(str(_int(change.chat.id, "chat.id")), opted_out=status == "kicked", at=at)
-
-
-def _int(value: object, what: str) -> int:
-    if type(value) is not int or not -_INT64 < value < _INT64:
-        raise Malformed(f"{what} is not an integer")
-    return value
-
-
-def _text(value: object, what: str) -> str | None:
-    if value is not None and not isinstance(value, str):
-        raise Malformed(f"{what} is not a string")
-    return value
-
-
-def _contact_e164(number: object) -> str | None:
-    """Return a shared contact's number in E.164: Telegram sends it international, sometimes without its "+"."""
-    if not isinstance(number, str):
-        return None
-    digits = number.strip()
-    return e164(digits if digits.startswith("+") else "+" + digits)
-
-
-# --- Rendering -----------------------------------------------------------------------------
-
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
-
-
-@dataclass(frozen=True)
-class Part:
-    """One sendMessage: text and, on the last part only, the keyboard."""
-
-    text: str
-    markup: Markup | None = None
-
-
-def render(message: OutgoingMessage) -> list[Part]:
-    """Return a message as the sendMessage calls that carry it."""
-    texts = split_text(message.text)
-    if message.request_contact:
-        markup: Markup | None = contact_keyboard(message.choices, message.contact_label)
-    elif message.choices:
-        markup = inline_keyboard(message.choices)
-    else:
-        # Stateless: a reply keyboard (the contact button) shown earlier goes away once a
-        # message has no buttons of its own; without one this changes nothing.
-        markup = ReplyKeyboardRemove()
-    return [Part(text, markup if i == len(texts) - 1 else None) for i, text in enumerate(texts)]
-
-
-def inline_keyboard(choices: Sequence[OutgoingChoice]) -> InlineKeyboardMarkup | None:
-    """Return choices as an inline keyboard, leaving out any Telegram would refuse."""
-    buttons = []
-    for choice in choices:
-        size = len(choice.key.encode("utf-8"))
-        if not 1 <= size <= MAX_CALLBACK_BYTES:
-            # Telegram refuses the whole message for one bad button (BUTTON_DATA_INVALID):
-            # drop the button, keep the message; the flows accept the label typed as text.
-            log.error("choice key of %d bytes left out: Telegram takes 1-%d bytes of callback_data", size, MAX_CALLBACK_BYTES)
-            continue
-        if not choice.label.strip():
-            log.error("choice %r left out: it has no label", choice.key[:MAX_CALLBACK_BYTES])
-            continue
-        buttons.append(InlineKeyboardButton(choice.label, callback_data=choice.key))
-    if len(buttons) > MAX_BUTTONS:
-        log.error("%d choices: only the first %d fit an inline keyboard", len(buttons), MAX_BUTTONS)
-        buttons = buttons[:MAX_BUTTONS]
-    if not buttons:
-        return None
-    per_row = 2 if all(len(b.text) <= SHORT_LABEL for b in buttons) else 1
-    per_row = min(per_row, MAX_PER_ROW)
-    return InlineKeyboardMarkup([buttons[i : i + per_row] for i in range(0, len(buttons), per_row)])
-
-
-def contact_keyboard(choices: Sequence[OutgoingChoice], label: str = "") -> ReplyKeyboardMarkup:
-    """Return a reply keyboard with the share-contact button and the choices as text buttons.
-
-    A message has one keyboard, so the choices are text buttons here: pressing one sends its
-    label, which the flows match like typed text.
-    """
-    # Telegram: request_contact works in private chats only; one_time_keyboard hides the
-    # keyboard once used, https://core.telegram.org/bots/api#replykeyboardmarkup
-    rows = [[KeyboardButton(f"{CONTACT_BUTTON_LABEL} {label}".strip(), request_contact=True)]]
-    rows += [[KeyboardButton(c.label)] for c in choices[: MAX_BUTTONS - 1] if c.label.strip()]
-    return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
-
-
-def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Split a text into parts of at most `limit` UTF-16 units (Telegram counts entity
-    offsets in them): at sentences, else lines, else words."""
-    return splitting.split_text(text, limit)
-
-
-# --- Sending -------------------------------------------------------------------------------
 
 
 def send_error(exc: TelegramError, token: str | None = None) -> SendError:
