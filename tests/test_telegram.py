@@ -1,9 +1,9 @@
 """The Telegram channel: update cases over real payloads, the webhook, and what reaches the Bot API.
 
 Inbound cases are tables over ../shared/testdata/telegram (real payloads collected by other
-Telegram libraries) and tests/fixtures/telegram, run through the adapter's parser and the
-webhook's secret check alone (pure functions: no app, no database); a few of each kind then
-go through the whole webhook on the databases. Outbound tests run the real outbox worker
+Telegram libraries) and tests/fixtures/telegram, run through the adapter's parser alone (a
+pure function: no app, no database); a few of each kind then go through the whole webhook
+on the databases (the secret's cases are in tests/test_webhook_auth.py). Outbound tests run the real outbox worker
 and the real python-telegram-bot Bot against a fake Bot API server on 127.0.0.1
 (tests/fakes/telegram_api.py) and check the requests that reached it.
 """
@@ -47,7 +47,6 @@ from flows.ports import Ports
 from tests.fakes.telegram_api import FakeTelegram
 from tests.helpers import FakeDesk, FakePatients, registered_profile
 from webhooks import create_app
-from webhooks.telegram import verify_secret
 
 TOKEN = "123456:" + "A" * 35
 SECRET = "s3cret-webhook-token"  # 16+ characters of Telegram's alphabet, as Settings.from_env asks
@@ -377,24 +376,6 @@ def test_a_membership_change_is_a_message_of_its_kind_carrying_when_it_happened(
     assert kicked.received_at == dt.datetime(2022, 2, 12, 14, 55, 26, tzinfo=dt.UTC)
     unblocked = parse_update(fixture("my_chat_member_unblocked.json"))
     assert isinstance(unblocked, InboundMessage) and (unblocked.address, unblocked.kind) == (str(CHAT), UNBLOCKED)
-
-
-# The webhook's secret check, case by case (no app).
-
-
-@pytest.mark.parametrize(("given", "accepted"), [
-    pytest.param(SECRET, True, id="ours"),
-    pytest.param("", False, id="missing"),
-    pytest.param("wrong", False, id="wrong"),
-    pytest.param(SECRET.upper(), False, id="case"),
-    pytest.param(SECRET + " ", False, id="trailing-space"),
-    pytest.param(SECRET[:-1] + "\u00e9", False, id="non-ascii"),
-    pytest.param(SECRET[:-1], False, id="prefix"),
-    pytest.param(SECRET + "x", False, id="longer"),
-    pytest.param(TOKEN, False, id="the-bot-token"),
-])
-def test_the_secret_header_must_hold_exactly_our_secret(given: str, accepted: bool) -> None:
-    assert verify_secret(given, SECRET) is accepted
 
 
 # The whole webhook, on the databases: each verdict of the parser once.
@@ -877,6 +858,17 @@ def test_poll_deletes_the_webhook_and_handles_updates_as_the_webhook_does(env, d
     assert "क्या आप सहमत हैं?" in fake.sent(CHAT)[-1]["text"]
     last = fake.requests("getUpdates")[-1]
     assert last.params["offset"] == str(563000109 + 1)  # what was handled is confirmed
+
+
+def test_poll_takes_a_block_the_webhooks_way(tg, fake, testdata) -> None:
+    from bot.cli.telegram import poll_updates
+
+    kicked = shared(testdata, "teloxide/samples/update__issue_523.json")
+    fake.queue_update(kicked, kicked)  # delivered twice
+    assert poll_updates(tg, tg.channels["telegram"], threading.Event(), timeout=0, max_updates=2) == 2
+    with tg.db.read() as session:
+        assert [(r.provider_id, r.kind) for r in session.scalars(select(InboundRow))] == [(str(kicked["update_id"]), BLOCKED)]
+    assert identity(tg.db, "0").opted_out is True and count(tg.db, OutboxMessage) == 0
 
 
 def test_poll_stops_promptly_when_told_to_even_in_a_long_poll(tg, fake) -> None:

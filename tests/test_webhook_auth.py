@@ -5,7 +5,8 @@ Twilio signs the exact URL it called and every POST parameter with the account's
 of our URLs (a /whatsapp request replayed onto /sms), or with a parameter added, removed or
 changed, is not Twilio's. Telegram repeats setWebhook's secret_token in a header
 (https://core.telegram.org/bots/api#setwebhook). Vectors: ../shared/testdata/twilio/signature.
-A refused request leaves no row behind.
+Each case runs on the webhooks' check alone (verify_signature, verify_secret: no app), then
+through the whole app: a refused request leaves no row behind.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from bot.store.models import DeliveryEvent, Identity, InboundMessage, OutboxMess
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 from webhooks import create_app
+from webhooks.telegram import verify_secret
+from webhooks.twilio import verify_signature
 
 SID = "AC" + "0" * 32
 AUTH_TOKEN = "f" * 32
@@ -127,15 +130,24 @@ def _tampered(route: str) -> list[Any]:
     return [pytest.param(route, *case[1:], id=f"{route.rsplit('/', 1)[-1]}-{case[0]}") for case in cases]
 
 
+def _signature(signed: Any, signed_path: str | None, variant: str | None) -> str | None:
+    """Return the X-Twilio-Signature of a tampered case: as given (missing, empty, garbage), or computed as it says."""
+    if signed is None or isinstance(signed, str):
+        return signed
+    token = variant if variant not in (None, "http", "host") else AUTH_TOKEN
+    base = {"http": PUBLIC.replace("https:", "http:"), "host": "https://evil.example.org"}.get(variant or "", PUBLIC)
+    return sign(signed_path, signed, token=token, base=base)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("route", "sent", "signed", "signed_path", "variant"), [c for r in ROUTES for c in _tampered(r)])
+def test_a_signature_not_made_for_exactly_this_request_does_not_verify(route, sent, signed, signed_path, variant) -> None:  # type: ignore[no-untyped-def]
+    assert not verify_signature(AUTH_TOKEN, PUBLIC + route, MultiDict(sent), _signature(signed, signed_path, variant))
+    assert verify_signature(AUTH_TOKEN, PUBLIC + route, MultiDict(sent), sign(route, sent))  # the same form, signed for it
+
+
 @pytest.mark.parametrize(("route", "sent", "signed", "signed_path", "variant"), [c for r in ROUTES for c in _tampered(r)])
 def test_a_twilio_request_not_signed_for_exactly_this_request_is_refused(client, every_channel, route, sent, signed, signed_path, variant) -> None:  # type: ignore[no-untyped-def]
-    if signed is None or isinstance(signed, str):
-        signature = signed  # missing, empty, garbage
-    else:
-        token = variant if variant not in (None, "http", "host") else AUTH_TOKEN
-        base = {"http": PUBLIC.replace("https:", "http:"), "host": "https://evil.example.org"}.get(variant or "", PUBLIC)
-        signature = sign(signed_path, signed, token=token, base=base)
-    answer = twilio_post(client, route, sent, signature)
+    answer = twilio_post(client, route, sent, _signature(signed, signed_path, variant))
     assert answer.status_code == 403, answer.get_data(as_text=True)
     assert "Traceback" not in answer.get_data(as_text=True)
     assert nothing_written(every_channel)
@@ -224,6 +236,12 @@ BODIES = [
     pytest.param(b"\xff\xfe", "text/plain", id="bytes"),
     pytest.param(b"x" * (1 << 20), "application/json", id="a-megabyte"),
 ]
+
+
+@pytest.mark.parametrize("secret", WRONG_SECRETS)
+def test_only_our_secret_verifies(secret: str | None) -> None:
+    assert not verify_secret(secret or "", TELEGRAM_SECRET)  # a missing header reads as ""
+    assert verify_secret(TELEGRAM_SECRET, TELEGRAM_SECRET)
 
 
 @pytest.mark.parametrize(("body", "content_type"), BODIES)
