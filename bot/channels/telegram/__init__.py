@@ -9,7 +9,6 @@
 """
 
 from bot.channels.telegram.parse import ALLOWED_UPDATES, NAME, parse_update
-from bot.channels.telegram.render import render
-from bot.channels.telegram.send import TelegramChannel, send_error
+from bot.channels.telegram.send import TelegramChannel
 
-__all__ = ["ALLOWED_UPDATES", "NAME", "TelegramChannel", "parse_update", "render", "send_error"]
+__all__ = ["ALLOWED_UPDATES", "NAME", "TelegramChannel", "parse_update"]
