@@ -62,6 +62,7 @@ from bot.dispatch import Result
 from bot.runtime import Services
 from bot.services import webchats
 from flows.engine import LANGUAGES
+from webhooks.inbound import receive
 from webhooks.pages import in_language, page_language, t
 
 blueprint = Blueprint("webchat", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
@@ -255,8 +256,8 @@ def _handle(address: str, said: _Said, opened_as: str | None) -> Response:
         kind="choice" if said.choice is not None else "text",
         opened_as=opened_as,
     )
-    outcome = _services().dispatcher.dispatch(message)
-    status = "duplicate" if outcome.result is Result.DUPLICATE else "accepted"
+    receipt = receive(_services().dispatcher, local.NAME, message, provider_id)
+    status = "duplicate" if receipt.status == Result.DUPLICATE else "accepted"
     response = jsonify(status=status, id=provider_id, chat=address)
     response.status_code = 202
     return response

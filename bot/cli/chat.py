@@ -19,6 +19,7 @@ from bot.channels import local
 from bot.channels.base import InboundMessage
 from bot.runtime import Services
 from bot.store.models import utcnow
+from webhooks.inbound import receive
 
 # How often an interactive chat looks for messages pushed while the user is typing.
 POLL_SECONDS = 1.0
@@ -83,9 +84,9 @@ class TerminalChat:
 
     def send(self, text: str) -> None:
         """Send one line as the user and print the replies."""
-        self.services.dispatcher.dispatch(
-            InboundMessage(channel=local.NAME, address=self.user, provider_id=f"{self.user}:{uuid.uuid4()}", text=text)
-        )
+        provider_id = f"{self.user}:{uuid.uuid4()}"
+        message = InboundMessage(channel=local.NAME, address=self.user, provider_id=provider_id, text=text)
+        receive(self.services.dispatcher, local.NAME, message, provider_id)
         self._show(drain=True)
 
     def _poll(self, stop: threading.Event) -> None:
