@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.channels.base import ChannelAdapter
@@ -42,6 +43,40 @@ class Services:
             if close is not None:
                 close()
         self.db.dispose()
+
+    def start_background(self, stop: threading.Event, *, send: bool = True, listen: bool = False) -> Background:
+        """Start the threads that work beside a request loop: timers, and the outbox worker.
+
+        `send` runs the outbox worker in a thread (`teleopd serve`, `teleopd telegram poll`);
+        `teleopd worker` runs it in its own main thread instead. `listen` wakes the worker on
+        PostgreSQL's NOTIFY from the web processes' commits (bot/store/db.py listen_outbox).
+        """
+        targets: list[tuple[str, Callable[..., object], tuple[object, ...]]] = [("timers", self.timers.run, (stop,))]
+        if send:
+            targets.append(("outbox-worker", self.worker.run, (stop, self.outbox_signal)))
+        if listen:
+            targets.append(("outbox-listener", self.db.listen_outbox, (self.outbox_signal, stop)))
+        threads = [threading.Thread(target=target, args=args, name=name, daemon=True) for name, target, args in targets]
+        for thread in threads:
+            thread.start()
+        return Background(stop, self.outbox_signal, threads)
+
+
+@dataclass
+class Background:
+    """The background threads of one process, stopped together."""
+
+    stop: threading.Event
+    outbox_signal: threading.Event
+    threads: list[threading.Thread]
+
+    def join(self, timeout: float = 5) -> None:
+        """Stop the threads (waking a worker that waits for messages) and wait for them."""
+        self.stop.set()
+        self.outbox_signal.set()
+        for thread in self.threads:
+            if thread.is_alive():
+                thread.join(timeout=timeout)
 
 
 def channel_registry(settings: Settings, limiter: RateLimiter) -> dict[str, ChannelAdapter]:

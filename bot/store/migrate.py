@@ -6,6 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 import migrations
@@ -33,14 +35,10 @@ def upgrade(url: str, engine: Engine | None = None, revision: str = "head") -> N
 
 def current_revision(engine: Engine) -> str | None:
     """Return the revision a database is at, or None before the first migration."""
-    from alembic.runtime.migration import MigrationContext
-
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
 def head_revision() -> str | None:
     """Return the newest revision the migrations define."""
-    from alembic.script import ScriptDirectory
-
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
