@@ -1,11 +1,10 @@
 """The outbox worker: claim due messages, translate them, lay them out for their channel, send, record.
 
 Rows are committed by the dispatcher together with the state change that caused them
-(transactional outbox). A worker claims a batch in a short transaction — FOR UPDATE SKIP
-LOCKED on PostgreSQL, so many workers share the work; on SQLite the claim runs under the
-database's write lock (BEGIN IMMEDIATE), which has the same effect — then sends outside
-any transaction, one recipient's rows in order on one thread and recipients side by side,
-and marks each row as soon as its send returns.
+(transactional outbox). A worker claims a batch in a short transaction (bot/outbox/claims.py),
+then sends outside any transaction, one recipient's rows in order on one thread and
+recipients side by side, and marks each row as soon as its send returns. What becomes of a
+send that did not go, the retry policy, is in bot/outbox/retry.py.
 
 A patient never gets message 2 before message 1: a row is not claimed while an earlier one
 for the same (channel, address) is being sent or waits to be, and when a row is put back
@@ -21,48 +20,43 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import logging
-import random
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import func, select, update
 
 from bot.channels.base import ChannelAdapter, OutgoingMessage, RateLimited, SendError
-from bot.outbox.delivery import queue_sms_fallback, record_sent
+from bot.outbox import claims, retry
+from bot.outbox.claims import CLAIM_TIMEOUT, Claimed, in_order_groups
+from bot.outbox.delivery import record_sent
 from bot.outbox.heartbeat import Heartbeat
 from bot.outbox.loop import run_until_stopped
 from bot.outbox.payloads import SMS_CHANNELS, translate
+from bot.outbox.retry import (
+    ACK_ATTEMPTS,
+    ACK_RETRY_S,
+    BACKOFF_CAP_S,
+    MAX_ATTEMPTS,
+    RATE_LIMIT_WAIT_S,
+    backoff,
+)
 from bot.platform.i18n import Catalogs
 from bot.platform.logs import log_context
 from bot.platform.metrics import count_send_error, count_sent
 from bot.store.db import Database
 from bot.store.models import Identity, OutboxMessage, OutboxStatus, utcnow
 
-__all__ = ["CLAIM_TIMEOUT", "MAX_ATTEMPTS", "SMS_CHANNELS", "Claimed", "OutboxWorker", "backoff", "translate"]
+# What callers and tests import from here; claims.py and retry.py hold the rest.
+__all__ = [
+    "ACK_ATTEMPTS", "BACKOFF_CAP_S", "CLAIM_TIMEOUT", "MAX_ATTEMPTS", "SMS_CHANNELS", "Claimed", "OutboxWorker", "backoff",
+    "translate",
+]
 
 log = logging.getLogger(__name__)
 
-CLAIM_TIMEOUT = dt.timedelta(minutes=5)
-MAX_ATTEMPTS = 8
-BACKOFF_BASE_S = 2.0
-BACKOFF_CAP_S = 15 * 60.0
-# When our own limiter gives no wait, look again after this long.
-RATE_LIMIT_WAIT_S = 1.0
-# An unanswered Telegram callback only leaves a spinner, and an old one cannot be answered:
-# try an ack a few times, soon, then drop it.
-ACK_ATTEMPTS = 3
-ACK_RETRY_S = 1.0
-# A sent row whose record met a database outage: first retry, and the longest wait between.
-OUTAGE_RETRY_FIRST_S = 0.2
-OUTAGE_RETRY_MAX_S = 2.0
 # WhatsApp takes free-form messages only within 24 h of the user's last message
 # (PROVIDERS.md B5; Twilio error 63016); outside it only an approved template.
 WHATSAPP_CHANNEL = "whatsapp"
@@ -77,34 +71,6 @@ CLAIM_EVERY_S = 0.05
 # delayed that way reaches the provider late (bench/outbound_drain.py measured 1 ms here
 # worth about 5 % of Telegram's drain). The limiter's jitter bound (bot/platform/ratelimit.py) counts on it.
 GIL_SWITCH_INTERVAL_S = 0.001
-
-
-def backoff(attempts: int, rng: Callable[[], float] = random.random) -> dt.timedelta:
-    """Return the wait before another try: exponential, capped, jittered within its upper half."""
-    ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * (2 ** max(attempts - 1, 0)))
-    return dt.timedelta(seconds=ceiling / 2 + rng() * ceiling / 2)
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """A claimed row, detached from its session, with what is needed to send it."""
-
-    id: int
-    channel: str
-    address: str
-    language: str
-    kind: str
-    payload: dict[str, Any]
-    attempts: int  # counting this one
-    opted_out: bool
-    identity_id: int = 0
-    last_inbound_at: dt.datetime | None = None
-    claimed_at: dt.datetime | None = None
-
-    @property
-    def recipient(self) -> tuple[str, str]:
-        """Return the (channel, address) whose messages keep their order."""
-        return (self.channel, self.address)
 
 
 class OutboxWorker:
@@ -136,7 +102,7 @@ class OutboxWorker:
     def run_once(self, channel: str | None = None) -> int:
         """Send one batch of due messages; return how many rows were handled."""
         claimed = self.claim(channel)
-        groups = _in_order_groups(claimed)
+        groups = in_order_groups(claimed)
         if len(groups) <= 1 or self.concurrency == 1:
             for group in groups:
                 self._send_group(group)
@@ -205,7 +171,7 @@ class OutboxWorker:
                     last_claim = time.monotonic()
                 batches += bool(claimed)
                 total += len(claimed)
-                groups = _in_order_groups(claimed)
+                groups = in_order_groups(claimed)
                 if stop is None and len(groups) == 1 and not in_flight:
                     # A drain with one recipient's rows (a chat turn, a test): nothing to
                     # overlap, so no thread is started for it.
@@ -247,71 +213,13 @@ class OutboxWorker:
 
     def claim(self, channel: str | None = None, limit: int | None = None, skip_channels: Sequence[str] = ()) -> list[Claimed]:
         """Take due rows for this worker alone, in order per recipient, and mark them as being sent."""
-        now = self.clock()
-        earlier = aliased(OutboxMessage)
-        same_recipient = and_(
-            earlier.channel == OutboxMessage.channel, earlier.address == OutboxMessage.address,
-            earlier.id < OutboxMessage.id, earlier.kind != "ack",
-        )
-        # Both subqueries walk ix_outbox_channel_address (channel, address, id) for one
-        # recipient's earlier rows: a few dozen for a patient, far cheaper than a send.
-        in_flight = exists().where(same_recipient, earlier.status == OutboxStatus.SENDING)
-        waiting = (
-            select(func.count()).where(same_recipient, earlier.status == OutboxStatus.PENDING, earlier.due_at <= now)
-            .correlate(OutboxMessage).scalar_subquery()
-        )
-        query = (
-            select(
-                OutboxMessage.id, OutboxMessage.channel, OutboxMessage.address, OutboxMessage.language,
-                OutboxMessage.kind, OutboxMessage.payload, OutboxMessage.attempts, OutboxMessage.identity_id,
-                Identity.opted_out, Identity.last_inbound_at, waiting.label("waiting"),
-            )
-            .join(Identity, Identity.id == OutboxMessage.identity_id)
-            .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now)
-            # Acks keep no order: answering a button press never waits for a message.
-            .where(or_(OutboxMessage.kind == "ack", ~in_flight))
-            .order_by(OutboxMessage.id)
-            .limit(limit or self.batch_size)
-            .with_for_update(skip_locked=True, of=OutboxMessage)
-        )
-        if channel is not None:
-            query = query.where(OutboxMessage.channel == channel)
-        if skip_channels:
-            query = query.where(OutboxMessage.channel.not_in(skip_channels))
         with self.db.write() as session:
-            rows = _first_in_line(session.execute(query).all())
-            if not rows:
-                return []
-            claimed_ids = set(
-                session.scalars(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id.in_([r.id for r in rows]), OutboxMessage.status == OutboxStatus.PENDING)
-                    .values(status=OutboxStatus.SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1)
-                    .returning(OutboxMessage.id)
-                )
-            )
-        return [
-            Claimed(
-                r.id, r.channel, r.address, r.language, r.kind, r.payload, r.attempts + 1, r.opted_out,
-                r.identity_id, r.last_inbound_at, now,
-            )
-            for r in rows
-            if r.id in claimed_ids
-        ]
+            return claims.claim(session, self.clock(), limit or self.batch_size, channel, skip_channels)
 
     def recover_stale(self) -> int:
         """Put rows claimed by a worker that died back in the queue, once; return how many came back."""
-        stale = and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_at < self.clock() - self.claim_timeout)
         with self.db.write() as session:
-            # Its second crash: it may have been sent twice already; never a third time.
-            failed = session.execute(
-                update(OutboxMessage).where(stale, OutboxMessage.recoveries >= 1)
-                .values(status=OutboxStatus.FAILED, error_code="crash_repeat", error="worker died holding it twice")
-            ).rowcount or 0
-            count = session.execute(
-                update(OutboxMessage).where(stale, OutboxMessage.recoveries == 0)
-                .values(status=OutboxStatus.PENDING, recoveries=OutboxMessage.recoveries + 1)
-            ).rowcount or 0
+            count, failed = claims.recover_stale(session, self.clock() - self.claim_timeout)
         if count or failed:
             log.warning("stale outbox rows: %d returned to the queue, %d failed after a second crash", count, failed)
         return count
@@ -332,7 +240,7 @@ class OutboxWorker:
             if row.claimed_at is not None and self.clock() - row.claimed_at > self.claim_timeout / 2:
                 # A batch this slow could be taken for a dead worker's: give the rest back.
                 with self.db.write() as session:
-                    _hold(session, group[index:], self.clock())
+                    retry.hold(session, group[index:], self.clock())
                 return
             with log_context(outbox_id=row.id, channel=row.channel):  # every line of this send says which
                 sent = self._send(row, group[index + 1 :])
@@ -402,7 +310,7 @@ class OutboxWorker:
         with self.db.write() as session:
             status = OutboxStatus.FAILED
             if exc.fallback:
-                status = _fall_back_to_sms(session, row, exc, now)
+                status = retry.fall_back_to_sms(session, row, exc, now)
             session.execute(
                 update(OutboxMessage).where(OutboxMessage.id == row.id)
                 .values(status=status, error_code=exc.code, error=str(exc)[:500])
@@ -440,93 +348,15 @@ class OutboxWorker:
 
         def put_back() -> None:
             with self.db.write() as session:
-                session.execute(
-                    update(OutboxMessage).where(OutboxMessage.id == row.id).values(status=OutboxStatus.PENDING, due_at=due, **values)
-                )
-                if row.kind != "ack":
-                    _hold(session, followers, due)
-                    # Rows queued for them since, or left out of this batch, wait as long.
-                    session.execute(
-                        update(OutboxMessage)
-                        .where(
-                            OutboxMessage.channel == row.channel, OutboxMessage.address == row.address,
-                            OutboxMessage.id > row.id, OutboxMessage.kind != "ack",
-                            OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at < due,
-                        )
-                        .values(due_at=due)
-                    )
+                retry.put_back(session, row, due, followers, **values)
 
         self._record_through_outage(row, put_back)
 
     def _record_through_outage(self, row: Claimed, write: Callable[[], None]) -> None:
-        """Commit what became of a send (accepted, or to be tried later), waiting out a database outage.
-
-        A row left "sending" comes back only after the claim timeout: one the provider
-        accepted is then sent again, and the rows behind it for that recipient wait as
-        long. So the write is retried while the database is away (OperationalError, InterfaceError: a dropped or
-        refused connection; the pool's pre-ping reconnects), until half the claim timeout,
-        after which the row may be taken for a dead worker's anyway. Found by bench/faults.py
-        --scenario pg-restart.
-        """
-        wait_s = OUTAGE_RETRY_FIRST_S
-        while True:
-            try:
-                write()
-                return
-            except (OperationalError, InterfaceError) as exc:
-                if row.claimed_at is not None and self.clock() - row.claimed_at > self.claim_timeout / 2:
-                    raise
-                log.warning("outbox row %s sent but not yet recorded (%s); retrying in %.1f s", row.id, type(exc).__name__, wait_s)
-                time.sleep(wait_s)
-                wait_s = min(wait_s * 2, OUTAGE_RETRY_MAX_S)
+        """Commit what became of a send, waiting out a database outage (retry.record_through_outage)."""
+        retry.record_through_outage(row, write, self.clock, self.claim_timeout)
 
     def _finish(self, outbox_id: int, **values: object) -> None:
         with self.db.write() as session:
             session.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id).values(**values))
 
-
-def _in_order_groups(claimed: Sequence[Claimed]) -> list[list[Claimed]]:
-    """Return the batch as one list per recipient, in id order; each ack alone."""
-    groups: dict[object, list[Claimed]] = {}
-    for row in claimed:
-        groups.setdefault(("ack", row.id) if row.kind == "ack" else row.recipient, []).append(row)
-    return list(groups.values())
-
-
-def _first_in_line(rows: Sequence[Any]) -> list[Any]:
-    """Keep the rows whose recipient's earlier due rows are all in this batch ahead of them.
-
-    An earlier due row missing from the batch is being claimed by another worker right now
-    (PostgreSQL skipped its lock): what follows it waits for the next claim.
-    """
-    kept, taken = [], Counter[tuple[str, str]]()
-    for row in rows:
-        recipient = (row.channel, row.address)
-        if row.kind != "ack":
-            if row.waiting != taken[recipient]:
-                continue
-            taken[recipient] += 1
-        kept.append(row)
-    return kept
-
-
-def _hold(session: Session, rows: Sequence[Claimed], due: dt.datetime) -> None:
-    """Give claimed rows back unsent, due no earlier than `due`, their claim not counted."""
-    if rows:
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_([r.id for r in rows]), OutboxMessage.status == OutboxStatus.SENDING)
-            .values(status=OutboxStatus.PENDING, due_at=due, attempts=OutboxMessage.attempts - 1)
-        )
-
-
-def _fall_back_to_sms(session: Session, row: Claimed, exc: SendError, now: dt.datetime) -> str:
-    """Queue the SMS copy of a message this channel cannot carry; return the row's new status."""
-    original = session.get(OutboxMessage, row.id)
-    if original is None:
-        return OutboxStatus.FAILED
-    if queue_sms_fallback(session, original, f"{row.channel} {exc.code or 'needs fallback'}", now):
-        return OutboxStatus.REROUTED
-    # A copy queued before (this row sent twice after a crash) still stands.
-    copied = session.scalar(select(exists().where(OutboxMessage.fallback_of == row.id)))
-    return OutboxStatus.REROUTED if copied else OutboxStatus.FAILED
