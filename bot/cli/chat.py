@@ -18,6 +18,7 @@ from typing import TextIO
 from bot.channels import local
 from bot.channels.base import InboundMessage
 from bot.runtime import Services
+from bot.services.identities import ensure_identity
 from bot.store.models import utcnow
 from webhooks.inbound import receive
 
@@ -42,8 +43,6 @@ class TerminalChat:
 
     def _preset_language(self, language: str) -> None:
         """Gives a user who has not chosen a language yet the one asked for on the command line."""
-        from bot.dispatch import ensure_identity
-
         with self.services.db.write() as session:
             identity = ensure_identity(session, local.NAME, self.user)
             if identity.language is None:

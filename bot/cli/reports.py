@@ -12,6 +12,7 @@ import re
 import sys
 from typing import Any
 
+from bot.cli.common import CommandError, open_services
 from bot.platform.config import Settings
 
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -32,8 +33,6 @@ def add_report_parser(commands: Any) -> argparse.ArgumentParser:
 
 
 def _day(option: str, value: str) -> dt.date:
-    from bot.cli.main import CommandError
-
     try:
         if not _ISO_DAY.fullmatch(value):
             raise ValueError(value)
@@ -44,8 +43,6 @@ def _day(option: str, value: str) -> dt.date:
 
 def report_range(args: argparse.Namespace, today: dt.date) -> tuple[dt.date, dt.date]:
     """Return the days the command line asks for, or raise CommandError saying why it cannot."""
-    from bot.cli.main import CommandError
-
     if args.date is not None:
         if args.start is not None or args.end is not None:
             raise CommandError("give either --date or --from and --to, not both")
@@ -63,11 +60,11 @@ def report_range(args: argparse.Namespace, today: dt.date) -> tuple[dt.date, dt.
 
 def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     """Print the consultation report of a day or a range of days."""
-    from bot.cli.main import _services
+    # Loaded when the command runs (bot/cli/__init__.py says why).
     from bot.services.reports import IST, build_report, render_csv, render_text
 
     start, end = report_range(args, dt.datetime.now(IST).date())
-    services = _services(settings, announce=False)
+    services = open_services(settings, announce=False)
     with services.db.read() as session:
         report = build_report(session, start, end)
     sys.stdout.write(render_csv(report) if args.csv else render_text(report, args.lang or settings.default_language, services.catalogs))

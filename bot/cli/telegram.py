@@ -9,24 +9,28 @@ Registered in bot/cli/main.py's parser with ``add_telegram_parser(commands)``.
   receives it), with the outbox worker and timers running in this process, until Ctrl-C or
   SIGTERM.
 
-Like every command module, this one imports what a command needs when it runs, so that
-`teleopd --help` and the other commands load neither python-telegram-bot nor the database;
-bot/cli/main.py imports this module, so CommandError comes from main late as well.
+Like every command module, this one imports what a command needs when it runs (the
+adapter, the database, the web app's receive), so that `teleopd --help` and the other
+commands do not load them (bot/cli/__init__.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import signal
 import threading
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy import func, select
 from telegram.constants import SUPPORTED_WEBHOOK_PORTS
 
 from bot.channels.base import Malformed, SendError
+from bot.cli.common import CommandError, open_services
 from bot.platform.config import Settings
+from bot.platform.logs import log_context, new_request_id
 
 log = logging.getLogger("teleopd")
 
@@ -57,8 +61,6 @@ def add_telegram_parser(commands: Any) -> argparse.ArgumentParser:
 
 def _require_telegram(settings: Settings, *, webhook: bool) -> None:
     """Refuse in one line unless the bot token is set, and for the webhook its secret too."""
-    from bot.cli.main import CommandError
-
     if not settings.telegram_enabled:
         needed = "TELEOPD_TELEGRAM_TOKEN and TELEOPD_TELEGRAM_SECRET" if webhook else "TELEOPD_TELEGRAM_TOKEN"
         raise CommandError(f"telegram is off: set {needed}")
@@ -71,8 +73,6 @@ def _require_telegram(settings: Settings, *, webhook: bool) -> None:
 
 def _webhook_url(url: str) -> str:
     """Return the URL if Telegram can call it, or raise CommandError saying why not."""
-    from bot.cli.main import CommandError
-
     try:
         parts = urlsplit(url)
         port = parts.port or 443
@@ -89,8 +89,8 @@ def _webhook_url(url: str) -> str:
 
 def cmd_set_webhook(settings: Settings, args: argparse.Namespace) -> int:
     """Register the webhook URL with Telegram, with our secret and the update kinds we handle."""
+    # Loaded when the command runs (bot/cli/__init__.py says why).
     from bot.channels.telegram import ALLOWED_UPDATES, TelegramChannel
-    from bot.cli.main import CommandError
     from bot.platform.ratelimit import RateLimiter
 
     _require_telegram(settings, webhook=True)
@@ -109,12 +109,10 @@ def cmd_set_webhook(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_poll(settings: Settings, args: argparse.Namespace) -> int:
     """Poll Telegram for updates and handle them here, with the worker, until stopped."""
-    from bot.cli.main import CommandError, _services
-
     _require_telegram(settings, webhook=False)  # polling needs no webhook secret
     if not 0 <= args.timeout <= 50:
         raise CommandError("--timeout takes a number of seconds from 0 to 50")
-    services = _services(settings)
+    services = open_services(settings)
     channel = services.channels["telegram"]
     stop = threading.Event()
     previous = _on_signals(stop)
@@ -146,8 +144,8 @@ def poll_updates(
     max_updates: int | None = None, idle_exit: bool = False,
 ) -> int:
     """Long-poll getUpdates and take each update the webhook's way (parse, then receive); return how many."""
+    # Loaded when the command runs (bot/cli/__init__.py says why).
     from bot.channels.telegram import ALLOWED_UPDATES, NAME, parse_update
-    from bot.platform.logs import log_context, new_request_id
     from bot.platform.metrics import count_rejected
     from webhooks.inbound import receive
 
@@ -195,10 +193,7 @@ def poll_updates(
 
 def _outbox_settled(services: Any) -> bool:
     """Tell whether no Telegram message is waiting to be sent within the next few seconds."""
-    import datetime as dt
-
-    from sqlalchemy import func, select
-
+    # Loaded when the command runs (bot/cli/__init__.py says why).
     from bot.channels.telegram import NAME
     from bot.store.models import OutboxMessage, OutboxStatus, utcnow
 

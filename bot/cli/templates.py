@@ -28,6 +28,7 @@ def add_templates_parser(commands: Any) -> argparse.ArgumentParser:
 
 def marked_messages(keyword: str) -> list[str]:
     """Return the msgids marked with a keyword (t, sms, tn) in the flows' source."""
+    # Loaded when the command runs (bot/cli/__init__.py says why).
     from babel.messages.extract import extract_from_dir
 
     import flows
@@ -44,6 +45,7 @@ def marked_messages(keyword: str) -> list[str]:
 
 def cmd_templates(settings: Settings, args: argparse.Namespace) -> int:
     """Print the templates: key, segments (SMS), English and Hindi text."""
+    # Loaded when the command runs (bot/cli/__init__.py says why).
     from bot.channels.sms_text import segments
     from bot.outbox.template_keys import template_key
     from bot.platform.i18n import Catalogs
