@@ -35,9 +35,6 @@ and `lang` its conversation's language (en, hi), both null before its first mess
 
 from __future__ import annotations
 
-import ipaddress
-import json
-import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -62,35 +59,29 @@ from bot.dispatch import Result
 from bot.runtime import Services
 from bot.services import webchats
 from flows.engine import LANGUAGES
+from webhooks import chat_requests
+from webhooks.chat_requests import DEMO_STAFF_SUFFIXES, MAX_WAIT_S, ROLES, Said
 from webhooks.inbound import receive
 from webhooks.pages import in_language, page_language, t
 
+# What tests and gunicorn.conf.py import from here; what a request may carry is checked in
+# webhooks/chat_requests.py.
+__all__ = [
+    "COOKIE_PREFIX", "DEFAULT_LONG_POLLS", "DEMO_STAFF_SUFFIXES", "ENROL_WORD", "MAX_WAIT_S", "ROLES", "LongPolls", "blueprint",
+    "install", "limit_long_polls", "long_polls_for",
+]
+
 blueprint = Blueprint("webchat", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
 
-# A chat message longer than this is not a message; the flows cut what they keep far shorter.
-MAX_TEXT_CHARS = 20_000
-# Client message ids become part of the dedupe key: plain ASCII only (PostgreSQL refuses
-# NUL in text, and a lone surrogate cannot be encoded at all).
-CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
-# A long poll holds one of `teleopd serve`'s threads: 25 s stays under the idle timeouts of
-# common proxies (often 30-60 s) and waitress's channel_timeout (120 s).
-MAX_WAIT_S = 25.0
-WAIT = re.compile(r"^[0-9]{1,9}(\.[0-9]{1,3})?$")
 # Long polls one process holds at once unless create_app is told otherwise (`teleopd serve`
 # tells it half its threads, gunicorn.conf.py half a gthread worker's; gunicorn's sync
 # workers hold none anyway).
 DEFAULT_LONG_POLLS = 4
-# The page's roles (?role=), each its own chat (and cookie) in one browser.
-ROLES = ("patient", "doctor", "health_worker")
-# On the local demo, a user id made for a staff tab ends in its role's suffix (web-abc.doctor).
-DEMO_STAFF_SUFFIXES = {".doctor": "doctor", ".hw": "health_worker"}
 # The chat cookie of a role is "teleopd_chat_<role>", sent only to that role's API.
 COOKIE_PREFIX = "teleopd_chat_"
 # A chat outlives a browser restart for a month (a doctor's desk across shifts); "new chat"
 # or an operator ends it sooner.
 COOKIE_SECONDS = 30 * 24 * 3600
-# Headers a proxy adds: the demo's open API refuses a request carrying one.
-PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
 # The demo's routes, which take any user id.
 DEMO_ENDPOINTS = ("webchat.post_message", "webchat.get_messages")
 # The word the bot takes before an enrolment code (flows/steps/enrolment.py): in Hindi,
@@ -153,98 +144,17 @@ def _services() -> Services:
     return current_app.extensions["teleopd"]  # type: ignore[no-any-return]
 
 
-def _from_this_machine() -> bool:
-    """Tell whether a request came straight from this machine, through no proxy."""
-    if any(name in request.headers for name in PROXY_HEADERS):
-        return False
-    try:
-        return ipaddress.ip_address(request.remote_addr or "").is_loopback
-    except ValueError:
-        return False
-
-
 @blueprint.before_request
 def _open_api_only_on_the_local_demo():  # type: ignore[no-untyped-def]
     """Refuse the demo's any-user-id API unless this is the local demo, asked from this machine."""
     if request.endpoint not in DEMO_ENDPOINTS:
         return None
-    if _setup().local_demo and _from_this_machine():
+    if _setup().local_demo and chat_requests.from_this_machine():
         return None
     return jsonify(error="chats by user id are open only on the local demo; open the chat page, which gives this browser its own chat"), 403
 
 
-def _user(user: str) -> str:
-    if not local.valid_user_id(user):
-        abort(400, description="user ids are 1-64 characters of letters, digits and . _ @ -")
-    return user
-
-
-def _role(role: str) -> str:
-    if role not in ROLES:
-        abort(404, description=f"no such role: the roles are {', '.join(ROLES)}")
-    return role
-
-
-def _wait_seconds(value: str | None) -> float:
-    """Return how long a GET may wait, 0 without `wait`; a wait that is no number is a 400."""
-    if value is None:
-        return 0.0
-    if not WAIT.match(value):
-        abort(400, description=f'"wait" must be a number of seconds from 0 to {MAX_WAIT_S:g}')
-    return min(float(value), MAX_WAIT_S)
-
-
-def _json_body() -> Any:
-    """Return the request's JSON body, or None when it is not JSON we can read."""
-    if not request.is_json:
-        return None
-    try:
-        return json.loads(request.get_data(cache=False))
-    except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested past the parser's depth
-        return None
-
-
-@dataclass(frozen=True)
-class _Said:
-    """One message a web chat sent, checked."""
-
-    text: str | None
-    choice: str | None
-    client_id: str | None
-
-
-def _said() -> _Said:
-    """Return the message in the request's body, or answer 400 saying what is wrong with it."""
-    body = _json_body()
-    if not isinstance(body, dict):
-        abort(400, description='send a JSON object: {"text": "..."} or {"choice": "..."}')
-    text, choice, client_id = body.get("text"), body.get("choice"), body.get("id")
-    if (text is None) == (choice is None):
-        abort(400, description='send exactly one of "text" or "choice"')
-    if text is not None and (not isinstance(text, str) or len(text) > MAX_TEXT_CHARS):
-        abort(400, description=f'"text" must be a string of at most {MAX_TEXT_CHARS} characters')
-    if choice is not None and (not isinstance(choice, str) or not 0 < len(choice) <= 64):
-        abort(400, description='"choice" must be a choice key (a short string)')
-    if client_id is not None and (not isinstance(client_id, str) or not CLIENT_ID.match(client_id)):
-        abort(400, description='"id" must be 1-100 characters of letters, digits and . _ : -')
-    return _Said(text, choice, client_id)
-
-
-def _opened_as(role: str) -> str | None:
-    """Return the staff role a tab was opened as, None for a patient's.
-
-    It grants nothing: an unenrolled staff tab is asked for its code instead of registering
-    as a patient (flows/steps/enrolment.py).
-    """
-    return None if role == "patient" else role
-
-
-def _demo_opened_as(user: str) -> str | None:
-    """Return the staff role a local demo user id was made for (its suffix), None for a patient's."""
-    return next((role for suffix, role in DEMO_STAFF_SUFFIXES.items() if user.endswith(suffix)), None)
-
-
-def _handle(address: str, said: _Said, opened_as: str | None) -> Response:
+def _handle(address: str, said: Said, opened_as: str | None) -> Response:
     """Hand one message of a chat to the dispatcher; return the 202 answer."""
     provider_id = f"{address}:{said.client_id}" if said.client_id else f"{address}:{uuid.uuid4()}"
     message = InboundMessage(
@@ -263,17 +173,10 @@ def _handle(address: str, said: _Said, opened_as: str | None) -> Response:
     return response
 
 
-def _cursor() -> int:
-    cursor = local.parse_cursor(request.args.get("after"))
-    if cursor is None:
-        abort(400, description='"after" must be a cursor returned by this API')
-    return cursor
-
-
 def _messages(address: str) -> Response:
     """Return a chat's messages after the request's cursor, waiting up to its `wait` for one."""
-    cursor = _cursor()
-    wait_s = _wait_seconds(request.args.get("wait"))
+    cursor = chat_requests.cursor()
+    wait_s = chat_requests.wait_seconds(request.args.get("wait"))
     if not request.environ.get("wsgi.multithread", False):
         # One request at a time per process (gunicorn's sync workers, as in the Procfile):
         # a waiting chat would hold the whole process, webhooks and all. Answer at once;
@@ -391,14 +294,14 @@ def _my_chat(role: str) -> str | None:
 @blueprint.post("/api/my-chat/<role>/messages")
 def post_my_message(role: str):  # type: ignore[no-untyped-def]
     """Accept one message of this browser's chat, opening the chat (and setting its cookie) on the first."""
-    role = _role(role)
-    said = _said()  # checked before a chat is opened: a bad request opens none
+    role = chat_requests.checked_role(role)
+    said = chat_requests.said()  # checked before a chat is opened: a bad request opens none
     address = _my_chat(role)
     opened = None
     if address is None:
         opened = webchats.open_chat(_services().db)
         address = opened.address
-    response = _handle(address, said, _opened_as(role))
+    response = _handle(address, said, chat_requests.opened_as(role))
     if opened is not None:
         response.set_cookie(
             _cookie(role), opened.secret, max_age=COOKIE_SECONDS, path=_cookie_path(role),
@@ -410,19 +313,19 @@ def post_my_message(role: str):  # type: ignore[no-untyped-def]
 @blueprint.get("/api/my-chat/<role>/messages")
 def get_my_messages(role: str):  # type: ignore[no-untyped-def]
     """Return this browser's chat's messages after a cursor, waiting up to `wait` seconds for one."""
-    role = _role(role)
+    role = chat_requests.checked_role(role)
     address = _my_chat(role)
     if address is None:
         # No chat yet: nothing can arrive for it, so there is nothing to wait for either.
-        _wait_seconds(request.args.get("wait"))
-        return jsonify(messages=[], cursor=str(_cursor()), role=None, lang=None, chat=None)
+        chat_requests.wait_seconds(request.args.get("wait"))
+        return jsonify(messages=[], cursor=str(chat_requests.cursor()), role=None, lang=None, chat=None)
     return _messages(address)
 
 
 @blueprint.delete("/api/my-chat/<role>")
 def end_my_chat(role: str):  # type: ignore[no-untyped-def]
     """End this browser's chat for a role: its secret is revoked and its cookie cleared."""
-    role = _role(role)
+    role = chat_requests.checked_role(role)
     secret = request.cookies.get(_cookie(role))
     if secret is not None:
         address = webchats.address_for(_services().db, secret)
@@ -441,11 +344,11 @@ def end_my_chat(role: str):  # type: ignore[no-untyped-def]
 @blueprint.post("/api/chat/<user>/messages", merge_slashes=False)
 def post_message(user: str):  # type: ignore[no-untyped-def]
     """Accept one message from a local demo chat user and handle it."""
-    user = _user(user)
-    return _handle(user, _said(), _demo_opened_as(user))
+    user = chat_requests.checked_user(user)
+    return _handle(user, chat_requests.said(), chat_requests.demo_opened_as(user))
 
 
 @blueprint.get("/api/chat/<user>/messages", merge_slashes=False)
 def get_messages(user: str):  # type: ignore[no-untyped-def]
     """Return a local demo chat user's messages after a cursor, waiting up to `wait` seconds for one."""
-    return _messages(_user(user))
+    return _messages(chat_requests.checked_user(user))
