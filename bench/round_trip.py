@@ -1,14 +1,16 @@
 """One message's round trip on SQLite, in-process: webhook → dispatch → outbox → worker → a fake channel.
 
-    python bench/round_trip.py [--messages 300] [--rounds 3] [--checkout PATH ...] [--json out.json]
+    python bench/round_trip.py [--messages 200] [--rounds 3] [--checkout PATH ...] [--json out.json]
 
 Each message is a POST to the web chat's demo API (`/api/chat/<user>/messages`, the Flask
 app through its test client: the same view, receive() and dispatcher a webhook uses), then
 one `OutboxWorker.drain(channel="local")`, which claims the reply rows and "sends" them to the
 local channel (a row in the database, as the web chat reads it). Twenty users take turns
 saying "hello" and "help", so every message is a real turn of a conversation with a reply.
-The figure is wall time per round trip (POST and drain), median and mean over the
-messages after the first 20 (warm-up), and the share of it spent in `OutboxWorker.claim`.
+The figures are wall time per round trip (POST and drain), median and mean over the
+messages after the first 20 (warm-up), the process's CPU time per round trip (less moved by
+other work on the machine than the wall time), and the wall time spent in
+`OutboxWorker.claim` (a drain claims twice: the reply rows, then to find nothing more).
 
 `--checkout PATH` runs the same messages on the code of another tree (a `git archive` of an
 older commit, say) beside this one, in one run: each checkout runs in a process of its own
@@ -80,18 +82,19 @@ def child(messages: int) -> dict[str, object]:
         db = Database(url)
         services = build_services(Settings(database_url=url, inbound_per_minute=1_000_000), db=db)
         client = create_app(services, local_demo=True).test_client()
-        times, claims, replies = [], [], 0
+        times, cpu, claims, replies = [], [], [], 0
         for n in range(messages + WARM_UP):
             user = f"bench{n % USERS}"
             claim_before = claim_s[0]
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             answer = client.post(f"/api/chat/{user}/messages", json={"text": TEXTS[(n // USERS) % len(TEXTS)]})
             replies += services.worker.drain(channel="local")
-            elapsed = time.perf_counter() - started
+            elapsed, cpu_elapsed = time.perf_counter() - started, time.process_time() - cpu_started
             if answer.status_code != 202:
                 raise SystemExit(f"POST answered {answer.status_code}: {answer.get_data(as_text=True)}")
             if n >= WARM_UP:
                 times.append(elapsed * 1000)
+                cpu.append(cpu_elapsed * 1000)
                 claims.append((claim_s[0] - claim_before) * 1000)
         services.close()
     finally:
@@ -101,6 +104,7 @@ def child(messages: int) -> dict[str, object]:
         "replies": replies,
         "median_ms": statistics.median(times),
         "mean_ms": statistics.fmean(times),
+        "cpu_mean_ms": statistics.fmean(cpu),
         "claim_mean_ms": statistics.fmean(claims),
     }
 
@@ -111,14 +115,17 @@ def revision(root: Path) -> str:
         out = subprocess.run(
             ["git", "-C", str(root), "log", "-1", "--format=%h %s"], capture_output=True, text=True, timeout=10, check=True,
         ).stdout.strip()
-        return out[:72] if out else str(root)
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.strip()
+        return (("(changed) " if dirty else "") + out)[:72] if out else str(root)
     except (OSError, subprocess.SubprocessError):
         return str(root)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--messages", type=int, default=300)
+    parser.add_argument("--messages", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--checkout", action="append", default=[], help="another tree to measure beside this one")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -151,8 +158,10 @@ def main() -> int:
         medians = [float(f["median_ms"]) for f in results[root]]  # type: ignore[arg-type]
         claims = [float(f["claim_mean_ms"]) for f in results[root]]  # type: ignore[arg-type]
         means = [float(f["mean_ms"]) for f in results[root]]  # type: ignore[arg-type]
+        cpus = [float(f["cpu_mean_ms"]) for f in results[root]]  # type: ignore[arg-type]
         print(
-            f"{revision(root):<72}  median of medians {statistics.median(medians):6.2f} ms, claim {statistics.median(claims):5.2f} ms"
+            f"{revision(root):<72}  median of medians {statistics.median(medians):6.2f} ms, CPU {statistics.median(cpus):6.2f} ms,"
+            f" claim {statistics.median(claims):5.2f} ms"
             f" ({100 * statistics.median(claims) / statistics.median(means):.0f} % of the mean)"
         )
     if args.json:
