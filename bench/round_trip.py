@@ -1,6 +1,6 @@
 """One message's round trip on SQLite, in-process: webhook → dispatch → outbox → worker → a fake channel.
 
-    python bench/round_trip.py [--messages 200] [--rounds 3] [--checkout PATH ...] [--json out.json]
+    python bench/round_trip.py [--messages 150] [--rounds 3] [--checkout PATH ...] [--json out.json]
 
 Each message is a POST to the web chat's demo API (`/api/chat/<user>/messages`, the Flask
 app through its test client: the same view, receive() and dispatcher a webhook uses), then
@@ -125,7 +125,7 @@ def revision(root: Path) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--messages", type=int, default=200)
+    parser.add_argument("--messages", type=int, default=150)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--checkout", action="append", default=[], help="another tree to measure beside this one")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -150,7 +150,7 @@ def main() -> int:
             figures = json.loads(out.stdout.strip().splitlines()[-1]) | {"load_before": before, "load_after": load_averages()}
             results[root].append(figures)
             print(
-                f"round {round_no}  {revision(root):<72}  {figures['median_ms']:6.2f} ms median  {figures['mean_ms']:6.2f} ms mean"
+                f"round {round_no}  {revision(root):<72}  {figures['median_ms']:6.2f} ms median  {figures['mean_ms']:6.2f} ms mean  {figures['cpu_mean_ms']:6.2f} ms CPU"
                 f"  claim {figures['claim_mean_ms']:5.2f} ms  load {before} → {figures['load_after']}"
             )
     print()
