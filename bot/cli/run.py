@@ -67,10 +67,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     services = open_services(settings)
     app = create_app(services, local_demo=local_demo, long_polls=long_polls_for(args.threads))
     stop = threading.Event()
-    worker = threading.Thread(target=services.worker.run, args=(stop, services.outbox_signal), name="outbox-worker", daemon=True)
-    worker.start()
-    timer_thread = threading.Thread(target=services.timers.run, args=(stop,), name="timers", daemon=True)
-    timer_thread.start()
+    background = services.start_background(stop)  # the timers and the outbox worker, in threads
     try:
         server = create_server(app, host=args.host, port=port, threads=args.threads, ident="teleopd")
     except OSError as exc:
@@ -87,10 +84,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     try:
         server.run()
     finally:
-        stop.set()
-        services.outbox_signal.set()
-        worker.join(timeout=5)
-        timer_thread.join(timeout=5)
+        background.join()
         services.close()
     return 0
 
@@ -120,19 +114,15 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     log.info("worker started")
-    timer_thread = threading.Thread(target=services.timers.run, args=(stop,), name="timers", daemon=True)
-    timer_thread.start()
-    # PostgreSQL: woken by the web processes' commits (LISTEN/NOTIFY) instead of finding
-    # replies at the next idle poll, up to half a second later.
-    listener = threading.Thread(
-        target=services.db.listen_outbox, args=(services.outbox_signal, stop), name="outbox-listener", daemon=True
-    )
-    listener.start()
+    # The timers in a thread; the outbox worker runs in this one. PostgreSQL: woken by the web
+    # processes' commits (LISTEN/NOTIFY) instead of finding replies at the next idle poll, up
+    # to half a second later.
+    background = services.start_background(stop, send=False, listen=True)
     try:
         services.worker.run(stop, services.outbox_signal)
     except KeyboardInterrupt:
         stop.set()
-    timer_thread.join(timeout=5)
+    background.join()
     services.close()
     log.info("worker stopped")
     return 0

@@ -116,24 +116,20 @@ def cmd_poll(settings: Settings, args: argparse.Namespace) -> int:
     channel = services.channels["telegram"]
     stop = threading.Event()
     previous = _on_signals(stop)
-    worker = threading.Thread(target=services.worker.run, args=(stop, services.outbox_signal), name="outbox-worker", daemon=True)
-    timers = threading.Thread(target=services.timers.run, args=(stop,), name="timers", daemon=True)
+    background = None
     try:
         try:
             channel.delete_webhook()  # Telegram: getUpdates does not work while a webhook is set
         except SendError as exc:
             raise CommandError(f"cannot delete the webhook: {exc}") from exc
-        worker.start()
-        timers.start()
+        background = services.start_background(stop)  # the timers and the outbox worker, in threads
         log.info("polling Telegram for updates (Ctrl-C to stop)")
         handled = poll_updates(services, channel, stop, timeout=args.timeout, max_updates=args.max_updates, idle_exit=args.idle_exit)
         log.info("handled %d updates", handled)
     finally:
         stop.set()
-        services.outbox_signal.set()
-        for thread in (worker, timers):
-            if thread.is_alive():
-                thread.join(timeout=5)
+        if background is not None:
+            background.join()
         _restore_signals(previous)
     channel.close()
     return 0
