@@ -46,7 +46,7 @@ SETTLED = (OutboxStatus.SENT, OutboxStatus.DELIVERED, OutboxStatus.FAILED, Outbo
 SHOWN = (OutboxStatus.SENT, OutboxStatus.DELIVERED)
 WAIT_S = 20.0
 PATIENT = {"en": "Sunita Devi", "hi": "सुनीता देवी"}
-# What `teleopd demo` sets up (bot/cli/main.py cmd_demo, bot/services/opds.py): the doctor sits in the round-the-clock OPD.
+# What `teleopd demo` sets up (bot/cli/demo.py cmd_demo, bot/services/opds.py): the doctor sits in the round-the-clock OPD.
 DEMO_DOCTOR = "Anita Sharma"
 DEMO_OPD = {"en": "General Medicine (24 hours)", "hi": "सामान्य चिकित्सा (24 घंटे)"}
 # The dashboard's hooks (webhooks/templates/dashboard.html).

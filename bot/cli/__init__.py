@@ -4,8 +4,8 @@
 |---|---|
 | main.py | the parser, `main()` (the console script `bot.cli.main:main`, and `python -m bot.cli`) |
 | common.py | what the command modules share: CommandError, open_services, tables and one-time secrets |
-| serving.py | serve, worker |
-| chat.py | chat (the terminal chat) |
+| run.py | serve, worker, chat |
+| chat.py | the terminal chat itself (TerminalChat) |
 | opds.py | opd add/list |
 | staff.py | doctor and worker-user: add, list, disable, enable, remove, new-code |
 | patients.py | patient erase |

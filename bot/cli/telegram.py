@@ -25,7 +25,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
-from telegram.constants import SUPPORTED_WEBHOOK_PORTS
 
 from bot.channels.base import Malformed, SendError
 from bot.cli.common import CommandError, open_services
@@ -73,6 +72,9 @@ def _require_telegram(settings: Settings, *, webhook: bool) -> None:
 
 def _webhook_url(url: str) -> str:
     """Return the URL if Telegram can call it, or raise CommandError saying why not."""
+    # Loaded when the command runs (bot/cli/__init__.py says why): python-telegram-bot is large.
+    from telegram.constants import SUPPORTED_WEBHOOK_PORTS
+
     try:
         parts = urlsplit(url)
         port = parts.port or 443
