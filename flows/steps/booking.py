@@ -32,13 +32,13 @@ from typing import Any
 from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import ByLanguage, Choice, Reply, Text, TimeOfDay, sms, t, tn
 from flows.ports import BookingOutcome, BookingResult, Intake, OpdInfo, TokenInfo
-from flows.steps.onboarding import (
-    NAME_MAX,
+from flows.steps.questions import (
     NO_WORDS,
-    SEX_ALIASES,
-    SEX_LABELS,
     YES_WORDS,
-    FreeTextStep,
+    AgeQuestion,
+    NameQuestion,
+    SexQuestion,
+    YesNoQuestion,
 )
 from flows.understanding.redflags import known_flags
 from flows.understanding.symptoms import (
@@ -47,7 +47,6 @@ from flows.understanding.symptoms import (
     sees_patient,
     specialty_for,
 )
-from flows.understanding.text import parse_age
 
 SEVERITY_LABELS = {
     "mild": t("Mild: can do daily work"),
@@ -170,54 +169,25 @@ def _after_patient(turn: Turn) -> None:
     turn.goto("severity" if _intake(turn).get("duration_days") is not None else "since_when")
 
 
-class DependentNameStep(FreeTextStep):
-    """Asks the family member's name."""
-
-    name = field = "dep_name"
-    next_step = "dep_age"
-    max_length = NAME_MAX
-    question = t("What is the patient's name?")
-    needs_letters = t("A name needs letters. Please type the name, for example: Sunita Devi.")
-    too_long = t("That is too long for a name. Please send only the name, in at most {limit} letters.", limit=NAME_MAX)
+def _add_dependent(turn: Turn) -> None:
+    """Registers the family member under the user and goes on with the booking."""
+    name, age, sex = turn.data.pop("dep_name"), turn.data.pop("dep_age"), turn.data.pop("dep_sex")
+    turn.data["patient"] = turn.ports.bookings.add_dependent(name, age, sex)
+    _after_patient(turn)
 
 
-class DependentAgeStep(Step):
-    """Asks the family member's age."""
-
-    name = "dep_age"
-
-    def ask(self, turn: Turn) -> Reply:
-        return Reply(t("How old is {name}? Send the age in years; for a baby under one year, send 0.", name=turn.data.get("dep_name", "")))
-
-    def answer(self, turn: Turn, answer: Answer) -> None:
-        """Stores an age from 0 to 120."""
-        age = parse_age(answer.text)
-        if age is None:
-            turn.ask_again(t("Please send the age as a number of years from 0 to 120, for example 34. For a baby under one year, send 0."))
-            return
-        turn.data["dep_age"] = age
-        turn.goto("dep_sex")
+def _dependent_age_question(turn: Turn) -> Text:
+    return t("How old is {name}? Send the age in years; for a baby under one year, send 0.", name=turn.data.get("dep_name", ""))
 
 
-class DependentSexStep(Step):
-    """Asks the family member's sex, then registers them under the user."""
+def _dependent_sex_question(turn: Turn) -> Text:
+    return t("Is {name} female, male or other?", name=turn.data.get("dep_name", ""))
 
-    name = "dep_sex"
 
-    def ask(self, turn: Turn) -> Reply:
-        return Reply(
-            t("Is {name} female, male or other?", name=turn.data.get("dep_name", "")),
-            tuple(Choice(key, label, SEX_ALIASES[key]) for key, label in SEX_LABELS.items()),
-        )
-
-    def answer(self, turn: Turn, answer: Answer) -> None:
-        """Registers the family member and goes on with the booking."""
-        if answer.choice is None:
-            turn.ask_again(choose_again())
-            return
-        name, age = turn.data.pop("dep_name"), turn.data.pop("dep_age")
-        turn.data["patient"] = turn.ports.bookings.add_dependent(name, age, answer.choice)
-        _after_patient(turn)
+# The family member's name, age and sex; then they are registered under the user.
+DEPENDENT_NAME = NameQuestion("dep_name", "dep_name", t("What is the patient's name?"), "dep_age")
+DEPENDENT_AGE = AgeQuestion("dep_age", "dep_age", _dependent_age_question, "dep_sex")
+DEPENDENT_SEX = SexQuestion("dep_sex", "dep_sex", _dependent_sex_question, _add_dependent)
 
 
 def _after_danger_signs(turn: Turn) -> str | None:
@@ -571,35 +541,32 @@ class OfferStep(Step):
             turn.ask_again(choose_again())
 
 
-class SupportOfferStep(Step):
-    """After the Tele-MANAS reply: offers a doctor online, gently, with no questions to fill in."""
+def _support_accepted(turn: Turn) -> None:
+    """Goes to the OPD open now for the person writing."""
+    turn.data["patient"] = None
+    _intake(turn)["for_whom"] = "self"
+    turn.goto("opd_suggest")
 
-    name = "support_offer"
 
-    def ask(self, turn: Turn) -> Reply:
-        return Reply(
-            t("Would you like to talk to a doctor online as well? If you say yes, I will book it now, and you will be called first."),
-            (
-                Choice("yes", t("Yes, please"), YES_WORDS),
-                Choice("no", t("Not now"), NO_WORDS + ("later", "baad mein", "बाद में")),
-            ),
-            sms=sms("Talk to a doctor online too? You will be called first."),
-        )
+def _support_declined(turn: Turn) -> None:
+    """Leaves it there, kindly."""
+    turn.say(t("All right. Tele-MANAS is there for you day and night on 14416, and you can write to me at any time."))
+    _done(turn)
 
-    def answer(self, turn: Turn, answer: Answer) -> None:
-        """Goes to the OPD open now for the person writing, or leaves it there, kindly."""
-        if answer.choice == "yes":
-            turn.data["patient"] = None
-            _intake(turn)["for_whom"] = "self"
-            turn.goto("opd_suggest")
-        elif answer.choice == "no":
-            turn.say(t("All right. Tele-MANAS is there for you day and night on 14416, and you can write to me at any time."))
-            _done(turn)
-        else:
-            turn.ask_again()
+
+# After the Tele-MANAS reply: offers a doctor online, gently, with no questions to fill in.
+SUPPORT_OFFER = YesNoQuestion(
+    "support_offer",
+    t("Would you like to talk to a doctor online as well? If you say yes, I will book it now, and you will be called first."),
+    yes=("yes", t("Yes, please"), ()),
+    no=("no", t("Not now"), ("later", "baad mein", "बाद में")),
+    on_yes=_support_accepted,
+    on_no=_support_declined,
+    sms=sms("Talk to a doctor online too? You will be called first."),
+)
 
 
 STEPS: tuple[Step, ...] = (
-    SymptomsStep(), SupportOfferStep(), ForWhomStep(), DependentNameStep(), DependentAgeStep(), DependentSexStep(), SinceWhenStep(),
+    SymptomsStep(), SUPPORT_OFFER, ForWhomStep(), DEPENDENT_NAME, DEPENDENT_AGE, DEPENDENT_SEX, SinceWhenStep(),
     SeverityStep(), OpdSuggestStep(), OpdPickStep(), OfferStep(),
 )
