@@ -38,7 +38,7 @@ SKIP_WORDS = ("skip", "no", "nahi", "नहीं", "छोड़ें", "chhod
 # What comes after an answer: the next step's name, or a function that moves the turn on.
 Then = str | Callable[[Turn], None]
 # A question's text: fixed, or made from the turn (to name the patient asked about).
-Question = Text | Callable[[Turn], Text]
+Wording = Text | Callable[[Turn], Text]
 
 
 def go_on(turn: Turn, then: Then) -> None:
@@ -49,7 +49,7 @@ def go_on(turn: Turn, then: Then) -> None:
         turn.goto(then)
 
 
-def _text(turn: Turn, question: Question) -> Text:
+def _text(turn: Turn, question: Wording) -> Text:
     return question(turn) if callable(question) else question
 
 
@@ -66,20 +66,36 @@ def parse_phone(text: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-class TextQuestion(Step):
-    """A question answered in the user's own words: kept as typed if it has letters and fits."""
+class Question(Step):
+    """A question whose answer is stored under a data key, after which the flow goes on."""
 
-    def __init__(self, name: str, field: str, question: Question, then: Then, *, max_length: int, needs_letters: Text, too_long: Text):
+    def __init__(self, name: str, field: str, question: Wording, then: Then):
         self.name = name
         self.field = field
         self.question = question
         self.then = then
+
+    def choices(self) -> tuple[Choice, ...]:
+        """Return the choices offered under the question."""
+        return ()
+
+    def ask(self, turn: Turn) -> Reply:
+        return Reply(_text(turn, self.question), self.choices())
+
+    def keep(self, turn: Turn, value: object) -> None:
+        """Stores the answer and moves the conversation on."""
+        turn.data[self.field] = value
+        go_on(turn, self.then)
+
+
+class TextQuestion(Question):
+    """A question answered in the user's own words: kept as typed if it has letters and fits."""
+
+    def __init__(self, name: str, field: str, question: Wording, then: Then, *, max_length: int, needs_letters: Text, too_long: Text):
+        super().__init__(name, field, question, then)
         self.max_length = max_length
         self.needs_letters = needs_letters
         self.too_long = too_long
-
-    def ask(self, turn: Turn) -> Reply:
-        return Reply(_text(turn, self.question))
 
     def answer(self, turn: Turn, answer: Answer) -> None:
         """Stores the answer if it has letters and a sensible length."""
@@ -88,14 +104,13 @@ class TextQuestion(Step):
         elif len(answer.text) > self.max_length:
             turn.ask_again(self.too_long)
         else:
-            turn.data[self.field] = answer.text
-            go_on(turn, self.then)
+            self.keep(turn, answer.text)
 
 
 class NameQuestion(TextQuestion):
     """Asks for a person's name."""
 
-    def __init__(self, name: str, field: str, question: Question, then: Then):
+    def __init__(self, name: str, field: str, question: Wording, then: Then):
         super().__init__(
             name, field, question, then,
             max_length=NAME_MAX,
@@ -104,55 +119,33 @@ class NameQuestion(TextQuestion):
         )
 
 
-class AgeQuestion(Step):
+class AgeQuestion(Question):
     """Asks for an age in years, from 0 (a baby under one year) to 120."""
-
-    def __init__(self, name: str, field: str, question: Question, then: Then):
-        self.name = name
-        self.field = field
-        self.question = question
-        self.then = then
-
-    def ask(self, turn: Turn) -> Reply:
-        return Reply(_text(turn, self.question))
 
     def answer(self, turn: Turn, answer: Answer) -> None:
         """Stores an age from 0 to 120."""
         age = parse_age(answer.text)
         if age is None:
             turn.ask_again(t("Please send the age as a number of years from 0 to 120, for example 34. For a baby under one year, send 0."))
-            return
-        turn.data[self.field] = age
-        go_on(turn, self.then)
+        else:
+            self.keep(turn, age)
 
 
-def sex_choices() -> tuple[Choice, ...]:
-    """Return the choices of the sex question: female, male, other."""
-    return tuple(Choice(key, label, SEX_ALIASES[key]) for key, label in SEX_LABELS.items())
-
-
-class SexQuestion(Step):
+class SexQuestion(Question):
     """Asks for a person's sex: female, male or other."""
 
-    def __init__(self, name: str, field: str, question: Question, then: Then):
-        self.name = name
-        self.field = field
-        self.question = question
-        self.then = then
-
-    def ask(self, turn: Turn) -> Reply:
-        return Reply(_text(turn, self.question), sex_choices())
+    def choices(self) -> tuple[Choice, ...]:
+        return tuple(Choice(key, label, SEX_ALIASES[key]) for key, label in SEX_LABELS.items())
 
     def answer(self, turn: Turn, answer: Answer) -> None:
         """Stores female, male or other."""
         if answer.choice is None:
             turn.ask_again(choose_again())
-            return
-        turn.data[self.field] = answer.choice
-        go_on(turn, self.then)
+        else:
+            self.keep(turn, answer.choice)
 
 
-class PhoneQuestion(Step):
+class PhoneQuestion(Question):
     """Asks for a mobile number; optionally skippable, taken from the channel, or shared with a button.
 
     `channel_phone`: on a channel whose address is a phone number (WhatsApp, SMS) that number is
@@ -165,10 +158,7 @@ class PhoneQuestion(Step):
         self, name: str, field: str, question: Text, then: Then, *,
         invalid: Text, skippable: bool = False, channel_phone: bool = False, share_question: Text | None = None,
     ):
-        self.name = name
-        self.field = field
-        self.question = question
-        self.then = then
+        super().__init__(name, field, question, then)
         self.invalid = invalid
         self.skippable = skippable
         self.channel_phone = channel_phone
@@ -180,25 +170,24 @@ class PhoneQuestion(Step):
             return self.then
         return None
 
+    def choices(self) -> tuple[Choice, ...]:
+        return (Choice("skip", t("Skip"), SKIP_WORDS),) if self.skippable else ()
+
     def ask(self, turn: Turn) -> Reply:
-        choices = (Choice("skip", t("Skip"), SKIP_WORDS),) if self.skippable else ()
         if self.share_question is not None and turn.inbound.can_share_contact:
-            return Reply(self.share_question, choices, request_contact=True)
-        return Reply(self.question, choices)
+            return Reply(self.share_question, self.choices(), request_contact=True)
+        return super().ask(turn)
 
     def answer(self, turn: Turn, answer: Answer) -> None:
         """Stores a valid number (or a shared one), or none when the user skips."""
         if self.share_question is not None and turn.inbound.contact_phone:
-            turn.data[self.field] = turn.inbound.contact_phone
+            self.keep(turn, turn.inbound.contact_phone)
         elif self.skippable and answer.choice == "skip":
-            turn.data[self.field] = None
+            self.keep(turn, None)
+        elif (phone := parse_phone(answer.text)) is None:
+            turn.ask_again(self.invalid)
         else:
-            phone = parse_phone(answer.text)
-            if phone is None:
-                turn.ask_again(self.invalid)
-                return
-            turn.data[self.field] = phone
-        go_on(turn, self.then)
+            self.keep(turn, phone)
 
 
 class YesNoQuestion(Step):
