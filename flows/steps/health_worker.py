@@ -18,9 +18,12 @@ import datetime as dt
 from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import Choice, Reply, Text, sms, t
 from flows.ports import BookingOutcome, Intake, WalkIn
-from flows.steps.booking import opds_seeing, token_wait, token_when
+from flows.steps.opd_choice import opds_seeing
 from flows.steps.questions import AgeQuestion, NameQuestion, PhoneQuestion, SexQuestion
-from flows.understanding.symptoms import find_symptoms, parse_duration, specialty_for
+from flows.steps.token_text import token_wait, token_when
+from flows.understanding.duration import parse_duration
+from flows.understanding.specialty import specialty_for
+from flows.understanding.symptoms import find_symptoms
 
 HW_KEYS = ("hw_phone", "hw_name", "hw_age", "hw_sex", "hw_intake")
 
