@@ -23,7 +23,9 @@ from typing import Any
 from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import ByLanguage, Choice, Reply, Text, t
 from flows.ports import Profile
-from flows.steps.questions import NO_WORDS as NO_WORDS
+from flows.steps.questions import (
+    NO_WORDS as NO_WORDS,  # visit, tokens, erasure and opt-out import it from here
+)
 from flows.steps.questions import (
     SEX_LABELS,
     YES_WORDS,
@@ -36,8 +38,6 @@ from flows.steps.questions import (
 )
 from flows.understanding.india import match_state, state_by_code, state_menu_lines
 
-# NO_WORDS and YES_WORDS are imported from here by visit, tokens, erasure and opt-out.
-
 DISTRICT_MAX = 60
 PROFILE_FIELDS = ("name", "age", "sex", "state", "district", "phone")
 
@@ -46,6 +46,7 @@ LANGUAGE_CHOICES = (
     Choice("en", ByLanguage(en="English", hi="English"), aliases=("angrezi", "अंग्रेजी", "अंग्रेज़ी", "eng")),
     Choice("hi", ByLanguage(en="हिन्दी", hi="हिन्दी"), aliases=("hindi", "हिंदी", "hin")),
 )
+
 
 class LanguageStep(Step):
     """Asks which language to use; on first contact it leads to consent."""
