@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from bot.platform.config import Settings, SettingsError
+from bot.platform.settings_table import SETTINGS
 
 TOKEN = "123456789:AAHd8Qx-Z_kL0pQrStUvWxYz0123456789ab"
 SECRET = "wh_secret-Token42"
@@ -409,3 +410,20 @@ def test_status_line_names_a_non_default_telegram_api():
     assert Settings.from_env(env).channel_status_lines()[0] == (
         "telegram: on (bot 123456789, API http://127.0.0.1:8081/bot)"
     )
+
+
+def test_the_table_fills_every_setting_once_and_each_example_is_accepted(tmp_path):
+    """bot/platform/settings_table.py: one row per field, and the example it shows is a value its rule takes."""
+    fields = [row.field for row in SETTINGS if row.field is not None]
+    assert sorted(fields) == sorted(Settings.__dataclass_fields__)
+    assert len({row.env for row in SETTINGS}) == len(SETTINGS)
+    for row in SETTINGS:
+        if row.field is None:  # retired: any value is refused
+            with pytest.raises(SettingsError, match=f"^{row.env} must "):
+                row.parse(row.example or "x", row)
+            continue
+        example = str(tmp_path / row.example) if row.field.endswith("_file") else row.example
+        if row.field.endswith("_file"):
+            (tmp_path / row.example).write_text("{}")
+        assert row.parse(example, row) is not None, row.env
+        assert row.rule.startswith(("be ", "name ")), row.env

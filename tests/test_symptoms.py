@@ -1,4 +1,4 @@
-"""Tests for flows.understanding.symptoms: the lexicon, symptom matching, durations and the suggested OPD."""
+"""Tests for flows.understanding.symptoms, duration and specialty: the lexicon, symptom matching, durations and the suggested OPD."""
 
 from __future__ import annotations
 
@@ -11,15 +11,14 @@ from typing import Any
 
 import pytest
 
+from flows.understanding.duration import Duration, parse_duration
+from flows.understanding.specialty import specialty_for
 from flows.understanding.symptoms import (
     SPECIALTIES,
-    Duration,
     Finding,
     Symptom,
     find_symptoms,
     lexicon,
-    parse_duration,
-    specialty_for,
     variant_key,
 )
 from flows.understanding.text import fold, is_devanagari, normalize
@@ -660,7 +659,7 @@ def test_name_follows_language() -> None:
 def test_import_does_no_work_and_needs_no_web_stack() -> None:
     """Importing flows.understanding.symptoms reads no file and pulls in no Flask, SQLAlchemy or Babel."""
     code = (
-        "import sys, flows.understanding.symptoms as s\n"
+        "import sys, flows.understanding.symptoms as s, flows.understanding.duration, flows.understanding.specialty\n"
         "assert s._raw_lexicon.cache_info().currsize == 0, 'lexicon loaded at import'\n"
         "assert s._index.cache_info().currsize == 0, 'index built at import'\n"
         "bad = [m for m in ('flask', 'sqlalchemy', 'babel') if m in sys.modules]\n"

@@ -18,16 +18,12 @@ import datetime as dt
 from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import Choice, Reply, Text, sms, t
 from flows.ports import BookingOutcome, Intake, WalkIn
-from flows.steps.booking import opds_seeing, token_wait, token_when
-from flows.steps.onboarding import (
-    NAME_MAX,
-    SEX_ALIASES,
-    SEX_LABELS,
-    FreeTextStep,
-    parse_phone,
-)
-from flows.understanding.symptoms import find_symptoms, parse_duration, specialty_for
-from flows.understanding.text import parse_age
+from flows.steps.opd_choice import opds_seeing
+from flows.steps.questions import AgeQuestion, NameQuestion, PhoneQuestion, SexQuestion
+from flows.steps.token_text import token_wait, token_when
+from flows.understanding.duration import parse_duration
+from flows.understanding.specialty import specialty_for
+from flows.understanding.symptoms import find_symptoms
 
 HW_KEYS = ("hw_phone", "hw_name", "hw_age", "hw_sex", "hw_intake")
 
@@ -70,71 +66,22 @@ def hw_help() -> Text:
     )
 
 
-class HwPhoneStep(Step):
-    """Asks for the patient's mobile number: their SMS updates go there."""
-
-    name = "hw_phone"
-
-    def ask(self, turn: Turn) -> Reply:
-        return Reply(t("What is the patient's mobile number? They will get their token and updates there by SMS."))
-
-    def answer(self, turn: Turn, answer: Answer) -> None:
-        """Stores a valid number."""
-        phone = parse_phone(answer.text)
-        if phone is None:
-            turn.ask_again(t("That does not look like a mobile number. Please send 10 digits, for example 98765 43210."))
-            return
-        turn.data["hw_phone"] = phone
-        turn.goto("hw_name")
+def _age_question(turn: Turn) -> Text:
+    return t("How old is {name}? Send the age in years; for a baby under one year, send 0.", name=turn.data.get("hw_name", ""))
 
 
-class HwNameStep(FreeTextStep):
-    """Asks for the patient's name."""
-
-    name = field = "hw_name"
-    next_step = "hw_age"
-    max_length = NAME_MAX
-    question = t("What is the patient's name?")
-    needs_letters = t("A name needs letters. Please type the name, for example: Sunita Devi.")
-    too_long = t("That is too long for a name. Please send only the name, in at most {limit} letters.", limit=NAME_MAX)
+def _sex_question(turn: Turn) -> Text:
+    return t("Is {name} female, male or other?", name=turn.data.get("hw_name", ""))
 
 
-class HwAgeStep(Step):
-    """Asks for the patient's age."""
-
-    name = "hw_age"
-
-    def ask(self, turn: Turn) -> Reply:
-        return Reply(t("How old is {name}? Send the age in years; for a baby under one year, send 0.", name=turn.data.get("hw_name", "")))
-
-    def answer(self, turn: Turn, answer: Answer) -> None:
-        """Stores an age from 0 to 120."""
-        age = parse_age(answer.text)
-        if age is None:
-            turn.ask_again(t("Please send the age as a number of years from 0 to 120, for example 34. For a baby under one year, send 0."))
-            return
-        turn.data["hw_age"] = age
-        turn.goto("hw_sex")
-
-
-class HwSexStep(Step):
-    """Asks for the patient's sex."""
-
-    name = "hw_sex"
-
-    def ask(self, turn: Turn) -> Reply:
-        return Reply(
-            t("Is {name} female, male or other?", name=turn.data.get("hw_name", "")),
-            tuple(Choice(key, label, SEX_ALIASES[key]) for key, label in SEX_LABELS.items()),
-        )
-
-    def answer(self, turn: Turn, answer: Answer) -> None:
-        """Stores the sex."""
-        if answer.choice is None:
-            turn.ask_again(choose_again())
-            return
-        turn.data["hw_sex"] = answer.choice
-        turn.goto("hw_symptoms")
+# The patient's mobile number (their SMS updates go there), name, age and sex.
+HW_PHONE = PhoneQuestion(
+    "hw_phone", "hw_phone", t("What is the patient's mobile number? They will get their token and updates there by SMS."), "hw_name",
+    invalid=t("That does not look like a mobile number. Please send 10 digits, for example 98765 43210."),
+)
+HW_NAME = NameQuestion("hw_name", "hw_name", t("What is the patient's name?"), "hw_age")
+HW_AGE = AgeQuestion("hw_age", "hw_age", _age_question, "hw_sex")
+HW_SEX = SexQuestion("hw_sex", "hw_sex", _sex_question, "hw_symptoms")
 
 
 class HwSymptomsStep(Step):
@@ -236,4 +183,4 @@ def worker_call_notice(number: int, name: str) -> Reply:
     return Reply(t("Token {number} ({name}): the doctor is calling the patient now.", number=number, name=name), kind="push")
 
 
-STEPS: tuple[Step, ...] = (HwHomeStep(), HwPhoneStep(), HwNameStep(), HwAgeStep(), HwSexStep(), HwSymptomsStep(), HwOpdStep())
+STEPS: tuple[Step, ...] = (HwHomeStep(), HW_PHONE, HW_NAME, HW_AGE, HW_SEX, HwSymptomsStep(), HwOpdStep())

@@ -17,17 +17,27 @@ creates the patient record.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, ClassVar
-
-import phonenumbers
+from collections.abc import Callable
+from typing import Any
 
 from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import ByLanguage, Choice, Reply, Text, t
 from flows.ports import Profile
+from flows.steps.questions import (
+    NO_WORDS as NO_WORDS,  # visit, tokens, erasure and opt-out import it from here
+)
+from flows.steps.questions import (
+    SEX_LABELS,
+    YES_WORDS,
+    AgeQuestion,
+    NameQuestion,
+    PhoneQuestion,
+    SexQuestion,
+    TextQuestion,
+    YesNoQuestion,
+)
 from flows.understanding.india import match_state, state_by_code, state_menu_lines
-from flows.understanding.text import has_letters, parse_age
 
-NAME_MAX = 80
 DISTRICT_MAX = 60
 PROFILE_FIELDS = ("name", "age", "sex", "state", "district", "phone")
 
@@ -36,20 +46,6 @@ LANGUAGE_CHOICES = (
     Choice("en", ByLanguage(en="English", hi="English"), aliases=("angrezi", "अंग्रेजी", "अंग्रेज़ी", "eng")),
     Choice("hi", ByLanguage(en="हिन्दी", hi="हिन्दी"), aliases=("hindi", "हिंदी", "hin")),
 )
-
-SEX_LABELS = {
-    "female": t("Female"),
-    "male": t("Male"),
-    "other": t("Other"),
-}
-SEX_ALIASES = {
-    "female": ("f", "woman", "girl", "mahila", "aurat", "stri", "ladki", "महिला", "औरत", "स्त्री", "लड़की"),
-    "male": ("m", "man", "boy", "purush", "aadmi", "admi", "mard", "ladka", "पुरुष", "आदमी", "मर्द", "लड़का"),
-    "other": ("o", "anya", "transgender", "अन्य", "third gender", "तृतीय लिंग"),
-}
-
-YES_WORDS = ("yes", "y", "ok", "okay", "haan", "han", "ha", "hanji", "haanji", "ji", "हाँ", "हां", "जी", "हाँ जी", "theek hai", "thik hai", "ठीक है", "sahi", "सही")
-NO_WORDS = ("no", "n", "nahi", "nahin", "nhi", "na", "नहीं", "ना", "नही")
 
 
 class LanguageStep(Step):
@@ -74,122 +70,60 @@ class LanguageStep(Step):
             turn.goto("consent")
 
 
-class ConsentStep(Step):
-    """Explains what is stored and why, and asks for consent (India's DPDP Act, 2023)."""
+def _consent_given(turn: Turn) -> None:
+    """Starts registration on consent."""
+    turn.data.clear()
+    turn.data["consent_at"] = turn.now.isoformat()
+    turn.goto("name")
 
-    name = "consent"
 
-    def ask(self, turn: Turn) -> Reply:
-        return Reply(
-            t(
-                "Welcome to teleopd, the government's free online OPD. Before we begin:\n"
-                "To book a consultation we store your name, age, sex, state, district, phone number "
-                "and the health problems you tell us. Only the doctors and health workers of this "
-                "service see them, to treat you. We do not share them with anyone else.\n"
-                "You can stop at any time by sending STOP, and have your data deleted by sending DELETE MY DATA.\n"
-                "Do you agree?"
-            ),
-            (
-                Choice("agree", t("I agree"), aliases=YES_WORDS + ("agree", "sahmat", "सहमत", "manjur", "मंज़ूर")),
-                Choice("decline", t("No, I do not agree"), aliases=NO_WORDS + ("decline", "disagree", "असहमत")),
-            ),
+def _consent_refused(turn: Turn) -> None:
+    """On refusal keeps nothing but the opt-out."""
+    turn.data.clear()
+    turn.state.opted_out = True
+    turn.say(
+        t(
+            "All right. We have not stored any of your details, and we will not message you again.\n"
+            "If you change your mind, send START."
         )
-
-    def answer(self, turn: Turn, answer: Answer) -> None:
-        """Starts registration on consent; on refusal keeps nothing but the opt-out."""
-        if answer.choice == "agree":
-            turn.data.clear()
-            turn.data["consent_at"] = turn.now.isoformat()
-            turn.goto("name")
-        elif answer.choice == "decline":
-            turn.data.clear()
-            turn.state.opted_out = True
-            turn.say(
-                t(
-                    "All right. We have not stored any of your details, and we will not message you again.\n"
-                    "If you change your mind, send START."
-                )
-            )
-        else:
-            turn.ask_again(t("Please send 1 to agree or 2 to decline."))
+    )
 
 
-def _after_field(turn: Turn, next_step: str) -> None:
-    """Goes back to the confirmation screen after a correction, or on to the next field."""
-    turn.goto("confirm" if turn.data.get("editing") else next_step)
+# Explains what is stored and why, and asks for consent (India's DPDP Act, 2023).
+CONSENT = YesNoQuestion(
+    "consent",
+    t(
+        "Welcome to teleopd, the government's free online OPD. Before we begin:\n"
+        "To book a consultation we store your name, age, sex, state, district, phone number "
+        "and the health problems you tell us. Only the doctors and health workers of this "
+        "service see them, to treat you. We do not share them with anyone else.\n"
+        "You can stop at any time by sending STOP, and have your data deleted by sending DELETE MY DATA.\n"
+        "Do you agree?"
+    ),
+    yes=("agree", t("I agree"), ("agree", "sahmat", "सहमत", "manjur", "मंज़ूर")),
+    no=("decline", t("No, I do not agree"), ("decline", "disagree", "असहमत")),
+    on_yes=_consent_given,
+    on_no=_consent_refused,
+    unclear=t("Please send 1 to agree or 2 to decline."),
+)
 
 
-class FreeTextStep(Step):
-    """A question answered in the user's own words: kept as typed if it has letters and fits."""
+def _field_then(next_step: str) -> Callable[[Turn], None]:
+    """Return what follows a detail: the confirmation screen after a correction, else the next detail."""
 
-    field: ClassVar[str]
-    next_step: ClassVar[str]
-    max_length: ClassVar[int]
-    question: ClassVar[Text]
-    needs_letters: ClassVar[Text]
-    too_long: ClassVar[Text]
+    def go_on(turn: Turn) -> None:
+        turn.goto("confirm" if turn.data.get("editing") else next_step)
 
-    def ask(self, turn: Turn) -> Reply:
-        return Reply(self.question)
-
-    def answer(self, turn: Turn, answer: Answer) -> None:
-        """Stores the answer if it has letters and a sensible length."""
-        if not has_letters(answer.text):
-            turn.ask_again(self.needs_letters)
-        elif len(answer.text) > self.max_length:
-            turn.ask_again(self.too_long)
-        else:
-            turn.data[self.field] = answer.text
-            _after_field(turn, self.next_step)
+    return go_on
 
 
-class NameStep(FreeTextStep):
-    """Asks for the patient's name."""
-
-    name = field = "name"
-    next_step = "age"
-    max_length = NAME_MAX
-    question = t("What is your full name?")
-    needs_letters = t("A name needs letters. Please type the name, for example: Sunita Devi.")
-    too_long = t("That is too long for a name. Please send only the name, in at most {limit} letters.", limit=NAME_MAX)
+def _age_question(turn: Turn) -> Text:
+    return t("How old are you, {name}? Send your age in years, for example 34.", name=turn.data.get("name", ""))
 
 
-class AgeStep(Step):
-    """Asks for the age in years."""
-
-    name = "age"
-
-    def ask(self, turn: Turn) -> Reply:
-        return Reply(t("How old are you, {name}? Send your age in years, for example 34.", name=turn.data.get("name", "")))
-
-    def answer(self, turn: Turn, answer: Answer) -> None:
-        """Stores an age from 0 to 120."""
-        age = parse_age(answer.text)
-        if age is None:
-            turn.ask_again(t("Please send the age as a number of years from 0 to 120, for example 34. For a baby under one year, send 0."))
-        else:
-            turn.data["age"] = age
-            _after_field(turn, "sex")
-
-
-class SexStep(Step):
-    """Asks for the patient's sex."""
-
-    name = "sex"
-
-    def ask(self, turn: Turn) -> Reply:
-        return Reply(
-            t("Are you female, male or other?"),
-            tuple(Choice(key, label, SEX_ALIASES[key]) for key, label in SEX_LABELS.items()),
-        )
-
-    def answer(self, turn: Turn, answer: Answer) -> None:
-        """Stores female, male or other."""
-        if answer.choice is None:
-            turn.ask_again(choose_again())
-        else:
-            turn.data["sex"] = answer.choice
-            _after_field(turn, "state")
+NAME = NameQuestion("name", "name", t("What is your full name?"), _field_then("age"))
+AGE = AgeQuestion("age", "age", _age_question, _field_then("sex"))
+SEX = SexQuestion("sex", "sex", t("Are you female, male or other?"), _field_then("state"))
 
 
 class StateStep(Step):
@@ -212,71 +146,27 @@ class StateStep(Step):
             turn.ask_again(t("I could not find that state. Please send the name of an Indian state or union territory, or its number from the list."))
         else:
             turn.data["state"] = state.code
-            _after_field(turn, "district")
+            _field_then("district")(turn)
 
 
-class DistrictStep(FreeTextStep):
-    """Asks for the district, as free text."""
-
-    name = field = "district"
-    next_step = "phone"
-    max_length = DISTRICT_MAX
-    question = t("Which district?")
-    needs_letters = t("Please type the district's name, for example: Varanasi.")
-    too_long = t("That is too long for a district. Please send only its name.")
-
-
-def parse_phone(text: str) -> str | None:
-    """Return an Indian (or international, with +) mobile number in E.164 form, or None."""
-    if not text or len(text) > 40:
-        return None
-    try:
-        number = phonenumbers.parse(text, "IN")
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-class PhoneStep(Step):
-    """Asks for a mobile number, unless the channel already carries it."""
-
-    name = "phone"
-    skip_words = ("skip", "no", "nahi", "नहीं", "छोड़ें", "chhodo", "chodo", "छोड़ो", "later", "baad mein")
-
-    def skip(self, turn: Turn) -> str | None:
-        if turn.inbound.channel_phone and not turn.data.get("editing"):
-            turn.data["phone"] = turn.inbound.channel_phone
-            return "confirm"
-        return None
-
-    def ask(self, turn: Turn) -> Reply:
-        skip = Choice("skip", t("Skip"), self.skip_words)
-        if turn.inbound.can_share_contact:
-            return Reply(
-                t("Please share your mobile number with the button below, or type it. We use it only to send you updates about your consultation."),
-                (skip,),
-                request_contact=True,
-            )
-        return Reply(
-            t("What is your 10-digit mobile number? We use it only to send you updates about your consultation. Send SKIP to leave it out."),
-            (skip,),
-        )
-
-    def answer(self, turn: Turn, answer: Answer) -> None:
-        """Stores a valid number, or none when the user skips."""
-        if turn.inbound.contact_phone:
-            turn.data["phone"] = turn.inbound.contact_phone
-        elif answer.choice == "skip":
-            turn.data["phone"] = None
-        else:
-            phone = parse_phone(answer.text)
-            if phone is None:
-                turn.ask_again(t("That does not look like a mobile number. Please send 10 digits, for example 98765 43210, or send SKIP."))
-                return
-            turn.data["phone"] = phone
-        turn.goto("confirm")
+DISTRICT = TextQuestion(
+    "district", "district", t("Which district?"), _field_then("phone"),
+    max_length=DISTRICT_MAX,
+    needs_letters=t("Please type the district's name, for example: Varanasi."),
+    too_long=t("That is too long for a district. Please send only its name."),
+)
+# A mobile number, unless the channel already carries it; the patient may leave it out.
+PHONE = PhoneQuestion(
+    "phone", "phone",
+    t("What is your 10-digit mobile number? We use it only to send you updates about your consultation. Send SKIP to leave it out."),
+    "confirm",
+    invalid=t("That does not look like a mobile number. Please send 10 digits, for example 98765 43210, or send SKIP."),
+    skippable=True,
+    channel_phone=True,
+    share_question=t(
+        "Please share your mobile number with the button below, or type it. We use it only to send you updates about your consultation."
+    ),
+)
 
 
 def profile_to_data(profile: Profile) -> dict[str, Any]:
@@ -358,6 +248,4 @@ class ConfirmStep(Step):
             turn.ask_again(choose_again())
 
 
-STEPS: tuple[Step, ...] = (
-    LanguageStep(), ConsentStep(), NameStep(), AgeStep(), SexStep(), StateStep(), DistrictStep(), PhoneStep(), ConfirmStep(),
-)
+STEPS: tuple[Step, ...] = (LanguageStep(), CONSENT, NAME, AGE, SEX, StateStep(), DISTRICT, PHONE, ConfirmStep())
