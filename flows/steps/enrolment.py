@@ -5,7 +5,7 @@ add`, `worker-user add`, `demo`). Whatever of that is pasted is taken: with or w
 word (the web chat's enrolment box puts its own word before it, so "enroll ENROLL CODE"
 arrives), in any case, with spaces or dashes inside. The code alone counts only where a code
 is what the chat is for: the web chat's doctor and health-worker tabs, which never start a
-patient's registration (their user ids carry the role: webhooks/webchat.py).
+patient's registration (their user ids carry the role: webhooks/chat_requests.py).
 
 Every refused code gets one answer, whether it was mistyped, used, expired or never existed:
 the answer must not tell someone guessing which codes exist. bot/services/enrolment.py counts the
