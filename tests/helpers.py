@@ -20,6 +20,7 @@ from flows.messages import ByLanguage, Reply, reply_to_json
 from flows.ports import (
     BookingOutcome,
     BookingResult,
+    Cancelled,
     ConsultationView,
     Dependent,
     DoctorState,
@@ -197,12 +198,12 @@ class FakeBookings:
         days = (chosen.next_session + dt.timedelta(days=n) for n in range(count))
         return [Session(start.date(), start) for start in days]
 
-    def cancel(self, token_id: int) -> bool:
+    def cancel(self, token_id: int) -> Cancelled | None:
         for i, token in enumerate(self.tokens):
             if token.id == token_id and token.status == "waiting":
                 self.tokens[i] = dataclasses.replace(token, status="cancelled")
-                return True
-        return False
+                return Cancelled()
+        return None
 
     def move(self, token_id: int, day: dt.date) -> BookingResult:
         token = next(t for t in self.tokens if t.id == token_id)

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot.outbox.enqueue import apply_notices
 from bot.outbox.timers import TimerStatus, schedule
-from bot.services.doctors import cancel_call, notify_get_ready
+from bot.services.calls import cancel_call, queue_moved
 from bot.store.db import CHECKPOINT_AFTER_COMMIT
 from bot.store.models import (
     LIVE_TOKEN_STATUSES,
@@ -45,6 +46,7 @@ from bot.store.models import (
     TokenStatus,
     utcnow,
 )
+from flows.steps import visit
 
 log = logging.getLogger(__name__)
 
@@ -221,10 +223,12 @@ def _cancel_live_tokens(session: Session, person_ids: list[int], now: dt.datetim
         called = token.status != TokenStatus.WAITING
         token.status, token.cancelled_at = TokenStatus.CANCELLED, now
         session.flush()
-        if called:
-            cancel_call(session, token, now)
+        ended = cancel_call(session, token, now) if called else None
+        if ended is not None:  # the doctor is told and freed (not a flow turn: applied here)
+            apply_notices(session, visit.released_notices(ended, "declined"), now)
     for opd_id, day in {(token.opd_id, token.day) for token in tokens}:
-        notify_get_ready(session, opd_id, day, now)  # everyone behind moved up
+        # Everyone behind moved up: whoever reached place 3 is told to get ready.
+        apply_notices(session, visit.queue_moved_notices(queue_moved(session, opd_id, day, now), now), now)
     return len(tokens)
 
 
