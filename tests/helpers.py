@@ -17,6 +17,7 @@ from bot.runtime import Services
 from flows.conversation import handle, steps
 from flows.engine import LANGUAGES, Inbound, State
 from flows.messages import ByLanguage, Reply, reply_to_json
+from flows.notices import Notice
 from flows.ports import (
     BookingOutcome,
     BookingResult,
@@ -271,6 +272,7 @@ class FlowChat:
         self.patients: FakePatients = ports.pop("patients", None) or FakePatients()
         self.ports = ports
         self.replies: list[Reply] = []
+        self.notices: list[Notice] = []
         self.last_texts: list[str] = []
 
     def send(self, text: str = "", choice: str | None = None, at: dt.datetime | None = None) -> list[str]:
@@ -297,6 +299,7 @@ class FlowChat:
                 texts.append(message.text)
             rendered[lang] = texts
         self.replies = outcome.replies
+        self.notices = outcome.notices  # what the turn does to other chats (flows/notices.py)
         self.last_texts = rendered[self.state.language or "en"]
         return self.last_texts
 
