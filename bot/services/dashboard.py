@@ -21,7 +21,7 @@ from sqlalchemy import Date, cast, func, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.platform.clock import IST
+from bot.platform.clock import IST, IST_OFFSET_MINUTES
 from bot.services.calendar import calling_days
 from bot.services.reports import (
     COUNTED,
@@ -288,7 +288,7 @@ def ist_day(session: Session, moment: ColumnElement[dt.datetime]) -> ColumnEleme
     """
     if session.get_bind().dialect.name == "postgresql":
         return cast(func.timezone(literal(IST.key), moment), Date)
-    return func.date(moment, "+330 minutes")
+    return func.date(moment, f"+{IST_OFFSET_MINUTES} minutes")
 
 
 def _as_date(value: object) -> dt.date:
