@@ -40,8 +40,11 @@ class Patients(Protocol):
     def save_profile(self, profile: Profile) -> None:
         """Create or update this identity's patient record."""
 
-    def erase(self) -> None:
-        """Erase this person's personal data; keep only the anonymised consultation log."""
+    def erase(self) -> tuple[Cancelled, ...]:
+        """Erase this person's personal data; keep only the anonymised consultation log.
+
+        Returns the live tokens' cancellations: the doctors and patients the flow tells.
+        """
 
 
 class Labels(Protocol):

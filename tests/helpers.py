@@ -131,8 +131,9 @@ class FakePatients:
     def save_profile(self, profile: Profile) -> None:
         self.saved = profile
 
-    def erase(self) -> None:
+    def erase(self) -> tuple[Cancelled, ...]:
         self.saved = None
+        return ()
 
 
 def opd(opd_id: int, code: str, specialty: str, en: str, hi: str, open_now: bool, opens_in_hours: float = 0) -> OpdInfo:

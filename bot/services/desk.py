@@ -10,6 +10,7 @@ the flow as facts (ConsultationView.call) and leave as the turn's notices: all c
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import secrets
@@ -193,13 +194,13 @@ class DeskRecords:
         self.session.flush()
         doctor.status, doctor.status_at = DoctorStatus.BUSY, self.now
         worker = self._booked_by(token)
-        news = NewCall(
-            window_seconds=self.call_window.total_seconds(),
-            health_worker=worker.id if worker is not None else None,
-            queue=queue_moved(self.session, token.opd_id, token.day, self.now),
-        )
+        view = consultation_view(self.session, consultation)
+        # Last: it may lock the token at place 3 (SKIP LOCKED), which other doctors' NEXT then
+        # pass by until this transaction commits.
+        moved = queue_moved(self.session, token.opd_id, token.day, self.now)
         log.info("doctor %s called token %s (%s)", doctor.person_id, token.id, "priority" if token.priority else "in order")
-        return consultation_view(self.session, consultation, call=news)
+        news = NewCall(self.call_window.total_seconds(), worker.id if worker is not None else None, moved)
+        return dataclasses.replace(view, call=news)
 
     def _booked_by(self, token: Token) -> Identity | None:
         """Return the chat of the health worker who booked this walk-in, while it is still theirs and they are on."""
