@@ -45,7 +45,8 @@ from common import (  # noqa: E402
 )
 from sqlalchemy import delete, select  # noqa: E402
 
-from bot.services.booking import IST, BookingRecords  # noqa: E402
+from bot.platform.clock import IST  # noqa: E402
+from bot.services.booking import BookingRecords  # noqa: E402
 from bot.services.opds import OpdSpec, upsert_opd  # noqa: E402
 from bot.store.db import Database  # noqa: E402
 from bot.store.migrate import upgrade  # noqa: E402

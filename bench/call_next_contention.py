@@ -54,8 +54,9 @@ from common import (  # noqa: E402
 )
 from sqlalchemy import delete, select  # noqa: E402
 
+from bot.outbox.enqueue import apply_notices  # noqa: E402
 from bot.services.booking import BookingRecords  # noqa: E402
-from bot.services.doctors import DeskRecords  # noqa: E402
+from bot.services.desk import DeskRecords  # noqa: E402
 from bot.services.enrolment import add_doctor  # noqa: E402
 from bot.services.opds import OpdSpec, upsert_opd  # noqa: E402
 from bot.store.db import Database  # noqa: E402
@@ -77,6 +78,7 @@ from flows.ports import (
     Intake,  # noqa: E402
     VisitOutcome,  # noqa: E402
 )
+from flows.steps import visit  # noqa: E402
 
 CHANNEL = "bench"
 CLEANUP_RESERVE_S = 15  # of the time limit, kept for checking and cleaning up
@@ -180,8 +182,11 @@ def work(db: Database, run: Run, deadline: float) -> Measured:
             began = time.perf_counter()
             try:
                 with db.write() as session:
-                    desk = DeskRecords(session, session.get(Identity, identity_id), dt.datetime.now(dt.UTC), VIDEO_BASE_URL)  # type: ignore[arg-type]
+                    now = dt.datetime.now(dt.UTC)
+                    desk = DeskRecords(session, session.get(Identity, identity_id), now, VIDEO_BASE_URL)  # type: ignore[arg-type]
                     view = desk.call_next()
+                    # The notices the flow's turn returns, carried out as the dispatcher does.
+                    apply_notices(session, visit.called_notices(view, now) if view is not None else [], now)
                     called = view.id if view is not None else None
             except Exception as exc:  # counted, then NEXT again: a call must not fail
                 failures += 1
@@ -201,10 +206,13 @@ def work(db: Database, run: Run, deadline: float) -> Measured:
             began = time.perf_counter()
             try:
                 with db.write() as session:
-                    desk = DeskRecords(session, session.get(Identity, identity_id), dt.datetime.now(dt.UTC), VIDEO_BASE_URL)  # type: ignore[arg-type]
+                    now = dt.datetime.now(dt.UTC)
+                    desk = DeskRecords(session, session.get(Identity, identity_id), now, VIDEO_BASE_URL)  # type: ignore[arg-type]
                     desk.write("Rest and drink plenty of fluids.", private=False)
-                    if desk.finish(VisitOutcome.DONE) is None:
+                    ended = desk.finish(VisitOutcome.DONE)
+                    if ended is None:
                         raise RuntimeError("finish found no consultation open")
+                    apply_notices(session, visit.ended_notices(ended, VisitOutcome.DONE), now)
             except Exception as exc:
                 failures += 1
                 with lock:

@@ -20,23 +20,21 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.channels.base import BLOCKED, MEMBERSHIP_KINDS, UNBLOCKED, InboundMessage
+from bot.outbox.enqueue import apply_notices, enqueue
 from bot.platform.i18n import Catalogs
 from bot.platform.metrics import count_in
 from bot.platform.ratelimit import RateLimiter
 from bot.services.booking import BookingRecords
-from bot.services.doctors import (
-    DEFAULT_CALL_WINDOW,
-    AccountRecords,
-    DeskRecords,
-    VisitRecords,
-)
-from bot.services.enrolment import GuessBudget, role_of
+from bot.services.calls import DEFAULT_CALL_WINDOW
+from bot.services.desk import DeskRecords
+from bot.services.enrolment import AccountRecords, GuessBudget, role_of
 from bot.services.identities import dialect_insert as _insert
 from bot.services.identities import ensure_identity, link_verified_phone
 from bot.services.patients import PatientRecords
+from bot.services.visits import VisitRecords
 from bot.services.walkins import WalkinRecords
 from bot.store.db import Database
-from bot.store.models import Conversation, Identity, OutboxMessage, Role, utcnow
+from bot.store.models import Conversation, Identity, Role, utcnow
 from bot.store.models import InboundMessage as InboundRow
 from flows import conversation
 from flows.engine import Inbound, State
@@ -98,6 +96,7 @@ class Dispatcher:
 
     def dispatch(self, message: InboundMessage) -> DispatchOutcome:
         """Handle one message exactly once, however often it is delivered."""
+        pushed = 0
         with self.db.write() as session:
             identity = ensure_identity(session, message.channel, message.address)
             conv = _locked_conversation(session, identity.id)
@@ -122,11 +121,11 @@ class Dispatcher:
                     link_verified_phone(session, identity, verified_phone)
                 if message.ack is not None:
                     # Ahead of the replies: Telegram shows a spinner on the button until answered.
-                    session.add(OutboxMessage(
-                        identity_id=identity.id, channel=identity.channel, address=identity.address,
-                        language=identity.language or self.default_language, kind="ack", payload=dict(message.ack),
+                    enqueue(
+                        session, identity_id=identity.id, channel=identity.channel, address=identity.address,
+                        language=identity.language or self.default_language, kind="ack", payload=message.ack,
                         due_at=utcnow(), inbound_id=inbound_id,
-                    ))
+                    )
                 # A deep copy: steps change nested values (the intake), and the ORM only sees a
                 # change to the JSON column when a new object is assigned to it.
                 state = State(step=conv.step, data=copy.deepcopy(conv.data or {}), language=identity.language, opted_out=identity.opted_out)
@@ -150,25 +149,27 @@ class Dispatcher:
                 _save_state(session, identity, conv, outcome.state, message.received_at)
                 # One UPDATE, without loading the row it changes.
                 session.execute(update(InboundRow).where(InboundRow.id == inbound_id).values(step_after=outcome.state.step))
+                # The turn's effects on other people's chats (a called patient, a freed doctor,
+                # timers), in this transaction: the only place a flow's notices are carried out.
+                pushed = apply_notices(session, outcome.notices, message.received_at)
                 now = utcnow()
                 language = outcome.state.language or self.default_language
                 for reply in outcome.replies:
-                    session.add(
-                        OutboxMessage(
-                            identity_id=identity.id,
-                            # The address the message came from: an erasure in this turn
-                            # replaced the identity's own, and its confirmation must still arrive.
-                            channel=message.channel,
-                            address=message.address,
-                            language=language,
-                            kind=reply.kind,
-                            payload=reply_to_json(reply),
-                            due_at=now,
-                            inbound_id=inbound_id,
-                        )
+                    enqueue(
+                        session,
+                        identity_id=identity.id,
+                        # The address the message came from: an erasure in this turn
+                        # replaced the identity's own, and its confirmation must still arrive.
+                        channel=message.channel,
+                        address=message.address,
+                        language=language,
+                        kind=reply.kind,
+                        payload=reply_to_json(reply),
+                        due_at=now,
+                        inbound_id=inbound_id,
                     )
                 identity_id, replies = identity.id, len(outcome.replies)
-            queued = bool(replies or (message.ack is not None and not limited))
+            queued = bool(replies or pushed or (message.ack is not None and not limited))
             if queued:
                 self.db.notify_outbox(session)  # a worker in another process wakes at the commit
         if queued and self.outbox_signal is not None:
@@ -214,12 +215,10 @@ def _slow_down(session: Session, identity: Identity, inbound_id: int, received_a
         log.info("identity %s: over the inbound limit, not answered", identity.id)
         return 0
     log.warning("identity %s: over the inbound limit, asked to slow down", identity.id)
-    session.add(
-        OutboxMessage(
-            identity_id=identity.id, channel=identity.channel, address=identity.address,
-            language=identity.language or default_language, kind="reply",
-            payload=reply_to_json(conversation.slow_down()), due_at=utcnow(), inbound_id=inbound_id,
-        )
+    enqueue(
+        session, identity_id=identity.id, channel=identity.channel, address=identity.address,
+        language=identity.language or default_language, kind="reply",
+        payload=reply_to_json(conversation.slow_down()), due_at=utcnow(), inbound_id=inbound_id,
     )
     return 1
 

@@ -15,7 +15,7 @@ from bot.outbox.worker import OutboxWorker
 from bot.platform.config import Settings
 from bot.platform.i18n import Catalogs
 from bot.platform.ratelimit import RateLimiter
-from bot.services.doctors import TIMER_HANDLERS
+from bot.services.calls import TIMER_HANDLERS
 from bot.services.erasure import TIMER_HANDLERS as ERASURE_TIMER_HANDLERS
 from bot.store.db import Database
 

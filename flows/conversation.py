@@ -11,6 +11,7 @@ from functools import cache
 
 from flows.engine import Answer, Inbound, State, Step, Turn, resolve_choice
 from flows.messages import Reply, sms, t
+from flows.notices import Notice
 from flows.ports import Ports
 from flows.steps import (
     booking,
@@ -40,10 +41,13 @@ MAX_TEXT = 2000
 
 @dataclass
 class Outcome:
-    """What a turn produced: the state to save, the replies to queue, events to log."""
+    """What a turn produced: the state to save, the replies to queue, the notices to others, events to log."""
 
     state: State
     replies: list[Reply] = field(default_factory=list)
+    # Messages to other people, their conversations moved, timers (flows/notices.py): the
+    # runtime carries them out in the turn's transaction.
+    notices: list[Notice] = field(default_factory=list)
     # Things the runtime should log, e.g. a doctor's command from someone not enrolled.
     events: list[str] = field(default_factory=list)
 
@@ -107,7 +111,7 @@ def handle(state: State, inbound: Inbound, ports: Ports) -> Outcome:
         if turn.state.step in ("menu", "symptoms") and fold(text) in doctor.NEXT_WORDS + doctor.DONE_WORDS:
             events.append("doctor command from an identity that is not enrolled as a doctor")
         _answer_step(turn, text)
-    return Outcome(turn.state, turn.replies, events)
+    return Outcome(turn.state, turn.replies, turn.notices, events)
 
 
 def slow_down() -> Reply:

@@ -17,6 +17,7 @@ from functools import cache
 from typing import Any, ClassVar
 
 from flows.messages import Choice, Reply, Text, t
+from flows.notices import Notice
 from flows.ports import Labels, Ports
 from flows.understanding.text import consonants, fold, sound_key, to_ascii_digits
 
@@ -64,13 +65,15 @@ class Answer:
 
 
 class Turn:
-    """One message being handled: the state it may change and the replies it collects."""
+    """One message being handled: the state it may change, the replies and the notices to others it collects."""
 
     def __init__(self, state: State, inbound: Inbound, ports: Ports, steps: dict[str, Step]):
         self.state = state
         self.inbound = inbound
         self.ports = ports
         self.replies: list[Reply] = []
+        # What this turn does to other people's conversations (flows/notices.py).
+        self.notices: list[Notice] = []
         self._steps = steps
 
     @property

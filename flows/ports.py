@@ -40,8 +40,11 @@ class Patients(Protocol):
     def save_profile(self, profile: Profile) -> None:
         """Create or update this identity's patient record."""
 
-    def erase(self) -> None:
-        """Erase this person's personal data; keep only the anonymised consultation log."""
+    def erase(self) -> tuple[Cancelled, ...]:
+        """Erase this person's personal data; keep only the anonymised consultation log.
+
+        Returns the live tokens' cancellations: the doctors and patients the flow tells.
+        """
 
 
 class Labels(Protocol):
@@ -189,8 +192,8 @@ class Bookings(Protocol):
     def sessions(self, opd_id: int, count: int = 3, after: dt.date | None = None) -> list[Session]:
         """Return the OPD's next sessions that still have tokens."""
 
-    def cancel(self, token_id: int) -> bool:
-        """Cancel one of this user's live tokens; False if it is not theirs or not live."""
+    def cancel(self, token_id: int) -> Cancelled | None:
+        """Cancel one of this user's live tokens; None if it is not theirs or not live."""
 
     def move(self, token_id: int, day: dt.date) -> BookingResult:
         """Move a token to another day (a new number that day; the old one is cancelled)."""
@@ -220,8 +223,8 @@ class NoBookings:
     def sessions(self, opd_id: int, count: int = 3, after: dt.date | None = None) -> list[Session]:
         return []
 
-    def cancel(self, token_id: int) -> bool:
-        return False
+    def cancel(self, token_id: int) -> Cancelled | None:
+        return None
 
     def move(self, token_id: int, day: dt.date) -> BookingResult:
         return BookingResult(BookingOutcome.NO_SESSION)
@@ -248,6 +251,72 @@ class VisitOutcome(StrEnum):
 
 
 @dataclass(frozen=True)
+class Party:
+    """Someone a turn's notices go to: their chat, and for a token message the patient it concerns."""
+
+    identity_id: int
+    # The patient the message is about (a walk-in's number may be someone else's).
+    about: int | None = None
+
+
+@dataclass(frozen=True)
+class PlaceThree:
+    """The patient who has just reached place 3 of a queue, to be told to get ready (once)."""
+
+    patient: Party
+    opd: ByLanguage
+    number: int
+
+
+@dataclass(frozen=True)
+class QueueMoved:
+    """What became of a queue when a token left it (called, cancelled, erased)."""
+
+    reached: PlaceThree | None = None
+    # (OPD id, ISO day): the token at place 3 was locked by another doctor's call; look again
+    # once that call has committed.
+    look_again: tuple[int, str] | None = None
+
+
+@dataclass(frozen=True)
+class NewCall:
+    """What a call just made changes for others: the facts the flow builds its notices from."""
+
+    window_seconds: float  # the patient's window to answer before the one reminder
+    # The chat of the health worker who booked this walk-in, while it is theirs and they are on.
+    health_worker: int | None = None
+    queue: QueueMoved = QueueMoved()
+
+
+@dataclass(frozen=True)
+class CallEnded:
+    """A call closed without the doctor's word (the patient declined or cancelled, or never came): the doctor to free."""
+
+    consultation_id: int
+    token_number: int
+    doctor: Party | None
+
+
+@dataclass(frozen=True)
+class Joined:
+    """The patient's "I am joining": the doctor to tell, the first time."""
+
+    consultation_id: int
+    token_number: int
+    doctor: Party | None
+    # False for a second "I am joining": the doctor knows already.
+    first: bool = True
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    """A token cancelled: the call it ends, if a doctor had called it, and the queue behind it."""
+
+    call: CallEnded | None = None
+    queue: QueueMoved = QueueMoved()
+
+
+@dataclass(frozen=True)
 class ConsultationView:
     """A consultation as the doctor sees it: the patient's summary and the room."""
 
@@ -266,6 +335,12 @@ class ConsultationView:
     earlier_consultations: int
     room_url: str
     joined: bool
+    # Who the consultation's messages go to, the doctor's name and the advice written so far.
+    patient: Party | None = None
+    doctor: str = ""
+    advice: str = ""
+    # Set by Desk.call_next on the call it has just made (None when it hands back the open one).
+    call: NewCall | None = None
 
 
 @dataclass(frozen=True)
@@ -289,23 +364,26 @@ class Desk(Protocol):
         """Set the doctor's availability."""
 
     def call_next(self) -> ConsultationView | None:
-        """Call the next waiting patient (red flags first, then token order); None if nobody waits."""
+        """Call the next waiting patient (red flags first, then token order); None if nobody waits.
+
+        The flow tells the patient and the others (its `call` facts); the desk only records the call.
+        """
 
     def write(self, text: str, private: bool) -> None:
         """Add to the consultation in hand: advice for the patient, or a private note."""
 
     def finish(self, outcome: VisitOutcome) -> ConsultationView | None:
-        """End the consultation in hand and tell the patient; None if there was none."""
+        """End the consultation in hand (as it was before the end); None if there was none."""
 
 
 class Visits(Protocol):
     """A patient's side of consultations: joining, rating, a follow-up (bot/ implements it)."""
 
-    def join(self, consultation_id: int) -> bool:
-        """Record that the patient is joining the call; False if the call is over."""
+    def join(self, consultation_id: int) -> Joined | None:
+        """Record that the patient is joining the call; None if the call is over."""
 
-    def decline(self, consultation_id: int) -> None:
-        """Record that the patient cannot come: the call ends as a no-show, the doctor is told."""
+    def decline(self, consultation_id: int) -> CallEnded | None:
+        """Record that the patient cannot come: the call ends as a no-show; the doctor to tell, None if no call."""
 
     def rate(self, consultation_id: int, stars: int) -> bool:
         """Record the patient's 1-5 rating; False if it is not theirs or already rated."""

@@ -17,9 +17,11 @@ from bot.runtime import Services
 from flows.conversation import handle, steps
 from flows.engine import LANGUAGES, Inbound, State
 from flows.messages import ByLanguage, Reply, reply_to_json
+from flows.notices import Notice
 from flows.ports import (
     BookingOutcome,
     BookingResult,
+    Cancelled,
     ConsultationView,
     Dependent,
     DoctorState,
@@ -129,8 +131,9 @@ class FakePatients:
     def save_profile(self, profile: Profile) -> None:
         self.saved = profile
 
-    def erase(self) -> None:
+    def erase(self) -> tuple[Cancelled, ...]:
         self.saved = None
+        return ()
 
 
 def opd(opd_id: int, code: str, specialty: str, en: str, hi: str, open_now: bool, opens_in_hours: float = 0) -> OpdInfo:
@@ -197,12 +200,12 @@ class FakeBookings:
         days = (chosen.next_session + dt.timedelta(days=n) for n in range(count))
         return [Session(start.date(), start) for start in days]
 
-    def cancel(self, token_id: int) -> bool:
+    def cancel(self, token_id: int) -> Cancelled | None:
         for i, token in enumerate(self.tokens):
             if token.id == token_id and token.status == "waiting":
                 self.tokens[i] = dataclasses.replace(token, status="cancelled")
-                return True
-        return False
+                return Cancelled()
+        return None
 
     def move(self, token_id: int, day: dt.date) -> BookingResult:
         token = next(t for t in self.tokens if t.id == token_id)
@@ -270,6 +273,7 @@ class FlowChat:
         self.patients: FakePatients = ports.pop("patients", None) or FakePatients()
         self.ports = ports
         self.replies: list[Reply] = []
+        self.notices: list[Notice] = []
         self.last_texts: list[str] = []
 
     def send(self, text: str = "", choice: str | None = None, at: dt.datetime | None = None) -> list[str]:
@@ -296,6 +300,7 @@ class FlowChat:
                 texts.append(message.text)
             rendered[lang] = texts
         self.replies = outcome.replies
+        self.notices = outcome.notices  # what the turn does to other chats (flows/notices.py)
         self.last_texts = rendered[self.state.language or "en"]
         return self.last_texts
 

@@ -5,7 +5,8 @@ call the next patient, then finish with DONE; round after round until nobody wai
 patient must be called exactly once: 50 consultations, 50 distinct tokens, no token in two
 consultations, no errors. Once through the real dispatcher (each doctor with their own
 enrolled chat identity, as "next" arrives from Telegram), once straight through
-DeskRecords in db.write() transactions (no conversation lock in front of it). Both run on
+DeskRecords in db.write() transactions (no conversation lock in front of it), the flow's notices
+applied as the dispatcher applies them. Both run on
 SQLite and, with TELEOPD_TEST_DATABASE_URL, on PostgreSQL (FOR UPDATE SKIP LOCKED).
 """
 
@@ -26,9 +27,10 @@ from sqlalchemy import select
 
 from bot.channels import local
 from bot.channels.base import InboundMessage
+from bot.outbox.enqueue import apply_notices
 from bot.runtime import Services
 from bot.services.booking import BookingRecords
-from bot.services.doctors import DeskRecords
+from bot.services.desk import DeskRecords
 from bot.services.enrolment import add_doctor
 from bot.services.opds import OpdSpec, upsert_opd
 from bot.store.models import (
@@ -44,6 +46,7 @@ from bot.store.models import (
     TokenStatus,
 )
 from flows.ports import Intake, VisitOutcome
+from flows.steps import visit
 
 IST = ZoneInfo("Asia/Kolkata")
 DOCTORS = 10
@@ -199,15 +202,21 @@ def test_ten_doctors_pressing_next_at_once_straight_through_the_desk(services: S
 
     def call(identity_id: int) -> int | None:
         with services.db.write() as session:
-            desk = DeskRecords(session, session.get(Identity, identity_id), dt.datetime.now(dt.UTC), base)  # type: ignore[arg-type]
+            now = dt.datetime.now(dt.UTC)
+            desk = DeskRecords(session, session.get(Identity, identity_id), now, base)  # type: ignore[arg-type]
             view = desk.call_next()
+            # What the flow's turn would return, carried out as the dispatcher does (the patient's call, place 3).
+            apply_notices(session, visit.called_notices(view, now) if view else [], now)
             return view.id if view else None
 
     def finish(identity_id: int) -> None:
         with services.db.write() as session:
-            desk = DeskRecords(session, session.get(Identity, identity_id), dt.datetime.now(dt.UTC), base)  # type: ignore[arg-type]
+            now = dt.datetime.now(dt.UTC)
+            desk = DeskRecords(session, session.get(Identity, identity_id), now, base)  # type: ignore[arg-type]
             desk.write("rest and fluids", private=False)
-            assert desk.finish(VisitOutcome.DONE) is not None
+            ended = desk.finish(VisitOutcome.DONE)
+            assert ended is not None
+            apply_notices(session, visit.ended_notices(ended, VisitOutcome.DONE), now)
 
     called: list[int] = []
     rounds: list[set[int]] = []

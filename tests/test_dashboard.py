@@ -21,7 +21,7 @@ from bot.services.dashboard import (
     build_range,
     default_range,
 )
-from bot.services.doctors import DeskRecords
+from bot.services.desk import DeskRecords
 from bot.services.enrolment import add_doctor, enrol
 from bot.services.identities import ensure_identity
 from bot.services.opds import find_opd, load_demo
@@ -52,7 +52,7 @@ def at(day: dt.date, hhmm: str) -> dt.datetime:
 
 @dataclass
 class Clinic:
-    """Books, calls and ends consultations through bot/services/booking.py and bot/services/doctors.py at given times."""
+    """Books, calls and ends consultations through bot/services/booking.py and bot/services/desk.py at given times."""
 
     db: Database
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.outbox.delivery import queue_sms_fallback, record_status
-from bot.services.doctors import queue_push
+from bot.outbox.enqueue import apply_notices
 from bot.services.identities import (
     ensure_identity,
     link_verified_phone,
@@ -25,6 +25,7 @@ from bot.store.models import (
     Role,
 )
 from flows.messages import Reply, reply_to_json, t
+from flows.notices import Notify
 
 AT = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 PHONE = "+919812345678"
@@ -174,7 +175,7 @@ def test_notifications_go_to_the_channel_used_last(db: Database) -> None:
         sms_id, whatsapp_id, telegram_id = sms.id, whatsapp.id, telegram.id
     with db.write() as session:
         assert notification_identity(session, sms_id).id == whatsapp_id  # type: ignore[union-attr]
-        queue_push(session, sms_id, Reply(t("Your token is {number}.", number=3), kind="push"), AT)
+        apply_notices(session, [Notify(sms_id, Reply(t("Your token is {number}.", number=3), kind="push"))], AT)
     with db.read() as session:
         [row] = session.scalars(select(OutboxMessage)).all()
         assert (row.channel, row.address, row.language) == ("whatsapp", f"whatsapp:{PHONE}", "hi")

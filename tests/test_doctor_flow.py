@@ -27,7 +27,7 @@ import webhooks
 from bot.dispatch import Dispatcher
 from bot.outbox.timers import TimerRunner
 from bot.runtime import Services
-from bot.services.doctors import TIMER_HANDLERS
+from bot.services.calls import TIMER_HANDLERS
 from bot.services.enrolment import GuessBudget, add_doctor, issue_code
 from bot.services.opds import OpdSpec, find_opd, load_demo, upsert_opd
 from bot.services.reports import build_report

@@ -438,8 +438,8 @@ def test_a_danger_sign_from_an_abandoned_booking_does_not_flag_the_next_one(all_
 # --- the pure flows: every step a patient can be at, and staff ---------------------------------------
 #
 # flows.conversation.handle with in-memory ports and the real catalogs: each step reached the way
-# a patient reaches it (or, for the steps the clinic's side moves a patient to, set as bot/services/doctors.py
-# sets them), then a danger sign typed there.
+# a patient reaches it (or, for the steps the clinic's side moves a patient to, set as the notices of
+# flows/steps/visit.py set them), then a danger sign typed there.
 
 
 # The patient's steps past registration, reached from the menu by buttons and typed answers.
@@ -466,7 +466,7 @@ BOOKING_PATHS: dict[str, list[tuple[str, str]]] = {
     "support_offer": [("text", "I want to end my life")],  # the gentle offer after the Tele-MANAS reply
 }
 BOOK_ONE = [("choice", "book"), ("text", "fever"), ("choice", "self"), ("text", "2 days"), ("choice", "mild"), ("choice", "book")]
-# Where the clinic's side puts a waiting patient (bot/services/doctors.py move_conversation).
+# Where the clinic's side puts a waiting patient (flows/steps/visit.py called_notices, ended_notices).
 SET_BY_THE_CLINIC = {
     "called": {"consultation": 7, "doctor": "Meena Rao", "room": "https://meet.example/teleopd-x"},
     "rating": {"consultation": 7},

@@ -11,7 +11,7 @@ from sqlalchemy import JSON, String, Text, select
 
 from bot.outbox.timers import TimerRunner
 from bot.runtime import Services
-from bot.services.doctors import TIMER_HANDLERS
+from bot.services.calls import TIMER_HANDLERS
 from bot.services.erasure import TIMER_HANDLERS as ERASURE_TIMERS
 from bot.services.reports import build_report
 from bot.store.models import Base, Consultation, Identity, Token, TokenStatus

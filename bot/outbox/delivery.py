@@ -23,6 +23,7 @@ import logging
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from bot.outbox.enqueue import enqueue
 from bot.platform.phones import e164
 from bot.services.identities import dialect_insert, ensure_identity
 from bot.store.db import Database
@@ -121,16 +122,10 @@ def queue_sms_fallback(session: Session, row: OutboxMessage, reason: str, now: d
         sms_identity.person_id = identity.person_id
     if sms_identity.language is None:
         sms_identity.language = row.language
-    inserted = session.execute(
-        dialect_insert(session)(OutboxMessage)
-        .values(
-            identity_id=sms_identity.id, channel=SMS_CHANNEL, address=phone, language=row.language, kind=row.kind,
-            payload=row.payload, status=OutboxStatus.PENDING, due_at=now, attempts=0, recoveries=0,
-            inbound_id=row.inbound_id, created_at=now, fallback_of=row.id,
-        )
-        .on_conflict_do_nothing(index_elements=["fallback_of"])
-        .returning(OutboxMessage.id)
-    ).scalar_one_or_none()
+    inserted = enqueue(
+        session, identity_id=sms_identity.id, channel=SMS_CHANNEL, address=phone, language=row.language, kind=row.kind,
+        payload=row.payload, due_at=now, inbound_id=row.inbound_id, fallback_of=row.id,
+    )
     if inserted is not None:
         log.info("outbox %s: falling back to SMS as outbox %s (%s)", row.id, inserted, reason)
     return inserted is not None

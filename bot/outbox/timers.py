@@ -8,9 +8,10 @@ leaves no effect and a pending timer, which fires after a restart; a commit make
 effects and the "fired" mark durable together. So no timer is lost and none fires twice,
 without the claim-then-recover dance the outbox needs for its network sends.
 
-Handlers therefore do database work only (queue outbox rows, move a token along) and never
-talk to the network: they run while the timer's row lock — and, on SQLite, the database's
-write lock — is held.
+Handlers therefore do database work only (move a token along, and carry out the notices they
+return through bot/outbox/enqueue.py apply_notices: bot/services/calls.py TIMER_HANDLERS) and
+never talk to the network: they run while the timer's row lock — and, on SQLite, the
+database's write lock — is held.
 """
 
 from __future__ import annotations

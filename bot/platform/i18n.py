@@ -13,7 +13,6 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
 from babel.messages.mofile import write_mo
@@ -22,10 +21,10 @@ from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
 import locales
+from bot.platform.clock import IST
 from flows.engine import LANGUAGES
 from flows.messages import ByLanguage, Text, TimeOfDay
 
-IST = ZoneInfo("Asia/Kolkata")
 DOMAIN = "messages"
 # Babel locales for formatting: Indian English and Hindi both group digits the Indian way
 # (42,23,054) and keep Latin digits (PROVIDERS.md §D).

@@ -21,7 +21,6 @@ import datetime as dt
 import os
 from collections.abc import Iterator
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -36,6 +35,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy import Select, and_, case, func, select
 
+from bot.platform.clock import IST  # OPD days are India's days
 from bot.store.db import Database
 from bot.store.models import (
     Opd,
@@ -51,7 +51,6 @@ __all__ = [
     "DatabaseCollector", "count_in", "count_rejected", "exposition", "observe_webhook",
 ]
 
-IST = ZoneInfo("Asia/Kolkata")  # OPD days are India's days
 
 MESSAGES_IN = Counter(
     "teleopd_messages_in", "Inbound messages by channel and what became of them "

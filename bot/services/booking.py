@@ -12,12 +12,20 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session as DbSession
 
+from bot.platform.clock import IST
+from bot.services.calendar import (
+    LOOKAHEAD_DAYS,
+    is_open,
+    queue_position,
+    session_on,
+    upcoming_sessions,
+)
+from bot.services.calls import cancel_token
+from bot.services.identities import dialect_insert
 from bot.store.models import (
     LIVE_TOKEN_STATUSES,
     Identity,
@@ -33,6 +41,7 @@ from flows.messages import ByLanguage
 from flows.ports import (
     BookingOutcome,
     BookingResult,
+    Cancelled,
     Dependent,
     Intake,
     OpdInfo,
@@ -40,75 +49,15 @@ from flows.ports import (
     TokenInfo,
 )
 
-IST = ZoneInfo("Asia/Kolkata")
-# How far ahead a session is looked for before saying there is none.
-LOOKAHEAD_DAYS = 14
 # The wait estimate uses the OPD's own recent consultations once it has this many.
 MIN_CONSULTATIONS_FOR_ESTIMATE = 5
 RECENT_CONSULTATIONS = 50
 
 
-def round_the_clock(opd: Opd) -> bool:
-    """Return True for an OPD that never closes (opening and closing times are equal)."""
-    return opd.opens_at == opd.closes_at
-
-
-def works_on(opd: Opd, day: dt.date) -> bool:
-    """Return True if the OPD holds a session on that day."""
-    return str(day.isoweekday()) in opd.working_days
-
-
-def session_on(opd: Opd, day: dt.date, now: dt.datetime) -> Session | None:
-    """Return the OPD's session on a day if it is still to come or going on at `now`."""
-    if not works_on(opd, day):
-        return None
-    if round_the_clock(opd):
-        start = dt.datetime.combine(day, dt.time(0), IST)
-        end = start + dt.timedelta(days=1)
-    else:
-        start = dt.datetime.combine(day, opd.opens_at, IST)
-        end = dt.datetime.combine(day, opd.closes_at, IST)
-    if now >= end:
-        return None
-    return Session(day=day, starts_at=max(start, now).astimezone(dt.UTC))
-
-
-def upcoming_sessions(opd: Opd, now: dt.datetime):  # type: ignore[no-untyped-def]
-    """Yield the OPD's sessions from now on, for LOOKAHEAD_DAYS days."""
-    today = now.astimezone(IST).date()
-    for offset in range(LOOKAHEAD_DAYS):
-        found = session_on(opd, today + dt.timedelta(days=offset), now)
-        if found is not None:
-            yield found
-
-
-def calling_days(opd: Opd, now: dt.datetime) -> tuple[dt.date, ...]:
-    """Return the IST days whose waiting tokens a doctor may call now, oldest first.
-
-    A token belongs to the IST day it was booked for. A day OPD's session ended hours
-    before midnight, so after it only today's tokens are called: yesterday's token 1 is
-    never called as today's. A round-the-clock OPD's queue runs through midnight, so its
-    patients still waiting from yesterday are called first, with their own date and number,
-    instead of being dropped when the date changes.
-    """
-    today = now.astimezone(IST).date()
-    return (today - dt.timedelta(days=1), today) if round_the_clock(opd) else (today,)
-
-
-def is_open(opd: Opd, now: dt.datetime) -> bool:
-    """Return True if the OPD is holding a session right now."""
-    current = session_on(opd, now.astimezone(IST).date(), now)
-    return current is not None and current.starts_at <= now
-
-
-def _insert(session: DbSession):  # type: ignore[no-untyped-def]
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
 def issue_number(session: DbSession, opd: Opd, day: dt.date) -> int | None:
     """Take the next token number of an OPD's day, or None when the day is full."""
     session.execute(
-        _insert(session)(OpdDay)
+        dialect_insert(session)(OpdDay)
         .values(opd_id=opd.id, day=day, issued=0, capacity=opd.daily_capacity)
         .on_conflict_do_nothing(index_elements=["opd_id", "day"])
     )
@@ -139,18 +88,6 @@ def minutes_per_patient(session: DbSession, opd: Opd) -> tuple[int, bool]:
     if len(durations) < MIN_CONSULTATIONS_FOR_ESTIMATE:
         return opd.consult_minutes, True
     return max(1, round(statistics.median(durations))), False
-
-
-def queue_position(session: DbSession, token: Token) -> int:
-    """Return the token's place among those still waiting: priority first, then by number."""
-    earlier = and_(Token.priority.is_(token.priority), Token.number < token.number)
-    ahead_condition = earlier if token.priority else or_(Token.priority.is_(True), earlier)
-    ahead = session.scalar(
-        select(func.count())
-        .select_from(Token)
-        .where(Token.opd_id == token.opd_id, Token.day == token.day, Token.status == TokenStatus.WAITING, ahead_condition)
-    )
-    return (ahead or 0) + 1
 
 
 def opd_info(opd: Opd, now: dt.datetime) -> OpdInfo:
@@ -326,22 +263,13 @@ class BookingRecords:
             return None
         return token
 
-    def cancel(self, token_id: int) -> bool:
-        """Cancel one of the family's live tokens."""
+    def cancel(self, token_id: int) -> Cancelled | None:
+        """Cancel one of the family's live tokens; return the call it ended and who moved up (the flow tells them)."""
         token = self._own_live_token(token_id)
         if token is None:
-            return False
-        called = token.status != TokenStatus.WAITING
-        token.status = TokenStatus.CANCELLED
-        token.cancelled_at = self.now
-        self.session.flush()
-        from bot.services.doctors import cancel_call, notify_get_ready
-
-        if called:  # a doctor is waiting for this patient: close the call and free the doctor
-            cancel_call(self.session, token, self.now)
-        # Everyone behind moved up one place: whoever reached place 3 is told to get ready.
-        notify_get_ready(self.session, token.opd_id, token.day, self.now)
-        return True
+            return None
+        # A doctor waiting for this patient has the call closed and is freed.
+        return cancel_token(self.session, token, self.now)
 
     def move(self, token_id: int, day: dt.date) -> BookingResult:
         """Give the patient a token on another day and cancel the old one, in one transaction."""

@@ -21,10 +21,10 @@ from sqlalchemy import Date, cast, func, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.services.booking import calling_days
+from bot.platform.clock import IST, IST_OFFSET_MINUTES
+from bot.services.calendar import calling_days
 from bot.services.reports import (
     COUNTED,
-    IST,
     StateCount,
     day_bounds,
     session_start,
@@ -287,8 +287,8 @@ def ist_day(session: Session, moment: ColumnElement[dt.datetime]) -> ColumnEleme
     PostgreSQL converts with its time zone data.
     """
     if session.get_bind().dialect.name == "postgresql":
-        return cast(func.timezone(literal("Asia/Kolkata"), moment), Date)
-    return func.date(moment, "+330 minutes")
+        return cast(func.timezone(literal(IST.key), moment), Date)
+    return func.date(moment, f"+{IST_OFFSET_MINUTES} minutes")
 
 
 def _as_date(value: object) -> dt.date:

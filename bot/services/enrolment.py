@@ -163,3 +163,19 @@ def role_of(identity: Identity) -> str:
     if person.disabled_at is not None and person.role != Role.PATIENT:
         return DISABLED
     return person.role
+
+
+class AccountRecords:
+    """Enrolment for flows' Accounts port, inside the caller's transaction; refused codes counted by the limiter."""
+
+    def __init__(self, session: Session, identity: Identity, now: dt.datetime, limiter: RateLimiter | None = None, budget: GuessBudget = GuessBudget()):
+        self.session = session
+        self.identity = identity
+        self.now = now
+        self.limiter = limiter
+        self.budget = budget
+
+    def enrol(self, code: str) -> tuple[str, str | None, str | None]:
+        """Use a one-time code for this identity."""
+        result = enrol(self.session, self.identity, code, self.now, self.limiter, self.budget)
+        return result.result.value, result.role, result.name

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot.outbox.enqueue import apply_notices
 from bot.outbox.timers import TimerStatus, schedule
-from bot.services.doctors import cancel_call, notify_get_ready
+from bot.services.calls import cancel_call, queue_moved
 from bot.store.db import CHECKPOINT_AFTER_COMMIT
 from bot.store.models import (
     LIVE_TOKEN_STATUSES,
@@ -45,6 +46,8 @@ from bot.store.models import (
     TokenStatus,
     utcnow,
 )
+from flows.ports import Cancelled
+from flows.steps import visit
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,9 @@ class Erasure:
     tokens_cancelled: int = 0
     consultations_anonymised: int = 0
     messages_scrubbed: int = 0
+    # Who is to be told (flows/steps/visit.py cancelled_notices): the doctors whose calls the
+    # cancelled tokens ended, and whoever moved up to place 3 behind them.
+    cancelled: tuple[Cancelled, ...] = ()
 
 
 def placeholder_address() -> str:
@@ -102,6 +108,8 @@ def erase_by_phone(session: Session, phone: str, now: dt.datetime | None = None)
     loose = list(session.scalars(select(Identity).where(Identity.phone == phone, Identity.person_id.is_(None))))
     if loose:
         erased.append(_erase(session, [], loose, now))
+    # No flow turn carries this erasure (an operator's command): its notices are applied here.
+    apply_notices(session, [notice for erasure in erased for told in erasure.cancelled for notice in visit.cancelled_notices(told, now)], now)
     return erased, staff
 
 
@@ -117,7 +125,7 @@ def erase_person(session: Session, person: Person, now: dt.datetime) -> Erasure:
 def _erase(session: Session, people: list[Person], identities: list[Identity], now: dt.datetime) -> Erasure:
     person_ids = [p.id for p in people]
     identity_ids = [i.id for i in identities]
-    cancelled = _cancel_live_tokens(session, person_ids, now) if person_ids else 0
+    cancelled, told = _cancel_live_tokens(session, person_ids, now) if person_ids else (0, ())
     consultations = 0
     if person_ids:
         _redact_staff_messages(session, people, person_ids)
@@ -151,7 +159,7 @@ def _erase(session: Session, people: list[Person], identities: list[Identity], n
     session.flush()
     session.info[CHECKPOINT_AFTER_COMMIT] = True  # SQLite's log still holds what was erased
     log.info("erased %s people, %s identities; %s live tokens cancelled", len(people), len(identities), cancelled)
-    return Erasure(len(people), len(identities), cancelled, consultations, scrubbed)
+    return Erasure(len(people), len(identities), cancelled, consultations, scrubbed, told)
 
 
 def _personal_values(session: Session, people: list[Person], person_ids: list[int]) -> set[str]:
@@ -210,22 +218,25 @@ def _redact_staff_messages(session: Session, people: list[Person], person_ids: l
             conversation.data = data  # type: ignore[assignment]
 
 
-def _cancel_live_tokens(session: Session, person_ids: list[int], now: dt.datetime) -> int:
-    """Cancel waiting and called tokens, closing a call a doctor is waiting on."""
+def _cancel_live_tokens(session: Session, person_ids: list[int], now: dt.datetime) -> tuple[int, tuple[Cancelled, ...]]:
+    """Cancel waiting and called tokens, closing a call a doctor is waiting on; return how many, and who is to be told."""
     tokens = list(
         session.scalars(
             select(Token).where(Token.person_id.in_(person_ids), Token.status.in_(LIVE_TOKEN_STATUSES)).with_for_update()
         )
     )
+    told: list[Cancelled] = []
     for token in tokens:
         called = token.status != TokenStatus.WAITING
         token.status, token.cancelled_at = TokenStatus.CANCELLED, now
         session.flush()
-        if called:
-            cancel_call(session, token, now)
-    for opd_id, day in {(token.opd_id, token.day) for token in tokens}:
-        notify_get_ready(session, opd_id, day, now)  # everyone behind moved up
-    return len(tokens)
+        ended = cancel_call(session, token, now) if called else None
+        if ended is not None:  # the doctor is freed, and to be told
+            told.append(Cancelled(call=ended))
+    for opd_id, day in sorted({(token.opd_id, token.day) for token in tokens}):
+        # Everyone behind moved up: whoever reached place 3 is to be told to get ready.
+        told.append(Cancelled(queue=queue_moved(session, opd_id, day, now)))
+    return len(tokens), tuple(told)
 
 
 def _scrub_outbox(session: Session, identity_ids: list[int], keep_pending: bool) -> int:

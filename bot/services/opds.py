@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bot.services.booking import IST
+from bot.platform.clock import IST
 from bot.store.models import (
     LIVE_TOKEN_STATUSES,
     Opd,

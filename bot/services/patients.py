@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from bot.services.erasure import erase_identity
 from bot.store.models import Identity, Patient, Person, Role, utcnow
-from flows.ports import Profile
+from flows.ports import Cancelled, Profile
 
 
 class PatientRecords:
@@ -54,6 +54,6 @@ class PatientRecords:
             patient.state_code, patient.district = profile.state_code, profile.district
         self.session.flush()
 
-    def erase(self) -> None:
-        """Erase this person's personal data (DPDP Act s.12); bot/services/erasure.py says what goes."""
-        erase_identity(self.session, self.identity, self.now or utcnow())
+    def erase(self) -> tuple[Cancelled, ...]:
+        """Erase this person's personal data (DPDP Act s.12; bot/services/erasure.py says what goes); return who is to be told."""
+        return erase_identity(self.session, self.identity, self.now or utcnow()).cancelled

@@ -41,18 +41,17 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from zoneinfo import ZoneInfo
 
 from babel.numbers import format_percent
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.platform.clock import IST
 from bot.platform.i18n import BABEL_LOCALE, Catalogs, format_number
 from bot.store.models import Consultation, ConsultationOutcome, Opd, Person, Token
 from flows.messages import Text, t
 from flows.understanding.india import state_by_code
 
-IST = ZoneInfo("Asia/Kolkata")
 # Shown where a figure does not exist (no waits, no ratings, no calls that ended).
 MISSING = "–"
 # The p90 wait is the ceil(P90 · n)-th smallest wait (nearest rank).

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.services.booking import IST
-from bot.services.doctors import close_consultation, queue_push, queue_to
+from bot.outbox.enqueue import apply_notices
+from bot.platform.clock import IST
+from bot.services.calls import close_consultation
 from bot.services.enrolment import issue_code
 from bot.store.models import (
     LIVE_TOKEN_STATUSES,
@@ -36,6 +37,7 @@ from bot.store.models import (
     Token,
     TokenStatus,
 )
+from flows.notices import Notify
 from flows.steps import visit
 from flows.steps.enrolment import account_off, chat_unlinked
 
@@ -75,8 +77,7 @@ def disable(session: Session, person: Person, now: dt.datetime) -> bool:
         return False
     person.disabled_at = now
     _stand_down(session, person, now)
-    for identity in _chats(session, person):
-        queue_to(session, identity, account_off("push"), now)
+    apply_notices(session, [Notify(identity.id, account_off("push"), exact=True) for identity in _chats(session, person)], now)
     log.info("%s %s turned off", person.role, person.id)
     return True
 
@@ -182,11 +183,13 @@ def _stand_down(session: Session, person: Person, now: dt.datetime) -> None:
         select(Consultation).where(Consultation.doctor_id == person.id, Consultation.outcome.is_(None)).with_for_update()
     ).all()
     for consultation in calls:
-        close_consultation(session, consultation, ConsultationOutcome.ABANDONED, now)
+        notices = close_consultation(consultation, ConsultationOutcome.ABANDONED, now)
         token = consultation.token
         # Back in the queue at the same number (and priority), for the next free doctor.
         token.status, token.called_at, token.started_at, token.ended_at = TokenStatus.WAITING, None, None, None
-        queue_push(session, token.identity_id, visit.call_cut_short(), now, about=token.person_id)
+        if token.identity_id is not None:
+            notices.append(Notify(token.identity_id, visit.call_cut_short(), about=token.person_id))
+        apply_notices(session, notices, now)
     session.execute(
         update(Token).where(Token.doctor_id == person.id, Token.status.in_(LIVE_TOKEN_STATUSES)).values(doctor_id=None)
     )
@@ -204,7 +207,7 @@ def _unlink_chats(session: Session, person: Person, now: dt.datetime) -> None:
     """Tell each chat enrolled now that it is no longer the person's, then make it a stranger's (it starts afresh)."""
     chats = _chats(session, person)
     for identity in chats:
-        queue_to(session, identity, chat_unlinked(), now)
+        apply_notices(session, [Notify(identity.id, chat_unlinked(), exact=True)], now)
         identity.person = None
     if chats:
         session.execute(update(Conversation).where(Conversation.identity_id.in_([i.id for i in chats])).values(step=None, data={}))

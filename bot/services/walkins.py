@@ -6,10 +6,11 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from bot.outbox.enqueue import apply_notices
 from bot.services.booking import BookingRecords
-from bot.services.doctors import queue_push
 from bot.services.identities import ensure_identity
 from bot.store.models import HealthWorker, Identity, Patient, Person, Role, Token
+from flows.notices import Notify
 from flows.ports import BookingOutcome, BookingResult, Intake, WalkIn
 from flows.steps.health_worker import patient_token_sms
 from flows.understanding.text import fold
@@ -56,7 +57,8 @@ class WalkinRecords:
                 token.intake = {**(token.intake or {}), "health_worker_identity": self.identity.id, "health_worker": worker.person.name}
             info = result.token
             sms = patient_token_sms(info.number, info.opd_name, info.day, info.position, info.wait_minutes)
-            queue_push(self.session, sms_identity.id, sms, self.now, about=person.id)
+            # Told at once: the health worker's flow (flows/steps/health_worker.py) sees only the booking.
+            apply_notices(self.session, [Notify(sms_identity.id, sms, about=person.id)], self.now)
         return result
 
     def _patient(self, sms_identity: Identity, patient: WalkIn, worker: HealthWorker) -> Person:

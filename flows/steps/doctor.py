@@ -16,6 +16,7 @@ from __future__ import annotations
 from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import ByLanguage, Choice, Reply, Text, t
 from flows.ports import ConsultationView, DoctorState, DoctorView, VisitOutcome
+from flows.steps import visit
 from flows.understanding.text import normalize_lines, truncate
 
 NEXT_WORDS = ("next", "free", "next patient", "call next", "khali", "खाली", "agla", "अगला", "अगला मरीज़", "agla mareez")
@@ -136,6 +137,7 @@ def call_next(turn: Turn) -> None:
         turn.say(t("Nobody is waiting right now. You are marked free: send NEXT again in a while."))
         turn.goto("doctor_home")
         return
+    turn.notices.extend(visit.called_notices(view, turn.now))
     turn.say(summary(view))
     turn.goto("consulting")
 
@@ -172,6 +174,7 @@ class ConsultingStep(Step):
             if ended is None:
                 turn.say(t("There is no consultation open. Send NEXT to call a patient."))
             else:
+                turn.notices.extend(visit.ended_notices(ended, outcomes[answer.choice]))
                 turn.say(t("Consultation with {name} is closed and logged.", name=ended.patient_name))
             desk.set_status(DoctorState.FREE)
             turn.goto("doctor_home")
@@ -190,16 +193,6 @@ class ConsultingStep(Step):
             return
         desk.write(text, private)
         turn.say(t("Noted (private).") if private else t("Added to the advice."))
-
-
-def notice(kind: str, token_number: int) -> Reply:
-    """Return a message pushed to a doctor about their call."""
-    texts = {
-        "joining": t("Token {number}: the patient is joining the call.", number=token_number),
-        "no_show": t("Token {number}: the patient did not join, so the call is closed as a no-show. Send NEXT for the next patient.", number=token_number),
-        "declined": t("Token {number}: the patient cannot come now, so the call is closed. Send NEXT for the next patient.", number=token_number),
-    }
-    return Reply(texts[kind], kind="push")
 
 
 STATUS_LABEL = {

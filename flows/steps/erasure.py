@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import Choice, Reply, sms, t
+from flows.steps import visit
 from flows.steps.onboarding import NO_WORDS, YES_WORDS
 
 # Where "No, keep my data" goes back to. A key of its own: the language step keeps
@@ -48,7 +49,9 @@ class EraseConfirmStep(Step):
     def answer(self, turn: Turn, answer: Answer) -> None:
         """Erases everything personal, or keeps it and goes back."""
         if answer.choice == "erase":
-            turn.ports.patients.erase()
+            for cancelled in turn.ports.patients.erase():
+                # A doctor waiting for this patient is freed; whoever moved up to place 3 gets ready.
+                turn.notices.extend(visit.cancelled_notices(cancelled, turn.now))
             turn.data.clear()
             turn.say(
                 t(

@@ -7,6 +7,7 @@ import datetime as dt
 from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import Choice, Reply, Text, sms, t
 from flows.ports import BookingOutcome, TokenInfo
+from flows.steps import visit
 from flows.steps.booking import say_token, token_wait, token_when
 from flows.steps.onboarding import NO_WORDS, YES_WORDS
 
@@ -108,7 +109,10 @@ class CancelConfirmStep(Step):
     def answer(self, turn: Turn, answer: Answer) -> None:
         """Cancels the token, or keeps it."""
         token = _token(turn)
-        if answer.choice == "cancel" and token is not None and turn.ports.bookings.cancel(token.id):
+        cancelled = turn.ports.bookings.cancel(token.id) if answer.choice == "cancel" and token is not None else None
+        if token is not None and cancelled is not None:
+            # The doctor who had called this token, and whoever moved up to place 3, are told.
+            turn.notices.extend(visit.cancelled_notices(cancelled, turn.now))
             turn.say(
                 t("Token {number} at {opd} is cancelled.", number=token.number, opd=token.opd_name),
                 sms=sms("Token {number}, {opd} cancelled.", number=token.number, opd=token.opd_name),

@@ -1,15 +1,28 @@
 """The patient's side of a consultation: the call, joining, the doctor's advice, a rating.
 
-These messages are pushed by the clinic's side (bot/services/doctors.py) when a doctor calls the
-patient, when the patient does not join, and when the doctor ends the consultation. Their
-buttons carry the consultation's id, so they work whatever the patient is doing; typed
-answers work when the patient is at the matching step.
+These messages reach the patient as notices (flows/notices.py) of someone else's turn: the
+doctor's NEXT and DONE, or the call timers' (bot/services/calls.py), built here by
+*_notices(). Their buttons carry the consultation's id, so they work whatever the patient is
+doing; typed answers work when the patient is at the matching step.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import ByLanguage, Choice, Reply, sms, t
+from flows.notices import CancelTimer, MoveConversation, Notice, Notify, ScheduleTimer
+from flows.ports import (
+    CallEnded,
+    Cancelled,
+    ConsultationView,
+    Joined,
+    Party,
+    QueueMoved,
+    VisitOutcome,
+)
+from flows.steps.health_worker import worker_call_notice
 from flows.steps.onboarding import NO_WORDS, YES_WORDS
 
 JOIN_WORDS = ("join", "joining", "i am joining", "aa raha", "aa rahi", "aa raha hoon", "aa rahi hoon", "आ रहा", "आ रही", "आ रहा हूँ", "आ रही हूँ", "haan") + YES_WORDS
@@ -103,10 +116,12 @@ def visit_action(turn: Turn, key: str) -> bool:
     if not all(p.isascii() and p.isdigit() and len(p) <= 12 for p in parts) or len(parts) != (2 if kind == "rate" else 1):
         return False
     if kind == "join":
-        ok = visits.join(int(rest))
-        turn.say(t("Thank you. The doctor knows you are coming.") if ok else t("That call is over."))
+        joined = visits.join(int(rest))
+        turn.notices.extend(joining_notices(joined) if joined is not None else ())
+        turn.say(t("Thank you. The doctor knows you are coming.") if joined is not None else t("That call is over."))
     elif kind == "leave":
-        visits.decline(int(rest))
+        ended = visits.decline(int(rest))
+        turn.notices.extend(released_notices(ended, "declined") if ended is not None else ())
         turn.say(t("All right. Your place will be given to the next patient. Send MENU to book again when you are ready."))
     elif kind == "rate":
         consultation, _, stars = rest.partition(":")
@@ -129,6 +144,110 @@ def _back_to_menu(turn: Turn) -> None:
     for key in ("consultation", "doctor", "room"):
         turn.data.pop(key, None)
     turn.goto("menu")
+
+
+def doctor_notice(kind: str, token_number: int) -> Reply:
+    """Return a message pushed to a doctor about their call."""
+    texts = {
+        "joining": t("Token {number}: the patient is joining the call.", number=token_number),
+        "no_show": t("Token {number}: the patient did not join, so the call is closed as a no-show. Send NEXT for the next patient.", number=token_number),
+        "declined": t("Token {number}: the patient cannot come now, so the call is closed. Send NEXT for the next patient.", number=token_number),
+    }
+    return Reply(texts[kind], kind="push")
+
+
+# --- what a call tells the others: notices (flows/notices.py) built from the ports' facts ------------
+
+# The timers of a call, by kind: the one reminder, then the no-show.
+CALL_TIMERS = ("call_reminder", "call_no_show")
+
+
+def call_timer_key(consultation_id: int) -> str:
+    """Return the key a call's timers are scheduled and cancelled under."""
+    return f"consultation:{consultation_id}"
+
+
+def stop_call_timers(consultation_id: int) -> list[Notice]:
+    """Return the notices that cancel a call's timers (it was answered, or it ended)."""
+    return [CancelTimer(kind, call_timer_key(consultation_id)) for kind in CALL_TIMERS]
+
+
+def _to(party: Party | None, reply: Reply) -> list[Notice]:
+    return [] if party is None else [Notify(party.identity_id, reply, about=party.about)]
+
+
+def queue_moved_notices(moved: QueueMoved, now: dt.datetime) -> list[Notice]:
+    """Tell the patient who has just reached place 3 to get ready, or look again once a call has committed."""
+    if moved.reached is not None:
+        return _to(moved.reached.patient, get_ready(moved.reached.opd, moved.reached.number))
+    if moved.look_again is not None:
+        opd, day = moved.look_again
+        return [ScheduleTimer("get_ready", now, {"opd": opd, "day": day}, key=f"get_ready:{opd}:{day}")]
+    return []
+
+
+def called_notices(view: ConsultationView, now: dt.datetime) -> list[Notice]:
+    """Return what a doctor's NEXT tells the others: the patient's call, their chat moved, the reminder, the health worker, place 3."""
+    call = view.call
+    if call is None:
+        return []  # the consultation in hand, handed back: everyone was told when it was called
+    patient = view.patient
+    notices = _to(patient, doctor_ready(view.id, view.doctor, view.room_url))
+    if patient is not None:
+        notices.append(MoveConversation(patient.identity_id, "called", {"consultation": view.id, "doctor": view.doctor, "room": view.room_url}))
+    notices.append(ScheduleTimer(
+        "call_reminder", now + dt.timedelta(seconds=call.window_seconds), {"consultation": view.id, "window": call.window_seconds},
+        identity_id=patient.identity_id if patient else None, key=call_timer_key(view.id),
+    ))
+    if call.health_worker is not None:
+        notices.append(Notify(call.health_worker, worker_call_notice(view.token_number, view.patient_name), exact=True))
+    return notices + queue_moved_notices(call.queue, now)
+
+
+def ended_notices(view: ConsultationView, outcome: VisitOutcome) -> list[Notice]:
+    """Return what a doctor's DONE, REFER or NO SHOW tells the patient: the advice and a rating, or the missed call."""
+    notices = stop_call_timers(view.id)
+    if outcome is VisitOutcome.NO_SHOW:
+        return notices + _to(view.patient, missed())
+    notices += _to(view.patient, advice(view.id, view.doctor, view.advice))
+    if view.patient is not None:
+        notices.append(MoveConversation(view.patient.identity_id, "rating", {"consultation": view.id}))
+    return notices
+
+
+def joining_notices(joined: Joined) -> list[Notice]:
+    """Return what the patient's "I am joining" tells the doctor (the first time), and the call's timers stopped."""
+    if not joined.first:
+        return []
+    return stop_call_timers(joined.consultation_id) + _to(joined.doctor, doctor_notice("joining", joined.token_number))
+
+
+def released_notices(ended: CallEnded, why: str) -> list[Notice]:
+    """Return what a call closed without the doctor's word tells the doctor: why, and their desk back home."""
+    notices = stop_call_timers(ended.consultation_id)
+    if ended.doctor is not None:
+        notices.append(Notify(ended.doctor.identity_id, doctor_notice(why, ended.token_number)))
+        notices.append(MoveConversation(ended.doctor.identity_id, "doctor_home", only_if_idle=False))
+    return notices
+
+
+def reminder_notices(consultation_id: int, patient: Party | None, doctor: str, room_url: str, now: dt.datetime, window_seconds: float) -> list[Notice]:
+    """Return the call timer's one reminder to the patient, and the no-show timer after a second window."""
+    return _to(patient, reminder(consultation_id, doctor, room_url)) + [ScheduleTimer(
+        "call_no_show", now + dt.timedelta(seconds=window_seconds), {"consultation": consultation_id},
+        identity_id=patient.identity_id if patient else None, key=call_timer_key(consultation_id),
+    )]
+
+
+def no_show_notices(ended: CallEnded, patient: Party | None) -> list[Notice]:
+    """Return the no-show timer's notices: the patient missed the call, the doctor is freed."""
+    return _to(patient, missed()) + released_notices(ended, "no_show")
+
+
+def cancelled_notices(cancelled: Cancelled, now: dt.datetime) -> list[Notice]:
+    """Return what a cancelled token tells others: the doctor who had called it, and whoever reached place 3."""
+    notices = released_notices(cancelled.call, "declined") if cancelled.call is not None else []
+    return notices + queue_moved_notices(cancelled.queue, now)
 
 
 class CalledStep(Step):

@@ -1,0 +1,184 @@
+"""Messages to other people are part of a turn's Outcome (flows/notices.py), and dispatch alone carries them out.
+
+On the pure flows with in-memory ports, in English and Hindi: a doctor's NEXT returns the
+patient's call, their chat moved to "called", the reminder timer, the health worker's notice
+and "get ready" for the patient at place 3; DONE and NO SHOW return the advice or the missed
+call; the patient's "I am joining" and "I cannot come" return the doctor's notices. One
+database test: a real NEXT through the dispatcher leaves those notices as rows, in the same
+transaction as the doctor's own reply.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+
+import pytest
+from sqlalchemy import select
+
+from bot.outbox.payloads import translate
+from bot.platform.i18n import Catalogs
+from bot.runtime import Services
+from bot.store.models import Consultation, Conversation, Identity, OutboxMessage, Timer
+from flows.engine import State
+from flows.messages import ByLanguage, Reply, reply_to_json
+from flows.notices import CancelTimer, MoveConversation, Notify, ScheduleTimer
+from flows.ports import (
+    CallEnded,
+    DoctorState,
+    Joined,
+    NewCall,
+    Party,
+    PlaceThree,
+    QueueMoved,
+)
+from flows.steps import visit
+from flows.steps.health_worker import worker_call_notice
+from tests.helpers import (
+    IN_MEMORY_NOW,
+    FakeDesk,
+    FlowChat,
+    consultation_view,
+    registered_chat,
+)
+from tests.test_doctor_flow import (  # noqa: F401 (demo is a fixture)
+    DOCTOR,
+    WORDS,
+    T,
+    book,
+    demo,
+    enrolled_doctor,
+    registered,
+)
+
+LANGS = ("en", "hi")
+ROOM = "https://meet.example/room"
+PATIENT, WORKER, THIRD = Party(41, about=9), 55, Party(42, about=10)
+OPD = ByLanguage("General Medicine", "सामान्य चिकित्सा")
+
+
+def read(lang: str, key: str) -> str:
+    """Return a piece of what the called patient and the others read (tests/test_doctor_flow.py T)."""
+    return T[lang][key].format(name=DOCTOR)
+
+
+def _read(catalogs: Catalogs, reply: Reply, lang: str) -> str:
+    """Return a notice's message as its reader sees it (as the outbox keeps it, then translated)."""
+    return translate(catalogs, json.loads(json.dumps(reply_to_json(reply))), lang).text
+
+
+def _calling_desk() -> FakeDesk:
+    """A free doctor with one patient waiting, whose call the desk reports as the database does."""
+    waiting = dataclasses.replace(
+        consultation_view(7), patient=PATIENT, doctor=DOCTOR, advice="Rest.",
+        call=NewCall(window_seconds=120.0, health_worker=WORKER, queue=QueueMoved(reached=PlaceThree(THIRD, OPD, 3))),
+    )
+    return FakeDesk(status=DoctorState.FREE, waiting=[waiting])
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_doctors_next_returns_its_notices_to_the_others(catalogs: Catalogs, lang: str) -> None:
+    chat = FlowChat(catalogs, lang, State(step="doctor_home", language=lang), desk=_calling_desk(), role="doctor")
+    chat.send(WORDS[lang]["next"])
+    assert chat.state.step == "consulting"
+    called = {"consultation": 7, "doctor": DOCTOR, "room": ROOM}
+    assert chat.notices == [
+        Notify(41, visit.doctor_ready(7, DOCTOR, ROOM), about=9),
+        MoveConversation(41, "called", called, only_if_idle=True),
+        ScheduleTimer("call_reminder", IN_MEMORY_NOW + dt.timedelta(seconds=120), {"consultation": 7, "window": 120.0}, identity_id=41, key="consultation:7"),
+        Notify(WORKER, worker_call_notice(1, "Sunita Devi"), exact=True),
+        Notify(42, visit.get_ready(OPD, 3), about=10),
+    ]
+    # Each message renders in its reader's language, whichever the doctor uses.
+    for reader in LANGS:
+        assert read(reader, "ready") in _read(catalogs, chat.notices[0].reply, reader)  # type: ignore[union-attr]
+        assert read(reader, "get_ready") in _read(catalogs, chat.notices[-1].reply, reader)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_open_consultation_handed_back_tells_nobody_again(catalogs: Catalogs, lang: str) -> None:
+    """A NEXT while a patient is in hand (after a LANGUAGE, say) returns the same consultation, with no call facts."""
+    desk = FakeDesk(status=DoctorState.FREE, waiting=[dataclasses.replace(consultation_view(7), patient=PATIENT)])
+    chat = FlowChat(catalogs, lang, State(step="doctor_home", language=lang), desk=desk, role="doctor")
+    chat.send(WORDS[lang]["next"])
+    assert chat.state.step == "consulting" and chat.notices == []
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("outcome", ["done", "refer", "no_show"])
+def test_ending_a_consultation_returns_the_patients_message(catalogs: Catalogs, lang: str, outcome: str) -> None:
+    desk = _calling_desk()
+    chat = FlowChat(catalogs, lang, State(step="doctor_home", language=lang), desk=desk, role="doctor")
+    chat.send(WORDS[lang]["next"])
+    desk.consultation = dataclasses.replace(desk.consultation, call=None)  # type: ignore[arg-type]
+    chat.send(WORDS[lang][outcome])
+    assert chat.state.step == "doctor_home"
+    stop = [CancelTimer("call_reminder", "consultation:7"), CancelTimer("call_no_show", "consultation:7")]
+    if outcome == "no_show":
+        assert chat.notices == [*stop, Notify(41, visit.missed(), about=9)]
+        return
+    assert chat.notices == [*stop, Notify(41, visit.advice(7, DOCTOR, "Rest."), about=9), MoveConversation(41, "rating", {"consultation": 7})]
+    assert read(lang, "advice_head") in _read(catalogs, chat.notices[2].reply, lang)  # type: ignore[union-attr]
+
+
+@dataclasses.dataclass
+class FakeVisits:
+    """The Visits port, in memory: one call (consultation 7) from Dr. Anita Sharma's chat 5."""
+
+    joined: bool = False
+
+    def join(self, consultation_id: int) -> Joined | None:
+        if consultation_id != 7:
+            return None
+        first, self.joined = not self.joined, True
+        return Joined(7, 1, Party(5) if first else None, first=first)
+
+    def decline(self, consultation_id: int) -> CallEnded | None:
+        return CallEnded(7, 1, Party(5)) if consultation_id == 7 else None
+
+    def rate(self, consultation_id: int, stars: int) -> bool:
+        return False
+
+    def follow_up(self, consultation_id: int) -> dt.date | None:
+        return None
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_patients_answer_to_a_call_returns_the_doctors_notices(catalogs: Catalogs, lang: str) -> None:
+    stop = [CancelTimer("call_reminder", "consultation:7"), CancelTimer("call_no_show", "consultation:7")]
+    chat = registered_chat(catalogs, lang, visits=FakeVisits())
+    chat.send(choice="join:7")
+    assert chat.notices == [*stop, Notify(5, visit.doctor_notice("joining", 1))]
+    chat.send(choice="join:7")
+    assert chat.notices == [], "the doctor is told once"
+    chat.send(choice="join:8")
+    assert chat.notices == []
+    chat.send(choice="leave:7")
+    assert chat.notices == [*stop, Notify(5, visit.doctor_notice("declined", 1)), MoveConversation(5, "doctor_home", {}, only_if_idle=False)]
+
+
+# --- the database: dispatch turns a NEXT's notices into rows, in the same transaction ------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_dispatch_turns_a_next_into_the_patients_rows(demo: Services, lang: str) -> None:  # noqa: F811 (demo)
+    patient = registered(demo, f"notice-patient-{lang}", lang, "Sunita Devi")
+    token = book(demo, patient)
+    doctor = enrolled_doctor(demo, f"notice-doctor-{lang}", lang)
+    doctor.say(WORDS[lang]["next"])
+    with demo.db.read() as session:
+        me = session.scalars(select(Identity).where(Identity.address == patient.user)).one()
+        consultation = session.scalars(select(Consultation).where(Consultation.token_id == token.id)).one()
+        pushed = session.scalars(select(OutboxMessage).where(OutboxMessage.identity_id == me.id, OutboxMessage.kind == "push")).all()
+        step, data = session.execute(select(Conversation.step, Conversation.data).where(Conversation.identity_id == me.id)).one()
+        timer = session.scalars(select(Timer).where(Timer.kind == "call_reminder")).one()
+        doctor_reply = session.scalars(select(OutboxMessage).where(OutboxMessage.identity_id != me.id).order_by(OutboxMessage.id.desc())).first()
+    assert [(row.channel, row.address, row.language) for row in pushed] == [("local", patient.user, lang)]
+    assert pushed[0].payload == reply_to_json(visit.doctor_ready(consultation.id, DOCTOR, consultation.room_url))
+    assert (step, data["consultation"]) == ("called", consultation.id)
+    assert (timer.status, timer.identity_id, timer.payload["key"]) == ("pending", me.id, f"consultation:{consultation.id}")
+    assert timer.due_at == consultation.called_at + dt.timedelta(seconds=demo.dispatcher.call_window.total_seconds())
+    # The patient's call was queued before the doctor's own reply, in the NEXT's one transaction.
+    assert doctor_reply is not None and doctor_reply.inbound_id is not None and pushed[0].id < doctor_reply.id
+    assert read(lang, "ready") in patient.receive().all_text
