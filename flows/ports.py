@@ -169,6 +169,8 @@ class BookingResult:
     outcome: BookingOutcome
     token: TokenInfo | None = None
     offer: Session | None = None
+    # A walk-in's own SMS chat, to be told of the token (Walkins.book), and the patient it is.
+    patient_chat: Party | None = None
 
 
 class Bookings(Protocol):
@@ -424,7 +426,7 @@ class Walkins(Protocol):
         """Return the health worker's name and clinic."""
 
     def book(self, patient: WalkIn, opd_id: int, intake: Intake, priority: bool) -> BookingResult:
-        """Register the patient as a person of their own (a typed number proves nothing), book the OPD's next session and text them."""
+        """Register the patient as a person of their own (a typed number proves nothing) and book the OPD's next session."""
 
 
 # --- all of them, for one turn ---------------------------------------------------------------

@@ -25,18 +25,23 @@ from flows.engine import State
 from flows.messages import ByLanguage, Reply, reply_to_json
 from flows.notices import CancelTimer, MoveConversation, Notify, ScheduleTimer
 from flows.ports import (
+    BookingResult,
     CallEnded,
     DoctorState,
+    Intake,
     Joined,
     NewCall,
     Party,
     PlaceThree,
     QueueMoved,
+    WalkIn,
 )
 from flows.steps import visit
 from flows.steps.health_worker import worker_call_notice
 from tests.helpers import (
+    FAKE_OPDS,
     IN_MEMORY_NOW,
+    FakeBookings,
     FakeDesk,
     FlowChat,
     consultation_view,
@@ -182,3 +187,36 @@ def test_dispatch_turns_a_next_into_the_patients_rows(demo: Services, lang: str)
     # The patient's call was queued before the doctor's own reply, in the NEXT's one transaction.
     assert doctor_reply is not None and doctor_reply.inbound_id is not None and pushed[0].id < doctor_reply.id
     assert read(lang, "ready") in patient.receive().all_text
+
+
+class FakeWalkins:
+    """The Walkins port in memory: books through FakeBookings and names the walk-in's own SMS chat."""
+
+    def __init__(self) -> None:
+        self.bookings = FakeBookings()
+
+    def clinic(self) -> tuple[str, str]:
+        return "Asha Kumari", "PHC Sarnath"
+
+    def book(self, patient: WalkIn, opd_id: int, intake: Intake, priority: bool) -> BookingResult:
+        return dataclasses.replace(self.bookings.book(opd_id, None, intake, priority), patient_chat=PATIENT)
+
+
+WALK_IN = [("choice", "book"), ("text", "98765 43210"), ("text", "Ramesh"), ("text", "40"), ("choice", "male"), ("text", "bukhar 2 din se")]
+WALK_IN_SMS = {"en": "The doctor will call you on this number.", "hi": "डॉक्टर आपको इसी नंबर पर कॉल करेंगे।"}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_walk_ins_token_is_a_notice_to_their_own_chat_not_a_reply_to_the_health_worker(catalogs: Catalogs, lang: str) -> None:
+    walkins = FakeWalkins()
+    chat = FlowChat(catalogs, lang, State(step="hw_home", language=lang), role="health_worker", walkins=walkins, bookings=walkins.bookings)
+    for kind, value in WALK_IN:
+        chat.send(**{kind: value})
+    assert chat.notices == []
+    texts = chat.send(choice=f"opd:{FAKE_OPDS[0].id}")
+    assert chat.state.step == "hw_home", texts
+    [notice] = chat.notices
+    assert isinstance(notice, Notify) and (notice.identity_id, notice.about) == (PATIENT.identity_id, PATIENT.about)
+    assert WALK_IN_SMS[lang] in _read(catalogs, notice.reply, lang)
+    # The health worker reads the token too, in their own reply, not the patient's SMS.
+    assert not any(WALK_IN_SMS[lang] in text for text in texts)

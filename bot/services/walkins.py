@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
-from bot.outbox.enqueue import apply_notices
 from bot.services.booking import BookingRecords
 from bot.services.identities import ensure_identity
 from bot.store.models import HealthWorker, Identity, Patient, Person, Role, Token
-from flows.notices import Notify
-from flows.ports import BookingOutcome, BookingResult, Intake, WalkIn
-from flows.steps.health_worker import patient_token_sms
+from flows.ports import BookingOutcome, BookingResult, Intake, Party, WalkIn
 from flows.understanding.text import fold
 
 # The channel a walk-in patient's messages go to: their own phone, by SMS. While the real
@@ -40,7 +38,7 @@ class WalkinRecords:
         return worker.person.name, worker.clinic
 
     def book(self, patient: WalkIn, opd_id: int, intake: Intake, priority: bool) -> BookingResult:
-        """Register the patient as a person of their own, book the next session, text their phone."""
+        """Register the patient as a person of their own and book the next session; say which chat texts them."""
         worker = self._worker()
         sms_identity = ensure_identity(self.session, SMS_CHANNEL, patient.phone)
         if sms_identity.language is None:
@@ -55,10 +53,8 @@ class WalkinRecords:
             token = self.session.get(Token, result.token.id)
             if token is not None:
                 token.intake = {**(token.intake or {}), "health_worker_identity": self.identity.id, "health_worker": worker.person.name}
-            info = result.token
-            sms = patient_token_sms(info.number, info.opd_name, info.day, info.position, info.wait_minutes)
-            # Told at once: the health worker's flow (flows/steps/health_worker.py) sees only the booking.
-            apply_notices(self.session, [Notify(sms_identity.id, sms, about=person.id)], self.now)
+            # The health worker's flow tells the patient (flows/steps/health_worker.py): their own SMS chat.
+            result = replace(result, patient_chat=Party(sms_identity.id, about=person.id))
         return result
 
     def _patient(self, sms_identity: Identity, patient: WalkIn, worker: HealthWorker) -> Person:

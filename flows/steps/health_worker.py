@@ -17,6 +17,7 @@ import datetime as dt
 
 from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import Choice, Reply, Text, sms, t
+from flows.notices import Notify
 from flows.ports import BookingOutcome, Intake, WalkIn
 from flows.steps.opd_choice import opds_seeing
 from flows.steps.questions import AgeQuestion, NameQuestion, PhoneQuestion, SexQuestion
@@ -151,6 +152,10 @@ class HwOpdStep(Step):
         result = walkins.book(patient, int(answer.choice.removeprefix("opd:")), intake, priority=bool(red_flags))
         if result.token is not None and result.outcome in (BookingOutcome.BOOKED, BookingOutcome.EXISTING):
             token = result.token
+            if result.patient_chat is not None:
+                # The patient is told at once, by SMS on the number they gave (their chat, not the health worker's).
+                sms_text = patient_token_sms(token.number, token.opd_name, token.day, token.position, token.wait_minutes)
+                turn.notices.append(Notify(result.patient_chat.identity_id, sms_text, about=result.patient_chat.about))
             turn.say(
                 t(
                     "Booked for {name} ({phone}): token {number} at {opd}, {when}. Place in the queue: {position}. "

@@ -1,0 +1,428 @@
+"""The Twilio channel: WhatsApp and SMS, one adapter with two address forms.
+
+WhatsApp senders are "whatsapp:+91…", SMS senders "+91…"; everything else is shared:
+parsing the form Twilio posts (once webhooks/twilio.py has verified its signature),
+rendering numbered choices, and sending through the REST API
+(POST /2010-04-01/Accounts/{sid}/Messages.json) with the official `twilio` library.
+Replies go through the outbox (PROVIDERS.md §B3).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from twilio.base.exceptions import TwilioException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from bot.channels.base import (
+    Ignored,
+    InboundMessage,
+    Malformed,
+    NeedsFallback,
+    OutgoingChoice,
+    OutgoingMessage,
+    PermanentError,
+    RecipientOptedOut,
+    SendError,
+    SendResult,
+    TemporaryError,
+)
+from bot.channels.sms_text import segments
+from bot.channels.splitting import grapheme_safe, split_text
+from bot.outbox.template_keys import (
+    WhatsAppTemplate,
+    load_sms_templates,
+    load_whatsapp_templates,
+)
+from bot.platform.config import Settings
+from bot.platform.phones import e164
+from bot.platform.ratelimit import Limit, RateLimiter
+
+log = logging.getLogger(__name__)
+
+WHATSAPP = "whatsapp"
+SMS = "sms"
+WHATSAPP_PREFIX = "whatsapp:"
+STATUS_PATH = "/webhooks/twilio/status"
+
+# Twilio error codes (https://www.twilio.com/docs/api/errors/<code>, PROVIDERS.md §B4).
+ERR_AUTHENTICATE = 20003  # bad Account SID or Auth Token
+ERR_TOO_MANY_REQUESTS = 20429  # "never processed and is always safe to retry"
+ERR_INVALID_TO = 21211
+ERR_REGION_NOT_ENABLED = 21408
+ERR_UNSUBSCRIBED = 21610  # the recipient replied STOP
+ERR_CANNOT_ROUTE = 21612
+ERR_NOT_MOBILE = 21614  # a landline (India: not logged, not charged)
+ERR_BODY_TOO_LONG = 21617
+ERR_OUTSIDE_WINDOW = 63016  # WhatsApp outside the 24 h window: use a template
+
+# Message statuses as the SDK lists them (rest/api/v2010/account/message/__init__.py).
+MESSAGE_STATUSES = frozenset({
+    "queued", "sending", "sent", "failed", "delivered", "undelivered", "receiving",
+    "received", "accepted", "scheduled", "read", "partially_delivered", "canceled",
+})
+
+# Twilio: "a limit of 1600 characters in a single incoming or outgoing message request…
+# all Programmable Messaging channels, including SMS, MMS, WhatsApp" (error 21617,
+# https://support.twilio.com/hc/en-us/articles/360033806753). WhatsApp itself takes 4,096,
+# but through Twilio the 1,600 applies; non-GSM characters can count double, so the
+# length is measured in UTF-16 units.
+MAX_BODY_UNITS = 1600
+# WhatsApp shows at most 10 rows in a list (and Twilio quick replies take 1-10 buttons,
+# https://www.twilio.com/docs/content/twilio-quick-reply): the numbered list follows suit.
+MAX_CHOICES_PER_MESSAGE = 10
+# DESIGN.md: every SMS stays within 2 segments (a Devanagari SMS is 67 characters a part).
+MAX_SMS_SEGMENTS = 2
+# The REST request's timeout (seconds): the worker must not hang on a slow API.
+HTTP_TIMEOUT_S = 10
+
+# Message ids: "SM"/"MM" and 32 hex digits; the checks only keep junk out of the dedupe key.
+_SID = re.compile(r"^[A-Za-z0-9]{2,64}$")
+_ERROR_CODE = re.compile(r"^[0-9A-Za-z]{1,40}$")
+# Digit runs long enough to be phone numbers, for redacting provider error messages.
+_PHONE_LIKE = re.compile(r"\+?\d[\d ()-]{6,}\d")
+
+
+# --- logs ---------------------------------------------------------------------------------
+
+
+def mask(address: str | None) -> str:
+    """Return an address for logs: the country code and the last 4 digits (+91******4567)."""
+    if not address:
+        return "-"
+    prefix, _, number = address.rpartition(":")
+    prefix = prefix + ":" if prefix else ""
+    if len(number) <= 7:
+        return prefix + "*" * len(number)
+    return prefix + number[:3] + "*" * (len(number) - 7) + number[-4:]
+
+
+def redact(text: str) -> str:
+    """Return provider text with anything that looks like a phone number masked."""
+    return _PHONE_LIKE.sub(lambda m: mask(re.sub(r"[^\d+]", "", m.group())), text)
+
+
+# --- inbound ------------------------------------------------------------------------------
+
+
+def _one(params: Mapping[str, Any], name: str) -> str | None:
+    value = params.get(name)
+    return value if isinstance(value, str) else None
+
+
+def parse_inbound(channel: str, params: Mapping[str, Any]) -> InboundMessage | Ignored:
+    """Return a verified webhook's form as a message, or why it is ignored; raise Malformed."""
+    sid = _one(params, "MessageSid") or _one(params, "SmsSid")  # SmsSid: the deprecated twin
+    if not sid:
+        raise Malformed("no MessageSid")
+    if not _SID.match(sid):
+        raise Malformed("MessageSid is not a message id")
+    sender = (_one(params, "From") or "").strip()
+    if not sender:
+        raise Malformed("no From")
+    if channel == WHATSAPP:
+        if not sender.lower().startswith(WHATSAPP_PREFIX):
+            return Ignored("From is not a WhatsApp address")
+        phone = e164(sender[len(WHATSAPP_PREFIX):].strip())
+        if phone is None:
+            # A WhatsApp business-scoped user id ("whatsapp:IN.208…") carries no number to
+            # reply to or to link with an SMS identity.
+            return Ignored("WhatsApp sender without a phone number")
+        address = WHATSAPP_PREFIX + phone
+    else:
+        if sender.lower().startswith(WHATSAPP_PREFIX):
+            return Ignored("a WhatsApp address on the SMS webhook")
+        phone = e164(sender)
+        if phone is None:
+            return Ignored("SMS sender is not a phone number")
+        address = phone
+    # PostgreSQL refuses NUL in text; the rest of such a message is real.
+    body = (_one(params, "Body") or "").replace("\x00", "")
+    kind, choice = "text", None
+    if _count(_one(params, "NumMedia")) > 0:
+        kind = "media"
+    elif _one(params, "Latitude") or _one(params, "Longitude"):
+        kind = "location"
+    elif _one(params, "ButtonPayload"):
+        # A template's quick-reply button: its id; its title also arrives as Body.
+        kind, choice = "choice", _one(params, "ButtonPayload").replace("\x00", "")[:64]  # type: ignore[union-attr]
+    return InboundMessage(
+        channel=channel,
+        address=address,
+        provider_id=sid,
+        text=body,
+        choice=choice,
+        kind=kind,
+        channel_phone=phone,
+    )
+
+
+def _count(value: str | None) -> int:
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 4 else 0
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A status callback: which message, its new status, and Twilio's error code if any."""
+
+    provider_id: str
+    status: str
+    error_code: str | None
+
+
+def parse_status(params: Mapping[str, Any]) -> StatusUpdate | Ignored:
+    """Return a verified status callback's form as an update, or why it is ignored; raise Malformed."""
+    sid = _one(params, "MessageSid")
+    status = (_one(params, "MessageStatus") or "").strip().lower()
+    if not sid or not _SID.match(sid):
+        raise Malformed("no MessageSid")
+    if not status:
+        raise Malformed("no MessageStatus")
+    if status not in MESSAGE_STATUSES:
+        # Twilio adds vocabulary now and then; an unknown status is not worth a 400.
+        return Ignored("unknown message status")
+    code = (_one(params, "ErrorCode") or "").strip()
+    return StatusUpdate(sid, status, code if _ERROR_CODE.match(code) else None)
+
+
+# --- rendering ----------------------------------------------------------------------------
+
+
+def split_body(text: str) -> list[str]:
+    """Split a body over Twilio's limit into parts within it."""
+    return split_text(text, MAX_BODY_UNITS, body_units)
+
+
+def body_units(text: str) -> int:
+    """Return a body's length as Twilio counts it against 1,600: in UTF-16 units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def numbered(choices: Sequence[OutgoingChoice], start: int = 1) -> str:
+    """Return choices as a numbered list, one per line ("1. Yes")."""
+    return "\n".join(f"{n}. {c.label}" for n, c in enumerate(choices, start))
+
+
+def render_whatsapp(message: OutgoingMessage) -> list[str]:
+    """Return the WhatsApp bodies of a message: its text, then its choices numbered 1, 2, …
+
+    At most 10 choices go with one message; the list goes on in the next message with the
+    numbers going on, so "11" still picks the 11th choice (flows/engine.resolve_choice).
+    """
+    bodies = split_body(message.text)
+    choices = message.choices
+    for first in range(0, len(choices), MAX_CHOICES_PER_MESSAGE):
+        block = numbered(choices[first:first + MAX_CHOICES_PER_MESSAGE], first + 1)
+        if first == 0 and bodies and body_units(f"{bodies[-1]}\n\n{block}") <= MAX_BODY_UNITS:
+            bodies[-1] = f"{bodies[-1]}\n\n{block}"
+        else:
+            bodies.extend(split_body(block))
+    return bodies
+
+
+def _lists_its_choices(text: str, count: int) -> bool:
+    """Tell whether an SMS form already names its numbered answers ("1 mild 2 moderate", "Reply 1-5", "1 से 5 भेजें")."""
+    if re.search(rf"(?<!\d)1\s*(?:[-–]|to|से)\s*{count}(?!\d)", text):
+        return True
+    pattern = r".*?".join(rf"(?<![\d:.]){n}[.)]?\s+[^\W\d]" for n in range(1, count + 1))
+    return re.search(pattern, text, re.DOTALL) is not None
+
+
+def _shorten(label: str, words: int | None = None, width: int | None = None) -> str:
+    if words is not None:
+        label = " ".join(label.split()[:words]).rstrip(",:;.-")
+    if width is not None and len(label) > width:
+        label = label[:grapheme_safe(label, width)].rstrip(",:;.- ")
+    return label
+
+
+def render_sms(message: OutgoingMessage) -> str:
+    """Return the SMS body of a message: its short text and its choices as compact numbers.
+
+    The most readable form that keeps within 2 segments wins: one choice a line, then one
+    line ("1 Yes / 2 No"), then labels cut to their first words, then to a few letters,
+    then the bare numbers. A Devanagari label turns an English SMS into UCS-2 (70
+    characters a segment), which is measured, not avoided: "हिंदी" must stay readable.
+    """
+    text, choices = message.text.strip(), message.choices
+    if not choices or _lists_its_choices(text, len(choices)):
+        return text
+    labels = [c.label.strip() for c in choices]
+    candidates = [
+        text + "\n" + "\n".join(f"{n} {label}" for n, label in enumerate(labels, 1)),
+        text + "\n" + " / ".join(f"{n} {label}" for n, label in enumerate(labels, 1)),
+    ]
+    for words in (3, 2, 1):
+        candidates.append(text + "\n" + " ".join(f"{n} {_shorten(label, words=words)}" for n, label in enumerate(labels, 1)))
+    for width in (8, 5, 3):
+        candidates.append(text + "\n" + " ".join(f"{n} {_shorten(label, words=1, width=width)}" for n, label in enumerate(labels, 1)))
+    candidates.append(f"{text} (1-{len(labels)})" if len(labels) > 1 else f"{text} (1)")
+    for candidate in candidates:
+        if segments(candidate) <= MAX_SMS_SEGMENTS:
+            return candidate
+    return min(candidates, key=segments)
+
+
+# --- sending ------------------------------------------------------------------------------
+
+
+def classify(exc: Exception) -> SendError:
+    """Map a failed REST request to the worker's vocabulary (retryable, permanent, opted out)."""
+    if isinstance(exc, requests.Timeout | requests.ConnectionError):
+        return TemporaryError(f"twilio unreachable: {type(exc).__name__}", code="connection")
+    status = int(getattr(exc, "status", 0) or 0)
+    code = getattr(exc, "code", None)
+    text = redact(str(getattr(exc, "msg", "") or getattr(exc, "title", "") or type(exc).__name__))
+    described = f"twilio {status} {code}: {text}"
+    if status == 429 or code == ERR_TOO_MANY_REQUESTS:
+        return TemporaryError(described, code=str(code or status))
+    if status >= 500 or status == 0:
+        return TemporaryError(described, code=str(code or status))
+    if code == ERR_UNSUBSCRIBED:
+        return RecipientOptedOut(described, code=str(code))
+    if code == ERR_OUTSIDE_WINDOW:
+        return NeedsFallback(described, code=str(code))
+    if status in (401, 403) or code == ERR_AUTHENTICATE:
+        log.error("twilio refused our credentials (%s %s): check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN", status, code)
+        return PermanentError(described, code=str(code or status))
+    return PermanentError(described, code=str(code or status))
+
+
+# Progress of messages sent in several parts, by outbox id, so a retry after a failure in
+# part 3 sends parts 3… and not the first two again. In-process only: a retry in another
+# process starts over (at worst a part is repeated, never lost).
+_MAX_PARTIAL = 10_000
+
+
+class TwilioChannel:
+    """One Twilio sender — a WhatsApp number or an SMS number/sender id — as a channel adapter."""
+
+    def __init__(
+        self,
+        name: str,
+        client: Client,
+        from_: str,
+        status_callback: str | None,
+        limiter: RateLimiter,
+        mps: int,
+        whatsapp_templates: Mapping[str, WhatsAppTemplate] | None = None,
+        sms_templates: Mapping[str, str] | None = None,
+    ):
+        if name not in (WHATSAPP, SMS):
+            raise ValueError(f"a Twilio channel is {WHATSAPP!r} or {SMS!r}, not {name!r}")
+        self.name = name
+        self.client = client
+        self.from_ = from_
+        self.status_callback = status_callback
+        self.limiter = limiter
+        self.mps = mps
+        self.whatsapp_templates = dict(whatsapp_templates or {})
+        self.sms_templates = dict(sms_templates or {})
+        self._partial: OrderedDict[int, list[str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, name: str, limiter: RateLimiter | None = None) -> TwilioChannel:
+        """Build the WhatsApp or SMS channel from the settings (the channel must be on)."""
+        if settings.twilio_account_sid is None or settings.twilio_auth_token is None:
+            raise ValueError("Twilio credentials are not configured")
+        from_ = settings.twilio_whatsapp_from if name == WHATSAPP else settings.twilio_sms_from
+        if from_ is None:
+            raise ValueError(f"no Twilio sender configured for {name}")
+        client = Client(
+            settings.twilio_account_sid, settings.twilio_auth_token,
+            http_client=TwilioHttpClient(timeout=HTTP_TIMEOUT_S),
+        )
+        if settings.twilio_api_url:
+            client.api.base_url = settings.twilio_api_url  # tests and benchmarks: a fake API
+        return cls(
+            name,
+            client,
+            from_,
+            status_callback=settings.public_url + STATUS_PATH if settings.public_url else None,
+            limiter=limiter or RateLimiter(),
+            mps=settings.twilio_whatsapp_mps if name == WHATSAPP else settings.twilio_sms_mps,
+            whatsapp_templates=load_whatsapp_templates(settings.whatsapp_templates_file) if name == WHATSAPP else None,
+            sms_templates=load_sms_templates(settings.sms_templates_file) if name == SMS else None,
+        )
+
+    def render(self, message: OutgoingMessage) -> list[str]:
+        """Return the bodies this channel sends for a message."""
+        if self.name == WHATSAPP:
+            return render_whatsapp(message)
+        body = render_sms(message)
+        return split_body(body) if body_units(body) > MAX_BODY_UNITS else [body]
+
+    def send(self, address: str, message: OutgoingMessage, outbox_id: int) -> SendResult:
+        """Send one message, in as many Twilio messages as it takes, or raise a SendError."""
+        detail: dict[str, str] = {}
+        if self.name == WHATSAPP and not message.session_open:
+            template = self.whatsapp_templates.get(message.template or "")
+            if template is None:
+                raise NeedsFallback("outside the WhatsApp 24 h window, no template for this message", code="no_template")
+            values = dict(message.variables)
+            missing = [v for v in template.variables if v not in values]
+            if missing:
+                log.error("WhatsApp template %s needs %s, which message %s does not have", template.content_sid, missing, message.template)
+                raise NeedsFallback("WhatsApp template variables do not match the message", code="template_variables")
+            variables = json.dumps({str(n): values[v] for n, v in enumerate(template.variables, 1)}, ensure_ascii=False)
+            requests_ = [{"content_sid": template.content_sid, "content_variables": variables}]
+            detail["content_sid"] = template.content_sid
+        else:
+            requests_ = [{"body": body} for body in self.render(message)]
+            if not requests_:
+                raise PermanentError("nothing to send: empty message", code="empty")
+        if self.name == SMS and message.template:
+            # Indian A2P SMS must name its DLT template (TRAI TCCCPR 2018). Twilio's Messages
+            # API has no such field, so the id is recorded for the operator; an Indian DLT
+            # provider behind this same adapter contract would pass it with the request.
+            dlt = self.sms_templates.get(message.template)
+            if dlt is not None:
+                detail["dlt_template_id"] = dlt
+        sids = self._progress(outbox_id)
+        for params in requests_[len(sids):]:
+            sids.append(self._create(address, params))
+        with self._lock:
+            self._partial.pop(outbox_id, None)
+        detail["parts"] = str(len(sids))
+        if len(sids) > 1:
+            detail["sids"] = ",".join(sids)
+        log.info("%s: outbox %s to %s sent as %s (%d part(s))", self.name, outbox_id, mask(address), sids[0], len(sids))
+        return SendResult(provider_id=sids[0], parts=len(sids), detail=detail)
+
+    def _progress(self, outbox_id: int) -> list[str]:
+        with self._lock:
+            sids = self._partial.setdefault(outbox_id, [])
+            self._partial.move_to_end(outbox_id)
+            while len(self._partial) > _MAX_PARTIAL:
+                self._partial.popitem(last=False)
+            return sids
+
+    def _create(self, address: str, params: dict[str, str]) -> str:
+        """Make one REST request at this sender's rate; return the message sid."""
+        self.limiter.acquire(Limit(f"twilio:{self.name}:{self.from_}", self.mps))
+        kwargs: dict[str, Any] = {"to": address, "from_": self.from_, **params}
+        if self.status_callback:
+            kwargs["status_callback"] = self.status_callback
+        try:
+            created = self.client.messages.create(**kwargs)
+        except (TwilioException, requests.RequestException) as exc:
+            error = classify(exc)
+            log.warning("%s: send to %s failed: %s", self.name, mask(address), error)
+            raise error from None
+        return str(created.sid)
+
+    def close(self) -> None:
+        """Release the HTTP connection pool."""
+        session = getattr(self.client.http_client, "session", None)
+        if session is not None:
+            session.close()

@@ -1,0 +1,284 @@
+"""Handle one inbound message: dedupe, lock the conversation, run the flow, queue replies.
+
+Everything happens in one database transaction: the inbound record, the new state, the
+domain changes and the outbox rows are committed together or not at all. A provider's
+retry of a message already handled finds its (channel, provider_id) row and changes
+nothing, and one person's messages queue at the conversation lock and are handled one at a
+time, in the order they reach it.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import logging
+import threading
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from bot.channels.base import BLOCKED, MEMBERSHIP_KINDS, UNBLOCKED, InboundMessage
+from bot.platform.i18n import Catalogs
+from bot.platform.metrics import count_in
+from bot.platform.ratelimit import RateLimiter
+from bot.services.booking import BookingRecords
+from bot.services.doctors import (
+    DEFAULT_CALL_WINDOW,
+    AccountRecords,
+    DeskRecords,
+    VisitRecords,
+)
+from bot.services.enrolment import GuessBudget, role_of
+from bot.services.identities import dialect_insert as _insert
+from bot.services.identities import ensure_identity, link_verified_phone
+from bot.services.patients import PatientRecords
+from bot.services.walkins import WalkinRecords
+from bot.store.db import Database
+from bot.store.models import Conversation, Identity, OutboxMessage, Role, utcnow
+from bot.store.models import InboundMessage as InboundRow
+from flows import conversation
+from flows.engine import Inbound, State
+from flows.messages import reply_to_json
+from flows.ports import Ports
+
+log = logging.getLogger(__name__)
+
+
+class Result(StrEnum):
+    """What became of an inbound message."""
+
+    HANDLED = "handled"
+    DUPLICATE = "duplicate"
+    # Recorded, not run through the flows: the identity sent more than its limit a minute.
+    RATE_LIMITED = "rate_limited"
+
+
+# The inbound_messages.step_after of a message that was over the limit.
+RATE_LIMITED_STEP = "rate_limited"
+FLOOD_WINDOW = dt.timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class DispatchOutcome:
+    """The result of dispatching one message, for the webhook's answer and for tests."""
+
+    result: Result
+    identity_id: int
+    replies: int = 0
+
+
+class Dispatcher:
+    """Runs inbound messages through the conversation engine, one transaction each."""
+
+    def __init__(
+        self,
+        db: Database,
+        catalogs: Catalogs,
+        default_language: str = "en",
+        outbox_signal: threading.Event | None = None,
+        video_base_url: str = "https://meet.jit.si/",
+        call_window: dt.timedelta = DEFAULT_CALL_WINDOW,
+        inbound_per_minute: int = 30,
+        limiter: RateLimiter | None = None,
+        enrol_budget: GuessBudget = GuessBudget(),
+    ):
+        self.db = db
+        self.catalogs = catalogs
+        self.default_language = default_language
+        self.video_base_url = video_base_url
+        self.call_window = call_window
+        self.inbound_per_minute = inbound_per_minute
+        # Counts refused enrolment codes, per chat and for everyone (shared through Redis when configured).
+        self.limiter = limiter or RateLimiter()
+        self.enrol_budget = enrol_budget
+        # Set after a commit that queued replies, so an in-process worker sends them at once.
+        self.outbox_signal = outbox_signal
+
+    def dispatch(self, message: InboundMessage) -> DispatchOutcome:
+        """Handle one message exactly once, however often it is delivered."""
+        with self.db.write() as session:
+            identity = ensure_identity(session, message.channel, message.address)
+            conv = _locked_conversation(session, identity.id)
+            inbound_id = _record_inbound(session, message, identity.id, conv.step)
+            if inbound_id is None:
+                count_in(message.channel, Result.DUPLICATE)
+                return DispatchOutcome(Result.DUPLICATE, identity.id)
+            # Counted under the conversation lock, which serialises this identity's messages:
+            # exact across any number of web processes, without Redis. Enrolled doctors and
+            # health workers (accounts on) are not limited: a busy desk's NEXT, advice, DONE is their work.
+            # Nor is a block: nothing is said to it, and it must always take effect.
+            limited = (
+                message.kind not in MEMBERSHIP_KINDS
+                and role_of(identity) not in (Role.DOCTOR, Role.HEALTH_WORKER)
+                and _over_limit(session, identity.id, message.received_at, self.inbound_per_minute)
+            )
+            if limited:
+                identity_id, replies = identity.id, _slow_down(session, identity, inbound_id, message.received_at, self.default_language)
+            else:
+                verified_phone = message.channel_phone or message.contact_phone
+                if verified_phone is not None and identity.phone != verified_phone:
+                    link_verified_phone(session, identity, verified_phone)
+                if message.ack is not None:
+                    # Ahead of the replies: Telegram shows a spinner on the button until answered.
+                    session.add(OutboxMessage(
+                        identity_id=identity.id, channel=identity.channel, address=identity.address,
+                        language=identity.language or self.default_language, kind="ack", payload=dict(message.ack),
+                        due_at=utcnow(), inbound_id=inbound_id,
+                    ))
+                # A deep copy: steps change nested values (the intake), and the ORM only sees a
+                # change to the JSON column when a new object is assigned to it.
+                state = State(step=conv.step, data=copy.deepcopy(conv.data or {}), language=identity.language, opted_out=identity.opted_out)
+                now = message.received_at
+                role = role_of(identity)
+                ports = Ports(
+                    patients=PatientRecords(session, identity, now),
+                    labels=self.catalogs,
+                    default_language=self.default_language,
+                    bookings=BookingRecords(session, identity, now),
+                    role=role,
+                    # Always there: an "enroll" in this very message may make this identity a doctor's.
+                    desk=DeskRecords(session, identity, now, self.video_base_url, self.call_window),
+                    visits=VisitRecords(session, identity, now),
+                    accounts=AccountRecords(session, identity, now, self.limiter, self.enrol_budget),
+                    walkins=WalkinRecords(session, identity, now),
+                )
+                outcome = conversation.handle(state, _to_flow_inbound(message), ports)
+                for event in outcome.events:
+                    log.info("identity %s (%s): %s", identity.id, message.channel, event)
+                _save_state(session, identity, conv, outcome.state, message.received_at)
+                # One UPDATE, without loading the row it changes.
+                session.execute(update(InboundRow).where(InboundRow.id == inbound_id).values(step_after=outcome.state.step))
+                now = utcnow()
+                language = outcome.state.language or self.default_language
+                for reply in outcome.replies:
+                    session.add(
+                        OutboxMessage(
+                            identity_id=identity.id,
+                            # The address the message came from: an erasure in this turn
+                            # replaced the identity's own, and its confirmation must still arrive.
+                            channel=message.channel,
+                            address=message.address,
+                            language=language,
+                            kind=reply.kind,
+                            payload=reply_to_json(reply),
+                            due_at=now,
+                            inbound_id=inbound_id,
+                        )
+                    )
+                identity_id, replies = identity.id, len(outcome.replies)
+            queued = bool(replies or (message.ack is not None and not limited))
+            if queued:
+                self.db.notify_outbox(session)  # a worker in another process wakes at the commit
+        if queued and self.outbox_signal is not None:
+            self.outbox_signal.set()
+        result = Result.RATE_LIMITED if limited else Result.HANDLED
+        count_in(message.channel, result)  # once committed
+        return DispatchOutcome(result, identity_id, replies)
+
+
+def _over_limit(session: Session, identity_id: int, received_at: dt.datetime, per_minute: int) -> bool:
+    """Return True when this identity's messages of the last minute, this one included, pass the limit.
+
+    Walks ix_inbound_messages_identity_received. Rate-limited messages count too, so a
+    flood that goes on stays limited until its rate falls below the limit.
+    """
+    recent = session.scalar(
+        select(func.count())
+        .select_from(InboundRow)
+        .where(
+            InboundRow.identity_id == identity_id,
+            InboundRow.received_at > received_at - FLOOD_WINDOW,
+            InboundRow.received_at <= received_at,
+        )
+    )
+    return (recent or 0) > per_minute
+
+
+def _slow_down(session: Session, identity: Identity, inbound_id: int, received_at: dt.datetime, default_language: str) -> int:
+    """Record an over-limit message; queue the one notice of a flood; return how many were queued.
+
+    One notice per flood: only when the identity's previous message was answered (was not
+    itself over the limit). The rows already say so under the lock, in every process.
+    """
+    session.execute(update(InboundRow).where(InboundRow.id == inbound_id).values(step_after=RATE_LIMITED_STEP))
+    identity.last_inbound_at = max(identity.last_inbound_at or received_at, received_at)  # WhatsApp's 24 h window
+    previous = session.scalar(
+        select(InboundRow.step_after)
+        .where(InboundRow.identity_id == identity.id, InboundRow.id < inbound_id)
+        .order_by(InboundRow.id.desc())
+        .limit(1)
+    )
+    if previous == RATE_LIMITED_STEP:
+        log.info("identity %s: over the inbound limit, not answered", identity.id)
+        return 0
+    log.warning("identity %s: over the inbound limit, asked to slow down", identity.id)
+    session.add(
+        OutboxMessage(
+            identity_id=identity.id, channel=identity.channel, address=identity.address,
+            language=identity.language or default_language, kind="reply",
+            payload=reply_to_json(conversation.slow_down()), due_at=utcnow(), inbound_id=inbound_id,
+        )
+    )
+    return 1
+
+
+def _locked_conversation(session: Session, identity_id: int) -> Conversation:
+    """Lock the identity's conversation row for the rest of the transaction.
+
+    PostgreSQL: SELECT … FOR UPDATE makes a second message of the same person wait here.
+    SQLite drops FOR UPDATE, but the write transaction already holds the database's write
+    lock from BEGIN IMMEDIATE (bot/store/db.py), which serialises everything.
+    """
+    # populate_existing: the identity map may hold a copy read before the lock; the locked
+    # row's values replace it in the same round trip (no refresh afterwards).
+    stmt = select(Conversation).where(Conversation.identity_id == identity_id).with_for_update().execution_options(populate_existing=True)
+    return session.scalars(stmt).one()
+
+
+def _record_inbound(session: Session, message: InboundMessage, identity_id: int, step: str | None) -> int | None:
+    """Insert the dedupe record; return its id, or None when this message was handled before."""
+    result = session.execute(
+        _insert(session)(InboundRow)
+        .values(
+            channel=message.channel,
+            provider_id=message.provider_id,
+            identity_id=identity_id,
+            kind=message.kind,
+            length=len(message.text or ""),
+            step_before=step,
+            received_at=message.received_at,
+            processed_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
+        .returning(InboundRow.id)
+    )
+    return result.scalar_one_or_none()
+
+
+def _save_state(session: Session, identity: Identity, conv: Conversation, state: State, received_at: dt.datetime) -> None:
+    conv.step = state.step
+    conv.data = state.data
+    conv.version = conv.version + 1
+    if state.opted_out and not identity.opted_out:
+        identity.opted_out_at = utcnow()
+        log.info("identity %s opted out", identity.id)
+    identity.opted_out = state.opted_out
+    identity.language = state.language
+    identity.last_inbound_at = received_at
+    if identity.person is not None and state.language:
+        identity.person.language = state.language
+
+
+def _to_flow_inbound(message: InboundMessage) -> Inbound:
+    return Inbound(
+        text=message.text or "",
+        choice=message.choice,
+        received_at=message.received_at,
+        channel_phone=message.channel_phone,
+        can_share_contact=message.can_share_contact,
+        contact_phone=message.contact_phone,
+        opened_as=message.opened_as,
+        blocked={BLOCKED: True, UNBLOCKED: False}.get(message.kind),
+    )

@@ -1,0 +1,147 @@
+"""What providers say after a message left: delivery status callbacks, and the SMS fallback.
+
+Twilio posts a status callback for each change of an outbound message's status
+(PROVIDERS.md §B4): sent, delivered, read, undelivered, failed. Callbacks can arrive more
+than once and out of order, so each (MessageSid, status) is recorded once and the outbox
+row keeps the furthest status by rank, never moving back. A WhatsApp message that could
+not be delivered (failed or undelivered, e.g. error 63016 outside the 24 h window) is sent
+again by SMS, once: the SMS copy points at the original through the unique fallback_of.
+
+A callback can come before the worker has stored the message's SID (Twilio may post
+"sent" or even "failed" before its API response reaches us, and surely before our commit):
+it is filed with no row, and record_sent applies it, by the same rules, when the row is
+marked sent. On PostgreSQL both take a transaction lock on the SID, so each sees the
+other's commit; SQLite's single writer gives the same order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from bot.platform.phones import e164
+from bot.services.identities import dialect_insert, ensure_identity
+from bot.store.db import Database
+from bot.store.models import DeliveryEvent, Identity, OutboxMessage, OutboxStatus
+
+log = logging.getLogger(__name__)
+
+SMS_CHANNEL = "sms"
+WHATSAPP_CHANNEL = "whatsapp"
+
+# Twilio's message statuses in the order a message moves through them; the two failures
+# are final and outrank everything (https://www.twilio.com/docs/messaging/guides/outbound-message-status-in-status-callbacks).
+STATUS_RANK = {
+    "accepted": 0, "scheduled": 0, "queued": 0, "sending": 1, "sent": 2,
+    "delivered": 3, "read": 4, "undelivered": 5, "failed": 5, "canceled": 5,
+}
+FAILED_STATUSES = ("undelivered", "failed")
+# Twilio 21610: the recipient replied STOP; nothing more may be sent to them.
+UNSUBSCRIBED = "21610"
+
+
+def record_status(db: Database, provider_id: str, status: str, error_code: str | None, at: dt.datetime) -> str:
+    """Record one status callback; return "duplicate", "unknown", "updated" or "stale"."""
+    status = status.lower()
+    with db.write() as session:
+        _lock_provider_id(session, provider_id)
+        row = session.scalars(select(OutboxMessage).where(OutboxMessage.provider_id == provider_id).with_for_update()).first()
+        inserted = session.execute(
+            dialect_insert(session)(DeliveryEvent)
+            .values(provider_id=provider_id, status=status, error_code=error_code, outbox_id=row.id if row else None, received_at=at)
+            .on_conflict_do_nothing(index_elements=["provider_id", "status"])
+            .returning(DeliveryEvent.id)
+        ).scalar_one_or_none()
+        if inserted is None:
+            return "duplicate"
+        if row is None:
+            # A message of a previous deployment, or of another app on the same account.
+            log.info("status %s for a message we did not send (or not yet marked sent)", status)
+            return "unknown"
+        return _apply_status(session, row, status, error_code, at)
+
+
+def record_sent(session: Session, outbox_id: int, channel: str, provider_id: str | None, **values: object) -> None:
+    """Mark a row sent under its provider id, then apply the status callbacks that came before."""
+    takes_callbacks = provider_id is not None and channel in (WHATSAPP_CHANNEL, SMS_CHANNEL)
+    if takes_callbacks:
+        _lock_provider_id(session, provider_id)  # type: ignore[arg-type]
+    session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == outbox_id).values(status=OutboxStatus.SENT, provider_id=provider_id, **values)
+    )
+    if not takes_callbacks:
+        return
+    early = session.scalars(
+        select(DeliveryEvent).where(DeliveryEvent.provider_id == provider_id, DeliveryEvent.outbox_id.is_(None)).order_by(DeliveryEvent.id)
+    ).all()
+    if not early:
+        return
+    row = session.get(OutboxMessage, outbox_id)
+    if row is None:
+        return
+    # By rank, ties in the order they came: the same end as callbacks after the commit.
+    for event in sorted(early, key=lambda e: STATUS_RANK.get(e.status, -1)):
+        event.outbox_id = row.id
+        _apply_status(session, row, event.status, event.error_code, event.received_at)
+
+
+def _apply_status(session: Session, row: OutboxMessage, status: str, error_code: str | None, at: dt.datetime) -> str:
+    """Move a row to a newly recorded provider status unless it ranks lower; return "updated" or "stale"."""
+    if STATUS_RANK.get(status, -1) <= STATUS_RANK.get(row.provider_status or "", -1):
+        return "stale"
+    row.provider_status, row.provider_status_at = status, at
+    if status in ("delivered", "read") and row.status == OutboxStatus.SENT:
+        row.status = OutboxStatus.DELIVERED
+    elif status in FAILED_STATUSES:
+        row.status = OutboxStatus.FAILED
+        row.error_code = error_code or status
+        if error_code == UNSUBSCRIBED:
+            _opt_out(session, row.identity_id, at)
+        elif row.channel == WHATSAPP_CHANNEL and queue_sms_fallback(session, row, f"whatsapp {status} {error_code or ''}".strip(), at):
+            row.status = OutboxStatus.REROUTED
+    return "updated"
+
+
+def queue_sms_fallback(session: Session, row: OutboxMessage, reason: str, now: dt.datetime) -> bool:
+    """Queue one SMS copy of a WhatsApp message; return False when there is no number or a copy exists."""
+    if row.channel != WHATSAPP_CHANNEL:
+        return False
+    identity = session.get(Identity, row.identity_id)
+    phone = e164(identity.phone if identity is not None and identity.phone else row.address.removeprefix("whatsapp:"))
+    if phone is None:
+        return False
+    sms_identity = ensure_identity(session, SMS_CHANNEL, phone)
+    if sms_identity.phone is None:
+        sms_identity.phone = phone
+    if sms_identity.person_id is None and identity is not None and identity.person_id is not None:
+        sms_identity.person_id = identity.person_id
+    if sms_identity.language is None:
+        sms_identity.language = row.language
+    inserted = session.execute(
+        dialect_insert(session)(OutboxMessage)
+        .values(
+            identity_id=sms_identity.id, channel=SMS_CHANNEL, address=phone, language=row.language, kind=row.kind,
+            payload=row.payload, status=OutboxStatus.PENDING, due_at=now, attempts=0, recoveries=0,
+            inbound_id=row.inbound_id, created_at=now, fallback_of=row.id,
+        )
+        .on_conflict_do_nothing(index_elements=["fallback_of"])
+        .returning(OutboxMessage.id)
+    ).scalar_one_or_none()
+    if inserted is not None:
+        log.info("outbox %s: falling back to SMS as outbox %s (%s)", row.id, inserted, reason)
+    return inserted is not None
+
+
+def _lock_provider_id(session: Session, provider_id: str) -> None:
+    """On PostgreSQL, hold a transaction lock on one provider id (SQLite has one writer anyway)."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.blake2b(provider_id.encode(), digest_size=8).digest(), "big", signed=True)
+        session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+def _opt_out(session: Session, identity_id: int, at: dt.datetime) -> None:
+    session.execute(update(Identity).where(Identity.id == identity_id).values(opted_out=True, opted_out_at=at))

@@ -1,0 +1,112 @@
+"""The retry policy: what becomes of a send that did not go, and the writes that record it.
+
+A row put back (rate limit, temporary error) takes the rows after it for its recipient
+with it, so order holds. A send that may succeed later is tried again after an
+exponential, jittered wait, up to MAX_ATTEMPTS; one that never will fails at once, or is
+rerouted to SMS where the channel says so (WhatsApp outside its window, undelivered).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import Session
+
+from bot.channels.base import SendError
+from bot.outbox.claims import Claimed
+from bot.outbox.delivery import queue_sms_fallback
+from bot.store.models import OutboxMessage, OutboxStatus
+
+# Its lines are the worker's: they keep the logger name they had when this lived in worker.py.
+log = logging.getLogger("bot.outbox.worker")
+
+MAX_ATTEMPTS = 8
+BACKOFF_BASE_S = 2.0
+BACKOFF_CAP_S = 15 * 60.0
+# When our own limiter gives no wait, look again after this long.
+RATE_LIMIT_WAIT_S = 1.0
+# An unanswered Telegram callback only leaves a spinner, and an old one cannot be answered:
+# try an ack a few times, soon, then drop it.
+ACK_ATTEMPTS = 3
+ACK_RETRY_S = 1.0
+# A sent row whose record met a database outage: first retry, and the longest wait between.
+OUTAGE_RETRY_FIRST_S = 0.2
+OUTAGE_RETRY_MAX_S = 2.0
+
+
+def backoff(attempts: int, rng: Callable[[], float] = random.random) -> dt.timedelta:
+    """Return the wait before another try: exponential, capped, jittered within its upper half."""
+    ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * (2 ** max(attempts - 1, 0)))
+    return dt.timedelta(seconds=ceiling / 2 + rng() * ceiling / 2)
+
+
+def hold(session: Session, rows: Sequence[Claimed], due: dt.datetime) -> None:
+    """Give claimed rows back unsent, due no earlier than `due`, their claim not counted."""
+    if rows:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_([r.id for r in rows]), OutboxMessage.status == OutboxStatus.SENDING)
+            .values(status=OutboxStatus.PENDING, due_at=due, attempts=OutboxMessage.attempts - 1)
+        )
+
+
+def put_back(session: Session, row: Claimed, due: dt.datetime, followers: Sequence[Claimed], **values: object) -> None:
+    """Return a row to the queue until `due`, with every later row for its recipient."""
+    session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == row.id).values(status=OutboxStatus.PENDING, due_at=due, **values)
+    )
+    if row.kind != "ack":
+        hold(session, followers, due)
+        # Rows queued for them since, or left out of this batch, wait as long.
+        session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.channel == row.channel, OutboxMessage.address == row.address,
+                OutboxMessage.id > row.id, OutboxMessage.kind != "ack",
+                OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at < due,
+            )
+            .values(due_at=due)
+        )
+
+
+def fall_back_to_sms(session: Session, row: Claimed, exc: SendError, now: dt.datetime) -> str:
+    """Queue the SMS copy of a message this channel cannot carry; return the row's new status."""
+    original = session.get(OutboxMessage, row.id)
+    if original is None:
+        return OutboxStatus.FAILED
+    if queue_sms_fallback(session, original, f"{row.channel} {exc.code or 'needs fallback'}", now):
+        return OutboxStatus.REROUTED
+    # A copy queued before (this row sent twice after a crash) still stands.
+    copied = session.scalar(select(exists().where(OutboxMessage.fallback_of == row.id)))
+    return OutboxStatus.REROUTED if copied else OutboxStatus.FAILED
+
+
+def record_through_outage(
+    row: Claimed, write: Callable[[], None], clock: Callable[[], dt.datetime], claim_timeout: dt.timedelta,
+) -> None:
+    """Commit what became of a send (accepted, or to be tried later), waiting out a database outage.
+
+    A row left "sending" comes back only after the claim timeout: one the provider
+    accepted is then sent again, and the rows behind it for that recipient wait as
+    long. So the write is retried while the database is away (OperationalError, InterfaceError: a dropped or
+    refused connection; the pool's pre-ping reconnects), until half the claim timeout,
+    after which the row may be taken for a dead worker's anyway. Found by bench/faults.py
+    --scenario pg-restart.
+    """
+    wait_s = OUTAGE_RETRY_FIRST_S
+    while True:
+        try:
+            write()
+            return
+        except (OperationalError, InterfaceError) as exc:
+            if row.claimed_at is not None and clock() - row.claimed_at > claim_timeout / 2:
+                raise
+            log.warning("outbox row %s sent but not yet recorded (%s); retrying in %.1f s", row.id, type(exc).__name__, wait_s)
+            time.sleep(wait_s)
+            wait_s = min(wait_s * 2, OUTAGE_RETRY_MAX_S)

@@ -1,0 +1,66 @@
+"""Message templates as providers know them: a stable key per catalog message.
+
+Indian A2P SMS must match a template registered on the operators' DLT platform (TRAI
+TCCCPR 2018), and WhatsApp outside the 24 h window takes only an approved template
+(Twilio ContentSid, error 63016). Both are configured against the key of the catalog
+message they stand for: `template_key(msgid)`, listed with the text by `teleopd templates`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def template_key(msgid: str) -> str:
+    """Return the stable key of a catalog message: it changes only when the English source does."""
+    return "m" + hashlib.sha256(msgid.encode("utf-8")).hexdigest()[:10]
+
+
+@dataclass(frozen=True)
+class WhatsAppTemplate:
+    """An approved WhatsApp template: its ContentSid and which message parameters fill {{1}}, {{2}}, …"""
+
+    content_sid: str
+    variables: tuple[str, ...] = ()
+
+
+class TemplateError(ValueError):
+    """A template file that cannot be used; the message names the file and the problem."""
+
+
+def _load_json(path: str | None) -> dict[str, object]:
+    if path is None:
+        return {}
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise TemplateError(f"{path}: not a readable JSON file ({exc})") from exc
+    if not isinstance(data, dict):
+        raise TemplateError(f"{path}: expected a JSON object of template key → template")
+    return data
+
+
+def load_whatsapp_templates(path: str | None) -> dict[str, WhatsAppTemplate]:
+    """Read {"<template key>": {"content_sid": "HX…", "variables": ["number", …]}, …}."""
+    templates = {}
+    for key, value in _load_json(path).items():
+        if not isinstance(value, dict) or not isinstance(value.get("content_sid"), str) or not str(value["content_sid"]).startswith("HX"):
+            raise TemplateError(f"{path}: {key}: needs a content_sid starting with HX")
+        variables = value.get("variables", [])
+        if not isinstance(variables, list) or not all(isinstance(v, str) for v in variables):
+            raise TemplateError(f"{path}: {key}: variables must be a list of parameter names")
+        templates[key] = WhatsAppTemplate(str(value["content_sid"]), tuple(variables))
+    return templates
+
+
+def load_sms_templates(path: str | None) -> dict[str, str]:
+    """Read {"<template key>": "<DLT template id>", …}."""
+    templates = {}
+    for key, value in _load_json(path).items():
+        if not isinstance(value, str | int) or not str(value).strip():
+            raise TemplateError(f"{path}: {key}: needs the DLT template id as a string")
+        templates[key] = str(value).strip()
+    return templates

@@ -1,0 +1,118 @@
+"""The composition root: builds the runtime's parts once, for the web app and the worker alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.channels.base import ChannelAdapter
+from bot.channels.local import LocalChannel, LocalSmsChannel
+from bot.dispatch import Dispatcher
+from bot.outbox.timers import TimerRunner
+from bot.outbox.worker import OutboxWorker
+from bot.platform.config import Settings
+from bot.platform.i18n import Catalogs
+from bot.platform.ratelimit import RateLimiter
+from bot.services.doctors import TIMER_HANDLERS
+from bot.services.erasure import TIMER_HANDLERS as ERASURE_TIMER_HANDLERS
+from bot.store.db import Database
+
+
+@dataclass
+class Services:
+    """Everything a process of teleopd needs, wired together."""
+
+    settings: Settings
+    db: Database
+    catalogs: Catalogs
+    channels: dict[str, ChannelAdapter]
+    dispatcher: Dispatcher
+    worker: OutboxWorker
+    timers: TimerRunner
+    # Send rates shared by every worker (through Redis when TELEOPD_REDIS_URL is set).
+    limiter: RateLimiter
+    # Set by the dispatcher after a commit that queued messages; an in-process worker waits on it.
+    outbox_signal: threading.Event = field(default_factory=threading.Event)
+
+    def close(self) -> None:
+        """Close the provider clients (their connections and event loops) and the database pool."""
+        for adapter in self.channels.values():
+            close = getattr(adapter, "close", None)
+            if close is not None:
+                close()
+        self.db.dispose()
+
+    def start_background(self, stop: threading.Event, *, send: bool = True, listen: bool = False) -> Background:
+        """Start the threads that work beside a request loop: timers, and the outbox worker.
+
+        `send` runs the outbox worker in a thread (`teleopd serve`, `teleopd telegram poll`);
+        `teleopd worker` runs it in its own main thread instead. `listen` wakes the worker on
+        PostgreSQL's NOTIFY from the web processes' commits (bot/store/db.py listen_outbox).
+        """
+        targets: list[tuple[str, Callable[..., object], tuple[object, ...]]] = [("timers", self.timers.run, (stop,))]
+        if send:
+            targets.append(("outbox-worker", self.worker.run, (stop, self.outbox_signal)))
+        if listen:
+            targets.append(("outbox-listener", self.db.listen_outbox, (self.outbox_signal, stop)))
+        threads = [threading.Thread(target=target, args=args, name=name, daemon=True) for name, target, args in targets]
+        for thread in threads:
+            thread.start()
+        return Background(stop, self.outbox_signal, threads)
+
+
+@dataclass
+class Background:
+    """The background threads of one process, stopped together."""
+
+    stop: threading.Event
+    outbox_signal: threading.Event
+    threads: list[threading.Thread]
+
+    def join(self, timeout: float = 5) -> None:
+        """Stop the threads (waking a worker that waits for messages) and wait for them."""
+        self.stop.set()
+        self.outbox_signal.set()
+        for thread in self.threads:
+            if thread.is_alive():
+                thread.join(timeout=timeout)
+
+
+def channel_registry(settings: Settings, limiter: RateLimiter) -> dict[str, ChannelAdapter]:
+    """Return the adapter of every channel that is on (an explicit registry)."""
+    channels: dict[str, ChannelAdapter] = {LocalChannel.name: LocalChannel()}
+    # The provider adapters are imported here, when their channel is on: a process without
+    # them (a clinic on the web chat, most CLI commands) never loads python-telegram-bot or twilio.
+    if settings.telegram_enabled:
+        from bot.channels.telegram import TelegramChannel
+
+        channels["telegram"] = TelegramChannel.from_settings(settings, limiter)
+    if settings.whatsapp_enabled or settings.sms_enabled:
+        from bot.channels.twilio import TwilioChannel
+
+        for name, enabled in (("whatsapp", settings.whatsapp_enabled), ("sms", settings.sms_enabled)):
+            if enabled:
+                channels[name] = TwilioChannel.from_settings(settings, name, limiter)
+    if not settings.sms_enabled:
+        # Walk-in patients booked by health workers get SMS; until Twilio SMS is configured a
+        # local stand-in takes them, so their texts still go through the outbox.
+        channels[LocalSmsChannel.name] = LocalSmsChannel()
+    return channels
+
+
+def build_services(settings: Settings, db: Database | None = None, catalogs: Catalogs | None = None) -> Services:
+    """Build the database, catalogs, dispatcher and worker for these settings."""
+    db = db or Database(settings.database_url)
+    catalogs = catalogs or Catalogs()
+    limiter = RateLimiter(settings.redis_url)
+    channels = channel_registry(settings, limiter)
+    signal = threading.Event()
+    dispatcher = Dispatcher(
+        db, catalogs, default_language=settings.default_language, outbox_signal=signal,
+        video_base_url=settings.video_base_url, call_window=dt.timedelta(seconds=settings.call_window_seconds),
+        inbound_per_minute=settings.inbound_per_minute, limiter=limiter,
+    )
+    worker = OutboxWorker(db, catalogs, channels, claim_timeout=dt.timedelta(seconds=settings.claim_timeout_seconds))
+    timers = TimerRunner(db, {**TIMER_HANDLERS, **ERASURE_TIMER_HANDLERS}, outbox_signal=signal)
+    return Services(settings, db, catalogs, channels, dispatcher, worker, timers, limiter, signal)

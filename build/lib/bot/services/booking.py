@@ -1,0 +1,367 @@
+"""OPD sessions, gap-free token numbers, queue positions and waits: the database side of Bookings.
+
+Token numbers come from one counter row per OPD and day (opd_days). Issuing a number is a
+single conditional UPDATE … SET issued = issued + 1 WHERE issued < capacity RETURNING
+issued: on PostgreSQL the row lock makes concurrent bookings queue at that row and each
+re-checks the capacity after the wait; on SQLite the write transaction already holds the
+database lock. The token row is inserted in the same transaction, so a rollback takes the
+number back: numbers start at 1, have no gaps and never pass the capacity.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session as DbSession
+
+from bot.store.models import (
+    LIVE_TOKEN_STATUSES,
+    Identity,
+    Opd,
+    OpdDay,
+    Patient,
+    Person,
+    Role,
+    Token,
+    TokenStatus,
+)
+from flows.messages import ByLanguage
+from flows.ports import (
+    BookingOutcome,
+    BookingResult,
+    Dependent,
+    Intake,
+    OpdInfo,
+    Session,
+    TokenInfo,
+)
+
+IST = ZoneInfo("Asia/Kolkata")
+# How far ahead a session is looked for before saying there is none.
+LOOKAHEAD_DAYS = 14
+# The wait estimate uses the OPD's own recent consultations once it has this many.
+MIN_CONSULTATIONS_FOR_ESTIMATE = 5
+RECENT_CONSULTATIONS = 50
+
+
+def round_the_clock(opd: Opd) -> bool:
+    """Return True for an OPD that never closes (opening and closing times are equal)."""
+    return opd.opens_at == opd.closes_at
+
+
+def works_on(opd: Opd, day: dt.date) -> bool:
+    """Return True if the OPD holds a session on that day."""
+    return str(day.isoweekday()) in opd.working_days
+
+
+def session_on(opd: Opd, day: dt.date, now: dt.datetime) -> Session | None:
+    """Return the OPD's session on a day if it is still to come or going on at `now`."""
+    if not works_on(opd, day):
+        return None
+    if round_the_clock(opd):
+        start = dt.datetime.combine(day, dt.time(0), IST)
+        end = start + dt.timedelta(days=1)
+    else:
+        start = dt.datetime.combine(day, opd.opens_at, IST)
+        end = dt.datetime.combine(day, opd.closes_at, IST)
+    if now >= end:
+        return None
+    return Session(day=day, starts_at=max(start, now).astimezone(dt.UTC))
+
+
+def upcoming_sessions(opd: Opd, now: dt.datetime):  # type: ignore[no-untyped-def]
+    """Yield the OPD's sessions from now on, for LOOKAHEAD_DAYS days."""
+    today = now.astimezone(IST).date()
+    for offset in range(LOOKAHEAD_DAYS):
+        found = session_on(opd, today + dt.timedelta(days=offset), now)
+        if found is not None:
+            yield found
+
+
+def calling_days(opd: Opd, now: dt.datetime) -> tuple[dt.date, ...]:
+    """Return the IST days whose waiting tokens a doctor may call now, oldest first.
+
+    A token belongs to the IST day it was booked for. A day OPD's session ended hours
+    before midnight, so after it only today's tokens are called: yesterday's token 1 is
+    never called as today's. A round-the-clock OPD's queue runs through midnight, so its
+    patients still waiting from yesterday are called first, with their own date and number,
+    instead of being dropped when the date changes.
+    """
+    today = now.astimezone(IST).date()
+    return (today - dt.timedelta(days=1), today) if round_the_clock(opd) else (today,)
+
+
+def is_open(opd: Opd, now: dt.datetime) -> bool:
+    """Return True if the OPD is holding a session right now."""
+    current = session_on(opd, now.astimezone(IST).date(), now)
+    return current is not None and current.starts_at <= now
+
+
+def _insert(session: DbSession):  # type: ignore[no-untyped-def]
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def issue_number(session: DbSession, opd: Opd, day: dt.date) -> int | None:
+    """Take the next token number of an OPD's day, or None when the day is full."""
+    session.execute(
+        _insert(session)(OpdDay)
+        .values(opd_id=opd.id, day=day, issued=0, capacity=opd.daily_capacity)
+        .on_conflict_do_nothing(index_elements=["opd_id", "day"])
+    )
+    return session.execute(
+        update(OpdDay)
+        .where(OpdDay.opd_id == opd.id, OpdDay.day == day, OpdDay.issued < OpdDay.capacity)
+        .values(issued=OpdDay.issued + 1)
+        .returning(OpdDay.issued)
+    ).scalar_one_or_none()
+
+
+def has_room(session: DbSession, opd: Opd, day: dt.date) -> bool:
+    """Return True if the OPD's day has tokens left."""
+    issued = session.scalar(select(OpdDay.issued).where(OpdDay.opd_id == opd.id, OpdDay.day == day))
+    capacity = session.scalar(select(OpdDay.capacity).where(OpdDay.opd_id == opd.id, OpdDay.day == day))
+    return issued is None or issued < (capacity if capacity is not None else opd.daily_capacity)
+
+
+def minutes_per_patient(session: DbSession, opd: Opd) -> tuple[int, bool]:
+    """Return the median length of the OPD's recent consultations, and whether it is the default."""
+    rows = session.execute(
+        select(Token.started_at, Token.ended_at)
+        .where(Token.opd_id == opd.id, Token.status == TokenStatus.DONE, Token.started_at.is_not(None), Token.ended_at.is_not(None))
+        .order_by(Token.ended_at.desc())
+        .limit(RECENT_CONSULTATIONS)
+    ).all()
+    durations = [(end - start).total_seconds() / 60 for start, end in rows if end > start]
+    if len(durations) < MIN_CONSULTATIONS_FOR_ESTIMATE:
+        return opd.consult_minutes, True
+    return max(1, round(statistics.median(durations))), False
+
+
+def queue_position(session: DbSession, token: Token) -> int:
+    """Return the token's place among those still waiting: priority first, then by number."""
+    earlier = and_(Token.priority.is_(token.priority), Token.number < token.number)
+    ahead_condition = earlier if token.priority else or_(Token.priority.is_(True), earlier)
+    ahead = session.scalar(
+        select(func.count())
+        .select_from(Token)
+        .where(Token.opd_id == token.opd_id, Token.day == token.day, Token.status == TokenStatus.WAITING, ahead_condition)
+    )
+    return (ahead or 0) + 1
+
+
+def opd_info(opd: Opd, now: dt.datetime) -> OpdInfo:
+    """Return what flows are told about an OPD."""
+    nxt = next(iter(upcoming_sessions(opd, now)), None)
+    return OpdInfo(
+        id=opd.id,
+        code=opd.code,
+        specialty=opd.specialty,
+        name=ByLanguage(en=opd.name_en, hi=opd.name_hi),
+        open_now=is_open(opd, now),
+        next_session=nxt.starts_at if nxt else now + dt.timedelta(days=LOOKAHEAD_DAYS),
+    )
+
+
+def token_info(session: DbSession, token: Token, now: dt.datetime) -> TokenInfo:
+    """Return a token with its position and estimated wait."""
+    opd = token.opd
+    position = queue_position(session, token) if token.status == TokenStatus.WAITING else 0
+    minutes, default = minutes_per_patient(session, opd)
+    found = session_on(opd, token.day, now)
+    starts_at = found.starts_at if found else dt.datetime.combine(token.day, opd.opens_at, IST).astimezone(dt.UTC)
+    return TokenInfo(
+        id=token.id,
+        opd_id=token.opd_id,
+        opd_name=ByLanguage(en=opd.name_en, hi=opd.name_hi),
+        opd_code=opd.code,
+        number=token.number,
+        day=token.day,
+        starts_at=starts_at,
+        position=position,
+        wait_minutes=max(position - 1, 0) * minutes,
+        wait_is_estimate_default=default,
+        minutes_per_patient=minutes,
+        patient_name=token.person.name,
+        priority=token.priority,
+        status=token.status,
+        today=token.day == now.astimezone(IST).date(),
+    )
+
+
+class BookingRecords:
+    """Bookings for the person behind one identity, inside the caller's transaction."""
+
+    def __init__(self, session: DbSession, identity: Identity, now: dt.datetime, patient: Person | None = None):
+        self.session = session
+        self.identity = identity
+        self.now = now
+        # Who books, when not the identity's own person: a walk-in whose number's texts
+        # already reach someone else registered on it (bot/services/walkins.py).
+        self.patient = patient
+
+    def _me(self) -> Person:
+        person = self.patient or self.identity.person
+        if person is None:
+            raise LookupError("only a registered patient can book")
+        return person
+
+    def _family_ids(self) -> list[int]:
+        me = self._me()
+        return [me.id, *self.session.scalars(select(Person.id).where(Person.guardian_id == me.id))]
+
+    def opds(self) -> list[OpdInfo]:
+        """Return the active OPDs, in catalogue order."""
+        rows = self.session.scalars(select(Opd).where(Opd.active.is_(True)).order_by(Opd.id))
+        return [opd_info(opd, self.now) for opd in rows]
+
+    def dependents(self) -> list[Dependent]:
+        """Return the family members this user has booked for."""
+        me = self._me()
+        rows = self.session.execute(
+            select(Person, Patient).join(Patient, Patient.person_id == Person.id).where(Person.guardian_id == me.id).order_by(Person.id)
+        ).all()
+        return [Dependent(person.id, person.name, patient.age, patient.sex) for person, patient in rows]
+
+    def add_dependent(self, name: str, age: int, sex: str) -> int:
+        """Register a family member under this user, sharing their state and district."""
+        me = self._me()
+        mine = me.patient
+        if mine is None:
+            raise LookupError("only a registered patient can add family members")
+        existing = self.session.scalars(select(Person).where(Person.guardian_id == me.id, Person.name == name)).first()
+        if existing is not None and existing.patient is not None:
+            existing.patient.age, existing.patient.sex = age, sex
+            return existing.id
+        person = Person(role=Role.PATIENT, name=name, phone=me.phone, language=me.language, guardian_id=me.id)
+        person.patient = Patient(age=age, sex=sex, state_code=mine.state_code, district=mine.district, consent_at=self.now)
+        self.session.add(person)
+        self.session.flush()
+        return person.id
+
+    def live_tokens(self) -> list[TokenInfo]:
+        """Return the family's live tokens from today on, soonest first."""
+        today = self.now.astimezone(IST).date()
+        rows = self.session.scalars(
+            select(Token)
+            .where(Token.person_id.in_(self._family_ids()), Token.status.in_(LIVE_TOKEN_STATUSES), Token.day >= today)
+            .order_by(Token.day, Token.number)
+        )
+        return [token_info(self.session, token, self.now) for token in rows]
+
+    def sessions(self, opd_id: int, count: int = 3, after: dt.date | None = None) -> list[Session]:
+        """Return the OPD's next sessions that still have tokens."""
+        opd = self.session.get(Opd, opd_id)
+        if opd is None:
+            return []
+        found = []
+        for candidate in upcoming_sessions(opd, self.now):
+            if after is not None and candidate.day <= after:
+                continue
+            if has_room(self.session, opd, candidate.day):
+                found.append(candidate)
+            if len(found) == count:
+                break
+        return found
+
+    def book(self, opd_id: int, person_id: int | None, intake: Intake, priority: bool, day: dt.date | None = None) -> BookingResult:
+        """Book today's session if it is open and has room; otherwise offer the next one."""
+        opd = self.session.get(Opd, opd_id)
+        if opd is None or not opd.active:
+            return BookingResult(BookingOutcome.NO_SESSION)
+        patient_id = person_id if person_id is not None else self._me().id
+        if patient_id not in self._family_ids():
+            raise LookupError("a token can only be booked for oneself or one's own family")
+        # One person may book from two channels at once (Telegram and WhatsApp): the
+        # dispatcher locks per identity, so lock the person too before looking for a live
+        # token. (A no-op on SQLite, whose write lock already serialises everything.)
+        self.session.execute(select(Person.id).where(Person.id == patient_id).with_for_update())
+        sessions = list(upcoming_sessions(opd, self.now))
+        if day is None:
+            if not sessions:
+                return BookingResult(BookingOutcome.NO_SESSION)
+            first = sessions[0]
+            if first.starts_at > self.now:  # closed now: say when it opens, let the patient choose
+                return self._offer(opd, BookingOutcome.CLOSED, sessions)
+            day = first.day
+        elif not any(s.day == day for s in sessions):
+            return self._offer(opd, BookingOutcome.CLOSED, sessions)
+        existing = self.session.scalars(
+            select(Token).where(
+                Token.opd_id == opd.id, Token.day == day, Token.person_id == patient_id, Token.status.in_(LIVE_TOKEN_STATUSES)
+            )
+        ).first()
+        if existing is not None:
+            return BookingResult(BookingOutcome.EXISTING, token=token_info(self.session, existing, self.now))
+        number = issue_number(self.session, opd, day)
+        if number is None:
+            return self._offer(opd, BookingOutcome.FULL, [s for s in sessions if s.day > day])
+        token = Token(
+            opd_id=opd.id,
+            day=day,
+            number=number,
+            person_id=patient_id,
+            identity_id=self.identity.id,
+            priority=priority,
+            red_flags=list(intake.red_flags),
+            intake=intake.to_json(),
+            created_at=self.now,
+        )
+        self.session.add(token)
+        self.session.flush()
+        return BookingResult(BookingOutcome.BOOKED, token=token_info(self.session, token, self.now))
+
+    def _offer(self, opd: Opd, outcome: BookingOutcome, sessions: list[Session]) -> BookingResult:
+        for candidate in sessions:
+            if has_room(self.session, opd, candidate.day):
+                return BookingResult(outcome, offer=candidate)
+        return BookingResult(BookingOutcome.NO_SESSION)
+
+    def _own_live_token(self, token_id: int) -> Token | None:
+        token = self.session.get(Token, token_id)
+        if token is None or token.person_id not in self._family_ids() or token.status not in LIVE_TOKEN_STATUSES:
+            return None
+        return token
+
+    def cancel(self, token_id: int) -> bool:
+        """Cancel one of the family's live tokens."""
+        token = self._own_live_token(token_id)
+        if token is None:
+            return False
+        called = token.status != TokenStatus.WAITING
+        token.status = TokenStatus.CANCELLED
+        token.cancelled_at = self.now
+        self.session.flush()
+        from bot.services.doctors import cancel_call, notify_get_ready
+
+        if called:  # a doctor is waiting for this patient: close the call and free the doctor
+            cancel_call(self.session, token, self.now)
+        # Everyone behind moved up one place: whoever reached place 3 is told to get ready.
+        notify_get_ready(self.session, token.opd_id, token.day, self.now)
+        return True
+
+    def move(self, token_id: int, day: dt.date) -> BookingResult:
+        """Give the patient a token on another day and cancel the old one, in one transaction."""
+        token = self._own_live_token(token_id)
+        if token is None:
+            return BookingResult(BookingOutcome.NO_SESSION)
+        old_opd, person_id, intake, priority, status = token.opd_id, token.person_id, token.intake, token.priority, token.status
+        token.status = TokenStatus.CANCELLED
+        token.cancelled_at = self.now
+        self.session.flush()
+        result = self.book(old_opd, person_id, Intake(**_intake_fields(intake)), priority, day=day)
+        if result.outcome is not BookingOutcome.BOOKED:
+            # Nothing to move to: keep the old token as it was.
+            token.status, token.cancelled_at = status, None
+            self.session.flush()
+        return result
+
+
+def _intake_fields(data: dict[str, object]) -> dict[str, object]:
+    fields = dict(data)
+    for key in ("symptoms", "unknown", "red_flags"):
+        fields[key] = tuple(fields.get(key) or ())  # type: ignore[arg-type]
+    return {k: v for k, v in fields.items() if k in Intake.__dataclass_fields__}

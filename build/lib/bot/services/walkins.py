@@ -1,0 +1,81 @@
+"""Walk-in patients booked by a health worker: the database side of flows' Walkins port."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from bot.services.booking import BookingRecords
+from bot.services.doctors import queue_push
+from bot.services.identities import ensure_identity
+from bot.store.models import HealthWorker, Identity, Patient, Person, Role, Token
+from flows.ports import BookingOutcome, BookingResult, Intake, WalkIn
+from flows.steps.health_worker import patient_token_sms
+from flows.understanding.text import fold
+
+# The channel a walk-in patient's messages go to: their own phone, by SMS. While the real
+# SMS channel is off, a local stand-in marks them sent, so the SMS texts are exercised.
+SMS_CHANNEL = "sms"
+
+
+class WalkinRecords:
+    """A health worker's bookings for walk-in patients, inside the caller's transaction."""
+
+    def __init__(self, session: Session, identity: Identity, now: dt.datetime):
+        self.session = session
+        self.identity = identity
+        self.now = now
+
+    def _worker(self) -> HealthWorker:
+        worker = self.session.get(HealthWorker, self.identity.person_id)
+        if worker is None:
+            raise LookupError("this identity is not a health worker's")
+        return worker
+
+    def clinic(self) -> tuple[str, str]:
+        """Return the health worker's name and clinic."""
+        worker = self._worker()
+        return worker.person.name, worker.clinic
+
+    def book(self, patient: WalkIn, opd_id: int, intake: Intake, priority: bool) -> BookingResult:
+        """Register the patient as a person of their own, book the next session, text their phone."""
+        worker = self._worker()
+        sms_identity = ensure_identity(self.session, SMS_CHANNEL, patient.phone)
+        if sms_identity.language is None:
+            sms_identity.language = self.identity.language or "hi"
+        person = self._patient(sms_identity, patient, worker)
+        bookings = BookingRecords(self.session, sms_identity, self.now, patient=person)
+        result = bookings.book(opd_id, None, intake, priority=priority)
+        if result.outcome in (BookingOutcome.CLOSED, BookingOutcome.FULL) and result.offer is not None:
+            # The patient is standing at the clinic: take the next session for them.
+            result = bookings.book(opd_id, None, intake, priority=priority, day=result.offer.day)
+        if result.token is not None:
+            token = self.session.get(Token, result.token.id)
+            if token is not None:
+                token.intake = {**(token.intake or {}), "health_worker_identity": self.identity.id, "health_worker": worker.person.name}
+            info = result.token
+            sms = patient_token_sms(info.number, info.opd_name, info.day, info.position, info.wait_minutes)
+            queue_push(self.session, sms_identity.id, sms, self.now, about=person.id)
+        return result
+
+    def _patient(self, sms_identity: Identity, patient: WalkIn, worker: HealthWorker) -> Person:
+        """Return the walk-in as a person of their own: the one this number's texts go to if the name is theirs, else a new one.
+
+        A number typed by a health worker proves nothing (bot/services/identities.py): it is never
+        linked to whoever uses it on WhatsApp or Telegram, and nobody registered on it is
+        renamed or re-aged. The SMS identity becomes the walk-in's only while nobody holds it;
+        the patient's own SMS reply from the number (a verified sender) is what links it further.
+        """
+        holder = sms_identity.person
+        if holder is not None and holder.patient is not None and fold(holder.name) == fold(patient.name):
+            return holder  # the same patient, back at the clinic
+        person = Person(role=Role.PATIENT, name=patient.name, phone=patient.phone, language=sms_identity.language or "hi")
+        person.patient = Patient(age=patient.age, sex=patient.sex, state_code="", district=worker.clinic[:80], consent_at=self.now)
+        self.session.add(person)
+        self.session.flush()
+        if holder is None:
+            sms_identity.person_id = person.id
+            self.session.flush()
+            self.session.refresh(sms_identity)
+        return person

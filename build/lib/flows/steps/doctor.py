@@ -1,0 +1,212 @@
+"""The doctor's side: availability, calling the next patient, writing advice, ending a consultation.
+
+```mermaid
+stateDiagram-v2
+    doctor_home --> consulting: next (a patient is called)
+    consulting --> consulting: advice / NOTE: … (several messages)
+    consulting --> doctor_home: done / refer / no-show
+    doctor_home --> doctor_home: pause / off / free
+```
+Words work in English and Hindi as well as the buttons: "free"/"next"/"खाली"/"अगला",
+"done"/"हो गया", "pause"/"ब्रेक", "off"/"ड्यूटी खत्म".
+"""
+
+from __future__ import annotations
+
+from flows.engine import Answer, Step, Turn, choose_again
+from flows.messages import ByLanguage, Choice, Reply, Text, t
+from flows.ports import ConsultationView, DoctorState, DoctorView, VisitOutcome
+from flows.understanding.text import normalize_lines, truncate
+
+NEXT_WORDS = ("next", "free", "next patient", "call next", "khali", "खाली", "agla", "अगला", "अगला मरीज़", "agla mareez")
+PAUSE_WORDS = ("pause", "break", "ब्रेक", "thoda ruko", "ruko", "रुको", "रुकें", "रुकिए", "viraam", "विराम")
+OFF_WORDS = ("off", "off duty", "duty off", "chhutti", "छुट्टी", "ड्यूटी खत्म", "duty khatam", "log off")
+DONE_WORDS = ("done", "finished", "complete", "ho gaya", "हो गया", "खत्म", "khatam", "samapt", "समाप्त")
+REFER_WORDS = ("refer", "referred", "refer karo", "रेफ़र", "रेफर")
+NO_SHOW_WORDS = ("no show", "noshow", "no-show", "nahi aaya", "नहीं आया", "नहीं आए", "absent")
+# A line starting with one of these is a private note for the record; anything else is
+# advice, sent to the patient word for word when the consultation ends.
+NOTE_PREFIXES = ("note:", "notes:", "नोट:", "note -", "नोट -")
+ADVICE_MAX = 4000
+
+
+def _label(view: ConsultationView) -> Text:
+    return t("Token {number}, {opd}", number=view.token_number, opd=view.opd)
+
+
+def summary(view: ConsultationView) -> Text:
+    """Return the patient's summary for the doctor."""
+    symptoms = ByLanguage(
+        en=", ".join(s.en for s in view.symptoms) or "-",
+        hi=", ".join(s.hi for s in view.symptoms) or "-",
+    )
+    return t(
+        "{token}\nPatient: {name}, {age}, {sex}, {state}\nSymptoms: {symptoms}\nIn their words: {words}\n"
+        "Since: {duration}. Severity: {severity}\nDanger signs: {flags}\nEarlier consultations: {earlier}\nVideo room: {room}",
+        token=_label(view), name=view.patient_name, age=view.age, sex=SEX.get(view.sex, view.sex), state=view.state,
+        symptoms=symptoms, words=view.own_words or "-", duration=view.duration or "-",
+        severity=SEVERITY.get(view.severity, "-"), flags=danger_signs(view.red_flags),
+        earlier=view.earlier_consultations, room=view.room_url,
+    )
+
+
+SEX = {"female": t("female"), "male": t("male"), "other": t("other")}
+# The red-flag classes of flows/understanding/data/red_flags.json, as a doctor reads them.
+DANGER_SIGNS = {
+    "chest_pain": t("chest pain"),
+    "severe_breathlessness": t("severe breathlessness"),
+    "unconscious": t("unconscious or fainted"),
+    "seizure": t("seizure"),
+    "heavy_bleeding": t("heavy bleeding"),
+    "stroke": t("stroke signs"),
+    "vomiting_blood": t("vomiting blood"),
+    "pregnancy_danger": t("pregnancy danger signs"),
+    "child_danger": t("danger signs in a child"),
+    "poisoning": t("poisoning"),
+    "snake_bite": t("snake bite"),
+    "burns": t("burns"),
+    "self_harm": t("thoughts of self-harm"),
+}
+
+
+def danger_signs(codes: tuple[str, ...]) -> tuple[Text, ...] | str:
+    """Return the danger signs as words in the reader's language, or "-"."""
+    return tuple(DANGER_SIGNS[c] for c in codes if c in DANGER_SIGNS) or "-"
+
+
+SEVERITY = {"mild": t("mild"), "moderate": t("moderate"), "severe": t("severe")}
+
+
+def home_choices(view: DoctorView) -> tuple[Choice, ...]:
+    """Return what a doctor can do when not with a patient: no status they already have."""
+    choices = [Choice("next", t("Call the next patient"), NEXT_WORDS)]
+    if view.status != DoctorState.PAUSED:
+        choices.append(Choice("pause", t("Pause"), PAUSE_WORDS))
+    if view.status != DoctorState.OFFLINE:
+        choices.append(Choice("off", t("Go off duty"), OFF_WORDS))
+    return tuple(choices)
+
+
+class DoctorHomeStep(Step):
+    """Shows the doctor's status and queue, and takes free / next / pause / off."""
+
+    name = "doctor_home"
+
+    def ask(self, turn: Turn) -> Reply:
+        view = turn.ports.desk.view()  # type: ignore[union-attr]
+        return Reply(
+            t(
+                "Dr. {name}: you are {status}. Patients waiting in your OPDs: {waiting}.",
+                name=view.name, status=STATUS_LABEL.get(view.status, view.status), waiting=view.waiting,
+            ),
+            home_choices(view),
+        )
+
+    def answer(self, turn: Turn, answer: Answer) -> None:
+        """Calls the next patient, or changes the doctor's status."""
+        desk = turn.ports.desk
+        assert desk is not None
+        if answer.choice == "next":
+            call_next(turn)
+        elif answer.choice == "pause":
+            desk.set_status(DoctorState.PAUSED)
+            turn.say(t("Paused. No patient will be called until you send NEXT."))
+            turn.ask_again()
+        elif answer.choice == "off":
+            desk.set_status(DoctorState.OFFLINE)
+            turn.say(t("You are off duty. Send NEXT when you are back."))
+            turn.ask_again()
+        elif answer.key in OFF_WORDS and desk.view().status == DoctorState.OFFLINE:
+            turn.ask_again(t("You are off duty already. Send NEXT when you are back."))
+        elif answer.key in PAUSE_WORDS and desk.view().status == DoctorState.PAUSED:
+            turn.ask_again(t("Paused. No patient will be called until you send NEXT."))
+        elif answer.key in DONE_WORDS + REFER_WORDS + NO_SHOW_WORDS:
+            turn.ask_again(t("There is no consultation open. Send NEXT to call a patient."))
+        else:
+            turn.ask_again(choose_again())
+
+
+def call_next(turn: Turn) -> None:
+    """Calls the next patient and gives the doctor the summary, or says nobody is waiting."""
+    desk = turn.ports.desk
+    assert desk is not None
+    view = desk.call_next()
+    if view is None:
+        desk.set_status(DoctorState.FREE)
+        turn.say(t("Nobody is waiting right now. You are marked free: send NEXT again in a while."))
+        turn.goto("doctor_home")
+        return
+    turn.say(summary(view))
+    turn.goto("consulting")
+
+
+class ConsultingStep(Step):
+    """Takes the doctor's advice and notes until done, refer or no-show."""
+
+    name = "consulting"
+
+    def skip(self, turn: Turn) -> str | None:
+        view = turn.ports.desk.view()  # type: ignore[union-attr]
+        return None if view.consultation is not None else "doctor_home"
+
+    def ask(self, turn: Turn) -> Reply:
+        return Reply(
+            t(
+                "Type your advice for the patient: it is sent to them word for word when you send DONE. "
+                "Start a message with NOTE: for notes only doctors see."
+            ),
+            (
+                Choice("done", t("Done"), DONE_WORDS),
+                Choice("refer", t("Refer"), REFER_WORDS),
+                Choice("no_show", t("Patient did not join"), NO_SHOW_WORDS),
+            ),
+        )
+
+    def answer(self, turn: Turn, answer: Answer) -> None:
+        """Keeps advice and notes, or ends the consultation."""
+        desk = turn.ports.desk
+        assert desk is not None
+        outcomes = {"done": VisitOutcome.DONE, "refer": VisitOutcome.REFERRED, "no_show": VisitOutcome.NO_SHOW}
+        if answer.choice in outcomes:
+            ended = desk.finish(outcomes[answer.choice])
+            if ended is None:
+                turn.say(t("There is no consultation open. Send NEXT to call a patient."))
+            else:
+                turn.say(t("Consultation with {name} is closed and logged.", name=ended.patient_name))
+            desk.set_status(DoctorState.FREE)
+            turn.goto("doctor_home")
+            return
+        if answer.key in NEXT_WORDS + OFF_WORDS + PAUSE_WORDS:
+            turn.ask_again(t("You are still with a patient: send DONE, REFER or NO SHOW first."))
+            return
+        # The doctor's words go to the patient as written: line breaks kept.
+        text = truncate(normalize_lines(turn.inbound.text or ""), ADVICE_MAX)
+        prefix = next((p for p in NOTE_PREFIXES if text.casefold().startswith(p)), None)
+        private = prefix is not None
+        if prefix is not None:
+            text = text[len(prefix):].strip()
+        if not text:
+            turn.ask_again()
+            return
+        desk.write(text, private)
+        turn.say(t("Noted (private).") if private else t("Added to the advice."))
+
+
+def notice(kind: str, token_number: int) -> Reply:
+    """Return a message pushed to a doctor about their call."""
+    texts = {
+        "joining": t("Token {number}: the patient is joining the call.", number=token_number),
+        "no_show": t("Token {number}: the patient did not join, so the call is closed as a no-show. Send NEXT for the next patient.", number=token_number),
+        "declined": t("Token {number}: the patient cannot come now, so the call is closed. Send NEXT for the next patient.", number=token_number),
+    }
+    return Reply(texts[kind], kind="push")
+
+
+STATUS_LABEL = {
+    DoctorState.FREE: t("free"),
+    DoctorState.BUSY: t("with a patient"),
+    DoctorState.PAUSED: t("paused"),
+    DoctorState.OFFLINE: t("off duty"),
+}
+
+STEPS: tuple[Step, ...] = (DoctorHomeStep(), ConsultingStep())

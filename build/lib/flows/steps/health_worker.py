@@ -1,0 +1,239 @@
+"""A health worker at a spoke clinic books a token for a walk-in patient with a feature phone.
+
+```mermaid
+stateDiagram-v2
+    hw_home --> hw_phone: book for a patient
+    hw_phone --> hw_name --> hw_age --> hw_sex --> hw_symptoms --> hw_opd
+    hw_opd --> hw_home: token booked; the patient gets SMS, the worker is told
+```
+Registration is minimal (mobile number, name, age, sex): the patient is in front of the
+health worker, who explained what is stored. The patient then gets SMS-form messages on
+their own number: the token, their place, "the doctor will call you now".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flows.engine import Answer, Step, Turn, choose_again
+from flows.messages import Choice, Reply, Text, sms, t
+from flows.ports import BookingOutcome, Intake, WalkIn
+from flows.steps.booking import opds_seeing, token_wait, token_when
+from flows.steps.onboarding import (
+    NAME_MAX,
+    SEX_ALIASES,
+    SEX_LABELS,
+    FreeTextStep,
+    parse_phone,
+)
+from flows.understanding.symptoms import find_symptoms, parse_duration, specialty_for
+from flows.understanding.text import parse_age
+
+HW_KEYS = ("hw_phone", "hw_name", "hw_age", "hw_sex", "hw_intake")
+
+
+class HwHomeStep(Step):
+    """The health worker's menu."""
+
+    name = "hw_home"
+
+    def ask(self, turn: Turn) -> Reply:
+        worker, clinic = turn.ports.walkins.clinic() if turn.ports.walkins else ("", "")
+        return Reply(
+            t("{name}, {clinic}: what would you like to do?", name=worker, clinic=clinic),
+            (
+                Choice("book", t("Book a token for a patient"), ("book", "token", "new patient", "naya mareez", "बुक", "टोकन")),
+                Choice("help", t("Help"), ("help", "madad", "मदद")),
+            ),
+        )
+
+    def answer(self, turn: Turn, answer: Answer) -> None:
+        """Starts a booking, or explains."""
+        if answer.choice == "book":
+            for key in HW_KEYS:
+                turn.data.pop(key, None)
+            turn.data.pop("red_flags", None)
+            turn.goto("hw_phone")
+        elif answer.choice == "help":
+            turn.say(hw_help())
+            turn.ask_again()
+        else:
+            turn.ask_again(choose_again())
+
+
+def hw_help() -> Text:
+    """Return the health worker's help."""
+    return t(
+        "To book for a walk-in patient, choose “Book a token for a patient” and give their mobile number, "
+        "name, age, sex and the problem. They get the token and updates by SMS on their own phone, and you "
+        "are told too. In an emergency, call 108 or 112 at once."
+    )
+
+
+class HwPhoneStep(Step):
+    """Asks for the patient's mobile number: their SMS updates go there."""
+
+    name = "hw_phone"
+
+    def ask(self, turn: Turn) -> Reply:
+        return Reply(t("What is the patient's mobile number? They will get their token and updates there by SMS."))
+
+    def answer(self, turn: Turn, answer: Answer) -> None:
+        """Stores a valid number."""
+        phone = parse_phone(answer.text)
+        if phone is None:
+            turn.ask_again(t("That does not look like a mobile number. Please send 10 digits, for example 98765 43210."))
+            return
+        turn.data["hw_phone"] = phone
+        turn.goto("hw_name")
+
+
+class HwNameStep(FreeTextStep):
+    """Asks for the patient's name."""
+
+    name = field = "hw_name"
+    next_step = "hw_age"
+    max_length = NAME_MAX
+    question = t("What is the patient's name?")
+    needs_letters = t("A name needs letters. Please type the name, for example: Sunita Devi.")
+    too_long = t("That is too long for a name. Please send only the name, in at most {limit} letters.", limit=NAME_MAX)
+
+
+class HwAgeStep(Step):
+    """Asks for the patient's age."""
+
+    name = "hw_age"
+
+    def ask(self, turn: Turn) -> Reply:
+        return Reply(t("How old is {name}? Send the age in years; for a baby under one year, send 0.", name=turn.data.get("hw_name", "")))
+
+    def answer(self, turn: Turn, answer: Answer) -> None:
+        """Stores an age from 0 to 120."""
+        age = parse_age(answer.text)
+        if age is None:
+            turn.ask_again(t("Please send the age as a number of years from 0 to 120, for example 34. For a baby under one year, send 0."))
+            return
+        turn.data["hw_age"] = age
+        turn.goto("hw_sex")
+
+
+class HwSexStep(Step):
+    """Asks for the patient's sex."""
+
+    name = "hw_sex"
+
+    def ask(self, turn: Turn) -> Reply:
+        return Reply(
+            t("Is {name} female, male or other?", name=turn.data.get("hw_name", "")),
+            tuple(Choice(key, label, SEX_ALIASES[key]) for key, label in SEX_LABELS.items()),
+        )
+
+    def answer(self, turn: Turn, answer: Answer) -> None:
+        """Stores the sex."""
+        if answer.choice is None:
+            turn.ask_again(choose_again())
+            return
+        turn.data["hw_sex"] = answer.choice
+        turn.goto("hw_symptoms")
+
+
+class HwSymptomsStep(Step):
+    """Asks what the problem is, in the patient's words."""
+
+    name = "hw_symptoms"
+
+    def ask(self, turn: Turn) -> Reply:
+        return Reply(t("What is the problem, and since when? For example: fever and cough for 3 days."))
+
+    def answer(self, turn: Turn, answer: Answer) -> None:
+        """Keeps the complaint for the doctor."""
+        finding = find_symptoms(answer.text)
+        if not finding.symptoms and not finding.unknown:
+            turn.ask_again(t("Please tell me the problem in words, for example: headache, or stomach pain since yesterday."))
+            return
+        duration = parse_duration(answer.text)
+        turn.data["hw_intake"] = {
+            "text": answer.text[:1000],
+            "symptoms": [s.code for s in finding.symptoms],
+            "unknown": list(finding.unknown),
+            "duration_days": duration.days if duration else None,
+            "duration_text": duration.text if duration else None,
+        }
+        turn.goto("hw_opd")
+
+
+class HwOpdStep(Step):
+    """Offers the OPDs, the one the complaint points to first, and books."""
+
+    name = "hw_opd"
+
+    def _opds(self, turn: Turn):  # type: ignore[no-untyped-def]
+        """Return the OPDs that see the patient, the one the complaint points to first."""
+        intake = turn.data.get("hw_intake") or {}
+        age, sex = int(turn.data.get("hw_age", 30)), str(turn.data.get("hw_sex", "other"))
+        wanted = specialty_for(find_symptoms(intake.get("text", "")), age, sex)
+        opds = opds_seeing(turn.ports.bookings.opds(), age, sex, wanted)
+        return sorted(opds, key=lambda o: (o.specialty != wanted, not o.open_now, o.next_session))
+
+    def ask(self, turn: Turn) -> Reply:
+        opds = self._opds(turn)
+        if not opds:
+            return Reply(t("No OPD is taking bookings at the moment. Please try again later; in an emergency call 108 or 112."), (Choice("home", t("Back to the menu")),))
+        return Reply(
+            t("Which OPD? The first one fits these symptoms best."),
+            tuple(Choice(f"opd:{o.id}", o.name, (o.code,)) for o in opds),
+        )
+
+    def answer(self, turn: Turn, answer: Answer) -> None:
+        """Books the chosen OPD for the patient and tells the health worker."""
+        walkins = turn.ports.walkins
+        if answer.choice == "home" or walkins is None:
+            turn.goto("hw_home")
+            return
+        if answer.choice is None:
+            turn.ask_again(t("I could not find that OPD. Please choose one from the list below: send its number, or type its name."))
+            return
+        data = turn.data
+        intake_data = data.get("hw_intake") or {}
+        red_flags = tuple(data.get("red_flags", ()))
+        intake = Intake(
+            text=intake_data.get("text", ""), symptoms=tuple(intake_data.get("symptoms", ())), unknown=tuple(intake_data.get("unknown", ())),
+            duration_days=intake_data.get("duration_days"), duration_text=intake_data.get("duration_text"), red_flags=red_flags, for_whom="walk_in",
+        )
+        patient = WalkIn(phone=data["hw_phone"], name=data["hw_name"], age=int(data["hw_age"]), sex=data["hw_sex"])
+        result = walkins.book(patient, int(answer.choice.removeprefix("opd:")), intake, priority=bool(red_flags))
+        if result.token is not None and result.outcome in (BookingOutcome.BOOKED, BookingOutcome.EXISTING):
+            token = result.token
+            turn.say(
+                t(
+                    "Booked for {name} ({phone}): token {number} at {opd}, {when}. Place in the queue: {position}. "
+                    "Estimated wait: {wait}. The patient gets this by SMS, and you will be told when the doctor calls.",
+                    name=patient.name, phone=patient.phone, number=token.number, opd=token.opd_name, when=token_when(token, turn.now),
+                    position=token.position, wait=token_wait(token),
+                )
+            )
+            for key in (*HW_KEYS, "red_flags"):
+                data.pop(key, None)
+            turn.goto("hw_home")
+        else:
+            turn.ask_again(t("This OPD has no free session in the next two weeks. Please choose another OPD."))
+
+
+def patient_token_sms(number: int, opd: object, day: dt.date, position: int, minutes: int) -> Reply:
+    """Return the SMS a walk-in patient gets with their token."""
+    return Reply(
+        t(
+            "Your token for {opd}: number {number}, {date}. Place in the queue: {position}, about {minutes} minutes. The doctor will call you on this number.",
+            opd=opd, number=number, date=day, position=position, minutes=minutes,  # type: ignore[arg-type]
+        ),
+        kind="push",
+        sms=sms("Token {number}, {opd}, {date}. Place {position}, ~{minutes} min. The doctor will call you.", number=number, opd=opd, date=day, position=position, minutes=minutes),  # type: ignore[arg-type]
+    )
+
+
+def worker_call_notice(number: int, name: str) -> Reply:
+    """Return the notice to the health worker that the doctor is calling their patient."""
+    return Reply(t("Token {number} ({name}): the doctor is calling the patient now.", number=number, name=name), kind="push")
+
+
+STEPS: tuple[Step, ...] = (HwHomeStep(), HwPhoneStep(), HwNameStep(), HwAgeStep(), HwSexStep(), HwSymptomsStep(), HwOpdStep())
