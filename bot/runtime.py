@@ -83,7 +83,7 @@ def channel_registry(settings: Settings, limiter: RateLimiter) -> dict[str, Chan
     """Return the adapter of every channel that is on (an explicit registry)."""
     channels: dict[str, ChannelAdapter] = {LocalChannel.name: LocalChannel()}
     # The provider adapters are imported here, when their channel is on: a process without
-    # them (a clinic on the web chat, most CLI commands) never loads python-telegram-bot or twilio.
+    # them (the worker of a clinic on the web chat, the CLI commands) never loads python-telegram-bot or twilio.
     if settings.telegram_enabled:
         from bot.channels.telegram import TelegramChannel
 

@@ -405,7 +405,7 @@ def test_a_private_message_is_handled_and_answered(client, tg, testdata, case: s
 ])
 def test_an_update_we_do_not_use_is_ignored(client, tg, testdata, caplog, case: str, reason: str) -> None:
     data = load(testdata, case)
-    with caplog.at_level(logging.INFO, logger="webhooks.inbound"):
+    with caplog.at_level(logging.INFO, logger="bot.inbound"):
         answer = post(client, data)
     assert (answer.status_code, answer.get_json()) == (200, {"status": "ignored", "reason": reason})
     assert f"telegram update {data['update_id']} ignored: {reason}" in caplog.text

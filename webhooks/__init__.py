@@ -8,12 +8,23 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 
 from flask import Flask, g, jsonify, request
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from bot.platform import logs
 from bot.platform.config import Settings, SettingsError
+from bot.platform.logs import configure_logging
+from bot.platform.metrics import observe_webhook
 from bot.runtime import Services, build_services
+from webhooks import health, pages, security, webchat
+from webhooks import metrics as metrics_endpoint
+from webhooks import telegram as telegram_webhooks
+from webhooks import twilio as twilio_webhooks
+from webhooks.operators import auth as operator_auth
+from webhooks.operators import dashboard as dashboard_pages
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +48,6 @@ def create_app(
     (webchat.DEFAULT_LONG_POLLS when None): below the server's threads, so webhooks and
     /healthz always find one.
     """
-    from webhooks import health, pages, webchat
-
     if services is None:
         try:
             settings = settings or Settings.from_env()
@@ -49,46 +58,34 @@ def create_app(
             print(f"teleopd: {exc}", file=sys.stderr)
             raise SystemExit(3) from None
         # Under gunicorn nothing else sets up logging: JSON lines, masked, with request ids.
-        from bot.platform.logs import configure_logging
-
         configure_logging(settings)
         services = build_services(settings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Devanagari stays readable
     app.extensions["teleopd"] = services
-    from webhooks import security
     security.install(app, services.settings.trusted_proxies)
     pages.install(app)
     app.register_blueprint(health.blueprint)
     webchat.install(app, local_demo=local_demo, long_polls=webchat.DEFAULT_LONG_POLLS if long_polls is None else long_polls)
-    from webhooks import twilio as twilio_webhooks
     app.register_blueprint(twilio_webhooks.blueprint)
-    from webhooks import telegram as telegram_webhooks
     app.register_blueprint(telegram_webhooks.blueprint)
-    from webhooks import metrics as metrics_endpoint
     app.register_blueprint(metrics_endpoint.blueprint)
-    from webhooks.operators import dashboard as dashboard_pages
     app.register_blueprint(dashboard_pages.blueprint)
     _track_requests(app)
     # After _track_requests: its guard's redirects and log lines then carry the request id.
-    from webhooks.operators import auth as operator_auth
     operator_auth.install(app)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
         """Answer an HTTP error as a page under /dashboard (operators read it), as JSON elsewhere."""
         if request.path == "/dashboard" or request.path.startswith("/dashboard/"):
-            from webhooks.operators import auth as operator_auth
-
             return operator_auth.error_page(error)
         return jsonify(error=error.description or error.name), error.code
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):  # type: ignore[no-untyped-def]
         """Log a bug with its traceback; show the sender nothing but a short message."""
-        from sqlalchemy.exc import InterfaceError, OperationalError
-
         if isinstance(error, (OperationalError, InterfaceError)):
             log.error("database unavailable: %s", type(error).__name__)
             return jsonify(error="the service is briefly unavailable, please retry"), 503
@@ -100,10 +97,6 @@ def create_app(
 
 def _track_requests(app: Flask) -> None:
     """Give each request an id every log line carries, echoed in X-Request-Id; time the webhooks."""
-    import time
-
-    from bot.platform import logs, metrics
-
     @app.before_request
     def start_request() -> None:
         g.request_id = logs.sane_request_id(request.headers.get(logs.REQUEST_ID_HEADER))
@@ -115,7 +108,7 @@ def _track_requests(app: Flask) -> None:
         if "request_id" in g:
             response.headers[logs.REQUEST_ID_HEADER] = g.request_id
         if "started" in g and request.url_rule is not None and request.url_rule.rule.startswith("/webhooks/"):
-            metrics.observe_webhook(request.url_rule.rule, time.perf_counter() - g.started)
+            observe_webhook(request.url_rule.rule, time.perf_counter() - g.started)
         return response
 
     @app.teardown_request

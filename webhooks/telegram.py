@@ -16,7 +16,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from bot.channels import telegram
 from bot.channels.base import Malformed
 from bot.platform import metrics
-from webhooks.inbound import receive
+from bot.inbound import receive
 
 blueprint = Blueprint("telegram", __name__)
 

@@ -7,7 +7,7 @@ Every route has one shape: the channel is on (404); the call carries a signature
 checked before anything of the body is looked at; the body is a form (400) and parses
 (400); the signature is Twilio's over our public URL and every parameter (403). Only then
 does the adapter (bot/channels/twilio.py) parse the form, and the result goes on: a
-message to webhooks/inbound.py `receive`, a status to bot/outbox/delivery.py
+message to bot/inbound.py `receive`, a status to bot/outbox/delivery.py
 `record_status`. The answer is empty TwiML: replies go through the outbox (PROVIDERS.md §B3).
 """
 
@@ -30,7 +30,7 @@ from bot.channels.base import Ignored, Malformed
 from bot.outbox import delivery
 from bot.platform import metrics
 from bot.runtime import Services
-from webhooks.inbound import receive
+from bot.inbound import receive
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from bot.channels.base import InboundMessage
 from bot.runtime import Services
 from bot.services.identities import ensure_identity
 from bot.store.models import utcnow
-from webhooks.inbound import receive
+from bot.inbound import receive
 
 # How often an interactive chat looks for messages pushed while the user is typing.
 POLL_SECONDS = 1.0

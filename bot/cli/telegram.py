@@ -5,7 +5,7 @@ Registered in bot/cli/main.py's parser with ``add_telegram_parser(commands)``.
 - set-webhook: production. Tells Telegram to POST updates to URL (our /webhooks/telegram)
   with the configured secret in X-Telegram-Bot-Api-Secret-Token.
 - poll: development, without a public https URL. Deletes the webhook, long-polls getUpdates
-  and takes each update the webhook's way (the adapter parses it, webhooks/inbound.py
+  and takes each update the webhook's way (the adapter parses it, bot/inbound.py
   receives it), with the outbox worker and timers running in this process, until Ctrl-C or
   SIGTERM.
 
@@ -145,7 +145,7 @@ def poll_updates(
     # Loaded when the command runs (bot/cli/__init__.py says why).
     from bot.channels.telegram import ALLOWED_UPDATES, NAME, parse_update
     from bot.platform.metrics import count_rejected
-    from webhooks.inbound import receive
+    from bot.inbound import receive
 
     offset: int | None = None
     handled = 0

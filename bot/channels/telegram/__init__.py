@@ -2,7 +2,7 @@
 
 - parse.py: a raw update (the webhook's body, or one `teleopd telegram poll` fetched) as an
   InboundMessage, an Ignored or a Malformed. Verifying the call is the webhook's
-  (webhooks/telegram.py); dispatching is webhooks/inbound.py's.
+  (webhooks/telegram.py); dispatching is bot/inbound.py's.
 - render.py: an OutgoingMessage as the sendMessage calls that carry it (split text, keyboard).
 - send.py: TelegramChannel, which sends them through the Bot API and maps PTB's errors to
   SendError; it also sets the webhook and long-polls for `teleopd telegram`.

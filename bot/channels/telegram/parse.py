@@ -2,7 +2,7 @@
 
 `parse_update` reads one raw update (a webhook body, or one of `teleopd telegram poll`'s)
 with python-telegram-bot's `Update.de_json` and returns an InboundMessage, an Ignored or
-raises Malformed. It neither dispatches nor writes: the caller (webhooks/inbound.py) does.
+raises Malformed. It neither dispatches nor writes: the caller (bot/inbound.py) does.
 A user blocking the bot, or letting it back in (my_chat_member), is a message of kind
 BLOCKED or UNBLOCKED, deduplicated and handled like any other.
 """
