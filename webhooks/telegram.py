@@ -15,8 +15,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot.channels import telegram
 from bot.channels.base import Malformed
-from bot.platform import metrics
 from bot.inbound import receive
+from bot.platform import metrics
 
 blueprint = Blueprint("telegram", __name__)
 

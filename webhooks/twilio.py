@@ -27,10 +27,10 @@ from werkzeug.exceptions import HTTPException
 
 from bot.channels import twilio
 from bot.channels.base import Ignored, Malformed
+from bot.inbound import receive
 from bot.outbox import delivery
 from bot.platform import metrics
 from bot.runtime import Services
-from bot.inbound import receive
 
 log = logging.getLogger(__name__)
 

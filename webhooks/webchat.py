@@ -56,12 +56,12 @@ from flask import (
 from bot.channels import local
 from bot.channels.base import InboundMessage
 from bot.dispatch import Result
+from bot.inbound import receive
 from bot.runtime import Services
 from bot.services import webchats
 from flows.engine import LANGUAGES
 from webhooks import chat_requests
 from webhooks.chat_requests import DEMO_STAFF_SUFFIXES, MAX_WAIT_S, ROLES, Said
-from bot.inbound import receive
 from webhooks.pages import in_language, page_language, t
 
 # What tests and gunicorn.conf.py import from here; what a request may carry is checked in

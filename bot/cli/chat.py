@@ -17,10 +17,10 @@ from typing import TextIO
 
 from bot.channels import local
 from bot.channels.base import InboundMessage
+from bot.inbound import receive
 from bot.runtime import Services
 from bot.services.identities import ensure_identity
 from bot.store.models import utcnow
-from bot.inbound import receive
 
 # How often an interactive chat looks for messages pushed while the user is typing.
 POLL_SECONDS = 1.0

@@ -144,8 +144,8 @@ def poll_updates(
     """Long-poll getUpdates and take each update the webhook's way (parse, then receive); return how many."""
     # Loaded when the command runs (bot/cli/__init__.py says why).
     from bot.channels.telegram import ALLOWED_UPDATES, NAME, parse_update
-    from bot.platform.metrics import count_rejected
     from bot.inbound import receive
+    from bot.platform.metrics import count_rejected
 
     offset: int | None = None
     handled = 0

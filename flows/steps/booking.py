@@ -31,13 +31,8 @@ from flows.steps.opd_choice import (
     intake_data,
 )
 from flows.steps.questions import AgeQuestion, NameQuestion, SexQuestion, YesNoQuestion
-from flows.steps.token_text import say_token as say_token
-from flows.steps.token_text import token_wait as token_wait
-from flows.steps.token_text import token_when as token_when
 from flows.understanding.duration import parse_duration
 from flows.understanding.symptoms import find_symptoms
-
-# say_token, token_wait and token_when are imported from here by flows/steps/tokens.py.
 
 SEVERITY_LABELS = {
     "mild": t("Mild: can do daily work"),

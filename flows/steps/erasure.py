@@ -9,7 +9,7 @@ from __future__ import annotations
 from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import Choice, Reply, sms, t
 from flows.steps import visit
-from flows.steps.onboarding import NO_WORDS, YES_WORDS
+from flows.steps.questions import NO_WORDS, YES_WORDS
 
 # Where "No, keep my data" goes back to. A key of its own: the language step keeps
 # "resume_step" for the question it interrupted, and an erasure asked at the language step

@@ -24,9 +24,6 @@ from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import ByLanguage, Choice, Reply, Text, t
 from flows.ports import Profile
 from flows.steps.questions import (
-    NO_WORDS as NO_WORDS,  # visit, tokens, erasure and opt-out import it from here
-)
-from flows.steps.questions import (
     SEX_LABELS,
     YES_WORDS,
     AgeQuestion,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flows.engine import Answer, Step, Turn, resolve_choice
 from flows.messages import Choice, Reply, Text, t, tn
-from flows.steps.onboarding import NO_WORDS, YES_WORDS
+from flows.steps.questions import NO_WORDS, YES_WORDS
 from flows.steps.tokens import token_label
 from flows.understanding.text import fold
 

@@ -8,8 +8,8 @@ from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import Choice, Reply, Text, sms, t
 from flows.ports import BookingOutcome, TokenInfo
 from flows.steps import visit
-from flows.steps.booking import say_token, token_wait, token_when
-from flows.steps.onboarding import NO_WORDS, YES_WORDS
+from flows.steps.questions import NO_WORDS, YES_WORDS
+from flows.steps.token_text import say_token, token_wait, token_when
 
 
 def tell_status(turn: Turn) -> None:

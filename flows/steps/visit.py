@@ -23,7 +23,7 @@ from flows.ports import (
     VisitOutcome,
 )
 from flows.steps.health_worker import worker_call_notice
-from flows.steps.onboarding import NO_WORDS, YES_WORDS
+from flows.steps.questions import NO_WORDS, YES_WORDS
 
 JOIN_WORDS = ("join", "joining", "i am joining", "aa raha", "aa rahi", "aa raha hoon", "aa rahi hoon", "आ रहा", "आ रही", "आ रहा हूँ", "आ रही हूँ", "haan") + YES_WORDS
 STAR_LABELS = {n: ByLanguage(en="★" * n, hi="★" * n) for n in range(1, 6)}
