@@ -1,4 +1,9 @@
-"""The `teleopd` command as an operator runs it: the installed console script in a subprocess.
+"""The `teleopd` command as an operator runs it.
+
+What needs a process of its own (serve, worker, signals, a terminal, the console script and
+`python -m bot.cli` themselves) runs the installed console script in a subprocess; the error
+cases (wrong settings, an unreachable database, bad arguments, help) call bot.cli.main.main
+in this process, with the same environment, and read its exit status and stderr.
 
 Each test gets its own working directory and database; every wait has a deadline, and every
 process started here is killed in a finally block.
@@ -8,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import pty
 import re
@@ -21,7 +27,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -87,6 +93,39 @@ def run(workdir: Path, *args: str, timeout: float = RUN_TIMEOUT_S, **settings: s
             process.kill()
             process.wait(timeout=STOP_DEADLINE_S)
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+@pytest.fixture
+def teleopd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[..., subprocess.CompletedProcess[str]]]:
+    """Return a runner of `teleopd ARGS` in this process: main(argv) in tmp_path, configured by the given settings only.
+
+    It answers as run() does (exit status, stdout, stderr), so the same checks apply; an
+    argparse refusal (SystemExit) is its exit status. The root logger is put back afterwards,
+    since main() configures logging for the process.
+    """
+    for name in [n for n in os.environ if n.startswith(("TELEOPD_", "TWILIO_"))]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    capsys.readouterr()
+
+    def run_in_process(*args: str, **settings: str) -> subprocess.CompletedProcess[str]:
+        for name, value in settings.items():
+            monkeypatch.setenv(name, value)
+        try:
+            status = main(list(args))
+        except SystemExit as exc:
+            status = exc.code if isinstance(exc.code, int) else 2
+        finally:
+            for name in settings:
+                monkeypatch.delenv(name)
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(["teleopd", *args], status, out, err)
+
+    yield run_in_process
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def assert_one_line_error(done: subprocess.CompletedProcess[str], *mentions: str) -> str:
@@ -213,9 +252,9 @@ COMMANDS = [["db", "upgrade"], ["worker"], ["chat"], ["serve", "--port", "0"]]
 
 
 @pytest.mark.parametrize(("settings", "variable", "secret"), [pytest.param(*case[1:], id=case[0]) for case in WRONG_SETTINGS])
-def test_a_wrong_setting_stops_with_one_line(tmp_path: Path, settings: dict[str, str], variable: str, secret: str | None) -> None:
+def test_a_wrong_setting_stops_with_one_line(teleopd, tmp_path: Path, settings: dict[str, str], variable: str, secret: str | None) -> None:  # type: ignore[no-untyped-def]
     settings = {"TELEOPD_DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}", **settings}
-    done = run(tmp_path, "db", "upgrade", **settings)
+    done = teleopd("db", "upgrade", **settings)
     line = assert_one_line_error(done, variable)
     if secret is not None:
         assert secret not in done.stderr and secret not in done.stdout, line
@@ -223,8 +262,8 @@ def test_a_wrong_setting_stops_with_one_line(tmp_path: Path, settings: dict[str,
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
-def test_every_command_checks_the_settings_first(tmp_path: Path, command: list[str]) -> None:
-    done = run(tmp_path, *command, TELEOPD_DATABASE_URL="mysql://x", TELEOPD_PUBLIC_URL="https://ok.example.org")
+def test_every_command_checks_the_settings_first(teleopd, command: list[str]) -> None:  # type: ignore[no-untyped-def]
+    done = teleopd(*command, TELEOPD_DATABASE_URL="mysql://x", TELEOPD_PUBLIC_URL="https://ok.example.org")
     assert_one_line_error(done, "TELEOPD_DATABASE_URL")
 
 
@@ -238,8 +277,8 @@ UNREACHABLE = [
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 @pytest.mark.parametrize(("url", "secret"), [pytest.param(*case[1:], id=case[0]) for case in UNREACHABLE])
-def test_an_unreachable_database_stops_with_one_line(tmp_path: Path, command: list[str], url: str, secret: str | None) -> None:
-    done = run(tmp_path, *command, TELEOPD_DATABASE_URL=url)
+def test_an_unreachable_database_stops_with_one_line(teleopd, command: list[str], url: str, secret: str | None) -> None:  # type: ignore[no-untyped-def]
+    done = teleopd(*command, TELEOPD_DATABASE_URL=url)
     line = assert_one_line_error(done, "database")
     if secret is not None:
         assert secret not in done.stderr, line
@@ -515,9 +554,20 @@ def test_no_arguments_prints_help_and_exits_2(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_python_m_bot_cli_is_the_same_command(tmp_path: Path) -> None:
+    """The other way in than the console script: `python -m bot.cli` (tests/serving.py falls back to it)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "frobnicate"], stdin=subprocess.DEVNULL, capture_output=True, cwd=tmp_path,
+        env=command_env(), text=True, encoding="utf-8", errors="replace", timeout=RUN_TIMEOUT_S, check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("usage: teleopd") and "frobnicate" in done.stderr.strip().splitlines()[-1], done.stderr
+
+
 @pytest.mark.parametrize("args", [["--help"], ["-h"], ["serve", "--help"], ["chat", "--help"], ["db", "upgrade", "--help"]], ids=" ".join)
-def test_help_exits_0(tmp_path: Path, args: list[str]) -> None:
-    done = run(tmp_path, *args)
+def test_help_exits_0(teleopd, tmp_path: Path, args: list[str]) -> None:  # type: ignore[no-untyped-def]
+    done = teleopd(*args)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: teleopd"), done.stdout
     assert not list(tmp_path.iterdir()), "asking for help created files"
@@ -533,8 +583,8 @@ def test_help_exits_0(tmp_path: Path, args: list[str]) -> None:
         pytest.param(["frobnicate"], "frobnicate", id="unknown-command"),
     ],
 )
-def test_bad_arguments_exit_2(tmp_path: Path, args: list[str], mentions: str) -> None:
-    done = run(tmp_path, *args, TELEOPD_DATABASE_URL=f"sqlite:///{tmp_path / 't.db'}")
+def test_bad_arguments_exit_2(teleopd, tmp_path: Path, args: list[str], mentions: str) -> None:  # type: ignore[no-untyped-def]
+    done = teleopd(*args, TELEOPD_DATABASE_URL=f"sqlite:///{tmp_path / 't.db'}")
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     assert mentions in done.stderr.strip().splitlines()[-1], done.stderr
