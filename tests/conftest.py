@@ -1,7 +1,9 @@
-"""Shared fixtures: a migrated database (SQLite always, PostgreSQL when configured) and services.
+"""Shared fixtures: a migrated database (SQLite, and PostgreSQL for the tests that ask) and services.
 
-Set TELEOPD_TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) to
-run every database test on PostgreSQL as well as on SQLite.
+Tests that use `db` (or `services`) run on SQLite. Set TELEOPD_TEST_DATABASE_URL (e.g.
+postgresql+psycopg://postgres@127.0.0.1:5432/test) and the tests marked `both_databases`,
+those where the database is what is tested (locks, SKIP LOCKED, upserts, dates and time
+zones, unique violations, migrations...), run on PostgreSQL as well.
 """
 
 from __future__ import annotations
@@ -26,6 +28,30 @@ from tests.browser import browser  # noqa: F401  (one session-wide Chromium: a f
 SHARED_TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 PG_URL = os.environ.get("TELEOPD_TEST_DATABASE_URL", "").replace("postgresql://", "postgresql+psycopg://", 1)
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+BOTH_DATABASES = "both_databases"
+
+
+def backends_for(node: pytest.Item | pytest.Function | pytest.Metafunc) -> list[str]:
+    """Return the databases a test runs on: every configured one when marked both_databases, else SQLite."""
+    definition = node.definition if isinstance(node, pytest.Metafunc) else node
+    return BACKENDS if definition.get_closest_marker(BOTH_DATABASES) else ["sqlite"]
+
+
+def _parametrized_by_hand(metafunc: pytest.Metafunc, name: str) -> bool:
+    """Return whether the test parametrizes `name` itself (@pytest.mark.parametrize(name, ..., indirect=True))."""
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0] if mark.args else mark.kwargs.get("argnames", "")
+        if isinstance(names, str):
+            names = [n.strip() for n in names.split(",")]
+        if name in names:
+            return True
+    return False
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run each test that uses `db` on SQLite, and also on PostgreSQL when it is marked both_databases."""
+    if "db" in metafunc.fixturenames and not _parametrized_by_hand(metafunc, "db"):
+        metafunc.parametrize("db", backends_for(metafunc), indirect=True)
 
 
 @pytest.fixture(scope="session")
@@ -68,10 +94,10 @@ def pg_migrated() -> Iterator[str]:
     admin.dispose()
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """Return an empty, migrated database: SQLite, and PostgreSQL when configured."""
-    if request.param == "sqlite":
+    """Return an empty, migrated database: SQLite, or PostgreSQL (pytest_generate_tests chooses)."""
+    if getattr(request, "param", "sqlite") == "sqlite":
         path = tmp_path / "teleopd.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         database = Database(f"sqlite:///{path}")

@@ -45,6 +45,9 @@ from bot.store.models import (
 )
 from flows.ports import Intake, VisitOutcome
 
+# The database is what is tested here: row locks under contention (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite).
+pytestmark = pytest.mark.both_databases
+
 IST = ZoneInfo("Asia/Kolkata")
 DOCTORS = 10
 PATIENTS = 50

@@ -136,6 +136,7 @@ def clinic(db: Database) -> Clinic:
 # --- figures -----------------------------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 def test_live_queues_doctors_and_today(clinic: Clinic) -> None:
     with clinic.db.read() as session:
         live = build_live(session, at(DAY, "10:15"))
@@ -159,6 +160,7 @@ def test_live_queues_doctors_and_today(clinic: Clinic) -> None:
     assert live.today.no_show_rate == pytest.approx(1 / 3)
 
 
+@pytest.mark.both_databases
 def test_today_agrees_with_the_report(clinic: Clinic) -> None:
     with clinic.db.read() as session:
         live = build_live(session, at(DAY, "10:15"))
@@ -169,6 +171,7 @@ def test_today_agrees_with_the_report(clinic: Clinic) -> None:
     assert gen24.median_wait == next(o for o in report.opds if o.code == "GEN24").figures.median_wait
 
 
+@pytest.mark.both_databases
 def test_a_new_day_starts_with_no_calls_but_the_round_the_clock_queue_carries_on(clinic: Clinic) -> None:
     with clinic.db.read() as session:
         live = build_live(session, at(DAY + dt.timedelta(days=1), "00:30"))
@@ -178,6 +181,7 @@ def test_a_new_day_starts_with_no_calls_but_the_round_the_clock_queue_carries_on
     assert (live.today.consultations, live.today.no_shows, live.today.no_show_rate) == (0, 0, None)
 
 
+@pytest.mark.both_databases
 def test_a_range_counts_every_india_day_zeros_included(clinic: Clinic) -> None:
     # A consultation at 00:10 IST on the 23rd: 18:40 UTC on the 22nd, counted on the 23rd.
     early = DAY - dt.timedelta(days=2)
@@ -197,6 +201,7 @@ def test_a_range_counts_every_india_day_zeros_included(clinic: Clinic) -> None:
     assert [(o.code, o.consultations) for o in figures.opds] == [("GEN24", 3)]
 
 
+@pytest.mark.both_databases
 def test_a_range_with_no_data_is_zeros(clinic: Clinic) -> None:
     with clinic.db.read() as session:
         figures = build_range(session, dt.date(2020, 1, 1), dt.date(2020, 1, 31))
@@ -204,6 +209,7 @@ def test_a_range_with_no_data_is_zeros(clinic: Clinic) -> None:
     assert figures.empty and figures.states == () and figures.opds == () and figures.no_shows == 0
 
 
+@pytest.mark.both_databases
 def test_only_the_ten_highest_states_are_charted(db: Database) -> None:
     clinic = Clinic(db)
     with db.write() as session:

@@ -633,6 +633,7 @@ def test_a_walk_ins_complaint_with_danger_signs_advises_the_health_worker_and_bo
     assert chat.state.step == "hw_home" and "red_flags" not in chat.state.data
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize("lang", ["en", "hi"])
 def test_a_walk_in_with_danger_signs_gets_a_priority_token_in_the_database(demo: Services, lang: str) -> None:
     with demo.db.write() as session:

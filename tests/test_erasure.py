@@ -33,6 +33,9 @@ from tests.test_doctor_flow import (  # noqa: F401  (fixtures)
     tokens_of,
 )
 
+# The database is what is tested here: erasure deletes and anonymises across tables (cascades, foreign keys).
+pytestmark = pytest.mark.both_databases
+
 PHONE = "9876543210"
 HEADACHE = {"en": "I have a headache", "hi": "मुझे सिर दर्द है"}
 DISTRICT = {"en": "Varanasi", "hi": "वाराणसी"}

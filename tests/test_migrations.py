@@ -18,6 +18,9 @@ from bot.store.db import Database
 from bot.store.migrate import alembic_config, current_revision, head_revision, upgrade
 from bot.store.models import Base
 
+# The database is what is tested here: the migrations and the models agree on each dialect.
+pytestmark = pytest.mark.both_databases
+
 PG_URL = os.environ.get("TELEOPD_TEST_DATABASE_URL", "").replace("postgresql://", "postgresql+psycopg://", 1)
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 APP_TABLES = {table.name for table in Base.metadata.sorted_tables}

@@ -420,6 +420,7 @@ def _replied_in(texts: list[str], lang: str) -> bool:
     return bool(texts) and all(t.strip() for t in texts) and (devanagari if lang == "hi" else True)
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize("lang", LANGS)
 def test_naughty_strings_at_every_step_on_the_real_database(db, catalogs: Catalogs, testdata: Path, lang: str) -> None:
     # A script, not a person: far faster than the flood limit lets anyone type.

@@ -33,6 +33,9 @@ from bot.store.db import Database
 from bot.store.models import Conversation, OutboxMessage, Timer
 from tests.conftest import BACKENDS
 
+# The database is what is tested here: timer rows claimed and fired once (locks, due times in UTC).
+pytestmark = pytest.mark.both_databases
+
 REPO = Path(__file__).resolve().parents[1]
 
 
