@@ -20,6 +20,7 @@ from sqlalchemy import text
 from bot.platform.config import Settings
 from bot.platform.i18n import Catalogs
 from bot.runtime import Services, build_services
+from bot.services.opds import load_demo
 from bot.store.db import Database
 from bot.store.migrate import upgrade
 from bot.store.models import Base
@@ -72,6 +73,18 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def sqlite_demo_template(sqlite_template: Path) -> Path:
+    """Load the demo catalogue (bot/services/opds.py DEMO_OPDS) into a copy of the template once; `demo` tests get a copy."""
+    path = sqlite_template.with_name("demo.db")
+    shutil.copy(sqlite_template, path)
+    db = Database(f"sqlite:///{path}")
+    with db.write() as session:
+        load_demo(session)
+    db.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
 def pg_migrated() -> Iterator[str]:
     """Migrate a schema of this run's own in the PostgreSQL test database; drop it at the end.
 
@@ -99,7 +112,9 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """Return an empty, migrated database: SQLite, or PostgreSQL (pytest_generate_tests chooses)."""
     if getattr(request, "param", "sqlite") == "sqlite":
         path = tmp_path / "teleopd.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        # A test that asks for `demo` starts from a copy with the catalogue already in (built once a session).
+        template = "sqlite_demo_template" if "demo" in request.fixturenames else "sqlite_template"
+        shutil.copy(request.getfixturevalue(template), path)
         database = Database(f"sqlite:///{path}")
     else:
         database = Database(request.getfixturevalue("pg_migrated"))
@@ -122,6 +137,18 @@ def services(db: Database, catalogs: Catalogs) -> Services:
     # Scripted conversations send dozens of messages within a second of real time; the
     # inbound flood limit has tests of its own (tests/test_inbound_flood.py).
     return build_services(Settings(database_url=db.url, inbound_per_minute=1000), db=db, catalogs=catalogs)
+
+
+@pytest.fixture
+def demo(services: Services) -> Services:
+    """Return the services on a database holding the demo catalogue, with its real hours (GEN24 is open round the clock).
+
+    On SQLite the `db` fixture copied it in from a template built once; PostgreSQL loads it here.
+    """
+    if not services.db.is_sqlite:
+        with services.db.write() as session:
+            load_demo(session)
+    return services
 
 
 @pytest.fixture

@@ -43,7 +43,6 @@ from tests.test_booking_flow import (  # noqa: F401  (fixtures are used by being
     _clear_of_midnight_ist,
     all_open,
     assert_clean,
-    demo,
     live_position,
     read_token,
     register,

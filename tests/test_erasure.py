@@ -25,7 +25,6 @@ from tests.test_doctor_flow import (  # noqa: F401  (fixtures)
     Chat,
     _clear_of_midnight_ist,
     book,
-    demo,
     enrolled_doctor,
     open_chat,
     step_of,
