@@ -32,6 +32,7 @@ from bot.store.models import (
 )
 from flows.conversation import steps
 from flows.understanding.redflags import detect
+from tests.conftest import BACKENDS
 from tests.helpers import FlowChat
 
 LANGS = ("en", "hi")
@@ -420,8 +421,12 @@ def _replied_in(texts: list[str], lang: str) -> bool:
     return bool(texts) and all(t.strip() for t in texts) and (devanagari if lang == "hi" else True)
 
 
-@pytest.mark.both_databases
-@pytest.mark.parametrize("lang", LANGS)
+# Both languages on SQLite; on PostgreSQL (which refuses NUL and checks encodings) the Hindi walk
+# alone: both walks store the same naughty strings at the same steps, and the Hindi one adds
+# Devanagari of its own. (Each walk on PostgreSQL took 30-45 s.)
+@pytest.mark.parametrize(("db", "lang"), [
+    pytest.param(backend, lang, id=f"{backend}-{lang}") for backend in BACKENDS for lang in LANGS if backend == "sqlite" or lang == "hi"
+], indirect=["db"])
 def test_naughty_strings_at_every_step_on_the_real_database(db, catalogs: Catalogs, testdata: Path, lang: str) -> None:
     # A script, not a person: far faster than the flood limit lets anyone type.
     services = build_services(Settings(database_url=db.url, inbound_per_minute=1000), db=db, catalogs=catalogs)
