@@ -9,6 +9,7 @@ zones, unique violations, migrations...), run on PostgreSQL as well.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import shutil
 from collections.abc import Iterator
@@ -16,10 +17,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from werkzeug.security import generate_password_hash
 
 from bot.platform.config import Settings
 from bot.platform.i18n import Catalogs
 from bot.runtime import Services, build_services
+from bot.services import operators
 from bot.services.opds import load_demo
 from bot.store.db import Database
 from bot.store.migrate import upgrade
@@ -123,6 +126,19 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
             connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     yield database
     database.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes() -> Iterator[None]:
+    """Hash operators' passwords with scrypt at a work factor of 2**10 instead of werkzeug's 2**15 (250 ms a hash).
+
+    What the tests check is who signs in, and how often they may try, not scrypt's cost; the
+    hashes are still scrypt (test_operator_auth.py test_only_a_scrypt_hash_is_stored). A
+    throttling test makes 30 tries, each a hash check.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(operators, "generate_password_hash", functools.partial(generate_password_hash, method="scrypt:1024:8:1"))
+        yield
 
 
 @pytest.fixture(scope="session")
