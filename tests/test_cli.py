@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, make_url, text
+from sqlalchemy import inspect, text
 
 from bot.channels import local
 from bot.channels.base import InboundMessage
@@ -42,6 +42,7 @@ from bot.runtime import build_services
 from bot.store.db import Database
 from bot.store.migrate import head_revision
 from bot.store.models import Base
+from tests.conftest import fresh_pg_schema
 
 PG_RAW_URL = os.environ.get("TELEOPD_TEST_DATABASE_URL", "")
 PG_URL = PG_RAW_URL.replace("postgresql://", "postgresql+psycopg://", 1)
@@ -192,17 +193,9 @@ class Started:
 
 @pytest.fixture
 def fresh_pg_url() -> Iterator[str]:
-    """Create an empty PostgreSQL database of its own for one test, and drop it afterwards."""
-    name = f"teleopd_cli_{uuid.uuid4().hex[:12]}"
-    admin = Database(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.engine.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    """Return the URL of an empty schema of its own in the PostgreSQL test database, dropped afterwards."""
+    with fresh_pg_schema("teleopd_cli") as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)
