@@ -34,6 +34,9 @@ from bot.store.models import (
 )
 from flows.ports import BookingOutcome, BookingResult, Intake
 
+# The database is what is tested here: gap-free numbering and capacity under locks, unique (OPD, day, number), India's dates.
+pytestmark = pytest.mark.both_databases
+
 IST = ZoneInfo("Asia/Kolkata")
 WED = dt.date(2026, 11, 25)  # a Wednesday
 THU, FRI, SAT, SUN, MON = (WED + dt.timedelta(days=n) for n in range(1, 6))

@@ -48,6 +48,9 @@ from bot.store.models import (
 from flows.ports import Intake, VisitOutcome
 from flows.steps import visit
 
+# The database is what is tested here: row locks under contention (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite).
+pytestmark = pytest.mark.both_databases
+
 IST = ZoneInfo("Asia/Kolkata")
 DOCTORS = 10
 PATIENTS = 50

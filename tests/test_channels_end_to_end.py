@@ -196,6 +196,7 @@ def service(db: Database, fakes: tuple[FakeTelegram, FakeTwilio], tmp_path: Path
         running.stop()
 
 
+@pytest.mark.both_databases
 def test_patients_book_on_telegram_whatsapp_and_sms_and_the_doctor_calls_on_telegram(db, fakes, service) -> None:  # type: ignore[no-untyped-def]
     telegram, twilio = fakes
     running, codes = service

@@ -1,5 +1,9 @@
 """The `teleopd` command as an operator runs it: the installed console script in a subprocess.
 
+Here is what needs a process of its own (serve, worker, signals, a terminal, the console
+script and `python -m bot.cli` themselves); the error cases (wrong settings, an unreachable
+database, bad arguments, help) call bot.cli.main.main in-process in tests/test_cli_errors.py.
+
 Each test gets its own working directory and database; every wait has a deadline, and every
 process started here is killed in a finally block.
 """
@@ -25,7 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, make_url, text
+from sqlalchemy import inspect, text
 
 from bot.channels import local
 from bot.channels.base import InboundMessage
@@ -36,6 +40,7 @@ from bot.runtime import build_services
 from bot.store.db import Database
 from bot.store.migrate import head_revision
 from bot.store.models import Base
+from tests.conftest import fresh_pg_schema
 
 PG_RAW_URL = os.environ.get("TELEOPD_TEST_DATABASE_URL", "")
 PG_URL = PG_RAW_URL.replace("postgresql://", "postgresql+psycopg://", 1)
@@ -89,18 +94,6 @@ def run(workdir: Path, *args: str, timeout: float = RUN_TIMEOUT_S, **settings: s
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
-def assert_one_line_error(done: subprocess.CompletedProcess[str], *mentions: str) -> str:
-    """Check the command stopped with status 2 and one 'teleopd: ...' line; return the line."""
-    assert "Traceback" not in done.stderr, done.stderr[-3000:]
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, f"expected one line on stderr, got {len(lines)}:\n{done.stderr[-3000:]}"
-    line = lines[0]
-    assert line.startswith("teleopd: "), line
-    for mention in mentions:
-        assert mention in line, f"{mention!r} not in {line!r}"
-    assert done.returncode == 2, (done.returncode, line)
-    return line
-
 
 def free_port() -> int:
     """Return a loopback port that was free a moment ago."""
@@ -153,17 +146,9 @@ class Started:
 
 @pytest.fixture
 def fresh_pg_url() -> Iterator[str]:
-    """Create an empty PostgreSQL database of its own for one test, and drop it afterwards."""
-    name = f"teleopd_cli_{uuid.uuid4().hex[:12]}"
-    admin = Database(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.engine.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    """Return the URL of an empty schema of its own in the PostgreSQL test database, dropped afterwards."""
+    with fresh_pg_schema("teleopd_cli") as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)
@@ -172,77 +157,6 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'fresh.db'}"
     return request.getfixturevalue("fresh_pg_url")
-
-
-# ---------------------------------------------------------------------------------------
-# Wrong settings: one line naming the variable, status 2, no traceback.
-
-A_TELEGRAM_TOKEN = "123456:" + "A" * 35
-A_SID = "AC" + "0" * 32
-A_TWILIO_TOKEN = "f" * 32
-# (label, settings, the variable the line must name, a secret that must not appear)
-WRONG_SETTINGS = [
-    ("public-url-ftp", {"TELEOPD_PUBLIC_URL": "ftp://x"}, "TELEOPD_PUBLIC_URL", None),
-    ("public-url-no-scheme", {"TELEOPD_PUBLIC_URL": "teleopd.example.org"}, "TELEOPD_PUBLIC_URL", None),
-    ("database-mysql", {"TELEOPD_DATABASE_URL": "mysql://x"}, "TELEOPD_DATABASE_URL", None),
-    ("database-in-memory", {"TELEOPD_DATABASE_URL": "sqlite://"}, "TELEOPD_DATABASE_URL", None),
-    ("database-not-a-url", {"TELEOPD_DATABASE_URL": "::::"}, "TELEOPD_DATABASE_URL", None),
-    ("database-password-hidden", {"TELEOPD_DATABASE_URL": "mysql://u:hunter2hunter2@db/x"}, "TELEOPD_DATABASE_URL", "hunter2hunter2"),
-    ("telegram-token-bad", {"TELEOPD_TELEGRAM_TOKEN": "bad"}, "TELEOPD_TELEGRAM_TOKEN", None),
-    ("telegram-token-hidden", {"TELEOPD_TELEGRAM_TOKEN": "s3cr3t-not-a-token"}, "TELEOPD_TELEGRAM_TOKEN", "s3cr3t-not-a-token"),
-    ("telegram-secret-short", {"TELEOPD_TELEGRAM_SECRET": "s3cretpass"}, "TELEOPD_TELEGRAM_SECRET", "s3cretpass"),
-    ("telegram-secret-bad", {"TELEOPD_TELEGRAM_SECRET": "has spaces in it"}, "TELEOPD_TELEGRAM_SECRET", "has spaces in it"),
-    ("telegram-api-url", {"TELEOPD_TELEGRAM_API_URL": "api.telegram.org"}, "TELEOPD_TELEGRAM_API_URL", None),
-    ("twilio-sid", {"TWILIO_ACCOUNT_SID": "SK" + "0" * 32}, "TWILIO_ACCOUNT_SID", None),
-    ("twilio-token", {"TWILIO_AUTH_TOKEN": "zz-secret-zz"}, "TWILIO_AUTH_TOKEN", "zz-secret-zz"),
-    ("twilio-sid-alone", {"TWILIO_ACCOUNT_SID": A_SID}, "TWILIO_AUTH_TOKEN", None),
-    ("twilio-no-sender", {"TWILIO_ACCOUNT_SID": A_SID, "TWILIO_AUTH_TOKEN": A_TWILIO_TOKEN}, "TELEOPD_TWILIO_", A_TWILIO_TOKEN),
-    ("twilio-no-public-url", {"TWILIO_ACCOUNT_SID": A_SID, "TWILIO_AUTH_TOKEN": A_TWILIO_TOKEN, "TELEOPD_TWILIO_SMS_FROM": "+14155238886"}, "TELEOPD_PUBLIC_URL", A_TWILIO_TOKEN),
-    ("whatsapp-from", {"TELEOPD_TWILIO_WHATSAPP_FROM": "whatsapp:12345"}, "TELEOPD_TWILIO_WHATSAPP_FROM", None),
-    ("sms-from", {"TELEOPD_TWILIO_SMS_FROM": "+1"}, "TELEOPD_TWILIO_SMS_FROM", None),
-    ("twilio-api-url", {"TELEOPD_TWILIO_API_URL": "ftp://api.twilio.com"}, "TELEOPD_TWILIO_API_URL", None),
-    ("redis-url", {"TELEOPD_REDIS_URL": "http://localhost:6379"}, "TELEOPD_REDIS_URL", None),
-    ("video-url", {"TELEOPD_VIDEO_BASE_URL": "javascript:alert(1)"}, "TELEOPD_VIDEO_BASE_URL", None),
-    ("web-token-retired", {"TELEOPD_WEB_TOKEN": "short-secret"}, "TELEOPD_WEB_TOKEN", "short-secret"),
-    ("default-language", {"TELEOPD_DEFAULT_LANGUAGE": "fr"}, "TELEOPD_DEFAULT_LANGUAGE", None),
-    ("log-level", {"TELEOPD_LOG_LEVEL": "loud"}, "TELEOPD_LOG_LEVEL", None),
-]
-
-
-COMMANDS = [["db", "upgrade"], ["worker"], ["chat"], ["serve", "--port", "0"]]
-
-
-@pytest.mark.parametrize(("settings", "variable", "secret"), [pytest.param(*case[1:], id=case[0]) for case in WRONG_SETTINGS])
-def test_a_wrong_setting_stops_with_one_line(tmp_path: Path, settings: dict[str, str], variable: str, secret: str | None) -> None:
-    settings = {"TELEOPD_DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}", **settings}
-    done = run(tmp_path, "db", "upgrade", **settings)
-    line = assert_one_line_error(done, variable)
-    if secret is not None:
-        assert secret not in done.stderr and secret not in done.stdout, line
-    assert not (tmp_path / "t.db").exists(), "a database was created despite the wrong setting"
-
-
-@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
-def test_every_command_checks_the_settings_first(tmp_path: Path, command: list[str]) -> None:
-    done = run(tmp_path, *command, TELEOPD_DATABASE_URL="mysql://x", TELEOPD_PUBLIC_URL="https://ok.example.org")
-    assert_one_line_error(done, "TELEOPD_DATABASE_URL")
-
-
-# A database the command cannot open is a wrong TELEOPD_DATABASE_URL too.
-# (label, URL, a secret that must not appear)
-UNREACHABLE = [
-    ("sqlite-missing-directory", "sqlite:////nonexistent-teleopd-dir/sub/t.db", None),
-    ("postgresql-refused", "postgresql://teleopd:hunter2hunter2@127.0.0.1:1/teleopd", "hunter2hunter2"),
-]
-
-
-@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
-@pytest.mark.parametrize(("url", "secret"), [pytest.param(*case[1:], id=case[0]) for case in UNREACHABLE])
-def test_an_unreachable_database_stops_with_one_line(tmp_path: Path, command: list[str], url: str, secret: str | None) -> None:
-    done = run(tmp_path, *command, TELEOPD_DATABASE_URL=url)
-    line = assert_one_line_error(done, "database")
-    if secret is not None:
-        assert secret not in done.stderr, line
 
 
 # ---------------------------------------------------------------------------------------
@@ -515,26 +429,12 @@ def test_no_arguments_prints_help_and_exits_2(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("args", [["--help"], ["-h"], ["serve", "--help"], ["chat", "--help"], ["db", "upgrade", "--help"]], ids=" ".join)
-def test_help_exits_0(tmp_path: Path, args: list[str]) -> None:
-    done = run(tmp_path, *args)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("usage: teleopd"), done.stdout
-    assert not list(tmp_path.iterdir()), "asking for help created files"
-
-
-@pytest.mark.parametrize(
-    ("args", "mentions"),
-    [
-        pytest.param(["chat", "--user", "a b"], "--user", id="chat-bad-user"),
-        pytest.param(["chat", "--user", "x" * 65], "--user", id="chat-long-user"),
-        pytest.param(["chat", "--lang", "fr"], "--lang", id="chat-bad-lang"),
-        pytest.param(["serve", "--port", "http"], "--port", id="serve-port-not-a-number"),
-        pytest.param(["frobnicate"], "frobnicate", id="unknown-command"),
-    ],
-)
-def test_bad_arguments_exit_2(tmp_path: Path, args: list[str], mentions: str) -> None:
-    done = run(tmp_path, *args, TELEOPD_DATABASE_URL=f"sqlite:///{tmp_path / 't.db'}")
+def test_python_m_bot_cli_is_the_same_command(tmp_path: Path) -> None:
+    """The other way in than the console script: `python -m bot.cli` (tests/serving.py falls back to it)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "frobnicate"], stdin=subprocess.DEVNULL, capture_output=True, cwd=tmp_path,
+        env=command_env(), text=True, encoding="utf-8", errors="replace", timeout=RUN_TIMEOUT_S, check=False,
+    )
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
-    assert mentions in done.stderr.strip().splitlines()[-1], done.stderr
+    assert done.stderr.startswith("usage: teleopd") and "frobnicate" in done.stderr.strip().splitlines()[-1], done.stderr

@@ -27,6 +27,9 @@ from bot.store.models import (
 from flows.messages import Reply, reply_to_json, t
 from flows.notices import Notify
 
+# The database is what is tested here: status callbacks that update a row once, SMS fallback rows, the last channel by time.
+pytestmark = pytest.mark.both_databases
+
 AT = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 PHONE = "+919812345678"
 

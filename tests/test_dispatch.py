@@ -15,6 +15,9 @@ from bot.store.models import Conversation, Identity, OutboxMessage, Patient
 from bot.store.models import InboundMessage as InboundRow
 from tests.helpers import LocalUser
 
+# The database is what is tested here: the dispatcher's transaction (conversation lock, inbound unique per provider id).
+pytestmark = pytest.mark.both_databases
+
 ONBOARDING = ["hello", "1", "yes", "Asha Kumari", "34", "female", "Bihar", "Gaya", "skip", "1"]
 
 

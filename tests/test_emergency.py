@@ -43,7 +43,6 @@ from tests.test_booking_flow import (  # noqa: F401  (fixtures are used by being
     _clear_of_midnight_ist,
     all_open,
     assert_clean,
-    demo,
     live_position,
     read_token,
     register,
@@ -633,6 +632,7 @@ def test_a_walk_ins_complaint_with_danger_signs_advises_the_health_worker_and_bo
     assert chat.state.step == "hw_home" and "red_flags" not in chat.state.data
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize("lang", ["en", "hi"])
 def test_a_walk_in_with_danger_signs_gets_a_priority_token_in_the_database(demo: Services, lang: str) -> None:
     with demo.db.write() as session:

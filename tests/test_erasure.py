@@ -25,7 +25,6 @@ from tests.test_doctor_flow import (  # noqa: F401  (fixtures)
     Chat,
     _clear_of_midnight_ist,
     book,
-    demo,
     enrolled_doctor,
     open_chat,
     step_of,
@@ -81,6 +80,9 @@ def report_figures(services: Services) -> tuple[object, ...]:
     return report.total, report.states, tuple((o.code, o.figures) for o in report.opds), tuple((d.doctor_id, d.figures) for d in report.doctors)
 
 
+# Erasure deletes and anonymises across tables (cascades, foreign keys): on both databases. The
+# conversation around it (asking, confirming, keeping) runs on SQLite.
+@pytest.mark.both_databases
 @pytest.mark.parametrize("lang", LANGS)
 def test_erasure_leaves_no_personal_value_and_the_reports_unchanged(demo: Services, lang: str) -> None:
     name, other = NAMES[lang][0], NAMES[lang][1]
@@ -130,6 +132,7 @@ def test_erasure_leaves_no_personal_value_and_the_reports_unchanged(demo: Servic
         assert fresh.person_id is None
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize("lang", LANGS)
 def test_no_keeps_everything(demo: Services, lang: str) -> None:
     patient = patient_chat(demo, "keeper", lang, NAMES[lang][2], DISTRICT[lang], PHONE)
@@ -181,6 +184,7 @@ def test_a_doctor_is_sent_to_their_coordinator(demo: Services, lang: str) -> Non
     assert step_of(demo, "doc-erase") == "doctor_home"
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_operator_erases_by_phone(demo: Services, lang: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     from bot.cli.main import main
@@ -207,6 +211,7 @@ def test_the_operator_command_refuses_a_wrong_number(demo: Services, monkeypatch
     assert "--phone must be a mobile number" in capsys.readouterr().err
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize("lang", LANGS)
 def test_an_erased_walk_in_is_gone_from_the_health_workers_chat(demo: Services, lang: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from bot.channels import local

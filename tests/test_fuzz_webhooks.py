@@ -257,6 +257,7 @@ def test_telegram_any_json(client, every_channel, value: Any) -> None:  # type: 
     check_answer(telegram(client, _dumps(value)), every_channel, before)
 
 
+@pytest.mark.both_databases
 @FUZZ
 @given(update=update_shaped())
 def test_telegram_update_shaped(client, every_channel, update: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
@@ -267,6 +268,7 @@ def test_telegram_update_shaped(client, every_channel, update: dict[str, Any]) -
         assert counts(every_channel)["OutboxMessage"] > before["OutboxMessage"]
 
 
+@pytest.mark.both_databases
 @FUZZ
 @given(update=mutated_update())
 def test_telegram_real_updates_mutated(client, every_channel, update: Any) -> None:  # type: ignore[no-untyped-def]
@@ -289,6 +291,7 @@ def test_telegram_raw_bodies_types_and_secrets(client, every_channel, raw: bytes
 # --- Twilio ---------------------------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 @FUZZ
 @given(drawn=twilio_form())
 def test_twilio_signed_forms(client, every_channel, drawn: tuple[str, MultiDict[str, str]]) -> None:  # type: ignore[no-untyped-def]
@@ -316,6 +319,7 @@ def test_twilio_raw_and_unsigned_bodies(client, every_channel, route: str, raw: 
 # --- web chat -------------------------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 @FUZZ
 @given(user=st.one_of(st.from_regex(r"\A[A-Za-z0-9_.@-]{1,64}\Z"), st.text(max_size=80)), payload=any_json,
        cursor=st.one_of(st.none(), st.text(max_size=40), st.integers().map(str)))

@@ -16,6 +16,9 @@ from bot.store.db import Database
 from bot.store.models import WorkerHeartbeat, utcnow
 from webhooks import create_app
 
+# The database is what is tested here: the health check's query and the workers' heartbeat rows (upserts, ages).
+pytestmark = pytest.mark.both_databases
+
 REDIS_URL = os.environ.get("TELEOPD_TEST_REDIS_URL", "")
 # Nothing listens on port 1: a Redis that is down answers at once with "connection refused".
 REDIS_DOWN = "redis://127.0.0.1:1/0"

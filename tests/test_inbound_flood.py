@@ -16,6 +16,9 @@ from bot.store.models import Identity, OutboxMessage
 from bot.store.models import InboundMessage as InboundRow
 from tests.helpers import LocalUser
 
+# The database is what is tested here: the flood limit counts inbound rows in a time window.
+pytestmark = pytest.mark.both_databases
+
 LIMIT = 30
 NOTICE = {
     "en": "You are sending messages very fast; I will answer again in a minute. In an emergency call 108 or 112 now.",

@@ -186,6 +186,7 @@ def test_an_outbox_drain_counts_sends_parts_and_errors(client, services: Service
 # --- gauges --------------------------------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 def test_outbox_gauges_equal_the_database(client, services: Services) -> None:
     headers = {SECRET_HEADER: TELEGRAM_SECRET}
     client.post("/webhooks/telegram", json=telegram_update(701), headers=headers)
@@ -227,6 +228,7 @@ def outbox_depth(services: Services) -> dict[frozenset[tuple[str, str]], float]:
     return {frozenset({("channel", channel), ("status", status)}): float(count) for channel, status, count in rows}
 
 
+@pytest.mark.both_databases
 def test_queue_gauge_counts_todays_waiting_tokens_by_opd(client, services: Services) -> None:
     now = utcnow()
     today = now.astimezone(dt.timezone(dt.timedelta(hours=5, minutes=30))).date()

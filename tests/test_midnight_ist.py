@@ -30,6 +30,9 @@ from bot.services.opds import OpdSpec, find_opd, upsert_opd
 from bot.store.models import Identity, OpdDay, Token, TokenStatus
 from tests.helpers import LocalUser, Said
 
+# The database is what is tested here: India's midnight in SQL date arithmetic.
+pytestmark = pytest.mark.both_databases
+
 IST = ZoneInfo("Asia/Kolkata")
 LANGS = ("en", "hi")
 BABEL = {"en": "en_IN", "hi": "hi_IN"}

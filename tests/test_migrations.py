@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,14 +10,16 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, make_url, text
+from sqlalchemy import inspect, text
 
 from bot.store.db import Database
 from bot.store.migrate import alembic_config, current_revision, head_revision, upgrade
 from bot.store.models import Base
+from tests.conftest import BACKENDS, fresh_pg_schema
 
-PG_URL = os.environ.get("TELEOPD_TEST_DATABASE_URL", "").replace("postgresql://", "postgresql+psycopg://", 1)
-BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+# The database is what is tested here: the migrations and the models agree on each dialect.
+pytestmark = pytest.mark.both_databases
+
 APP_TABLES = {table.name for table in Base.metadata.sorted_tables}
 
 
@@ -44,26 +44,18 @@ def table_names(db: Database) -> set[str]:
 
 @pytest.fixture(params=BACKENDS)
 def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """Return a database with nothing in it: a new SQLite file or a new PostgreSQL database."""
+    """Return a database with nothing in it: a new SQLite file, or a new schema in the PostgreSQL test database."""
     if request.param == "sqlite":
         database = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
         yield database
         database.dispose()
         return
-    name = f"teleopd_mig_{uuid.uuid4().hex[:12]}"
-    admin = Database(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.engine.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        database = Database(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
+    with fresh_pg_schema("teleopd_mig") as url:
+        database = Database(url)
         try:
             yield database
         finally:
             database.dispose()
-    finally:
-        with admin.engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_models_and_migrations_agree(db: Database) -> None:

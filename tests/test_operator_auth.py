@@ -114,6 +114,7 @@ def test_an_empty_form_or_a_huge_password_is_a_401_not_an_error(services: Servic
     assert sign_in(client, "coord", "x" * 10_000).status_code == 401
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize("lang", LANGS)
 def test_failed_sign_ins_for_one_name_are_throttled(services: Services, client: FlaskClient, lang: str) -> None:
     choose(client, lang)
@@ -130,6 +131,7 @@ def test_failed_sign_ins_for_one_name_are_throttled(services: Services, client: 
     assert login_redirect(client.get("/dashboard"))
 
 
+@pytest.mark.both_databases
 def test_failed_sign_ins_from_one_address_are_throttled_across_names(services: Services, client: FlaskClient) -> None:
     password = add_operator(services, "coord")
     for attempt in range(30):
@@ -140,6 +142,7 @@ def test_failed_sign_ins_from_one_address_are_throttled_across_names(services: S
     assert sign_in(other_address, "coord", password).status_code == 302
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize("lang", LANGS)
 def test_a_session_older_than_the_shift_has_ended(services: Services, client: FlaskClient, lang: str) -> None:
     choose(client, lang)
@@ -168,6 +171,7 @@ def test_the_session_hours_setting_sets_the_limit(db: Database, catalogs: Catalo
     assert "ended" in login_redirect(client.get("/dashboard"))
 
 
+@pytest.mark.both_databases
 def test_a_sign_in_stamped_by_a_clock_a_little_ahead_still_counts(services: Services, client: FlaskClient) -> None:
     signed_in(client, services)
     with client.session_transaction("/dashboard") as cookie_session:  # another web machine, 2 s ahead
@@ -280,6 +284,7 @@ def test_other_pages_never_get_the_operator_cookie(client: FlaskClient) -> None:
         assert all(not header.startswith("teleopd_operator=") for header in response.headers.getlist("Set-Cookie")), path
 
 
+@pytest.mark.both_databases
 def test_without_a_secret_key_every_process_shares_the_one_in_the_database(services: Services, db: Database, catalogs: Catalogs) -> None:
     first = build_app(services).test_client()
     signed_in(first, services)
@@ -337,6 +342,7 @@ def test_a_signed_in_operator_skips_the_login_form(services: Services, client: F
 # bot/services/operators.py itself
 
 
+@pytest.mark.both_databases
 def test_operator_names_are_one_whatever_the_case_and_checked(db: Database) -> None:
     with db.write() as session:
         operator, password = operators.add_operator(session, " Coord.One ")
@@ -372,6 +378,7 @@ def test_only_a_scrypt_hash_is_stored(db: Database) -> None:
         assert operator.password_hash.startswith("scrypt:") and password not in operator.password_hash
 
 
+@pytest.mark.both_databases
 def test_a_removed_name_added_again_is_a_new_epoch(db: Database) -> None:
     with db.write() as session:
         first, _ = operators.add_operator(session, "coord")
@@ -384,6 +391,7 @@ def test_a_removed_name_added_again_is_a_new_epoch(db: Database) -> None:
         assert operators.verify(session, "coord", password) is not None
 
 
+@pytest.mark.both_databases
 def test_the_shared_key_is_made_once(db: Database) -> None:
     keys = {operators.shared_secret_key(db) for _ in range(3)}
     assert len(keys) == 1
@@ -492,6 +500,7 @@ def test_a_trusted_proxy_says_the_request_was_https(services: Services, db: Data
     assert "Secure" not in set_cookie(untrusted, "teleopd_operator") and "Strict-Transport-Security" not in untrusted.headers
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize("lang", LANGS)
 def test_signing_out_ends_the_session_in_the_database_so_a_copied_cookie_is_no_sign_in(
     services: Services, app: Flask, client: FlaskClient, lang: str,
@@ -526,6 +535,7 @@ def test_signing_in_again_leaves_other_sign_ins_open_and_clears_ended_ones(servi
     assert len(rows) == 2 and all(row.ended_at is None for row in rows)  # the ended one is gone
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize("change", ["reset-password", "remove"])
 def test_a_reset_or_a_removal_ends_the_sign_ins_in_the_database(services: Services, client: FlaskClient, change: str) -> None:
     signed_in(client, services)

@@ -42,6 +42,9 @@ from tests.test_telegram import post as post_update
 from tests.test_twilio import SID, SMS_FROM, TOKEN, _message, _post, _settings
 from webhooks import create_app
 
+# The database is what is tested here: out-of-order and concurrent deliveries serialised by the conversation lock.
+pytestmark = pytest.mark.both_databases
+
 MESSAGES = 40
 SEED = 20261201
 Callback = tuple[str, str | None]  # (MessageStatus, ErrorCode)

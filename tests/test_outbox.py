@@ -23,6 +23,9 @@ from bot.outbox.worker import MAX_ATTEMPTS, OutboxWorker, backoff
 from bot.store.models import Identity, OutboxMessage, OutboxStatus
 from flows.messages import Reply, reply_to_json, t
 
+# The database is what is tested here: outbox claims (FOR UPDATE SKIP LOCKED on PostgreSQL), per-address order, claim timeouts.
+pytestmark = pytest.mark.both_databases
+
 
 class FakeProvider:
     """A channel that records what it was asked to send and fails as it is told to."""

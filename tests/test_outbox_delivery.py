@@ -44,6 +44,9 @@ from flows.messages import ByLanguage, Reply, reply_to_json, t
 from flows.steps.visit import get_ready
 from tests.conftest import BACKENDS
 
+# The database is what is tested here: outbox claims (FOR UPDATE SKIP LOCKED on PostgreSQL), per-address order, claim timeouts.
+pytestmark = pytest.mark.both_databases
+
 START = dt.datetime(2026, 11, 25, 9, 30, tzinfo=dt.UTC)
 SECOND = dt.timedelta(seconds=1)
 OPD = ByLanguage("General Medicine", "सामान्य चिकित्सा")

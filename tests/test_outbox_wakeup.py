@@ -10,7 +10,12 @@ import threading
 import time
 import uuid
 
+import pytest
+
 from bot.store.db import Database
+
+# The database is what is tested here: PostgreSQL's LISTEN/NOTIFY, and SQLite's listen_outbox that returns at once.
+pytestmark = pytest.mark.both_databases
 
 
 def _listening(db: Database, sender: Database) -> tuple[threading.Event, threading.Event, threading.Thread]:

@@ -42,6 +42,9 @@ from bot.store.models import (
 )
 from flows.messages import t
 
+# The database is what is tested here: the report's aggregates and India's days (dates and time zones in SQL).
+pytestmark = pytest.mark.both_databases
+
 IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
 DAY = dt.date(2026, 11, 25)  # a Wednesday
 BEFORE, AFTER = DAY - dt.timedelta(days=1), DAY + dt.timedelta(days=1)

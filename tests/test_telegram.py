@@ -448,6 +448,7 @@ def test_the_webhook_is_not_there_when_telegram_is_off(services) -> None:
     assert post(client, message(1, "/start")).status_code == 404
 
 
+@pytest.mark.both_databases
 def test_a_redelivered_update_is_handled_once(client, tg) -> None:
     first, again = post(client, message(42, "/start")), post(client, message(42, "/start"))
     assert (first.get_json(), again.get_json()) == ({"status": "handled"}, {"status": "duplicate"})
@@ -475,6 +476,7 @@ def test_a_blocked_bot_opts_the_user_out_and_an_unblocked_one_back_in(client, tg
     assert count(tg.db, OutboxMessage) == 0  # nothing is said to someone who just blocked us
 
 
+@pytest.mark.both_databases
 def test_a_block_arriving_twice_is_handled_once_through_the_inbound_table(client, tg, testdata) -> None:
     kicked = shared(testdata, "teloxide/samples/update__issue_523.json")
     assert post(client, kicked).get_json() == {"status": "handled", "reason": "blocked"}
@@ -487,6 +489,7 @@ def test_a_block_arriving_twice_is_handled_once_through_the_inbound_table(client
     assert identity(tg.db, "0").opted_out is True and count(tg.db, OutboxMessage) == 0
 
 
+@pytest.mark.both_databases
 def test_a_block_takes_effect_past_the_flood_limit(db, catalogs, fake, testdata) -> None:  # type: ignore[no-untyped-def]
     settings = Settings(database_url=db.url, telegram_token=TOKEN, telegram_secret=SECRET, telegram_api_url=fake.base_url, inbound_per_minute=2)
     services = build_services(settings, db=db, catalogs=catalogs)

@@ -251,6 +251,7 @@ def test_unknown_parameters_are_signed_and_accepted(client, services: Services) 
     assert response.status_code == 200 and _count(services, InboundRow) == 1
 
 
+@pytest.mark.both_databases
 def test_duplicate_message_sid_is_processed_once(client, services: Services, fake: FakeTwilio) -> None:  # type: ignore[no-untyped-def]
     form = _message("hello")
     assert _post(client, "/webhooks/twilio/whatsapp", form).status_code == 200
@@ -616,6 +617,7 @@ def _row_by_sid(services: Services, sid: str) -> OutboxMessage:
         return session.scalars(select(OutboxMessage).where(OutboxMessage.provider_id == sid)).one()
 
 
+@pytest.mark.both_databases
 def test_status_callbacks_update_the_row_once_and_never_move_back(client, services: Services, fake: FakeTwilio) -> None:  # type: ignore[no-untyped-def]
     sid = _sent_sid(client, services, fake)
     assert _status(client, fake, sid, "delivered").status_code == 200
@@ -633,6 +635,7 @@ def test_status_callback_with_bad_signature_is_refused(client, services: Service
     assert _count(services, DeliveryEvent) == 0 and _row_by_sid(services, sid).provider_status is None
 
 
+@pytest.mark.both_databases
 def test_failed_whatsapp_message_falls_back_to_sms(client, services: Services, fake: FakeTwilio) -> None:  # type: ignore[no-untyped-def]
     sid = _sent_sid(client, services, fake)
     assert _status(client, fake, sid, "undelivered", "63016").status_code == 200

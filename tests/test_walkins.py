@@ -35,6 +35,9 @@ from tests.test_doctor_flow import (  # noqa: F401  (fixtures)
     step_of,
 )
 
+# The database is what is tested here: a walk-in's identity linked later by phone (unique identities, upserts).
+pytestmark = pytest.mark.both_databases
+
 PHONE = "+919812345678"
 TYPED = "98123 45678"  # as the health worker types it
 SUNITA = {"en": "Sunita Real", "hi": "सुनीता रियल"}

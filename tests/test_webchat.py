@@ -108,6 +108,7 @@ def test_post_is_accepted_with_status_and_id(services, client, body: dict[str, A
     assert isinstance(answer["id"], str) and answer["id"]
 
 
+@pytest.mark.both_databases
 def test_poll_returns_each_message_once_per_cursor(services, client) -> None:
     user = WebUser(services, client, "poller")
     answer = user.post(text="hello")
@@ -229,6 +230,7 @@ def test_an_emergency_reply_comes_first_and_is_marked_as_one(services, client, t
 # --- duplicates -----------------------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize(
     ("first", "second"),
     [
@@ -254,6 +256,7 @@ def test_same_client_id_twice_is_handled_once(services, client, first: dict[str,
     assert len(rows) == len(shown) + (2 if "choice" in first else 0)
 
 
+@pytest.mark.both_databases
 def test_client_ids_are_per_user(services, client) -> None:
     a, b = WebUser(services, client), WebUser(services, client)
     assert a.post(text="hello", id="same")["status"] != "duplicate"

@@ -228,6 +228,7 @@ def _tabs_polling(base: str, tabs: int, demo: bool) -> list[tuple[str, str, dict
 # --- the waiting itself -----------------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 def test_a_waiting_reader_is_woken_by_the_commit_not_by_rereading(services) -> None:
     """With the database re-read only every 60 s, only the wake can end the wait early."""
     services.dispatcher.dispatch(_inbound("wake-only", "hello"))
@@ -239,6 +240,7 @@ def test_a_waiting_reader_is_woken_by_the_commit_not_by_rereading(services) -> N
     assert time.monotonic() - started < WOKEN_WITHIN_S
 
 
+@pytest.mark.both_databases
 def test_a_reader_sees_messages_another_process_sent_by_rereading(services) -> None:
     """A separate `teleopd worker` cannot wake this process: a reader with its own, never
     signalled arrivals still sees the messages at its next look at the database."""

@@ -104,6 +104,7 @@ def test_the_app_gunicorn_builds_is_not_the_local_demo(services: Services, monke
 # --- a chat is a secret the server issues ---------------------------------------------------
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_first_message_opens_a_chat_whose_secret_is_an_httponly_cookie_stored_hashed(services: Services, lang: str) -> None:
     client = create_app(services).test_client()
@@ -173,6 +174,7 @@ def test_tokens_and_user_ids_in_the_address_open_nothing(services: Services) -> 
 # --- ending a chat --------------------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize("lang", LANGS)
 def test_new_chat_revokes_the_chat_so_a_copy_of_its_cookie_opens_nothing(services: Services, lang: str) -> None:
     app = create_app(services)

@@ -95,7 +95,9 @@ class FakeTelegram:
         handler = type("Handler", (_Handler,), {"fake": self})
         self._server = _Server((self.host, self.port), handler)
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-telegram", daemon=True)
+        # A short poll interval, as the fake Twilio's: shutdown() waits for the serving loop to look up
+        # (half a second by default, at the end of every test that ran a fake).
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-telegram", daemon=True)
         self._thread.start()
         return self
 
