@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import os
 import shutil
 import uuid
@@ -19,7 +18,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from werkzeug.security import generate_password_hash
 
 from bot.platform.config import Settings
 from bot.platform.i18n import Catalogs
@@ -151,16 +149,20 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     database.dispose()
 
 
+# The cost teleopd hashes passwords at, read before the suite lowers it.
+PRODUCTION_PASSWORD_HASH = operators.PASSWORD_HASH_METHOD
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _cheap_password_hashes() -> Iterator[None]:
     """Hash operators' passwords with scrypt at a work factor of 2**10 instead of werkzeug's 2**15 (250 ms a hash).
 
     What the tests check is who signs in, and how often they may try, not scrypt's cost; the
-    hashes are still scrypt (test_operator_auth.py test_only_a_scrypt_hash_is_stored). A
+    hashes are still scrypt, and the real cost is checked once (test_operator_auth.py test_only_a_scrypt_hash_is_stored). A
     throttling test makes 30 tries, each a hash check.
     """
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(operators, "generate_password_hash", functools.partial(generate_password_hash, method="scrypt:1024:8:1"))
+        patch.setattr(operators, "PASSWORD_HASH_METHOD", "scrypt:1024:8:1")
         yield
 
 

@@ -23,6 +23,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+# scrypt at werkzeug's own cost (N=2**15, r=8, p=1: about 250 ms a hash, slow for a guesser).
+# Named here so the test suite can lower the cost of the hashes it makes (tests/conftest.py).
+PASSWORD_HASH_METHOD = "scrypt:32768:8:1"
+
 from bot.store.db import Database
 from bot.store.models import AppSecret, Operator, OperatorSession, utcnow
 
@@ -94,10 +98,10 @@ def add_operator(session: Session, name: str, now: dt.datetime | None = None) ->
     if operator is not None and operator.disabled_at is None:
         raise OperatorError(f"there is already an operator called {username!r}: use `teleopd operator reset-password --name {username}`")
     if operator is None:
-        operator = Operator(username=username, password_hash=generate_password_hash(password), created_at=now, session_epoch=0)
+        operator = Operator(username=username, password_hash=generate_password_hash(password, method=PASSWORD_HASH_METHOD), created_at=now, session_epoch=0)
         session.add(operator)
     else:
-        operator.password_hash = generate_password_hash(password)
+        operator.password_hash = generate_password_hash(password, method=PASSWORD_HASH_METHOD)
         operator.disabled_at, operator.last_login_at, operator.created_at = None, None, now
         operator.session_epoch += 1
     session.flush()
@@ -108,7 +112,7 @@ def reset_password(session: Session, name: str, now: dt.datetime | None = None) 
     """Give an operator a new password and end their sessions; return it and the password."""
     operator = _active(session, name)
     password = new_password()
-    operator.password_hash = generate_password_hash(password)
+    operator.password_hash = generate_password_hash(password, method=PASSWORD_HASH_METHOD)
     operator.session_epoch += 1
     _end_sessions(session, operator.id, now or utcnow())
     session.flush()
@@ -146,7 +150,7 @@ def _view(operator: Operator) -> OperatorView:
 @functools.cache
 def _decoy_hash() -> str:
     """A hash no password matches, checked for unknown names so they take as long as known ones."""
-    return generate_password_hash(secrets.token_urlsafe(16))
+    return generate_password_hash(secrets.token_urlsafe(16), method=PASSWORD_HASH_METHOD)
 
 
 def verify(session: Session, username: str, password: str, now: dt.datetime | None = None) -> OperatorView | None:
