@@ -32,7 +32,7 @@ from bot.services.enrolment import add_doctor, add_health_worker
 from flows.steps.enrolment import code_in
 from tests.fakes.telegram_api import FakeTelegram
 from tests.serving import ServeProcess, free_port, gunicorn_command, teleopd_command
-from tests.test_telegram import message
+from tests.telegram_helpers import message
 from webhooks.webchat import DEMO_STAFF_SUFFIXES, ENROL_WORD, MAX_WAIT_S, ROLES
 
 API = "/api/chat/{user}/messages"
