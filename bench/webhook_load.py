@@ -52,33 +52,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import itertools
 import json
 import os
 import platform
-import random
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 import uuid
-from collections import defaultdict, deque
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import aiohttp  # noqa: E402
 from common import (  # noqa: E402
     Fake,
     cpu_model,
@@ -86,407 +74,44 @@ from common import (  # noqa: E402
     die_with_parent,
     hard_stop,
     load_averages,
-    percentile,
     redacted,
-    rss_kib,
     server_version,
     start_fakes,
     start_worker,
     teleopd_command,
 )
 from sqlalchemy import text  # noqa: E402
-from twilio.request_validator import RequestValidator  # noqa: E402
+from webhook_load_drive import _client, _post, closed_loop, open_loop  # noqa: E402, F401  (bench/faults.py uses some as load.<name>)
+from webhook_load_figures import (  # noqa: E402
+    MemorySampler,
+    growth,
+    reply_latencies,
+    settle,
+    start_profiles,
+    throughput,
+)
+from webhook_load_patients import (  # noqa: E402, F401  (bench/faults.py uses some as load.<name>)
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    SECRET,
+    SMS_FROM,
+    TOKEN,
+    WHATSAPP_FROM,
+    Patient,
+    Patients,
+    Record,
+)
+from webhook_load_processes import (  # noqa: E402
+    _free_port,
+    _wait_http,
+    children,
+    run_teleopd,
+    start_gunicorn,
+    stop_process,
+    with_schema,
+)
 
 from bot.store.db import Database  # noqa: E402
-
-TOKEN = "123456:" + "W" * 35
-SECRET = "bench-webhook-secret"
-ACCOUNT_SID = "AC" + "d" * 32
-AUTH_TOKEN = "a" * 32
-WHATSAPP_FROM = "whatsapp:+14155238886"
-SMS_FROM = "+15005550006"
-REDIS_URL = "redis://127.0.0.1:6379/0"
-CLEANUP_RESERVE_S = 30
-SETTLE_TIMEOUT_S = 120
-
-# The answers of tests/test_channels_end_to_end.py. Telegram: ("text", …), ("press", key) a
-# button's callback_data (the flows' choice keys), ("contact", None) the shared number.
-TELEGRAM_JOURNEY: tuple[tuple[str, str | None], ...] = (
-    ("text", "/start"), ("press", "en"), ("press", "agree"), ("text", "Sunita Devi"), ("text", "34"),
-    ("text", "female"), ("text", "Uttar Pradesh"), ("text", "Varanasi"), ("contact", None), ("text", "yes"),
-    ("text", "I have fever and cough"), ("text", "myself"), ("text", "3 days"), ("text", "moderate"), ("press", "book"),
-)
-WHATSAPP_JOURNEY: tuple[str, ...] = (
-    "नमस्ते", "2", "हाँ", "सीता देवी", "३४", "महिला", "उत्तर प्रदेश", "वाराणसी", "हाँ",
-    "मुझे बुखार और खांसी है", "मैं खुद", "३ दिन से", "मध्यम", "1",
-)
-
-
-@dataclass
-class Message:
-    """One webhook call, ready to send: path, body, headers, and what the reply is matched by."""
-
-    path: str
-    body: bytes
-    headers: dict[str, str]
-    provider_id: str
-
-
-@dataclass
-class Patient:
-    """A simulated patient: one channel, one address, the whole journey's calls in order."""
-
-    channel: str  # "telegram" | "whatsapp"
-    address: str  # chat id or whatsapp:+91…, as the fake records it
-    messages: list[Message]
-    sent: int = 0
-
-
-@dataclass
-class Record:
-    """What became of one call."""
-
-    channel: str
-    address: str
-    provider_id: str
-    due_wall: float  # time.time() the call was due (open loop) or started (closed loop)
-    latency_s: float
-    status: int
-
-
-class Patients:
-    """Makes patients on demand, alternating Telegram and WhatsApp, with addresses unique to this run."""
-
-    def __init__(self, base_url: str):
-        self.base_url = base_url
-        self.validator = RequestValidator(AUTH_TOKEN)
-        seed = random.randrange(10**7, 9 * 10**7)
-        self._chat_ids = itertools.count(6_000_000_000 + seed * 10)
-        self._numbers = itertools.count(seed)
-        self._ids = itertools.count(random.randrange(10**8, 10**9))
-        self._turn = itertools.count()
-
-    def __iter__(self) -> Iterator[Patient]:
-        return self
-
-    def __next__(self) -> Patient:
-        return self.telegram() if next(self._turn) % 2 == 0 else self.whatsapp()
-
-    def telegram(self) -> Patient:
-        chat_id = next(self._chat_ids)
-        phone = f"9170{next(self._numbers) % 10**8:08d}"
-        headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET}
-        user = {"id": chat_id, "is_bot": False, "first_name": "Bench"}
-        chat = {"id": chat_id, "type": "private", "first_name": "Bench"}
-        messages = []
-        for kind, value in TELEGRAM_JOURNEY:
-            update_id = next(self._ids)
-            now = int(time.time())
-            if kind == "press":
-                update: dict[str, Any] = {"update_id": update_id, "callback_query": {
-                    "id": f"q{update_id}", "from": user, "chat_instance": "1", "data": value,
-                    "message": {"message_id": 1, "chat": chat, "date": now, "text": "?"}}}
-            else:
-                fields: dict[str, Any] = {"text": value} if kind == "text" else {
-                    "contact": {"phone_number": phone, "first_name": "Bench", "user_id": chat_id}}
-                update = {"update_id": update_id, "message": {"message_id": update_id, "from": user, "chat": chat, "date": now, **fields}}
-            messages.append(Message("/webhooks/telegram", json.dumps(update).encode(), headers, str(update_id)))
-        return Patient("telegram", str(chat_id), messages)
-
-    def whatsapp(self) -> Patient:
-        address = f"whatsapp:+9197{next(self._numbers) % 10**8:08d}"
-        path = "/webhooks/twilio/whatsapp"
-        messages = []
-        for answer in WHATSAPP_JOURNEY:
-            sid = f"SM{next(self._ids):032x}"
-            form = {"MessageSid": sid, "AccountSid": ACCOUNT_SID, "From": address, "To": WHATSAPP_FROM,
-                    "Body": answer, "NumMedia": "0"}
-            headers = {"Content-Type": "application/x-www-form-urlencoded",
-                       "X-Twilio-Signature": self.validator.compute_signature(self.base_url + path, form)}
-            messages.append(Message(path, urlencode(form).encode(), headers, sid))
-        return Patient("whatsapp", address, messages)
-
-
-# --- driving the load -------------------------------------------------------------------
-
-
-async def _post(http: aiohttp.ClientSession, base: str, patient: Patient, due_wall: float, due_mono: float,
-                records: list[Record]) -> None:
-    message = patient.messages[patient.sent]
-    patient.sent += 1
-    try:
-        async with http.post(base + message.path, data=message.body, headers=message.headers) as answer:
-            await answer.read()
-            status = answer.status
-    except (aiohttp.ClientError, asyncio.TimeoutError):
-        status = 0
-    records.append(Record(patient.channel, patient.address, message.provider_id, due_wall, time.monotonic() - due_mono, status))
-
-
-def _client(limit: int) -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=limit, force_close=False),
-        timeout=aiohttp.ClientTimeout(total=30), skip_auto_headers=("User-Agent",),
-    )
-
-
-async def closed_loop(base: str, patients: Iterator[Patient], concurrency: int, seconds: float, max_messages: int | None,
-                      on_progress: Any = None) -> tuple[list[Record], float]:
-    """Keep `concurrency` patients busy, each sending its next message as soon as the last is answered."""
-    records: list[Record] = []
-    stop_at = time.monotonic() + seconds
-    taken = itertools.count()
-
-    async def one_lane() -> None:
-        patient: Patient | None = None
-        while time.monotonic() < stop_at:
-            if max_messages is not None and next(taken) >= max_messages:
-                return
-            if patient is None or patient.sent == len(patient.messages):
-                patient = next(patients)
-            await _post(http, base, patient, time.time(), time.monotonic(), records)
-
-    async with _client(concurrency) as http:
-        started = time.monotonic()
-        lanes = [asyncio.create_task(one_lane()) for _ in range(concurrency)]
-        if on_progress is not None:
-            watcher = asyncio.create_task(on_progress(records, started))
-        await asyncio.gather(*lanes)
-        elapsed = time.monotonic() - started
-        if on_progress is not None:
-            watcher.cancel()
-    return records, elapsed
-
-
-async def open_loop(base: str, patients: Iterator[Patient], rate: float, seconds: float, think: float) -> tuple[list[Record], float]:
-    """Send `rate` messages a second whatever the answers: each to a patient who is ready, else to a new one."""
-    records: list[Record] = []
-    ready: deque[Patient] = deque()
-    loop = asyncio.get_running_loop()
-    in_flight: set[asyncio.Task[None]] = set()
-    lag: list[float] = []
-
-    async def send(patient: Patient, due_wall: float, due_mono: float) -> None:
-        await _post(http, base, patient, due_wall, due_mono, records)
-        if patient.sent < len(patient.messages):
-            loop.call_later(think, ready.append, patient)
-
-    async with _client(512) as http:
-        start_mono, start_wall = time.monotonic() + 0.2, time.time() + 0.2
-        total = int(rate * seconds)
-        for number in range(total):
-            due_mono = start_mono + number / rate
-            delay = due_mono - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            lag.append(time.monotonic() - due_mono)
-            patient = ready.popleft() if ready else next(patients)
-            task = asyncio.create_task(send(patient, start_wall + number / rate, due_mono))
-            in_flight.add(task)
-            task.add_done_callback(in_flight.discard)
-        if in_flight:
-            await asyncio.gather(*in_flight)
-        elapsed = time.monotonic() - start_mono
-    lag.sort()
-    records_lag = percentile(lag, 99)
-    open_loop.generator_lag_p99_ms = round(records_lag * 1000, 2)  # type: ignore[attr-defined]
-    return records, elapsed
-
-
-# --- the processes ----------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url} did not start (exit {process.returncode}):\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 - loopback
-                return
-        except urllib.error.HTTPError:
-            return  # it answers: a 404/405 is an answer
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer in {timeout:.0f} s:\n{log.read_text()[-3000:]}")
-
-
-def start_gunicorn(app: str, port: int, args: argparse.Namespace, env: dict[str, str], log: Path, chdir: Path) -> subprocess.Popen[bytes]:
-    """Start gunicorn (gthread) on 127.0.0.1:port and wait until it answers."""
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    command = [str(gunicorn), "--chdir", str(chdir), "-k", "gthread", "-w", str(args.web_workers), "--threads", str(args.threads),
-               "-b", f"127.0.0.1:{port}", "--backlog", "2048", "--keep-alive", "30", "--error-logfile", str(log), app]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log.open("ab"), cwd=ROOT, preexec_fn=die_with_parent)
-    _wait_http(f"http://127.0.0.1:{port}/healthz", process, log)
-    return process
-
-
-def children(pid: int) -> list[int]:
-    """Return a process's child pids (gunicorn's workers), from /proc."""
-    try:
-        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
-def stop_process(process: subprocess.Popen[Any], timeout: float = 15) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def run_teleopd(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(teleopd_command(*args), env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
-    if done.returncode != 0:
-        raise RuntimeError(f"teleopd {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout.strip()
-
-
-def with_schema(url: str, schema: str) -> str:
-    """Return a PostgreSQL URL whose connections use this schema (libpq options=-csearch_path)."""
-    separator = "&" if "?" in url else "?"
-    return f"{url}{separator}options=-csearch_path%3D{schema}"
-
-
-# --- figures ----------------------------------------------------------------------------
-
-
-def throughput(records: list[Record], elapsed: float) -> dict[str, Any]:
-    ok = sum(1 for r in records if r.status == 200)
-    latencies = sorted(r.latency_s * 1000 for r in records)
-    return {
-        "messages": len(records), "ok": ok, "errors": len(records) - ok,
-        "statuses": {str(s): n for s, n in sorted(_count(r.status for r in records).items())},
-        "seconds": round(elapsed, 2), "messages_per_second": round(ok / elapsed, 1) if elapsed else None,
-        "latency_ms": _quantiles(latencies),
-    }
-
-
-def _count(values: Any) -> dict[Any, int]:
-    counts: dict[Any, int] = defaultdict(int)
-    for value in values:
-        counts[value] += 1
-    return dict(counts)
-
-
-def _quantiles(sorted_ms: list[float]) -> dict[str, float]:
-    return {name: round(percentile(sorted_ms, q), 1) for name, q in (("p50", 50), ("p95", 95), ("p99", 99))} | {
-        "max": round(sorted_ms[-1], 1) if sorted_ms else float("nan")}
-
-
-def settle(db: Database, timeout: float = SETTLE_TIMEOUT_S) -> int:
-    """Wait until no outbox row is left to send; return how many are still left."""
-    deadline = time.monotonic() + timeout
-    left = 0
-    while time.monotonic() < deadline:
-        with db.read() as session:
-            left = session.execute(text("SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')")).scalar() or 0
-        if not left:
-            return 0
-        time.sleep(0.5)
-    return int(left)
-
-
-def reply_latencies(db: Database, records: list[Record], telegram: Fake, twilio: Fake) -> dict[str, Any]:
-    """Match each inbound's reply rows to what reached the fake for that address, in order; return latency figures."""
-    addresses = {r.address for r in records}
-    arrivals: dict[str, list[float]] = defaultdict(list)
-    for chat_id, _at, wall, status in telegram.get("arrivals"):
-        if status == 200 and chat_id in addresses:
-            arrivals[chat_id].append(wall)
-    for to, _from, _at, wall, status in twilio.get("arrivals"):
-        if status == 201 and to in addresses:
-            arrivals[to].append(wall)
-    with db.read() as session:
-        rows = session.execute(text(
-            "SELECT o.address, i.provider_id, o.rendered, o.status FROM outbox o JOIN inbound_messages i ON i.id = o.inbound_id "
-            "WHERE o.kind <> 'ack' AND o.channel IN ('telegram', 'whatsapp') ORDER BY o.id"
-        )).all()
-    first_part: dict[str, float] = {}  # inbound provider id → wall time its reply's first message arrived
-    position: dict[str, int] = defaultdict(int)
-    unmatched = 0
-    for address, provider_id, rendered, status in rows:
-        if address not in addresses or status not in ("sent", "delivered"):
-            continue
-        rendered = json.loads(rendered) if isinstance(rendered, str) else (rendered or {})
-        parts = int(rendered.get("parts", 1))
-        got = arrivals.get(address, [])
-        at = position[address]
-        if at >= len(got):
-            unmatched += 1
-            continue
-        first_part.setdefault(provider_id, sorted(got)[at])
-        position[address] = at + parts
-    by_channel: dict[str, list[float]] = defaultdict(list)
-    for r in records:
-        if r.provider_id in first_part:
-            by_channel[r.channel].append((first_part[r.provider_id] - r.due_wall) * 1000)
-    latencies = sorted(itertools.chain(*by_channel.values()))
-    return {"replied": len(latencies), "without_reply": len(records) - len(latencies), "unmatched_rows": unmatched,
-            "latency_ms": _quantiles(latencies),
-            "by_channel_ms": {channel: _quantiles(sorted(values)) for channel, values in sorted(by_channel.items())}}
-
-
-class MemorySampler:
-    """Samples VmRSS of the web workers and the outbox workers every few seconds of a run."""
-
-    def __init__(self, web_master: int, worker_pids: list[int], every_s: float):
-        self.web_master, self.worker_pids, self.every_s = web_master, worker_pids, every_s
-        self.series: list[dict[str, Any]] = []
-
-    async def watch(self, records: list[Record], started: float) -> None:
-        while True:
-            self.sample(len(records), time.monotonic() - started)
-            await asyncio.sleep(self.every_s)
-
-    def sample(self, messages: int, elapsed: float) -> None:
-        web = {str(pid): rss_kib(pid) for pid in children(self.web_master)}
-        workers = {str(pid): rss_kib(pid) for pid in self.worker_pids}
-        self.series.append({"seconds": round(elapsed, 1), "messages": messages, "web_kib": web, "worker_kib": workers})
-
-    def summary(self) -> list[dict[str, Any]]:
-        """Return about ten evenly spaced samples, and always the first and the last."""
-        if len(self.series) <= 12:
-            return self.series
-        step = max(1, len(self.series) // 10)
-        picked = self.series[::step]
-        return picked if picked[-1] is self.series[-1] else [*picked, self.series[-1]]
-
-
-def growth(series: list[dict[str, Any]], total: int) -> dict[str, Any]:
-    """Return the RSS change (KiB) from the sample nearest a quarter of the messages to the last, per process."""
-    if not series:
-        return {}
-    quarter = min(series, key=lambda s: abs(s["messages"] - total / 4))
-    last = series[-1]
-    out: dict[str, Any] = {}
-    for kind in ("web_kib", "worker_kib"):
-        for pid, value in last[kind].items():
-            before = quarter[kind].get(pid)
-            if value is not None and before is not None:
-                out[f"{kind[:-4]} {pid}"] = {"at_quarter_kib": before, "at_end_kib": value, "growth_kib": value - before}
-    return out
-
-
-def start_profiles(pids: dict[str, int], seconds: float, folder: Path) -> list[subprocess.Popen[bytes]]:
-    """Start `py-spy record --gil` on each process for `seconds` (speedscope files in folder): where its CPU goes."""
-    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return [subprocess.Popen([py_spy, "record", "--gil", "-p", str(pid), "-d", str(int(seconds)), "-r", "50", "--format", "speedscope",
-                              "-o", str(folder / f"{name}.speedscope.json")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            for name, pid in pids.items()]
-
 
 # --- the run ----------------------------------------------------------------------------
 

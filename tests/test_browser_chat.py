@@ -22,7 +22,7 @@ from bot.store.models import WebChat
 from tests.serving import ServeProcess, free_port
 from tests.test_browser_demo import BOT_MESSAGE, Demo, _open
 from tests.test_doctor_flow import OPEN, REGISTER
-from tests.test_webchat_push import PAGE_WORDS, _nfc
+from tests.webchat_push_helpers import PAGE_WORDS, _nfc
 
 pytestmark = pytest.mark.slow
 

@@ -18,8 +18,8 @@ from bot.services.opds import DEMO_OPDS
 from bot.store.db import Database
 from bot.store.models import Doctor, Identity, Opd, Operator, Person, Role
 from tests.helpers import LocalUser
+from tests.operator_auth_helpers import build_app
 from tests.operators import sign_in
-from tests.test_operator_auth import build_app
 
 
 @pytest.fixture

@@ -35,11 +35,11 @@ from bot.store.models import (
 from flows.messages import Reply, reply_to_json, t
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
-from tests.test_telegram import SECRET as TELEGRAM_SECRET
-from tests.test_telegram import TOKEN as TELEGRAM_TOKEN
-from tests.test_telegram import message as telegram_update
-from tests.test_telegram import post as post_update
-from tests.test_twilio import SID, SMS_FROM, TOKEN, _message, _post, _settings
+from tests.telegram_helpers import SECRET as TELEGRAM_SECRET
+from tests.telegram_helpers import TOKEN as TELEGRAM_TOKEN
+from tests.telegram_helpers import message as telegram_update
+from tests.telegram_helpers import post as post_update
+from tests.twilio_helpers import SID, SMS_FROM, TOKEN, _message, _post, _settings
 from webhooks import create_app
 
 # The database is what is tested here: out-of-order and concurrent deliveries serialised by the conversation lock.

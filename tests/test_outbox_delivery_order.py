@@ -1,0 +1,193 @@
+"""The outbox worker against the adapter contract: order, acks, workers together, windows and rendering.
+
+Every test drives the real OutboxWorker on the real database (SQLite, and PostgreSQL when
+configured) through FakeChannel (tests/outbox_delivery_helpers.py), a fake of the ChannelAdapter
+port that records what it was asked to send and raises the SendErrors it is scripted to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.channels.base import (
+    RateLimited,
+    TemporaryError,
+)
+from bot.outbox.template_keys import template_key
+from bot.outbox.worker import (
+    ACK_ATTEMPTS,
+    OutboxWorker,
+)
+from bot.store.models import OutboxMessage, OutboxStatus
+from flows.steps.visit import get_ready
+from tests.conftest import BACKENDS
+from tests.outbox_delivery_helpers import (
+    OPD,
+    SECOND,
+    START,
+    Clock,
+    FakeChannel,
+    queue,
+    row,
+    worker,
+)
+
+# The database is what is tested here: outbox claims (FOR UPDATE SKIP LOCKED on PostgreSQL), per-address order, claim timeouts.
+pytestmark = pytest.mark.both_databases
+
+
+# --- order ------------------------------------------------------------------------------------
+
+
+def test_rows_after_a_deferred_one_wait_with_it_and_keep_their_order(db, catalogs) -> None:
+    clock = Clock()
+    channel = FakeChannel(script=[RateLimited("full", retry_after=0.5)])
+    first = queue(db, "c1", count=3)  # the first is rate limited
+    other = queue(db, "c2")
+    w = worker(db, catalogs, channel, clock=clock, batch_size=2)  # the third c1 row is left out of the batch
+    assert w.run_once() == 2  # c1's first two: other recipients wait for the next batch
+    for row_id in first:
+        r = row(db, row_id)
+        assert (r.status, r.attempts, r.due_at) == (OutboxStatus.PENDING, 0, START + dt.timedelta(seconds=0.5))
+    w.drain()
+    assert channel.sent_ids() == other  # c1 waits; c2 is not held up
+    clock.now += SECOND
+    w.drain()
+    assert channel.sent_ids() == other + first
+
+
+def test_a_later_row_waits_while_another_worker_sends_the_earlier_one(db, catalogs) -> None:
+    clock = Clock()
+    channel = FakeChannel()
+    first, second = queue(db, count=2)
+    busy = worker(db, catalogs, channel, clock=clock, batch_size=1)
+    (claimed,) = busy.claim()  # still sending the first
+    assert claimed.id == first
+    other = worker(db, catalogs, channel, clock=clock)
+    assert other.drain(patience_s=0.05) == 0
+    busy._send_group([claimed])
+    assert other.drain() == 1
+    assert channel.sent_ids() == [first, second]
+
+
+# PostgreSQL only: SQLite claims under one write lock (BEGIN IMMEDIATE), so no claim is
+# ever seen half done there.
+@pytest.mark.parametrize("db", [backend for backend in BACKENDS if backend == "postgresql"], indirect=True)
+def test_a_later_row_is_not_taken_while_another_claim_holds_the_earlier_one(db, catalogs) -> None:
+    channel = FakeChannel()
+    first, second = queue(db, count=2)
+    with db.write() as session:  # another worker, between its SELECT … FOR UPDATE and its commit
+        session.execute(select(OutboxMessage.id).where(OutboxMessage.id == first).with_for_update())
+        assert worker(db, catalogs, channel, clock=Clock()).claim() == []
+    assert [c.id for c in worker(db, catalogs, channel, clock=Clock()).claim()] == [first, second]
+
+
+def test_an_ack_never_waits_behind_a_message(db, catalogs) -> None:
+    clock = Clock()
+    channel = FakeChannel(script=[RateLimited("full", retry_after=5)])
+    (reply,) = queue(db, "c1")
+    (ack,) = queue(db, "c1", kind="ack")
+    worker(db, catalogs, channel, clock=clock).drain()
+    assert row(db, ack).status == OutboxStatus.SENT and channel.acks == [("c1", {"callback_query_id": "cq-1"})]
+    assert row(db, reply).status == OutboxStatus.PENDING
+
+
+def test_a_failing_ack_is_tried_a_few_times_then_dropped(db, catalogs) -> None:
+    clock = Clock()
+    channel = FakeChannel(ack_script=[TemporaryError("query is too old", code="400")] * 10)
+    (ack,) = queue(db, kind="ack")
+    w = worker(db, catalogs, channel, clock=clock)
+    for _ in range(ACK_ATTEMPTS + 2):
+        w.drain()
+        clock.now += dt.timedelta(seconds=5)
+    assert (row(db, ack).status, channel.calls, channel.sent) == (OutboxStatus.FAILED, ACK_ATTEMPTS, [])
+
+
+def test_workers_draining_together_send_every_row_once_in_order(db, catalogs) -> None:
+    channel = FakeChannel(delay=0.001)
+    ids = {f"c{n}": queue(db, f"c{n}", count=1 + n % 4) for n in range(40)}
+    workers = [worker(db, catalogs, channel, clock=Clock(), batch_size=9) for _ in range(2)]
+    barrier = threading.Barrier(len(workers))
+
+    def drain(w: OutboxWorker) -> int:
+        barrier.wait()
+        return w.drain()
+
+    with ThreadPoolExecutor(len(workers)) as pool:
+        handled = sum(pool.map(drain, workers))
+    total = sum(len(v) for v in ids.values())
+    assert handled == total and sorted(channel.sent_ids()) == sorted(i for v in ids.values() for i in v)
+    for address, expected in ids.items():
+        assert [s.outbox_id for s in channel.sent if s.address == address] == expected
+    with db.read() as session:
+        assert dict(session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()) == {OutboxStatus.SENT: total}
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("last_inbound", "session_open"),
+    [
+        pytest.param(None, False, id="never-wrote"),
+        pytest.param(dt.timedelta(hours=23, minutes=59), True, id="within-24h"),
+        pytest.param(dt.timedelta(hours=24), False, id="24h-of-silence"),
+        pytest.param(dt.timedelta(days=3), False, id="days-ago"),
+    ],
+)
+def test_whatsapp_messages_know_whether_the_24h_window_is_open(db, catalogs, last_inbound, session_open: bool) -> None:
+    whatsapp = FakeChannel("whatsapp")
+    at = None if last_inbound is None else START - last_inbound
+    queue(db, "whatsapp:+919812345678", "whatsapp", last_inbound_at=at)
+    worker(db, catalogs, whatsapp, clock=Clock()).drain()
+    assert whatsapp.sent[0].message.session_open is session_open
+
+
+def test_other_channels_are_always_in_session(db, catalogs) -> None:
+    telegram = FakeChannel("telegram")
+    queue(db, "c1", "telegram", last_inbound_at=None)
+    worker(db, catalogs, telegram, clock=Clock()).drain()
+    assert telegram.sent[0].message.session_open is True
+
+
+@pytest.mark.parametrize(
+    ("channel", "lang", "msgid", "variables"),
+    [
+        pytest.param(
+            "whatsapp", "hi", get_ready(OPD, 1234).text.msgid, (("number", "1,234"), ("opd", "सामान्य चिकित्सा")), id="whatsapp-hi"
+        ),
+        pytest.param("telegram", "en", get_ready(OPD, 1234).text.msgid, (("number", "1,234"), ("opd", "General Medicine")), id="telegram-en"),
+        pytest.param("sms", "hi", get_ready(OPD, 1234).sms.msgid, (("number", "1,234"),), id="sms-short-form"),  # type: ignore[union-attr]
+    ],
+)
+def test_messages_carry_their_template_key_and_variables(db, catalogs, channel: str, lang: str, msgid: str, variables) -> None:
+    fake = FakeChannel(channel)
+    queue(db, "+919812345678" if channel == "sms" else "c1", channel, reply=get_ready(OPD, 1234), language=lang)
+    worker(db, catalogs, fake, clock=Clock()).drain()
+    message = fake.sent[0].message
+    assert (message.template, message.variables) == (template_key(msgid), variables)
+    assert "1,234" in message.text
+
+
+def test_a_running_worker_comes_back_for_rate_limited_rows_without_idling(db, catalogs) -> None:
+    channel = FakeChannel(script=[RateLimited("full", retry_after=0.2)] * 3)
+    ids = [queue(db, f"c{n}", due=dt.datetime.now(dt.UTC))[0] for n in range(5)]
+    w = OutboxWorker(db, catalogs, {"telegram": channel})  # the real clock
+    stop = threading.Event()
+    runner = threading.Thread(target=w.run, args=(stop, None, 5.0))  # a long idle pause it must not take
+    runner.start()
+    try:
+        deadline = time.monotonic() + 3
+        while len(channel.sent) < len(ids) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        runner.join(timeout=10)
+    assert sorted(channel.sent_ids()) == ids
+    assert not runner.is_alive()
