@@ -158,7 +158,7 @@ def _cheap_password_hashes() -> Iterator[None]:
     """Hash operators' passwords with scrypt at a work factor of 2**10 instead of werkzeug's 2**15 (250 ms a hash).
 
     What the tests check is who signs in, and how often they may try, not scrypt's cost; the
-    hashes are still scrypt, and the real cost is checked once (test_operator_auth.py test_only_a_scrypt_hash_is_stored). A
+    hashes are still scrypt, and the real cost is checked once (test_operator_cookies_and_keys.py test_only_a_scrypt_hash_is_stored). A
     throttling test makes 30 tries, each a hash check.
     """
     with pytest.MonkeyPatch.context() as patch:
