@@ -25,6 +25,7 @@ from flows.engine import State
 from flows.messages import ByLanguage
 from flows.ports import BookingResult, DoctorState, Intake, WalkIn
 from flows.understanding.text import is_devanagari
+from tests.doctor_helpers import open_chat
 from tests.helpers import (
     IN_MEMORY_NOW,
     FakeBookings,
@@ -51,7 +52,6 @@ from tests.test_booking_flow import (  # noqa: F401  (fixtures are used by being
     today_ist,
     tokens_of,
 )
-from tests.test_doctor_flow import open_chat
 from tests.test_robustness import _chat_at
 
 STYLE = {"en": "english", "hi": "hindi", "rom": "romanised"}
