@@ -25,18 +25,7 @@ from flows.engine import State
 from flows.messages import ByLanguage
 from flows.ports import BookingResult, DoctorState, Intake, WalkIn
 from flows.understanding.text import is_devanagari
-from tests.doctor_helpers import open_chat
-from tests.helpers import (
-    IN_MEMORY_NOW,
-    FakeBookings,
-    FakeDesk,
-    FlowChat,
-    Said,
-    consultation_view,
-    registered_chat,
-    registered_profile,
-)
-from tests.test_booking_flow import (  # noqa: F401  (fixtures are used by being imported)
+from tests.booking_helpers import (  # noqa: F401  (fixtures are used by being imported)
     JOURNEY,
     OTHER_OPD,
     ChatUser,
@@ -51,6 +40,17 @@ from tests.test_booking_flow import (  # noqa: F401  (fixtures are used by being
     step_of,
     today_ist,
     tokens_of,
+)
+from tests.doctor_helpers import open_chat
+from tests.helpers import (
+    IN_MEMORY_NOW,
+    FakeBookings,
+    FakeDesk,
+    FlowChat,
+    Said,
+    consultation_view,
+    registered_chat,
+    registered_profile,
 )
 from tests.test_robustness import _chat_at
 
