@@ -19,9 +19,9 @@ from sqlalchemy import select
 from bot.services.webchats import revoke
 from bot.store.db import Database
 from bot.store.models import WebChat
+from tests.doctor_helpers import OPEN, REGISTER
 from tests.serving import ServeProcess, free_port
 from tests.test_browser_demo import BOT_MESSAGE, Demo, _open
-from tests.test_doctor_flow import OPEN, REGISTER
 from tests.webchat_push_helpers import PAGE_WORDS, _nfc
 
 pytestmark = pytest.mark.slow

@@ -31,8 +31,8 @@ from tests.browser import (
     shows_devanagari,
     wait_until,
 )
+from tests.doctor_helpers import ADVICE, ANSWERS, COMPLAINT, OPEN, REGISTER, WORDS, T
 from tests.serving import ServeProcess, free_port
-from tests.test_doctor_flow import ADVICE, ANSWERS, COMPLAINT, OPEN, REGISTER, WORDS, T
 
 pytestmark = pytest.mark.slow
 

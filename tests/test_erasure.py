@@ -16,7 +16,7 @@ from bot.services.erasure import TIMER_HANDLERS as ERASURE_TIMERS
 from bot.services.reports import build_report
 from bot.store.models import Base, Consultation, Identity, Token, TokenStatus
 from flows.understanding.commands import Command, match_command
-from tests.test_doctor_flow import (  # noqa: F401  (fixtures)
+from tests.doctor_helpers import (  # noqa: F401  (fixtures)
     ADVICE,
     COMPLAINT,
     LANGS,

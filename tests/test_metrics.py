@@ -29,9 +29,9 @@ from bot.store.models import (
     TokenStatus,
     utcnow,
 )
+from tests.booking_records_helpers import add_opd, add_patients, book
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
-from tests.test_booking_service import add_opd, add_patients, book
 from webhooks import create_app
 
 TELEGRAM_TOKEN = "123456:" + "A" * 35

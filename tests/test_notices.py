@@ -38,6 +38,15 @@ from flows.ports import (
 )
 from flows.steps import visit
 from flows.steps.health_worker import worker_call_notice
+from tests.doctor_helpers import (  # noqa: F401 (demo is a fixture)
+    DOCTOR,
+    WORDS,
+    T,
+    book,
+    demo,
+    enrolled_doctor,
+    registered,
+)
 from tests.helpers import (
     FAKE_OPDS,
     IN_MEMORY_NOW,
@@ -47,15 +56,6 @@ from tests.helpers import (
     consultation_view,
     registered_chat,
 )
-from tests.test_doctor_flow import (  # noqa: F401 (demo is a fixture)
-    DOCTOR,
-    WORDS,
-    T,
-    book,
-    demo,
-    enrolled_doctor,
-    registered,
-)
 
 LANGS = ("en", "hi")
 ROOM = "https://meet.example/room"
@@ -64,7 +64,7 @@ OPD = ByLanguage("General Medicine", "सामान्य चिकित्�
 
 
 def read(lang: str, key: str) -> str:
-    """Return a piece of what the called patient and the others read (tests/test_doctor_flow.py T)."""
+    """Return a piece of what the called patient and the others read (tests/doctor_helpers.py T)."""
     return T[lang][key].format(name=DOCTOR)
 
 

@@ -19,14 +19,14 @@ from bot.services.enrolment import add_health_worker
 from bot.services.opds import load_demo
 from flows.conversation import steps
 from tests.conftest import BACKENDS
-from tests.helpers import LocalUser
-from tests.test_doctor_flow import (
+from tests.doctor_helpers import (
     ANSWERS,
     COMPLAINT,
     enrolled_doctor,
     registered,
     step_of,
 )
+from tests.helpers import LocalUser
 from tests.test_robustness import LANGS, STEPS, _blns
 from webhooks.webchat import ENROL_WORD
 

@@ -31,8 +31,7 @@ from bot.store.models import (
     Role,
     Token,
 )
-from tests.helpers import LocalUser
-from tests.test_doctor_flow import (  # noqa: F401  (fixture)
+from tests.doctor_helpers import (  # noqa: F401  (fixture)
     LANGS,
     _clear_of_midnight_ist,
     book,
@@ -40,6 +39,7 @@ from tests.test_doctor_flow import (  # noqa: F401  (fixture)
     registered,
     step_of,
 )
+from tests.helpers import LocalUser
 from tests.test_webhook_auth import (  # noqa: F401  (fixtures)
     SECRET_HEADER,
     TELEGRAM_SECRET,

@@ -28,7 +28,7 @@ from bot.store.models import (
     Token,
     TokenStatus,
 )
-from tests.test_doctor_flow import (  # noqa: F401  (fixtures)
+from tests.doctor_helpers import (  # noqa: F401  (fixtures)
     DOCTOR,
     LANGS,
     NAMES,

@@ -23,8 +23,7 @@ from bot.store.models import (
     Token,
     TokenStatus,
 )
-from tests.helpers import PhoneUser
-from tests.test_doctor_flow import (  # noqa: F401  (fixtures)
+from tests.doctor_helpers import (  # noqa: F401  (fixtures)
     COMPLAINT,
     LANGS,
     OPEN,
@@ -34,6 +33,7 @@ from tests.test_doctor_flow import (  # noqa: F401  (fixtures)
     open_chat,
     step_of,
 )
+from tests.helpers import PhoneUser
 
 # The database is what is tested here: a walk-in's identity linked later by phone (unique identities, upserts).
 pytestmark = pytest.mark.both_databases
