@@ -174,14 +174,6 @@ def _clear_of_midnight_ist() -> None:
 
 
 @pytest.fixture
-def demo(services: Services) -> Services:
-    """The demo catalogue, with its real hours."""
-    with services.db.write() as session:
-        load_demo(session)
-    return services
-
-
-@pytest.fixture
 def all_open(services: Services) -> Services:
     """The demo catalogue with every OPD round the clock, so suggestions book at once."""
     with services.db.write() as session:

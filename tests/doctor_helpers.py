@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from bot.runtime import Services
 from bot.services.enrolment import add_doctor
-from bot.services.opds import find_opd, load_demo
+from bot.services.opds import find_opd
 from bot.store.models import (
     Consultation,
     Conversation,
@@ -166,14 +166,6 @@ def _clear_of_midnight_ist() -> None:
     midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(0), IST)
     if (midnight - now).total_seconds() < 180:
         time.sleep((midnight - now).total_seconds() + 1)
-
-
-@pytest.fixture
-def demo(services: Services) -> Services:
-    """The demo catalogue (GEN24 is open round the clock)."""
-    with services.db.write() as session:
-        load_demo(session)
-    return services
 
 
 def today_ist() -> dt.date:

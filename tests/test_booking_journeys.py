@@ -33,7 +33,6 @@ from tests.booking_helpers import (  # noqa: F401  (fixtures are used by being i
     _clear_of_midnight_ist,
     all_open,
     assert_clean,
-    demo,
     live_position,
     message_with,
     read_token,

@@ -20,7 +20,6 @@ from tests.booking_helpers import (  # noqa: F401  (fixtures are used by being i
     YES,
     _clear_of_midnight_ist,
     assert_clean,
-    demo,
     long_date,
     message_with,
     read_token,

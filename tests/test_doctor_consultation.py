@@ -35,7 +35,6 @@ from tests.doctor_helpers import (  # noqa: F401  (fixtures are used by being im
     book,
     consultation_of,
     consultations,
-    demo,
     doctor_row,
     enrolled_doctor,
     identity_of,

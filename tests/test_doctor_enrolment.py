@@ -28,7 +28,6 @@ from tests.doctor_helpers import (  # noqa: F401  (fixtures are used by being im
     add_doctor_code,
     book,
     consultations,
-    demo,
     enrolled_doctor,
     identity_of,
     open_chat,

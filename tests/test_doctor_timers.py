@@ -32,7 +32,6 @@ from tests.doctor_helpers import (  # noqa: F401  (fixtures are used by being im
     book,
     consultation_of,
     count_in,
-    demo,
     doctor_row,
     enrolled_doctor,
     message_with,

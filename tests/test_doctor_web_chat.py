@@ -31,7 +31,6 @@ from tests.doctor_helpers import (  # noqa: F401  (fixtures are used by being im
     _clear_of_midnight_ist,
     add_doctor_code,
     consultations,
-    demo,
     opd_names,
     step_of,
     today_ist,

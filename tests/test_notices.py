@@ -43,7 +43,6 @@ from tests.doctor_helpers import (  # noqa: F401 (demo is a fixture)
     WORDS,
     T,
     book,
-    demo,
     enrolled_doctor,
     registered,
 )

@@ -38,7 +38,6 @@ from tests.doctor_helpers import (  # noqa: F401  (fixtures)
     add_doctor_code,
     book,
     consultations,
-    demo,
     enrolled_doctor,
     identity_of,
     registered,

@@ -29,7 +29,6 @@ from tests.doctor_helpers import (  # noqa: F401  (fixtures)
     OPEN,
     Chat,
     _clear_of_midnight_ist,
-    demo,
     open_chat,
     step_of,
 )
