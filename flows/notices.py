@@ -34,6 +34,13 @@ class Notify:
     exact: bool = False
 
 
+# Conversation steps where nothing is half-done, so a pushed call can take the patient's
+# typed answer ("1", "aa raha hoon") as its own (MoveConversation.only_if_idle).
+IDLE_STEPS = (None, "menu")
+# What a moved conversation keeps of its data: danger signs already said stay with the patient.
+KEPT_ON_MOVE = ("red_flags",)
+
+
 @dataclass(frozen=True)
 class MoveConversation:
     """Put another chat at a step so its typed answers fit (a patient called, a doctor freed)."""

@@ -21,13 +21,15 @@ from bot.outbox import timers
 from bot.services.identities import dialect_insert, notification_identity
 from bot.store.models import Conversation, Identity, OutboxMessage, OutboxStatus
 from flows.messages import Reply, reply_to_json
-from flows.notices import CancelTimer, MoveConversation, Notice, Notify, ScheduleTimer
-
-# Conversation steps where nothing is half-done, so a pushed call can take the patient's
-# typed answer ("1", "aa raha hoon") as its own.
-IDLE_STEPS = (None, "menu")
-# What a moved conversation keeps of its data: danger signs already said stay with the patient.
-KEPT_ON_MOVE = ("red_flags",)
+from flows.notices import (
+    IDLE_STEPS,
+    KEPT_ON_MOVE,
+    CancelTimer,
+    MoveConversation,
+    Notice,
+    Notify,
+    ScheduleTimer,
+)
 
 
 def enqueue(
