@@ -28,8 +28,8 @@ from bot.store.db import Database
 from bot.store.migrate import upgrade
 from bot.store.models import Base
 from tests.browser import browser  # noqa: F401  (one session-wide Chromium: a fixture defined once, here)
+from tests.testdata import MISSING_ID, TESTDATA
 
-SHARED_TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 PG_URL = os.environ.get("TELEOPD_TEST_DATABASE_URL", "").replace("postgresql://", "postgresql+psycopg://", 1)
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 BOTH_DATABASES = "both_databases"
@@ -61,8 +61,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(scope="session")
 def testdata() -> Path:
     """Return the shared test data folder (../shared/testdata); fail loudly if it is missing."""
-    assert SHARED_TESTDATA.is_dir(), f"shared test data not found at {SHARED_TESTDATA}"
-    return SHARED_TESTDATA
+    assert TESTDATA.is_dir(), f"shared test data not found at {TESTDATA}"
+    return TESTDATA
+
+
+@pytest.fixture(autouse=True)
+def fail_without_testdata(request: pytest.FixtureRequest) -> None:
+    """Fail (not skip) the stand-in case that data_cases makes when the shared test data is missing."""
+    if MISSING_ID in request.node.name:
+        pytest.fail(f"shared test data not found under {TESTDATA}")
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,6 @@ import pytest
 from flows.understanding.duration import Duration, parse_duration
 from flows.understanding.specialty import specialty_for
 from flows.understanding.symptoms import find_symptoms
-from tests.symptoms_helpers import (  # noqa: F401  (fixtures are used by being imported)
-    fail_without_testdata,
-)
 
 # --- durations ---------------------------------------------------------------------------
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -41,11 +40,11 @@ from tests.test_webhook_auth import (  # noqa: F401  (fixtures)
     fake_providers,
     sign,
 )
+from tests.testdata import TESTDATA
 
 EXAMPLES = int(os.environ.get("TELEOPD_FUZZ_EXAMPLES", "20"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=False,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
-TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 # DESIGN.md, HTTP: handled/ignored, malformed, auth, not here / wrong method, too large, wrong type.
 DOCUMENTED = {200, 202, 400, 401, 403, 404, 405, 413, 415}
 TWILIO_ROUTES = ("/webhooks/twilio/whatsapp", "/webhooks/twilio/sms", "/webhooks/twilio/status")

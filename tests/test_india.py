@@ -7,7 +7,6 @@ import json
 import subprocess
 import sys
 import unicodedata
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +20,12 @@ from flows.understanding.india import (
     states,
 )
 from flows.understanding.text import fold, is_devanagari
+from tests.testdata import TESTDATA, data_cases
 
-TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 SHARED_CSV = "india/iso3166_2_IN_states_uts.csv"
 OUR_CSV = Path(__file__).resolve().parents[1] / "flows" / "understanding" / "data" / "states.csv"
 LICENSE = OUR_CSV.with_name("STATES_LICENSE.txt")
-MISSING_ID = "shared-testdata-missing"
 
 DEVANAGARI_DIGITS = str.maketrans("0123456789", "०१२३४५६७८९")
 
@@ -37,20 +35,6 @@ def shared_rows() -> list[dict[str, str]]:
     with (TESTDATA / SHARED_CSV).open(encoding="utf-8", newline="") as f:
         return [r for r in csv.DictReader(f) if r["status"] == "current"]
 
-
-def data_cases(build: Callable[[], list[Any]], arity: int) -> list[Any]:
-    """Build parametrize cases from shared test data, or one case that fails when the data is missing."""
-    try:
-        return build()
-    except FileNotFoundError:
-        return [pytest.param(*([None] * arity), id=MISSING_ID)]
-
-
-@pytest.fixture(autouse=True)
-def fail_without_testdata(request: pytest.FixtureRequest) -> None:
-    """Fail (not skip) the stand-in case that data_cases makes when the shared test data is missing."""
-    if MISSING_ID in request.node.name:
-        pytest.fail(f"shared test data not found under {TESTDATA}")
 
 
 def code(state: StateUT | None) -> str | None:

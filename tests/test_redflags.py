@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from flows.understanding.redflags import RedFlag, detect, known_flags, priority
+from tests.testdata import TESTDATA
 
-TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 ROOT = Path(__file__).resolve().parents[1]
 WHO_DANGER_SIGNS = "triage/who_smart_emcare/questionnaire-Ccc.b7.lti-dangersigns.json"
 EDGE_CASES = "robustness/generated/devanagari_edge_cases.json"

@@ -5,8 +5,6 @@ invisible spaces, ZWJ and ZWNJ inside words, naughty strings; and long messages 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,12 +12,8 @@ import pytest
 from flows.understanding.duration import parse_duration
 from flows.understanding.symptoms import find_symptoms
 from flows.understanding.text import normalize
-from tests.symptoms_helpers import (  # noqa: F401  (fixtures are used by being imported)
-    MISSING_ID,
-    TESTDATA,
-    codes,
-    fail_without_testdata,
-)
+from tests.symptoms_helpers import codes
+from tests.testdata import data_cases, load
 
 EDGE_CASES = "robustness/generated/devanagari_edge_cases.json"
 BLNS = "robustness/blns.json"
@@ -27,18 +21,6 @@ BLNS = "robustness/blns.json"
 
 ZWJ, ZWNJ = "\u200d", "\u200c"
 
-
-def load(relative: str) -> Any:
-    """Read a JSON file from the shared test data (FileNotFoundError when it is missing)."""
-    return json.loads((TESTDATA / relative).read_text(encoding="utf-8"))
-
-
-def data_cases(build: Callable[[], list[Any]], arity: int) -> list[Any]:
-    """Build parametrize cases from shared test data, or one case that fails when the data is missing."""
-    try:
-        return build()
-    except FileNotFoundError:
-        return [pytest.param(*([None] * arity), id=MISSING_ID)]
 
 
 # --- Unicode edge cases from the shared test data ---------------------------------------

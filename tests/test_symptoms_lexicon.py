@@ -19,10 +19,9 @@ from flows.understanding.symptoms import (
     variant_key,
 )
 from flows.understanding.text import fold, is_devanagari
-from tests.symptoms_helpers import (  # noqa: F401  (fixtures are used by being imported)
+from tests.symptoms_helpers import (
     by_code,
     codes,
-    fail_without_testdata,
 )
 
 LEXICON_JSON = Path(__file__).resolve().parents[1] / "flows" / "understanding" / "data" / "symptoms.json"

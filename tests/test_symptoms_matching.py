@@ -12,10 +12,9 @@ from flows.understanding.symptoms import (
     find_symptoms,
 )
 from flows.understanding.text import normalize
-from tests.symptoms_helpers import (  # noqa: F401  (fixtures are used by being imported)
+from tests.symptoms_helpers import (
     by_code,
     codes,
-    fail_without_testdata,
 )
 
 # --- phrasings → canonical symptoms ------------------------------------------------------

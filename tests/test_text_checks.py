@@ -19,9 +19,8 @@ from flows.understanding.text import (
     to_ascii_digits,
     truncate,
 )
-from tests.text_helpers import (  # noqa: F401  (fixtures are used by being imported)
+from tests.testdata import (
     data_cases,
-    fail_without_testdata,
     load,
 )
 

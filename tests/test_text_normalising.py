@@ -14,9 +14,8 @@ from flows.understanding.text import (
     spelling_key,
     to_ascii_digits,
 )
-from tests.text_helpers import (  # noqa: F401  (fixtures are used by being imported)
+from tests.testdata import (
     data_cases,
-    fail_without_testdata,
     load,
 )
 

@@ -1,6 +1,8 @@
-"""The text tests' shared pieces: the shared test data (../shared/testdata) and the parametrize
-cases built from it, failing (not skipping) when it is missing: the autouse fixture
-`fail_without_testdata` (import it with the rest).
+"""The shared test data (../shared/testdata, written by others: SOURCES.md there says where from).
+
+Tests read it through here: `load` for a JSON file, `data_cases` for parametrize cases built from
+it. When the folder is missing, a test never skips: `data_cases` gives one stand-in case that
+the autouse fixture in tests/conftest.py fails, and `load` raises.
 """
 
 from __future__ import annotations
@@ -13,14 +15,13 @@ from typing import Any
 import pytest
 
 TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
+# The id of the stand-in case data_cases makes when the data is missing (tests/conftest.py fails it).
+MISSING_ID = "shared-testdata-missing"
 
 
 def load(relative: str) -> Any:
     """Read a JSON file from the shared test data (FileNotFoundError when it is missing)."""
     return json.loads((TESTDATA / relative).read_text(encoding="utf-8"))
-
-
-MISSING_ID = "shared-testdata-missing"
 
 
 def data_cases(build: Callable[[], list[Any]], arity: int) -> list[Any]:
@@ -29,10 +30,3 @@ def data_cases(build: Callable[[], list[Any]], arity: int) -> list[Any]:
         return build()
     except FileNotFoundError:
         return [pytest.param(*([None] * arity), id=MISSING_ID)]
-
-
-@pytest.fixture(autouse=True)
-def fail_without_testdata(request: pytest.FixtureRequest) -> None:
-    """Fail (not skip) the stand-in case that data_cases makes when the shared test data is missing."""
-    if MISSING_ID in request.node.name:
-        pytest.fail(f"shared test data not found under {TESTDATA}")
