@@ -15,6 +15,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 
 from bot.channels.sms_text import is_gsm7, segments, units
+from bot.channels.twilio import sms_parts
 from bot.platform.i18n import Catalogs
 from bot.services.opds import DEMO_OPDS
 from flows.messages import ByLanguage, Text, TimeOfDay
@@ -48,10 +49,17 @@ def _worst_values(catalogs: Catalogs, lang: str) -> dict[str, object]:
         "opd": ByLanguage(en=_longest([o.name_en for o in DEMO_OPDS]), hi=_longest([o.name_hi for o in DEMO_OPDS])),
         "date": longest_day,
         "time": longest_time,
+        # A video room: the configured base (TELEOPD_VIDEO_BASE_URL) and 22 random characters.
+        "room": "https://video.example-state.gov.in/teleopd-" + "x" * 22,
     }
 
 
-FORMS = _sms_forms()
+# The doctor's advice goes word for word, however long: its SMS form takes numbered parts of 2
+# segments each (bot/channels/twilio.py sms_parts), so it is measured part by part below.
+ADVICE_SMS = "Advice from Dr. {doctor}:\n{advice}\nHow was your consultation? Reply 1-5 (5 = very good)."
+
+
+FORMS = [msgid for msgid in _sms_forms() if msgid != ADVICE_SMS]
 
 
 def test_there_are_sms_forms() -> None:
@@ -62,7 +70,37 @@ def test_there_are_sms_forms() -> None:
 def test_sms_forms_use_only_short_placeholders(msgid: str) -> None:
     names = {name for _, name, _, _ in string.Formatter().parse(msgid) if name}
     # A patient's name can be 80 characters: it has no place in a 2-segment SMS.
-    assert names <= {"number", "position", "minutes", "opd", "date", "time"}, names
+    assert names <= {"number", "position", "minutes", "opd", "date", "time", "room"}, names
+
+
+def test_the_advice_sms_form_is_the_one_that_takes_parts() -> None:
+    assert ADVICE_SMS in _sms_forms()
+
+
+LONG_ADVICE = {
+    "en": "Take paracetamol 500 mg every six hours for three days, with water after food. " * 6
+    + "If the fever stays above 102 F, or you feel drowsy or breathless, call 108 at once.",
+    "hi": "तीन दिन तक हर छह घंटे पर पैरासिटामोल 500 मिलीग्राम खाना खाने के बाद पानी से लें। " * 6
+    + "अगर बुख़ार 102 से ऊपर रहे, या नींद-सी आए या सांस फूले, तो तुरंत 108 पर कॉल करें।",
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_a_long_advice_goes_whole_in_numbered_parts_each_within_two_segments(catalogs: Catalogs, lang: str) -> None:
+    words = LONG_ADVICE[lang]
+    rendered = catalogs.translate(Text(ADVICE_SMS, (("advice", words), ("doctor", "Anita Sharma"))), lang)
+    parts = sms_parts(rendered)
+    assert len(parts) > 1
+    assert all(segments(part) <= MAX_SEGMENTS for part in parts), [segments(part) for part in parts]
+    assert [part.split(" ", 1)[0] for part in parts] == [f"{n}/{len(parts)}" for n in range(1, len(parts) + 1)]
+    # Cut between words only: the parts, unnumbered and joined, are the message itself.
+    joined = " ".join(part.split(" ", 1)[1] for part in parts)
+    assert " ".join(joined.split()) == " ".join(rendered.split())
+    assert " ".join(words.split()) in " ".join(joined.split())
+
+
+def test_a_short_sms_goes_whole_and_unnumbered() -> None:
+    assert sms_parts("Token 12, General Medicine. Place 3.") == ["Token 12, General Medicine. Place 3."]
 
 
 @pytest.mark.parametrize("lang", ["en", "hi"])

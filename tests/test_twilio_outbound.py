@@ -40,7 +40,7 @@ from flows.messages import ByLanguage, Text, t
 from flows.steps.booking import SEVERITY_LABELS
 from flows.steps.visit import STAR_LABELS
 from tests.fakes.twilio_api import FakeTwilio
-from tests.test_sms_forms import FORMS, _worst_values
+from tests.test_sms_forms import ADVICE_SMS, FORMS, _worst_values
 from tests.twilio_helpers import (  # noqa: F401  (fixtures)
     INDIAN,
     SID,
@@ -93,7 +93,8 @@ def test_long_text_splits_at_sentences(adapter, fake: FakeTwilio, sentence: str,
 
 
 OFFER_SMS = "{opd} opens next on {date} at {time}. Book then?\n1 Yes 2 Other OPD 3 No"
-RATING_SMS = "Your consultation is over. How was it? Reply 1-5 (5 = very good)."
+RATING_SMS = "Advice from Dr. {doctor}:\n{advice}\nHow was your consultation? Reply 1-5 (5 = very good)."
+CALL_SMS = "The doctor is ready now. Video call: {room}\n1 I am joining 2 I cannot come now"
 
 
 def _sms_choice_sets(catalogs: Catalogs, lang: str) -> dict[str, tuple[str, ...]]:
@@ -107,12 +108,14 @@ def _sms_choice_sets(catalogs: Catalogs, lang: str) -> dict[str, tuple[str, ...]
         "Cancel token {number}, {opd}?": labels(t("Yes, cancel it"), t("No, keep it")),
         OFFER_SMS: labels(t("Yes, book for then"), t("Choose another OPD"), t("No, not now")),
         RATING_SMS: labels(*STAR_LABELS.values()),
+        CALL_SMS: labels(t("I am joining"), t("I cannot come now")),
     }
 
 
 def _sms_body(catalogs: Catalogs, msgid: str, lang: str) -> tuple[str, str, int]:
     """Return an SMS form with its longest values, the body sent with its choices, and how many choices."""
-    worst = _worst_values(catalogs, lang)
+    # The advice is the doctor's own words: a short one here (a long one takes numbered parts, tests/test_advice_everywhere.py).
+    worst = {**_worst_values(catalogs, lang), "doctor": "Anita Sharma", "advice": "Rest, and drink water."}
     names = {name for _, name, _, _ in string.Formatter().parse(msgid) if name}
     text = catalogs.translate(Text(msgid, tuple(sorted((k, v) for k, v in worst.items() if k in names))), lang)
     choices = tuple(OutgoingChoice(str(n), label) for n, label in enumerate(_sms_choice_sets(catalogs, lang).get(msgid, ()), 1))
@@ -121,7 +124,7 @@ def _sms_body(catalogs: Catalogs, msgid: str, lang: str) -> tuple[str, str, int]
 
 @pytest.mark.parametrize("lang", ["en", "hi"])
 def test_every_sms_with_its_choices_fits_two_segments(catalogs: Catalogs, lang: str) -> None:
-    assert set(_sms_choice_sets(catalogs, lang)) <= set(FORMS), "the table names SMS forms that exist"
+    assert set(_sms_choice_sets(catalogs, lang)) <= {*FORMS, ADVICE_SMS}, "the table names SMS forms that exist"
     for msgid in FORMS:
         text, body, count = _sms_body(catalogs, msgid, lang)
         assert segments(body) <= 2, f"{segments(body)} segments: {body!r}"
@@ -131,7 +134,7 @@ def test_every_sms_with_its_choices_fits_two_segments(catalogs: Catalogs, lang: 
 
 
 @pytest.mark.parametrize("lang", ["en", "hi"])
-@pytest.mark.parametrize("msgid", [OFFER_SMS, RATING_SMS, "How bad is it? 1 mild 2 moderate 3 severe"])
+@pytest.mark.parametrize("msgid", [OFFER_SMS, RATING_SMS, CALL_SMS, "How bad is it? 1 mild 2 moderate 3 severe"])
 def test_an_sms_that_numbers_its_answers_goes_as_written(catalogs: Catalogs, msgid: str, lang: str) -> None:
     """No second list under "1 हाँ 2 दूसरी ओपीडी 3 नहीं" or "1 से 5 भेजें": cut to fit, "नहीं, अभी नहीं" read "नहीं, अभी" (no, now)."""
     text, body, _ = _sms_body(catalogs, msgid, lang)

@@ -272,6 +272,23 @@ def render_sms(message: OutgoingMessage) -> str:
     return min(candidates, key=segments)
 
 
+# Room for a part's number in front of it ("12/15 ").
+PART_MARK_ROOM = "99/99 "
+
+
+def sms_parts(body: str) -> list[str]:
+    """Return an SMS body as it is sent: whole within 2 segments, else in numbered parts ("1/3 …").
+
+    A text that cannot be shorter (a doctor's advice, word for word) is cut at sentences, lines
+    or words, never mid-word, into parts of 2 segments each with their number in front: a
+    feature phone shows each part as it comes, and "2/3" says more is on its way.
+    """
+    if segments(body) <= MAX_SMS_SEGMENTS:
+        return [body]
+    pieces = split_text(body, MAX_SMS_SEGMENTS, lambda piece: segments(PART_MARK_ROOM + piece))
+    return [f"{n}/{len(pieces)} {piece}" for n, piece in enumerate(pieces, 1)]
+
+
 # --- sending ------------------------------------------------------------------------------
 
 
@@ -359,8 +376,7 @@ class TwilioChannel:
         """Return the bodies this channel sends for a message."""
         if self.name == WHATSAPP:
             return render_whatsapp(message)
-        body = render_sms(message)
-        return split_body(body) if body_units(body) > MAX_BODY_UNITS else [body]
+        return sms_parts(render_sms(message))
 
     def send(self, address: str, message: OutgoingMessage, outbox_id: int) -> SendResult:
         """Send one message, in as many Twilio messages as it takes, or raise a SendError."""

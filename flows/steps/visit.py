@@ -38,7 +38,8 @@ def doctor_ready(consultation_id: int, doctor: str, room_url: str) -> Reply:
         ),
         (Choice(f"join:{consultation_id}", t("I am joining"), JOIN_WORDS), Choice(f"leave:{consultation_id}", t("I cannot come now"), NO_WORDS)),
         kind="push",
-        sms=sms("The doctor will call you now. Please keep your phone near you."),
+        # The room is the call: an SMS without it would promise a call nobody can join.
+        sms=sms("The doctor is ready now. Video call: {room}\n1 I am joining 2 I cannot come now", room=room_url),
     )
 
 
@@ -48,7 +49,7 @@ def reminder(consultation_id: int, doctor: str, room_url: str) -> Reply:
         t("Dr. {doctor} is still waiting for you. Please join now:\n{room}", doctor=doctor, room=room_url),
         (Choice(f"join:{consultation_id}", t("I am joining"), JOIN_WORDS), Choice(f"leave:{consultation_id}", t("I cannot come now"), NO_WORDS)),
         kind="push",
-        sms=sms("Reminder: the doctor is waiting to call you now."),
+        sms=sms("The doctor is still waiting. Join now: {room}\n1 I am joining 2 I cannot come now", room=room_url),
     )
 
 
@@ -89,7 +90,9 @@ def advice(consultation_id: int, doctor: str, words: str) -> Reply:
         framed,
         tuple(Choice(f"rate:{consultation_id}:{n}", STAR_LABELS[n], (str(n),)) for n in range(1, 6)),
         kind="push",
-        sms=sms("Your consultation is over. How was it? Reply 1-5 (5 = very good)."),
+        # The advice word for word on every channel: an SMS takes as many numbered parts as it
+        # needs (bot/channels/twilio.py render), never a notice in its place.
+        sms=sms("Advice from Dr. {doctor}:\n{advice}\nHow was your consultation? Reply 1-5 (5 = very good).", doctor=doctor, advice=words or "-"),
     )
 
 
