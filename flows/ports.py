@@ -341,6 +341,7 @@ class ConsultationView:
     patient: Party | None = None
     doctor: str = ""
     advice: str = ""
+    health_worker: int | None = None  # the chat of the health worker who booked this walk-in
     # Set by Desk.call_next on the call it has just made (None when it hands back the open one).
     call: NewCall | None = None
 

@@ -37,7 +37,7 @@ from flows.ports import (
     WalkIn,
 )
 from flows.steps import visit
-from flows.steps.health_worker import worker_call_notice
+from flows.steps.health_worker import worker_advice, worker_call_notice
 from tests.doctor_helpers import (  # noqa: F401 (demo is a fixture)
     DOCTOR,
     WORDS,
@@ -91,7 +91,7 @@ def test_a_doctors_next_returns_its_notices_to_the_others(catalogs: Catalogs, la
         Notify(41, visit.doctor_ready(7, DOCTOR, ROOM), about=9),
         MoveConversation(41, "called", called, only_if_idle=True),
         ScheduleTimer("call_reminder", IN_MEMORY_NOW + dt.timedelta(seconds=120), {"consultation": 7, "window": 120.0}, identity_id=41, key="consultation:7"),
-        Notify(WORKER, worker_call_notice(1, "Sunita Devi"), exact=True),
+        Notify(WORKER, worker_call_notice(1, "Sunita Devi", ROOM), exact=True),
         Notify(42, visit.get_ready(OPD, 3), about=10),
     ]
     # Each message renders in its reader's language, whichever the doctor uses.
@@ -219,3 +219,22 @@ def test_a_walk_ins_token_is_a_notice_to_their_own_chat_not_a_reply_to_the_healt
     assert WALK_IN_SMS[lang] in _read(catalogs, notice.reply, lang)
     # The health worker reads the token too, in their own reply, not the patient's SMS.
     assert not any(WALK_IN_SMS[lang] in text for text in texts)
+
+
+WALK_IN_ADVICE = {"en": "Rest, and drink plenty of water. Call 108 if the chest pain comes back.", "hi": "आराम करें और खूब पानी पिएँ। सीने में दर्द फिर हो तो 108 पर कॉल करें।"}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_walk_ins_health_worker_gets_the_room_at_the_call_and_the_advice_word_for_word(catalogs: Catalogs, lang: str) -> None:
+    desk = _calling_desk()
+    desk.waiting = [dataclasses.replace(view, health_worker=WORKER, advice=WALK_IN_ADVICE[lang]) for view in desk.waiting]
+    chat = FlowChat(catalogs, lang, State(step="doctor_home", language=lang), desk=desk, role="doctor")
+    chat.send(WORDS[lang]["next"])
+    [at_the_call] = [n for n in chat.notices if isinstance(n, Notify) and n.identity_id == WORKER]
+    desk.consultation = dataclasses.replace(desk.consultation, call=None)  # type: ignore[arg-type]
+    chat.send(WORDS[lang]["done"])
+    [advice] = [n for n in chat.notices if isinstance(n, Notify) and n.identity_id == WORKER]
+    assert advice == Notify(WORKER, worker_advice(1, "Sunita Devi", DOCTOR, WALK_IN_ADVICE[lang]), exact=True)
+    for reader in LANGS:  # the health worker's language may differ from the doctor's
+        assert ROOM in _read(catalogs, at_the_call.reply, reader)
+        assert WALK_IN_ADVICE[lang] in _read(catalogs, advice.reply, reader)

@@ -90,8 +90,18 @@ def consultation_view(session: Session, consultation: Consultation, call: NewCal
         patient=patient_party(token),
         doctor=doctor.name if doctor else "",
         advice=consultation.advice or "",
+        health_worker=booked_by(session, token),
         call=call,
     )
+
+
+def booked_by(session: Session, token: Token) -> int | None:
+    """Return the chat of the health worker who booked this walk-in, while it is still theirs and they are on."""
+    identity_id = (token.intake or {}).get("health_worker_identity")
+    identity = session.get(Identity, identity_id) if isinstance(identity_id, int) else None
+    if identity is None or identity.person is None or identity.person.role != Role.HEALTH_WORKER or identity.person.disabled_at is not None:
+        return None  # a new code or a removal unlinked it: whoever has that phone now hears nothing of patients
+    return identity.id
 
 
 class DeskRecords:
@@ -193,22 +203,13 @@ class DeskRecords:
                 setattr(consultation, name, value)
         self.session.flush()
         doctor.status, doctor.status_at = DoctorStatus.BUSY, self.now
-        worker = self._booked_by(token)
         view = consultation_view(self.session, consultation)
         # Last: it may lock the token at place 3 (SKIP LOCKED), which other doctors' NEXT then
         # pass by until this transaction commits.
         moved = queue_moved(self.session, token.opd_id, token.day, self.now)
         log.info("doctor %s called token %s (%s)", doctor.person_id, token.id, "priority" if token.priority else "in order")
-        news = NewCall(self.call_window.total_seconds(), worker.id if worker is not None else None, moved)
+        news = NewCall(self.call_window.total_seconds(), view.health_worker, moved)
         return dataclasses.replace(view, call=news)
-
-    def _booked_by(self, token: Token) -> Identity | None:
-        """Return the chat of the health worker who booked this walk-in, while it is still theirs and they are on."""
-        identity_id = (token.intake or {}).get("health_worker_identity")
-        identity = self.session.get(Identity, identity_id) if isinstance(identity_id, int) else None
-        if identity is None or identity.person is None or identity.person.role != Role.HEALTH_WORKER or identity.person.disabled_at is not None:
-            return None  # a new code or a removal unlinked it: whoever has that phone now hears nothing of patients
-        return identity
 
     def write(self, text: str, private: bool) -> None:
         """Add advice (for the patient) or a private note to the consultation in hand."""

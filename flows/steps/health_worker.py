@@ -183,9 +183,23 @@ def patient_token_sms(number: int, opd: object, day: dt.date, position: int, min
     )
 
 
-def worker_call_notice(number: int, name: str) -> Reply:
-    """Return the notice to the health worker that the doctor is calling their patient."""
-    return Reply(t("Token {number} ({name}): the doctor is calling the patient now.", number=number, name=name), kind="push")
+def worker_call_notice(number: int, name: str, room: str) -> Reply:
+    """Return the notice to the health worker that the doctor is calling their patient, with the room to join from the clinic."""
+    return Reply(
+        t(
+            "Token {number} ({name}): the doctor is calling the patient now. Join the video call with the patient now:\n{room}",
+            number=number, name=name, room=room,
+        ),
+        kind="push",
+    )
+
+
+def worker_advice(number: int, name: str, doctor: str, words: str) -> Reply:
+    """Return the doctor's advice for a walk-in, word for word, to the health worker who booked them."""
+    return Reply(
+        t("Advice from Dr. {doctor} for {name} (token {number}):\n{advice}", doctor=doctor, name=name, number=number, advice=words or "-"),
+        kind="push",
+    )
 
 
 STEPS: tuple[Step, ...] = (HwHomeStep(), HW_PHONE, HW_NAME, HW_AGE, HW_SEX, HwSymptomsStep(), HwOpdStep())

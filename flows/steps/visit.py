@@ -22,7 +22,7 @@ from flows.ports import (
     QueueMoved,
     VisitOutcome,
 )
-from flows.steps.health_worker import worker_call_notice
+from flows.steps.health_worker import worker_advice, worker_call_notice
 from flows.steps.questions import NO_WORDS, YES_WORDS
 
 JOIN_WORDS = ("join", "joining", "i am joining", "aa raha", "aa rahi", "aa raha hoon", "aa rahi hoon", "आ रहा", "आ रही", "आ रहा हूँ", "आ रही हूँ", "haan") + YES_WORDS
@@ -203,7 +203,7 @@ def called_notices(view: ConsultationView, now: dt.datetime) -> list[Notice]:
         identity_id=patient.identity_id if patient else None, key=call_timer_key(view.id),
     ))
     if call.health_worker is not None:
-        notices.append(Notify(call.health_worker, worker_call_notice(view.token_number, view.patient_name), exact=True))
+        notices.append(Notify(call.health_worker, worker_call_notice(view.token_number, view.patient_name, view.room_url), exact=True))
     return notices + queue_moved_notices(call.queue, now)
 
 
@@ -213,6 +213,9 @@ def ended_notices(view: ConsultationView, outcome: VisitOutcome) -> list[Notice]
     if outcome is VisitOutcome.NO_SHOW:
         return notices + _to(view.patient, missed())
     notices += _to(view.patient, advice(view.id, view.doctor, view.advice))
+    if view.health_worker is not None:
+        # A walk-in's health worker hears the advice too, word for word: the patient may have no phone of their own.
+        notices.append(Notify(view.health_worker, worker_advice(view.token_number, view.patient_name, view.doctor, view.advice), exact=True))
     if view.patient is not None:
         notices.append(MoveConversation(view.patient.identity_id, "rating", {"consultation": view.id}))
     return notices
