@@ -234,7 +234,10 @@ def test_sends_keep_to_the_senders_rate(adapter, fake: FakeTwilio) -> None:  # t
             sent += 1
         except RateLimited as exc:
             time.sleep(exc.retry_after or 0.05)
-    assert fake.max_per_second(SMS_FROM) == 4
+    # The limiter keeps its moving window on the times requests leave; the fake sees them arrive,
+    # a few milliseconds later on a loaded machine (a full suite once saw 5 in an arrival second).
+    # 0.9 s of arrivals allows that jitter and still catches a limiter that lets a fifth through.
+    assert fake.max_per_second(SMS_FROM, window=0.9) == 4
 
 
 # --- the worker with the real adapter ----------------------------------------------------------

@@ -16,6 +16,7 @@ from bot.runtime import Services
 from bot.services.enrolment import add_health_worker
 from bot.services.opds import find_opd
 from bot.store.models import (
+    Consultation,
     Identity,
     OutboxMessage,
     Patient,
@@ -27,8 +28,10 @@ from tests.doctor_helpers import (  # noqa: F401  (fixtures)
     COMPLAINT,
     LANGS,
     OPEN,
+    WORDS,
     Chat,
     _clear_of_midnight_ist,
+    enrolled_doctor,
     open_chat,
     step_of,
 )
@@ -171,3 +174,23 @@ def test_a_walk_in_on_a_number_whose_texts_reach_another_patient_hears_by_sms_on
         assert session.get(Person, token.person_id).name == WALK_IN[lang]  # type: ignore[union-attr]
     assert [(row.channel, row.address) for row in since if row.address != worker.user] == [("sms", PHONE)]
     assert person_of(demo, sunita.address)[1] == SUNITA[lang]
+
+
+WALK_IN_SUMMARY = {"en": "walk-in at PHC Sarnath, phone +919812345678", "hi": "PHC Sarnath पर आए मरीज़, फ़ोन +919812345678"}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_doctor_sees_the_walk_ins_number_and_clinic_and_the_health_worker_gets_the_room_then_the_advice(demo: Services, lang: str) -> None:
+    """Before: "Patient: Ramesh Kumar, 60, male, -", no room for the health worker, no advice for anyone at the clinic."""
+    worker = health_worker(demo, lang)
+    book_walk_in(demo, worker, WALK_IN[lang], AGE[lang][0])
+    doctor = enrolled_doctor(demo, f"doctor-{lang}", lang)
+    summary = "\n".join(doctor.say(WORDS[lang]["next"]).texts)
+    assert WALK_IN_SUMMARY[lang] in summary, summary
+    with demo.db.read() as session:
+        room = session.scalars(select(Consultation.room_url)).one()
+    assert room in "\n".join(worker.receive().texts)
+    advice = {"en": "Rest, and drink plenty of water.", "hi": "आराम करें और खूब पानी पिएँ।"}[lang]
+    doctor.say(advice)
+    doctor.say(WORDS[lang]["done"])
+    assert advice in "\n".join(worker.receive().texts)

@@ -91,6 +91,8 @@ def consultation_view(session: Session, consultation: Consultation, call: NewCal
         doctor=doctor.name if doctor else "",
         advice=consultation.advice or "",
         health_worker=booked_by(session, token),
+        walk_in_phone=(person.phone or "") if intake.get("for_whom") == "walk_in" and person else "",
+        clinic=str(intake.get("health_worker_clinic") or ""),
         call=call,
     )
 

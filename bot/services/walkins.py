@@ -52,7 +52,10 @@ class WalkinRecords:
         if result.token is not None:
             token = self.session.get(Token, result.token.id)
             if token is not None:
-                token.intake = {**(token.intake or {}), "health_worker_identity": self.identity.id, "health_worker": worker.person.name}
+                token.intake = {
+                    **(token.intake or {}),
+                    "health_worker_identity": self.identity.id, "health_worker": worker.person.name, "health_worker_clinic": worker.clinic,
+                }
             # The health worker's flow tells the patient (flows/steps/health_worker.py): their own SMS chat.
             result = replace(result, patient_chat=Party(sms_identity.id, about=person.id))
         return result

@@ -44,11 +44,18 @@ def summary(view: ConsultationView) -> Text:
     return t(
         "{token}\nPatient: {name}, {age}, {sex}, {state}\nSymptoms: {symptoms}\nIn their words: {words}\n"
         "Since: {duration}. Severity: {severity}\nDanger signs: {flags}\nEarlier consultations: {earlier}\nVideo room: {room}",
-        token=_label(view), name=view.patient_name, age=view.age, sex=SEX.get(view.sex, view.sex), state=view.state,
+        token=_label(view), name=view.patient_name, age=view.age, sex=SEX.get(view.sex, view.sex), state=_where(view),
         symptoms=symptoms, words=view.own_words or "-", duration=view.duration or "-",
         severity=SEVERITY.get(view.severity, "-"), flags=danger_signs(view.red_flags),
         earlier=view.earlier_consultations, room=view.room_url,
     )
+
+
+def _where(view: ConsultationView) -> Text | ByLanguage:
+    """Return where the patient is: their state, or for a walk-in the clinic and the number the doctor calls."""
+    if not view.walk_in_phone:
+        return view.state
+    return t("walk-in at {clinic}, phone {phone}", clinic=view.clinic or "-", phone=view.walk_in_phone)
 
 
 SEX = {"female": t("female"), "male": t("male"), "other": t("other")}

@@ -180,8 +180,8 @@ class FakeTwilio:
         """Return every Messages.json request as [To, From, at, wall, status], in arrival order."""
         return [[r.params.get("To", ""), r.params.get("From", ""), r.at, r.wall, r.status] for r in self.requests]
 
-    def max_per_second(self, from_: str | None = None) -> int:
-        """Return the most requests from one From (or this From) in any sliding 1-second window."""
+    def max_per_second(self, from_: str | None = None, window: float = 1.0) -> int:
+        """Return the most requests from one From (or this From) in any sliding window of `window` seconds (one by default)."""
         by_from: dict[str, list[float]] = {}
         for r in self.requests:
             by_from.setdefault(r.params.get("From", ""), []).append(r.at)
@@ -192,7 +192,7 @@ class FakeTwilio:
             times.sort()
             start = 0
             for end, t in enumerate(times):
-                while t - times[start] >= 1.0:
+                while t - times[start] >= window:
                     start += 1
                 best = max(best, end - start + 1)
         return best

@@ -1,0 +1,103 @@
+"""The ports: what flows ask of the world and what they are told, and the data they pass.
+
+One module a side of the world (patients, booking, clinic, walkins); this package re-exports
+every name, so `from flows.ports import TokenInfo` is where flows and bot/ take them from,
+and `Ports` is all of them for one turn.
+
+flows/ never imports bot/, Flask, SQLAlchemy or a provider: bot/ implements these Protocols
+(bot/services/*) and hands them to a turn in `Ports`. The rules behind them (gap-free token
+numbers, who is called next, the shared log) live in bot/services/; flows only ask and tell.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flows.ports.booking import (
+    BookingOutcome,
+    BookingResult,
+    Bookings,
+    Dependent,
+    Intake,
+    NoBookings,
+    OpdInfo,
+    Session,
+    Specialty,
+    TokenInfo,
+)
+from flows.ports.clinic import (
+    Accounts,
+    CallEnded,
+    Cancelled,
+    ConsultationView,
+    Desk,
+    DoctorState,
+    DoctorView,
+    Joined,
+    NewCall,
+    Party,
+    PlaceThree,
+    QueueMoved,
+    VisitOutcome,
+    Visits,
+)
+from flows.ports.patients import (
+    Labels,
+    Patients,
+    Profile,
+)
+from flows.ports.walkins import (
+    WalkIn,
+    Walkins,
+)
+
+__all__ = [
+    "Accounts",
+    "BookingOutcome",
+    "BookingResult",
+    "Bookings",
+    "CallEnded",
+    "Cancelled",
+    "ConsultationView",
+    "Dependent",
+    "Desk",
+    "DoctorState",
+    "DoctorView",
+    "Intake",
+    "Joined",
+    "Labels",
+    "NewCall",
+    "NoBookings",
+    "OpdInfo",
+    "Party",
+    "Patients",
+    "PlaceThree",
+    "Ports",
+    "Profile",
+    "QueueMoved",
+    "Session",
+    "Specialty",
+    "TokenInfo",
+    "VisitOutcome",
+    "Visits",
+    "WalkIn",
+    "Walkins",
+]
+
+# --- all of them, for one turn ---------------------------------------------------------------
+
+
+@dataclass
+class Ports:
+    """Everything a step may ask of the world."""
+
+    patients: Patients
+    labels: Labels
+    default_language: str = "en"
+    bookings: Bookings = field(default_factory=NoBookings)
+    # patient, doctor or health_worker: set by enrolment codes only.
+    role: str = "patient"
+    desk: Desk | None = None
+    visits: Visits | None = None
+    accounts: Accounts | None = None
+    walkins: Walkins | None = None

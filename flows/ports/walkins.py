@@ -1,0 +1,28 @@
+"""The walk-in port: a health worker books for a patient in front of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from flows.ports.booking import BookingResult, Intake
+
+
+@dataclass(frozen=True)
+class WalkIn:
+    """A walk-in patient as the health worker registers them."""
+
+    phone: str
+    name: str
+    age: int
+    sex: str
+
+
+class Walkins(Protocol):
+    """Booking for walk-in patients (bot/ implements it)."""
+
+    def clinic(self) -> tuple[str, str]:
+        """Return the health worker's name and clinic."""
+
+    def book(self, patient: WalkIn, opd_id: int, intake: Intake, priority: bool) -> BookingResult:
+        """Register the patient as a person of their own (a typed number proves nothing) and book the OPD's next session."""
