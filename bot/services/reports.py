@@ -4,7 +4,7 @@ Built from the shared consultation log (models.Consultation) for a range of Indi
 (Asia/Kolkata, both ends included): a consultation belongs to the day on which its patient
 was called, in IST, whatever the UTC date.
 
-Definitions (the figures an OPD coordinator reads; tests/test_reports.py pins each one):
+Definitions (the figures an OPD coordinator reads; tests/test_reports_figures.py pins each one):
 
 - **consultations**: calls that ended with outcome ``done`` or ``referred``. No-shows are
   counted separately; calls cancelled by the patient, abandoned by the doctor or still open
