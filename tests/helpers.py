@@ -28,10 +28,12 @@ from flows.ports import (
     DoctorView,
     Intake,
     OpdInfo,
+    Party,
     Ports,
     Profile,
     Session,
     TokenInfo,
+    WalkIn,
 )
 from flows.ports import VisitOutcome as ClinicOutcome
 
@@ -242,6 +244,23 @@ class FakeDesk:
     def finish(self, outcome: ClinicOutcome) -> ConsultationView | None:
         ended, self.consultation = self.consultation, None
         return ended
+
+
+@dataclass
+class FakeWalkins:
+    """The Walkins port in memory: books through FakeBookings, keeps what it was asked, and names
+    the walk-in's own SMS chat when it is given one (as bot/services/walkins.py does)."""
+
+    bookings: FakeBookings = field(default_factory=FakeBookings)
+    patient_chat: Party | None = None
+    booked: list[tuple[WalkIn, Intake, bool]] = field(default_factory=list)
+
+    def clinic(self) -> tuple[str, str]:
+        return "Asha Kumari", "PHC Sarnath"
+
+    def book(self, patient: WalkIn, opd_id: int, intake: Intake, priority: bool) -> BookingResult:
+        self.booked.append((patient, intake, priority))
+        return dataclasses.replace(self.bookings.book(opd_id, None, intake, priority), patient_chat=self.patient_chat)
 
 
 def consultation_view(consultation_id: int = 7) -> ConsultationView:

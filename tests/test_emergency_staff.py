@@ -11,7 +11,7 @@ from bot.platform.i18n import Catalogs
 from bot.runtime import Services
 from bot.services.enrolment import add_health_worker
 from flows.engine import State
-from flows.ports import BookingResult, DoctorState, Intake, WalkIn
+from flows.ports import DoctorState
 from tests.booking_helpers import (  # noqa: F401  (fixtures are used by being imported)
     _clear_of_midnight_ist,
     tokens_of,
@@ -21,26 +21,12 @@ from tests.emergency_helpers import ADVICE_PIECES, AMBULANCE, TELE_MANAS
 from tests.helpers import (
     FakeBookings,
     FakeDesk,
+    FakeWalkins,
     FlowChat,
     consultation_view,
 )
 
 # --- staff: their own words are not a patient's, a walk-in's complaint is ------------------------------
-
-
-class FakeWalkins:
-    """The Walkins port in memory: books through FakeBookings and keeps what it was asked."""
-
-    def __init__(self, bookings: FakeBookings) -> None:
-        self.bookings = bookings
-        self.booked: list[tuple[WalkIn, Intake, bool]] = []
-
-    def clinic(self) -> tuple[str, str]:
-        return "Asha Kumari", "PHC Sarnath"
-
-    def book(self, patient: WalkIn, opd_id: int, intake: Intake, priority: bool) -> BookingResult:
-        self.booked.append((patient, intake, priority))
-        return self.bookings.book(opd_id, None, intake, priority)
 
 
 # A doctor's safety-net advice (issue 13) and the like: danger words, but no patient describing them.

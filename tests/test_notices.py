@@ -25,16 +25,13 @@ from flows.engine import State
 from flows.messages import ByLanguage, Reply, reply_to_json
 from flows.notices import CancelTimer, MoveConversation, Notify, ScheduleTimer
 from flows.ports import (
-    BookingResult,
     CallEnded,
     DoctorState,
-    Intake,
     Joined,
     NewCall,
     Party,
     PlaceThree,
     QueueMoved,
-    WalkIn,
 )
 from flows.steps import visit
 from flows.steps.health_worker import worker_advice, worker_call_notice
@@ -49,8 +46,8 @@ from tests.doctor_helpers import (  # noqa: F401 (demo is a fixture)
 from tests.helpers import (
     FAKE_OPDS,
     IN_MEMORY_NOW,
-    FakeBookings,
     FakeDesk,
+    FakeWalkins,
     FlowChat,
     consultation_view,
     registered_chat,
@@ -188,26 +185,13 @@ def test_dispatch_turns_a_next_into_the_patients_rows(demo: Services, lang: str)
     assert read(lang, "ready") in patient.receive().all_text
 
 
-class FakeWalkins:
-    """The Walkins port in memory: books through FakeBookings and names the walk-in's own SMS chat."""
-
-    def __init__(self) -> None:
-        self.bookings = FakeBookings()
-
-    def clinic(self) -> tuple[str, str]:
-        return "Asha Kumari", "PHC Sarnath"
-
-    def book(self, patient: WalkIn, opd_id: int, intake: Intake, priority: bool) -> BookingResult:
-        return dataclasses.replace(self.bookings.book(opd_id, None, intake, priority), patient_chat=PATIENT)
-
-
 WALK_IN = [("choice", "book"), ("text", "98765 43210"), ("text", "Ramesh"), ("text", "40"), ("choice", "male"), ("text", "bukhar 2 din se")]
 WALK_IN_SMS = {"en": "The doctor will call you on this number.", "hi": "डॉक्टर आपको इसी नंबर पर कॉल करेंगे।"}
 
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_a_walk_ins_token_is_a_notice_to_their_own_chat_not_a_reply_to_the_health_worker(catalogs: Catalogs, lang: str) -> None:
-    walkins = FakeWalkins()
+    walkins = FakeWalkins(patient_chat=PATIENT)
     chat = FlowChat(catalogs, lang, State(step="hw_home", language=lang), role="health_worker", walkins=walkins, bookings=walkins.bookings)
     for kind, value in WALK_IN:
         chat.send(**{kind: value})

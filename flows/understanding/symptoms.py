@@ -90,6 +90,7 @@ _NEGATE_BEFORE = (
 # ("bukhar nahi utar raha" means the fever will not come down).
 _NEGATE_AFTER = "nahi nahin nahee nhi nai not नहीं नही"
 
+
 @dataclass(frozen=True)
 class Symptom:
     """One canonical symptom (or a non-symptom reason for a visit, such as pregnancy check-up)."""
