@@ -210,7 +210,7 @@ class DeskRecords:
         # pass by until this transaction commits.
         moved = queue_moved(self.session, token.opd_id, token.day, self.now)
         log.info("doctor %s called token %s (%s)", doctor.person_id, token.id, "priority" if token.priority else "in order")
-        news = NewCall(self.call_window.total_seconds(), view.health_worker, moved)
+        news = NewCall(self.call_window.total_seconds(), moved)
         return dataclasses.replace(view, call=news)
 
     def write(self, text: str, private: bool) -> None:

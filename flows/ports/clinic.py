@@ -64,8 +64,6 @@ class NewCall:
     """What a call just made changes for others: the facts the flow builds its notices from."""
 
     window_seconds: float  # the patient's window to answer before the one reminder
-    # The chat of the health worker who booked this walk-in, while it is theirs and they are on.
-    health_worker: int | None = None
     queue: QueueMoved = QueueMoved()
 
 
@@ -120,7 +118,8 @@ class ConsultationView:
     patient: Party | None = None
     doctor: str = ""
     advice: str = ""
-    health_worker: int | None = None  # the chat of the health worker who booked this walk-in
+    # The chat of the health worker who booked this walk-in, while it is theirs and they are on.
+    health_worker: int | None = None
     # A walk-in booked at a spoke clinic: the number the doctor calls, and where they are.
     walk_in_phone: str = ""
     clinic: str = ""

@@ -202,8 +202,8 @@ def called_notices(view: ConsultationView, now: dt.datetime) -> list[Notice]:
         "call_reminder", now + dt.timedelta(seconds=call.window_seconds), {"consultation": view.id, "window": call.window_seconds},
         identity_id=patient.identity_id if patient else None, key=call_timer_key(view.id),
     ))
-    if call.health_worker is not None:
-        notices.append(Notify(call.health_worker, worker_call_notice(view.token_number, view.patient_name, view.room_url), exact=True))
+    if view.health_worker is not None:
+        notices.append(Notify(view.health_worker, worker_call_notice(view.token_number, view.patient_name, view.room_url), exact=True))
     return notices + queue_moved_notices(call.queue, now)
 
 
