@@ -32,7 +32,7 @@ from bot.channels.twilio import (
     body_units,
     render_sms,
 )
-from bot.outbox.template_keys import template_key
+from bot.outbox.template_keys import dlt_key, template_key
 from bot.platform.i18n import Catalogs
 from bot.runtime import Services
 from bot.store.models import Identity, OutboxMessage, OutboxStatus
@@ -153,6 +153,20 @@ def test_sms_carries_its_dlt_template_id(adapter, fake: FakeTwilio, tmp_path: Pa
     assert sent["Body"] == "Book a token at General Medicine?\n1 Yes, book a token\n2 Choose another OPD"
     assert (sent["To"], sent["From"], sent["StatusCallback"]) == (INDIAN, SMS_FROM, STATUS_URL)
     assert segments(sent["Body"]) <= 2 and result.detail["dlt_template_id"] == "1107161234567890123"
+
+
+@pytest.mark.parametrize(("lang", "text", "dlt_id"), [
+    ("en", "Token 12, General Medicine cancelled.", "1107160000000000001"),
+    ("hi", "टोकन 12, सामान्य चिकित्सा रद्द हो गया।", "1107160000000000002"),
+])
+def test_each_language_of_an_sms_carries_its_own_dlt_template_id(adapter, fake: FakeTwilio, tmp_path: Path, lang: str, text: str, dlt_id: str) -> None:  # type: ignore[no-untyped-def]
+    # DLT registers a template per text: the Hindi and the English form are two ids.
+    key = template_key("Token {number}, {opd} cancelled.")
+    (tmp_path / "sms.json").write_text(json.dumps({dlt_key(key, "en"): "1107160000000000001", dlt_key(key, "hi"): "1107160000000000002"}))
+    message = OutgoingMessage(text, template=key, language=lang)
+    result = adapter("sms", sms_templates_file=str(tmp_path / "sms.json")).send(INDIAN, message, 4)
+    assert result.detail["dlt_template_id"] == dlt_id
+    assert [sent["Body"] for sent in fake.sent()] == [text]
 
 
 def _templated(adapter, tmp_path: Path) -> tuple[TwilioChannel, str]:  # type: ignore[no-untyped-def]

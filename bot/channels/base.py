@@ -66,6 +66,8 @@ class OutgoingMessage:
     # The stable key of the catalog message this is (bot.outbox.worker.template_key): what SMS DLT
     # template ids and WhatsApp ContentSids are configured against.
     template: str | None = None
+    # The language it is in ("en", "hi", …): an SMS DLT template is registered per language.
+    language: str = ""
     # The message's parameters as rendered, by name (WhatsApp template variables).
     variables: tuple[tuple[str, str], ...] = ()
     # WhatsApp: False outside the 24 h customer-service window, when only an approved

@@ -40,6 +40,7 @@ from bot.channels.sms_text import segments
 from bot.channels.splitting import grapheme_safe, split_text
 from bot.outbox.template_keys import (
     WhatsAppTemplate,
+    dlt_key,
     load_sms_templates,
     load_whatsapp_templates,
 )
@@ -398,10 +399,12 @@ class TwilioChannel:
             if not requests_:
                 raise PermanentError("nothing to send: empty message", code="empty")
         if self.name == SMS and message.template:
-            # Indian A2P SMS must name its DLT template (TRAI TCCCPR 2018). Twilio's Messages
-            # API has no such field, so the id is recorded for the operator; an Indian DLT
-            # provider behind this same adapter contract would pass it with the request.
-            dlt = self.sms_templates.get(message.template)
+            # Indian A2P SMS must match a DLT template (TRAI TCCCPR 2018), one per text: the
+            # Hindi and English forms are two templates. Twilio's Messages API has no field for
+            # the id (Twilio has the templates whitelisted with the carriers and the body must
+            # match one), so the id is recorded for the operator; an Indian DLT provider behind
+            # this same adapter contract would pass it with the request.
+            dlt = self.sms_templates.get(dlt_key(message.template, message.language)) or self.sms_templates.get(message.template)
             if dlt is not None:
                 detail["dlt_template_id"] = dlt
         sids = self._progress(outbox_id)

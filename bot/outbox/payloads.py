@@ -27,6 +27,7 @@ def translate(
         request_contact=reply.request_contact,
         contact_label=catalogs.translate(t("Share my mobile number"), lang) if reply.request_contact else "",
         template=template_key(text.msgid),
+        language=lang,
         variables=tuple((name, catalogs.format_value(value, lang)) for name, value in text.params),
         session_open=session_open,
         emergency=reply.emergency,

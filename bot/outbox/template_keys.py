@@ -19,6 +19,16 @@ def template_key(msgid: str) -> str:
     return "m" + hashlib.sha256(msgid.encode("utf-8")).hexdigest()[:10]
 
 
+def dlt_key(key: str, lang: str) -> str:
+    """Return the key of one language's DLT template of a message ("m1a2b3c4d5e:hi").
+
+    A DLT template is registered per text, so the Hindi and the English form of a message are two
+    templates with two ids; TELEOPD_SMS_TEMPLATES maps these keys (or, for a gateway that needs
+    one id per message, the bare template key) to the ids.
+    """
+    return f"{key}:{lang}"
+
+
 @dataclass(frozen=True)
 class WhatsAppTemplate:
     """An approved WhatsApp template: its ContentSid and which message parameters fill {{1}}, {{2}}, …"""
