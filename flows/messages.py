@@ -22,9 +22,13 @@ class ByLanguage:
     hi: str
 
     def pick(self, lang: str) -> str:
-        """Return the value for a language ("hi", "hi-IN", "hi_IN" → Hindi; anything else → English)."""
-        primary = lang.lower().replace("_", "-").split("-")[0]
-        return self.hi if primary == "hi" else self.en
+        """Return the value for a language ("hi", "hi-IN", "hi_IN" → Hindi; anything else → English).
+
+        Romanised Hindi ("hi-Latn") gets the English value: it is the name in Latin letters
+        ("Uttar Pradesh", "General Medicine"), which is what a phone without Devanagari can show.
+        """
+        tags = lang.lower().replace("_", "-").split("-")
+        return self.hi if tags[0] == "hi" and "latn" not in tags[1:] else self.en
 
 
 @dataclass(frozen=True)
