@@ -16,7 +16,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.store.models.base import Base, BigId, JsonDict, LanguageTag, UTCDateTime, utcnow
+from bot.store.models.base import (
+    Base,
+    BigId,
+    JsonDict,
+    LanguageTag,
+    UTCDateTime,
+    utcnow,
+)
 
 
 class OutboxStatus(StrEnum):

@@ -14,7 +14,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bot.store.models.base import Base, BigId, JsonDict, LanguageTag, UTCDateTime, utcnow
+from bot.store.models.base import (
+    Base,
+    BigId,
+    JsonDict,
+    LanguageTag,
+    UTCDateTime,
+    utcnow,
+)
 
 
 class Role(StrEnum):
