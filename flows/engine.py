@@ -25,6 +25,9 @@ from flows.understanding.text import consonants, fold, sound_key, to_ascii_digit
 # feature phones that cannot show Devanagari, and every one of its messages is GSM-7 (a
 # Devanagari SMS turns into boxes there, and costs a UCS-2 segment every 70 characters).
 LANGUAGES = ("en", "hi", "hi-Latn")
+ROMANISED_HINDI = "hi-Latn"
+# Inbound.channel of a text message (bot/channels/twilio.py SMS).
+SMS = "sms"
 
 
 @dataclass
