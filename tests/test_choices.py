@@ -50,6 +50,7 @@ ROMANISED: dict[str, tuple[str, ...]] = {
     "English": ("angrezi",),
     "हिन्दी": ("hindi",),
     "Hinglish: Hindi in English letters": ("hinglish", "roman hindi", "english akshar"),
+    "Hindi in English letters, for phones without Hindi": ("hinglish", "roman hindi", "english akshar"),
     "I agree": ("main sahmat hoon", "mai sahmat hu"),
     "No, I do not agree": ("nahi main sahmat nahi hoon",),
     "Female": ("mahila",),
