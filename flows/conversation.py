@@ -9,16 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 
-from flows.engine import (
-    ROMANISED_HINDI,
-    SMS,
-    Answer,
-    Inbound,
-    State,
-    Step,
-    Turn,
-    resolve_choice,
-)
+from flows.engine import Answer, Inbound, State, Step, Turn, resolve_choice
 from flows.messages import Reply, sms, t
 from flows.notices import Notice
 from flows.ports import Ports
@@ -35,9 +26,8 @@ from flows.steps import (
 )
 from flows.steps import tokens as queue
 from flows.understanding.commands import Command, match_command
-from flows.understanding.hinglish import is_romanised_hindi
 from flows.understanding.redflags import detect
-from flows.understanding.text import fold, is_devanagari, normalize, truncate
+from flows.understanding.text import fold, normalize, truncate
 
 # Steps where a message describing danger signs is also the answer (the complaint itself).
 TAKES_SYMPTOMS = ("symptoms", "menu", "hw_symptoms")
@@ -148,7 +138,7 @@ def _membership_changed(state: State, blocked: bool) -> Outcome:
 def _enrol(turn: Turn, code: str, events: list[str]) -> None:
     """Links this chat to a doctor or health worker with a one-time code."""
     if turn.state.language is None:  # enrolling is the first message: answer in its language
-        turn.state.language = _language_of(turn, turn.inbound.text)
+        turn.state.language = onboarding.first_language(turn, turn.inbound.text)
     accounts = turn.ports.accounts
     result, role, name = accounts.enrol(code) if accounts is not None else ("unknown", None, None)
     if result != "enrolled":
@@ -195,7 +185,7 @@ def _opened_as_staff(turn: Turn) -> bool:
 def _await_code(turn: Turn, text: str, command: Command | None) -> None:
     """Answers a staff tab before its code: STOP and LANGUAGE work, and the code is asked for again."""
     if turn.state.language is None:
-        turn.state.language = _language_of(turn, text)
+        turn.state.language = onboarding.first_language(turn, text)
     if command is Command.STOP:
         optout.stop_messages(turn)
     elif command is Command.LANGUAGE:
@@ -216,7 +206,7 @@ def _staff_turn(turn: Turn, text: str, command: Command | None, own_steps: tuple
     MENU, STATUS and HELP bring them back to their own desk; the patient menu is not theirs.
     """
     if turn.state.language is None:
-        turn.state.language = _language_of(turn, text)
+        turn.state.language = onboarding.first_language(turn, text)
     if command is Command.STOP:
         optout.stop_messages(turn)
     elif command is Command.ERASE:
@@ -296,21 +286,6 @@ def _red_flags(turn: Turn, text: str) -> bool:
     return True
 
 
-def _language_of(turn: Turn, text: str) -> str:
-    """Return the language a first message suggests, until the person chooses one.
-
-    Devanagari is Hindi. Hindi in Latin letters by SMS ("mujhe bukhar hai") is romanised
-    Hindi: the phone may not show Devanagari (it shows boxes), so the language question
-    comes in Latin letters with romanised Hindi first (onboarding.LanguageStep). Other
-    channels run on smartphones, which show Devanagari: there it is the default language.
-    """
-    if is_devanagari(text):
-        return "hi"
-    if turn.inbound.channel == SMS and is_romanised_hindi(text):
-        return ROMANISED_HINDI
-    return turn.ports.default_language
-
-
 def _first_contact(turn: Turn, text: str, command: Command | None) -> None:
     """Greets a new user in the language their first message suggests, and asks for one."""
     if command is Command.STOP:
@@ -318,7 +293,7 @@ def _first_contact(turn: Turn, text: str, command: Command | None) -> None:
         return
     chosen = turn.state.language is not None  # set beforehand, e.g. `teleopd chat --lang hi`
     if not chosen:
-        turn.state.language = _language_of(turn, text)
+        turn.state.language = onboarding.first_language(turn, text)
     turn.say(t("Namaste! I am the teleopd assistant. I can help you see a doctor online."))
     turn.goto("consent" if chosen else "language")
 

@@ -35,6 +35,7 @@ from flows.steps.questions import (
 )
 from flows.understanding.hinglish import is_romanised_hindi
 from flows.understanding.india import match_state, state_by_code, state_menu_lines
+from flows.understanding.text import is_devanagari
 
 DISTRICT_MAX = 60
 PROFILE_FIELDS = ("name", "age", "sex", "state", "district", "phone")
@@ -70,6 +71,21 @@ def language_choices(turn: Turn) -> tuple[Choice, ...]:
     if turn.state.language != ROMANISED_HINDI:
         return LANGUAGE_CHOICES
     return tuple(sorted(LANGUAGE_CHOICES, key=lambda choice: choice.key != ROMANISED_HINDI))
+
+
+def first_language(turn: Turn, text: str) -> str:
+    """Return the language a first message suggests, until the person chooses one.
+
+    Devanagari is Hindi. Hindi in Latin letters by SMS ("mujhe bukhar hai") is romanised
+    Hindi: the phone may not show Devanagari (it shows boxes), so the language question
+    comes in Latin letters with romanised Hindi first (LanguageStep, below). Other
+    channels run on smartphones, which show Devanagari: there it is the default language.
+    """
+    if is_devanagari(text):
+        return "hi"
+    if turn.inbound.channel == SMS and is_romanised_hindi(text):
+        return ROMANISED_HINDI
+    return turn.ports.default_language
 
 
 class LanguageStep(Step):
