@@ -15,6 +15,8 @@ from flows.engine import LANGUAGES, State
 from flows.messages import ByLanguage, TimeOfDay, reply_from_json, reply_to_json
 from flows.understanding.hinglish import is_romanised_hindi
 from tests.helpers import FakeBookings, FlowChat, registered_chat
+from tests.test_webchat_page import _page
+from tests.webchat_push_helpers import client  # noqa: F401  (fixtures)
 
 IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
 
@@ -164,3 +166,10 @@ def test_dates_and_times_in_romanised_hindi_are_latin_and_gsm7(catalogs: Catalog
     assert catalogs.format_value(TimeOfDay(dt.datetime(2026, 1, 1, 12, 0, tzinfo=IST)), "hi-Latn") == "dopahar 12:00"
     assert catalogs.format_value(TimeOfDay(dt.datetime(2026, 1, 1, 0, 0, tzinfo=IST)), "hi-Latn") == "raat 12:00"
     assert catalogs.format_value(4223054, "hi-Latn") == "42,23,054"
+
+
+def test_the_web_chat_opens_in_romanised_hindi_when_asked(client) -> None:  # noqa: F811  (fixture)
+    """A chat switched to romanised Hindi reloads with ?lang=hi-Latn: its page speaks it, in Latin letters."""
+    page = _page(client, "?lang=hi-Latn")
+    assert page.by_id("send")[2] == "Bhejein"
+    assert page.by_id("text")[1]["lang"] == "hi-Latn"
