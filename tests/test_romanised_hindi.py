@@ -12,7 +12,16 @@ from bot.channels.twilio import render_sms
 from bot.outbox.payloads import translate
 from bot.platform.i18n import Catalogs
 from flows.engine import LANGUAGES, State
-from flows.messages import ByLanguage, TimeOfDay, reply_from_json, reply_to_json
+from flows.messages import (
+    ByLanguage,
+    Choice,
+    Reply,
+    TimeOfDay,
+    reply_from_json,
+    reply_to_json,
+    t,
+)
+from flows.steps import visit
 from flows.understanding.hinglish import is_romanised_hindi
 from tests.helpers import FakeBookings, FlowChat, registered_chat
 from tests.test_webchat_page import _page
@@ -149,8 +158,6 @@ def test_names_that_are_data_come_in_latin_letters() -> None:
     label = ByLanguage(en="हिन्दी", hi="हिन्दी", latn="Hindi (Hindi akshar)")
     assert label.pick("hi-Latn") == "Hindi (Hindi akshar)"
     # The outbox keeps it, and gives it back.
-    from flows.messages import Choice, Reply, t
-
     kept = reply_from_json(json.loads(json.dumps(reply_to_json(Reply(t("Language"), (Choice("hi", label),))))))
     assert kept.choices[0].label == label
 
@@ -173,3 +180,16 @@ def test_the_web_chat_opens_in_romanised_hindi_when_asked(client) -> None:  # no
     page = _page(client, "?lang=hi-Latn")
     assert page.by_id("send")[2] == "Bhejein"
     assert page.by_id("text")[1]["lang"] == "hi-Latn"
+
+
+def test_the_notices_of_a_call_reach_a_romanised_hindi_patient_in_gsm7(catalogs: Catalogs) -> None:
+    """What other people's turns send them (the doctor's call, the reminder, place 3, the advice) is Latin too."""
+    room = "https://meet.example/teleopd-abc"
+    notices = [
+        visit.doctor_ready(7, "Anita Sharma", room), visit.reminder(7, "Anita Sharma", room), visit.missed(), visit.call_cut_short(),
+        visit.get_ready(ByLanguage("General Medicine", "सामान्य चिकित्सा"), 12),
+        visit.advice(7, "Anita Sharma", "Paracetamol 500 mg din mein teen baar, 3 din tak. Paani khoob piyein."),
+    ]
+    for reply in notices:
+        body = render_sms(translate(catalogs, json.loads(json.dumps(reply_to_json(reply))), "hi-Latn", sms=True))
+        assert is_gsm7(body) and body.isascii(), body
