@@ -33,7 +33,7 @@ IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
 @pytest.mark.parametrize(
     "text",
     ["mujhe bukhar hai", "namaste", "Namaste ji", "seene mein dard", "pet me dard ho raha hai", "sir dard",
-     "mere bete ko 3 din se bukhar hai", "theek hai", "BP high hai"],
+     "mere bete ko 3 din se bukhar hai", "theek hai", "BP high hai", "Dr sahab", "appointment chahiye"],
 )
 def test_hindi_in_latin_letters_is_recognised(text: str) -> None:
     assert is_romanised_hindi(text)

@@ -31,7 +31,8 @@ _TYPED = (
     "mujhe muje mujhko mera meri mere hai hain hu hun hoon tha thi aur bhi ka ki ke ko se mein "
     "accha achha acha theek thik thk dhanyavad dhanyavaad shukriya kripya madad bhasha shuru bataiye batao "
     "bukhar bukhaar dard khansi khasi zukam jukam ulti dast chakkar saans seene takleef taklif tabiyat bimar beemar "
-    "bahut bohot raha rahi rahe gaya gayi hua hui ho nahin karo karna chahiye lagta lagti"
+    "bahut bohot raha rahi rahe gaya gayi hua hui ho nahin karo karna chahiye lagta lagti "
+    "sahab saheb bhaiya didi dawai dawa ilaj ilaaj bimari beemari"
 )
 # English words, and only those: function words people write around a complaint, and the
 # symptom lexicon's English names (fever, pain, chest) are added to them.
