@@ -275,6 +275,7 @@ def _to_flow_inbound(message: InboundMessage) -> Inbound:
         text=message.text or "",
         choice=message.choice,
         received_at=message.received_at,
+        channel=message.channel,
         channel_phone=message.channel_phone,
         can_share_contact=message.can_share_contact,
         contact_phone=message.contact_phone,

@@ -27,7 +27,7 @@ from flows.steps import (
 from flows.steps import tokens as queue
 from flows.understanding.commands import Command, match_command
 from flows.understanding.redflags import detect
-from flows.understanding.text import fold, is_devanagari, normalize, truncate
+from flows.understanding.text import fold, normalize, truncate
 
 # Steps where a message describing danger signs is also the answer (the complaint itself).
 TAKES_SYMPTOMS = ("symptoms", "menu", "hw_symptoms")
@@ -138,7 +138,7 @@ def _membership_changed(state: State, blocked: bool) -> Outcome:
 def _enrol(turn: Turn, code: str, events: list[str]) -> None:
     """Links this chat to a doctor or health worker with a one-time code."""
     if turn.state.language is None:  # enrolling is the first message: answer in its language
-        turn.state.language = "hi" if is_devanagari(turn.inbound.text) else turn.ports.default_language
+        turn.state.language = onboarding.first_language(turn, turn.inbound.text)
     accounts = turn.ports.accounts
     result, role, name = accounts.enrol(code) if accounts is not None else ("unknown", None, None)
     if result != "enrolled":
@@ -185,7 +185,7 @@ def _opened_as_staff(turn: Turn) -> bool:
 def _await_code(turn: Turn, text: str, command: Command | None) -> None:
     """Answers a staff tab before its code: STOP and LANGUAGE work, and the code is asked for again."""
     if turn.state.language is None:
-        turn.state.language = "hi" if is_devanagari(text) else turn.ports.default_language
+        turn.state.language = onboarding.first_language(turn, text)
     if command is Command.STOP:
         optout.stop_messages(turn)
     elif command is Command.LANGUAGE:
@@ -206,7 +206,7 @@ def _staff_turn(turn: Turn, text: str, command: Command | None, own_steps: tuple
     MENU, STATUS and HELP bring them back to their own desk; the patient menu is not theirs.
     """
     if turn.state.language is None:
-        turn.state.language = "hi" if is_devanagari(text) else turn.ports.default_language
+        turn.state.language = onboarding.first_language(turn, text)
     if command is Command.STOP:
         optout.stop_messages(turn)
     elif command is Command.ERASE:
@@ -293,7 +293,7 @@ def _first_contact(turn: Turn, text: str, command: Command | None) -> None:
         return
     chosen = turn.state.language is not None  # set beforehand, e.g. `teleopd chat --lang hi`
     if not chosen:
-        turn.state.language = "hi" if is_devanagari(text) else turn.ports.default_language
+        turn.state.language = onboarding.first_language(turn, text)
     turn.say(t("Namaste! I am the teleopd assistant. I can help you see a doctor online."))
     turn.goto("consent" if chosen else "language")
 

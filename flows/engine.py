@@ -21,7 +21,13 @@ from flows.notices import Notice
 from flows.ports import Labels, Ports
 from flows.understanding.text import consonants, fold, sound_key, to_ascii_digits
 
-LANGUAGES = ("en", "hi")
+# "hi-Latn" is Hindi in Latin letters (romanised Hindi, as people type it on phones): for
+# feature phones that cannot show Devanagari, and every one of its messages is GSM-7 (a
+# Devanagari SMS turns into boxes there, and costs a UCS-2 segment every 70 characters).
+LANGUAGES = ("en", "hi", "hi-Latn")
+ROMANISED_HINDI = "hi-Latn"
+# Inbound.channel of a text message (bot/channels/twilio.py SMS).
+SMS = "sms"
 
 
 @dataclass
@@ -41,6 +47,9 @@ class Inbound:
     text: str = ""
     choice: str | None = None
     received_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    # The channel it came by ("sms", "whatsapp", "telegram", "web"…), where the runtime says:
+    # romanised Hindi by SMS suggests a phone without Devanagari (flows/conversation.py).
+    channel: str | None = None
     # The user's phone number when the channel address is one (WhatsApp, SMS), E.164.
     channel_phone: str | None = None
     # Whether the channel can send the user's own number on request (Telegram contact button).

@@ -20,11 +20,21 @@ class ByLanguage:
 
     en: str
     hi: str
+    # Romanised Hindi's own value, where the English one is no Latin text (a label written in
+    # Devanagari whatever the language, "हिन्दी").
+    latn: str | None = None
 
     def pick(self, lang: str) -> str:
-        """Return the value for a language ("hi", "hi-IN", "hi_IN" → Hindi; anything else → English)."""
-        primary = lang.lower().replace("_", "-").split("-")[0]
-        return self.hi if primary == "hi" else self.en
+        """Return the value for a language ("hi", "hi-IN", "hi_IN" → Hindi; anything else → English).
+
+        Romanised Hindi ("hi-Latn") gets its own value if there is one, else the English one:
+        the name in Latin letters ("Uttar Pradesh", "General Medicine"), which is what a phone
+        without Devanagari can show.
+        """
+        tags = lang.lower().replace("_", "-").split("-")
+        if tags[0] == "hi" and "latn" in tags[1:]:
+            return self.latn if self.latn is not None else self.en
+        return self.hi if tags[0] == "hi" else self.en
 
 
 @dataclass(frozen=True)
@@ -101,7 +111,7 @@ def _param_to_json(value: ParamValue) -> Any:
     if isinstance(value, Text):
         return {"$text": text_to_json(value)}
     if isinstance(value, ByLanguage):
-        return {"$lang": {"en": value.en, "hi": value.hi}}
+        return {"$lang": {"en": value.en, "hi": value.hi, **({"latn": value.latn} if value.latn is not None else {})}}
     if isinstance(value, TimeOfDay):
         return {"$time": value.at.isoformat()}
     if isinstance(value, dt.datetime):

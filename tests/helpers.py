@@ -284,11 +284,15 @@ class FlowChat:
     dispatcher can store, and replies that render in both languages.
     """
 
-    def __init__(self, catalogs: Catalogs, lang: str, state: State | None = None, opened_as: str | None = None, **ports: Any):
+    def __init__(
+        self, catalogs: Catalogs, lang: str, state: State | None = None, opened_as: str | None = None, channel: str | None = None,
+        **ports: Any,
+    ):
         self.catalogs = catalogs
         self.lang = lang
         self.state = state or State()
         self.opened_as = opened_as  # a web tab opened as a doctor's or health worker's (Inbound.opened_as)
+        self.channel = channel  # Inbound.channel: "sms" for a feature phone's messages
         self.patients: FakePatients = ports.pop("patients", None) or FakePatients()
         self.ports = ports
         self.replies: list[Reply] = []
@@ -298,7 +302,7 @@ class FlowChat:
     def send(self, text: str = "", choice: str | None = None, at: dt.datetime | None = None) -> list[str]:
         """Handle one message; return the replies rendered in the conversation's language."""
         ports = Ports(patients=self.patients, labels=self.catalogs, **{"default_language": "en", **self.ports})
-        inbound = Inbound(text=text, choice=choice, received_at=at or IN_MEMORY_NOW, opened_as=self.opened_as)
+        inbound = Inbound(text=text, choice=choice, received_at=at or IN_MEMORY_NOW, opened_as=self.opened_as, channel=self.channel)
         outcome = handle(self.state, inbound, ports)
         self.state = outcome.state
         assert outcome.replies, f"no reply to {text!r} at {self.state.step}"

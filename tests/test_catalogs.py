@@ -11,6 +11,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from bot.channels.sms_text import is_gsm7
 from flows.understanding.text import fold
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,7 +56,11 @@ def in_code() -> set[str]:
     return _messages_in_code()
 
 
-@pytest.mark.parametrize("lang", ["en", "hi"])
+# The catalogs' folders: gettext names romanised Hindi ("hi-Latn") hi_Latn.
+CATALOGS = ["en", "hi", "hi_Latn"]
+
+
+@pytest.mark.parametrize("lang", CATALOGS)
 def test_catalog_holds_every_message_in_code(in_code: set[str], lang: str) -> None:
     ids = {m.id if isinstance(m.id, str) else m.id[0] for m in _catalog(lang) if m.id}
     missing = in_code - ids
@@ -64,18 +69,52 @@ def test_catalog_holds_every_message_in_code(in_code: set[str], lang: str) -> No
     assert not stale, f"messages no longer in code (run pybabel update): {sorted(stale)[:5]}"
 
 
-def test_every_hindi_message_is_translated_and_not_fuzzy() -> None:
+@pytest.mark.parametrize("lang", ["hi", "hi_Latn"])
+def test_every_hindi_message_is_translated_and_not_fuzzy(lang: str) -> None:
     problems = []
-    for message in _catalog("hi"):
+    for message in _catalog(lang):
         if not message.id:
             continue
         strings = message.string if isinstance(message.string, (list, tuple)) else [message.string]
         if message.fuzzy or not all(strings):
             problems.append(message.id)
-    assert not problems, f"untranslated or fuzzy Hindi: {problems[:5]}"
+    assert not problems, f"untranslated or fuzzy Hindi ({lang}): {problems[:5]}"
 
 
-@pytest.mark.parametrize("lang", ["en", "hi"])
+def _romanised_strings() -> list[tuple[str, str]]:
+    """Return (msgid, msgstr) for every romanised Hindi msgstr, plural forms one by one."""
+    found = []
+    for message in _catalog("hi_Latn"):
+        if message.id:
+            msgid = message.id if isinstance(message.id, str) else message.id[0]
+            strings = message.string if isinstance(message.string, (list, tuple)) else [message.string]
+            found += [(msgid, s) for s in strings]
+    return found
+
+
+def test_romanised_hindi_is_plain_ascii_and_gsm7() -> None:
+    """Every hi-Latn message can go as GSM-7 to a phone without Devanagari: plain letters, no
+    diacritics, no curly quotes or dashes (which would force UCS-2), no Devanagari at all."""
+    not_plain = [(i, s) for i, s in _romanised_strings() if not s.isascii() or not is_gsm7(s)]
+    assert not not_plain, not_plain[:5]
+
+
+def test_romanised_hindi_reads_as_hindi() -> None:
+    """A hi-Latn message is Hindi in Latin letters, not the English left as it was: only words
+    that are the same in both (OPD, Doctor, Dashboard) may stay."""
+    same = {msgid for msgid, s in _romanised_strings() if s == msgid}
+    assert same <= {
+        "Chat", "Dashboard", "Doctor", "Emergency", "Error {code}", "Health worker", "OPD", "Online OPD", "Password",
+        "Token {number}, {opd}", "Token {number}, {opd}, {date}", "{minutes} min",
+    }, same
+    # Hindi's everyday words carry the sentences.
+    hindi = re.compile(r"\b(hai|hain|karein|bhejein|ke|ki|ka|ko|ne|mein|se|nahi|aap|aapka|aapki|kya|par|ho|yeh|liye)\b", re.I)
+    long_ones = [(msgid, s) for msgid, s in _romanised_strings() if len(msgid.split()) >= 6 and msgid.rstrip().endswith((".", "?"))]
+    english = [s for _, s in long_ones if not hindi.search(s)]
+    assert not english, english[:5]
+
+
+@pytest.mark.parametrize("lang", CATALOGS)
 def test_placeholders_match_the_source(lang: str) -> None:
     for message in _catalog(lang):
         if not message.id:

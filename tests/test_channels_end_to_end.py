@@ -235,12 +235,12 @@ def test_patients_book_on_telegram_whatsapp_and_sms_and_the_doctor_calls_on_tele
     # A health worker books a walk-in patient with a feature phone, who gets SMS.
     worker = TelegramUser(running, telegram, WORKER_CHAT)
     assert "linked to your health worker account" in texts(worker.say(f"enroll {codes['worker']}"))
-    for line in ("1", WALKIN_PHONE.removeprefix("+91"), "Ramesh Kumar", "60", "male", "fever since 2 days"):
+    for line in ("1", WALKIN_PHONE.removeprefix("+91"), "English", "Ramesh Kumar", "60", "male", "fever since 2 days"):
         worker.say(line)
     assert "Booked for Ramesh Kumar (+919812300002): token 3" in texts(worker.say("1"))
     walkin = TwilioUser(running, twilio, "sms", WALKIN_PHONE)
     [token_sms] = walkin.received()
-    assert token_sms.startswith("Token 3, General Medicine") and "The doctor will call you." in token_sms
+    assert token_sms.startswith("Token 3, General Medicine") and "Be at the clinic at your turn" in token_sms
     assert [p["From"] for p in twilio.sent() if p["To"] == WALKIN_PHONE] == [SMS_FROM]
 
     # The doctor calls the next patient: the Telegram patient (booked first).

@@ -32,7 +32,7 @@ from tests.helpers import (
     registered_profile,
 )
 
-LANGS = ("en", "hi")
+LANGS = ("en", "hi", "hi-Latn")
 
 # What each step needs in the conversation data to be asked with its choices (a list: each way it is asked).
 STAGED_DATA = {
@@ -49,6 +49,8 @@ STAGED_DATA = {
 ROMANISED: dict[str, tuple[str, ...]] = {
     "English": ("angrezi",),
     "हिन्दी": ("hindi",),
+    "Hinglish: Hindi in English letters": ("hinglish", "roman hindi", "english akshar"),
+    "Hindi in English letters, for phones without Hindi": ("hinglish", "roman hindi", "english akshar"),
     "I agree": ("main sahmat hoon", "mai sahmat hu"),
     "No, I do not agree": ("nahi main sahmat nahi hoon",),
     "Female": ("mahila",),

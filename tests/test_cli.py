@@ -262,7 +262,7 @@ def test_serve_runs_web_and_worker_with_no_configuration(tmp_path: Path, stop_si
         assert status == 202, body
         # The reply appears only once a worker has sent it: the in-process worker did.
         messages, cursor = wait_messages(server, base, "web-user", "", "Which language would you like to use?")
-        assert [c["key"] for c in messages[-1]["choices"]] == ["en", "hi"]
+        assert [c["key"] for c in messages[-1]["choices"]] == ["en", "hi", "hi-Latn"]
         status, body = http_json("POST", f"{base}/api/chat/web-user/messages", {"choice": "hi"})
         assert status == 202, body
         wait_messages(server, base, "web-user", cursor, "क्या आप सहमत हैं?")

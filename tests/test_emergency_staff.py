@@ -38,7 +38,7 @@ HW_QUESTION = {"en": "what do I do for a patient with chest pain who fainted?", 
 # The advice a health worker gets about the walk-in in front of them, a piece of each.
 WALK_IN_AMBULANCE = {"en": "Danger signs: this patient may need emergency care now. Call 108", "hi": "ख़तरे के लक्षण: इस मरीज़ को अभी इमरजेंसी इलाज की ज़रूरत हो सकती है। अभी 108 पर कॉल करके एम्बुलेंस बुलाएँ"}
 WALK_IN_TELE_MANAS = {"en": "help them call Tele-MANAS on 14416", "hi": "टेली-मानस हेल्पलाइन 14416 पर कॉल करने में उनकी मदद करें"}
-WALK_IN_PATH = [("choice", "book"), ("text", "98765 43210"), ("text", "Ramesh"), ("text", "40"), ("choice", "male")]
+WALK_IN_PATH = [("choice", "book"), ("text", "98765 43210"), ("choice", "hi"), ("text", "Ramesh"), ("text", "40"), ("choice", "male")]
 
 
 def staff_at(catalogs: Catalogs, lang: str, role: str, step: str) -> tuple[FlowChat, FakeDesk, FakeWalkins]:
@@ -68,10 +68,10 @@ def test_a_doctors_words_with_danger_signs_in_them_are_not_screened_as_a_patient
 
 
 @pytest.mark.parametrize("lang", ["en", "hi"])
-@pytest.mark.parametrize("step", ["hw_home", "hw_name", "hw_age"])
+@pytest.mark.parametrize("step", ["hw_home", "hw_language", "hw_name", "hw_age"])
 def test_a_health_workers_own_words_are_not_screened_as_a_patients(catalogs: Catalogs, lang: str, step: str) -> None:
     chat, _, _ = staff_at(catalogs, lang, "health_worker", "hw_home")
-    for kind, value in WALK_IN_PATH[: ("hw_home", "hw_phone", "hw_name", "hw_age").index(step)]:
+    for kind, value in WALK_IN_PATH[: ("hw_home", "hw_phone", "hw_language", "hw_name", "hw_age").index(step)]:
         chat.send(**{kind: value})
     assert chat.state.step == step
     texts = chat.send(HW_QUESTION[lang])

@@ -186,8 +186,8 @@ def test_dispatch_turns_a_next_into_the_patients_rows(demo: Services, lang: str)
     assert read(lang, "ready") in patient.receive().all_text
 
 
-WALK_IN = [("choice", "book"), ("text", "98765 43210"), ("text", "Ramesh"), ("text", "40"), ("choice", "male"), ("text", "bukhar 2 din se")]
-WALK_IN_SMS = {"en": "The doctor will call you on this number.", "hi": "डॉक्टर आपको इसी नंबर पर कॉल करेंगे।"}
+WALK_IN = [("choice", "book"), ("text", "98765 43210"), ("choice", "hi"), ("text", "Ramesh"), ("text", "40"), ("choice", "male"), ("text", "bukhar 2 din se")]
+WALK_IN_SMS = {"en": "please be at the clinic then.", "hi": "उस समय क्लिनिक पर रहें।"}
 
 
 @pytest.mark.parametrize("lang", LANGS)

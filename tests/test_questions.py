@@ -48,7 +48,7 @@ ASKED: dict[str, list[tuple[str, str, dict[str, Any], str]]] = {
     ],
     "phone": [
         ("onboarding", "phone", {"name": "Sunita Devi", "age": 34, "sex": "female", "state": "IN-UP", "district": "Varanasi"}, "confirm"),
-        ("health_worker", "hw_phone", {}, "hw_name"),
+        ("health_worker", "hw_phone", {}, "hw_language"),
     ],
 }
 # Where each flow keeps the answer.

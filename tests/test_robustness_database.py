@@ -51,8 +51,8 @@ PATIENT_PATHS: dict[str, list[tuple[str, str | None]]] = {
     "support_offer": [("choice", "book"), ("text", "I want to end my life")],
     "confirm": [("choice", "details")],
 }
-WORKER_PATH = [("choice", "book"), ("text", "98765 43210"), ("text", "Ramesh"), ("text", "40"), ("choice", "male"), ("text", "fever")]
-WORKER_STEPS = ("hw_home", "hw_phone", "hw_name", "hw_age", "hw_sex", "hw_symptoms", "hw_opd")
+WORKER_PATH = [("choice", "book"), ("text", "98765 43210"), ("choice", "hi-Latn"), ("text", "Ramesh"), ("text", "40"), ("choice", "male"), ("text", "fever")]
+WORKER_STEPS = ("hw_home", "hw_phone", "hw_language", "hw_name", "hw_age", "hw_sex", "hw_symptoms", "hw_opd")
 # Steps only reached through time or other people's actions that this table does not stage
 # (an OPD closed today; a patient with two tokens to pick from).
 NOT_STAGED = {"offer", "cancel_pick"}

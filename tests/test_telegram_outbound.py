@@ -88,7 +88,12 @@ def test_a_choice_key_over_64_bytes_is_left_out_with_an_error(caplog) -> None:
 # --- outbound: through the worker to the fake Bot API ----------------------------------------------
 
 
-LANGUAGE_KEYBOARD = {"inline_keyboard": [[{"text": "English", "callback_data": "en"}, {"text": "हिन्दी", "callback_data": "hi"}]]}
+LANGUAGE_KEYBOARD = {
+    "inline_keyboard": [
+        [{"text": "English", "callback_data": "en"}], [{"text": "हिन्दी", "callback_data": "hi"}],
+        [{"text": "Hinglish: Hindi in English letters", "callback_data": "hi-Latn"}],
+    ]
+}
 CONSENT = {
     "en": ("Do you agree?", [[{"text": "I agree", "callback_data": "agree"}], [{"text": "No, I do not agree", "callback_data": "decline"}]]),
     "hi": ("क्या आप सहमत हैं?", [[{"text": "मैं सहमत हूँ", "callback_data": "agree"}, {"text": "नहीं, मैं सहमत नहीं हूँ", "callback_data": "decline"}]]),

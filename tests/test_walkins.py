@@ -78,7 +78,9 @@ def book_walk_in(services: Services, worker: Chat, name: str, age: str) -> Token
         assert opd is not None
         opd_id = opd.id
     worker.say(choice="book")
-    for line in (TYPED, name, age):
+    worker.say(TYPED)
+    worker.say(choice=worker.lang)  # the walk-in's SMS in the health worker's language, as before it was asked
+    for line in (name, age):
         worker.say(line)
     worker.say(choice="male")
     worker.say(COMPLAINT[worker.lang])

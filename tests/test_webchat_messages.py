@@ -55,11 +55,13 @@ def test_poll_returns_each_message_once_per_cursor(services, client) -> None:
     assert (body["role"], body["lang"], body["chat"]) == ("patient", "en", "poller")
     messages, cursor = body["messages"], body["cursor"]
     assert isinstance(cursor, str) and cursor
-    # The greeting, then the language question with its two buttons.
+    # The greeting, then the language question with its three buttons.
     assert len(messages) == 2
     assert "Namaste" in messages[0]["text"]
     assert messages[1]["text"] == "Which language would you like to use?"
-    assert messages[1]["choices"] == [{"key": "en", "label": "English"}, {"key": "hi", "label": "हिन्दी"}]
+    assert messages[1]["choices"] == [
+        {"key": "en", "label": "English"}, {"key": "hi", "label": "हिन्दी"}, {"key": "hi-Latn", "label": "Hinglish: Hindi in English letters"},
+    ]
     for message in messages:
         assert set(message) == {"id", "text", "choices", "at", "emergency"} and message["emergency"] is False
         assert isinstance(message["id"], str) and isinstance(message["text"], str) and message["text"]
@@ -238,7 +240,7 @@ ODD_TEXTS = [
 
 # Where the odd text is sent: (how to get there, does the last message show the question, the next valid answer, what it leads to)
 POSITIONS = {
-    "first-message": ([], lambda m: [c["key"] for c in m["choices"]] == ["en", "hi"], {"choice": "en"}, "Do you agree?"),
+    "first-message": ([], lambda m: [c["key"] for c in m["choices"]] == ["en", "hi", "hi-Latn"], {"choice": "en"}, "Do you agree?"),
     "language": (
         [{"text": "hello"}],
         lambda m: m["text"] == "Which language would you like to use?",

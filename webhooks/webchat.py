@@ -85,8 +85,9 @@ COOKIE_SECONDS = 30 * 24 * 3600
 # The demo's routes, which take any user id.
 DEMO_ENDPOINTS = ("webchat.post_message", "webchat.get_messages")
 # The word the bot takes before an enrolment code (flows/steps/enrolment.py): in Hindi,
-# so that a doctor who enrols from the Hindi page is answered in Hindi.
-ENROL_WORD = {"en": "enroll", "hi": "नामांकन"}
+# so that a doctor who enrols from the Hindi page is answered in Hindi. Romanised Hindi (a
+# chat switched to it) types the Latin word.
+ENROL_WORD = {"en": "enroll", "hi": "नामांकन", "hi-Latn": "enroll"}
 
 
 class LongPolls:

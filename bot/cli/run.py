@@ -32,7 +32,7 @@ def add_run_parsers(commands: Any) -> None:
 
     chat = commands.add_parser("chat", help="chat with the bot in the terminal (reads stdin; scriptable)")
     chat.add_argument("--user", default="terminal", help="local chat user id (default: terminal)")
-    chat.add_argument("--lang", choices=("en", "hi"), help="language for a new user (skips the language question)")
+    chat.add_argument("--lang", choices=("en", "hi", "hi-Latn"), help="language for a new user (skips the language question)")
     chat.set_defaults(handler=cmd_chat)
 
 

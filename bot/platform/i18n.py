@@ -28,15 +28,26 @@ from flows.messages import ByLanguage, Text, TimeOfDay
 DOMAIN = "messages"
 # Babel locales for formatting: Indian English and Hindi both group digits the Indian way
 # (42,23,054) and keep Latin digits (PROVIDERS.md §D).
-BABEL_LOCALE = {"en": "en_IN", "hi": "hi_IN"}
+# Romanised Hindi has CLDR's own locale, hi_Latn: Latin script only, months as in English
+# ("30 September, 2026"), day periods in Hindi ("subah 9:30", "shaam 7:30"), all GSM-7
+# (tests/test_romanised_hindi.py checks every day of a year and every half hour).
+BABEL_LOCALE = {"en": "en_IN", "hi": "hi_IN", "hi-Latn": "hi_Latn"}
 # Times of day: "9:00 am" in English; in Hindi the CLDR day period goes first, as people
 # say it ("सुबह 9:00", "दोपहर 2:30"), rather than Babel's default "am"/"pm".
-TIME_PATTERN = {"en": "h:mm a", "hi": "B h:mm"}
+TIME_PATTERN = {"en": "h:mm a", "hi": "B h:mm", "hi-Latn": "B h:mm"}
+# CLDR's hi_Latn leaves two day periods in English ("noon 12:00", "midnight 12:00"): say them
+# the way the rest are said.
+_LATN_PERIODS = (("noon ", "dopahar "), ("midnight ", "raat "))
 
 
 def locales_dir() -> Path:
     """Return the folder holding the catalogs."""
     return Path(locales.__file__).parent
+
+
+def catalog_name(lang: str) -> str:
+    """Return a language's catalog folder: gettext and Babel write "hi-Latn" as hi_Latn."""
+    return lang.replace("-", "_")
 
 
 class Catalogs:
@@ -57,7 +68,7 @@ class Catalogs:
         return self._loaded[lang]
 
     def _load(self, lang: str) -> NullTranslations:
-        folder = self.directory / lang / "LC_MESSAGES"
+        folder = self.directory / catalog_name(lang) / "LC_MESSAGES"
         po, mo = folder / f"{DOMAIN}.po", folder / f"{DOMAIN}.mo"
         if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
             with mo.open("rb") as handle:
@@ -65,7 +76,7 @@ class Catalogs:
         if not po.exists():
             return NullTranslations()
         with po.open("rb") as handle:
-            catalog = read_po(handle, locale=lang, domain=DOMAIN)
+            catalog = read_po(handle, locale=catalog_name(lang), domain=DOMAIN)
         buffer = io.BytesIO()
         write_mo(buffer, catalog, use_fuzzy=False)
         buffer.seek(0)
@@ -115,6 +126,8 @@ class Catalogs:
 
 def _lower_period(text: str) -> str:
     """Return "9:00 am" whatever the CLDR data: en_IN's am/pm became AM/PM in Babel 2.19."""
+    for english, hindi in _LATN_PERIODS:
+        text = text.replace(english, hindi)
     return text.replace("\u202fAM", "\u202fam").replace("\u202fPM", "\u202fpm").replace(" AM", " am").replace(" PM", " pm")
 
 

@@ -22,6 +22,10 @@ from sqlalchemy.exc import ArgumentError
 DEFAULT_DATABASE_URL = "sqlite:///teleopd.db"
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
 DEFAULT_VIDEO_BASE_URL = "https://meet.jit.si/"
+# The service's default language (a new user's, until they choose): English or Hindi only.
+# Romanised Hindi (flows/engine.py LANGUAGES "hi-Latn") is a person's choice for a phone that
+# cannot show Devanagari, offered when they write it by SMS; as a default it would send Latin
+# Hindi to every smartphone user, who reads Devanagari.
 LANGUAGES = ("en", "hi")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("json", "text")

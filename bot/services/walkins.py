@@ -41,9 +41,16 @@ class WalkinRecords:
         """Register the patient as a person of their own and book the next session; say which chat texts them."""
         worker = self._worker()
         sms_identity = ensure_identity(self.session, SMS_CHANNEL, patient.phone)
-        if sms_identity.language is None:
-            sms_identity.language = self.identity.language or "hi"
         person = self._patient(sms_identity, patient, worker)
+        if patient.language is not None:
+            # Chosen in front of the health worker for the phone these SMS go to (romanised Hindi
+            # when it shows Devanagari as boxes): the number's SMS chat speaks it from now on, even
+            # if someone registered on it before (who keeps their own record, language included,
+            # and can send LANGUAGE). Else the walk-in's token would come in a script they cannot read.
+            person.language = patient.language
+            sms_identity.language = patient.language
+        if sms_identity.language is None:
+            sms_identity.language = patient.language or self.identity.language or "hi"
         bookings = BookingRecords(self.session, sms_identity, self.now, patient=person)
         result = bookings.book(opd_id, None, intake, priority=priority)
         if result.outcome in (BookingOutcome.CLOSED, BookingOutcome.FULL) and result.offer is not None:
@@ -71,7 +78,7 @@ class WalkinRecords:
         holder = sms_identity.person
         if holder is not None and holder.patient is not None and fold(holder.name) == fold(patient.name):
             return holder  # the same patient, back at the clinic
-        person = Person(role=Role.PATIENT, name=patient.name, phone=patient.phone, language=sms_identity.language or "hi")
+        person = Person(role=Role.PATIENT, name=patient.name, phone=patient.phone, language=patient.language or sms_identity.language or "hi")
         person.patient = Patient(age=patient.age, sex=patient.sex, state_code="", district=worker.clinic[:80], consent_at=self.now)
         self.session.add(person)
         self.session.flush()

@@ -16,6 +16,8 @@ class WalkIn:
     name: str
     age: int
     sex: str
+    # The language of their SMS ("en", "hi", "hi-Latn"), asked by the health worker; None: not asked.
+    language: str | None = None
 
 
 class Walkins(Protocol):

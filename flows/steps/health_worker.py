@@ -3,22 +3,26 @@
 ```mermaid
 stateDiagram-v2
     hw_home --> hw_phone: book for a patient
-    hw_phone --> hw_name --> hw_age --> hw_sex --> hw_symptoms --> hw_opd
+    hw_phone --> hw_language --> hw_name --> hw_age --> hw_sex --> hw_symptoms --> hw_opd
     hw_opd --> hw_home: token booked; the patient gets SMS, the worker is told
 ```
-Registration is minimal (mobile number, name, age, sex): the patient is in front of the
-health worker, who explained what is stored. The patient then gets SMS-form messages on
-their own number: the token, their place, "the doctor will call you now".
+Registration is minimal (mobile number, the language of their SMS, name, age, sex): the
+patient is in front of the health worker, who explained what is stored. The patient then
+gets SMS-form messages on their own number, in the language they chose (romanised Hindi for
+a phone that shows Devanagari as boxes): the token, their place, and what happens at their
+turn: the doctor sees them by video at the clinic, the health worker joining with them (the
+health worker gets the room when the doctor calls, flows/steps/visit.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from flows.engine import Answer, Step, Turn, choose_again
+from flows.engine import ROMANISED_HINDI, Answer, Step, Turn, choose_again
 from flows.messages import Choice, Reply, Text, sms, t
 from flows.notices import Notify
 from flows.ports import BookingOutcome, Intake, WalkIn
+from flows.steps.onboarding import LANGUAGE_CHOICES
 from flows.steps.opd_choice import opds_seeing
 from flows.steps.questions import AgeQuestion, NameQuestion, PhoneQuestion, SexQuestion
 from flows.steps.token_text import token_wait, token_when
@@ -26,7 +30,7 @@ from flows.understanding.duration import parse_duration
 from flows.understanding.specialty import specialty_for
 from flows.understanding.symptoms import find_symptoms
 
-HW_KEYS = ("hw_phone", "hw_name", "hw_age", "hw_sex", "hw_intake")
+HW_KEYS = ("hw_phone", "hw_language", "hw_name", "hw_age", "hw_sex", "hw_intake")
 
 
 class HwHomeStep(Step):
@@ -75,11 +79,37 @@ def _sex_question(turn: Turn) -> Text:
     return t("Is {name} female, male or other?", name=turn.data.get("hw_name", ""))
 
 
-# The patient's mobile number (their SMS updates go there), name, age and sex.
+# The patient's mobile number (their SMS updates go there), the language of those SMS, name, age and sex.
 HW_PHONE = PhoneQuestion(
-    "hw_phone", "hw_phone", t("What is the patient's mobile number? They will get their token and updates there by SMS."), "hw_name",
+    "hw_phone", "hw_phone", t("What is the patient's mobile number? They will get their token and updates there by SMS."), "hw_language",
     invalid=t("That does not look like a mobile number. Please send 10 digits, for example 98765 43210."),
 )
+
+
+def sms_language_choices() -> tuple[Choice, ...]:
+    """Return the languages a walk-in's SMS can be in: the language question's, romanised Hindi said in full."""
+    return tuple(
+        choice if choice.key != ROMANISED_HINDI
+        else Choice(choice.key, t("Hindi in English letters, for phones without Hindi"), (*choice.aliases, "english letters"))
+        for choice in LANGUAGE_CHOICES
+    )
+
+
+class HwLanguageStep(Step):
+    """Asks the language of the walk-in's SMS: theirs, not the health worker's."""
+
+    name = "hw_language"
+
+    def ask(self, turn: Turn) -> Reply:
+        return Reply(t("Which language should the patient's SMS be in?"), sms_language_choices())
+
+    def answer(self, turn: Turn, answer: Answer) -> None:
+        """Keeps the language for the booking."""
+        if answer.choice is None:
+            turn.ask_again(choose_again())
+            return
+        turn.data["hw_language"] = answer.choice
+        turn.goto("hw_name")
 HW_NAME = NameQuestion("hw_name", "hw_name", t("What is the patient's name?"), "hw_age")
 HW_AGE = AgeQuestion("hw_age", "hw_age", _age_question, "hw_sex")
 HW_SEX = SexQuestion("hw_sex", "hw_sex", _sex_question, "hw_symptoms")
@@ -148,7 +178,9 @@ class HwOpdStep(Step):
             text=intake_data.get("text", ""), symptoms=tuple(intake_data.get("symptoms", ())), unknown=tuple(intake_data.get("unknown", ())),
             duration_days=intake_data.get("duration_days"), duration_text=intake_data.get("duration_text"), red_flags=red_flags, for_whom="walk_in",
         )
-        patient = WalkIn(phone=data["hw_phone"], name=data["hw_name"], age=int(data["hw_age"]), sex=data["hw_sex"])
+        patient = WalkIn(
+            phone=data["hw_phone"], name=data["hw_name"], age=int(data["hw_age"]), sex=data["hw_sex"], language=data.get("hw_language"),
+        )
         result = walkins.book(patient, int(answer.choice.removeprefix("opd:")), intake, priority=bool(red_flags))
         if result.token is not None and result.outcome in (BookingOutcome.BOOKED, BookingOutcome.EXISTING):
             token = result.token
@@ -172,14 +204,23 @@ class HwOpdStep(Step):
 
 
 def patient_token_sms(number: int, opd: object, day: dt.date, position: int, minutes: int) -> Reply:
-    """Return the SMS a walk-in patient gets with their token."""
+    """Return the SMS a walk-in patient gets with their token, and what happens at their turn.
+
+    A walk-in is seen at the clinic: when the doctor calls, the health worker who booked gets
+    the video room and joins from the clinic with the patient (flows/steps/visit.py), whose
+    own phone may not open a video call. So the patient is told to be at the clinic then.
+    """
     return Reply(
         t(
-            "Your token for {opd}: number {number}, {date}. Place in the queue: {position}, about {minutes} minutes. The doctor will call you on this number.",
+            "Your token for {opd}: number {number}, {date}. Place in the queue: {position}, about {minutes} minutes. "
+            "When your turn comes, the health worker at the clinic will connect you to the doctor by video: please be at the clinic then.",
             opd=opd, number=number, date=day, position=position, minutes=minutes,  # type: ignore[arg-type]
         ),
         kind="push",
-        sms=sms("Token {number}, {opd}, {date}. Place {position}, ~{minutes} min. The doctor will call you.", number=number, opd=opd, date=day, position=position, minutes=minutes),  # type: ignore[arg-type]
+        sms=sms(
+            "Token {number}, {opd}, {date}. Place {position}, ~{minutes} min. Be at the clinic at your turn: the doctor sees you there by video.",
+            number=number, opd=opd, date=day, position=position, minutes=minutes,  # type: ignore[arg-type]
+        ),
     )
 
 
@@ -202,4 +243,4 @@ def worker_advice(number: int, name: str, doctor: str, words: str) -> Reply:
     )
 
 
-STEPS: tuple[Step, ...] = (HwHomeStep(), HW_PHONE, HW_NAME, HW_AGE, HW_SEX, HwSymptomsStep(), HwOpdStep())
+STEPS: tuple[Step, ...] = (HwHomeStep(), HW_PHONE, HwLanguageStep(), HW_NAME, HW_AGE, HW_SEX, HwSymptomsStep(), HwOpdStep())

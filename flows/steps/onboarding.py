@@ -20,7 +20,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from flows.engine import Answer, Step, Turn, choose_again
+from flows.engine import ROMANISED_HINDI, SMS, Answer, Step, Turn, choose_again
 from flows.messages import ByLanguage, Choice, Reply, Text, t
 from flows.ports import Profile
 from flows.steps.questions import (
@@ -33,16 +33,59 @@ from flows.steps.questions import (
     TextQuestion,
     YesNoQuestion,
 )
+from flows.understanding.hinglish import is_romanised_hindi
 from flows.understanding.india import match_state, state_by_code, state_menu_lines
+from flows.understanding.text import is_devanagari
 
 DISTRICT_MAX = 60
 PROFILE_FIELDS = ("name", "age", "sex", "state", "district", "phone")
 
+# Romanised Hindi, named so that anyone can read it on any phone: in Latin letters, the way
+# people call it ("Hinglish", Hindi in English letters), for phones that show Devanagari as
+# boxes. Not "Hindi (...)": "Hindi" typed alone means Hindi in its own script.
+ROMANISED_LABEL = "Hinglish: Hindi in English letters"
 LANGUAGE_CHOICES = (
-    # Each language is named in its own script, whatever the current language is.
+    # Each language is named in its own script, whatever the current language is; except that
+    # a romanised Hindi reader's SMS stays in Latin letters (its phone may show Devanagari as
+    # boxes, and one Devanagari letter makes the whole SMS UCS-2): there Hindi is "Hindi akshar".
     Choice("en", ByLanguage(en="English", hi="English"), aliases=("angrezi", "अंग्रेजी", "अंग्रेज़ी", "eng")),
-    Choice("hi", ByLanguage(en="हिन्दी", hi="हिन्दी"), aliases=("hindi", "हिंदी", "hin")),
+    Choice("hi", ByLanguage(en="हिन्दी", hi="हिन्दी", latn="Hindi (Hindi akshar)"), aliases=("hindi", "हिंदी", "hin")),
+    Choice(
+        ROMANISED_HINDI,
+        ByLanguage(en=ROMANISED_LABEL, hi=ROMANISED_LABEL, latn="Hinglish (English akshar)"),
+        aliases=(
+            "hinglish", "roman hindi", "romanised hindi", "romanized hindi", "roman", "hindi in english",
+            "hindi english", "english letters", "english akshar", "angrezi akshar", "hindi angrezi akshar",
+            "hindi roman", "latin", "हिंग्लिश", "रोमन हिंदी",
+        ),
+    ),
 )
+
+
+def language_choices(turn: Turn) -> tuple[Choice, ...]:
+    """Return the languages in the order offered: romanised Hindi first when it is the suggestion.
+
+    It is the suggestion when the conversation is in it already: chosen before, or guessed
+    from romanised Hindi sent by SMS (flows/conversation.py). Numbers follow the order shown.
+    """
+    if turn.state.language != ROMANISED_HINDI:
+        return LANGUAGE_CHOICES
+    return tuple(sorted(LANGUAGE_CHOICES, key=lambda choice: choice.key != ROMANISED_HINDI))
+
+
+def first_language(turn: Turn, text: str) -> str:
+    """Return the language a first message suggests, until the person chooses one.
+
+    Devanagari is Hindi. Hindi in Latin letters by SMS ("mujhe bukhar hai") is romanised
+    Hindi: the phone may not show Devanagari (it shows boxes), so the language question
+    comes in Latin letters with romanised Hindi first (LanguageStep, below). Other
+    channels run on smartphones, which show Devanagari: there it is the default language.
+    """
+    if is_devanagari(text):
+        return "hi"
+    if turn.inbound.channel == SMS and is_romanised_hindi(text):
+        return ROMANISED_HINDI
+    return turn.ports.default_language
 
 
 class LanguageStep(Step):
@@ -51,11 +94,14 @@ class LanguageStep(Step):
     name = "language"
 
     def ask(self, turn: Turn) -> Reply:
-        return Reply(t("Which language would you like to use?"), LANGUAGE_CHOICES)
+        return Reply(t("Which language would you like to use?"), language_choices(turn))
 
     def answer(self, turn: Turn, answer: Answer) -> None:
         """Stores the language and returns to where the user was, or starts with consent."""
         if answer.choice is None:
+            if "resume_step" not in turn.data and turn.inbound.channel == SMS and is_romanised_hindi(answer.text):
+                # Not chosen yet, and Hindi typed in Latin letters by SMS: ask again in it, offering it first.
+                turn.state.language = ROMANISED_HINDI
             turn.ask_again(t("Please choose a language below: send its number, or type it."))
             return
         turn.state.language = answer.choice

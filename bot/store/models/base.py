@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Integer,
+    String,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
@@ -24,6 +25,12 @@ JsonDict = JSON().with_variant(JSONB(), "postgresql")
 # BIGINT ids on PostgreSQL (a national outbox passes 2**31 rows); SQLite needs INTEGER for
 # its rowid alias to autoincrement.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# A language tag (flows/engine.py LANGUAGES: "en", "hi", "hi-Latn"). PostgreSQL holds it to 16
+# characters (migration 0010 widened it from 5). SQLite never enforces a VARCHAR's length
+# (https://www.sqlite.org/datatype3.html §3.1), so its columns stay as they were created:
+# widening them would rebuild `people`, and with foreign keys on, SQLite's DROP TABLE deletes
+# every patient row with it.
+LanguageTag = String(16).with_variant(String(5), "sqlite")
 
 
 def utcnow() -> dt.datetime:

@@ -16,7 +16,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.store.models.base import Base, BigId, JsonDict, UTCDateTime, utcnow
+from bot.store.models.base import (
+    Base,
+    BigId,
+    JsonDict,
+    LanguageTag,
+    UTCDateTime,
+    utcnow,
+)
 
 
 class OutboxStatus(StrEnum):
@@ -71,7 +78,7 @@ class OutboxMessage(Base):
     identity_id: Mapped[int] = mapped_column(BigId, ForeignKey("identities.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(20))
     address: Mapped[str] = mapped_column(String(100))
-    language: Mapped[str] = mapped_column(String(5))
+    language: Mapped[str] = mapped_column(LanguageTag)
     kind: Mapped[str] = mapped_column(String(10), default="reply")
     # The message as flows produced it (catalog id + parameters + choices); rendered by the
     # worker in `language` for `channel`.

@@ -14,7 +14,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bot.store.models.base import Base, BigId, JsonDict, UTCDateTime, utcnow
+from bot.store.models.base import (
+    Base,
+    BigId,
+    JsonDict,
+    LanguageTag,
+    UTCDateTime,
+    utcnow,
+)
 
 
 class Role(StrEnum):
@@ -35,7 +42,7 @@ class Person(Base):
     role: Mapped[str] = mapped_column(String(20), default=Role.PATIENT)
     name: Mapped[str] = mapped_column(String(120))
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
-    language: Mapped[str] = mapped_column(String(5), default="en")
+    language: Mapped[str] = mapped_column(LanguageTag, default="en")
     # A family member booked for by someone else (a child, a parent): who looks after them.
     guardian_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("people.id", ondelete="CASCADE", name="fk_people_guardian_id"), index=True
@@ -75,7 +82,7 @@ class Identity(Base):
     channel: Mapped[str] = mapped_column(String(20))
     address: Mapped[str] = mapped_column(String(100))
     person_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("people.id", ondelete="SET NULL"), index=True)
-    language: Mapped[str | None] = mapped_column(String(5))
+    language: Mapped[str | None] = mapped_column(LanguageTag)
     opted_out: Mapped[bool] = mapped_column(default=False)
     opted_out_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
