@@ -38,6 +38,9 @@ class Settings:
     twilio_auth_token: str | None = None
     twilio_whatsapp_from: str | None = None
     twilio_sms_from: str | None = None
+    # The voice line: the number calls are placed from, and the missed-call number (webhooks/voice.py).
+    twilio_voice_from: str | None = None
+    twilio_missed_call_number: str | None = None
     twilio_api_url: str | None = None
     redis_url: str | None = None
     video_base_url: str = DEFAULT_VIDEO_BASE_URL
@@ -135,6 +138,11 @@ class Settings:
         return self._twilio_credentials and self.twilio_sms_from is not None
 
     @property
+    def voice_enabled(self) -> bool:
+        """Tell whether the voice line answers calls (Twilio credentials): placing calls also needs TELEOPD_TWILIO_VOICE_FROM."""
+        return self._twilio_credentials and self.public_url is not None
+
+    @property
     def is_sqlite(self) -> bool:
         """Tell whether the database is an SQLite file."""
         return self.database_url.lower().startswith("sqlite")
@@ -184,7 +192,8 @@ def _check_twilio(values: dict[str, object]) -> None:
         "TELEOPD_TWILIO_WHATSAPP_FROM": values.get("twilio_whatsapp_from"),
         "TELEOPD_TWILIO_SMS_FROM": values.get("twilio_sms_from"),
     }
-    given = [var for var, value in twilio_vars.items() if value is not None]
+    voice_vars = {"TELEOPD_TWILIO_VOICE_FROM": values.get("twilio_voice_from"), "TELEOPD_TWILIO_MISSED_CALL_NUMBER": values.get("twilio_missed_call_number")}
+    given = [var for var, value in {**twilio_vars, **voice_vars}.items() if value is not None]
     if not given:
         return
     for var in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):

@@ -46,6 +46,7 @@ from flows.ports.patients import (
     Patients,
     Profile,
 )
+from flows.ports.voice import VoiceLine
 from flows.ports.walkins import (
     WalkIn,
     Walkins,
@@ -80,6 +81,7 @@ __all__ = [
     "TokenInfo",
     "VisitOutcome",
     "Visits",
+    "VoiceLine",
     "WalkIn",
     "Walkins",
 ]
