@@ -175,8 +175,9 @@ def answer_call(
         bookings: Bookings = BookingRecords(session, identity, now, patient=person) if line.registered() else NoBookings()
         visits = _visits(session, key, person, now) if (stage or "").startswith(voice.CALL) else None
         turn = voice.answer(stage, key, language, voice.Caller(line, bookings, now, booking_number, visits))
-        if turn.language is not None:
-            identity.language = turn.language
+        if turn.language is not None or identity.language is None:
+            # The language it spoke in is the line's from now on: a call placed to it speaks it too.
+            identity.language = turn.language or voice.spoken_language(language)
         queued = apply_notices(session, turn.notices, now) > 0
         if queued:
             db.notify_outbox(session)
