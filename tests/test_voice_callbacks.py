@@ -14,8 +14,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from bot.runtime import Services
+from bot.services.erasure import erase_by_phone
 from bot.services.voice import answer_call
-from bot.store.models import CallbackRequest
+from bot.store.models import CallbackRequest, Conversation, Identity
 from tests.booking_helpers import _clear_of_midnight_ist  # noqa: F401  (fixture)
 from tests.operators import signed_in
 from tests.test_voice_webhook import new_sid, patient
@@ -74,3 +75,18 @@ def test_the_dashboard_lists_open_requests_masked_in_ist_and_closes_them(client:
 def test_an_empty_list_says_nobody_is_waiting(client: FlaskClient) -> None:
     html = client.get("/dashboard", query_string={"lang": "hi"}).get_data(as_text=True)
     assert "कोई भी वापस फ़ोन का इंतज़ार नहीं कर रहा।" in html
+
+
+def test_erasing_a_patient_erases_their_voice_line_and_call_backs(demo: Services) -> None:
+    patient(demo, "hi", PHONE)
+    at = dt.datetime.now(dt.UTC)
+    press_3(demo, PHONE, at)
+    answer_call(demo.db, new_sid(), PHONE, "menu", "4", at)  # "call me" is kept on the line
+    with demo.db.write() as session:
+        erased, staff = erase_by_phone(session, PHONE, at)
+    assert erased and not staff
+    with demo.db.read() as session:
+        assert session.scalars(select(CallbackRequest)).all() == []
+        lines = session.scalars(select(Identity).where(Identity.channel == "voice")).all()
+        assert [line.address.startswith("erased:") for line in lines] == [True]
+        assert session.scalars(select(Conversation.data).where(Conversation.identity_id == lines[0].id)).one() == {}

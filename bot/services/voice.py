@@ -23,7 +23,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from bot.outbox.enqueue import apply_notices, enqueue
@@ -123,6 +123,14 @@ def ring_party(session: Session, person_id: int, phones: set[str]) -> Party | No
     ).all()
     found = next((identity_id for identity_id, data in lines if (data or {}).get(CALL_ME)), None)
     return Party(found, about=person_id) if found is not None else None
+
+
+def voice_lines_erased(session: Session, phones: set[str], person_ids: list[int]) -> list[Identity]:
+    """Delete the call-back requests of erased people and numbers; return those numbers' voice lines, to be erased with their chats."""
+    if not phones and not person_ids:
+        return []
+    session.execute(delete(CallbackRequest).where(or_(CallbackRequest.person_id.in_(person_ids), CallbackRequest.phone.in_(sorted(phones)))))
+    return list(session.scalars(select(Identity).where(Identity.channel == VOICE, Identity.address.in_(sorted(phones))).order_by(Identity.id)))
 
 
 def _recorded(session: Session, identity: Identity, key: str, now: dt.datetime) -> bool:
