@@ -44,6 +44,7 @@ def open_requests(services: Services) -> list[CallbackRequest]:
         return list(session.scalars(select(CallbackRequest).where(CallbackRequest.done_at.is_(None))))
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize("lang", ["en", "hi"])
 def test_the_dashboard_lists_open_requests_masked_in_ist_and_closes_them(client: FlaskClient, demo: Services, lang: str) -> None:
     patient(demo, "hi", PHONE)
@@ -77,6 +78,7 @@ def test_an_empty_list_says_nobody_is_waiting(client: FlaskClient) -> None:
     assert "कोई भी वापस फ़ोन का इंतज़ार नहीं कर रहा।" in html
 
 
+@pytest.mark.both_databases
 def test_erasing_a_patient_erases_their_voice_line_and_call_backs(demo: Services) -> None:
     patient(demo, "hi", PHONE)
     at = dt.datetime.now(dt.UTC)

@@ -140,6 +140,7 @@ def test_a_caller_we_do_not_know_is_asked_the_language_once(client, demo: Servic
     assert {lang_ for _, lang_, _ in says(again)} == {SPOKEN_AS[lang]}
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize("lang", LANGS)
 def test_cancel_takes_a_confirmation_and_a_retried_key_cancels_nothing_twice(client, demo: Services, lang: str) -> None:  # type: ignore[no-untyped-def]
     patient(demo, lang)
@@ -159,6 +160,7 @@ def test_cancel_takes_a_confirmation_and_a_retried_key_cancels_nothing_twice(cli
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == cancelled_rows
 
 
+@pytest.mark.both_databases
 def test_key_3_leaves_one_open_callback_request(client, demo: Services) -> None:  # type: ignore[no-untyped-def]
     patient(demo, "hi")
     for _ in range(2):
