@@ -202,3 +202,11 @@ def test_the_doctor_ready_call_reaches_the_patient_who_asked_for_it() -> None:
     # Without the wish, no call: the SMS with the room is enough.
     quiet = visit.called_notices(dataclasses.replace(view, call=NewCall(120)), IN_MEMORY_NOW)
     assert not [n for n in quiet if getattr(n, "identity_id", None) == 8]
+
+
+def test_without_a_number_to_call_from_key_4_is_not_offered(catalogs: Catalogs) -> None:
+    line = FakeLine()
+    caller = dataclasses.replace(_caller(line), can_ring=False)
+    assert "Press 4" not in heard(catalogs, voice.answer(voice.START, None, "en", caller))
+    voice.answer(voice.MENU, "4", "en", caller)
+    assert not line.calls

@@ -94,7 +94,9 @@ def call():  # type: ignore[no-untyped-def]
             stage, key = voice.CALL, voice_channel.chosen_key(keys, incoming.digits)
         else:
             stage, key = _stage(request.args.get(voice_channel.STAGE_PARAM)), incoming.digits
-        answered = answer_call(services.db, incoming.sid, incoming.caller, stage, key, now, booking_number(settings))
+        answered = answer_call(
+            services.db, incoming.sid, incoming.caller, stage, key, now, booking_number(settings), can_ring=settings.twilio_voice_from is not None,
+        )
     except (OperationalError, InterfaceError) as exc:
         log.error("voice: database unavailable: %s", type(exc).__name__)
         return _both(t("Sorry, the service is busy. Please call again in a few minutes."))

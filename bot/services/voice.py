@@ -169,7 +169,8 @@ class Answered:
 
 
 def answer_call(
-    db: Database, sid: str, phone: str, stage: str | None, key: str | None, now: dt.datetime, booking_number: str | None = None,
+    db: Database, sid: str, phone: str, stage: str | None, key: str | None, now: dt.datetime,
+    booking_number: str | None = None, can_ring: bool = True,
 ) -> Answered:
     """Run one answer of the voice line in one transaction: the key's effects, and what the caller hears."""
     with db.write() as session:
@@ -182,7 +183,7 @@ def answer_call(
         line = CallerLine(session, identity, person, now)
         bookings: Bookings = BookingRecords(session, identity, now, patient=person) if line.registered() else NoBookings()
         visits = _visits(session, key, person, now) if (stage or "").startswith(voice.CALL) else None
-        turn = voice.answer(stage, key, language, voice.Caller(line, bookings, now, booking_number, visits))
+        turn = voice.answer(stage, key, language, voice.Caller(line, bookings, now, booking_number, visits, can_ring))
         if turn.language is not None or identity.language is None:
             # The language it spoke in is the line's from now on: a call placed to it speaks it too.
             identity.language = turn.language or voice.spoken_language(language)

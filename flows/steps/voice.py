@@ -86,6 +86,8 @@ class Caller:
     booking_number: str | None = None
     # The patient's side of a call placed by the outbox ("the doctor is ready"), when there is one.
     visits: Visits | None = None
+    # Whether calls can be placed at all (a number to call from): else key 4 is not offered.
+    can_ring: bool = True
 
 
 def answer(stage: str | None, key: str | None, language: str | None, caller: Caller) -> VoiceTurn:
@@ -123,7 +125,7 @@ def _menu(lang: str, caller: Caller, *before: Text) -> Spoken:
     if caller.line.registered() and caller.bookings.live_tokens():
         keys.append(t("Press 2 to cancel your token."))
     keys.append(t("Press 3 and a health worker will call you back."))
-    if caller.line.registered():
+    if caller.line.registered() and caller.can_ring:
         keys.append(t("Press 4 to stop the phone call when the doctor is ready.") if caller.line.call_me() else t("Press 4 to get a phone call when the doctor is ready."))
     keys.append(t("Press 9 to change the language."))
     return Spoken(_said(lang, *before, *keys), gather=MENU, silence=_said(lang, t("Thank you for calling. Goodbye.")))
@@ -187,7 +189,7 @@ def _menu_key(key: str, lang: str, caller: Caller) -> VoiceTurn:
             "You have already asked for a call back. A health worker will call you soon."
         )
         return VoiceTurn(_menu(lang, caller, said))
-    if key == "4" and line.registered():
+    if key == "4" and line.registered() and caller.can_ring:
         on = not line.call_me()
         line.set_call_me(on)
         said = t("When the doctor is ready, we will phone you on this number.") if on else t(
