@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from bot.channels import voice as voice_channel
+from bot.channels.base import OutgoingChoice, OutgoingMessage, PermanentError
 from bot.platform.i18n import Catalogs
 from flows.engine import LANGUAGES
 from flows.ports import CallEnded, Joined, NewCall, Party
@@ -210,3 +211,14 @@ def test_without_a_number_to_call_from_key_4_is_not_offered(catalogs: Catalogs) 
     assert "Press 4" not in heard(catalogs, voice.answer(voice.START, None, "en", caller))
     voice.answer(voice.MENU, "4", "en", caller)
     assert not line.calls
+
+
+def test_a_placed_calls_twiml_keeps_within_the_calls_apis_4000_characters() -> None:
+    choices = (OutgoingChoice("join:7", "I am joining"), OutgoingChoice("leave:7", "I cannot come now"))
+    short = voice_channel.render_call(OutgoingMessage("नमस्ते। डॉक्टर तैयार हैं।", choices), "https://teleopd.example.org")
+    assert short.count("<Say") == 2 and 'language="hi-IN"' in short and "keys=join%3A7%7Cleave%3A7" in short
+    long_text = "Namaste. " * 220  # about 2,000 characters: twice would pass 4,000
+    once = voice_channel.render_call(OutgoingMessage(long_text, choices), "https://teleopd.example.org")
+    assert once.count("<Say") == 1 and len(once) <= voice_channel.MAX_TWIML_CHARS
+    with pytest.raises(PermanentError):
+        voice_channel.render_call(OutgoingMessage(long_text * 3, choices), "https://teleopd.example.org")

@@ -43,6 +43,9 @@ VOICE_PATH = "/webhooks/twilio/voice"
 VOICES = {"hi": ("hi-IN", "Polly.Aditi"), "en": ("en-IN", "Polly.Aditi")}
 # Seconds Twilio waits for a key before falling through to the words after the Gather.
 GATHER_TIMEOUT_S = 8
+# The Calls API refuses inline TwiML over 4,000 characters (error 32018,
+# https://www.twilio.com/docs/api/errors/32018).
+MAX_TWIML_CHARS = 4000
 # The Calls API's rate: Twilio queues outbound calls at the account's CPS, 1 a second by default.
 CALLS_PER_SECOND = 1
 _SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
@@ -137,13 +140,18 @@ def language_of(text: str) -> str:
 
 
 def render_call(message: OutgoingMessage, base: str) -> str:
-    """Return the TwiML of a call we place: the message twice (said once more, for a listener who missed it), one key."""
+    """Return the TwiML of a call we place: the message twice (said once more, for a listener who missed it), one key.
+
+    Said once when twice would pass the Calls API's 4,000 characters; raise PermanentError when even once does.
+    """
     lang = language_of(message.text)
     keys = [c.key for c in message.choices]
-    lines = [(message.text, lang), (message.text, lang)]
-    if not keys:
-        return speak(lines)
-    return speak(lines, action_url(base, None, keys))
+    action = action_url(base, None, keys) if keys else None
+    for times in (2, 1):
+        twiml = speak([(message.text, lang)] * times, action)
+        if len(twiml) <= MAX_TWIML_CHARS:
+            return twiml
+    raise PermanentError(f"the call's TwiML is over {MAX_TWIML_CHARS} characters", code="32018")
 
 
 class VoiceChannel:

@@ -2,8 +2,8 @@
 
 Response shape after the Call resource (https://www.twilio.com/docs/voice/api/call-resource):
 a "CA" sid and status "queued". A call needs To, From, and one of Url, Twiml or ApplicationSid
-(error 21205 otherwise, as Twilio answers a call with nothing to do). The TwiML is kept as
-sent, so tests read it as XML.
+(error 21205 otherwise, as Twilio answers a call with nothing to do), and inline TwiML of at
+most 4,000 characters (error 32018). The TwiML is kept as sent, so tests read it as XML.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ def create_call(account_sid: str, params: dict[str, str]) -> tuple[int, dict[str
         return 400, {"code": 21201, "message": "No 'To' or 'From' number is specified", "status": 400}
     if not (params.get("Url") or params.get("Twiml") or params.get("ApplicationSid")):
         return 400, {"code": 21205, "message": "Url parameter is required.", "status": 400}
+    if len(params.get("Twiml", "")) > 4000:
+        return 400, {"code": 32018, "message": "Twiml size exceeded maximum allowed value of 4000 characters", "status": 400}
     sid = "CA" + secrets.token_hex(16)
     now = formatdate(usegmt=True)
     return 201, {
