@@ -16,10 +16,17 @@ import pytest
 from bot.channels import voice as voice_channel
 from bot.channels.base import OutgoingChoice, OutgoingMessage, PermanentError
 from bot.platform.i18n import Catalogs
-from flows.engine import LANGUAGES
+from flows.engine import LANGUAGES, State
 from flows.ports import CallEnded, Joined, NewCall, Party
 from flows.steps import visit, voice
-from tests.helpers import FAKE_OPDS, IN_MEMORY_NOW, FakeBookings, consultation_view
+from tests.helpers import (
+    FAKE_OPDS,
+    IN_MEMORY_NOW,
+    FakeBookings,
+    FakeWalkins,
+    FlowChat,
+    consultation_view,
+)
 
 DEVANAGARI = re.compile(r"[\u0900-\u097F]")
 SPOKEN = ("en", "hi")
@@ -222,3 +229,32 @@ def test_a_placed_calls_twiml_keeps_within_the_calls_apis_4000_characters() -> N
     assert once.count("<Say") == 1 and len(once) <= voice_channel.MAX_TWIML_CHARS
     with pytest.raises(PermanentError):
         voice_channel.render_call(OutgoingMessage(long_text * 3, choices), "https://teleopd.example.org")
+
+
+WALK_IN = [("choice", "book"), ("text", "98765 43210"), ("text", "Ramesh"), ("text", "40"), ("choice", "male"), ("text", "bukhar 2 din se")]
+ASKED = {"en": "Should Ramesh also get a phone call when the doctor is ready?", "hi": "क्या Ramesh को फ़ोन कॉल भी आए?"}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize(("answer", "rung"), [("1", ["+919876543210"]), ("2", [])])
+def test_the_health_worker_is_asked_whether_a_walk_in_is_phoned_too(catalogs: Catalogs, lang: str, answer: str, rung: list[str]) -> None:
+    walkins = FakeWalkins(rings=True)
+    chat = FlowChat(catalogs, lang, State(step="hw_home", language=lang), role="health_worker", walkins=walkins, bookings=walkins.bookings)
+    for kind, value in WALK_IN:
+        chat.send(**{kind: value})
+    texts = chat.send(choice=f"opd:{FAKE_OPDS[0].id}")
+    assert chat.state.step == "hw_call_me" and walkins.booked
+    if lang in ASKED:
+        assert ASKED[lang] in texts[-1], texts
+    texts = chat.send(answer)
+    assert walkins.rung == rung and chat.state.step == "hw_home", texts
+    assert "hw_ring_phone" not in chat.state.data
+
+
+def test_without_calls_the_health_worker_is_not_asked(catalogs: Catalogs) -> None:
+    walkins = FakeWalkins()
+    chat = FlowChat(catalogs, "en", State(step="hw_home", language="en"), role="health_worker", walkins=walkins, bookings=walkins.bookings)
+    for kind, value in WALK_IN:
+        chat.send(**{kind: value})
+    chat.send(choice=f"opd:{FAKE_OPDS[0].id}")
+    assert chat.state.step == "hw_home" and walkins.rung == []

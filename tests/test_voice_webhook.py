@@ -20,7 +20,9 @@ from bot.channels.sms_text import segments
 from bot.platform.i18n import Catalogs
 from bot.runtime import Services, build_services
 from bot.services.booking import BookingRecords
+from bot.services.enrolment import add_health_worker
 from bot.services.identities import ensure_identity
+from bot.services.opds import find_opd
 from bot.services.patients import PatientRecords
 from bot.store.models import (
     CallbackRequest,
@@ -33,7 +35,7 @@ from bot.store.models import (
 )
 from flows.ports import Intake, Profile
 from tests.booking_helpers import _clear_of_midnight_ist  # noqa: F401  (fixture)
-from tests.doctor_helpers import WORDS, enrolled_doctor
+from tests.doctor_helpers import WORDS, enrolled_doctor, open_chat
 from tests.fakes.twilio_api import FakeTwilio
 from tests.twilio_helpers import INDIAN, PUBLIC, SID, _post, _settings, client, fake  # noqa: F401  (fixtures)
 
@@ -242,3 +244,24 @@ def test_without_the_wish_no_call_is_placed(client, demo: Services, fake: FakeTw
     doctor.say(WORDS["hi"]["next"])
     demo.worker.drain()
     assert fake.calls() == [] and any(m["To"] == INDIAN for m in fake.sent())
+
+
+def test_a_walk_in_whose_health_worker_chose_a_call_is_phoned_when_the_doctor_is_ready(demo: Services, fake: FakeTwilio) -> None:
+    with demo.db.write() as session:
+        _, code = add_health_worker(session, "Asha Kumari", "PHC Sarnath")
+        opd_id = find_opd(session, "GEN24").id  # type: ignore[union-attr]
+    worker = open_chat(demo, "asha", "hi")
+    worker.say(f"enroll {code}")
+    worker.say(choice="book")
+    for line in ("97457 86257", "रमेश कुमार", "६०"):
+        worker.say(line)
+    worker.say(choice="male")
+    worker.say("बुखार 2 दिन से")
+    asked = worker.say(choice=f"opd:{opd_id}")
+    assert "फ़ोन कॉल भी आए" in asked.all_text, asked.texts
+    assert "फ़ोन कॉल आएगी" in worker.say("हाँ").all_text
+    doctor = enrolled_doctor(demo, "doc-walk-in", "en")
+    doctor.say(WORDS["en"]["next"])
+    demo.worker.drain()
+    [call] = fake.calls()
+    assert call["To"] == INDIAN and says(ET.fromstring(call["Twiml"]))[0][1] == "hi-IN"
