@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.channels.sms_text import segments
+from bot.platform.config import Settings, SettingsError
 from bot.platform.i18n import Catalogs
 from bot.runtime import Services, build_services
 from bot.services.booking import BookingRecords
@@ -38,6 +39,7 @@ from tests.booking_helpers import _clear_of_midnight_ist  # noqa: F401  (fixture
 from tests.doctor_helpers import WORDS, enrolled_doctor, open_chat
 from tests.fakes.twilio_api import FakeTwilio
 from tests.twilio_helpers import INDIAN, PUBLIC, SID, _post, _settings, client, fake  # noqa: F401  (fixtures)
+from webhooks import create_app
 
 VOICE_FROM = "+911140000000"
 MISSED = "+911140000001"
@@ -175,6 +177,15 @@ def test_key_3_leaves_one_open_callback_request(client, demo: Services) -> None:
         assert rows[0].person_id is not None
 
 
+def test_the_line_is_off_without_twilio_and_its_settings_are_checked(db, catalogs: Catalogs) -> None:  # type: ignore[no-untyped-def]
+    app = create_app(build_services(Settings(database_url=db.url), db=db, catalogs=catalogs))
+    assert _post(app.test_client(), "/webhooks/twilio/voice", call_form(new_sid())).status_code == 404
+    with pytest.raises(SettingsError, match="^TWILIO_ACCOUNT_SID must be set when TELEOPD_TWILIO_VOICE_FROM"):
+        Settings.from_env({"TELEOPD_TWILIO_VOICE_FROM": VOICE_FROM})
+    with pytest.raises(SettingsError, match="^TELEOPD_TWILIO_MISSED_CALL_NUMBER must be an E.164"):
+        Settings.from_env({"TELEOPD_TWILIO_MISSED_CALL_NUMBER": "12345"})
+
+
 @pytest.mark.parametrize("form", [
     {"From": ""}, {"From": "Anonymous"}, {"CallSid": "not-a-call"}, {"Digits": "12345"},
 ], ids=["no-from", "withheld", "no-call-sid", "long-digits"])
@@ -231,7 +242,7 @@ def test_the_doctor_ready_call_is_placed_and_its_key_1_joins(client, demo: Servi
     assert dict(parse_qsl(urlsplit(action).query)) == {"keys": f"join:{consultation.id}|leave:{consultation.id}"}
     # The SMS with the room still goes.
     assert any("meet.jit.si" in m.get("Body", "") for m in fake.sent() if m["To"] == INDIAN)
-    answered = post(client, call_form(calls[0].get("Sid", new_sid()), "1", direction="outbound-api"), action)
+    answered = post(client, call_form(new_sid(), "1", direction="outbound-api"), action)
     assert {"en": "The doctor knows you are coming", "hi": "डॉक्टर को पता है"}[lang] in heard(answered)
     assert answered.find("Hangup") is not None
     with demo.db.read() as session:
