@@ -205,6 +205,8 @@ def test_a_missed_call_is_rejected_unanswered_and_the_status_comes_by_sms(client
     reject = root.find("Reject")
     assert reject is not None and reject.get("reason") == "busy" and not says(root)
     post(client, call_form(sid, to=MISSED))  # Twilio's retry: no second SMS
+    withheld = post(client, {**call_form(new_sid(), to=MISSED), "From": "Anonymous"})
+    assert withheld.find("Reject") is not None and not says(withheld)  # unanswered all the same, nobody to text
     demo.worker.drain()
     texts = [m["Body"] for m in fake.sent() if m["To"] == INDIAN]
     assert len(texts) == 1 and str(number) in texts[0] and segments(texts[0]) <= 2, texts

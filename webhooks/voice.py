@@ -20,10 +20,12 @@ import logging
 
 from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy.exc import InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException
 
 from bot.channels import voice as voice_channel
 from bot.channels.base import Malformed
 from bot.channels.twilio import WHATSAPP_PREFIX, mask
+from bot.platform import metrics
 from bot.platform.config import Settings
 from bot.runtime import Services
 from bot.services.voice import answer_call, missed_call
@@ -74,17 +76,25 @@ def call():  # type: ignore[no-untyped-def]
     settings = services.settings
     if not settings.voice_enabled:
         abort(404)
-    form = _verified_form()
+    try:
+        form = _verified_form()
+    except HTTPException as exc:  # 403 unsigned or forged, 400 not a form
+        metrics.count_rejected(voice_channel.VOICE, exc.code or 400)
+        raise
     try:
         incoming = voice_channel.parse_call(form.to_dict(flat=True))
     except Malformed as exc:
         log.warning("voice webhook: %s", exc)
         return _both(t("Sorry, something went wrong with this call. Please call again."))
+    missed = bool(settings.twilio_missed_call_number) and incoming.line == settings.twilio_missed_call_number and not incoming.outbound
     if incoming.caller is None:
-        return _both(t("Sorry, we cannot see your phone number. Please call from a mobile phone without hiding your number, or ask your health worker."))
+        # A missed call stays unanswered, free, even when there is no number to text back.
+        return _twiml(voice_channel.reject()) if missed else _both(
+            t("Sorry, we cannot see your phone number. Please call from a mobile phone without hiding your number, or ask your health worker.")
+        )
     now = dt.datetime.now(dt.UTC)
     try:
-        if settings.twilio_missed_call_number and incoming.line == settings.twilio_missed_call_number and not incoming.outbound:
+        if missed:
             if missed_call(services.db, incoming.sid, incoming.caller, now, settings.default_language):
                 services.outbox_signal.set()
             log.info("voice: missed call %s from %s, status sent by SMS", incoming.sid, mask(incoming.caller))
