@@ -125,7 +125,7 @@ def test_a_patients_call_names_their_token_in_their_language(client, demo: Servi
     assert {(lang_, voice) for _, lang_, voice in says(status)} == {(SPOKEN_AS[lang], "Polly.Aditi")}
     assert {"en": f"Your token number is {number}", "hi": f"आपका टोकन नंबर {number} है"}[lang] in heard(status)
     assert {"en": "General Medicine", "hi": "सामान्य"}[lang] in heard(status)
-    assert dict(parse_qsl(urlsplit(gather_action(status)).query)) == {"stage": "menu"}
+    assert dict(parse_qsl(urlsplit(gather_action(status)).query)) == {"stage": "menu", "n": "1"}
     # Whoever presses nothing hears goodbye after the Gather, and the call ends.
     assert status.find("Say") is not None and status.find("Hangup") is not None
 
@@ -162,6 +162,17 @@ def test_cancel_takes_a_confirmation_and_a_retried_key_cancels_nothing_twice(cli
     with demo.db.read() as session:
         assert [t.status for t in session.scalars(select(Token))] == [TokenStatus.CANCELLED]
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == cancelled_rows
+
+
+def test_the_same_key_pressed_again_later_is_a_new_answer(client, demo: Services) -> None:  # type: ignore[no-untyped-def]
+    patient(demo, "en")
+    sid = new_sid()
+    menu = post(client, call_form(sid))
+    confirm = post(client, call_form(sid, "2"), gather_action(menu))
+    kept = post(client, call_form(sid, "5"), gather_action(confirm))
+    assert "Your token is kept" in heard(kept)
+    again = post(client, call_form(sid, "2"), gather_action(kept))  # "2" at the menu, a second time in this call
+    assert "To cancel token" in heard(again)
 
 
 @pytest.mark.both_databases

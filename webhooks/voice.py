@@ -69,6 +69,11 @@ def _stage(raw: str | None) -> str:
     return kind if kind in (voice.START, voice.MENU, voice.LANGUAGE) else voice.START
 
 
+def _turn(raw: str | None) -> int:
+    """Return which answer of the call this is (0 for the call itself)."""
+    return int(raw) if raw and raw.isascii() and raw.isdigit() and len(raw) <= 4 else 0
+
+
 @blueprint.post("/voice")
 def call():  # type: ignore[no-untyped-def]
     """Answer a call, a Gather's key, or a missed call."""
@@ -100,12 +105,14 @@ def call():  # type: ignore[no-untyped-def]
             log.info("voice: missed call %s from %s, status sent by SMS", incoming.sid, mask(incoming.caller))
             return _twiml(voice_channel.reject())
         keys = request.args.get(voice_channel.KEYS_PARAM)
+        turn = _turn(request.args.get(voice_channel.TURN_PARAM))
         if keys is not None:
             stage, key = voice.CALL, voice_channel.chosen_key(keys, incoming.digits)
         else:
             stage, key = _stage(request.args.get(voice_channel.STAGE_PARAM)), incoming.digits
         answered = answer_call(
-            services.db, incoming.sid, incoming.caller, stage, key, now, booking_number(settings), can_ring=settings.twilio_voice_from is not None,
+            services.db, incoming.sid, incoming.caller, stage, key, now, booking_number(settings),
+            can_ring=settings.twilio_voice_from is not None, turn=turn,
         )
     except (OperationalError, InterfaceError) as exc:
         log.error("voice: database unavailable: %s", type(exc).__name__)
@@ -118,7 +125,7 @@ def call():  # type: ignore[no-untyped-def]
     silence = [(catalogs.translate(said.text, said.language), said.language) for said in spoken.silence]
     action = None
     if spoken.gather == voice.CALL:
-        action = voice_channel.action_url(settings.public_url or "", None, (keys or "").split(voice_channel.KEY_SEPARATOR))
+        action = voice_channel.action_url(settings.public_url or "", None, (keys or "").split(voice_channel.KEY_SEPARATOR), turn + 1)
     elif spoken.gather is not None:
-        action = voice_channel.action_url(settings.public_url or "", spoken.gather)
+        action = voice_channel.action_url(settings.public_url or "", spoken.gather, turn=turn + 1)
     return _twiml(voice_channel.speak(lines, action, silence))

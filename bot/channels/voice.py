@@ -51,7 +51,9 @@ CALLS_PER_SECOND = 1
 _SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
 _DEVANAGARI = re.compile(r"[\u0900-\u097F]")
 # The query parameters of a Gather's action (ours: Twilio signs the URL it calls, query included).
-STAGE_PARAM, KEYS_PARAM = "stage", "keys"
+# TURN_PARAM counts the answers of one call, so the same key pressed again later is a new answer
+# and only Twilio retrying the very same request is a repeat (bot/services/voice.py).
+STAGE_PARAM, KEYS_PARAM, TURN_PARAM = "stage", "keys", "n"
 KEY_SEPARATOR = "|"
 
 
@@ -91,9 +93,13 @@ def parse_call(params: Mapping[str, Any]) -> VoiceCall:
     return VoiceCall(sid=sid, caller=e164(them or ""), line=e164(us or ""), digits=digits, outbound=outbound)
 
 
-def action_url(base: str, stage: str | None, keys: Sequence[str] = ()) -> str:
-    """Return a Gather's action: the voice webhook, with the stage its key answers, or a placed call's choices."""
-    query = {**({STAGE_PARAM: stage} if stage else {}), **({KEYS_PARAM: KEY_SEPARATOR.join(keys)} if keys else {})}
+def action_url(base: str, stage: str | None, keys: Sequence[str] = (), turn: int = 0) -> str:
+    """Return a Gather's action: the voice webhook, with the stage its key answers (or a placed call's choices) and the answer's number."""
+    query = {
+        **({STAGE_PARAM: stage} if stage else {}),
+        **({KEYS_PARAM: KEY_SEPARATOR.join(keys)} if keys else {}),
+        **({TURN_PARAM: str(turn)} if turn else {}),
+    }
     return f"{base}{VOICE_PATH}?{urlencode(query)}"
 
 

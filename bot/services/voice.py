@@ -13,8 +13,9 @@ is that number. Caller ID is the same kind of proof as an SMS sender, no more: a
 hear and cancel the tokens of that number, as an SMS from it can.
 
 Each answer runs in one transaction, like a message: the key is recorded first as an
-inbound row keyed by (CallSid, stage, key), so Twilio retrying an action (a timeout on our
-side) finds it and changes nothing a second time: it hears the status and the menu again.
+inbound row keyed by (CallSid, the answer's number in the call, stage, key), so Twilio
+retrying an action (a timeout on our side) finds it and changes nothing a second time: it
+hears the status and the menu again. The same key pressed again later is a new answer.
 """
 
 from __future__ import annotations
@@ -170,12 +171,12 @@ class Answered:
 
 def answer_call(
     db: Database, sid: str, phone: str, stage: str | None, key: str | None, now: dt.datetime,
-    booking_number: str | None = None, can_ring: bool = True,
+    booking_number: str | None = None, can_ring: bool = True, turn: int = 0,
 ) -> Answered:
     """Run one answer of the voice line in one transaction: the key's effects, and what the caller hears."""
     with db.write() as session:
         identity = ensure_identity(session, VOICE, phone)
-        if not _recorded(session, identity, f"{sid}:{stage or voice.START}:{key or '-'}", now):
+        if not _recorded(session, identity, f"{sid}:{turn}:{stage or voice.START}:{key or '-'}", now):
             log.info("voice call %s: %s/%s again, answered without acting", sid, stage, key)
             stage, key = voice.START, None
         person = caller_person(session, phone)
