@@ -173,7 +173,7 @@ def test_key_9_asks_the_language_and_a_wrong_key_hears_the_menu(catalogs: Catalo
     assert voice.answer(voice.MENU, "9", lang, _caller()).spoken.gather == voice.LANGUAGE
     wrong = voice.answer(voice.MENU, "#", lang, _caller())
     assert wrong.spoken.gather == voice.MENU
-    assert {"en": "not one of the choices", "hi": "किसी विकल्प का नहीं"}[lang] in heard(catalogs, wrong)
+    assert {"en": "not one of the choices", "hi": "यह बटन सही नहीं"}[lang] in heard(catalogs, wrong)
 
 
 @pytest.mark.parametrize("lang", SPOKEN)
