@@ -112,7 +112,8 @@ def answer(stage: str | None, key: str | None, language: str | None, caller: Cal
 def ask_language() -> Spoken:
     """Return the language question, each choice said in its own language."""
     lines = (Said(t("For Hindi, press 1."), "hi"), Said(t("For English, press 2."), "en"))
-    return Spoken(lines, gather=LANGUAGE, silence=(Said(t("We did not hear a key. Please call again. Goodbye."), "hi"),))
+    silence = t("We did not hear a key. Please call again. Goodbye.")
+    return Spoken(lines, gather=LANGUAGE, silence=(Said(silence, "hi"), Said(silence, "en")))
 
 
 def _said(lang: str, *texts: Text) -> tuple[Said, ...]:
