@@ -195,6 +195,11 @@ def test_the_line_is_off_without_twilio_and_its_settings_are_checked(db, catalog
         Settings.from_env({"TELEOPD_TWILIO_VOICE_FROM": VOICE_FROM})
     with pytest.raises(SettingsError, match="^TELEOPD_TWILIO_MISSED_CALL_NUMBER must be an E.164"):
         Settings.from_env({"TELEOPD_TWILIO_MISSED_CALL_NUMBER": "12345"})
+    twilio = {"TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": "f" * 32, "TELEOPD_TWILIO_SMS_FROM": "+15005550006", "TELEOPD_PUBLIC_URL": PUBLIC}
+    assert Settings.from_env(twilio | {"TELEOPD_TWILIO_VOICE_FROM": VOICE_FROM, "TELEOPD_TWILIO_MISSED_CALL_NUMBER": MISSED}).channel_status_lines()[-2] == (
+        f"voice: on (calls from {VOICE_FROM}; missed calls to {MISSED}; calls in at /webhooks/twilio/voice)"
+    )
+    assert not any(line.startswith("voice") for line in Settings.from_env(twilio).channel_status_lines())
 
 
 @pytest.mark.parametrize("form", [

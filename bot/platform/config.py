@@ -176,6 +176,12 @@ class Settings:
                 lines.append(f"{channel}: off ({var} not set)")
             else:
                 lines.append(f"{channel}: off (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN not set)")
+        if self.twilio_voice_from is not None or self.twilio_missed_call_number is not None:
+            # Said only when asked for: the voice line is an extra, not a channel every clinic runs.
+            numbers = [f"calls from {self.twilio_voice_from}" if self.twilio_voice_from else "no calls placed (TELEOPD_TWILIO_VOICE_FROM not set)"]
+            if self.twilio_missed_call_number:
+                numbers.append(f"missed calls to {self.twilio_missed_call_number}")
+            lines.append(f"voice: on ({'; '.join(numbers)}; calls in at /webhooks/twilio/voice)")
         lines.append("local web chat and terminal chat: on")
         return lines
 
