@@ -184,14 +184,14 @@ def answer_call(
         line = CallerLine(session, identity, person, now)
         bookings: Bookings = BookingRecords(session, identity, now, patient=person) if line.registered() else NoBookings()
         visits = _visits(session, key, person, now) if (stage or "").startswith(voice.CALL) else None
-        turn = voice.answer(stage, key, language, voice.Caller(line, bookings, now, booking_number, visits, can_ring))
-        if turn.language is not None or identity.language is None:
+        heard = voice.answer(stage, key, language, voice.Caller(line, bookings, now, booking_number, visits, can_ring))
+        if heard.language is not None or identity.language is None:
             # The language it spoke in is the line's from now on: a call placed to it speaks it too.
-            identity.language = turn.language or voice.spoken_language(language)
-        queued = apply_notices(session, turn.notices, now) > 0
+            identity.language = heard.language or voice.spoken_language(language)
+        queued = apply_notices(session, heard.notices, now) > 0
         if queued:
             db.notify_outbox(session)
-        return Answered(turn.spoken, queued)
+        return Answered(heard.spoken, queued)
 
 
 def missed_call(db: Database, sid: str, phone: str, now: dt.datetime, default_language: str) -> bool:
