@@ -26,7 +26,7 @@ from bot.services.calls import (
     patient_party,
     queue_moved,
 )
-from bot.services.voice import ring_party
+from bot.services.voice_lines import ring_party
 from bot.store.models import (
     Consultation,
     ConsultationOutcome,

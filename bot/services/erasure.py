@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from bot.outbox.enqueue import apply_notices
 from bot.outbox.timers import TimerStatus, schedule
 from bot.services.calls import cancel_call, queue_moved
-from bot.services.voice import voice_lines_erased
+from bot.services.voice_lines import voice_lines_erased
 from bot.store.db import CHECKPOINT_AFTER_COMMIT
 from bot.store.models import (
     LIVE_TOKEN_STATUSES,

@@ -2,7 +2,7 @@
 
 A caller is known by the number they call from. Their voice line is an identity of its own
 (channel "voice", address the number): it keeps the language chosen by keypad and, in its
-conversation's data, whether "the doctor is ready" should phone them (`call_me`). It is never
+conversation's data, whether "the doctor is ready" should phone them (`call_me`; bot/services/voice_lines.py). It is never
 linked to a person and never has `last_inbound_at` set, so nothing meant for the patient's
 chats is routed to it (bot/services/identities.py notification_identity); only a Notify
 `exact` to it (flows/steps/visit.py called_notices) places a call.
@@ -24,34 +24,32 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.outbox.enqueue import apply_notices, enqueue
 from bot.services.booking import BookingRecords
 from bot.services.identities import dialect_insert, ensure_identity
 from bot.services.visits import VisitRecords
+from bot.services.voice_lines import CALL_ME, VOICE, conversation_of, set_call_me
 from bot.store.db import Database
 from bot.store.models import (
     CallbackRequest,
     Consultation,
-    Conversation,
     Identity,
     Person,
     utcnow,
 )
 from bot.store.models import InboundMessage as InboundRow
 from flows.messages import reply_to_json
-from flows.ports import Bookings, NoBookings, Party
+from flows.ports import Bookings, NoBookings
 from flows.steps import voice
 from flows.steps.tokens import status_replies
 
 log = logging.getLogger(__name__)
 
-VOICE = "voice"
 # A missed call's status goes by SMS: the walk-ins' channel (bot/services/walkins.py).
 SMS = "sms"
-CALL_ME = "call_me"
 
 
 def caller_person(session: Session, phone: str) -> Person | None:
@@ -65,10 +63,6 @@ def caller_person(session: Session, phone: str) -> Person | None:
     if person_id is None:
         person_id = session.scalar(select(Identity.person_id).where(Identity.channel == SMS, Identity.address == phone))
     return session.get(Person, person_id) if person_id is not None else None
-
-
-def _conversation(session: Session, identity: Identity) -> Conversation:
-    return session.scalars(select(Conversation).where(Conversation.identity_id == identity.id)).one()
 
 
 class CallerLine:
@@ -100,38 +94,11 @@ class CallerLine:
 
     def call_me(self) -> bool:
         """Tell whether "the doctor is ready" phones this number."""
-        return bool((_conversation(self.session, self.identity).data or {}).get(CALL_ME))
+        return bool((conversation_of(self.session, self.identity).data or {}).get(CALL_ME))
 
     def set_call_me(self, on: bool) -> None:
         """Remember whether "the doctor is ready" phones this number."""
         set_call_me(self.session, self.identity, on)
-
-
-def set_call_me(session: Session, identity: Identity, on: bool) -> None:
-    """Remember on a voice line whether "the doctor is ready" phones it (a new dict: the ORM sees the change)."""
-    conversation = _conversation(session, identity)
-    conversation.data = {**(conversation.data or {}), CALL_ME: on}
-    conversation.version += 1
-
-
-def ring_party(session: Session, person_id: int, phones: set[str]) -> Party | None:
-    """Return the voice line to phone for a patient called by the doctor, when one of their numbers asked for it."""
-    lines = session.execute(
-        select(Identity.id, Conversation.data)
-        .join(Conversation, Conversation.identity_id == Identity.id)
-        .where(Identity.channel == VOICE, Identity.address.in_(sorted(p for p in phones if p)))
-        .order_by(Identity.id)
-    ).all()
-    found = next((identity_id for identity_id, data in lines if (data or {}).get(CALL_ME)), None)
-    return Party(found, about=person_id) if found is not None else None
-
-
-def voice_lines_erased(session: Session, phones: set[str], person_ids: list[int]) -> list[Identity]:
-    """Delete the call-back requests of erased people and numbers; return those numbers' voice lines, to be erased with their chats."""
-    if not phones and not person_ids:
-        return []
-    session.execute(delete(CallbackRequest).where(or_(CallbackRequest.person_id.in_(person_ids), CallbackRequest.phone.in_(sorted(phones)))))
-    return list(session.scalars(select(Identity).where(Identity.channel == VOICE, Identity.address.in_(sorted(phones))).order_by(Identity.id)))
 
 
 def _recorded(session: Session, identity: Identity, key: str, now: dt.datetime) -> bool:

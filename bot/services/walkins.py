@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot.services.booking import BookingRecords
 from bot.services.identities import ensure_identity
-from bot.services.voice import VOICE, set_call_me
+from bot.services.voice_lines import VOICE, set_call_me
 from bot.store.models import HealthWorker, Identity, Patient, Person, Role, Token
 from flows.ports import BookingOutcome, BookingResult, Intake, Party, WalkIn
 from flows.steps.voice import spoken_language
