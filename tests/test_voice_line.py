@@ -17,7 +17,8 @@ from bot.channels import voice as voice_channel
 from bot.channels.base import OutgoingChoice, OutgoingMessage, PermanentError
 from bot.platform.i18n import Catalogs
 from flows.engine import LANGUAGES, State
-from flows.ports import CallEnded, Joined, NewCall, Party
+from flows.notices import Notify
+from flows.ports import BookedBy, CallEnded, Joined, NewCall, Party
 from flows.steps import visit, voice
 from tests.helpers import (
     FAKE_OPDS,
@@ -39,6 +40,7 @@ class FakeLine:
     known: bool = True
     callbacks: int = 0
     calls: bool = False
+    walk_in: BookedBy | None = None
 
     def registered(self) -> bool:
         return self.known
@@ -48,6 +50,9 @@ class FakeLine:
             return False
         self.callbacks += 1
         return True
+
+    def booked_by(self) -> BookedBy | None:
+        return self.walk_in
 
     def call_me(self) -> bool:
         return self.calls
@@ -156,6 +161,17 @@ def test_key_3_asks_a_call_back_once(catalogs: Catalogs, lang: str) -> None:
     assert line.callbacks == 1
     assert {"en": "will call you back on this number", "hi": "इसी नंबर पर आपको फ़ोन करेंगे"}[lang] in first
     assert {"en": "already asked", "hi": "पहले ही"}[lang] in second
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_walk_ins_call_back_request_reaches_their_health_worker_too(catalogs: Catalogs, lang: str) -> None:
+    line = FakeLine(walk_in=BookedBy(health_worker=42, patient_name="Ramesh Kumar", token_number=4, phone="+919876543210"))
+    first = voice.answer(voice.MENU, "3", voice.spoken_language(lang), _caller(line))
+    [notice] = first.notices
+    assert isinstance(notice, Notify) and notice.identity_id == 42 and notice.exact
+    told = catalogs.translate(notice.reply.text, lang)
+    assert "Ramesh Kumar" in told and "+919876543210" in told and "4" in told
+    assert voice.answer(voice.MENU, "3", "hi", _caller(line)).notices == []  # asked already: told once
 
 
 @pytest.mark.parametrize("lang", SPOKEN)

@@ -275,7 +275,7 @@ def test_without_the_wish_no_call_is_placed(client, demo: Services, fake: FakeTw
     assert fake.calls() == [] and any(m["To"] == INDIAN for m in fake.sent())
 
 
-def test_a_walk_in_whose_health_worker_chose_a_call_is_phoned_when_the_doctor_is_ready(demo: Services, fake: FakeTwilio) -> None:
+def test_a_walk_in_whose_health_worker_chose_a_call_is_phoned_when_the_doctor_is_ready(client, demo: Services, fake: FakeTwilio) -> None:  # type: ignore[no-untyped-def]
     with demo.db.write() as session:
         _, code = add_health_worker(session, "Asha Kumari", "PHC Sarnath")
         opd_id = find_opd(session, "GEN24").id  # type: ignore[union-attr]
@@ -294,3 +294,8 @@ def test_a_walk_in_whose_health_worker_chose_a_call_is_phoned_when_the_doctor_is
     demo.worker.drain()
     [call] = fake.calls()
     assert call["To"] == INDIAN and says(ET.fromstring(call["Twiml"]))[0][1] == "hi-IN"
+    # The walk-in calls the voice line and presses 3: their health worker is told, as well as the dashboard.
+    sid = new_sid()
+    menu = post(client, call_form(sid))
+    post(client, call_form(sid, "3"), gather_action(menu))
+    assert "रमेश कुमार" in worker.receive().all_text and "+919745786257" in worker.seen[-1]

@@ -28,21 +28,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.outbox.enqueue import apply_notices, enqueue
+from bot.platform.clock import IST
 from bot.services.booking import BookingRecords
+from bot.services.desk import booked_by
 from bot.services.identities import dialect_insert, ensure_identity
 from bot.services.visits import VisitRecords
 from bot.services.voice_lines import CALL_ME, VOICE, conversation_of, set_call_me
 from bot.store.db import Database
 from bot.store.models import (
+    LIVE_TOKEN_STATUSES,
     CallbackRequest,
     Consultation,
     Identity,
     Person,
+    Token,
     utcnow,
 )
 from bot.store.models import InboundMessage as InboundRow
 from flows.messages import reply_to_json
-from flows.ports import Bookings, NoBookings
+from flows.ports import BookedBy, Bookings, NoBookings
 from flows.steps import voice
 from flows.steps.tokens import status_replies
 
@@ -91,6 +95,22 @@ class CallerLine:
             .returning(CallbackRequest.id)
         ).scalar_one_or_none()
         return created is not None
+
+    def booked_by(self) -> BookedBy | None:
+        """Return the health worker who booked the caller's next live walk-in token, while they are on."""
+        if self.person is None:
+            return None
+        today = self.now.astimezone(IST).date()
+        tokens = self.session.scalars(
+            select(Token)
+            .where(Token.person_id == self.person.id, Token.status.in_(LIVE_TOKEN_STATUSES), Token.day >= today)
+            .order_by(Token.day, Token.number)
+        )
+        for token in tokens:
+            worker = booked_by(self.session, token)
+            if worker is not None:
+                return BookedBy(worker, self.person.name, token.number, self.identity.address)
+        return None
 
     def call_me(self) -> bool:
         """Tell whether "the doctor is ready" phones this number."""

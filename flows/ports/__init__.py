@@ -46,7 +46,7 @@ from flows.ports.patients import (
     Patients,
     Profile,
 )
-from flows.ports.voice import VoiceLine
+from flows.ports.voice import BookedBy, VoiceLine
 from flows.ports.walkins import (
     WalkIn,
     Walkins,
@@ -54,6 +54,7 @@ from flows.ports.walkins import (
 
 __all__ = [
     "Accounts",
+    "BookedBy",
     "BookingOutcome",
     "BookingResult",
     "Bookings",

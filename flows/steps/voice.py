@@ -18,10 +18,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from flows.messages import Text, t, tn
-from flows.notices import Notice
+from flows.notices import Notice, Notify
 from flows.ports import Bookings, TokenInfo, Visits, VoiceLine
 from flows.steps import visit
 from flows.steps.token_text import token_when
+from flows.steps.voice_call import callback_notice
 
 # Keys of the language question, as the issue and the line's first words say them.
 LANGUAGE_KEYS = {"1": "hi", "2": "en"}
@@ -186,10 +187,12 @@ def _menu_key(key: str, lang: str, caller: Caller) -> VoiceTurn:
         )
         return VoiceTurn(Spoken(_said(lang, confirm), gather=f"{CANCEL}:{token.id}", silence=_said(lang, t("Your token is kept."), t("Thank you for calling. Goodbye."))))
     if key == "3":
-        said = t("Thank you. A health worker will call you back on this number soon.") if line.request_callback() else t(
-            "You have already asked for a call back. A health worker will call you soon."
-        )
-        return VoiceTurn(_menu(lang, caller, said))
+        if not line.request_callback():
+            return VoiceTurn(_menu(lang, caller, t("You have already asked for a call back. A health worker will call you soon.")))
+        # Listed on the coordinators' dashboard; a walk-in's own health worker is told too.
+        booked = line.booked_by() if line.registered() else None
+        notices: list[Notice] = [] if booked is None else [Notify(booked.health_worker, callback_notice(booked), exact=True)]
+        return VoiceTurn(_menu(lang, caller, t("Thank you. A health worker will call you back on this number soon.")), notices=notices)
     if key == "4" and line.registered() and caller.can_ring:
         on = not line.call_me()
         line.set_call_me(on)

@@ -10,7 +10,19 @@ from __future__ import annotations
 
 from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import Choice, Reply, t
+from flows.ports import BookedBy
 from flows.steps.questions import NO_WORDS, YES_WORDS
+
+
+def callback_notice(booked: BookedBy) -> Reply:
+    """Return the note to a walk-in's health worker that the patient asked on the voice line to be called back."""
+    return Reply(
+        t(
+            "{name} (token {number}) asked on the voice line to be called back, on {phone}.",
+            name=booked.patient_name, number=booked.token_number, phone=booked.phone,
+        ),
+        kind="push",
+    )
 
 
 def doctor_ready_call(consultation_id: int, doctor: str) -> Reply:
