@@ -50,6 +50,7 @@ MAX_TWIML_CHARS = 4000
 CALLS_PER_SECOND = 1
 _SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
 _DEVANAGARI = re.compile(r"[\u0900-\u097F]")
+_CHOICE_KEY = re.compile(r"^[a-z_]{1,20}:[0-9]{1,12}$")
 # The query parameters of a Gather's action (ours: Twilio signs the URL it calls, query included).
 # TURN_PARAM counts the answers of one call, so the same key pressed again later is a new answer
 # and only Twilio retrying the very same request is a repeat (bot/services/voice.py).
@@ -83,7 +84,7 @@ def parse_call(params: Mapping[str, Any]) -> VoiceCall:
     (https://www.twilio.com/docs/voice/twiml#request-parameters).
     """
     sid = _one(params, "CallSid") or ""
-    if not _SID.match(sid):
+    if not _SID.fullmatch(sid):
         raise Malformed("no CallSid")
     outbound = (_one(params, "Direction") or "inbound").startswith("outbound")
     them, us = (_one(params, "To"), _one(params, "From")) if outbound else (_one(params, "From"), _one(params, "To"))
@@ -104,11 +105,15 @@ def action_url(base: str, stage: str | None, keys: Sequence[str] = (), turn: int
 
 
 def chosen_key(keys: str | None, digits: str | None) -> str | None:
-    """Return the choice a key picked in a call we placed: 1 the first, 2 the second, … (None: no such choice)."""
+    """Return the choice a key picked in a call we placed: 1 the first, 2 the second, … (None: no such choice).
+
+    Choice keys are shaped like a button's ("join:7"); anything else in the URL is not ours.
+    """
     choices = [k for k in (keys or "").split(KEY_SEPARATOR) if k]
-    if not digits or not digits.isdigit() or not 1 <= int(digits) <= len(choices):
+    if not digits or not digits.isascii() or not digits.isdigit() or not 1 <= int(digits) <= len(choices):
         return None
-    return choices[int(digits) - 1]
+    chosen = choices[int(digits) - 1]
+    return chosen if _CHOICE_KEY.fullmatch(chosen) else None
 
 
 def _say(node: VoiceResponse | Gather, text: str, lang: str) -> None:
