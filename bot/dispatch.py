@@ -81,6 +81,7 @@ class Dispatcher:
         inbound_per_minute: int = 30,
         limiter: RateLimiter | None = None,
         enrol_budget: GuessBudget = GuessBudget(),
+        voice_calls: bool = False,
     ):
         self.db = db
         self.catalogs = catalogs
@@ -91,6 +92,8 @@ class Dispatcher:
         # Counts refused enrolment codes, per chat and for everyone (shared through Redis when configured).
         self.limiter = limiter or RateLimiter()
         self.enrol_budget = enrol_budget
+        # Whether the voice line places calls: a health worker is then asked about a walk-in's.
+        self.voice_calls = voice_calls
         # Set after a commit that queued replies, so an in-process worker sends them at once.
         self.outbox_signal = outbox_signal
 
@@ -141,7 +144,7 @@ class Dispatcher:
                     desk=DeskRecords(session, identity, now, self.video_base_url, self.call_window),
                     visits=VisitRecords(session, identity, now),
                     accounts=AccountRecords(session, identity, now, self.limiter, self.enrol_budget),
-                    walkins=WalkinRecords(session, identity, now),
+                    walkins=WalkinRecords(session, identity, now, can_ring=self.voice_calls),
                 )
                 outcome = conversation.handle(state, _to_flow_inbound(message), ports)
                 for event in outcome.events:

@@ -94,6 +94,11 @@ def channel_registry(settings: Settings, limiter: RateLimiter) -> dict[str, Chan
         for name, enabled in (("whatsapp", settings.whatsapp_enabled), ("sms", settings.sms_enabled)):
             if enabled:
                 channels[name] = TwilioChannel.from_settings(settings, name, limiter)
+    if settings.voice_enabled and settings.twilio_voice_from is not None:
+        from bot.channels.voice import VoiceChannel
+
+        # "The doctor is ready" as a phone call, for patients who asked for one (bot/services/voice.py).
+        channels[VoiceChannel.name] = VoiceChannel.from_settings(settings, limiter)
     if not settings.sms_enabled:
         # Walk-in patients booked by health workers get SMS; until Twilio SMS is configured a
         # local stand-in takes them, so their texts still go through the outbox.
@@ -112,6 +117,7 @@ def build_services(settings: Settings, db: Database | None = None, catalogs: Cat
         db, catalogs, default_language=settings.default_language, outbox_signal=signal,
         video_base_url=settings.video_base_url, call_window=dt.timedelta(seconds=settings.call_window_seconds),
         inbound_per_minute=settings.inbound_per_minute, limiter=limiter,
+        voice_calls=settings.voice_enabled and settings.twilio_voice_from is not None,
     )
     worker = OutboxWorker(db, catalogs, channels, claim_timeout=dt.timedelta(seconds=settings.claim_timeout_seconds))
     timers = TimerRunner(db, {**TIMER_HANDLERS, **ERASURE_TIMER_HANDLERS}, outbox_signal=signal)

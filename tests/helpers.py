@@ -258,9 +258,19 @@ class FakeWalkins:
     def clinic(self) -> tuple[str, str]:
         return "Asha Kumari", "PHC Sarnath"
 
+    # Whether the voice line places calls (then the health worker is asked about phoning), and the numbers to phone.
+    rings: bool = False
+    rung: list[str] = field(default_factory=list)
+
     def book(self, patient: WalkIn, opd_id: int, intake: Intake, priority: bool) -> BookingResult:
         self.booked.append((patient, intake, priority))
         return dataclasses.replace(self.bookings.book(opd_id, None, intake, priority), patient_chat=self.patient_chat)
+
+    def can_ring(self) -> bool:
+        return self.rings
+
+    def ring(self, phone: str) -> None:
+        self.rung.append(phone)
 
 
 def consultation_view(consultation_id: int = 7) -> ConsultationView:

@@ -94,6 +94,8 @@ ROMANISED: dict[str, tuple[str, ...]] = {
     "I cannot come now": ("abhi nahi ho payega", "abhi nahi ho paega"),
     "Yes, book a follow-up": ("haan dobara dikhana hai",),
     "No, thank you": ("nahi dhanyavad", "nahi dhanyawaad"),
+    "Yes, phone them": ("haan phone karen", "haan phone karein"),
+    "No, SMS is enough": ("nahi sms kaafi hai", "nahi sms kafi hai"),
     "Call the next patient": ("agle mareez ko bulayen", "agle mariz ko bulaen"),
     "Pause": ("break",),
     "Go off duty": ("duty khatam karen", "duty khatm karein"),

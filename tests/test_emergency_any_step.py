@@ -177,7 +177,7 @@ SET_BY_THE_CLINIC = {
     "followup_offer": {"consultation": 7},
 }
 # enrol_code: a web tab opened as a doctor or health worker, asking for the code (never a patient's step).
-STAFF_STEPS = {"doctor_home", "consulting", "hw_home", "hw_phone", "hw_language", "hw_name", "hw_age", "hw_sex", "hw_symptoms", "hw_opd", "enrol_code"}
+STAFF_STEPS = {"doctor_home", "consulting", "hw_home", "hw_phone", "hw_language", "hw_name", "hw_age", "hw_sex", "hw_symptoms", "hw_opd", "hw_call_me", "enrol_code"}
 
 
 def patient_at(catalogs: Catalogs, lang: str, step: str | None) -> FlowChat:

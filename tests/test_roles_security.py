@@ -48,7 +48,7 @@ from tests.test_webhook_auth import (  # noqa: F401  (fixtures)
     fake_providers,
 )
 
-STAFF_STEPS = {"doctor_home", "consulting", "hw_home", "hw_phone", "hw_language", "hw_name", "hw_age", "hw_sex", "hw_symptoms", "hw_opd"}
+STAFF_STEPS = {"doctor_home", "consulting", "hw_home", "hw_phone", "hw_language", "hw_name", "hw_age", "hw_sex", "hw_symptoms", "hw_opd", "hw_call_me"}
 # What doctors and health workers type (flows/steps/doctor.py, flows/steps/health_worker.py), and words like them.
 STAFF_WORDS = [
     "free", "next", "/next", "NEXT", "Next patient", "call next", "walkin", "/walkin", "walk-in", "अगला", "अगला मरीज़", "खाली",

@@ -23,6 +23,7 @@ from webhooks import health, pages, security, webchat
 from webhooks import metrics as metrics_endpoint
 from webhooks import telegram as telegram_webhooks
 from webhooks import twilio as twilio_webhooks
+from webhooks import voice as voice_webhooks
 from webhooks.operators import auth as operator_auth
 from webhooks.operators import dashboard as dashboard_pages
 
@@ -69,6 +70,7 @@ def create_app(
     app.register_blueprint(health.blueprint)
     webchat.install(app, local_demo=local_demo, long_polls=webchat.DEFAULT_LONG_POLLS if long_polls is None else long_polls)
     app.register_blueprint(twilio_webhooks.blueprint)
+    app.register_blueprint(voice_webhooks.blueprint)
     app.register_blueprint(telegram_webhooks.blueprint)
     app.register_blueprint(metrics_endpoint.blueprint)
     app.register_blueprint(dashboard_pages.blueprint)

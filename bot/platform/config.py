@@ -38,6 +38,9 @@ class Settings:
     twilio_auth_token: str | None = None
     twilio_whatsapp_from: str | None = None
     twilio_sms_from: str | None = None
+    # The voice line: the number calls are placed from, and the missed-call number (webhooks/voice.py).
+    twilio_voice_from: str | None = None
+    twilio_missed_call_number: str | None = None
     twilio_api_url: str | None = None
     redis_url: str | None = None
     video_base_url: str = DEFAULT_VIDEO_BASE_URL
@@ -135,6 +138,11 @@ class Settings:
         return self._twilio_credentials and self.twilio_sms_from is not None
 
     @property
+    def voice_enabled(self) -> bool:
+        """Tell whether the voice line answers calls (Twilio credentials): placing calls also needs TELEOPD_TWILIO_VOICE_FROM."""
+        return self._twilio_credentials and self.public_url is not None
+
+    @property
     def is_sqlite(self) -> bool:
         """Tell whether the database is an SQLite file."""
         return self.database_url.lower().startswith("sqlite")
@@ -168,6 +176,12 @@ class Settings:
                 lines.append(f"{channel}: off ({var} not set)")
             else:
                 lines.append(f"{channel}: off (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN not set)")
+        if self.twilio_voice_from is not None or self.twilio_missed_call_number is not None:
+            # Said only when asked for: the voice line is an extra, not a channel every clinic runs.
+            numbers = [f"calls from {self.twilio_voice_from}" if self.twilio_voice_from else "no calls placed (TELEOPD_TWILIO_VOICE_FROM not set)"]
+            if self.twilio_missed_call_number:
+                numbers.append(f"missed calls to {self.twilio_missed_call_number}")
+            lines.append(f"voice: on ({'; '.join(numbers)}; calls in at /webhooks/twilio/voice)")
         lines.append("local web chat and terminal chat: on")
         return lines
 
@@ -184,7 +198,8 @@ def _check_twilio(values: dict[str, object]) -> None:
         "TELEOPD_TWILIO_WHATSAPP_FROM": values.get("twilio_whatsapp_from"),
         "TELEOPD_TWILIO_SMS_FROM": values.get("twilio_sms_from"),
     }
-    given = [var for var, value in twilio_vars.items() if value is not None]
+    voice_vars = {"TELEOPD_TWILIO_VOICE_FROM": values.get("twilio_voice_from"), "TELEOPD_TWILIO_MISSED_CALL_NUMBER": values.get("twilio_missed_call_number")}
+    given = [var for var, value in {**twilio_vars, **voice_vars}.items() if value is not None]
     if not given:
         return
     for var in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):

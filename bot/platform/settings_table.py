@@ -308,6 +308,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("twilio_sms_from", "TELEOPD_TWILIO_SMS_FROM", _sms_from, "TELOPD",
             f"be an E.164 phone number such as {_EXAMPLE_PHONE} or an alphanumeric sender id of 3-11 letters and "
             "digits such as TELOPD, got {got}"),
+    # The voice line (webhooks/voice.py): the number that places "the doctor is ready" calls;
+    # and a number whose calls are rejected unanswered and answered by SMS (a missed call).
+    Setting("twilio_voice_from", "TELEOPD_TWILIO_VOICE_FROM", _phone, "+911140000000", _PHONE_RULE),
+    Setting("twilio_missed_call_number", "TELEOPD_TWILIO_MISSED_CALL_NUMBER", _phone, "+911140000001", _PHONE_RULE),
     Setting("twilio_api_url", "TELEOPD_TWILIO_API_URL", _base_url, "https://api.twilio.com",
             "be an http(s) URL such as {example}, got {got}", shown_url),
     Setting("redis_url", "TELEOPD_REDIS_URL", _redis_url, "redis://localhost:6379/0",

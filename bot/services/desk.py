@@ -26,6 +26,7 @@ from bot.services.calls import (
     patient_party,
     queue_moved,
 )
+from bot.services.voice_lines import ring_party
 from bot.store.models import (
     Consultation,
     ConsultationOutcome,
@@ -41,7 +42,14 @@ from bot.store.models import (
     TokenStatus,
 )
 from flows.messages import ByLanguage
-from flows.ports import ConsultationView, DoctorState, DoctorView, NewCall, VisitOutcome
+from flows.ports import (
+    ConsultationView,
+    DoctorState,
+    DoctorView,
+    NewCall,
+    Party,
+    VisitOutcome,
+)
 from flows.understanding.india import state_by_code
 from flows.understanding.symptoms import lexicon
 
@@ -95,6 +103,14 @@ def consultation_view(session: Session, consultation: Consultation, call: NewCal
         clinic=str(intake.get("health_worker_clinic") or ""),
         call=call,
     )
+
+
+def _ring(session: Session, token: Token) -> Party | None:
+    """Return the voice line to phone as well as the SMS, when the patient's number asked for calls (bot/services/voice.py)."""
+    person = session.get(Person, token.person_id)
+    booker = session.get(Identity, token.identity_id) if token.identity_id is not None else None
+    phones = {person.phone if person else None, booker.phone if booker else None, booker.address if booker and booker.channel == "sms" else None}
+    return ring_party(session, token.person_id, {p for p in phones if p})
 
 
 def booked_by(session: Session, token: Token) -> int | None:
@@ -210,7 +226,7 @@ class DeskRecords:
         # pass by until this transaction commits.
         moved = queue_moved(self.session, token.opd_id, token.day, self.now)
         log.info("doctor %s called token %s (%s)", doctor.person_id, token.id, "priority" if token.priority else "in order")
-        news = NewCall(self.call_window.total_seconds(), moved)
+        news = NewCall(self.call_window.total_seconds(), moved, ring=_ring(self.session, token))
         return dataclasses.replace(view, call=news)
 
     def write(self, text: str, private: bool) -> None:

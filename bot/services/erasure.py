@@ -4,7 +4,8 @@ Erased, in one transaction: the person's name, phone, age, sex, district and con
 patients row), the family members registered under them, every identity's address (a phone
 number or chat id becomes a random placeholder, so the row stays unique and nothing can be
 worked back), the conversations, what they told us (token and consultation intake), the
-doctors' notes and advice, and the outbox's payloads and addresses. What staff were told keeps
+doctors' notes and advice, the outbox's payloads and addresses, and the voice line of their
+numbers (its "call me") with its call-back requests (bot/services/voice.py). What staff were told keeps
 its words without the patient's: their doctors' summaries, and the chats (and a booking under
 way) of the health workers who booked them as walk-ins. Live tokens are cancelled first, so
 no doctor calls an erased patient. On SQLite the write-ahead log, which still holds the old
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session
 from bot.outbox.enqueue import apply_notices
 from bot.outbox.timers import TimerStatus, schedule
 from bot.services.calls import cancel_call, queue_moved
+from bot.services.voice_lines import voice_lines_erased
 from bot.store.db import CHECKPOINT_AFTER_COMMIT
 from bot.store.models import (
     LIVE_TOKEN_STATUSES,
@@ -124,6 +126,9 @@ def erase_person(session: Session, person: Person, now: dt.datetime) -> Erasure:
 
 def _erase(session: Session, people: list[Person], identities: list[Identity], now: dt.datetime) -> Erasure:
     person_ids = [p.id for p in people]
+    # The voice line of their numbers (its language, "call me") and its call-back requests go too.
+    phones = {p.phone for p in people if p.phone} | {i.phone or i.address for i in identities if i.phone or i.channel == "sms"}
+    identities = identities + [line for line in voice_lines_erased(session, phones, person_ids) if line not in identities]
     identity_ids = [i.id for i in identities]
     cancelled, told = _cancel_live_tokens(session, person_ids, now) if person_ids else (0, ())
     consultations = 0

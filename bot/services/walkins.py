@@ -9,8 +9,10 @@ from sqlalchemy.orm import Session
 
 from bot.services.booking import BookingRecords
 from bot.services.identities import ensure_identity
+from bot.services.voice_lines import VOICE, set_call_me
 from bot.store.models import HealthWorker, Identity, Patient, Person, Role, Token
 from flows.ports import BookingOutcome, BookingResult, Intake, Party, WalkIn
+from flows.steps.voice import spoken_language
 from flows.understanding.text import fold
 
 # The channel a walk-in patient's messages go to: their own phone, by SMS. While the real
@@ -21,10 +23,12 @@ SMS_CHANNEL = "sms"
 class WalkinRecords:
     """A health worker's bookings for walk-in patients, inside the caller's transaction."""
 
-    def __init__(self, session: Session, identity: Identity, now: dt.datetime):
+    def __init__(self, session: Session, identity: Identity, now: dt.datetime, can_ring: bool = False):
         self.session = session
         self.identity = identity
         self.now = now
+        # Whether the voice line places calls (TELEOPD_TWILIO_VOICE_FROM): the runtime says.
+        self._can_ring = can_ring
 
     def _worker(self) -> HealthWorker:
         worker = self.session.get(HealthWorker, self.identity.person_id)
@@ -66,6 +70,17 @@ class WalkinRecords:
             # The health worker's flow tells the patient (flows/steps/health_worker.py): their own SMS chat.
             result = replace(result, patient_chat=Party(sms_identity.id, about=person.id))
         return result
+
+    def can_ring(self) -> bool:
+        """Tell whether "the doctor is ready" can be a phone call."""
+        return self._can_ring
+
+    def ring(self, phone: str) -> None:
+        """Have "the doctor is ready" phone the walk-in's number, spoken in the language of their SMS."""
+        line = ensure_identity(self.session, VOICE, phone)
+        if line.language is None:
+            line.language = spoken_language(ensure_identity(self.session, SMS_CHANNEL, phone).language)
+        set_call_me(self.session, line, True)
 
     def _patient(self, sms_identity: Identity, patient: WalkIn, worker: HealthWorker) -> Person:
         """Return the walk-in as a person of their own: the one this number's texts go to if the name is theirs, else a new one.

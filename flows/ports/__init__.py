@@ -46,6 +46,7 @@ from flows.ports.patients import (
     Patients,
     Profile,
 )
+from flows.ports.voice import BookedBy, VoiceLine
 from flows.ports.walkins import (
     WalkIn,
     Walkins,
@@ -53,6 +54,7 @@ from flows.ports.walkins import (
 
 __all__ = [
     "Accounts",
+    "BookedBy",
     "BookingOutcome",
     "BookingResult",
     "Bookings",
@@ -80,6 +82,7 @@ __all__ = [
     "TokenInfo",
     "VisitOutcome",
     "Visits",
+    "VoiceLine",
     "WalkIn",
     "Walkins",
 ]

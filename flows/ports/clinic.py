@@ -65,6 +65,9 @@ class NewCall:
 
     window_seconds: float  # the patient's window to answer before the one reminder
     queue: QueueMoved = QueueMoved()
+    # The patient's voice line, when they (or their health worker) asked to be phoned: "the
+    # doctor is ready" is also a phone call (flows/steps/voice_call.py).
+    ring: Party | None = None
 
 
 @dataclass(frozen=True)

@@ -28,3 +28,9 @@ class Walkins(Protocol):
 
     def book(self, patient: WalkIn, opd_id: int, intake: Intake, priority: bool) -> BookingResult:
         """Register the patient as a person of their own (a typed number proves nothing) and book the OPD's next session."""
+
+    def can_ring(self) -> bool:
+        """Tell whether "the doctor is ready" can reach a walk-in as a phone call (the voice line places calls)."""
+
+    def ring(self, phone: str) -> None:
+        """Have "the doctor is ready" phone this walk-in's number as well as text it (bot/services/voice.py)."""

@@ -5,6 +5,7 @@ stateDiagram-v2
     hw_home --> hw_phone: book for a patient
     hw_phone --> hw_language --> hw_name --> hw_age --> hw_sex --> hw_symptoms --> hw_opd
     hw_opd --> hw_home: token booked; the patient gets SMS, the worker is told
+    hw_opd --> hw_call_me --> hw_home: when the voice line places calls (flows/steps/voice_call.py)
 ```
 Registration is minimal (mobile number, the language of their SMS, name, age, sex): the
 patient is in front of the health worker, who explained what is stored. The patient then
@@ -26,6 +27,7 @@ from flows.steps.onboarding import LANGUAGE_CHOICES
 from flows.steps.opd_choice import opds_seeing
 from flows.steps.questions import AgeQuestion, NameQuestion, PhoneQuestion, SexQuestion
 from flows.steps.token_text import token_wait, token_when
+from flows.steps.voice_call import HwCallMeStep, ask_call_me
 from flows.understanding.duration import parse_duration
 from flows.understanding.specialty import specialty_for
 from flows.understanding.symptoms import find_symptoms
@@ -198,7 +200,8 @@ class HwOpdStep(Step):
             )
             for key in (*HW_KEYS, "red_flags"):
                 data.pop(key, None)
-            turn.goto("hw_home")
+            if not ask_call_me(turn, patient.phone, patient.name):  # flows/steps/voice_call.py: "phone them too?"
+                turn.goto("hw_home")
         else:
             turn.ask_again(t("This OPD has no free session in the next two weeks. Please choose another OPD."))
 
@@ -243,4 +246,4 @@ def worker_advice(number: int, name: str, doctor: str, words: str) -> Reply:
     )
 
 
-STEPS: tuple[Step, ...] = (HwHomeStep(), HW_PHONE, HwLanguageStep(), HW_NAME, HW_AGE, HW_SEX, HwSymptomsStep(), HwOpdStep())
+STEPS: tuple[Step, ...] = (HwHomeStep(), HW_PHONE, HwLanguageStep(), HW_NAME, HW_AGE, HW_SEX, HwSymptomsStep(), HwOpdStep(), HwCallMeStep())

@@ -14,22 +14,27 @@ from flows.steps.token_text import say_token, token_wait, token_when
 
 def tell_status(turn: Turn) -> None:
     """Says where each of the user's live tokens stands: place in the queue and wait."""
-    tokens = turn.ports.bookings.live_tokens()
+    turn.replies.extend(status_replies(turn.ports.bookings.live_tokens(), turn.now))
+
+
+def status_replies(tokens: list[TokenInfo], now: dt.datetime) -> list[Reply]:
+    """Return where each live token stands, or that there is none (STATUS, and a missed call's SMS: flows/steps/voice.py)."""
     if not tokens:
-        turn.say(
+        return [Reply(
             t("You have no token booked. Send MENU and choose “See a doctor” to book one."),
             sms=sms("You have no token. Send MENU to book."),
-        )
-        return
-    for token in tokens:
-        turn.say(
+        )]
+    return [
+        Reply(
             t(
                 "Token {number}, {opd}, for {name}: {when}.\nPlace in the queue: {position}. Estimated wait: {wait}.",
-                number=token.number, opd=token.opd_name, name=token.patient_name, when=token_when(token, turn.now),
+                number=token.number, opd=token.opd_name, name=token.patient_name, when=token_when(token, now),
                 position=token.position, wait=token_wait(token),
             ),
             sms=sms("Token {number}, {opd}: place {position}, wait ~{minutes} min.", number=token.number, opd=token.opd_name, position=token.position, minutes=token.wait_minutes),
         )
+        for token in tokens
+    ]
 
 
 def token_label(token: TokenInfo) -> Text:

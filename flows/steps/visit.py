@@ -24,6 +24,7 @@ from flows.ports import (
 )
 from flows.steps.health_worker import worker_advice, worker_call_notice
 from flows.steps.questions import NO_WORDS, YES_WORDS
+from flows.steps.voice_call import doctor_ready_call
 
 JOIN_WORDS = ("join", "joining", "i am joining", "aa raha", "aa rahi", "aa raha hoon", "aa rahi hoon", "आ रहा", "आ रही", "आ रहा हूँ", "आ रही हूँ", "haan") + YES_WORDS
 STAR_LABELS = {n: ByLanguage(en="★" * n, hi="★" * n) for n in range(1, 6)}
@@ -202,6 +203,9 @@ def called_notices(view: ConsultationView, now: dt.datetime) -> list[Notice]:
         "call_reminder", now + dt.timedelta(seconds=call.window_seconds), {"consultation": view.id, "window": call.window_seconds},
         identity_id=patient.identity_id if patient else None, key=call_timer_key(view.id),
     ))
+    if call.ring is not None:
+        # As well as the SMS with the room: a phone rings for a patient who may not read it.
+        notices.append(Notify(call.ring.identity_id, doctor_ready_call(view.id, view.doctor), about=call.ring.about, exact=True))
     if view.health_worker is not None:
         notices.append(Notify(view.health_worker, worker_call_notice(view.token_number, view.patient_name, view.room_url), exact=True))
     return notices + queue_moved_notices(call.queue, now)

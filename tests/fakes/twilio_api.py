@@ -1,4 +1,4 @@
-"""A fake Twilio REST API on 127.0.0.1: Messages.json as the real one answers it, with failures on demand.
+"""A fake Twilio REST API on 127.0.0.1: Messages.json as the real one answers it, with failures on demand; Calls.json too (fake.calls()).
 
     with FakeTwilio(account_sid, auth_token) as fake:
         client.api.base_url = fake.url
@@ -36,6 +36,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode
 
 from twilio.request_validator import RequestValidator
+
+from tests.fakes.twilio_calls import CALLS, create_call
 
 _MESSAGES = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/Messages\.json$")
 
@@ -83,6 +85,7 @@ class _State:
     failures: deque[_Failure] = field(default_factory=deque)
     recipients: dict[str, int] = field(default_factory=dict)
     messages: dict[str, dict[str, object]] = field(default_factory=dict)
+    calls: list[dict[str, str]] = field(default_factory=list)  # accepted Calls.json requests (tests/fakes/twilio_calls.py)
 
 
 class FakeTwilio:
@@ -147,6 +150,7 @@ class FakeTwilio:
             self.state.failures.clear()
             self.state.recipients.clear()
             self.state.messages.clear()
+            self.state.calls.clear()
 
     # --- what was asked -------------------------------------------------------------------
 
@@ -240,7 +244,19 @@ class FakeTwilio:
 
     # --- answering ------------------------------------------------------------------------
 
+    def calls(self) -> list[dict[str, str]]:
+        """Return the params of the Calls.json requests accepted (To, From, Twiml, …)."""
+        with self.state.lock:
+            return list(self.state.calls)
+
     def _answer(self, path: str, auth: str | None, body: bytes) -> tuple[int, dict[str, object]]:
+        call = CALLS.match(path)
+        if call is not None and call.group(1) == self.account_sid and self._authorized(auth):
+            params = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+            status, payload = create_call(self.account_sid, params)
+            with self.state.lock:
+                self.state.calls.extend([params] if status == 201 else [])
+            return status, payload
         match = _MESSAGES.match(path)
         if match is None:
             return 404, _error(20404, 404, "The requested resource was not found")

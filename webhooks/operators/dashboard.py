@@ -6,6 +6,9 @@ after the end or a range over 366 days shows the default range with a notice (ne
 error page). The charts are inline SVG drawn here (webhooks/operators/charts.py), so the page shows every
 figure without JavaScript; webhooks/static/dashboard.js only refreshes it in place.
 
+POST /dashboard/callbacks/done (request=<id>) closes a call-back request from the voice line (key 3),
+listed under "Now" with the number masked and the time in IST (bot/services/callbacks.py).
+
 The operator login (webhooks/operators/auth.py) guards every endpoint of this blueprint and
 sets g.operator; this module does no authentication of its own.
 """
@@ -18,10 +21,11 @@ from collections.abc import Mapping
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_percent
-from flask import Blueprint, current_app, g, render_template, request
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from bot.platform.i18n import BABEL_LOCALE
+from bot.services.callbacks import CallbackRow, mark_done, open_callbacks
 from bot.services.dashboard import (
     DEFAULT_DAYS,
     MAX_RANGE_DAYS,
@@ -163,6 +167,7 @@ def dashboard_page() -> str:
     with services.db.read() as session:
         live: Live = build_live(session, now)
         figures = build_range(session, start, end)
+        callbacks = open_callbacks(session)
     return render_template(
         "dashboard.html",
         operator=g.get("operator"),
@@ -179,4 +184,22 @@ def dashboard_page() -> str:
         lang=lang,
         noscript_refresh=NOSCRIPT_REFRESH_SECONDS,
         script_refresh=SCRIPT_REFRESH_SECONDS,
+        callbacks=callbacks,
+        asked_at=lambda row: asked_at(row, lang),
     )
+
+
+def asked_at(row: CallbackRow, lang: str) -> str:
+    """Return when a call back was asked for, in India's time, on the 24-hour clock as the doctors' times ("7 Dec, 09:05")."""
+    return format_datetime(row.requested_at.astimezone(IST), "d MMM, HH:mm", tzinfo=IST, locale=BABEL_LOCALE.get(lang, "en_IN"))
+
+
+@blueprint.post("/dashboard/callbacks/done")
+def callback_done():  # type: ignore[no-untyped-def]
+    """Close a call-back request once the patient has been phoned (the login guard checked the form's csrf)."""
+    services = current_app.extensions["teleopd"]
+    request_id = request.form.get("request", "")
+    if request_id.isascii() and request_id.isdigit() and len(request_id) <= 18:
+        with services.db.write() as session:
+            mark_done(session, int(request_id), utcnow())
+    return redirect(url_for("dashboard.dashboard_page", lang=page_language()) + "#callbacks")

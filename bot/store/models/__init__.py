@@ -7,6 +7,7 @@
 | messaging.py | inbound_messages, outbox, delivery_events, timers |
 | clinic.py | opds, opd_days, tokens, doctors, doctor_opds, health_workers, enrolment_codes, consultations |
 | service.py | operators, app_secrets, operator_sessions, worker_heartbeats, web_chats |
+| voice.py | callback_requests |
 
 This package re-exports every model, enum and column type, so that `from bot.store.models
 import X` keeps working wherever it is written (the services, the webhooks, the migrations'
@@ -45,12 +46,14 @@ from bot.store.models.service import (
     WebChat,
     WorkerHeartbeat,
 )
+from bot.store.models.voice import CallbackRequest
 
 __all__ = [
     "LIVE_TOKEN_STATUSES",
     "AppSecret",
     "Base",
     "BigId",
+    "CallbackRequest",
     "Consultation",
     "ConsultationOutcome",
     "Conversation",
