@@ -1,8 +1,9 @@
 """Callback requests from the voice line (key 3), as the coordinators' dashboard lists and closes them.
 
 The number is shown masked, as the logs show numbers (+91******4567): the dashboard is seen
-over shoulders, and the coordinator finds whom to call by the patient's name and the last
-digits (the full number stays in the database for the call itself, and is erased with the patient).
+over shoulders. Calling back is what the list is for, and a caller we do not know has no name to
+look up, so each row opens to the full number (a tel: link) when the coordinator asks for it;
+the number is erased with the patient.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class CallbackRow:
 
     id: int
     phone: str  # masked
+    dial: str  # the full number, E.164, shown when the coordinator opens the row to call
     name: str  # the registered patient's name, or "" for a number we do not know
     language: str
     requested_at: dt.datetime  # aware UTC
@@ -46,7 +48,7 @@ def open_callbacks(session: Session, limit: int = SHOWN) -> tuple[CallbackRow, .
         .order_by(CallbackRequest.requested_at, CallbackRequest.id)
         .limit(limit)
     ).all()
-    return tuple(CallbackRow(r.id, masked(r.phone), name or "", r.language, r.requested_at) for r, name in rows)
+    return tuple(CallbackRow(r.id, masked(r.phone), r.phone, name or "", r.language, r.requested_at) for r, name in rows)
 
 
 def mark_done(session: Session, request_id: int, now: dt.datetime) -> bool:
