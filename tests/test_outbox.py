@@ -82,7 +82,7 @@ def test_a_message_is_rendered_in_its_language_sent_and_recorded(services, now) 
     (row_id,) = _queue(services.db)
     assert _worker(services, provider, Clock(now)).drain() == 1
     key = template_key("Welcome back!")
-    assert provider.sent == [("a1", OutgoingMessage("फिर से आपका स्वागत है!", template=key))]
+    assert provider.sent == [("a1", OutgoingMessage("फिर से आपका स्वागत है!", template=key, language="hi"))]
     row = _row(services.db, row_id)
     assert (row.status, row.provider_id, row.attempts, row.sent_at) == (OutboxStatus.SENT, f"fake-{row_id}", 1, now)
     assert row.rendered == {"text": "फिर से आपका स्वागत है!", "choices": [], "template": key}
