@@ -207,6 +207,8 @@ def _staff_turn(turn: Turn, text: str, command: Command | None, own_steps: tuple
     """
     if turn.state.language is None:
         turn.state.language = onboarding.first_language(turn, text)
+    if turn.inbound.choice is not None and home == "hw_home" and visit.walk_in_join_action(turn, turn.inbound.choice):
+        return  # a button under a walk-in's call, whatever the health worker is doing
     if command is Command.STOP:
         optout.stop_messages(turn)
     elif command is Command.ERASE:

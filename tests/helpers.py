@@ -27,6 +27,7 @@ from flows.ports import (
     DoctorState,
     DoctorView,
     Intake,
+    Joined,
     OpdInfo,
     Party,
     Ports,
@@ -271,6 +272,17 @@ class FakeWalkins:
 
     def ring(self, phone: str) -> None:
         self.rung.append(phone)
+
+    # The calls this health worker may join, by consultation id (the rest are not theirs), and those joined.
+    calls: dict[int, int] = field(default_factory=dict)
+    joined: list[int] = field(default_factory=list)
+
+    def join_with(self, consultation_id: int) -> Joined | None:
+        if consultation_id not in self.calls:
+            return None
+        first = consultation_id not in self.joined
+        self.joined.append(consultation_id)
+        return Joined(consultation_id, self.calls[consultation_id], Party(identity_id=901) if first else None, first=first)
 
 
 def consultation_view(consultation_id: int = 7) -> ConsultationView:

@@ -21,8 +21,8 @@ from bot.outbox.payloads import translate
 from bot.platform.i18n import Catalogs
 from bot.runtime import Services
 from bot.store.models import Consultation, Conversation, Identity, OutboxMessage, Timer
-from flows.engine import State
-from flows.messages import ByLanguage, Reply, reply_to_json
+from flows.engine import LANGUAGES, State
+from flows.messages import ByLanguage, Reply, reply_to_json, t
 from flows.notices import CancelTimer, MoveConversation, Notify, ScheduleTimer
 from flows.ports import (
     CallEnded,
@@ -83,12 +83,13 @@ def test_a_doctors_next_returns_its_notices_to_the_others(catalogs: Catalogs, la
     chat = FlowChat(catalogs, lang, State(step="doctor_home", language=lang), desk=_calling_desk(), role="doctor")
     chat.send(WORDS[lang]["next"])
     assert chat.state.step == "consulting"
-    called = {"consultation": 7, "doctor": DOCTOR, "room": ROOM}
+    # A walk-in (a health worker booked them): told to go to the health worker, who has the room.
+    called = {"consultation": 7, "doctor": DOCTOR, "room": ROOM, "walk_in": True}
     assert chat.notices == [
-        Notify(41, visit.doctor_ready(7, DOCTOR, ROOM), about=9),
+        Notify(41, visit.walk_in_ready(7, DOCTOR), about=9),
         MoveConversation(41, "called", called, only_if_idle=True),
         ScheduleTimer("call_reminder", IN_MEMORY_NOW + dt.timedelta(seconds=120), {"consultation": 7, "window": 120.0}, identity_id=41, key="consultation:7"),
-        Notify(WORKER, worker_call_notice(1, "Sunita Devi", ROOM), exact=True),
+        Notify(WORKER, worker_call_notice(7, 1, "Sunita Devi", ROOM), exact=True),
         Notify(42, visit.get_ready(OPD, 3), about=10),
     ]
     # Each message renders in its reader's language, whichever the doctor uses.
@@ -223,3 +224,30 @@ def test_a_walk_ins_health_worker_gets_the_room_at_the_call_and_the_advice_word_
     for reader in LANGS:  # the health worker's language may differ from the doctor's
         assert ROOM in _read(catalogs, at_the_call.reply, reader)
         assert WALK_IN_ADVICE[lang] in _read(catalogs, advice.reply, reader)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("step", ["hw_home", "hw_name"])
+def test_a_health_worker_joining_with_their_walk_in_tells_the_doctor_and_stops_the_call_timers(catalogs: Catalogs, lang: str, step: str) -> None:
+    # Whatever the health worker is doing (booking the next walk-in, say), the button under the call works.
+    walkins = FakeWalkins(calls={7: 1})
+    chat = FlowChat(catalogs, lang, State(step=step, language=lang), role="health_worker", walkins=walkins, bookings=walkins.bookings)
+    said = chat.send(choice="hwjoin:7")
+    assert said == [catalogs.translate(t("Thank you. The doctor knows you are joining with the patient."), lang)]
+    assert chat.notices == [*visit.stop_call_timers(7), Notify(901, visit.doctor_notice("joining", 1))]
+    assert chat.state.step == step and walkins.joined == [7]
+    # Pressed again: the doctor knows already.
+    chat.send(choice="hwjoin:7")
+    assert chat.notices == [] and walkins.joined == [7, 7]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("key", ["hwjoin:8", "hwjoin:x", "hwjoin:", "hwjoin:99999999999999"])
+def test_a_health_worker_cannot_join_a_call_not_theirs(catalogs: Catalogs, lang: str, key: str) -> None:
+    walkins = FakeWalkins(calls={7: 1})
+    chat = FlowChat(catalogs, lang, State(step="hw_home", language=lang), role="health_worker", walkins=walkins, bookings=walkins.bookings)
+    said = chat.send(choice=key)
+    assert chat.notices == [] and walkins.joined == []
+    if key == "hwjoin:8":  # shaped like ours, but not a call of this health worker's walk-ins
+        assert said == [catalogs.translate(t("That call is over."), lang)]
+    assert chat.state.step == "hw_home"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from bot.outbox.timers import TimerStatus
 from bot.runtime import Services
 from bot.services.enrolment import add_health_worker
 from bot.services.opds import find_opd
@@ -21,6 +22,7 @@ from bot.store.models import (
     OutboxMessage,
     Patient,
     Person,
+    Timer,
     Token,
     TokenStatus,
 )
@@ -190,8 +192,20 @@ def test_the_doctor_sees_the_walk_ins_number_and_clinic_and_the_health_worker_ge
     summary = "\n".join(doctor.say(WORDS[lang]["next"]).texts)
     assert WALK_IN_SUMMARY[lang] in summary, summary
     with demo.db.read() as session:
-        room = session.scalars(select(Consultation.room_url)).one()
-    assert room in "\n".join(worker.receive().texts)
+        consultation_id, room = session.execute(select(Consultation.id, Consultation.room_url)).one()
+        # The walk-in's own SMS sends them to the health worker: a room link is no use on a feature phone.
+        called = session.scalars(select(OutboxMessage).where(OutboxMessage.address == PHONE).order_by(OutboxMessage.id.desc())).first()
+    assert called is not None and called.payload["text"]["id"].startswith("Dr. {doctor} is ready for you now. Please go to the health worker")
+    told = worker.receive()
+    assert room in told.all_text and [c["label"] for c in told.choices[-1]] == [{"en": "We are joining", "hi": "हम जुड़ रहे हैं"}[lang]]
+    # The health worker joins with the walk-in: the doctor is told and the no-show timers stop.
+    assert worker.say(choice=f"hwjoin:{consultation_id}").texts == [
+        {"en": "Thank you. The doctor knows you are joining with the patient.", "hi": "धन्यवाद। डॉक्टर को पता है कि आप मरीज़ के साथ जुड़ रहे हैं।"}[lang]
+    ]
+    with demo.db.read() as session:
+        assert session.get(Consultation, consultation_id).joined_at is not None  # type: ignore[union-attr]
+        assert [t.status for t in session.scalars(select(Timer).where(Timer.kind == "call_reminder"))] == [TimerStatus.CANCELLED]
+    assert doctor.t("joining", number=1) in doctor.receive().all_text
     advice = {"en": "Rest, and drink plenty of water.", "hi": "आराम करें और खूब पानी पिएँ।"}[lang]
     doctor.say(advice)
     doctor.say(WORDS[lang]["done"])

@@ -24,6 +24,17 @@ from bot.store.models import (
 from flows.ports import BookingOutcome, CallEnded, Intake, Joined
 
 
+def record_joining(session: Session, consultation: Consultation | None, now: dt.datetime) -> Joined | None:
+    """Record that someone is joining the call (the patient, or a walk-in's health worker with them); None if it is over."""
+    if consultation is None or consultation.outcome is not None:
+        return None
+    if consultation.joined_at is not None:
+        return Joined(consultation.id, consultation.token.number, None, first=False)
+    consultation.joined_at = now
+    consultation.token.status = TokenStatus.IN_CONSULTATION
+    return Joined(consultation.id, consultation.token.number, doctor_party(session, consultation.doctor_id, last_spoken=True))
+
+
 class VisitRecords:
     """A patient's side of consultations, inside the caller's transaction."""
 
@@ -41,13 +52,7 @@ class VisitRecords:
     def join(self, consultation_id: int) -> Joined | None:
         """Record that the patient is joining; return the doctor to tell (the first time only), None if the call is over."""
         consultation = self._mine(consultation_id)
-        if consultation is None or consultation.outcome is not None:
-            return None
-        if consultation.joined_at is not None:
-            return Joined(consultation.id, consultation.token.number, None, first=False)
-        consultation.joined_at = self.now
-        consultation.token.status = TokenStatus.IN_CONSULTATION
-        return Joined(consultation.id, consultation.token.number, doctor_party(self.session, consultation.doctor_id, last_spoken=True))
+        return record_joining(self.session, consultation, self.now)
 
     def decline(self, consultation_id: int) -> CallEnded | None:
         """The patient cannot come: close the call as a no-show and free the doctor; return who to tell."""

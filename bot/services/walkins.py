@@ -8,10 +8,13 @@ from dataclasses import replace
 from sqlalchemy.orm import Session
 
 from bot.services.booking import BookingRecords
+from bot.services.calls import locked_consultation
+from bot.services.desk import booked_by
 from bot.services.identities import ensure_identity
+from bot.services.visits import record_joining
 from bot.services.voice_lines import VOICE, set_call_me
 from bot.store.models import HealthWorker, Identity, Patient, Person, Role, Token
-from flows.ports import BookingOutcome, BookingResult, Intake, Party, WalkIn
+from flows.ports import BookingOutcome, BookingResult, Intake, Joined, Party, WalkIn
 from flows.steps.voice import spoken_language
 from flows.understanding.text import fold
 
@@ -81,6 +84,13 @@ class WalkinRecords:
         if line.language is None:
             line.language = spoken_language(ensure_identity(self.session, SMS_CHANNEL, phone).language)
         set_call_me(self.session, line, True)
+
+    def join_with(self, consultation_id: int) -> Joined | None:
+        """Record that the health worker joins the call with their walk-in: the doctor is told, the no-show timers stop."""
+        consultation = locked_consultation(self.session, consultation_id)
+        if consultation is None or booked_by(self.session, consultation.token) != self.identity.id:
+            return None  # not a walk-in this health worker booked (a forged or stale button)
+        return record_joining(self.session, consultation, self.now)
 
     def _patient(self, sms_identity: Identity, patient: WalkIn, worker: HealthWorker) -> Person:
         """Return the walk-in as a person of their own: the one this number's texts go to if the name is theirs, else a new one.

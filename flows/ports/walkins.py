@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from flows.ports.booking import BookingResult, Intake
+from flows.ports.clinic import Joined
 
 
 @dataclass(frozen=True)
@@ -34,3 +35,6 @@ class Walkins(Protocol):
 
     def ring(self, phone: str) -> None:
         """Have "the doctor is ready" phone this walk-in's number as well as text it (bot/services/voice.py)."""
+
+    def join_with(self, consultation_id: int) -> Joined | None:
+        """Record that the health worker is joining the call with a walk-in they booked; None if it is over or not theirs."""

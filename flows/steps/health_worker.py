@@ -227,13 +227,18 @@ def patient_token_sms(number: int, opd: object, day: dt.date, position: int, min
     )
 
 
-def worker_call_notice(number: int, name: str, room: str) -> Reply:
-    """Return the notice to the health worker that the doctor is calling their patient, with the room to join from the clinic."""
+def worker_call_notice(consultation_id: int, number: int, name: str, room: str) -> Reply:
+    """Return the notice to the health worker that the doctor is calling their patient, with the room to join from the clinic.
+
+    "We are joining" tells the doctor and stops the no-show timers (visit.walk_in_join_action):
+    the walk-in may have no phone to answer the call's message with.
+    """
     return Reply(
         t(
             "Token {number} ({name}): the doctor is calling the patient now. Join the video call with the patient now:\n{room}",
             number=number, name=name, room=room,
         ),
+        (Choice(f"hwjoin:{consultation_id}", t("We are joining")),),
         kind="push",
     )
 

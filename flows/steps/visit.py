@@ -44,6 +44,24 @@ def doctor_ready(consultation_id: int, doctor: str, room_url: str) -> Reply:
     )
 
 
+def walk_in_ready(consultation_id: int, doctor: str) -> Reply:
+    """Return the call to a walk-in: the doctor sees them by video at the clinic, on the health worker's phone.
+
+    The room link would be no use on a feature phone, and the health worker who booked them has
+    it (health_worker.worker_call_notice); the walk-in is told where to go.
+    """
+    return Reply(
+        t(
+            "Dr. {doctor} is ready for you now. Please go to the health worker who booked your token: "
+            "you will see the doctor by video call there.",
+            doctor=doctor,
+        ),
+        (Choice(f"join:{consultation_id}", t("I am coming"), JOIN_WORDS), Choice(f"leave:{consultation_id}", t("I cannot come now"), NO_WORDS)),
+        kind="push",
+        sms=sms("The doctor is ready now. Please go to your health worker at the clinic.\n1 I am coming 2 I cannot come now"),
+    )
+
+
 def reminder(consultation_id: int, doctor: str, room_url: str) -> Reply:
     """Return the one reminder after the first window passes without an answer."""
     return Reply(
@@ -196,9 +214,12 @@ def called_notices(view: ConsultationView, now: dt.datetime) -> list[Notice]:
     if call is None:
         return []  # the consultation in hand, handed back: everyone was told when it was called
     patient = view.patient
-    notices = _to(patient, doctor_ready(view.id, view.doctor, view.room_url))
+    walk_in = view.health_worker is not None
+    call_message = walk_in_ready(view.id, view.doctor) if walk_in else doctor_ready(view.id, view.doctor, view.room_url)
+    notices = _to(patient, call_message)
     if patient is not None:
-        notices.append(MoveConversation(patient.identity_id, "called", {"consultation": view.id, "doctor": view.doctor, "room": view.room_url}))
+        moved = {"consultation": view.id, "doctor": view.doctor, "room": view.room_url, **({"walk_in": True} if walk_in else {})}
+        notices.append(MoveConversation(patient.identity_id, "called", moved))
     notices.append(ScheduleTimer(
         "call_reminder", now + dt.timedelta(seconds=call.window_seconds), {"consultation": view.id, "window": call.window_seconds},
         identity_id=patient.identity_id if patient else None, key=call_timer_key(view.id),
@@ -207,7 +228,7 @@ def called_notices(view: ConsultationView, now: dt.datetime) -> list[Notice]:
         # As well as the SMS with the room: a phone rings for a patient who may not read it.
         notices.append(Notify(call.ring.identity_id, doctor_ready_call(view.id, view.doctor), about=call.ring.about, exact=True))
     if view.health_worker is not None:
-        notices.append(Notify(view.health_worker, worker_call_notice(view.token_number, view.patient_name, view.room_url), exact=True))
+        notices.append(Notify(view.health_worker, worker_call_notice(view.id, view.token_number, view.patient_name, view.room_url), exact=True))
     return notices + queue_moved_notices(call.queue, now)
 
 
@@ -223,6 +244,24 @@ def ended_notices(view: ConsultationView, outcome: VisitOutcome) -> list[Notice]
     if view.patient is not None:
         notices.append(MoveConversation(view.patient.identity_id, "rating", {"consultation": view.id}))
     return notices
+
+
+def walk_in_join_action(turn: Turn, key: str) -> bool:
+    """Carry out a health worker's "We are joining" under a walk-in's call; return False if the key is not one.
+
+    The walk-in joins on the health worker's phone at the clinic: that tells the doctor they are
+    coming and stops the no-show timers, as the patient's own "I am joining" would.
+    """
+    kind, _, rest = key.partition(":")
+    walkins = turn.ports.walkins
+    if kind != "hwjoin" or walkins is None:
+        return False
+    if not (rest.isascii() and rest.isdigit() and len(rest) <= 12):
+        return False
+    joined = walkins.join_with(int(rest))
+    turn.notices.extend(joining_notices(joined) if joined is not None else ())
+    turn.say(t("Thank you. The doctor knows you are joining with the patient.") if joined is not None else t("That call is over."))
+    return True
 
 
 def joining_notices(joined: Joined) -> list[Notice]:
@@ -266,6 +305,8 @@ class CalledStep(Step):
     name = "called"
 
     def ask(self, turn: Turn) -> Reply:
+        if turn.data.get("walk_in"):
+            return walk_in_ready(turn.data.get("consultation", 0), turn.data.get("doctor", ""))
         return doctor_ready(turn.data.get("consultation", 0), turn.data.get("doctor", ""), turn.data.get("room", ""))
 
     def answer(self, turn: Turn, answer: Answer) -> None:
