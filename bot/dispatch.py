@@ -81,6 +81,7 @@ class Dispatcher:
         inbound_per_minute: int = 30,
         limiter: RateLimiter | None = None,
         enrol_budget: GuessBudget = GuessBudget(),
+        public_url: str | None = None,
     ):
         self.db = db
         self.catalogs = catalogs
@@ -91,6 +92,8 @@ class Dispatcher:
         # Counts refused enrolment codes, per chat and for everyone (shared through Redis when configured).
         self.limiter = limiter or RateLimiter()
         self.enrol_budget = enrol_budget
+        # Where the full consent notice is served (GET /privacy): the consent SMS points there.
+        self.public_url = public_url or ""
         # Set after a commit that queued replies, so an in-process worker sends them at once.
         self.outbox_signal = outbox_signal
 
@@ -135,6 +138,7 @@ class Dispatcher:
                     patients=PatientRecords(session, identity, now),
                     labels=self.catalogs,
                     default_language=self.default_language,
+                    public_url=self.public_url,
                     bookings=BookingRecords(session, identity, now),
                     role=role,
                     # Always there: an "enroll" in this very message may make this identity a doctor's.

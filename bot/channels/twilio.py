@@ -37,7 +37,7 @@ from bot.channels.base import (
     TemporaryError,
 )
 from bot.channels.sms_text import segments
-from bot.channels.splitting import grapheme_safe, split_text
+from bot.channels.splitting import split_text
 from bot.outbox.template_keys import (
     WhatsAppTemplate,
     load_sms_templates,
@@ -237,21 +237,17 @@ def _lists_its_choices(text: str, count: int) -> bool:
     return re.search(pattern, text, re.DOTALL) is not None
 
 
-def _shorten(label: str, words: int | None = None, width: int | None = None) -> str:
-    if words is not None:
-        label = " ".join(label.split()[:words]).rstrip(",:;.-")
-    if width is not None and len(label) > width:
-        label = label[:grapheme_safe(label, width)].rstrip(",:;.- ")
-    return label
-
-
 def render_sms(message: OutgoingMessage) -> str:
     """Return the SMS body of a message: its short text and its choices as compact numbers.
 
-    The most readable form that keeps within 2 segments wins: one choice a line, then one
-    line ("1 Yes / 2 No"), then labels cut to their first words, then to a few letters,
-    then the bare numbers. A Devanagari label turns an English SMS into UCS-2 (70
-    characters a segment), which is measured, not avoided: "हिंदी" must stay readable.
+    The most readable layout that keeps within 2 segments wins: one choice a line, then one
+    line ("1 Yes / 2 No"), then one line without the slashes ("1 Yes 2 No"). Labels are never
+    cut: a label cut to its first words or letters says something else ("नहीं, अभी" of
+    "नहीं, अभी नहीं" reads "No, now"). A message whose labels do not fit carries its numbered
+    choices in its SMS form (flows/steps/*, "1 Yes 2 Other OPD 3 No"), which is sent as it is;
+    tests/test_sms_walk.py fails on any that does not fit. A Devanagari label turns an English
+    SMS into UCS-2 (70 characters a segment), which is measured, not avoided: "हिंदी" must
+    stay readable.
     """
     text, choices = message.text.strip(), message.choices
     if not choices or _lists_its_choices(text, len(choices)):
@@ -260,16 +256,12 @@ def render_sms(message: OutgoingMessage) -> str:
     candidates = [
         text + "\n" + "\n".join(f"{n} {label}" for n, label in enumerate(labels, 1)),
         text + "\n" + " / ".join(f"{n} {label}" for n, label in enumerate(labels, 1)),
+        text + "\n" + " ".join(f"{n} {label}" for n, label in enumerate(labels, 1)),
     ]
-    for words in (3, 2, 1):
-        candidates.append(text + "\n" + " ".join(f"{n} {_shorten(label, words=words)}" for n, label in enumerate(labels, 1)))
-    for width in (8, 5, 3):
-        candidates.append(text + "\n" + " ".join(f"{n} {_shorten(label, words=1, width=width)}" for n, label in enumerate(labels, 1)))
-    candidates.append(f"{text} (1-{len(labels)})" if len(labels) > 1 else f"{text} (1)")
     for candidate in candidates:
         if segments(candidate) <= MAX_SMS_SEGMENTS:
             return candidate
-    return min(candidates, key=segments)
+    return candidates[0]
 
 
 # Room for a part's number in front of it ("12/15 ").
