@@ -10,7 +10,13 @@ from functools import cache
 from pathlib import Path
 
 from flows.messages import ByLanguage
-from flows.understanding.text import consonants, fold, normalize, sound_key, to_ascii_digits
+from flows.understanding.text import (
+    consonants,
+    fold,
+    normalize,
+    sound_key,
+    to_ascii_digits,
+)
 
 _CSV = Path(__file__).resolve().parent / "data" / "states.csv"
 _EXPECTED_COUNT = 36
