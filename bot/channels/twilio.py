@@ -238,30 +238,20 @@ def _lists_its_choices(text: str, count: int) -> bool:
 
 
 def render_sms(message: OutgoingMessage) -> str:
-    """Return the SMS body of a message: its short text and its choices as compact numbers.
+    """Return the SMS body of a message: its short text, then its choices numbered one a line.
 
-    The most readable layout that keeps within 2 segments wins: one choice a line, then one
-    line ("1 Yes / 2 No"), then one line without the slashes ("1 Yes 2 No"). Labels are never
-    cut: a label cut to its first words or letters says something else ("नहीं, अभी" of
-    "नहीं, अभी नहीं" reads "No, now"). A message whose labels do not fit carries its numbered
-    choices in its SMS form (flows/steps/*, "1 Yes 2 Other OPD 3 No"), which is sent as it is;
-    tests/test_sms_walk.py fails on any that does not fit. A Devanagari label turns an English
-    SMS into UCS-2 (70 characters a segment), which is measured, not avoided: "हिंदी" must
-    stay readable.
+    Labels are never cut: a label cut to its first words or letters says something else
+    ("नहीं, अभी" of "नहीं, अभी नहीं" reads "No, now"), and a line break costs no more than a
+    space. A message whose labels do not fit beside it carries its choices numbered in its
+    SMS form (flows/steps/*: "1 Yes 2 Other OPD 3 No"), which goes as it is; the SMS walk
+    (tests/test_sms_walk.py) fails on any message over 2 segments. A Devanagari label turns
+    an English SMS into UCS-2 (70 characters a segment), which is measured, not avoided:
+    "हिन्दी" must stay readable.
     """
     text, choices = message.text.strip(), message.choices
     if not choices or _lists_its_choices(text, len(choices)):
         return text
-    labels = [c.label.strip() for c in choices]
-    candidates = [
-        text + "\n" + "\n".join(f"{n} {label}" for n, label in enumerate(labels, 1)),
-        text + "\n" + " / ".join(f"{n} {label}" for n, label in enumerate(labels, 1)),
-        text + "\n" + " ".join(f"{n} {label}" for n, label in enumerate(labels, 1)),
-    ]
-    for candidate in candidates:
-        if segments(candidate) <= MAX_SMS_SEGMENTS:
-            return candidate
-    return candidates[0]
+    return text + "\n" + "\n".join(f"{n} {c.label.strip()}" for n, c in enumerate(choices, 1))
 
 
 # Room for a part's number in front of it ("12/15 ").

@@ -1,0 +1,63 @@
+"""render_sms lays choices out whole, never cutting a label; a form that numbers its answers goes as written."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.channels.base import OutgoingChoice, OutgoingMessage
+from bot.channels.sms_text import segments
+from bot.channels.twilio import render_sms, sms_parts
+from bot.platform.i18n import Catalogs
+from flows.engine import LANGUAGES
+from flows.messages import t
+from flows.steps.booking import SEVERITY_LABELS
+
+
+def _choices(*labels: str) -> tuple[OutgoingChoice, ...]:
+    return tuple(OutgoingChoice(str(n), label) for n, label in enumerate(labels, 1))
+
+
+def test_short_choices_go_one_a_line_under_the_text() -> None:
+    body = render_sms(OutgoingMessage("Book a token?", _choices("Yes, book a token", "Choose another OPD")))
+    assert body == "Book a token?\n1 Yes, book a token\n2 Choose another OPD"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_labels_too_long_for_two_segments_are_never_cut(catalogs: Catalogs, lang: str) -> None:
+    """What once became "3 नहीं, अभी" ("No, now") of "नहीं, अभी नहीं": every label stays whole, in parts if it must."""
+    labels = [catalogs.translate(text, lang) for text in (t("Yes, book for then"), t("Choose another OPD"), t("No, not now"))]
+    question = catalogs.translate(t("Which OPD would you like?"), lang) + " " + "—" * 200
+    body = render_sms(OutgoingMessage(question, _choices(*labels)))
+    for n, label in enumerate(labels, 1):
+        assert f"\n{n} {label}" in body, f"label {n} cut: {body!r}"
+    # Too long as a whole: it goes in numbered parts (the walk keeps every flow's SMS from this).
+    assert segments(body) > 2 and len(sms_parts(body)) > 1
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        ("How bad is it? 1 mild 2 moderate 3 severe", 3),
+        ("कितनी तकलीफ़ है? 1 हल्की 2 मध्यम 3 गंभीर", 3),
+        ("How was your consultation? Reply 1-5 (5 = very good).", 5),
+        ("परामर्श कैसा रहा? 1 से 5 भेजें।", 5),
+        ("Book then?\n1 Yes 2 Other OPD 3 No", 3),
+        ("Your mobile number? Send 1 to skip.", 1),
+    ],
+)
+def test_a_form_that_numbers_its_answers_goes_as_written(text: str, count: int) -> None:
+    labels = [f"label {n}" for n in range(1, count + 1)]
+    assert render_sms(OutgoingMessage(text, _choices(*labels))) == text
+
+
+def test_numbers_that_are_not_its_answers_do_not_count_as_a_list() -> None:
+    text = "Token 12 at 10:30, place 3."
+    body = render_sms(OutgoingMessage(text, _choices("Yes", "No", "Later")))
+    assert body == text + "\n1 Yes\n2 No\n3 Later"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_severity_over_sms_is_its_form_only(catalogs: Catalogs, lang: str) -> None:
+    form = catalogs.translate(t("How bad is it? 1 mild 2 moderate 3 severe"), lang)
+    labels = [catalogs.translate(label, lang) for label in SEVERITY_LABELS.values()]
+    assert render_sms(OutgoingMessage(form, _choices(*labels))) == form
