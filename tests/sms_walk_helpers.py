@@ -51,6 +51,7 @@ PHONE = "+919876543210"
 PUBLIC_URL = "https://teleopd.health.example-state.gov.in"
 # The one message that goes word for word however long (the doctor's advice): numbered parts.
 ADVICE_SMS = "Advice from Dr. {doctor}:\n{advice}\nHow was your consultation? Reply 1-5 (5 = very good)."
+LANGUAGE_QUESTION = "Which language would you like to use?"
 # Words a feature phone cannot act on: it has no buttons to tap.
 NO_BUTTON_WORDS = ("tap", "button", "बटन", "दबाएँ", "दबाएं")
 
@@ -75,6 +76,8 @@ class Recorder:
     # (msgid, what is wrong) already told: each is told once, at its first step.
     _told: set[tuple[str, str]] = dataclasses.field(default_factory=set)
     bodies: list[str] = dataclasses.field(default_factory=list)
+    # The steps the walk's patients were at, before or after a message.
+    steps: set[str] = dataclasses.field(default_factory=set)
 
     def record(self, reply: Reply, where: str) -> list[str]:
         """Render one reply as the SMS channel would, check it, and return the SMS bodies sent."""
@@ -99,8 +102,11 @@ class Recorder:
                 self._problem(sent, "long", f"{label}: {segments(body)} segments: {body!r}")
         if self.lang == "en" or self.lang.endswith("-Latn"):
             # One curly quote or dash turns a Latin SMS into UCS-2 and halves its room.
-            if not is_gsm7(message.text):
-                self._problem(sent, "gsm", f"{label}: not GSM-7: {message.text!r}")
+            # The choices too (a star is a box on many feature phones), but for the language
+            # question, whose choices are each language named in its own script.
+            laid_out = message.text if sent.msgid == LANGUAGE_QUESTION else body
+            if not is_gsm7(laid_out):
+                self._problem(sent, "gsm", f"{label}: not GSM-7: {laid_out!r}")
         words = re.findall(r"\w+", body.lower())
         if any(word in words for word in NO_BUTTON_WORDS) or any(word in body for word in NO_BUTTON_WORDS if not word.isascii()):
             self._problem(sent, "buttons", f"{label}: speaks of buttons: {body!r}")
@@ -151,6 +157,7 @@ class SmsPatient:
         inbound = Inbound(text=text, received_at=IN_MEMORY_NOW, channel_phone=PHONE)
         outcome = handle(self.state, inbound, ports)
         self.state = outcome.state
+        self.recorder.steps |= {step for step in (before, self.state.step) if step}
         assert outcome.replies or self.state.opted_out, f"no reply to {text!r} at {before}"
         for reply in outcome.replies:
             self.recorder.record(reply, f"{before} <- {text!r}")

@@ -14,8 +14,9 @@ import datetime as dt
 import pytest
 
 from bot.platform.i18n import Catalogs
-from flows.conversation import slow_down
+from flows.conversation import slow_down, steps
 from flows.engine import LANGUAGES
+from flows.messages import Reply
 from flows.ports import (
     BookingOutcome,
     ConsultationView,
@@ -24,7 +25,7 @@ from flows.ports import (
     PlaceThree,
     QueueMoved,
 )
-from flows.steps import visit
+from flows.steps import doctor, enrolment, erasure, health_worker, visit
 from flows.steps.health_worker import patient_token_sms
 from tests.helpers import IN_MEMORY_NOW, consultation_view, registered_profile
 from tests.sms_walk_helpers import (
@@ -363,6 +364,15 @@ def test_every_sms_a_patient_gets_fits_two_segments(catalogs: Catalogs, lang: st
     assert not recorder.problems, f"{len(recorder.problems)} SMS over budget or wrong:\n" + "\n".join(recorder.problems)
 
 
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_message_over_budget_is_named_with_its_language(catalogs: Catalogs, lang: str) -> None:
+    """The walk is no formality: a full text without its SMS form fails it, by msgid and language."""
+    recorder = Recorder(catalogs, lang)
+    recorder.record(Reply(erasure.ERASE_CONFIRM.question), "erase_confirm")
+    (problem,) = recorder.problems
+    assert problem.startswith(f"{erasure.ERASE_CONFIRM.question.msgid!r} [{lang}] at erase_confirm: ")
+
+
 # Messages marked in flows/ that a patient never gets over SMS, and why.
 NOT_TO_PATIENTS_BY_MODULE = {
     # A doctor's desk: doctors work on Telegram, WhatsApp or the web chat, not a feature phone.
@@ -395,6 +405,12 @@ NOT_TO_PATIENTS = {
     "Your coordinator has turned off your account, so this chat is no longer your desk: no patients will come here. "
     "Please talk to your coordinator if you need it back.",
 }
+
+
+def test_the_walk_goes_through_every_step_a_patient_meets(catalogs: Catalogs) -> None:
+    staff = {step.name for step in (*doctor.STEPS, *health_worker.STEPS, *enrolment.STEPS)}
+    missing = set(steps()) - staff - walked(catalogs, "en").steps
+    assert not missing, f"steps no SMS patient walks through: {sorted(missing)}"
 
 
 def test_the_walk_sees_every_message_a_patient_can_get(catalogs: Catalogs) -> None:
