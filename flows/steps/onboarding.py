@@ -130,6 +130,8 @@ def consent_question_sms(turn: Turn) -> Text:
     """Return the consent question's SMS form: the full notice's address, and the answers by number.
 
     A deployment without a public URL (the local demo, which has no SMS) has no page to point to.
+    In India a link in an A2P SMS must be whitelisted with its DLT template (TRAI's direction of
+    August 2024), as the video room's already must: the public URL's domain is registered once.
     """
     url = privacy_url(turn)
     if url is None:

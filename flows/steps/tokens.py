@@ -28,7 +28,11 @@ def tell_status(turn: Turn) -> None:
                 number=token.number, opd=token.opd_name, name=token.patient_name, when=token_when(token, turn.now),
                 position=token.position, wait=token_wait(token),
             ),
-            sms=sms("Token {number}, {opd}: place {position}, wait ~{minutes} min.", number=token.number, opd=token.opd_name, position=token.position, minutes=token.wait_minutes),
+            sms=(
+                sms("Token {number}, {opd}: you are next.", number=token.number, opd=token.opd_name)
+                if token.position <= 1
+                else sms("Token {number}, {opd}: place {position}, wait ~{minutes} min.", number=token.number, opd=token.opd_name, position=token.position, minutes=token.wait_minutes)
+            ),
         )
 
 
