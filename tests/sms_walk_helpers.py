@@ -19,7 +19,7 @@ from typing import Any
 from babel.messages.extract import extract_from_dir
 
 from bot.channels.sms_text import is_gsm7, segments
-from bot.channels.twilio import MAX_SMS_SEGMENTS, render_sms, sms_parts
+from bot.channels.twilio import MAX_SMS_SEGMENTS, sms_bodies, sms_parts
 from bot.outbox.payloads import translate
 from bot.platform.i18n import Catalogs
 from bot.services.opds import DEMO_OPDS
@@ -42,6 +42,7 @@ from tests.helpers import (
     IN_MEMORY_NOW,
     FakeBookings,
     FakePatients,
+    opd,
     registered_profile,
 )
 
@@ -62,7 +63,12 @@ def _longest(values: list[str]) -> str:
 
 # The walk's OPDs carry the longest names of the demo catalogue: what the budget must hold.
 LONGEST_OPD = ByLanguage(en=_longest([o.name_en for o in DEMO_OPDS]), hi=_longest([o.name_hi for o in DEMO_OPDS]))
-WALK_OPDS = tuple(dataclasses.replace(o, name=LONGEST_OPD) if o.id in (1, 2) else o for o in FAKE_OPDS)
+# and as many as the demo catalogue (its other specialties closed): "which OPD?" lists them all.
+_MORE = [o for o in DEMO_OPDS if o.specialty not in {f.specialty for f in FAKE_OPDS}]
+WALK_OPDS = (
+    *(dataclasses.replace(o, name=LONGEST_OPD) if o.id in (1, 2) else o for o in FAKE_OPDS),
+    *(opd(n, o.code, o.specialty, o.name_en, o.name_hi, open_now=False, opens_in_hours=20) for n, o in enumerate(_MORE, len(FAKE_OPDS) + 1)),
+)
 
 
 @dataclasses.dataclass
@@ -83,7 +89,8 @@ class Recorder:
         """Render one reply as the SMS channel would, check it, and return the SMS bodies sent."""
         payload = json.loads(json.dumps(reply_to_json(reply)))  # as the outbox keeps it
         message = translate(self.catalogs, payload, self.lang, sms=True)
-        body = render_sms(message)
+        parts = sms_bodies(message)
+        body = "\n".join(parts)
         sent = reply.sms if reply.sms is not None else reply.text
         self._collect(reply.text)  # the full text (and what it is made of) is covered by its SMS form
         self._collect(sent)
@@ -91,15 +98,12 @@ class Recorder:
             if isinstance(choice.label, Text):
                 self._collect(choice.label)
         label = f"{sent.msgid!r} [{self.lang}] at {where}"
-        if sent.msgid == ADVICE_SMS:
-            parts = sms_parts(body)
-            over = [n for n, part in enumerate(parts, 1) if segments(part) > MAX_SMS_SEGMENTS]
-            if over:
-                self._problem(sent, "parts", f"{label}: parts {over} over {MAX_SMS_SEGMENTS} segments")
-        else:
-            parts = [body]
-            if segments(body) > MAX_SMS_SEGMENTS:
-                self._problem(sent, "long", f"{label}: {segments(body)} segments: {body!r}")
+        over = [n for n, part in enumerate(parts, 1) if segments(part) > MAX_SMS_SEGMENTS]
+        if over:
+            self._problem(sent, "long", f"{label}: SMS {over} of {len(parts)} over {MAX_SMS_SEGMENTS} segments: {parts!r}")
+        elif sent.msgid != ADVICE_SMS and len(sms_parts(message.text.strip())) > 1:
+            # Only the advice goes in numbered parts; a list of choices may go on in a second SMS.
+            self._problem(sent, "long", f"{label}: {segments(message.text)} segments without its choices: {message.text!r}")
         if self.lang == "en" or self.lang.endswith("-Latn"):
             # One curly quote or dash turns a Latin SMS into UCS-2 and halves its room.
             # The choices too (a star is a box on many feature phones), but for the language

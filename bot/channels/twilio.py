@@ -254,6 +254,28 @@ def render_sms(message: OutgoingMessage) -> str:
     return text + "\n" + "\n".join(f"{n} {c.label.strip()}" for n, c in enumerate(choices, 1))
 
 
+def sms_bodies(message: OutgoingMessage) -> list[str]:
+    """Return the SMS a message is sent as, each within 2 segments where its parts allow.
+
+    A message and its choices that fit go as one SMS (render_sms). A list of choices too long
+    for one (a catalogue's OPDs in Devanagari) goes on in the next SMS with its numbers
+    running on, as WhatsApp's list does: no label is cut, and "7" still picks the 7th choice.
+    A text too long by itself (the doctor's advice, word for word) goes in numbered parts
+    (sms_parts).
+    """
+    whole = render_sms(message)
+    if segments(whole) <= MAX_SMS_SEGMENTS or whole == message.text.strip():
+        return sms_parts(whole)
+    bodies = sms_parts(message.text.strip())
+    for n, choice in enumerate(message.choices, 1):
+        line = f"{n} {choice.label.strip()}"
+        if segments(f"{bodies[-1]}\n{line}") <= MAX_SMS_SEGMENTS:
+            bodies[-1] = f"{bodies[-1]}\n{line}"
+        else:
+            bodies.append(line)
+    return bodies
+
+
 # Room for a part's number in front of it ("12/15 ").
 PART_MARK_ROOM = "99/99 "
 
@@ -358,7 +380,7 @@ class TwilioChannel:
         """Return the bodies this channel sends for a message."""
         if self.name == WHATSAPP:
             return render_whatsapp(message)
-        return sms_parts(render_sms(message))
+        return sms_bodies(message)
 
     def send(self, address: str, message: OutgoingMessage, outbox_id: int) -> SendResult:
         """Send one message, in as many Twilio messages as it takes, or raise a SendError."""
