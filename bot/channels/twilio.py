@@ -243,8 +243,9 @@ def render_sms(message: OutgoingMessage) -> str:
     Labels are never cut: a label cut to its first words or letters says something else
     ("नहीं, अभी" of "नहीं, अभी नहीं" reads "No, now"), and a line break costs no more than a
     space. A message whose labels do not fit beside it carries its choices numbered in its
-    SMS form (flows/steps/*: "1 Yes 2 Other OPD 3 No"), which goes as it is; the SMS walk
-    (tests/test_sms_walk.py) fails on any message over 2 segments. A Devanagari label turns
+    SMS form (flows/steps/*: "1 Yes 2 Other OPD 3 No"), which goes as it is; a long list goes
+    on in a second SMS (sms_bodies). The SMS walk (tests/test_sms_walk.py) fails on any SMS
+    over 2 segments. A Devanagari label turns
     an English SMS into UCS-2 (70 characters a segment), which is measured, not avoided:
     "हिन्दी" must stay readable.
     """
