@@ -82,6 +82,7 @@ class Dispatcher:
         limiter: RateLimiter | None = None,
         enrol_budget: GuessBudget = GuessBudget(),
         voice_calls: bool = False,
+        public_url: str | None = None,
     ):
         self.db = db
         self.catalogs = catalogs
@@ -94,6 +95,8 @@ class Dispatcher:
         self.enrol_budget = enrol_budget
         # Whether the voice line places calls: a health worker is then asked about a walk-in's.
         self.voice_calls = voice_calls
+        # Where the full consent notice is served (GET /privacy): the consent SMS points there.
+        self.public_url = public_url or ""
         # Set after a commit that queued replies, so an in-process worker sends them at once.
         self.outbox_signal = outbox_signal
 
@@ -138,6 +141,7 @@ class Dispatcher:
                     patients=PatientRecords(session, identity, now),
                     labels=self.catalogs,
                     default_language=self.default_language,
+                    public_url=self.public_url,
                     bookings=BookingRecords(session, identity, now),
                     role=role,
                     # Always there: an "enroll" in this very message may make this identity a doctor's.

@@ -143,13 +143,14 @@ def _enrol(turn: Turn, code: str, events: list[str]) -> None:
     result, role, name = accounts.enrol(code) if accounts is not None else ("unknown", None, None)
     if result != "enrolled":
         events.append(f"enrolment refused: {result}")
-        problem = enrolment.refused(result)
+        problem, short = enrolment.refused(result), enrolment.refused_sms(result)
         if turn.state.step is None:
-            turn.say(problem)
+            turn.say(problem, sms=short)
             # A staff tab keeps asking for the code; anywhere else a patient may have typed it.
             turn.goto("enrol_code" if _opened_as_staff(turn) else "language")
         else:
-            turn.ask_again(problem)
+            turn.say(problem, sms=short)
+            turn.ask_again()
         return
     events.append(f"enrolled as {role}")
     turn.data.clear()

@@ -13,7 +13,7 @@ from flows.conversation import steps
 from flows.engine import Inbound, State, Turn, choose_again, resolve_choice
 from flows.messages import Text
 from flows.ports import Ports
-from flows.steps import menu
+from flows.steps import menu, onboarding
 from flows.understanding.commands import Command, match_command
 from flows.understanding.text import fold
 from tests.helpers import (
@@ -278,7 +278,9 @@ def _at(catalogs: Catalogs, lang: str, step: str, opted_out: bool = False) -> Fl
 
 # Where each teaching message is read, and so where its words are sent.
 TEACHING = {
-    "consent": lambda turn: steps()["consent"].ask(turn).text,
+    # The consent's notice comes before its question (flows/steps/onboarding.py consent_notice).
+    "consent": lambda turn: onboarding.consent_notice().text,
+    "consent-sms": lambda turn: onboarding.consent_notice().sms,
     "help": lambda turn: menu.help_text(),
     "help-sms": lambda turn: menu.help_sms(),
     "no-token": lambda turn: Text("You have no token booked. Send MENU and choose “See a doctor” to book one."),
@@ -290,7 +292,7 @@ NOT_UNDERSTOOD = {choose_again().msgid, "Please send 1 to agree or 2 to decline.
 @pytest.mark.parametrize("lang", ["en", "hi"])
 @pytest.mark.parametrize("message", TEACHING)
 def test_every_word_a_message_teaches_works_where_it_is_read(catalogs: Catalogs, lang: str, message: str) -> None:
-    step = "consent" if message == "consent" else "menu"
+    step = "consent" if message.startswith("consent") else "menu"
     chat = _at(catalogs, lang, step, opted_out=message == "opted-out")
     turn = Turn(chat.state, Inbound(), Ports(patients=chat.patients, labels=catalogs), steps())
     rendered = catalogs.translate(TEACHING[message](turn), lang)

@@ -19,7 +19,9 @@ from bot.channels.twilio import sms_parts
 from bot.platform.i18n import Catalogs
 from bot.services.opds import DEMO_OPDS
 from flows.engine import LANGUAGES
-from flows.messages import ByLanguage, Text, TimeOfDay
+from flows.messages import ByLanguage, Text, TimeOfDay, t
+from flows.steps.questions import SEX_LABELS
+from flows.understanding.india import states
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_SEGMENTS = 2
@@ -45,15 +47,33 @@ def _worst_values(catalogs: Catalogs, lang: str) -> dict[str, object]:
     longest_day = max(days, key=lambda d: len(catalogs.format_value(d, lang)))
     times = [TimeOfDay(dt.datetime(2026, 1, 1, h, m, tzinfo=IST)) for h in range(24) for m in (0, 30)]
     longest_time = max(times, key=lambda v: len(catalogs.format_value(v, lang)))
+    opd = ByLanguage(en=_longest([o.name_en for o in DEMO_OPDS]), hi=_longest([o.name_hi for o in DEMO_OPDS]))
+    line = "{n} Token {number} on {date}"
     return {
         "number": 99_999,  # a capacity of 100,000 tokens a day is the catalogue's ceiling
         "position": 99_999,
         "minutes": 999_990,
-        "opd": ByLanguage(en=_longest([o.name_en for o in DEMO_OPDS]), hi=_longest([o.name_hi for o in DEMO_OPDS])),
+        "opd": opd,
+        "later": opd,
         "date": longest_day,
         "time": longest_time,
         # A video room: the configured base (TELEOPD_VIDEO_BASE_URL) and 22 random characters.
         "room": "https://video.example-state.gov.in/teleopd-" + "x" * 22,
+        # The full consent notice: a state's public URL (TELEOPD_PUBLIC_URL), the longest language code.
+        "privacy_url": "https://teleopd.health.example-state.gov.in/privacy?lang=hi-Latn",
+        # The details an SMS confirmation shows (flows/steps/onboarding.py): the longest of each.
+        "age": 120,
+        "sex": max(SEX_LABELS.values(), key=lambda v: len(catalogs.translate(v, lang))),
+        "state": ByLanguage(en=_longest([s.name_en for s in states()]), hi=_longest([s.name_hi for s in states()])),
+        "phone": max(("+919876543210", catalogs.translate(t("Not given"), lang)), key=len),
+        # Which token to cancel: a patient holds one or two at a time (more go in numbered parts).
+        "tokens": tuple(Text(line, (("date", longest_day), ("n", n), ("number", 99_999))) for n in (1, 2)),
+        "n": 9,
+        "keep": 3,
+        # Who is the patient: a family's members by first name (a family of three registered besides the patient).
+        "family": ", ".join(f"{n} Ramachandran" for n in (2, 3, 4)),
+        "child": 5,
+        "other": 6,
     }
 
 
@@ -73,7 +93,9 @@ def test_there_are_sms_forms() -> None:
 def test_sms_forms_use_only_short_placeholders(msgid: str) -> None:
     names = {name for _, name, _, _ in string.Formatter().parse(msgid) if name}
     # A patient's name can be 80 characters: it has no place in a 2-segment SMS.
-    assert names <= {"number", "position", "minutes", "opd", "date", "time", "room"}, names
+    assert names <= {
+        "number", "position", "minutes", "opd", "later", "date", "time", "room", "privacy_url", "age", "sex", "state", "phone", "tokens", "n", "keep", "family", "child", "other",
+    }, names
 
 
 def test_the_advice_sms_form_is_the_one_that_takes_parts() -> None:

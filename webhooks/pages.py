@@ -12,13 +12,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, render_template, request
 
 from bot.platform.i18n import format_number
 from flows.engine import LANGUAGES
 from flows.messages import Text
 from flows.messages import t as mark
 from flows.messages import tn as mark_plural
+from flows.steps.onboarding import LANGUAGE_CHOICES, consent_notice
 
 # A ?lang= choice is remembered for a year, per browser.
 LANG_COOKIE = "teleopd_lang"
@@ -74,8 +75,23 @@ def remember_language(response: Any) -> Any:
     return response
 
 
+def privacy() -> str:
+    """GET /privacy: the full consent notice in the reader's language (?lang=, cookie, browser), with links to the others.
+
+    The consent SMS carries only the essentials and points here (flows/steps/onboarding.py
+    consent_question_sms); the chat channels show the same notice before the consent question.
+    """
+    lang = page_language()
+    catalogs = current_app.extensions["teleopd"].catalogs
+    notice = [line for line in catalogs.translate(consent_notice().text, lang).split("\n") if line.strip()]
+    names = {choice.key: catalogs.format_value(choice.label, choice.key) for choice in LANGUAGE_CHOICES}
+    languages = [(code, names.get(code, code)) for code in LANGUAGES]
+    return render_template("privacy.html", notice=notice, languages=languages)
+
+
 def install(app: Flask) -> None:
-    """Give every template t(), tn(), the page language and the number filter."""
+    """Give every template t(), tn(), the page language and the number filter; serve /privacy."""
     app.jinja_env.globals.update(t=t, tn=tn, page_language=page_language)
     app.jinja_env.filters["number"] = number
     app.after_request(remember_language)
+    app.add_url_rule("/privacy", "privacy", privacy, methods=["GET"])

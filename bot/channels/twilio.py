@@ -36,8 +36,10 @@ from bot.channels.base import (
     SendResult,
     TemporaryError,
 )
-from bot.channels.sms_text import segments
-from bot.channels.splitting import grapheme_safe, split_text
+
+# The SMS layout lives beside the segment count; the names stay importable from here.
+from bot.channels.sms_text import MAX_SMS_SEGMENTS, render_sms, sms_bodies, sms_parts  # noqa: F401
+from bot.channels.splitting import split_text
 from bot.outbox.template_keys import (
     WhatsAppTemplate,
     dlt_key,
@@ -81,8 +83,6 @@ MAX_BODY_UNITS = 1600
 # WhatsApp shows at most 10 rows in a list (and Twilio quick replies take 1-10 buttons,
 # https://www.twilio.com/docs/content/twilio-quick-reply): the numbered list follows suit.
 MAX_CHOICES_PER_MESSAGE = 10
-# DESIGN.md: every SMS stays within 2 segments (a Devanagari SMS is 67 characters a part).
-MAX_SMS_SEGMENTS = 2
 # The REST request's timeout (seconds): the worker must not hang on a slow API.
 HTTP_TIMEOUT_S = 10
 
@@ -230,66 +230,6 @@ def render_whatsapp(message: OutgoingMessage) -> list[str]:
     return bodies
 
 
-def _lists_its_choices(text: str, count: int) -> bool:
-    """Tell whether an SMS form already names its numbered answers ("1 mild 2 moderate", "Reply 1-5", "1 से 5 भेजें")."""
-    if re.search(rf"(?<!\d)1\s*(?:[-–]|to|से)\s*{count}(?!\d)", text):
-        return True
-    pattern = r".*?".join(rf"(?<![\d:.]){n}[.)]?\s+[^\W\d]" for n in range(1, count + 1))
-    return re.search(pattern, text, re.DOTALL) is not None
-
-
-def _shorten(label: str, words: int | None = None, width: int | None = None) -> str:
-    if words is not None:
-        label = " ".join(label.split()[:words]).rstrip(",:;.-")
-    if width is not None and len(label) > width:
-        label = label[:grapheme_safe(label, width)].rstrip(",:;.- ")
-    return label
-
-
-def render_sms(message: OutgoingMessage) -> str:
-    """Return the SMS body of a message: its short text and its choices as compact numbers.
-
-    The most readable form that keeps within 2 segments wins: one choice a line, then one
-    line ("1 Yes / 2 No"), then labels cut to their first words, then to a few letters,
-    then the bare numbers. A Devanagari label turns an English SMS into UCS-2 (70
-    characters a segment), which is measured, not avoided: "हिंदी" must stay readable.
-    """
-    text, choices = message.text.strip(), message.choices
-    if not choices or _lists_its_choices(text, len(choices)):
-        return text
-    labels = [c.label.strip() for c in choices]
-    candidates = [
-        text + "\n" + "\n".join(f"{n} {label}" for n, label in enumerate(labels, 1)),
-        text + "\n" + " / ".join(f"{n} {label}" for n, label in enumerate(labels, 1)),
-    ]
-    for words in (3, 2, 1):
-        candidates.append(text + "\n" + " ".join(f"{n} {_shorten(label, words=words)}" for n, label in enumerate(labels, 1)))
-    for width in (8, 5, 3):
-        candidates.append(text + "\n" + " ".join(f"{n} {_shorten(label, words=1, width=width)}" for n, label in enumerate(labels, 1)))
-    candidates.append(f"{text} (1-{len(labels)})" if len(labels) > 1 else f"{text} (1)")
-    for candidate in candidates:
-        if segments(candidate) <= MAX_SMS_SEGMENTS:
-            return candidate
-    return min(candidates, key=segments)
-
-
-# Room for a part's number in front of it ("12/15 ").
-PART_MARK_ROOM = "99/99 "
-
-
-def sms_parts(body: str) -> list[str]:
-    """Return an SMS body as it is sent: whole within 2 segments, else in numbered parts ("1/3 …").
-
-    A text that cannot be shorter (a doctor's advice, word for word) is cut at sentences, lines
-    or words, never mid-word, into parts of 2 segments each with their number in front: a
-    feature phone shows each part as it comes, and "2/3" says more is on its way.
-    """
-    if segments(body) <= MAX_SMS_SEGMENTS:
-        return [body]
-    pieces = split_text(body, MAX_SMS_SEGMENTS, lambda piece: segments(PART_MARK_ROOM + piece))
-    return [f"{n}/{len(pieces)} {piece}" for n, piece in enumerate(pieces, 1)]
-
-
 # --- sending ------------------------------------------------------------------------------
 
 
@@ -377,7 +317,7 @@ class TwilioChannel:
         """Return the bodies this channel sends for a message."""
         if self.name == WHATSAPP:
             return render_whatsapp(message)
-        return sms_parts(render_sms(message))
+        return sms_bodies(message)
 
     def send(self, address: str, message: OutgoingMessage, outbox_id: int) -> SendResult:
         """Send one message, in as many Twilio messages as it takes, or raise a SendError."""

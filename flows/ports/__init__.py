@@ -97,6 +97,9 @@ class Ports:
     patients: Patients
     labels: Labels
     default_language: str = "en"
+    # The https base URL teleopd is reached at (TELEOPD_PUBLIC_URL), "" when none is set: the
+    # consent SMS points to the full notice there (GET /privacy).
+    public_url: str = ""
     bookings: Bookings = field(default_factory=NoBookings)
     # patient, doctor or health_worker: set by enrolment codes only.
     role: str = "patient"

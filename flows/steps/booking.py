@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import ByLanguage, Choice, Reply, Text, sms, t
+from flows.ports import Dependent
 from flows.steps import opd_choice
 from flows.steps.opd_choice import (
     BOOKING_KEYS,
@@ -97,9 +98,8 @@ class ForWhomStep(Step):
                 ("self", "me", "for me", "main", "mujhe", "khud", "main khud", "mere liye", "मैं", "खुद", "मुझे", "मैं खुद", "मेरे लिए", "apne liye", "अपने लिए"),
             )
         ]
-        choices += [
-            Choice(f"dep:{d.person_id}", ByLanguage(en=d.name, hi=d.name)) for d in turn.ports.bookings.dependents()[:6]
-        ]
+        dependents = turn.ports.bookings.dependents()[:6]
+        choices += [Choice(f"dep:{d.person_id}", ByLanguage(en=d.name, hi=d.name)) for d in dependents]
         choices += [
             Choice(
                 "child", t("My child"),
@@ -116,7 +116,7 @@ class ForWhomStep(Step):
                 ),
             ),
         ]
-        return Reply(t("Who is the patient?"), tuple(choices), sms=sms("Who is the patient?"))
+        return Reply(t("Who is the patient?"), tuple(choices), sms=_for_whom_sms(dependents))
 
     def answer(self, turn: Turn, answer: Answer) -> None:
         """Notes the patient, or asks about a new family member."""
@@ -134,6 +134,19 @@ class ForWhomStep(Step):
         else:
             intake_data(turn)["for_whom"] = choice
             turn.goto("dep_name")
+
+
+def _for_whom_sms(dependents: list[Dependent]) -> Text:
+    """Return "who is the patient?" for SMS, its choices numbered in it: family members by first name.
+
+    Whole names (up to 80 letters each) do not fit a Devanagari SMS beside the question; a first
+    name is enough to tell one's own family apart, and the number is what is sent back.
+    """
+    if not dependents:
+        return sms("Who is the patient?\n1 Myself 2 My child 3 Another family member")
+    family = ", ".join(f"{n} {d.name.split()[0]}" for n, d in enumerate(dependents, 2))
+    child = len(dependents) + 2
+    return sms("Who is the patient?\n1 Myself, {family}\n{child} My child {other} Another family member", family=family, child=child, other=child + 1)
 
 
 def _after_patient(turn: Turn) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from flows.engine import Answer, Step, Turn
-from flows.messages import Reply, Text, t
+from flows.messages import Reply, Text, sms, t
 from flows.understanding.text import to_ascii_digits
 
 STAFF_ROLES = ("doctor", "health_worker")
@@ -50,6 +50,13 @@ def refused(result: str) -> Text:
         "That code did not work. It may be mistyped, used already or expired. "
         "Please check it and send it again, or ask your coordinator for a new one."
     )
+
+
+def refused_sms(result: str) -> Text:
+    """Return the SMS form of the answer to a code that did not enrol (anyone may type "enroll …")."""
+    if result == "too_many":
+        return sms("Too many wrong codes were tried. Please try again in an hour.")
+    return sms("That code did not work. Check it and send it again, or ask your coordinator for a new one.")
 
 
 class EnrolCodeStep(Step):

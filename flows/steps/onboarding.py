@@ -16,12 +16,13 @@ creates the patient record.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
 from flows.engine import ROMANISED_HINDI, SMS, Answer, Step, Turn, choose_again
-from flows.messages import ByLanguage, Choice, Reply, Text, t
+from flows.messages import ByLanguage, Choice, Reply, Text, sms, t
 from flows.ports import Profile
 from flows.steps.questions import (
     SEX_LABELS,
@@ -132,17 +133,62 @@ def _consent_refused(turn: Turn) -> None:
     )
 
 
-# Explains what is stored and why, and asks for consent (India's DPDP Act, 2023).
-CONSENT = YesNoQuestion(
+class ConsentQuestion(YesNoQuestion):
+    """The consent: the notice of what is kept and why, then the question (India's DPDP Act 2023, s.5-6).
+
+    Two messages, so that over SMS each fits 2 segments: the notice's SMS form says the
+    essentials, the question's points to the full notice at /privacy (webhooks/pages.py). An
+    unclear answer gets the question again, not the notice.
+    """
+
+    def skip(self, turn: Turn) -> str | None:
+        turn.replies.append(consent_notice())
+        return None
+
+    def ask(self, turn: Turn) -> Reply:
+        return dataclasses.replace(super().ask(turn), sms=consent_question_sms(turn))
+
+
+def consent_notice() -> Reply:
+    """Return what is stored and why, who sees it, and how to stop or have it deleted: the full text (also GET /privacy) and its SMS form."""
+    return Reply(
+        t(
+            "Welcome to teleopd, the government's free online OPD. Before we begin:\n"
+            "To book a consultation we store your name, age, sex, state, district, phone number "
+            "and the health problems you tell us. Only the doctors and health workers of this "
+            "service see them, to treat you. We do not share them with anyone else.\n"
+            "You can stop at any time by sending STOP, and have your data deleted by sending DELETE MY DATA."
+        ),
+        sms=sms(
+            "To treat you, we keep your name, age, sex, place, phone and health problems; only your doctors see them. "
+            "Send STOP to stop, DELETE to erase them."
+        ),
+    )
+
+
+def privacy_url(turn: Turn) -> str | None:
+    """Return where the full consent notice is served in the patient's language, None without a public URL."""
+    base = turn.ports.public_url.rstrip("/")
+    return f"{base}/privacy?lang={turn.lang}" if base else None
+
+
+def consent_question_sms(turn: Turn) -> Text:
+    """Return the consent question's SMS form: the full notice's address, and the answers by number.
+
+    A deployment without a public URL (the local demo, which has no SMS) has no page to point to.
+    In India a link in an A2P SMS must be whitelisted with its DLT template (TRAI's direction of
+    August 2024), as the video room's already must: the public URL's domain is registered once.
+    """
+    url = privacy_url(turn)
+    if url is None:
+        return sms("Do you agree?\n1 Yes 2 No")
+    return sms("Full notice: {privacy_url}\nDo you agree?\n1 Yes 2 No", privacy_url=url)
+
+
+# Asks for consent after the notice (consent_notice).
+CONSENT = ConsentQuestion(
     "consent",
-    t(
-        "Welcome to teleopd, the government's free online OPD. Before we begin:\n"
-        "To book a consultation we store your name, age, sex, state, district, phone number "
-        "and the health problems you tell us. Only the doctors and health workers of this "
-        "service see them, to treat you. We do not share them with anyone else.\n"
-        "You can stop at any time by sending STOP, and have your data deleted by sending DELETE MY DATA.\n"
-        "Do you agree?"
-    ),
+    t("Do you agree?"),
     yes=("agree", t("I agree"), ("agree", "sahmat", "सहमत", "manjur", "मंज़ूर")),
     no=("decline", t("No, I do not agree"), ("decline", "disagree", "असहमत")),
     on_yes=_consent_given,
@@ -179,14 +225,20 @@ class StateStep(Step):
             t(
                 "Which state or union territory do you live in? Send its name or its number:\n{state_list}",
                 state_list=ByLanguage(en="\n".join(state_menu_lines("en")), hi="\n".join(state_menu_lines("hi"))),
-            )
+            ),
+            # A feature phone gets no 36-line list: the name is typed, and matched however it is spelled.
+            sms=sms("Which state or union territory do you live in? Send its name, for example: Uttar Pradesh."),
         )
 
     def answer(self, turn: Turn, answer: Answer) -> None:
         """Stores the state's ISO 3166-2 code."""
         state = match_state(answer.text, turn.lang)
         if state is None:
-            turn.ask_again(t("I could not find that state. Please send the name of an Indian state or union territory, or its number from the list."))
+            turn.say(
+                t("I could not find that state. Please send the name of an Indian state or union territory, or its number from the list."),
+                sms=sms("I could not find that state. Please send its name again, for example: Bihar or Tamil Nadu."),
+            )
+            turn.ask_again()
         else:
             turn.data["state"] = state.code
             _field_then("district")(turn)
@@ -203,6 +255,7 @@ PHONE = PhoneQuestion(
     "phone", "phone",
     t("What is your 10-digit mobile number? We use it only to send you updates about your consultation. Send SKIP to leave it out."),
     "confirm",
+    sms=sms("Your 10-digit mobile number? Only for updates on your consultation. Send 1 to skip."),
     invalid=t("That does not look like a mobile number. Please send 10 digits, for example 98765 43210, or send SKIP."),
     skippable=True,
     channel_phone=True,
@@ -253,6 +306,17 @@ def profile_summary(data: dict[str, object]) -> Text:
     )
 
 
+def _short_summary(data: dict[str, object]) -> dict[str, object]:
+    """Return the details an SMS confirmation shows: those with a length the SMS can hold."""
+    state = state_by_code(str(data.get("state", "")))
+    return {
+        "age": int(data.get("age", 0)),  # type: ignore[call-overload]
+        "sex": SEX_LABELS.get(str(data.get("sex")), t("Not given")),
+        "state": ByLanguage(en=state.name_en, hi=state.name_hi) if state else "-",
+        "phone": str(data["phone"]) if data.get("phone") else t("Not given"),
+    }
+
+
 class ConfirmStep(Step):
     """Shows the details and lets the user correct any of them before they are saved."""
 
@@ -269,6 +333,11 @@ class ConfirmStep(Step):
                 Choice("edit_state", t("Change state")),
                 Choice("edit_district", t("Change district")),
                 Choice("edit_phone", t("Change mobile number")),
+            ),
+            # The name and district are left out: as typed they can fill an SMS on their own.
+            sms=sms(
+                "Check: age {age}, {sex}, {state}, mobile {phone}. Correct?\n1 Yes, or change: 2 name 3 age 4 sex 5 state 6 district 7 mobile",
+                **_short_summary(turn.data),
             ),
         )
 

@@ -151,15 +151,20 @@ class OpdSuggestStep(Step):
         """Return the offer after danger signs: this OPD now, called first; then the specialty's next session."""
         choices = [Choice("book", t("Yes, book now"), YES_WORDS + ("book", "now", "abhi", "अभी", *_names(opd)))]
         later = _opd(turn, turn.data.get("opd_later"))
+        # The SMS forms number their choices themselves, in the order of the choices: a label
+        # with an OPD's name and a date does not fit an SMS beside the question otherwise.
+        short = sms("{opd} is open now and you will be called first. Book a token?\n1 Yes, now 2 Other OPD", opd=opd.name)
         if later is not None:
             starts = later.next_session
             label = t("Book {opd} on {date} at {time}", opd=later.name, date=starts.date(), time=TimeOfDay(starts))
             choices.append(Choice("later", label, ("later", "baad mein", "बाद में", *_names(later))))
+            # Two OPDs' names do not fit a Devanagari SMS: the one open now goes unnamed.
+            short = sms("A doctor is free now and you will be called first.\n1 Book now 2 Book {later} on {date} 3 Other OPD", later=later.name, date=starts.date())
         choices.append(Choice("other", t("Choose another OPD"), NO_WORDS + ("other", "another", "dusra", "दूसरा")))
         return Reply(
             t("If you also want a doctor online now: the {opd} OPD is open now, and this token will be called first. Shall I book it?", opd=opd.name),
             tuple(choices),
-            sms=sms("{opd} is open now and you will be called first. Book a token?", opd=opd.name),
+            sms=short,
         )
 
     def answer(self, turn: Turn, answer: Answer) -> None:

@@ -10,7 +10,7 @@ the message that the doctor is ready.
 from __future__ import annotations
 
 from flows.engine import Answer, Step, Turn, resolve_choice
-from flows.messages import Choice, Reply, Text, t, tn
+from flows.messages import Choice, Reply, Text, sms, t, tn
 from flows.steps.questions import NO_WORDS, YES_WORDS
 from flows.steps.tokens import token_label
 from flows.understanding.text import fold
@@ -37,7 +37,9 @@ def stop_messages(turn: Turn) -> None:
             "({tokens}). They stay booked. Send START at any time to come back.",
             len(tokens),
             tokens=tokens,
-        )
+        ),
+        # No token list: a patient's tokens can fill an SMS on their own.
+        sms=sms("Messages stopped. Your token stays booked, but we cannot tell you when the doctor is ready. Send START to come back."),
     )
 
 
@@ -75,7 +77,9 @@ class StopConfirmStep(Step):
 
     def ask(self, turn: Turn) -> Reply:
         tokens = _tokens(turn)
+        short = sms("Stop all messages from us? If you only meant wait, send 1.\n1 No, keep them 2 Yes, stop")
         if tokens:
+            short = sms("Stop all messages? Then we cannot tell you when the doctor is ready for your token.\n1 No, keep them 2 Yes, stop")
             question = tn(
                 "Do you want to stop all messages from us? You have a token booked ({tokens}): if messages stop, "
                 "we cannot tell you when the doctor is ready. If you only meant “wait”, choose “No”.",
@@ -92,6 +96,7 @@ class StopConfirmStep(Step):
                 Choice("keep", t("No, keep the messages"), NO_WORDS + ("wait", "keep", "carry on", "go on")),
                 Choice("stop", t("Yes, stop all messages"), YES_WORDS),
             ),
+            sms=short,
         )
 
     def answer(self, turn: Turn, answer: Answer) -> None:

@@ -157,8 +157,10 @@ class PhoneQuestion(Question):
     def __init__(
         self, name: str, field: str, question: Text, then: Then, *,
         invalid: Text, skippable: bool = False, channel_phone: bool = False, share_question: Text | None = None,
+        sms: Text | None = None,
     ):
         super().__init__(name, field, question, then)
+        self.sms = sms
         self.invalid = invalid
         self.skippable = skippable
         self.channel_phone = channel_phone
@@ -176,7 +178,7 @@ class PhoneQuestion(Question):
     def ask(self, turn: Turn) -> Reply:
         if self.share_question is not None and turn.inbound.can_share_contact:
             return Reply(self.share_question, self.choices(), request_contact=True)
-        return super().ask(turn)
+        return Reply(_text(turn, self.question), self.choices(), sms=self.sms)
 
     def answer(self, turn: Turn, answer: Answer) -> None:
         """Stores a valid number (or a shared one), or none when the user skips."""

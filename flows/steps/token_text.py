@@ -46,9 +46,14 @@ def say_token(turn: Turn, token: TokenInfo, new: bool) -> None:
         position=token.position,
         wait=token_wait(token),
     )
-    short = sms(
-        "Token {number}, {opd}, {date}. Place {position}, wait ~{minutes} min. STATUS for updates.",
-        number=token.number, opd=token.opd_name, date=token.day, position=token.position, minutes=token.wait_minutes,
+    short = (
+        # First in the queue: "wait ~0 min" would read as a promise of no wait at all.
+        sms("Token {number}, {opd}, {date}. You are next. STATUS for updates.", number=token.number, opd=token.opd_name, date=token.day)
+        if token.position <= 1
+        else sms(
+            "Token {number}, {opd}, {date}. Place {position}, wait ~{minutes} min. STATUS for updates.",
+            number=token.number, opd=token.opd_name, date=token.day, position=token.position, minutes=token.wait_minutes,
+        )
     )
     if new:
         text = t(

@@ -31,7 +31,11 @@ def status_replies(tokens: list[TokenInfo], now: dt.datetime) -> list[Reply]:
                 number=token.number, opd=token.opd_name, name=token.patient_name, when=token_when(token, now),
                 position=token.position, wait=token_wait(token),
             ),
-            sms=sms("Token {number}, {opd}: place {position}, wait ~{minutes} min.", number=token.number, opd=token.opd_name, position=token.position, minutes=token.wait_minutes),
+            sms=(
+                sms("Token {number}, {opd}: you are next.", number=token.number, opd=token.opd_name)
+                if token.position <= 1
+                else sms("Token {number}, {opd}: place {position}, wait ~{minutes} min.", number=token.number, opd=token.opd_name, position=token.position, minutes=token.wait_minutes)
+            ),
         )
         for token in tokens
     ]
@@ -75,10 +79,14 @@ class CancelPickStep(Step):
     name = "cancel_pick"
 
     def ask(self, turn: Turn) -> Reply:
-        tokens = turn.ports.bookings.live_tokens()
+        tokens = turn.ports.bookings.live_tokens()[:9]
+        # The SMS form numbers the tokens itself, without their OPD's name: two labels with an
+        # OPD's name and a date do not fit a Devanagari SMS beside the question.
+        numbered = tuple(sms("{n} Token {number} on {date}", n=n, number=tk.number, date=tk.day) for n, tk in enumerate(tokens, 1))
         return Reply(
             t("Which token do you want to cancel?"),
-            (*(Choice(f"token:{tk.id}", token_label(tk)) for tk in tokens[:9]), Choice("keep", t("None, keep them"), NO_WORDS)),
+            (*(Choice(f"token:{tk.id}", token_label(tk)) for tk in tokens), Choice("keep", t("None, keep them"), NO_WORDS)),
+            sms=sms("Cancel which token?\n{tokens}\n{keep} Keep them all", tokens=numbered, keep=len(tokens) + 1),
         )
 
     def answer(self, turn: Turn, answer: Answer) -> None:
@@ -138,7 +146,10 @@ class TokenMenuStep(Step):
     def skip(self, turn: Turn) -> str | None:
         tokens = turn.ports.bookings.live_tokens()
         if not tokens:
-            turn.say(t("You have no token booked. Send MENU and choose “See a doctor” to book one."))
+            turn.say(
+                t("You have no token booked. Send MENU and choose “See a doctor” to book one."),
+                sms=sms("You have no token. Send MENU to book."),
+            )
             return "menu"
         turn.data["token"] = tokens[0].id
         tell_status(turn)

@@ -10,7 +10,13 @@ from functools import cache
 from pathlib import Path
 
 from flows.messages import ByLanguage
-from flows.understanding.text import fold, normalize, to_ascii_digits
+from flows.understanding.text import (
+    consonants,
+    fold,
+    normalize,
+    sound_key,
+    to_ascii_digits,
+)
 
 _CSV = Path(__file__).resolve().parent / "data" / "states.csv"
 _EXPECTED_COUNT = 36
@@ -23,6 +29,10 @@ _MAX_INPUT = 200
 _FUZZY_MIN, _FUZZY_MAX = 4, 40
 _FUZZY_THRESHOLD = 0.85
 _FUZZY_MARGIN = 0.1
+# Two slips at once ("utter pardesh") are too far for the spelling ratio, but keep the sound's
+# consonants; so does a Devanagari name typed in Latin letters or the other way round. A
+# skeleton this long is one place's, not a word's that happens to share it.
+_SKELETON_MIN = 5
 
 # A menu pick after folding: "5", "no 5" (from "No. 5"), "नंबर 5".
 _NUMBER = re.compile(r"(?:no|number|num|nr|option|नंबर|नं|संख्या|क्रमांक)?\s*([0-9]{1,3})")
@@ -67,6 +77,8 @@ class _Index:
     words: dict[str, StateUT]
     max_words: int
     fuzzy: tuple[tuple[str, StateUT], ...]
+    # The consonants of each name's sound (text.sound_key), in either script, to its places.
+    skeletons: dict[str, frozenset[StateUT]]
     abbreviations: re.Pattern[str]
     abbreviation_states: dict[str, StateUT]
     by_code: dict[str, StateUT]
@@ -125,6 +137,7 @@ def _index() -> _Index:
     fuzzy: list[tuple[str, StateUT]] = []
     abbreviation_states: dict[str, StateUT] = {}
     by_code: dict[str, StateUT] = {}
+    skeletons: dict[str, set[StateUT]] = {}
     max_words = 1
     for state, aliases in _rows():
         by_code[state.code] = state
@@ -142,12 +155,30 @@ def _index() -> _Index:
             _add(words, _key(name), state)
             max_words = max(max_words, len(fold(name).split()))
             fuzzy.append((_key(name), state))
+            skeleton = _skeleton(name)
+            if len(skeleton) >= _SKELETON_MIN:
+                skeletons.setdefault(skeleton, set()).add(state)
     names = {name for state, aliases in _rows() for name in (state.code, *aliases)}
     # Longest first, so "DNHDD" is tried before "DNH".
     alternatives = sorted((n for n in names if _ABBREVIATION.fullmatch(n)), key=len, reverse=True)
     either = "|".join(_abbreviation_pattern(a) for a in alternatives)
     pattern = re.compile(rf"(?<![A-Za-z0-9])(?:{either})(?![A-Za-z0-9])")
-    return _Index(exact, words, max_words, tuple(fuzzy), pattern, abbreviation_states, by_code)
+    frozen = {key: frozenset(places) for key, places in skeletons.items()}
+    return _Index(exact, words, max_words, tuple(fuzzy), frozen, pattern, abbreviation_states, by_code)
+
+
+def _skeleton(text: str) -> str:
+    """Return the consonants of how a name sounds, the same in both scripts ("utter pardesh", "उत्तर प्रदेश")."""
+    return consonants(sound_key(text))
+
+
+def _by_sound(text: str) -> StateUT | None:
+    """Return the one place whose name has the same sound skeleton as the text, None for none or two."""
+    if any(ch.isdigit() for ch in text) or len(text) > _FUZZY_MAX:
+        return None
+    skeleton = _skeleton(text)
+    places = _index().skeletons.get(skeleton, frozenset()) if len(skeleton) >= _SKELETON_MIN else frozenset()
+    return next(iter(places)) if len(places) == 1 else None
 
 
 def state_by_code(code: str) -> StateUT | None:
@@ -244,9 +275,11 @@ def match_state(text: str, lang: str = "en") -> StateUT | None:
     if contained:
         # Two different places named ("Bihar or UP") is a question back, not a guess.
         return contained.pop() if len(contained) == 1 else None
-    whole = _fuzzy(folded.replace(" ", ""))
+    whole = _fuzzy(folded.replace(" ", "")) or _by_sound(folded)
     if whole is not None:
         return whole
     filler = _filler()
     remainder = [w for w in folded.split() if w not in filler]
-    return _fuzzy("".join(remainder)) if len(remainder) < len(folded.split()) else None
+    if len(remainder) == len(folded.split()):
+        return None
+    return _fuzzy("".join(remainder)) or _by_sound(" ".join(remainder))
