@@ -12,8 +12,10 @@ import re
 
 import pytest
 
-from bot.channels.sms_text import segments
+from bot.channels.sms_text import is_gsm7, segments
 from bot.runtime import Services
+from bot.services.enrolment import add_health_worker
+from bot.services.opds import find_opd
 from flows.engine import LANGUAGES
 from flows.steps.onboarding import LANGUAGE_CHOICES
 from tests.doctor_helpers import _clear_of_midnight_ist, add_doctor_code  # noqa: F401  (an autouse fixture)
@@ -103,4 +105,70 @@ def test_a_patient_registers_books_is_called_and_gets_the_advice_by_sms_alone(cl
     assert len(phone.inbox) > 20
     for body in phone.inbox:
         assert segments(body) <= 2, f"{segments(body)} segments: {body!r}"
+    if lang.endswith("-Latn"):
+        # Once romanised Hindi is chosen, nothing needs Devanagari: every SMS goes as GSM-7.
+        chosen = next(n for n, body in enumerate(phone.inbox) if f"/privacy?lang={lang}" in body)
+        assert all(is_gsm7(body) for body in phone.inbox[chosen:]), [b for b in phone.inbox[chosen:] if not is_gsm7(b)]
         assert not re.search(r"\b(tap|button)\b|बटन", body, re.IGNORECASE), body
+
+
+WALK_IN_PHONE = "+919812300002"
+WALK_IN = {"en": ("Ramesh Kumar", "fever and cough for 3 days"), "hi": ("रमेश कुमार", "3 दिन से बुखार और खांसी")}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_walk_in_booked_on_the_web_chat_hears_by_sms_and_the_health_worker_gets_the_room_and_the_advice(client, demo: Services, fake: FakeTwilio, lang: str) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15's walk-in loop: a health worker on the web chat books a walk-in whose SMS (in the
+    language asked) reach the fake Twilio within budget; the doctor calls, the health worker gets
+    the room and joins with the walk-in; the advice reaches both, whole."""
+    with demo.db.write() as session:
+        _, code = add_health_worker(session, "Asha Kumari", "PHC Sarnath")
+        opd_id = find_opd(session, "GEN24").id  # type: ignore[union-attr]
+    worker = LocalUser(demo, "asha-desk", opened_as="health_worker")
+    worker.say(f"enroll {code}")
+    name, complaint = WALK_IN.get(lang, WALK_IN["en"] if lang == "en" or lang.endswith("-Latn") else WALK_IN["hi"])
+    worker.say(choice="book")
+    worker.say(WALK_IN_PHONE.removeprefix("+91"))
+    worker.say(choice=lang)  # the walk-in's SMS language, asked
+    worker.say(name)
+    worker.say("60")
+    worker.say(choice="male")
+    worker.say(complaint)
+    before = len(fake.requests)
+    booked = worker.say(choice=f"opd:{opd_id}")
+    assert WALK_IN_PHONE in booked.all_text, booked.texts
+    demo.worker.drain()
+
+    def walk_in_sms(since: int) -> list[str]:
+        demo.worker.drain()
+        return [r.params["Body"] for r in fake.requests[since:] if r.params.get("To") == WALK_IN_PHONE]
+
+    inbox = walk_in_sms(before)
+    assert len(inbox) == 1 and re.match(r"(Token|टोकन) 1, ", inbox[0]), inbox
+
+    doctor = LocalUser(demo, "doctor-desk")
+    doctor.say(f"enroll {add_doctor_code(demo)}")
+    before = len(fake.requests)
+    assert name in doctor.say("next").all_text
+    call = walk_in_sms(before)
+    inbox += call
+    assert len(call) == 1 and "https://" not in call[0], "the walk-in is sent to the health worker, who has the room"
+    told = worker.receive()
+    consultation_id = int(told.choices[-1][0]["key"].removeprefix("hwjoin:"))
+    assert "https://" in told.all_text
+    worker.say(choice=f"hwjoin:{consultation_id}")
+    assert "Token 1: the patient is joining the call." in doctor.receive().all_text
+
+    doctor.say(ADVICE)
+    before = len(fake.requests)
+    doctor.say("done")
+    advice = walk_in_sms(before)
+    inbox += advice
+    joined = " ".join(PART.sub("", part) for part in advice)
+    assert " ".join(ADVICE.split()) in " ".join(joined.split()), "the walk-in's advice whole, word for word"
+    assert ADVICE in worker.receive().all_text, "the health worker's copy of the advice"
+
+    for body in inbox:
+        assert segments(body) <= 2, f"{segments(body)} segments: {body!r}"
+    if lang.endswith("-Latn"):
+        assert all(is_gsm7(body) for body in inbox), inbox
