@@ -324,6 +324,7 @@ def walk_visit(rec: Recorder) -> None:
     rec.notices(visit.ended_notices(view, visit.VisitOutcome.DONE), 41, "doctor's DONE")
     rec.record(slow_down(), "flood")
     rec.record(patient_token_sms(99_999, LONGEST_OPD, dt.date(2026, 9, 30), 99_999, 999_990), "walk-in booked")
+    rec.record(patient_token_sms(99_999, LONGEST_OPD, dt.date(2026, 9, 30), 1, 0), "walk-in booked first in line")
     # A walk-in's call: they go to the health worker who booked them, who has the room.
     walk_in = ConsultationView(**{**view.__dict__, "health_worker": 55})
     rec.notices(visit.called_notices(walk_in, IN_MEMORY_NOW), 41, "doctor's NEXT for a walk-in")

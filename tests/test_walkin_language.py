@@ -8,6 +8,7 @@ video room and joins with them (flows/steps/visit.py), so the SMS says to be at 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -25,6 +26,7 @@ from flows.engine import LANGUAGES, State
 from flows.messages import Reply, reply_to_json
 from flows.notices import Notify
 from flows.ports import Party
+from flows.steps.health_worker import patient_token_sms
 from tests.doctor_helpers import open_chat, step_of  # noqa: F401  (fixtures)
 from tests.helpers import FAKE_OPDS, FakeWalkins, FlowChat
 
@@ -149,3 +151,12 @@ def test_the_language_chosen_is_the_phones_and_nobody_elses_record_changes(demo:
         last = session.scalars(select(OutboxMessage).where(OutboxMessage.identity_id == sms_chat.id).order_by(OutboxMessage.id.desc())).first()
         assert last is not None and last.language == "hi-Latn"
         assert is_gsm7(render_sms(translate(catalogs, last.payload, last.language, sms=True)))
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_walk_in_first_in_line_is_told_they_are_next_not_place_1_about_0_minutes(catalogs: Catalogs, lang: str) -> None:
+    first = translate(catalogs, json.loads(json.dumps(reply_to_json(patient_token_sms(4, FAKE_OPDS[0].name, dt.date(2026, 12, 8), 1, 0)))), lang, sms=True)
+    later = translate(catalogs, json.loads(json.dumps(reply_to_json(patient_token_sms(4, FAKE_OPDS[0].name, dt.date(2026, 12, 8), 3, 20)))), lang, sms=True)
+    next_words = {"en": "You are next", "hi": "अगली बारी आपकी है", "hi-Latn": "Agli baari aapki hai"}[lang]
+    assert next_words in first.text and "~0" not in first.text
+    assert next_words not in later.text and "3" in later.text and "20" in later.text

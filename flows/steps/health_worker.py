@@ -213,6 +213,20 @@ def patient_token_sms(number: int, opd: object, day: dt.date, position: int, min
     the video room and joins from the clinic with the patient (flows/steps/visit.py), whose
     own phone may not open a video call. So the patient is told to be at the clinic then.
     """
+    if position <= 1:
+        # First in line: "place 1, about 0 minutes" reads like a fault; say it plainly.
+        return Reply(
+            t(
+                "Your token for {opd}: number {number}, {date}. You are next in the queue. "
+                "When your turn comes, the health worker at the clinic will connect you to the doctor by video: please be at the clinic then.",
+                opd=opd, number=number, date=day,  # type: ignore[arg-type]
+            ),
+            kind="push",
+            sms=sms(
+                "Token {number}, {opd}, {date}. You are next. Be at the clinic at your turn: the doctor sees you there by video.",
+                number=number, opd=opd, date=day,  # type: ignore[arg-type]
+            ),
+        )
     return Reply(
         t(
             "Your token for {opd}: number {number}, {date}. Place in the queue: {position}, about {minutes} minutes. "
