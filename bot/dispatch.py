@@ -39,7 +39,7 @@ from bot.store.models import InboundMessage as InboundRow
 from flows import conversation
 from flows.engine import Inbound, State
 from flows.messages import reply_to_json
-from flows.ports import Ports
+from flows.ports import DEFAULT_DANGER_ESCALATION_MINUTES, Ports
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,7 @@ class Dispatcher:
         outbox_signal: threading.Event | None = None,
         video_base_url: str = "https://meet.jit.si/",
         call_window: dt.timedelta = DEFAULT_CALL_WINDOW,
+        danger_escalation_minutes: int = DEFAULT_DANGER_ESCALATION_MINUTES,
         inbound_per_minute: int = 30,
         limiter: RateLimiter | None = None,
         enrol_budget: GuessBudget = GuessBudget(),
@@ -89,6 +90,7 @@ class Dispatcher:
         self.default_language = default_language
         self.video_base_url = video_base_url
         self.call_window = call_window
+        self.danger_escalation_minutes = danger_escalation_minutes
         self.inbound_per_minute = inbound_per_minute
         # Counts refused enrolment codes, per chat and for everyone (shared through Redis when configured).
         self.limiter = limiter or RateLimiter()
@@ -149,6 +151,7 @@ class Dispatcher:
                     visits=VisitRecords(session, identity, now),
                     accounts=AccountRecords(session, identity, now, self.limiter, self.enrol_budget),
                     walkins=WalkinRecords(session, identity, now, can_ring=self.voice_calls),
+                    danger_escalation_minutes=self.danger_escalation_minutes,
                 )
                 outcome = conversation.handle(state, _to_flow_inbound(message), ports)
                 for event in outcome.events:

@@ -17,6 +17,7 @@ from bot.platform.i18n import Catalogs
 from bot.platform.ratelimit import RateLimiter
 from bot.services.calls import TIMER_HANDLERS
 from bot.services.erasure import TIMER_HANDLERS as ERASURE_TIMER_HANDLERS
+from bot.services.pings import TIMER_HANDLERS as PING_TIMER_HANDLERS
 from bot.store.db import Database
 
 
@@ -116,9 +117,10 @@ def build_services(settings: Settings, db: Database | None = None, catalogs: Cat
     dispatcher = Dispatcher(
         db, catalogs, default_language=settings.default_language, outbox_signal=signal,
         video_base_url=settings.video_base_url, call_window=dt.timedelta(seconds=settings.call_window_seconds),
+        danger_escalation_minutes=settings.danger_escalation_minutes,
         inbound_per_minute=settings.inbound_per_minute, limiter=limiter, public_url=settings.public_url,
         voice_calls=settings.voice_enabled and settings.twilio_voice_from is not None,
     )
     worker = OutboxWorker(db, catalogs, channels, claim_timeout=dt.timedelta(seconds=settings.claim_timeout_seconds))
-    timers = TimerRunner(db, {**TIMER_HANDLERS, **ERASURE_TIMER_HANDLERS}, outbox_signal=signal)
+    timers = TimerRunner(db, {**TIMER_HANDLERS, **ERASURE_TIMER_HANDLERS, **PING_TIMER_HANDLERS}, outbox_signal=signal)
     return Services(settings, db, catalogs, channels, dispatcher, worker, timers, limiter, signal)

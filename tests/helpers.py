@@ -226,9 +226,16 @@ class FakeDesk:
     waiting: list[ConsultationView] = field(default_factory=list)
     consultation: ConsultationView | None = None
     written: list[tuple[str, bool]] = field(default_factory=list)
+    pings_muted: bool = False
 
     def view(self) -> DoctorView:
-        return DoctorView("Anita Sharma", self.status, (ByLanguage("General Medicine", "सामान्य चिकित्सा"),), len(self.waiting), self.consultation)
+        return DoctorView(
+            "Anita Sharma", self.status, (ByLanguage("General Medicine", "सामान्य चिकित्सा"),), len(self.waiting), self.consultation,
+            pings_muted=self.pings_muted,
+        )
+
+    def mute_pings(self, muted: bool) -> None:
+        self.pings_muted = muted
 
     def set_status(self, status: DoctorState) -> None:
         self.status = status

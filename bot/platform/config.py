@@ -54,6 +54,9 @@ class Settings:
     # How long a called patient has to answer before one reminder, and again before a
     # no-show (eSanjeevani's own window is 120 s).
     call_window_seconds: int = 120
+    # How long a token with danger signs may wait uncalled before every on-duty doctor who can
+    # see it (its OPD's, the round-the-clock OPDs') is pinged and the dashboard shows it (issue 16).
+    danger_escalation_minutes: int = 10
     # Send rates (PROVIDERS.md §A5, §B7): Telegram's ~30 messages/s per bot; each Twilio
     # sender's MPS as configured on the account (10 for WhatsApp, 1 for an SMS long code).
     telegram_mps: int = 30

@@ -332,6 +332,8 @@ SETTINGS: tuple[Setting, ...] = (
             "be at least 16 visible ASCII characters without spaces, got {got}", hidden),
     Setting("call_window_seconds", "TELEOPD_CALL_WINDOW_SECONDS", _whole(10, 3600), "120",
             "be a whole number of seconds from 10 to 3600, got {got}"),
+    Setting("danger_escalation_minutes", "TELEOPD_DANGER_ESCALATION_MINUTES", _whole(1, 240), "10",
+            "be a whole number of minutes from 1 to 240, got {got}"),
     Setting("telegram_mps", "TELEOPD_TELEGRAM_MPS", _whole(1, 1000), "30", _MPS_RULE),
     Setting("twilio_whatsapp_mps", "TELEOPD_TWILIO_WHATSAPP_MPS", _whole(1, 1000), "10", _MPS_RULE),
     Setting("twilio_sms_mps", "TELEOPD_TWILIO_SMS_MPS", _whole(1, 1000), "1", _MPS_RULE),

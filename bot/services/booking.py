@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session as DbSession
 from bot.platform.clock import IST
 from bot.services.calendar import (
     LOOKAHEAD_DAYS,
+    calling_days,
     is_open,
     queue_position,
     session_on,
@@ -26,6 +27,7 @@ from bot.services.calendar import (
 )
 from bot.services.calls import cancel_token
 from bot.services.identities import dialect_insert
+from bot.services.pings import pings_for
 from bot.store.models import (
     LIVE_TOKEN_STATUSES,
     Identity,
@@ -205,7 +207,14 @@ class BookingRecords:
         return found
 
     def book(self, opd_id: int, person_id: int | None, intake: Intake, priority: bool, day: dt.date | None = None) -> BookingResult:
-        """Book today's session if it is open and has room; otherwise offer the next one."""
+        """Book today's session if it is open and has room; otherwise offer the next one.
+
+        A token that joins a queue doctors are calling from now says which doctors to ping
+        (bot/services/pings.py), and the flow pings them.
+        """
+        return self._book(opd_id, person_id, intake, priority, day, ping=True)
+
+    def _book(self, opd_id: int, person_id: int | None, intake: Intake, priority: bool, day: dt.date | None, ping: bool) -> BookingResult:
         opd = self.session.get(Opd, opd_id)
         if opd is None or not opd.active:
             return BookingResult(BookingOutcome.NO_SESSION)
@@ -249,7 +258,9 @@ class BookingRecords:
         )
         self.session.add(token)
         self.session.flush()
-        return BookingResult(BookingOutcome.BOOKED, token=token_info(self.session, token, self.now))
+        info = token_info(self.session, token, self.now)
+        live = ping and day in calling_days(opd, self.now) and is_open(opd, self.now)
+        return BookingResult(BookingOutcome.BOOKED, token=info, joined_queue=live, pings=pings_for(self.session, token, self.now) if live else ())
 
     def _offer(self, opd: Opd, outcome: BookingOutcome, sessions: list[Session]) -> BookingResult:
         for candidate in sessions:
@@ -280,7 +291,8 @@ class BookingRecords:
         token.status = TokenStatus.CANCELLED
         token.cancelled_at = self.now
         self.session.flush()
-        result = self.book(old_opd, person_id, Intake(**_intake_fields(intake)), priority, day=day)
+        # A moved token is not news to the doctors: no ping, no escalation.
+        result = self._book(old_opd, person_id, Intake(**_intake_fields(intake)), priority, day, ping=False)
         if result.outcome is not BookingOutcome.BOOKED:
             # Nothing to move to: keep the old token as it was.
             token.status, token.cancelled_at = status, None

@@ -167,7 +167,12 @@ class DeskRecords:
             opds=tuple(ByLanguage(en=o.name_en, hi=o.name_hi) for o in doctor.opds),
             waiting=waiting or 0,
             consultation=consultation_view(self.session, current) if current else None,
+            pings_muted=doctor.pings_muted,
         )
+
+    def mute_pings(self, muted: bool) -> None:
+        """Stop or restart the doctor's pings (bot/services/pings.py skips a muted doctor)."""
+        self.doctor.pings_muted = muted
 
     def set_status(self, status: DoctorState) -> None:
         """Set the doctor's availability (busy while a consultation is open)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flows.ports.booking import (
+    DEFAULT_DANGER_ESCALATION_MINUTES,
     BookingOutcome,
     BookingResult,
     Bookings,
@@ -21,6 +22,7 @@ from flows.ports.booking import (
     Intake,
     NoBookings,
     OpdInfo,
+    Ping,
     Session,
     Specialty,
     TokenInfo,
@@ -53,6 +55,7 @@ from flows.ports.walkins import (
 )
 
 __all__ = [
+    "DEFAULT_DANGER_ESCALATION_MINUTES",
     "Accounts",
     "BookedBy",
     "BookingOutcome",
@@ -73,6 +76,7 @@ __all__ = [
     "OpdInfo",
     "Party",
     "Patients",
+    "Ping",
     "PlaceThree",
     "Ports",
     "Profile",
@@ -107,3 +111,6 @@ class Ports:
     visits: Visits | None = None
     accounts: Accounts | None = None
     walkins: Walkins | None = None
+    # How long a danger-sign token may wait uncalled before every on-duty doctor who can see it
+    # and the coordinators are alerted (TELEOPD_DANGER_ESCALATION_MINUTES).
+    danger_escalation_minutes: int = DEFAULT_DANGER_ESCALATION_MINUTES

@@ -10,6 +10,9 @@ from typing import Any, Protocol
 from flows.messages import ByLanguage
 from flows.ports.clinic import Cancelled, Party
 
+# How long a danger-sign token may wait before the escalation (TELEOPD_DANGER_ESCALATION_MINUTES).
+DEFAULT_DANGER_ESCALATION_MINUTES = 10
+
 
 class Specialty(StrEnum):
     """The kinds of OPD the service runs (eSanjeevani OPD's common specialties)."""
@@ -117,6 +120,16 @@ class BookingOutcome(StrEnum):
 
 
 @dataclass(frozen=True)
+class Ping:
+    """A doctor to tell that patients wait in one of their OPDs (bot/services/pings.py decides who)."""
+
+    doctor: Party
+    opd_name: ByLanguage
+    waiting: int  # tokens waiting in that OPD's queue now, the new one included
+    danger: int  # of them, with danger signs
+
+
+@dataclass(frozen=True)
 class BookingResult:
     """A token, or the session offered instead."""
 
@@ -125,6 +138,12 @@ class BookingResult:
     offer: Session | None = None
     # A walk-in's own SMS chat, to be told of the token (Walkins.book), and the patient it is.
     patient_chat: Party | None = None
+    # True when the new token is in a queue doctors are calling from now (today, the OPD open):
+    # then a danger sign starts the escalation clock (flows/steps/pings.py).
+    joined_queue: bool = False
+    # The free, on-duty, unmuted doctors of the OPD to ping now (each at most once a minute,
+    # at once for a danger sign).
+    pings: tuple[Ping, ...] = ()
 
 
 class Bookings(Protocol):

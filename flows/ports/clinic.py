@@ -139,6 +139,8 @@ class DoctorView:
     opds: tuple[ByLanguage, ...]
     waiting: int
     consultation: ConsultationView | None
+    # The doctor sent MUTE: no "patients waiting" pings until UNMUTE (flows/steps/pings.py).
+    pings_muted: bool = False
 
 
 class Desk(Protocol):
@@ -161,6 +163,9 @@ class Desk(Protocol):
 
     def finish(self, outcome: VisitOutcome) -> ConsultationView | None:
         """End the consultation in hand (as it was before the end); None if there was none."""
+
+    def mute_pings(self, muted: bool) -> None:
+        """Stop (or start again) the pings that say patients joined the doctor's queues."""
 
 
 class Visits(Protocol):

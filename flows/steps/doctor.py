@@ -8,7 +8,7 @@ stateDiagram-v2
     doctor_home --> doctor_home: pause / off / free
 ```
 Words work in English and Hindi as well as the buttons: "free"/"next"/"खाली"/"अगला",
-"done"/"हो गया", "pause"/"ब्रेक", "off"/"ड्यूटी खत्म".
+"done"/"हो गया", "pause"/"ब्रेक", "off"/"ड्यूटी खत्म"; "mute"/"चुप" and "unmute" for pings.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import ByLanguage, Choice, Reply, Text, t
 from flows.ports import ConsultationView, DoctorState, DoctorView, VisitOutcome
 from flows.steps import visit
-from flows.understanding.text import normalize_lines, truncate
+from flows.steps.danger_words import danger_signs
+from flows.understanding.text import fold, normalize_lines, truncate
 
 NEXT_WORDS = ("next", "free", "next patient", "call next", "khali", "खाली", "agla", "अगला", "अगला मरीज़", "agla mareez")
 PAUSE_WORDS = ("pause", "break", "ब्रेक", "thoda ruko", "ruko", "रुको", "रुकें", "रुकिए", "viraam", "विराम")
@@ -25,6 +26,9 @@ OFF_WORDS = ("off", "off duty", "duty off", "chhutti", "छुट्टी", "�
 DONE_WORDS = ("done", "finished", "complete", "ho gaya", "हो गया", "खत्म", "khatam", "samapt", "समाप्त")
 REFER_WORDS = ("refer", "referred", "refer karo", "रेफ़र", "रेफर")
 NO_SHOW_WORDS = ("no show", "noshow", "no-show", "nahi aaya", "नहीं आया", "नहीं आए", "absent")
+# Pings (flows/steps/pings.py) stop and start again with these, at the desk or with a patient.
+MUTE_WORDS = ("mute", "mute pings", "silent", "chup", "चुप", "म्यूट", "ping band", "पिंग बंद", "shant", "शांत")
+UNMUTE_WORDS = ("unmute", "unmute pings", "pings on", "ping chalu", "पिंग चालू", "अनम्यूट")
 # A line starting with one of these is a private note for the record; anything else is
 # advice, sent to the patient word for word when the consultation ends.
 NOTE_PREFIXES = ("note:", "notes:", "नोट:", "note -", "नोट -")
@@ -59,29 +63,6 @@ def _where(view: ConsultationView) -> Text | ByLanguage:
 
 
 SEX = {"female": t("female"), "male": t("male"), "other": t("other")}
-# The red-flag classes of flows/understanding/data/red_flags.json, as a doctor reads them.
-DANGER_SIGNS = {
-    "chest_pain": t("chest pain"),
-    "severe_breathlessness": t("severe breathlessness"),
-    "unconscious": t("unconscious or fainted"),
-    "seizure": t("seizure"),
-    "heavy_bleeding": t("heavy bleeding"),
-    "stroke": t("stroke signs"),
-    "vomiting_blood": t("vomiting blood"),
-    "pregnancy_danger": t("pregnancy danger signs"),
-    "child_danger": t("danger signs in a child"),
-    "poisoning": t("poisoning"),
-    "snake_bite": t("snake bite"),
-    "burns": t("burns"),
-    "self_harm": t("thoughts of self-harm"),
-}
-
-
-def danger_signs(codes: tuple[str, ...]) -> tuple[Text, ...] | str:
-    """Return the danger signs as words in the reader's language, or "-"."""
-    return tuple(DANGER_SIGNS[c] for c in codes if c in DANGER_SIGNS) or "-"
-
-
 SEVERITY = {"mild": t("mild"), "moderate": t("moderate"), "severe": t("severe")}
 
 
@@ -124,6 +105,8 @@ class DoctorHomeStep(Step):
             desk.set_status(DoctorState.OFFLINE)
             turn.say(t("You are off duty. Send NEXT when you are back."))
             turn.ask_again()
+        elif mute(turn, answer):
+            turn.ask_again()
         elif answer.key in OFF_WORDS and desk.view().status == DoctorState.OFFLINE:
             turn.ask_again(t("You are off duty already. Send NEXT when you are back."))
         elif answer.key in PAUSE_WORDS and desk.view().status == DoctorState.PAUSED:
@@ -132,6 +115,26 @@ class DoctorHomeStep(Step):
             turn.ask_again(t("There is no consultation open. Send NEXT to call a patient."))
         else:
             turn.ask_again(choose_again())
+
+
+def mute(turn: Turn, answer: Answer) -> bool:
+    """Mutes or unmutes the doctor's pings if that is what they sent; return whether it was."""
+    desk = turn.ports.desk
+    assert desk is not None
+    muting, unmuting = (answer.key in {fold(word) for word in words} for words in (MUTE_WORDS, UNMUTE_WORDS))
+    if not (muting or unmuting):
+        return False
+    muted = muting
+    desk.mute_pings(muted)
+    turn.say(
+        t(
+            "Pings muted: you will not be told when patients join your queues, except a patient with danger signs "
+            "nobody has called. Send UNMUTE to hear of them again."
+        )
+        if muted
+        else t("Pings on: you will be told when patients join your queues. Send MUTE to stop them.")
+    )
+    return True
 
 
 def call_next(turn: Turn) -> None:
@@ -188,6 +191,8 @@ class ConsultingStep(Step):
             return
         if answer.key in NEXT_WORDS + OFF_WORDS + PAUSE_WORDS:
             turn.ask_again(t("You are still with a patient: send DONE, REFER or NO SHOW first."))
+            return
+        if mute(turn, answer):
             return
         # The doctor's words go to the patient as written: line breaks kept.
         text = truncate(normalize_lines(turn.inbound.text or ""), ADVICE_MAX)

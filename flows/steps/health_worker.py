@@ -25,6 +25,7 @@ from flows.notices import Notify
 from flows.ports import BookingOutcome, Intake, WalkIn
 from flows.steps.onboarding import LANGUAGE_CHOICES
 from flows.steps.opd_choice import opds_seeing
+from flows.steps.pings import ping_notices
 from flows.steps.questions import AgeQuestion, NameQuestion, PhoneQuestion, SexQuestion
 from flows.steps.token_text import token_wait, token_when
 from flows.steps.voice_call import HwCallMeStep, ask_call_me
@@ -184,6 +185,7 @@ class HwOpdStep(Step):
             phone=data["hw_phone"], name=data["hw_name"], age=int(data["hw_age"]), sex=data["hw_sex"], language=data.get("hw_language"),
         )
         result = walkins.book(patient, int(answer.choice.removeprefix("opd:")), intake, priority=bool(red_flags))
+        turn.notices.extend(ping_notices(result, turn.now, turn.ports.danger_escalation_minutes))
         if result.token is not None and result.outcome in (BookingOutcome.BOOKED, BookingOutcome.EXISTING):
             token = result.token
             if result.patient_chat is not None:

@@ -22,6 +22,7 @@ from typing import Any
 from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import Choice, Reply, Text, TimeOfDay, sms, t
 from flows.ports import BookingOutcome, BookingResult, Intake, OpdInfo
+from flows.steps.pings import ping_notices
 from flows.steps.questions import NO_WORDS, YES_WORDS
 from flows.steps.token_text import say_token
 from flows.understanding.redflags import known_flags
@@ -236,6 +237,7 @@ def book(turn: Turn, opd_id: int, day: dt.date | None = None, accept_next_sessio
     if accept_next_session and result.outcome is BookingOutcome.CLOSED and result.offer is not None:
         result = bookings.book(opd_id, patient, complaint, priority=priority, day=result.offer.day)
     _tell_result(turn, opd_id, result)
+    turn.notices.extend(ping_notices(result, turn.now, turn.ports.danger_escalation_minutes))
 
 
 def _tell_result(turn: Turn, opd_id: int, result: BookingResult) -> None:

@@ -8,6 +8,8 @@ figure without JavaScript; webhooks/static/dashboard.js only refreshes it in pla
 
 POST /dashboard/callbacks/done (request=<id>) closes a call-back request from the voice line (key 3),
 listed under "Now" with the number masked and the time in IST (bot/services/callbacks.py).
+"Now" opens with an alert for each danger-sign token still waiting after its escalation
+(TELEOPD_DANGER_ESCALATION_MINUTES; bot/services/pings.py unserved_danger): the coordinators' ping.
 
 The operator login (webhooks/operators/auth.py) guards every endpoint of this blueprint and
 sets g.operator; this module does no authentication of its own.
@@ -38,6 +40,7 @@ from bot.services.dashboard import (
     default_range,
     today_in_india,
 )
+from bot.services.pings import unserved_danger
 from bot.services.reports import IST, state_name
 from bot.store.models import DoctorStatus, utcnow
 from webhooks.operators import charts
@@ -168,6 +171,8 @@ def dashboard_page() -> str:
         live: Live = build_live(session, now)
         figures = build_range(session, start, end)
         callbacks = open_callbacks(session)
+        # The coordinators have no chat: a danger-sign token nobody called in time is shown here.
+        danger = unserved_danger(session, now)
     return render_template(
         "dashboard.html",
         operator=g.get("operator"),
@@ -185,6 +190,7 @@ def dashboard_page() -> str:
         noscript_refresh=NOSCRIPT_REFRESH_SECONDS,
         script_refresh=SCRIPT_REFRESH_SECONDS,
         callbacks=callbacks,
+        danger=danger,
         asked_at=lambda row: asked_at(row, lang),
     )
 

@@ -136,6 +136,10 @@ class Doctor(Base):
     status: Mapped[str] = mapped_column(String(10), default=DoctorStatus.OFFLINE)
     languages: Mapped[str] = mapped_column(String(20), default="hi,en")
     status_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The last "patients waiting" ping (bot/services/pings.py): at most one a minute.
+    pinged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The doctor asked for no pings (MUTE) until UNMUTE; a danger sign's escalation still reaches them.
+    pings_muted: Mapped[bool] = mapped_column(default=False)
 
     person: Mapped[Person] = relationship()
     opds: Mapped[list[Opd]] = relationship(secondary="doctor_opds", order_by="Opd.id")
