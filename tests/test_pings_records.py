@@ -18,10 +18,26 @@ from bot.outbox.timers import TimerRunner
 from bot.services.enrolment import add_doctor
 from bot.services.pings import TIMER_HANDLERS, unserved_danger
 from bot.store.db import Database
-from bot.store.models import Doctor, DoctorStatus, Identity, Opd, OutboxMessage, Timer, TokenStatus
+from bot.store.models import (
+    Doctor,
+    DoctorStatus,
+    Identity,
+    Opd,
+    OutboxMessage,
+    Timer,
+    TokenStatus,
+)
 from flows.ports import BookingResult, Intake
 from flows.steps.pings import ESCALATION_TIMER, ping_notices
-from tests.booking_records_helpers import INTAKE, THU, WED_10, add_opd, add_patient, records, set_status
+from tests.booking_records_helpers import (
+    INTAKE,
+    THU,
+    WED_10,
+    add_opd,
+    add_patient,
+    records,
+    set_status,
+)
 
 pytestmark = pytest.mark.both_databases
 
