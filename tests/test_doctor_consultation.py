@@ -153,6 +153,7 @@ def test_a_second_visit_shows_one_earlier_consultation_and_a_new_room(demo: Serv
     rooms = []
     for visit in range(2):
         book(demo, patient)
+        doctor.receive()  # the second time the doctor is free, and pinged of the booking (bot/services/pings.py)
         summary = doctor.say(WORDS[lang]["next"]).texts[0]
         assert doctor.t("earlier", n=visit) in summary, summary
         rooms.append(room_of(summary))

@@ -388,6 +388,9 @@ NOT_TO_PATIENTS_BY_MODULE = {
     # the missed-call SMS reuses the STATUS messages (steps/tokens.py), which are walked.
     "steps/voice.py",
     "steps/voice_call.py",
+    # Doctors' pings and the danger signs as a doctor reads them (the summary, the escalation).
+    "steps/pings.py",
+    "steps/danger_words.py",
 }
 NOT_TO_PATIENTS = {
     # Said only on channels with buttons: an SMS carries no button to come back from an older question.
