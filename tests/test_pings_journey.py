@@ -30,6 +30,7 @@ from tests.doctor_helpers import (  # noqa: F401  (fixtures are used by being im
 )
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_helpers import fake, tg  # noqa: F401  (fixtures)
+from tests.test_walkins import book_walk_in, health_worker
 
 DANGER = {"en": "I have severe chest pain and sweating", "hi": "मेरे सीने में तेज़ दर्द है"}
 PING = {"en": "waiting in General Medicine (24 hours)", "hi": "सामान्य चिकित्सा (24 घंटे) में "}
@@ -62,6 +63,14 @@ def test_a_free_doctor_is_pinged_once_a_minute_and_at_once_for_a_danger_sign(dem
     assert doctor.say(MUTE[lang]).texts
     book(demo, registered(demo, "pat-4", lang, NAMES[lang][3]), DANGER[lang])
     assert pings(doctor.receive().texts, lang) == []
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_walk_in_booked_by_a_health_worker_pings_the_free_doctor(demo: Services, lang: str) -> None:
+    doctor = enrolled_doctor(demo, "doc", lang)
+    doctor.say(WORDS[lang]["next"])
+    book_walk_in(demo, health_worker(demo, lang), NAMES[lang][0], "40")
+    assert len(pings(doctor.receive().texts, lang)) == 1
 
 
 @pytest.fixture
