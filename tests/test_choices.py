@@ -99,6 +99,8 @@ ROMANISED: dict[str, tuple[str, ...]] = {
     "Call the next patient": ("agle mareez ko bulayen", "agle mariz ko bulaen"),
     "Pause": ("break",),
     "Go off duty": ("duty khatam karen", "duty khatm karein"),
+    "Mute pings": ("ping band karen", "ping band karein"),
+    "Unmute pings": ("ping chalu karen", "ping chalu karein"),
     "Done": ("ho gaya",),
     "Refer": ("refer karen",),
     "Patient did not join": ("mareez nahi jude",),

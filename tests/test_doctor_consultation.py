@@ -358,7 +358,7 @@ def test_danger_signs_in_the_summary_are_words_not_codes(demo: Services, lang: s
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize(
     ("status", "offered"),
-    [(DoctorState.OFFLINE, ["next", "pause"]), (DoctorState.PAUSED, ["next", "off"]), (DoctorState.FREE, ["next", "pause", "off"])],
+    [(DoctorState.OFFLINE, ["next", "pause"]), (DoctorState.PAUSED, ["next", "off", "mute"]), (DoctorState.FREE, ["next", "pause", "off", "mute"])],
 )
 def test_the_desk_offers_no_status_the_doctor_already_has(catalogs, lang: str, status: DoctorState, offered: list[str]) -> None:
     """A doctor who was off duty was offered "Go off duty"."""

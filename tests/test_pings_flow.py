@@ -1,6 +1,7 @@
 """Pings as the flows say them (flows/steps/pings.py), in every language, on in-memory ports: the
 queue's counts with and without danger signs, the escalation's alert, which bookings ping and
-start the escalation timer, and MUTE / UNMUTE at the doctor's desk (with a patient too).
+start the escalation timer, and MUTE / UNMUTE at the doctor's desk (typed or its button, and
+with a patient too).
 """
 
 from __future__ import annotations
@@ -101,8 +102,13 @@ def test_mute_and_unmute_at_the_desk_and_with_a_patient(catalogs: Catalogs, lang
     mute, unmute = MUTE[lang]
     texts = chat.send(mute)
     assert desk.pings_muted and texts[0].startswith(MUTED[lang]) and chat.state.step == "doctor_home"
+    assert chat.last_choices == ["next", "pause", "off", "unmute"]  # the desk offers the way back
     texts = chat.send(unmute)
-    assert not desk.pings_muted and texts[0].startswith(UNMUTED[lang])
+    assert not desk.pings_muted and texts[0].startswith(UNMUTED[lang]) and chat.last_choices[-1] == "mute"
+    chat.send(choice="mute")  # the button, as Telegram sends it
+    assert desk.pings_muted
+    chat.send(choice="unmute")
+    assert not desk.pings_muted
     # With a patient (busy): muting is not taken for advice.
     desk.consultation, desk.status = consultation_view(), DoctorState.BUSY
     chat = FlowChat(catalogs, lang, State(step="consulting", language=lang), desk=desk, role="doctor")

@@ -6,7 +6,8 @@ last ping is a minute old or more — or at once, whatever the minute, for a dan
 The minute is kept durably (doctors.pinged_at) and taken with one conditional UPDATE per
 doctor, so two bookings committing together ping a doctor once, on both databases.
 
-A danger-sign token also starts the escalation timer (flows/steps/pings.py schedules it).
+A doctor mutes and unmutes pings at the desk (Desk.mute_pings, doctors.pings_muted). A
+danger-sign token also starts the escalation timer (flows/steps/pings.py schedules it).
 When it fires and the token is still waiting, every on-duty doctor who can see it — its own
 OPD's and the round-the-clock OPDs' doctors, busy, on a break or muted alike — is pinged,
 and the operators' dashboard lists it under "Now" (`unserved_danger`) until a doctor calls it:
@@ -103,16 +104,6 @@ def _take_ping(session: Session, doctor_id: int, now: dt.datetime, urgent: bool)
     return bool(result.rowcount)
 
 
-def set_muted(session: Session, doctor_id: int, muted: bool) -> None:
-    """Mute or unmute a doctor's pings."""
-    session.execute(update(Doctor).where(Doctor.person_id == doctor_id).values(pings_muted=muted).execution_options(synchronize_session=False))
-
-
-def is_muted(session: Session, doctor_id: int) -> bool:
-    """Return True if the doctor muted their pings."""
-    return bool(session.scalar(select(Doctor.pings_muted).where(Doctor.person_id == doctor_id)))
-
-
 @dataclass(frozen=True)
 class Unserved:
     """A danger-sign token still waiting after the escalation: what the doctors and the dashboard are told."""
@@ -149,7 +140,8 @@ def on_danger_escalation(session: Session, timer: Timer, now: dt.datetime) -> li
     token = session.get(Token, token_id, with_for_update=True, populate_existing=True)
     if token is None or token.status != TokenStatus.WAITING:
         return []  # called, cancelled or erased meanwhile: nothing to escalate
-    return ping_flow.escalation_notices(escalation_doctors(session, token), token.number, opd_name(token.opd), tuple(token.red_flags or ()), _unserved(token, now).minutes)
+    waiting = _unserved(token, now)
+    return ping_flow.escalation_notices(escalation_doctors(session, token), waiting.number, waiting.opd_name, waiting.red_flags, waiting.minutes)
 
 
 def unserved_danger(session: Session, now: dt.datetime) -> tuple[Unserved, ...]:

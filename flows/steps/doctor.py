@@ -73,6 +73,8 @@ def home_choices(view: DoctorView) -> tuple[Choice, ...]:
         choices.append(Choice("pause", t("Pause"), PAUSE_WORDS))
     if view.status != DoctorState.OFFLINE:
         choices.append(Choice("off", t("Go off duty"), OFF_WORDS))
+        # Pings reach only a doctor on duty: off duty there is nothing to mute.
+        choices.append(Choice("unmute", t("Unmute pings"), UNMUTE_WORDS) if view.pings_muted else Choice("mute", t("Mute pings"), MUTE_WORDS))
     return tuple(choices)
 
 
@@ -121,7 +123,9 @@ def mute(turn: Turn, answer: Answer) -> bool:
     """Mutes or unmutes the doctor's pings if that is what they sent; return whether it was."""
     desk = turn.ports.desk
     assert desk is not None
-    muting, unmuting = (answer.key in {fold(word) for word in words} for words in (MUTE_WORDS, UNMUTE_WORDS))
+    muting, unmuting = (
+        answer.choice == key or answer.key in {fold(word) for word in words} for key, words in (("mute", MUTE_WORDS), ("unmute", UNMUTE_WORDS))
+    )
     if not (muting or unmuting):
         return False
     muted = muting
