@@ -54,6 +54,7 @@ STAFF_WORDS = [
     "free", "next", "/next", "NEXT", "Next patient", "call next", "walkin", "/walkin", "walk-in", "अगला", "अगला मरीज़", "खाली",
     "agla mareez", "khali", "pause", "break", "ब्रेक", "off", "off duty", "छुट्टी", "done", "हो गया", "refer", "रेफ़र", "no show",
     "नहीं आया", "NOTE: private", "नोट: निजी", "naya mareez", "new patient", "बुक", "टोकन", "enroll ABCD2345", "नामांकन ZZZZ9999",
+    "mute", "unmute", "पिंग बंद", "ping chalu",
 ]
 
 
@@ -62,7 +63,7 @@ def _staff_choices(opd_id: int, consultation_id: int) -> list[str]:
     return [
         "next", "pause", "off", "done", "refer", "no_show", "home", f"opd:{opd_id}", "hw_home", "doctor_home", "consulting",
         f"join:{consultation_id}", f"leave:{consultation_id}", f"rate:{consultation_id}:5", f"followup:{consultation_id}",
-        f"rate:{consultation_id}:1", "join:0", f"join:{consultation_id}:1",
+        f"rate:{consultation_id}:1", "join:0", f"join:{consultation_id}:1", "mute", "unmute", f"hwjoin:{consultation_id}",
     ]
 
 
@@ -77,7 +78,7 @@ def desk_state(services: Services) -> dict[str, Any]:
             "tokens": sorted(session.execute(select(Token.id, Token.status, Token.doctor_id, Token.identity_id)).all()),
             "consultations": sorted(session.execute(
                 select(Consultation.id, Consultation.joined_at, Consultation.outcome, Consultation.rating, Consultation.ended_at)).all()),
-            "doctors": sorted(session.execute(select(Doctor.person_id, Doctor.status)).all()),
+            "doctors": sorted(session.execute(select(Doctor.person_id, Doctor.status, Doctor.pings_muted)).all()),
             "patients": sorted(session.execute(select(Patient.person_id, Patient.district)).all()),
             "staff": sorted(session.execute(select(Person.id, Person.role).where(Person.role != Role.PATIENT)).all()),
         }
