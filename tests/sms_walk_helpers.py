@@ -30,6 +30,8 @@ from flows.notices import Notify
 from flows.ports import (
     BookingOutcome,
     BookingResult,
+    CallEnd,
+    CallState,
     Intake,
     Joined,
     Party,
@@ -238,12 +240,17 @@ class WalkVisits:
 
     rated: bool = False
     follow_up_day: dt.date | None = dt.date(2026, 11, 27)
+    other_call: CallEnd | None = CallEnd.ADVISED
 
     def join(self, consultation_id: int) -> Joined | None:
         return Joined(7, 1, Party(5)) if consultation_id == 7 else None
 
     def decline(self, consultation_id: int) -> None:
         return None
+
+    def call(self, consultation_id: int) -> CallState:
+        # Consultation 8 ended while the chat still held it (a skipped move): advised, unless told otherwise.
+        return CallState(1, "Anita Sharma", None if consultation_id == 7 else self.other_call, rated=self.rated)
 
     def rate(self, consultation_id: int, stars: int) -> bool:
         first, self.rated = not self.rated, True

@@ -19,6 +19,7 @@ from flows.engine import LANGUAGES
 from flows.messages import Reply
 from flows.ports import (
     BookingOutcome,
+    CallEnd,
     ConsultationView,
     NewCall,
     Party,
@@ -334,7 +335,9 @@ def walk_visit(rec: Recorder) -> None:
             p = SmsPatient(rec, registered_profile(), step="called", data=call_data, visits=WalkVisits())
             p.send("xyz")
             p.send(answer)
-    SmsPatient(rec, registered_profile(), step="called", data={**data, "consultation": 8}, visits=WalkVisits()).send("1")
+    # A call that ended while the chat still held it: what became of it, each way a call ends (None: open, yet join finds it over).
+    for end in (None, *CallEnd):
+        SmsPatient(rec, registered_profile(), step="called", data={**data, "consultation": 8}, visits=WalkVisits(other_call=end)).send("1")
     for follow_up_day, answer in ((dt.date(2026, 11, 27), "1"), (None, "1"), (None, "2")):
         p = SmsPatient(rec, registered_profile(), step="rating", data={"consultation": 7}, visits=WalkVisits(follow_up_day=follow_up_day))
         p.send("9")

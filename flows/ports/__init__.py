@@ -27,7 +27,9 @@ from flows.ports.booking import (
 )
 from flows.ports.clinic import (
     Accounts,
+    CallEnd,
     CallEnded,
+    CallState,
     Cancelled,
     ConsultationView,
     Desk,
@@ -58,7 +60,9 @@ __all__ = [
     "BookingOutcome",
     "BookingResult",
     "Bookings",
+    "CallEnd",
     "CallEnded",
+    "CallState",
     "Cancelled",
     "ConsultationView",
     "Dependent",

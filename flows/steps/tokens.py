@@ -13,8 +13,15 @@ from flows.steps.token_text import say_token, token_wait, token_when
 
 
 def tell_status(turn: Turn) -> None:
-    """Says where each of the user's live tokens stands: place in the queue and wait."""
-    turn.replies.extend(status_replies(turn.ports.bookings.live_tokens(), turn.now))
+    """Says where each of the user's live tokens stands: place in the queue and wait.
+
+    A consultation just over is told as over (the advice sent, the call closed): never as the
+    call again, nor as "no token booked".
+    """
+    told = visit.tell_call_over(turn)
+    tokens = turn.ports.bookings.live_tokens()
+    if tokens or not told:
+        turn.replies.extend(status_replies(tokens, turn.now))
 
 
 def status_replies(tokens: list[TokenInfo], now: dt.datetime) -> list[Reply]:

@@ -14,7 +14,9 @@ from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import ByLanguage, Choice, Reply, sms, t
 from flows.notices import CancelTimer, MoveConversation, Notice, Notify, ScheduleTimer
 from flows.ports import (
+    CallEnd,
     CallEnded,
+    CallState,
     Cancelled,
     ConsultationView,
     Joined,
@@ -87,6 +89,26 @@ def call_cut_short() -> Reply:
         t("The doctor who called you can no longer see patients. You keep your place in the queue, and the next free doctor will call you."),
         kind="push",
         sms=sms("The doctor who called you cannot go on. You keep your place; the next doctor will call you."),
+    )
+
+
+def call_over(state: CallState) -> Reply:
+    """Return what became of a call the patient's chat still held as open: the truth, never the call again."""
+    if state.ended is CallEnd.HANDED_BACK:
+        return call_cut_short()
+    if state.ended is CallEnd.ADVISED:
+        return Reply(
+            t("Your consultation for token {number} is over: Dr. {doctor}'s advice was sent to you.", number=state.token_number, doctor=state.doctor),
+            sms=sms("Token {number}: your consultation is over; the doctor's advice was sent to you.", number=state.token_number),
+        )
+    if state.ended is CallEnd.CANCELLED:
+        return Reply(
+            t("Token {number} was cancelled, so that call is closed.", number=state.token_number),
+            sms=sms("Token {number} was cancelled; that call is closed.", number=state.token_number),
+        )
+    return Reply(
+        t("The call for token {number} is closed: the doctor has moved on to the next patient.", number=state.token_number),
+        sms=sms("Token {number}: the call is closed; the doctor has moved on.", number=state.token_number),
     )
 
 
@@ -163,9 +185,52 @@ def visit_action(turn: Turn, key: str) -> bool:
 
 
 def _back_to_menu(turn: Turn) -> None:
-    for key in ("consultation", "doctor", "room"):
+    for key in CALL_KEYS:
         turn.data.pop(key, None)
     turn.goto("menu")
+
+
+# What the "called" step keeps of its call (called_notices).
+CALL_KEYS = ("consultation", "doctor", "room", "walk_in")
+
+
+def call_over_state(turn: Turn) -> CallState | None:
+    """Return the state of the call the conversation holds, when that call is over (asked of the Visits port, not the chat's data).
+
+    The patient's chat is moved on when a call ends (ended_notices, no_show_notices), but a
+    move may be skipped (the chat was busy with a message of its own: bot/outbox/enqueue.py):
+    the log, not the chat, says whether the call goes on.
+    """
+    visits, consultation = turn.ports.visits, turn.data.get("consultation")
+    if visits is None or not isinstance(consultation, int):
+        return None
+    state = visits.call(consultation)
+    return state if state is not None and state.ended is not None else None
+
+
+def leave_call(turn: Turn, state: CallState) -> str:
+    """Forget a call that is over; return the step after it (the rating after the advice, else the menu)."""
+    consultation = turn.data.get("consultation")
+    for key in CALL_KEYS:
+        turn.data.pop(key, None)
+    if state.ended is CallEnd.ADVISED and not state.rated:
+        turn.data["consultation"] = consultation
+        return "rating"
+    return "menu"
+
+
+def tell_call_over(turn: Turn) -> bool:
+    """Say what became of the call the patient is at (or rating) when it is over; return True if it is.
+
+    At the "called" step the next step is put in place, not asked: STATUS asks it.
+    """
+    state = call_over_state(turn) if turn.state.step in ("called", "rating", "followup_offer") else None
+    if state is None:
+        return False
+    turn.replies.append(call_over(state))
+    if turn.state.step == "called":
+        turn.state.step = leave_call(turn, state)
+    return True
 
 
 def doctor_notice(kind: str, token_number: int) -> Reply:
@@ -236,14 +301,24 @@ def ended_notices(view: ConsultationView, outcome: VisitOutcome) -> list[Notice]
     """Return what a doctor's DONE, REFER or NO SHOW tells the patient: the advice and a rating, or the missed call."""
     notices = stop_call_timers(view.id)
     if outcome is VisitOutcome.NO_SHOW:
-        return notices + _to(view.patient, missed())
+        return notices + _to(view.patient, missed()) + _call_closed(view.patient, view.id)
     notices += _to(view.patient, advice(view.id, view.doctor, view.advice))
     if view.health_worker is not None:
         # A walk-in's health worker hears the advice too, word for word: the patient may have no phone of their own.
         notices.append(Notify(view.health_worker, worker_advice(view.token_number, view.patient_name, view.doctor, view.advice), exact=True))
     if view.patient is not None:
-        notices.append(MoveConversation(view.patient.identity_id, "rating", {"consultation": view.id}))
+        notices.append(MoveConversation(view.patient.identity_id, "rating", {"consultation": view.id}, or_at=_at_call(view.id)))
     return notices
+
+
+def _at_call(consultation_id: int) -> tuple[str, dict[str, int]]:
+    """Return the step a patient is at while this call waits for their answer: a move that ends the call may take them from it."""
+    return ("called", {"consultation": consultation_id})
+
+
+def _call_closed(patient: Party | None, consultation_id: int) -> list[Notice]:
+    """Return the move that takes a patient still at this call's step back to the menu (the call closed without advice)."""
+    return [] if patient is None else [MoveConversation(patient.identity_id, "menu", or_at=_at_call(consultation_id))]
 
 
 def walk_in_join_action(turn: Turn, key: str) -> bool:
@@ -290,7 +365,7 @@ def reminder_notices(consultation_id: int, patient: Party | None, doctor: str, r
 
 def no_show_notices(ended: CallEnded, patient: Party | None) -> list[Notice]:
     """Return the no-show timer's notices: the patient missed the call, the doctor is freed."""
-    return _to(patient, missed()) + released_notices(ended, "no_show")
+    return _to(patient, missed()) + _call_closed(patient, ended.consultation_id) + released_notices(ended, "no_show")
 
 
 def cancelled_notices(cancelled: Cancelled, now: dt.datetime) -> list[Notice]:
@@ -304,14 +379,28 @@ class CalledStep(Step):
 
     name = "called"
 
+    def skip(self, turn: Turn) -> str | None:
+        """Pass a call that is over by: say what became of it, and go to the step after it."""
+        state = call_over_state(turn)
+        if state is None:
+            return None
+        turn.replies.append(call_over(state))
+        return leave_call(turn, state)
+
     def ask(self, turn: Turn) -> Reply:
+        over = call_over_state(turn)
+        if over is not None:
+            # Asked again (HELP, a danger sign, a button from before) at a call that is over: the truth; the next answer moves on.
+            return call_over(over)
         if turn.data.get("walk_in"):
             return walk_in_ready(turn.data.get("consultation", 0), turn.data.get("doctor", ""))
         return doctor_ready(turn.data.get("consultation", 0), turn.data.get("doctor", ""), turn.data.get("room", ""))
 
     def answer(self, turn: Turn, answer: Answer) -> None:
-        """Passes the answer on as the matching button."""
-        if answer.choice is None or not visit_action(turn, answer.choice):
+        """Passes the answer on as the matching button (a call that is over is passed by instead)."""
+        if call_over_state(turn) is not None:
+            turn.goto(self.name)
+        elif answer.choice is None or not visit_action(turn, answer.choice):
             turn.ask_again(choose_again())
 
 
