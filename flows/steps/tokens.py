@@ -8,6 +8,7 @@ from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import Choice, Reply, Text, sms, t
 from flows.ports import BookingOutcome, TokenInfo
 from flows.steps import visit
+from flows.steps.call_state import tell_call_over
 from flows.steps.questions import NO_WORDS, YES_WORDS
 from flows.steps.token_text import say_token, token_wait, token_when
 
@@ -18,7 +19,7 @@ def tell_status(turn: Turn) -> None:
     A consultation just over is told as over (the advice sent, the call closed): never as the
     call again, nor as "no token booked".
     """
-    told = visit.tell_call_over(turn)
+    told = tell_call_over(turn)
     tokens = turn.ports.bookings.live_tokens()
     if tokens or not told:
         turn.replies.extend(status_replies(tokens, turn.now))

@@ -14,15 +14,17 @@ from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import ByLanguage, Choice, Reply, sms, t
 from flows.notices import CancelTimer, MoveConversation, Notice, Notify, ScheduleTimer
 from flows.ports import (
-    CallEnd,
     CallEnded,
-    CallState,
     Cancelled,
     ConsultationView,
     Joined,
     Party,
     QueueMoved,
     VisitOutcome,
+)
+from flows.steps.call_state import CALL_KEYS, call_over, call_over_state, leave_call
+from flows.steps.call_state import (
+    call_cut_short as call_cut_short,  # the doctor turned off: bot/services/staff.py
 )
 from flows.steps.health_worker import worker_advice, worker_call_notice
 from flows.steps.questions import NO_WORDS, YES_WORDS
@@ -83,35 +85,6 @@ def missed() -> Reply:
     )
 
 
-def call_cut_short() -> Reply:
-    """Return the notice that the doctor who called can see no more patients: the patient keeps their place."""
-    return Reply(
-        t("The doctor who called you can no longer see patients. You keep your place in the queue, and the next free doctor will call you."),
-        kind="push",
-        sms=sms("The doctor who called you cannot go on. You keep your place; the next doctor will call you."),
-    )
-
-
-def call_over(state: CallState) -> Reply:
-    """Return what became of a call the patient's chat still held as open: the truth, never the call again."""
-    if state.ended is CallEnd.HANDED_BACK:
-        return call_cut_short()
-    if state.ended is CallEnd.ADVISED:
-        return Reply(
-            t("Your consultation for token {number} is over: Dr. {doctor}'s advice was sent to you.", number=state.token_number, doctor=state.doctor),
-            sms=sms("Token {number}: your consultation is over; the doctor's advice was sent to you.", number=state.token_number),
-        )
-    if state.ended is CallEnd.CANCELLED:
-        return Reply(
-            t("Token {number} was cancelled, so that call is closed.", number=state.token_number),
-            sms=sms("Token {number} was cancelled; that call is closed.", number=state.token_number),
-        )
-    return Reply(
-        t("The call for token {number} is closed: the doctor has moved on to the next patient.", number=state.token_number),
-        sms=sms("Token {number}: the call is closed; the doctor has moved on.", number=state.token_number),
-    )
-
-
 def get_ready(opd: ByLanguage, number: int) -> Reply:
     """Return the notice sent when the patient reaches place 3 in the queue."""
     return Reply(
@@ -161,6 +134,13 @@ def visit_action(turn: Turn, key: str) -> bool:
         return False
     if kind == "join":
         joined = visits.join(int(rest))
+        over = visits.call(int(rest)) if joined is None else None
+        if over is not None and over.ended is not None:
+            # "I am joining" pressed late: what became of the call, and the step it leads to (the rating after the advice).
+            turn.replies.append(call_over(over))
+            turn.data["consultation"] = int(rest)
+            turn.goto(leave_call(turn, over))
+            return True
         turn.notices.extend(joining_notices(joined) if joined is not None else ())
         turn.say(t("Thank you. The doctor knows you are coming.") if joined is not None else t("That call is over."))
     elif kind == "leave":
@@ -188,49 +168,6 @@ def _back_to_menu(turn: Turn) -> None:
     for key in CALL_KEYS:
         turn.data.pop(key, None)
     turn.goto("menu")
-
-
-# What the "called" step keeps of its call (called_notices).
-CALL_KEYS = ("consultation", "doctor", "room", "walk_in")
-
-
-def call_over_state(turn: Turn) -> CallState | None:
-    """Return the state of the call the conversation holds, when that call is over (asked of the Visits port, not the chat's data).
-
-    The patient's chat is moved on when a call ends (ended_notices, no_show_notices), but a
-    move may be skipped (the chat was busy with a message of its own: bot/outbox/enqueue.py):
-    the log, not the chat, says whether the call goes on.
-    """
-    visits, consultation = turn.ports.visits, turn.data.get("consultation")
-    if visits is None or not isinstance(consultation, int):
-        return None
-    state = visits.call(consultation)
-    return state if state is not None and state.ended is not None else None
-
-
-def leave_call(turn: Turn, state: CallState) -> str:
-    """Forget a call that is over; return the step after it (the rating after the advice, else the menu)."""
-    consultation = turn.data.get("consultation")
-    for key in CALL_KEYS:
-        turn.data.pop(key, None)
-    if state.ended is CallEnd.ADVISED and not state.rated:
-        turn.data["consultation"] = consultation
-        return "rating"
-    return "menu"
-
-
-def tell_call_over(turn: Turn) -> bool:
-    """Say what became of the call the patient is at (or rating) when it is over; return True if it is.
-
-    At the "called" step the next step is put in place, not asked: STATUS asks it.
-    """
-    state = call_over_state(turn) if turn.state.step in ("called", "rating", "followup_offer") else None
-    if state is None:
-        return False
-    turn.replies.append(call_over(state))
-    if turn.state.step == "called":
-        turn.state.step = leave_call(turn, state)
-    return True
 
 
 def doctor_notice(kind: str, token_number: int) -> Reply:
