@@ -235,6 +235,17 @@ class Refusing:
 
 
 @dataclasses.dataclass
+class CalledBookings(FakeBookings):
+    """FakeBookings whose one live token (in the ten thousands, the longest OPD) a doctor has called, or is seeing."""
+
+    status: str = "called"
+
+    def live_tokens(self) -> list[Any]:
+        token = AnsweringBookings(big=True).token(WALK_OPDS[0], 1, WALK_OPDS[0].next_session)
+        return [dataclasses.replace(token, status=self.status, position=0)]
+
+
+@dataclasses.dataclass
 class WalkVisits:
     """The Visits port in memory: consultation 7 is this patient's call; others are over."""
 

@@ -18,9 +18,10 @@ from bot.platform.i18n import Catalogs
 from flows.engine import LANGUAGES, State
 from flows.messages import Reply
 from flows.notices import MoveConversation
-from flows.ports import CallEnd, CallEnded, CallState, Joined, Party
-from flows.steps import visit
+from flows.ports import CallEnd, CallEnded, CallState, Intake, Joined, Party
+from flows.steps import tokens, visit
 from tests.helpers import (
+    IN_MEMORY_NOW,
     FakeBookings,
     FakePatients,
     FlowChat,
@@ -183,3 +184,28 @@ def test_i_am_joining_pressed_after_the_call_ended_says_what_became_of_it(catalo
     # Another patient's call (or none): just "that call is over".
     chat.send(choice="join:8")
     assert chat.state.step == "menu" and len(chat.replies) == 2 and not the_call(chat.replies)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize(("status", "says"), [("called", "the doctor is calling you now"), ("in_consultation", "your consultation with the doctor is on now")])
+def test_status_of_a_called_token_is_its_call_not_place_0(catalogs: Catalogs, lang: str, status: str, says: str) -> None:
+    bookings = FakeBookings()
+    bookings.book(bookings.opd_list[0].id, None, Intake(text="fever"), priority=False)
+    called = dataclasses.replace(bookings.tokens[0], status=status, position=0)
+    replies = tokens.status_replies([called], IN_MEMORY_NOW)
+    assert len(replies) == 1 and replies[0].text.msgid.endswith(says + ".")  # type: ignore[union-attr]
+    chat = called_chat(catalogs, lang, CallLog())
+    chat.ports["bookings"] = AllLive([called])
+    chat.send(STATUS[lang])
+    assert chat.replies[0] == replies[0] and the_call(chat.replies)  # the call is open: it is asked again, truthfully
+
+
+class AllLive(FakeBookings):
+    """FakeBookings holding these live tokens, whatever their state."""
+
+    def __init__(self, live: list) -> None:
+        super().__init__()
+        self.live = live
+
+    def live_tokens(self) -> list:
+        return list(self.live)

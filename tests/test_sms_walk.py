@@ -33,6 +33,7 @@ from tests.sms_walk_helpers import (
     LONGEST_OPD,
     WALK_OPDS,
     AnsweringBookings,
+    CalledBookings,
     Recorder,
     Refusing,
     SmsPatient,
@@ -335,6 +336,9 @@ def walk_visit(rec: Recorder) -> None:
             p = SmsPatient(rec, registered_profile(), step="called", data=call_data, visits=WalkVisits())
             p.send("xyz")
             p.send(answer)
+    # STATUS while the doctor calls, and once the patient has joined: the call, not a place in the queue.
+    for status in ("called", "in_consultation"):
+        SmsPatient(rec, registered_profile(), step="called", data=data, visits=WalkVisits(), bookings=CalledBookings(status=status)).send("STATUS")
     # A call that ended while the chat still held it: what became of it, each way a call ends (None: open, yet join finds it over).
     for end in (None, *CallEnd):
         SmsPatient(rec, registered_profile(), step="called", data={**data, "consultation": 8}, visits=WalkVisits(other_call=end)).send("1")

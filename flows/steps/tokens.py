@@ -32,21 +32,34 @@ def status_replies(tokens: list[TokenInfo], now: dt.datetime) -> list[Reply]:
             t("You have no token booked. Send MENU and choose “See a doctor” to book one."),
             sms=sms("You have no token. Send MENU to book."),
         )]
-    return [
-        Reply(
-            t(
-                "Token {number}, {opd}, for {name}: {when}.\nPlace in the queue: {position}. Estimated wait: {wait}.",
-                number=token.number, opd=token.opd_name, name=token.patient_name, when=token_when(token, now),
-                position=token.position, wait=token_wait(token),
-            ),
-            sms=(
-                sms("Token {number}, {opd}: you are next.", number=token.number, opd=token.opd_name)
-                if token.position <= 1
-                else sms("Token {number}, {opd}: place {position}, wait ~{minutes} min.", number=token.number, opd=token.opd_name, position=token.position, minutes=token.wait_minutes)
-            ),
+    return [_token_status(token, now) for token in tokens]
+
+
+def _token_status(token: TokenInfo, now: dt.datetime) -> Reply:
+    """Return where one live token stands: its call, its consultation, or its place in the queue."""
+    if token.status == "called":
+        # Called: no place in the queue (it would read "place 0"); the call itself is the message with the room.
+        return Reply(
+            t("Token {number}, {opd}, for {name}: the doctor is calling you now.", number=token.number, opd=token.opd_name, name=token.patient_name),
+            sms=sms("Token {number}, {opd}: the doctor is calling you now.", number=token.number, opd=token.opd_name),
         )
-        for token in tokens
-    ]
+    if token.status == "in_consultation":
+        return Reply(
+            t("Token {number}, {opd}, for {name}: your consultation with the doctor is on now.", number=token.number, opd=token.opd_name, name=token.patient_name),
+            sms=sms("Token {number}, {opd}: your consultation is on now.", number=token.number, opd=token.opd_name),
+        )
+    return Reply(
+        t(
+            "Token {number}, {opd}, for {name}: {when}.\nPlace in the queue: {position}. Estimated wait: {wait}.",
+            number=token.number, opd=token.opd_name, name=token.patient_name, when=token_when(token, now),
+            position=token.position, wait=token_wait(token),
+        ),
+        sms=(
+            sms("Token {number}, {opd}: you are next.", number=token.number, opd=token.opd_name)
+            if token.position <= 1
+            else sms("Token {number}, {opd}: place {position}, wait ~{minutes} min.", number=token.number, opd=token.opd_name, position=token.position, minutes=token.wait_minutes)
+        ),
+    )
 
 
 def token_label(token: TokenInfo) -> Text:
