@@ -28,7 +28,7 @@ from bot.runtime import Services
 from bot.services.booking import BookingRecords
 from bot.services.calls import TIMER_HANDLERS
 from bot.services.opds import find_opd
-from bot.store.models import Conversation, Identity
+from bot.store.models import Conversation, Identity, OutboxMessage
 from flows.messages import Reply, reply_to_json
 from flows.notices import MoveConversation
 from flows.ports import BookingOutcome, CallEnd, CallState, Intake
@@ -45,6 +45,8 @@ from tests.doctor_helpers import (  # noqa: F401  (fixtures are used by being im
     registered,
     step_of,
 )
+from tests.helpers import PhoneUser
+from tests.test_walkins import AGE, PHONE, WALK_IN, book_walk_in, health_worker
 
 pytestmark = pytest.mark.both_databases
 
@@ -225,3 +227,36 @@ def _put_back(demo: Services, patient: Chat, data: dict) -> None:
         identity_id = session.scalars(select(Identity.id).where(Identity.address == patient.user)).one()
         conversation = session.scalars(select(Conversation).where(Conversation.identity_id == identity_id)).one()
         conversation.step, conversation.data = "called", dict(data)
+
+
+@pytest.mark.parametrize(("lang", "joined_first"), [("hi", True), ("en", False)])
+def test_a_walk_ins_chat_follows_the_consultation_whoever_joins(demo: Services, lang: str, joined_first: bool) -> None:
+    """A walk-in's own SMS chat is called too (walk_in: True); the doctor's DONE takes it on, whether or not the health worker joined first."""
+    worker = health_worker(demo, lang)
+    token = book_walk_in(demo, worker, WALK_IN[lang], AGE[lang][0])
+    doctor = enrolled_doctor(demo, f"doctor-{lang}", lang)
+    doctor.say(WORDS[lang]["next"])
+    walk_in = PhoneUser(demo, "sms", PHONE)
+    consultation = consultation_of(demo, token.id)
+    assert step_of(demo, PHONE) == "called"
+    if joined_first:
+        worker.say(choice=f"hwjoin:{consultation.id}")
+    doctor.say("Rest.")
+    doctor.say(WORDS[lang]["done"])
+    assert step_of(demo, PHONE) == "rating"
+    if not joined_first:
+        assert worker.say(choice=f"hwjoin:{consultation.id}").texts[-1] == T[lang]["call_over"]
+    walk_in.say(STATUS[lang])
+    said = _sent_to(demo, PHONE)
+    assert said[-2:] == [
+        "Your consultation for token {number} is over: Dr. {doctor}'s advice was sent to you.",
+        "How was your consultation? Give 1 to 5 stars.",
+    ], said
+    assert step_of(demo, PHONE) == "rating"
+
+
+def _sent_to(demo: Services, address: str) -> list[str]:
+    """Return the message ids queued to an address, oldest first (no provider: they stay in the outbox)."""
+    with demo.db.read() as session:
+        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.address == address).order_by(OutboxMessage.id))
+        return [row.payload["text"]["id"] for row in rows]
