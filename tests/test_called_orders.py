@@ -25,10 +25,11 @@ from bot.outbox.enqueue import apply_notices
 from bot.outbox.payloads import translate
 from bot.outbox.timers import TimerRunner
 from bot.runtime import Services
+from bot.services import staff
 from bot.services.booking import BookingRecords
 from bot.services.calls import TIMER_HANDLERS
 from bot.services.opds import find_opd
-from bot.store.models import Conversation, Identity, OutboxMessage
+from bot.store.models import Conversation, Identity, OutboxMessage, Person
 from flows.messages import Reply, reply_to_json
 from flows.notices import MoveConversation
 from flows.ports import BookingOutcome, CallEnd, CallState, Intake
@@ -260,3 +261,24 @@ def _sent_to(demo: Services, address: str) -> list[str]:
     with demo.db.read() as session:
         rows = session.scalars(select(OutboxMessage).where(OutboxMessage.address == address).order_by(OutboxMessage.id))
         return [row.payload["text"]["id"] for row in rows]
+
+
+def test_a_call_handed_back_then_made_again_holds_the_new_doctor_and_room(demo: Services) -> None:
+    """The doctor who called is turned off (the token back in the queue, the chat still at "called"); the next doctor's call takes it over."""
+    patient = registered(demo, "called-again", "en", NAMES["en"][3])
+    first = enrolled_doctor(demo, "doc-1", "en")
+    call = Call(demo, patient, first, ("handed back",))
+    with demo.db.write() as session:
+        person_id = session.scalars(select(Identity.person_id).where(Identity.address == first.user)).one()
+        assert staff.disable(session, session.get(Person, person_id), dt.datetime.now(dt.UTC))  # type: ignore[arg-type]
+    assert step_of(demo, patient.user) == "called"
+    second = enrolled_doctor(demo, "doc-2", "en", name="Ravi Kumar")
+    second.say(WORDS["en"]["next"])
+    again = consultation_of(demo, call.consultation.token_id)
+    assert again.id == call.consultation.id and again.room_url != call.consultation.room_url
+    with demo.db.read() as session:
+        identity_id = session.scalars(select(Identity.id).where(Identity.address == patient.user)).one()
+        held = session.scalars(select(Conversation).where(Conversation.identity_id == identity_id)).one()
+        assert (held.step, held.data["doctor"], held.data["room"]) == ("called", "Ravi Kumar", again.room_url)
+    said = patient.say(STATUS["en"]).all_text
+    assert T["en"]["ready"].format(name="Ravi Kumar") in said and again.room_url in said

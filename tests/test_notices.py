@@ -88,7 +88,7 @@ def test_a_doctors_next_returns_its_notices_to_the_others(catalogs: Catalogs, la
     called = {"consultation": 7, "doctor": DOCTOR, "room": ROOM, "walk_in": True}
     assert chat.notices == [
         Notify(41, visit.walk_in_ready(7, DOCTOR), about=9),
-        MoveConversation(41, "called", called, only_if_idle=True),
+        MoveConversation(41, "called", called, only_if_idle=True, or_at=("called", {"consultation": 7})),
         ScheduleTimer("call_reminder", IN_MEMORY_NOW + dt.timedelta(seconds=120), {"consultation": 7, "window": 120.0}, identity_id=41, key="consultation:7"),
         Notify(WORKER, worker_call_notice(7, 1, "Sunita Devi", ROOM), exact=True),
         Notify(42, visit.get_ready(OPD, 3), about=10),

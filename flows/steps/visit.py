@@ -221,7 +221,9 @@ def called_notices(view: ConsultationView, now: dt.datetime) -> list[Notice]:
     notices = _to(patient, call_message)
     if patient is not None:
         moved = {"consultation": view.id, "doctor": view.doctor, "room": view.room_url, **({"walk_in": True} if walk_in else {})}
-        notices.append(MoveConversation(patient.identity_id, "called", moved))
+        # Also over the step of this very call: a token handed back (its doctor turned off) and called again keeps its
+        # consultation, and the chat must hold the new doctor and room, not the old.
+        notices.append(MoveConversation(patient.identity_id, "called", moved, or_at=_at_call(view.id)))
     notices.append(ScheduleTimer(
         "call_reminder", now + dt.timedelta(seconds=call.window_seconds), {"consultation": view.id, "window": call.window_seconds},
         identity_id=patient.identity_id if patient else None, key=call_timer_key(view.id),
