@@ -144,11 +144,16 @@ class Call:
         elif self.state == "missed":
             assert read(self.demo, lang, tokens.status_replies([], self.clock.now)[0]) in said, (why, said)
         else:
-            assert str(self.number) in said, (why, said)
+            # The token's own line: called now, or (joined) the consultation on; never a place in the queue.
+            assert f"{self.number}" in said and TOKEN_NOW[self.state][lang] in said, (why, said)
         assert step_of(self.demo, self.patient.user) == expected_step, why
 
 
 STATUS = {"en": "status", "hi": "स्थिति"}
+TOKEN_NOW = {
+    "open": {"en": "the doctor is calling you now", "hi": "डॉक्टर अभी आपको बुला रहे हैं"},
+    "joined": {"en": "your consultation with the doctor is on now", "hi": "डॉक्टर से आपकी बात अभी चल रही है"},
+}
 MENU = {"en": "menu", "hi": "मेनू"}
 
 
