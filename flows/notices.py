@@ -50,6 +50,9 @@ class MoveConversation:
     data: Mapping[str, Any] = field(default_factory=dict)
     # Only when that chat is idle (at the menu or nowhere): nothing half-done is lost.
     only_if_idle: bool = True
+    # Or when that chat is still at this step with these data: the question this move
+    # answers (the patient at the "called" step of the very consultation that has ended).
+    or_at: tuple[str, Mapping[str, Any]] | None = None
 
 
 @dataclass(frozen=True)

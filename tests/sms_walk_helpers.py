@@ -30,6 +30,8 @@ from flows.notices import Notify
 from flows.ports import (
     BookingOutcome,
     BookingResult,
+    CallEnd,
+    CallState,
     Intake,
     Joined,
     Party,
@@ -233,17 +235,33 @@ class Refusing:
 
 
 @dataclasses.dataclass
+class CalledBookings(FakeBookings):
+    """FakeBookings whose one live token (in the ten thousands, the longest OPD) a doctor has called, or is seeing."""
+
+    status: str = "called"
+
+    def live_tokens(self) -> list[Any]:
+        token = AnsweringBookings(big=True).token(WALK_OPDS[0], 1, WALK_OPDS[0].next_session)
+        return [dataclasses.replace(token, status=self.status, position=0)]
+
+
+@dataclasses.dataclass
 class WalkVisits:
     """The Visits port in memory: consultation 7 is this patient's call; others are over."""
 
     rated: bool = False
     follow_up_day: dt.date | None = dt.date(2026, 11, 27)
+    other_call: CallEnd | None = CallEnd.ADVISED
 
     def join(self, consultation_id: int) -> Joined | None:
         return Joined(7, 1, Party(5)) if consultation_id == 7 else None
 
     def decline(self, consultation_id: int) -> None:
         return None
+
+    def call(self, consultation_id: int) -> CallState:
+        # Consultation 8 ended while the chat still held it (a skipped move): advised, unless told otherwise.
+        return CallState(1, "Anita Sharma", None if consultation_id == 7 else self.other_call, rated=self.rated)
 
     def rate(self, consultation_id: int, stars: int) -> bool:
         first, self.rated = not self.rated, True

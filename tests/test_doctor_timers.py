@@ -111,9 +111,10 @@ def test_no_answer_gets_one_reminder_then_a_no_show_and_the_doctor_is_freed(demo
     assert doctor.t("patient_line", name=NAMES[lang][1]) in summary
     assert consultation_of(demo, t2.id).outcome is None
     assert message_with(second.receive(), second.t("ready", name=DOCTOR))
-    # The patient who missed the call pressing "I am joining" late is told it is over.
+    # The patient who missed the call pressing "I am joining" late is told it is closed, and is at the menu.
     answer = first.say(choice=f"join:{row.id}")
-    assert first.t("call_over") in answer.texts[0], answer.texts
+    assert first.t("call_closed", number=t1.number) in answer.texts[0], answer.texts
+    assert step_of(demo, first.user) == "menu"
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -26,6 +26,7 @@ from flows.messages import ByLanguage, Reply, reply_to_json, t
 from flows.notices import CancelTimer, MoveConversation, Notify, ScheduleTimer
 from flows.ports import (
     CallEnded,
+    CallState,
     DoctorState,
     Joined,
     NewCall,
@@ -87,7 +88,7 @@ def test_a_doctors_next_returns_its_notices_to_the_others(catalogs: Catalogs, la
     called = {"consultation": 7, "doctor": DOCTOR, "room": ROOM, "walk_in": True}
     assert chat.notices == [
         Notify(41, visit.walk_in_ready(7, DOCTOR), about=9),
-        MoveConversation(41, "called", called, only_if_idle=True),
+        MoveConversation(41, "called", called, only_if_idle=True, or_at=("called", {"consultation": 7})),
         ScheduleTimer("call_reminder", IN_MEMORY_NOW + dt.timedelta(seconds=120), {"consultation": 7, "window": 120.0}, identity_id=41, key="consultation:7"),
         Notify(WORKER, worker_call_notice(7, 1, "Sunita Devi", ROOM), exact=True),
         Notify(42, visit.get_ready(OPD, 3), about=10),
@@ -107,6 +108,10 @@ def test_the_open_consultation_handed_back_tells_nobody_again(catalogs: Catalogs
     assert chat.state.step == "consulting" and chat.notices == []
 
 
+# A move that ends a call also takes the patient from that very call's step (not only from the menu).
+AT_CALL = ("called", {"consultation": 7})
+
+
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("outcome", ["done", "refer", "no_show"])
 def test_ending_a_consultation_returns_the_patients_message(catalogs: Catalogs, lang: str, outcome: str) -> None:
@@ -119,9 +124,10 @@ def test_ending_a_consultation_returns_the_patients_message(catalogs: Catalogs, 
     assert chat.state.step == "doctor_home"
     stop = [CancelTimer("call_reminder", "consultation:7"), CancelTimer("call_no_show", "consultation:7")]
     if outcome == "no_show":
-        assert chat.notices == [*stop, Notify(41, visit.missed(), about=9)]
+        # The patient still at this call's step is taken back to the menu, as the rating move below takes them on.
+        assert chat.notices == [*stop, Notify(41, visit.missed(), about=9), MoveConversation(41, "menu", or_at=AT_CALL)]
         return
-    assert chat.notices == [*stop, Notify(41, visit.advice(7, DOCTOR, "Rest."), about=9), MoveConversation(41, "rating", {"consultation": 7})]
+    assert chat.notices == [*stop, Notify(41, visit.advice(7, DOCTOR, "Rest."), about=9), MoveConversation(41, "rating", {"consultation": 7}, or_at=AT_CALL)]
     assert read(lang, "advice_head") in _read(catalogs, chat.notices[2].reply, lang)  # type: ignore[union-attr]
 
 
@@ -139,6 +145,9 @@ class FakeVisits:
 
     def decline(self, consultation_id: int) -> CallEnded | None:
         return CallEnded(7, 1, Party(5)) if consultation_id == 7 else None
+
+    def call(self, consultation_id: int) -> CallState | None:
+        return CallState(1, DOCTOR) if consultation_id == 7 else None
 
     def rate(self, consultation_id: int, stars: int) -> bool:
         return False

@@ -19,6 +19,7 @@ from flows.engine import LANGUAGES
 from flows.messages import Reply
 from flows.ports import (
     BookingOutcome,
+    CallEnd,
     ConsultationView,
     NewCall,
     Party,
@@ -32,6 +33,7 @@ from tests.sms_walk_helpers import (
     LONGEST_OPD,
     WALK_OPDS,
     AnsweringBookings,
+    CalledBookings,
     Recorder,
     Refusing,
     SmsPatient,
@@ -334,7 +336,12 @@ def walk_visit(rec: Recorder) -> None:
             p = SmsPatient(rec, registered_profile(), step="called", data=call_data, visits=WalkVisits())
             p.send("xyz")
             p.send(answer)
-    SmsPatient(rec, registered_profile(), step="called", data={**data, "consultation": 8}, visits=WalkVisits()).send("1")
+    # STATUS while the doctor calls, and once the patient has joined: the call, not a place in the queue.
+    for status in ("called", "in_consultation"):
+        SmsPatient(rec, registered_profile(), step="called", data=data, visits=WalkVisits(), bookings=CalledBookings(status=status)).send("STATUS")
+    # A call that ended while the chat still held it: what became of it, each way a call ends (None: open, yet join finds it over).
+    for end in (None, *CallEnd):
+        SmsPatient(rec, registered_profile(), step="called", data={**data, "consultation": 8}, visits=WalkVisits(other_call=end)).send("1")
     for follow_up_day, answer in ((dt.date(2026, 11, 27), "1"), (None, "1"), (None, "2")):
         p = SmsPatient(rec, registered_profile(), step="rating", data={"consultation": 7}, visits=WalkVisits(follow_up_day=follow_up_day))
         p.send("9")

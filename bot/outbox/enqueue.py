@@ -103,8 +103,17 @@ def move_conversation(session: Session, move: MoveConversation) -> None:
     conv = session.scalars(
         select(Conversation).where(Conversation.identity_id == move.identity_id).with_for_update(skip_locked=True)
     ).first()
-    if conv is None or (move.only_if_idle and conv.step not in IDLE_STEPS):
+    if conv is None or (move.only_if_idle and conv.step not in IDLE_STEPS and not _still_at(conv, move)):
         return
     conv.step = move.step
     conv.data = {**{k: v for k, v in (conv.data or {}).items() if k in KEPT_ON_MOVE}, **move.data}
     conv.version += 1
+
+
+def _still_at(conv: Conversation, move: MoveConversation) -> bool:
+    """Return True when the conversation is at the step (and data) the move answers."""
+    if move.or_at is None:
+        return False
+    step, data = move.or_at
+    held = conv.data or {}
+    return conv.step == step and all(held.get(key) == value for key, value in data.items())

@@ -13,7 +13,12 @@ from sqlalchemy.orm import Session
 from bot.platform.clock import IST
 from bot.services.booking import BookingRecords
 from bot.services.calendar import upcoming_sessions
-from bot.services.calls import doctor_party, end_without_doctor, locked_consultation
+from bot.services.calls import (
+    doctor_name,
+    doctor_party,
+    end_without_doctor,
+    locked_consultation,
+)
 from bot.store.models import (
     Consultation,
     ConsultationOutcome,
@@ -21,7 +26,16 @@ from bot.store.models import (
     Token,
     TokenStatus,
 )
-from flows.ports import BookingOutcome, CallEnded, Intake, Joined
+from flows.ports import BookingOutcome, CallEnd, CallEnded, CallState, Intake, Joined
+
+# How each way a consultation closes reads to the patient it called.
+CALL_ENDS = {
+    ConsultationOutcome.DONE: CallEnd.ADVISED,
+    ConsultationOutcome.REFERRED: CallEnd.ADVISED,
+    ConsultationOutcome.NO_SHOW: CallEnd.MISSED,
+    ConsultationOutcome.CANCELLED: CallEnd.CANCELLED,
+    ConsultationOutcome.ABANDONED: CallEnd.HANDED_BACK,
+}
 
 
 def record_joining(session: Session, consultation: Consultation | None, now: dt.datetime) -> Joined | None:
@@ -60,6 +74,14 @@ class VisitRecords:
         if consultation is None or consultation.outcome is not None:
             return None
         return end_without_doctor(self.session, consultation, ConsultationOutcome.NO_SHOW, self.now)
+
+    def call(self, consultation_id: int) -> CallState | None:
+        """Return where the patient's call stands now, read from the log (a move of their chat may have been skipped)."""
+        consultation = self.session.get(Consultation, consultation_id)
+        if consultation is None or consultation.token.identity_id != self.identity.id:
+            return None
+        ended = CALL_ENDS[ConsultationOutcome(consultation.outcome)] if consultation.outcome is not None else None
+        return CallState(consultation.token.number, doctor_name(self.session, consultation.doctor_id), ended, rated=consultation.rating is not None)
 
     def rate(self, consultation_id: int, stars: int) -> bool:
         """Record a 1-5 rating once."""

@@ -29,7 +29,9 @@ from flows.ports.booking import (
 )
 from flows.ports.clinic import (
     Accounts,
+    CallEnd,
     CallEnded,
+    CallState,
     Cancelled,
     ConsultationView,
     Desk,
@@ -61,7 +63,9 @@ __all__ = [
     "BookingOutcome",
     "BookingResult",
     "Bookings",
+    "CallEnd",
     "CallEnded",
+    "CallState",
     "Cancelled",
     "ConsultationView",
     "Dependent",

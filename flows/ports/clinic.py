@@ -90,6 +90,25 @@ class Joined:
     first: bool = True
 
 
+class CallEnd(StrEnum):
+    """How a call the patient was called to is over, as the patient is told it."""
+
+    ADVISED = "advised"  # DONE or REFER: the doctor's advice was sent
+    MISSED = "missed"  # a no-show: the patient did not join, or could not come
+    CANCELLED = "cancelled"  # the patient cancelled the token
+    HANDED_BACK = "handed_back"  # the doctor could not go on: the token is back in the queue
+
+
+@dataclass(frozen=True)
+class CallState:
+    """Where a patient's call stands now, whatever their conversation last heard of it."""
+
+    token_number: int
+    doctor: str
+    ended: CallEnd | None = None  # None while the call goes on
+    rated: bool = False
+
+
 @dataclass(frozen=True)
 class Cancelled:
     """A token cancelled: the call it ends, if a doctor had called it, and the queue behind it."""
@@ -176,6 +195,9 @@ class Visits(Protocol):
 
     def decline(self, consultation_id: int) -> CallEnded | None:
         """Record that the patient cannot come: the call ends as a no-show; the doctor to tell, None if no call."""
+
+    def call(self, consultation_id: int) -> CallState | None:
+        """Return where the patient's call stands now; None if it is not theirs."""
 
     def rate(self, consultation_id: int, stars: int) -> bool:
         """Record the patient's 1-5 rating; False if it is not theirs or already rated."""

@@ -8,13 +8,21 @@ from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import Choice, Reply, Text, sms, t
 from flows.ports import BookingOutcome, TokenInfo
 from flows.steps import visit
+from flows.steps.call_state import tell_call_over
 from flows.steps.questions import NO_WORDS, YES_WORDS
 from flows.steps.token_text import say_token, token_wait, token_when
 
 
 def tell_status(turn: Turn) -> None:
-    """Says where each of the user's live tokens stands: place in the queue and wait."""
-    turn.replies.extend(status_replies(turn.ports.bookings.live_tokens(), turn.now))
+    """Says where each of the user's live tokens stands: place in the queue and wait.
+
+    A consultation just over is told as over (the advice sent, the call closed): never as the
+    call again, nor as "no token booked".
+    """
+    told = tell_call_over(turn)
+    tokens = turn.ports.bookings.live_tokens()
+    if tokens or not told:
+        turn.replies.extend(status_replies(tokens, turn.now))
 
 
 def status_replies(tokens: list[TokenInfo], now: dt.datetime) -> list[Reply]:
@@ -24,21 +32,34 @@ def status_replies(tokens: list[TokenInfo], now: dt.datetime) -> list[Reply]:
             t("You have no token booked. Send MENU and choose “See a doctor” to book one."),
             sms=sms("You have no token. Send MENU to book."),
         )]
-    return [
-        Reply(
-            t(
-                "Token {number}, {opd}, for {name}: {when}.\nPlace in the queue: {position}. Estimated wait: {wait}.",
-                number=token.number, opd=token.opd_name, name=token.patient_name, when=token_when(token, now),
-                position=token.position, wait=token_wait(token),
-            ),
-            sms=(
-                sms("Token {number}, {opd}: you are next.", number=token.number, opd=token.opd_name)
-                if token.position <= 1
-                else sms("Token {number}, {opd}: place {position}, wait ~{minutes} min.", number=token.number, opd=token.opd_name, position=token.position, minutes=token.wait_minutes)
-            ),
+    return [_token_status(token, now) for token in tokens]
+
+
+def _token_status(token: TokenInfo, now: dt.datetime) -> Reply:
+    """Return where one live token stands: its call, its consultation, or its place in the queue."""
+    if token.status == "called":
+        # Called: no place in the queue (it would read "place 0"); the call itself is the message with the room.
+        return Reply(
+            t("Token {number}, {opd}, for {name}: the doctor is calling you now.", number=token.number, opd=token.opd_name, name=token.patient_name),
+            sms=sms("Token {number}, {opd}: the doctor is calling you now.", number=token.number, opd=token.opd_name),
         )
-        for token in tokens
-    ]
+    if token.status == "in_consultation":
+        return Reply(
+            t("Token {number}, {opd}, for {name}: your consultation with the doctor is on now.", number=token.number, opd=token.opd_name, name=token.patient_name),
+            sms=sms("Token {number}, {opd}: your consultation is on now.", number=token.number, opd=token.opd_name),
+        )
+    return Reply(
+        t(
+            "Token {number}, {opd}, for {name}: {when}.\nPlace in the queue: {position}. Estimated wait: {wait}.",
+            number=token.number, opd=token.opd_name, name=token.patient_name, when=token_when(token, now),
+            position=token.position, wait=token_wait(token),
+        ),
+        sms=(
+            sms("Token {number}, {opd}: you are next.", number=token.number, opd=token.opd_name)
+            if token.position <= 1
+            else sms("Token {number}, {opd}: place {position}, wait ~{minutes} min.", number=token.number, opd=token.opd_name, position=token.position, minutes=token.wait_minutes)
+        ),
+    )
 
 
 def token_label(token: TokenInfo) -> Text:

@@ -22,6 +22,10 @@ from flows.ports import (
     QueueMoved,
     VisitOutcome,
 )
+from flows.steps.call_state import CALL_KEYS, call_over, call_over_state, leave_call
+from flows.steps.call_state import (
+    call_cut_short as call_cut_short,  # the doctor turned off: bot/services/staff.py
+)
 from flows.steps.health_worker import worker_advice, worker_call_notice
 from flows.steps.questions import NO_WORDS, YES_WORDS
 from flows.steps.voice_call import doctor_ready_call
@@ -81,15 +85,6 @@ def missed() -> Reply:
     )
 
 
-def call_cut_short() -> Reply:
-    """Return the notice that the doctor who called can see no more patients: the patient keeps their place."""
-    return Reply(
-        t("The doctor who called you can no longer see patients. You keep your place in the queue, and the next free doctor will call you."),
-        kind="push",
-        sms=sms("The doctor who called you cannot go on. You keep your place; the next doctor will call you."),
-    )
-
-
 def get_ready(opd: ByLanguage, number: int) -> Reply:
     """Return the notice sent when the patient reaches place 3 in the queue."""
     return Reply(
@@ -139,6 +134,13 @@ def visit_action(turn: Turn, key: str) -> bool:
         return False
     if kind == "join":
         joined = visits.join(int(rest))
+        over = visits.call(int(rest)) if joined is None else None
+        if over is not None and over.ended is not None:
+            # "I am joining" pressed late: what became of the call, and the step it leads to (the rating after the advice).
+            turn.replies.append(call_over(over))
+            turn.data["consultation"] = int(rest)
+            turn.goto(leave_call(turn, over))
+            return True
         turn.notices.extend(joining_notices(joined) if joined is not None else ())
         turn.say(t("Thank you. The doctor knows you are coming.") if joined is not None else t("That call is over."))
     elif kind == "leave":
@@ -163,7 +165,7 @@ def visit_action(turn: Turn, key: str) -> bool:
 
 
 def _back_to_menu(turn: Turn) -> None:
-    for key in ("consultation", "doctor", "room"):
+    for key in CALL_KEYS:
         turn.data.pop(key, None)
     turn.goto("menu")
 
@@ -219,7 +221,9 @@ def called_notices(view: ConsultationView, now: dt.datetime) -> list[Notice]:
     notices = _to(patient, call_message)
     if patient is not None:
         moved = {"consultation": view.id, "doctor": view.doctor, "room": view.room_url, **({"walk_in": True} if walk_in else {})}
-        notices.append(MoveConversation(patient.identity_id, "called", moved))
+        # Also over the step of this very call: a token handed back (its doctor turned off) and called again keeps its
+        # consultation, and the chat must hold the new doctor and room, not the old.
+        notices.append(MoveConversation(patient.identity_id, "called", moved, or_at=_at_call(view.id)))
     notices.append(ScheduleTimer(
         "call_reminder", now + dt.timedelta(seconds=call.window_seconds), {"consultation": view.id, "window": call.window_seconds},
         identity_id=patient.identity_id if patient else None, key=call_timer_key(view.id),
@@ -236,14 +240,24 @@ def ended_notices(view: ConsultationView, outcome: VisitOutcome) -> list[Notice]
     """Return what a doctor's DONE, REFER or NO SHOW tells the patient: the advice and a rating, or the missed call."""
     notices = stop_call_timers(view.id)
     if outcome is VisitOutcome.NO_SHOW:
-        return notices + _to(view.patient, missed())
+        return notices + _to(view.patient, missed()) + _call_closed(view.patient, view.id)
     notices += _to(view.patient, advice(view.id, view.doctor, view.advice))
     if view.health_worker is not None:
         # A walk-in's health worker hears the advice too, word for word: the patient may have no phone of their own.
         notices.append(Notify(view.health_worker, worker_advice(view.token_number, view.patient_name, view.doctor, view.advice), exact=True))
     if view.patient is not None:
-        notices.append(MoveConversation(view.patient.identity_id, "rating", {"consultation": view.id}))
+        notices.append(MoveConversation(view.patient.identity_id, "rating", {"consultation": view.id}, or_at=_at_call(view.id)))
     return notices
+
+
+def _at_call(consultation_id: int) -> tuple[str, dict[str, int]]:
+    """Return the step a patient is at while this call waits for their answer: a move that ends the call may take them from it."""
+    return ("called", {"consultation": consultation_id})
+
+
+def _call_closed(patient: Party | None, consultation_id: int) -> list[Notice]:
+    """Return the move that takes a patient still at this call's step back to the menu (the call closed without advice)."""
+    return [] if patient is None else [MoveConversation(patient.identity_id, "menu", or_at=_at_call(consultation_id))]
 
 
 def walk_in_join_action(turn: Turn, key: str) -> bool:
@@ -290,7 +304,7 @@ def reminder_notices(consultation_id: int, patient: Party | None, doctor: str, r
 
 def no_show_notices(ended: CallEnded, patient: Party | None) -> list[Notice]:
     """Return the no-show timer's notices: the patient missed the call, the doctor is freed."""
-    return _to(patient, missed()) + released_notices(ended, "no_show")
+    return _to(patient, missed()) + _call_closed(patient, ended.consultation_id) + released_notices(ended, "no_show")
 
 
 def cancelled_notices(cancelled: Cancelled, now: dt.datetime) -> list[Notice]:
@@ -304,14 +318,28 @@ class CalledStep(Step):
 
     name = "called"
 
+    def skip(self, turn: Turn) -> str | None:
+        """Pass a call that is over by: say what became of it, and go to the step after it."""
+        state = call_over_state(turn)
+        if state is None:
+            return None
+        turn.replies.append(call_over(state))
+        return leave_call(turn, state)
+
     def ask(self, turn: Turn) -> Reply:
+        over = call_over_state(turn)
+        if over is not None:
+            # Asked again (HELP, a danger sign, a button from before) at a call that is over: the truth; the next answer moves on.
+            return call_over(over)
         if turn.data.get("walk_in"):
             return walk_in_ready(turn.data.get("consultation", 0), turn.data.get("doctor", ""))
         return doctor_ready(turn.data.get("consultation", 0), turn.data.get("doctor", ""), turn.data.get("room", ""))
 
     def answer(self, turn: Turn, answer: Answer) -> None:
-        """Passes the answer on as the matching button."""
-        if answer.choice is None or not visit_action(turn, answer.choice):
+        """Passes the answer on as the matching button (a call that is over is passed by instead)."""
+        if call_over_state(turn) is not None:
+            turn.goto(self.name)
+        elif answer.choice is None or not visit_action(turn, answer.choice):
             turn.ask_again(choose_again())
 
 
