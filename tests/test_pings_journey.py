@@ -75,13 +75,23 @@ def test_a_walk_in_booked_by_a_health_worker_pings_the_free_doctor(demo: Service
 
 @pytest.fixture
 def telegram_doctor(demo: Services, tg: Services) -> Iterator[int]:
-    """On the demo catalogue (its round-the-clock OPD), a free doctor of the round-the-clock OPD whose desk is a Telegram chat; the worker runs as in `teleopd serve`."""
+    """On the demo catalogue (its round-the-clock OPD), a free doctor of the round-the-clock OPD whose desk is a Telegram chat; a worker thread sends to Telegram as in `teleopd serve`."""
     with tg.db.write() as session:
         person, _ = add_doctor(session, "Anita Sharma", [find_opd(session, "GEN24")])
         session.get(Doctor, person.id).status = DoctorStatus.FREE  # type: ignore[union-attr]
         session.add(Identity(channel="telegram", address=str(DOCTOR_CHAT), person=person, language="en"))
     stop = threading.Event()
-    worker = threading.Thread(target=tg.worker.run, args=(stop, tg.outbox_signal), daemon=True)
+
+    def send_to_telegram() -> None:
+        # As `teleopd serve`'s worker: woken by the dispatcher's signal. It sends Telegram's rows
+        # only: the patients' local chats are read by the test thread, whose own drain must not
+        # race a second worker for their replies.
+        while not stop.is_set():
+            tg.worker.drain(channel="telegram")
+            tg.outbox_signal.wait(0.5)
+            tg.outbox_signal.clear()
+
+    worker = threading.Thread(target=send_to_telegram, daemon=True)
     worker.start()
     yield DOCTOR_CHAT
     stop.set()
