@@ -18,8 +18,13 @@ from typing import Any
 
 from babel.messages.extract import extract_from_dir
 
-from bot.channels.sms_text import is_gsm7, segments
-from bot.channels.twilio import MAX_SMS_SEGMENTS, sms_bodies, sms_parts
+from bot.channels.sms_text import (
+    MAX_SMS_SEGMENTS,
+    is_gsm7,
+    segments,
+    sms_bodies,
+    sms_parts,
+)
 from bot.outbox.payloads import translate
 from bot.platform.i18n import Catalogs
 from bot.services.opds import DEMO_OPDS

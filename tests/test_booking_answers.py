@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from bot.channels.twilio import render_sms
+from bot.channels.sms_text import render_sms
 from bot.outbox.payloads import translate
 from bot.runtime import Services
 from bot.store.models import Patient

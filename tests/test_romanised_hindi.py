@@ -7,8 +7,7 @@ import json
 
 import pytest
 
-from bot.channels.sms_text import is_gsm7
-from bot.channels.twilio import render_sms
+from bot.channels.sms_text import is_gsm7, render_sms
 from bot.outbox.payloads import translate
 from bot.platform.i18n import Catalogs
 from flows.engine import LANGUAGES, State

@@ -14,8 +14,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 
-from bot.channels.sms_text import is_gsm7, segments, units
-from bot.channels.twilio import sms_parts
+from bot.channels.sms_text import is_gsm7, segments, sms_parts, units
 from bot.platform.i18n import Catalogs
 from bot.services.opds import DEMO_OPDS
 from flows.engine import LANGUAGES

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.channels.base import OutgoingChoice, OutgoingMessage
-from bot.channels.sms_text import segments
-from bot.channels.twilio import render_sms, sms_bodies, sms_parts
+from bot.channels.sms_text import render_sms, segments, sms_bodies, sms_parts
 from bot.platform.i18n import Catalogs
 from bot.services.opds import DEMO_OPDS
 from flows.engine import LANGUAGES

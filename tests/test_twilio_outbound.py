@@ -25,12 +25,11 @@ from bot.channels.base import (
     RateLimited,
     TemporaryError,
 )
-from bot.channels.sms_text import segments
+from bot.channels.sms_text import render_sms, segments
 from bot.channels.twilio import (
     MAX_BODY_UNITS,
     TwilioChannel,
     body_units,
-    render_sms,
 )
 from bot.outbox.template_keys import dlt_key, template_key
 from bot.platform.i18n import Catalogs

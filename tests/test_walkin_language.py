@@ -14,8 +14,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from bot.channels.sms_text import is_gsm7, segments
-from bot.channels.twilio import render_sms
+from bot.channels.sms_text import is_gsm7, render_sms, segments
 from bot.outbox.payloads import translate
 from bot.platform.i18n import Catalogs
 from bot.runtime import Services

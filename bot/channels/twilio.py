@@ -38,7 +38,7 @@ from bot.channels.base import (
 )
 
 # The SMS layout lives beside the segment count; the names stay importable from here.
-from bot.channels.sms_text import MAX_SMS_SEGMENTS, render_sms, sms_bodies, sms_parts  # noqa: F401
+from bot.channels.sms_text import sms_bodies
 from bot.channels.splitting import split_text
 from bot.outbox.template_keys import (
     WhatsAppTemplate,
