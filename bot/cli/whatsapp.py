@@ -37,7 +37,6 @@ from bot.channels.whatsapp_content import (
     template_contents,
 )
 from bot.cli.common import CommandError
-from bot.cli.templates import marked_messages
 from bot.outbox.template_keys import template_key
 from bot.platform.config import Settings
 
@@ -151,7 +150,7 @@ def _wanted(kept: dict[str, Any]) -> tuple[list[ContentSpec], list[Refused]]:
     refused: list[Refused] = []
     if not asked:
         return wanted, refused
-    msgids = {template_key(m): m for m in {*marked_messages("t"), *marked_messages("sms")}}
+    msgids = {template_key(m): m for m in _catalog_messages()}
     unknown = [k for k in asked if k not in msgids]
     if unknown:
         raise CommandError(f"no message has the template key {', '.join(unknown)}: `teleopd templates` lists them")
@@ -162,6 +161,17 @@ def _wanted(kept: dict[str, Any]) -> tuple[list[ContentSpec], list[Refused]]:
         wanted += made.specs
         refused += made.refused
     return wanted, refused
+
+
+def _catalog_messages() -> list[str]:
+    """Return every message id the catalogs hold (the English catalog has them all, as `pybabel update` wrote it)."""
+    # Loaded when the command runs (bot/cli/__init__.py says why).
+    from babel.messages.pofile import read_po
+
+    from bot.platform.i18n import locales_dir
+
+    with (locales_dir() / "en" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        return [m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id]
 
 
 def _updated_file(kept: dict[str, Any], wanted: list[ContentSpec], sids: dict[str, str]) -> dict[str, Any]:
