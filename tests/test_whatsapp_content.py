@@ -26,7 +26,11 @@ from bot.channels.whatsapp_content import (
     template_contents,
 )
 from bot.outbox.payloads import translate
-from bot.outbox.template_keys import WhatsAppTemplate
+from bot.outbox.template_keys import (
+    WhatsAppTemplate,
+    find_whatsapp_template,
+    whatsapp_key,
+)
 from bot.platform.i18n import Catalogs
 from bot.services.opds import DEMO_OPDS
 from flows.engine import LANGUAGES
@@ -206,3 +210,15 @@ def test_a_pressed_button_or_list_item_arrives_as_its_choice_key(field: str, val
 def test_a_typed_answer_is_no_press() -> None:
     parsed = parse_inbound("whatsapp", _message("2"))
     assert isinstance(parsed, InboundMessage) and parsed.choice is None and parsed.kind == "text"
+
+
+def test_a_template_is_found_for_its_language_only() -> None:
+    english = WhatsAppTemplate("HX" + "e" * 32, ("number",), "en")
+    hindi = WhatsAppTemplate("HX" + "4" * 32, ("number",), "hi")
+    both = {whatsapp_key("mkey", "en"): english, whatsapp_key("mkey", "hi"): hindi}
+    assert find_whatsapp_template(both, "mkey", "hi") is hindi and find_whatsapp_template(both, "mkey", "en") is english
+    # Only English made: a Hindi patient gets no template (so SMS, in Hindi), never the English one.
+    assert find_whatsapp_template({whatsapp_key("mkey", "en"): english}, "mkey", "hi") is None
+    # A file written before templates were kept per language: its bare key is the English text.
+    legacy = {"mkey": WhatsAppTemplate("HX" + "0" * 32, ("number",))}
+    assert find_whatsapp_template(legacy, "mkey", "en") is legacy["mkey"] and find_whatsapp_template(legacy, "mkey", "hi") is None

@@ -58,7 +58,8 @@ def find_whatsapp_template(templates: Mapping[str, WhatsAppTemplate], key: str, 
     if found is not None:
         return found
     bare = templates.get(key)
-    if bare is not None and (bare.language or "en") == lang:
+    # A message that names no language is the English text (OutgoingMessage's default).
+    if bare is not None and (bare.language or "en") == (lang or "en"):
         return bare
     return None
 
