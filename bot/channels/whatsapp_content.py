@@ -198,9 +198,12 @@ class ContentSpec:
 
 
 def normal(value: Any) -> Any:
-    """Return a JSON value without its null members, for comparing what was asked with what is kept."""
+    """Return a JSON value without its null or empty members, for comparing what was asked with what is kept.
+
+    The API answers with the members it has defaults for (null, ""): they are not a change.
+    """
     if isinstance(value, dict):
-        return {k: normal(v) for k, v in value.items() if v is not None}
+        return {k: normal(v) for k, v in value.items() if v not in (None, "", [], {})}
     if isinstance(value, list):
         return [normal(v) for v in value]
     return value
@@ -210,7 +213,7 @@ def session_contents() -> list[ContentSpec]:
     """Return the reply-button and list-picker contents: 3 and 10 of them, every word a variable."""
     specs = []
     for count in range(1, MAX_SESSION_BUTTONS + 1):
-        actions = [{"type": "QUICK_REPLY", "title": f"{{{{{2 * k}}}}}", "id": f"{{{{{2 * k + 1}}}}}"} for k in range(1, count + 1)]
+        actions = [{"title": f"{{{{{2 * k}}}}}", "id": f"{{{{{2 * k + 1}}}}}"} for k in range(1, count + 1)]
         samples = {"1": "Book a token at General Medicine?"}
         for k in range(1, count + 1):
             samples |= {str(2 * k): f"Choice {k}", str(2 * k + 1): f"choice{k}"}
