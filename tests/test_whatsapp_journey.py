@@ -27,7 +27,7 @@ from bot.outbox.template_keys import template_key
 from bot.platform.ratelimit import RateLimiter
 from bot.runtime import Services, build_services
 from bot.services.opds import load_demo
-from bot.store.models import Identity, Token
+from bot.store.models import Identity, OutboxMessage, Token
 from flows.engine import LANGUAGES
 from flows.messages import Reply, reply_to_json, t
 from tests.fakes.twilio_api import FakeTwilio
@@ -142,6 +142,9 @@ def test_a_hindi_patient_books_by_pressing_buttons_and_outside_the_window_gets_t
     assert len(_tokens(services)) == 1
     # Every choice went as WhatsApp's own buttons or lists, none as a numbered list.
     assert not any(m["type"] == "text" and "\n1. " in m["body"] for m in sita.history() if "राज्य" not in m["body"])
+    with services.db.read() as session:
+        kept = [r.rendered for r in session.scalars(select(OutboxMessage).where(OutboxMessage.address == f"whatsapp:{HINDI_PATIENT}"))]
+    assert sum("content_sid" in (r or {}).get("detail", {}) for r in kept) >= 8, "the outbox row names the content sent"
 
     # A press on an old list (the severity, answered long ago) books nothing and asks again, kindly.
     again = sita.press("गंभीर")

@@ -359,6 +359,9 @@ class TwilioChannel:
         else:
             if self.name == WHATSAPP:
                 requests_ = whatsapp_requests(message, self.whatsapp_templates)
+                contents = dict.fromkeys(r["content_sid"] for r in requests_ if "content_sid" in r)
+                if contents:  # the buttons' or lists' content, for whoever reads the outbox row
+                    detail["content_sid"] = ",".join(contents)
             else:
                 requests_ = [{"body": body} for body in self.render(message)]
             if not requests_:
