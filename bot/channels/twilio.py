@@ -353,7 +353,10 @@ class TwilioChannel:
             if missing:
                 log.error("WhatsApp template %s needs %s, which message %s does not have", template.content_sid, missing, message.template)
                 raise NeedsFallback("WhatsApp template variables do not match the message", code="template_variables")
-            variables = json.dumps({str(n): values[v] for n, v in enumerate(template.variables, 1)}, ensure_ascii=False)
+            # WhatsApp's template rules allow no line break, tab or run of spaces in a value
+            # (Meta's template guidelines; https://www.twilio.com/docs/api/errors/63040): a
+            # value (a doctor's advice may have lines) goes on one line.
+            variables = json.dumps({str(n): " ".join(values[v].split()) for n, v in enumerate(template.variables, 1)}, ensure_ascii=False)
             requests_ = [{"content_sid": template.content_sid, "content_variables": variables}]
             detail["content_sid"] = template.content_sid
         else:
