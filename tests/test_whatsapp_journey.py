@@ -177,3 +177,11 @@ def test_outside_the_window_each_language_gets_its_own_template(synced: tuple[Fa
     assert result.detail["content_sid"] == sent["ContentSid"] and "Body" not in sent
     assert content["friendly_name"] == f"teleopd_{template_key(GET_READY)}_{lang.lower().replace('-', '_')}"
     assert fake.content.shown(sent["ContentSid"], json.loads(sent["ContentVariables"]))["body"] == message.text
+
+
+def test_a_template_value_goes_on_one_line(synced: tuple[FakeTwilio, Path], catalogs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    fake, path = synced
+    channel = TwilioChannel.from_settings(_settings(f"sqlite:///{tmp_path / 'unused.db'}", fake, whatsapp_templates_file=str(path)), "whatsapp", RateLimiter())
+    message = translate(catalogs, reply_to_json(Reply(t(GET_READY, opd="General\nMedicine\t(24 hours)", number=7))), "en", session_open=False)
+    channel.send(f"whatsapp:{ENGLISH_PATIENT}", message, 2)
+    assert json.loads(fake.sent()[-1]["ContentVariables"]) == {"1": "General Medicine (24 hours)", "2": "7"}
