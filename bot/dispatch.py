@@ -150,7 +150,7 @@ class Dispatcher:
                     role=role,
                     # Always there: an "enroll" in this very message may make this identity a doctor's.
                     desk=DeskRecords(session, identity, now, self.video_base_url, self.call_window, self.follow_up_grace),
-                    visits=VisitRecords(session, identity, now),
+                    visits=VisitRecords(session, identity, now, self.follow_up_grace),
                     accounts=AccountRecords(session, identity, now, self.limiter, self.enrol_budget),
                     walkins=WalkinRecords(session, identity, now, can_ring=self.voice_calls),
                     danger_escalation_minutes=self.danger_escalation_minutes,

@@ -26,6 +26,7 @@ import secrets
 from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
+from bot.outbox.timers import schedule
 from bot.platform.clock import IST
 from bot.services.calendar import calling_days, round_the_clock
 from bot.services.calls import (
@@ -72,6 +73,9 @@ HISTORY_SHOWN = 3
 SEEN = (ConsultationOutcome.DONE, ConsultationOutcome.REFERRED)
 # How long a follow-up waits for its own doctor who is off duty (TELEOPD_FOLLOW_UP_GRACE_MINUTES).
 DEFAULT_FOLLOW_UP_GRACE = dt.timedelta(minutes=30)
+# Fires when a follow-up may have become anyone's: the OPD's free doctors are pinged if it has
+# (bot/services/pings.py on_follow_up_open).
+FOLLOW_UP_TIMER = "follow_up_open"
 
 
 def symptom_names(codes: list[str] | tuple[str, ...]) -> list[ByLanguage]:
@@ -186,6 +190,22 @@ def callable_by(doctor_id: int, opd: Opd, day: dt.date, now: dt.datetime, grace:
     return or_(mine, Token.doctor_id.in_(away_doctors(now, grace)))
 
 
+def open_to_any_doctor(session: Session, token: Token, now: dt.datetime, grace: dt.timedelta) -> bool:
+    """Tell whether any doctor of the OPD may call a follow-up token now (callable_by's rule, for one token)."""
+    if token.doctor_id is None:
+        return True
+    doctor = session.get(Doctor, token.doctor_id)
+    if doctor is None:
+        return True
+    return doctor.status == DoctorStatus.OFFLINE and doctor.status_at <= now - grace and session_began(token.opd, token.day) <= now - grace
+
+
+def watch_follow_up(session: Session, token: Token, now: dt.datetime, grace: dt.timedelta) -> None:
+    """Set the timer that pings the OPD's free doctors if the follow-up becomes anyone's: grace after the later of now and its session's start."""
+    due = max(now, session_began(token.opd, token.day)) + grace
+    schedule(session, FOLLOW_UP_TIMER, due, {"token": token.id, "grace_seconds": int(grace.total_seconds())}, key=f"token:{token.id}")
+
+
 def _ring(session: Session, token: Token) -> Party | None:
     """Return the voice line to phone as well as the SMS, when the patient's number asked for calls (bot/services/voice.py)."""
     person = session.get(Person, token.person_id)
@@ -269,10 +289,18 @@ class DeskRecords:
         self.doctor.pings_muted = muted
 
     def set_status(self, status: DoctorState) -> None:
-        """Set the doctor's availability (busy while a consultation is open)."""
+        """Set the doctor's availability (busy while a consultation is open); off duty, their follow-ups waiting now are watched."""
         doctor = self.doctor
         doctor.status = DoctorStatus.BUSY if self._open() is not None else DoctorStatus(status.value)
         doctor.status_at = self.now
+        if doctor.status == DoctorStatus.OFFLINE:
+            opds = {opd.id: calling_days(opd, self.now) for opd in doctor.opds}
+            waiting = self.session.scalars(
+                select(Token).where(Token.doctor_id == doctor.person_id, Token.status == TokenStatus.WAITING, Token.opd_id.in_(opds))
+            )
+            for token in waiting:
+                if token.day in opds[token.opd_id]:
+                    watch_follow_up(self.session, token, self.now, self.follow_up_grace)
 
     def call_next(self) -> ConsultationView | None:
         """Call the next waiting patient in the doctor's OPDs, atomically (none for a doctor turned off)."""
