@@ -1,0 +1,102 @@
+"""The summary's history from the shared log (bot/services/desk.py past_consultations): the patient's
+own last 3 consultations that were seen (done or referred), newest first, never a family member's on
+the same chat, never what an erasure took; a follow-up's summary names the consultation it follows.
+
+One clinic, built once for the module through the real services at fixed times (SQLite: the query is
+plain ORDER BY and LIMIT, nothing a database does its own way). The words: tests/test_summary_history.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.services.erasure import erase_identity
+from bot.store.models import Consultation
+from flows.ports import ConsultationView, FollowUpOf, PastConsultation, VisitOutcome
+from tests.history_helpers import DAY, Clinic, at, demo_copy
+
+
+@dataclass
+class Seen:
+    """What the doctors were shown when the returning patients were called."""
+
+    returning: ConsultationView  # the patient with five earlier calls, one a no-show
+    child: ConsultationView  # their child, booked from the same chat
+    erased: ConsultationView  # a patient who had themselves erased, back on the same chat
+    erased_log: list[Consultation]  # the erased patient's old consultation, kept anonymised
+
+
+@pytest.fixture(scope="module")
+def seen(sqlite_demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seen]:
+    db = demo_copy(sqlite_demo_template, tmp_path_factory.mktemp("history"))
+    clinic = Clinic(db)
+    clinic.doctor("asha", "Anita Sharma", at(DAY, "08:00"))
+    clinic.doctor("raj", "Rajesh Kumar", at(DAY, "08:00"))
+    clinic.patient("p1", "Sunita Devi", at(DAY, "09:00"), phone="+919812345678")
+    child = clinic.dependent("p1", "Munna", at(DAY, "09:00"))
+    clinic.patient("e1", "Kamla Devi", at(DAY, "09:00"), phone="+919898989898")
+
+    clinic.visit("p1", "asha", at(DAY, "10:00"), advice="Oldest advice", note="oldest note")
+    clinic.visit("p1", "raj", at(DAY, "10:00", 1), advice="Go to the district hospital", outcome=VisitOutcome.REFERRED)
+    clinic.visit("p1", "asha", at(DAY, "10:00", 2), advice="Child advice", note="child's note", person_id=child)
+    clinic.visit("p1", "asha", at(DAY, "10:00", 3), outcome=VisitOutcome.NO_SHOW)
+    clinic.visit("p1", "raj", at(DAY, "10:00", 4), advice="Paracetamol 500 mg\nRest", note="likely viral", flags=("chest_pain",))
+    last = clinic.visit("p1", "asha", at(DAY, "02:00", 5), advice="Newest advice")
+    clinic.visit("e1", "asha", at(DAY, "11:00"), advice="Erased advice", note="erased note")
+    with db.write() as session:
+        erase_identity(session, clinic.identity(session, "e1"), at(DAY, "12:00"))
+
+    # The returning patient's follow-up, booked after the last visit: the next day's session, with Dr. Sharma.
+    assert clinic.follow_up("p1", last, at(DAY, "02:30", 5)) == DAY + dt.timedelta(days=6)
+    returning = clinic.call("asha", at(DAY, "10:05", 6))
+    clinic.close("asha", at(DAY, "10:10", 6), advice="Follow-up advice")
+    clinic.book("p1", at(DAY, "10:20", 6), person_id=child)
+    child_seen = clinic.call("raj", at(DAY, "10:25", 6))
+    clinic.close("raj", at(DAY, "10:30", 6))
+    # Back on the same chat after the erasure: a new registration, with the same name and number.
+    erased_person = clinic.patient("e1", "Kamla Devi", at(DAY, "10:00", 6), phone="+919898989898")
+    clinic.book("e1", at(DAY, "10:40", 6))
+    erased = clinic.call("raj", at(DAY, "10:45", 6))
+    assert returning is not None and child_seen is not None and erased is not None
+    with db.read() as session:
+        erased_log = list(session.scalars(select(Consultation).where(Consultation.called_at == at(DAY, "11:05"))))
+        # The log says which consultation a follow-up followed.
+        assert session.get(Consultation, returning.id).follow_up_of == last  # type: ignore[union-attr]
+    assert erased_log and all(kept.patient_id != erased_person for kept in erased_log)
+    yield Seen(returning, child_seen, erased, erased_log)
+    db.dispose()
+
+
+def test_the_last_three_seen_newest_first_with_doctor_advice_notes_and_danger_signs(seen: Seen) -> None:
+    assert seen.returning.history == (
+        PastConsultation(DAY + dt.timedelta(days=5), "Anita Sharma", "Newest advice", "", ()),
+        PastConsultation(DAY + dt.timedelta(days=4), "Rajesh Kumar", "Paracetamol 500 mg\nRest", "likely viral", ("chest_pain",)),
+        PastConsultation(DAY + dt.timedelta(days=1), "Rajesh Kumar", "Go to the district hospital", "", (), referred=True),
+    )
+    # The no-show is no consultation; the oldest is counted, past the three shown.
+    assert seen.returning.earlier_consultations == 4
+
+
+def test_the_date_is_india_s(seen: Seen) -> None:
+    # The newest was called at 02:05 in India: 20:35 UTC, the day before; the follow-up names India's day too.
+    assert seen.returning.history[0].day == DAY + dt.timedelta(days=5)
+    assert seen.returning.follow_up_of == FollowUpOf("Anita Sharma", DAY + dt.timedelta(days=5))
+
+
+def test_a_family_member_on_the_same_chat_has_a_history_of_their_own(seen: Seen) -> None:
+    assert seen.child.history == (PastConsultation(DAY + dt.timedelta(days=2), "Anita Sharma", "Child advice", "child's note", ()),)
+    assert all("Child" not in past.advice and "child" not in past.notes for past in seen.returning.history)
+    assert seen.child.follow_up_of is None
+
+
+def test_an_erased_patient_s_consultations_are_in_no_one_s_history(seen: Seen) -> None:
+    assert seen.erased.history == () and seen.erased.earlier_consultations == 0
+    # The log keeps the call, with nothing of the patient's in it.
+    [kept] = seen.erased_log
+    assert (kept.advice, kept.notes, kept.intake) == ("", "", {})
