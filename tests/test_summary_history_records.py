@@ -16,9 +16,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.channels.base import InboundMessage
+from bot.outbox.payloads import translate
+from bot.platform.i18n import Catalogs
+from bot.runtime import Services
 from bot.services.erasure import erase_identity
-from bot.store.models import Consultation
+from bot.store.models import Consultation, OutboxMessage
 from flows.ports import ConsultationView, FollowUpOf, PastConsultation, VisitOutcome
+from tests.doctor_helpers import _clear_of_midnight_ist  # noqa: F401  (a fixture: "today" stays one day in India)
 from tests.history_helpers import DAY, Clinic, at, demo_copy
 
 
@@ -100,3 +105,36 @@ def test_an_erased_patient_s_consultations_are_in_no_one_s_history(seen: Seen) -
     # The log keeps the call, with nothing of the patient's in it.
     [kept] = seen.erased_log
     assert (kept.advice, kept.notes, kept.intake) == ("", "", {})
+
+
+LONG_ADVICE = "Paracetamol 500 mg twice a day for three days.\nDrink plenty of water, rest, and come back if the fever lasts a week."
+LONG_NOTE = "Suspect typhoid: ask for a Widal test and a blood count if the fever lasts beyond the week."
+
+
+def test_erasure_takes_the_history_out_of_the_summaries_doctors_were_sent(demo: Services, catalogs: Catalogs) -> None:
+    """The summary shows the advice and the note cut short: the erasure finds them cut short too."""
+    now = dt.datetime.now(dt.UTC)
+    clinic = Clinic(demo.db)
+    clinic.doctor("asha", "Anita Sharma", now - dt.timedelta(days=3))
+    clinic.patient("p9", "Savitri Bai", now - dt.timedelta(days=3))
+    clinic.visit("p9", "asha", now - dt.timedelta(days=2), advice=LONG_ADVICE, note=LONG_NOTE)
+    clinic.book("p9", now - dt.timedelta(minutes=1))
+    # The chat was enrolled outside it: its first message opens the desk, the second calls.
+    for n in range(2):
+        demo.dispatcher.dispatch(InboundMessage(channel="local", address="asha", provider_id=f"asha:{n}", text="next"))
+
+    def summaries() -> list[str]:
+        with demo.db.read() as session:
+            doctor = clinic.identity(session, "asha").id
+            rows = session.scalars(select(OutboxMessage).where(OutboxMessage.identity_id == doctor)).all()
+            return [translate(catalogs, row.payload, "en").text or "" for row in rows]
+
+    [summary] = [text for text in summaries() if "Earlier consultations: 1" in text]
+    assert "Paracetamol 500 mg twice a day for three days. / Drink plenty of water, rest…" in summary
+    assert "Private note: Suspect typhoid: ask for a Widal test and a blood count if…" in summary
+    with demo.db.write() as session:
+        erase_identity(session, clinic.identity(session, "p9"), now)
+    [summary] = [text for text in summaries() if "Earlier consultations: 1" in text]
+    for piece in ("Paracetamol", "Drink plenty", "typhoid", "Widal", "Savitri"):
+        assert piece not in summary, summary
+    assert "Dr. Anita Sharma" in summary  # the doctor's own words stay readable
