@@ -9,6 +9,7 @@ plain ORDER BY and LIMIT, nothing a database does its own way). The words: tests
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +22,21 @@ from bot.outbox.payloads import translate
 from bot.platform.i18n import Catalogs
 from bot.runtime import Services
 from bot.services.erasure import erase_identity
+from bot.services.reports import build_report, render_csv, render_text
 from bot.store.models import Consultation, OutboxMessage
+from flows.engine import LANGUAGES
 from flows.ports import ConsultationView, FollowUpOf, PastConsultation, VisitOutcome
-from tests.doctor_helpers import _clear_of_midnight_ist  # noqa: F401  (a fixture: "today" stays one day in India)
+from tests.doctor_helpers import (  # noqa: F401  (_clear_of_midnight_ist: a fixture, "today" stays one day in India)
+    ADVICE,
+    NAMES,
+    WORDS,
+    _clear_of_midnight_ist,
+    book,
+    enrolled_doctor,
+    identity_of,
+    registered,
+    today_ist,
+)
 from tests.history_helpers import DAY, Clinic, at, demo_copy
 
 
@@ -138,3 +151,41 @@ def test_erasure_takes_the_history_out_of_the_summaries_doctors_were_sent(demo: 
     for piece in ("Paracetamol", "Drink plenty", "typhoid", "Widal", "Savitri"):
         assert piece not in summary, summary
     assert "Dr. Anita Sharma" in summary  # the doctor's own words stay readable
+
+
+def test_a_private_note_reaches_doctors_only(demo: Services, catalogs: Catalogs) -> None:
+    """A whole journey through the dispatcher: the note is in the next doctor's summary, and in nothing
+    the patient is sent (any language, the SMS forms too), nor in the reports."""
+    note = "suspect anaemia, repeat Hb"
+    patient = registered(demo, "pat", "en", NAMES["en"][0])
+    doctor = enrolled_doctor(demo, "doc", "en")
+    book(demo, patient)
+    doctor.say(WORDS["en"]["next"])
+    patient.say(WORDS["en"]["join"])
+    doctor.say(ADVICE["en"][0])
+    doctor.say(f"NOTE: {note}")
+    doctor.say(WORDS["en"]["done"])
+    patient.receive()
+    patient.say("5")  # the rating, then the follow-up offered
+    assert "is booked for" in patient.say("1").all_text  # a follow-up with the same doctor (tomorrow)
+    for words in ("my token", "my details", "menu"):
+        patient.say(words)
+    book(demo, patient)  # back today as well
+    doctor.receive()
+    summary = doctor.say(WORDS["en"]["next"]).texts[0]
+    assert f"Private note: {note}" in summary, summary
+    patient.receive()
+
+    with demo.db.read() as session:
+        doctor_chat = identity_of(demo, "doc").id
+        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.identity_id != doctor_chat)).all()
+        report = build_report(session, today_ist(), today_ist() + dt.timedelta(days=1))
+    assert len(rows) > 20 and any(ADVICE["en"][0] in json.dumps(row.payload) for row in rows)  # the patient heard plenty, the advice too
+    for row in rows:
+        for lang in LANGUAGES:
+            for sms in (False, True):
+                said = translate(catalogs, row.payload, lang, sms=sms)
+                assert note not in said.text and "anaemia" not in json.dumps(row.payload), said.text
+    for lang in ("en", "hi"):
+        assert "anaemia" not in render_text(report, lang, catalogs)
+    assert "anaemia" not in render_csv(report)
