@@ -146,7 +146,7 @@ class Dispatcher:
                     labels=self.catalogs,
                     default_language=self.default_language,
                     public_url=self.public_url,
-                    bookings=BookingRecords(session, identity, now),
+                    bookings=BookingRecords(session, identity, now, follow_up_grace=self.follow_up_grace),
                     role=role,
                     # Always there: an "enroll" in this very message may make this identity a doctor's.
                     desk=DeskRecords(session, identity, now, self.video_base_url, self.call_window, self.follow_up_grace),

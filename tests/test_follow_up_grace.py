@@ -18,6 +18,7 @@ from bot.outbox.payloads import translate
 from bot.platform.config import Settings, SettingsError
 from bot.platform.i18n import Catalogs
 from bot.runtime import Services
+from bot.services.booking import BookingRecords
 from bot.services.desk import FOLLOW_UP_TIMER
 from bot.services.pings import on_follow_up_open
 from bot.store.models import Timer, Token
@@ -127,3 +128,15 @@ def test_the_grace_setting_is_bounded() -> None:
     for bad in ("1441", "-5", "half an hour"):
         with pytest.raises(SettingsError, match="TELEOPD_FOLLOW_UP_GRACE_MINUTES"):
             Settings.from_env({"TELEOPD_FOLLOW_UP_GRACE_MINUTES": bad})
+
+
+def test_a_moved_follow_up_is_still_its_doctor_s_and_says_so(demo: Services) -> None:
+    clinic, token = follow_up_waiting(demo)
+    later = NEXT_DAY + dt.timedelta(days=1)
+    with demo.db.write() as session:
+        moved = BookingRecords(session, clinic.identity(session, "p1"), at(DAY, "19:00"), follow_up_grace=clinic.grace).move(token, later)
+    assert moved.token is not None and moved.token.day == later and moved.token.follow_up_doctor == "Anita Sharma"
+    assert _timer(demo).payload["token"] == moved.token.id and _timer(demo).due_at == at(later, "00:30")
+    assert clinic.call("raj", at(later, "00:29")) is None
+    called = clinic.call("raj", at(later, "00:31"))
+    assert called is not None and called.follow_up_of == FollowUpOf("Anita Sharma", DAY)

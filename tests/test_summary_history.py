@@ -2,6 +2,7 @@
 Hindi: the last consultations under "Earlier consultations" (date, doctor, advice shortened, the
 danger signs then and the private note, marked as such), whose consultation a follow-up follows, and
 the private notes staying with doctors: nothing the patient or their health worker is told holds them.
+The patient's own token says whose follow-up it is.
 
 The database side (which consultations, in which order, whose) is tests/test_summary_history_records.py.
 """
@@ -21,7 +22,15 @@ from flows.messages import reply_to_json
 from flows.notices import Notify
 from flows.ports import DoctorState, FollowUpOf, NewCall, Party, PastConsultation
 from flows.steps.doctor import HISTORY_ADVICE_MAX, shortened
-from tests.helpers import FakeDesk, FlowChat, consultation_view
+from tests.helpers import (
+    FAKE_OPDS,
+    IN_MEMORY_NOW,
+    FakeBookings,
+    FakeDesk,
+    FlowChat,
+    consultation_view,
+    registered_chat,
+)
 
 NEXT = {"en": "next", "hi": "अगला", "hi-Latn": "agla"}
 DONE = {"en": "done", "hi": "हो गया", "hi-Latn": "ho gaya"}
@@ -137,3 +146,25 @@ def test_private_notes_reach_no_patient_and_no_health_worker(catalogs: Catalogs,
     # Nor does any other notice carry them (the patient's chat moved, timers).
     assert all(SECRET not in json.dumps(dataclasses.asdict(notice), default=str, ensure_ascii=False) for notice in told)
     assert desk.consultation is None
+
+
+# --- whose follow-up it is, as the patient sees it --------------------------------------------
+
+WHOSE = {
+    "en": "25 November 2026\nFollow-up with Dr. Anita Sharma.\nPlace in the queue: 3.",
+    "hi": "25 नवंबर 2026\nडॉ. Anita Sharma के साथ फ़ॉलो-अप।\nकतार में जगह: 3।",
+    "hi-Latn": "25 November, 2026\nDr. Anita Sharma ke saath follow-up.\nLine mein jagah: 3.",
+}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_my_token_says_whose_follow_up_it_is(catalogs: Catalogs, lang: str) -> None:
+    bookings = FakeBookings()
+    token = bookings.token(FAKE_OPDS[0], 3, IN_MEMORY_NOW)
+    bookings.tokens.append(dataclasses.replace(token, follow_up_doctor="Anita Sharma"))
+    shown = registered_chat(catalogs, lang, bookings=bookings).send(choice="token")[0]
+    assert WHOSE[lang] in shown, shown
+    # Any other token says nothing of the kind.
+    bookings.tokens[0] = token
+    shown = registered_chat(catalogs, lang, bookings=bookings).send(choice="token")[0]
+    assert "Anita Sharma" not in shown and "\n" + WHOSE[lang].split("\n")[2] in shown

@@ -26,7 +26,7 @@ import secrets
 from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.outbox.timers import schedule
+from bot.outbox.timers import cancel, schedule
 from bot.platform.clock import IST
 from bot.services.calendar import calling_days, round_the_clock
 from bot.services.calls import (
@@ -204,6 +204,11 @@ def watch_follow_up(session: Session, token: Token, now: dt.datetime, grace: dt.
     """Set the timer that pings the OPD's free doctors if the follow-up becomes anyone's: grace after the later of now and its session's start."""
     due = max(now, session_began(token.opd, token.day)) + grace
     schedule(session, FOLLOW_UP_TIMER, due, {"token": token.id, "grace_seconds": int(grace.total_seconds())}, key=f"token:{token.id}")
+
+
+def unwatch_follow_up(session: Session, token_id: int) -> None:
+    """Stop the timer of a follow-up that is no longer waiting (moved to another day)."""
+    cancel(session, FOLLOW_UP_TIMER, f"token:{token_id}")
 
 
 def _ring(session: Session, token: Token) -> Party | None:

@@ -100,7 +100,7 @@ class VisitRecords:
             return None
         today = self.now.astimezone(IST).date()
         opd = consultation.token.opd
-        bookings = BookingRecords(self.session, self.identity, self.now)
+        bookings = BookingRecords(self.session, self.identity, self.now, follow_up_grace=self.follow_up_grace)
         for session_ in upcoming_sessions(opd, self.now):
             if session_.day <= today:
                 continue
