@@ -147,6 +147,8 @@ class ConsultationView:
     clinic: str = ""
     # Set by Desk.call_next on the call it has just made (None when it hands back the open one).
     call: NewCall | None = None
+    # The photos, documents and voice notes the patient sent: (kind, signed link), oldest first.
+    media: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import ByLanguage, Choice, Reply, Text, t
 from flows.ports import ConsultationView, DoctorState, DoctorView, VisitOutcome
-from flows.steps import visit
+from flows.steps import media, visit
 from flows.steps.danger_words import danger_signs
 from flows.understanding.text import fold, normalize_lines, truncate
 
@@ -153,6 +153,9 @@ def call_next(turn: Turn) -> None:
         return
     turn.notices.extend(visit.called_notices(view, turn.now))
     turn.say(summary(view))
+    if view.media:
+        # Apart from the summary: the links are long, and the summary is read first.
+        turn.say(media.summary_line([kind for kind, _ in view.media], [link for _, link in view.media]))
     turn.goto("consulting")
 
 
