@@ -101,9 +101,10 @@ def _media(kind: str, content: Any) -> tuple[MediaRef, ...]:
     else:
         mime = _text(getattr(content, "mime_type", None), f"{kind}.mime_type") or ""
     file_id = _text(content.file_id, "file_id")
-    unique = _text(content.file_unique_id, "file_unique_id")
-    if not file_id or not unique:
-        raise Malformed(f"{kind} without a file id")
+    if not file_id:
+        return ()  # nothing to fetch: answered as a message we cannot read
+    # Old clients' updates carry an empty file_unique_id; the file_id then stands for it.
+    unique = _text(content.file_unique_id, "file_unique_id") or file_id
     size = content.file_size if type(content.file_size) is int else None
     return (MediaRef(KEPT_MEDIA[kind], file_id, unique, mime, size),)
 
