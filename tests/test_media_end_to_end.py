@@ -12,6 +12,7 @@ with a reply to the patient, a provider's retry is kept once, and erasure remove
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 from collections.abc import Iterator
@@ -29,8 +30,23 @@ from bot.platform.config import Settings
 from bot.runtime import Services, build_services
 from bot.services.erasure import erase_identity
 from bot.store.db import Database
-from bot.store.models import Identity, MediaItem, MediaStatus, OutboxMessage, OutboxStatus, utcnow
-from tests.doctor_helpers import ANSWERS, COMPLAINT, OPEN, REGISTER, add_doctor_code, step_of, tokens_of
+from bot.store.models import (
+    Identity,
+    MediaItem,
+    MediaStatus,
+    OutboxMessage,
+    OutboxStatus,
+    utcnow,
+)
+from tests.doctor_helpers import (
+    ANSWERS,
+    COMPLAINT,
+    OPEN,
+    REGISTER,
+    add_doctor_code,
+    step_of,
+    tokens_of,
+)
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 from tests.telegram_helpers import deliver
@@ -208,10 +224,27 @@ def test_a_file_that_is_not_what_it_says_is_refused_with_a_reply(world: dict[str
     assert NOT_A_PHOTO not in [p.read_bytes() for p in world["files"].rglob("*") if p.is_file()]
 
 
+def test_a_fetch_that_fails_is_tried_again_later(world: dict[str, Any]) -> None:
+    services, telegram = world["services"], world["telegram"]
+    telegram.fail_next(1, status=502, methods=("getFile",))
+    before = _last_outbox_id(services)
+    assert _telegram_photo(world, JPEG_2 + b"later")[0] == 200
+    # No token now: kept for the next one the patient books.
+    assert "I have kept your photo. The doctor will see it when you book a token." in _replies(services, str(PATIENT), before)
+    assert services.media is not None
+    services.media.drain()
+    photo = _media(services)[-1]
+    assert (photo.status, photo.attempts, photo.token_id) == (MediaStatus.PENDING, 1, None) and photo.error
+    services.media.clock = lambda: utcnow() + dt.timedelta(minutes=1)
+    services.media.drain()
+    assert _media(services)[-1].status == MediaStatus.STORED
+    services.media.clock = utcnow
+
+
 def test_erasure_removes_the_files_and_rows(world: dict[str, Any]) -> None:
     services = world["services"]
     kept = [m.storage_key for m in _media(services) if m.status == MediaStatus.STORED]
-    assert len(kept) == 3
+    assert len(kept) == 4
     with services.db.write() as session:
         for address in (str(PATIENT), WHATSAPP):
             identity = session.scalars(select(Identity).where(Identity.address == address)).one()
