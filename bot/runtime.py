@@ -13,7 +13,7 @@ from bot.dispatch import Dispatcher
 from bot.media.fetcher import MediaFetcher
 from bot.media.links import MediaLinks
 from bot.media.sources import MediaSource, TelegramFiles, TwilioMedia
-from bot.media.storage import FolderStorage
+from bot.media.storage import FolderStorage, Storage
 from bot.outbox.timers import TimerRunner
 from bot.outbox.worker import OutboxWorker
 from bot.platform.config import Settings
@@ -127,7 +127,17 @@ def media_fetcher(settings: Settings, db: Database, channels: dict[str, ChannelA
     if settings.twilio_account_sid and settings.twilio_auth_token:
         twilio = TwilioMedia(settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_api_url or "https://api.twilio.com")
         sources.update({name: twilio for name in ("whatsapp", "sms") if name in channels})
-    return MediaFetcher(db, sources, FolderStorage(settings.media_storage), links, limits, outbox_signal=signal)
+    return MediaFetcher(db, sources, media_storage(settings), links, limits, outbox_signal=signal)
+
+
+def media_storage(settings: Settings) -> Storage:
+    """Return where patients' files are kept: an S3-compatible bucket (s3://…) or a folder."""
+    if settings.media_storage.startswith("s3://"):
+        # boto3 is loaded only where object storage is configured.
+        from bot.media.s3 import S3Storage
+
+        return S3Storage(settings.media_storage, settings.media_s3_endpoint)
+    return FolderStorage(settings.media_storage)
 
 
 def build_services(settings: Settings, db: Database | None = None, catalogs: Catalogs | None = None) -> Services:

@@ -27,7 +27,7 @@ from sqlalchemy import delete, func, or_, select
 from bot.media.checks import check
 from bot.media.links import MediaLinks
 from bot.media.sources import FetchError, MediaSource, TooBig
-from bot.media.storage import FolderStorage
+from bot.media.storage import Storage
 from bot.outbox.enqueue import apply_notices
 from bot.outbox.loop import run_until_stopped
 from bot.outbox.timers import retry_delay
@@ -62,7 +62,7 @@ class MediaFetcher:
         self,
         db: Database,
         sources: Mapping[str, MediaSource],
-        storage: FolderStorage,
+        storage: Storage,
         links: MediaLinks,
         limits: MediaLimits = MediaLimits(),
         clock: Callable[[], dt.datetime] = utcnow,

@@ -1,4 +1,4 @@
-"""Where kept files live: a folder (TELEOPD_MEDIA_STORAGE, ./media by default).
+"""Where kept files live: a folder (TELEOPD_MEDIA_STORAGE, ./media by default), or object storage (s3.py).
 
 Files are named by the SHA-256 of their bytes, so the same photo sent twice is stored once,
 and a name says nothing about whose it is. A file is written to a temporary name and moved
@@ -12,14 +12,38 @@ import os
 import re
 import tempfile
 from pathlib import Path
+from typing import Protocol
 
 _KEY = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{64}$")
+
+
+def check_key(key: str) -> str:
+    """Return a storage key, or raise ValueError for anything not ours (a path someone could point elsewhere)."""
+    if not _KEY.match(key):
+        raise ValueError("not a storage key")
+    return key
 
 
 def content_key(data: bytes) -> tuple[str, str]:
     """Return the storage key and the SHA-256 (hex) of a file's bytes."""
     digest = hashlib.sha256(data).hexdigest()
     return f"{digest[:2]}/{digest}", digest
+
+
+class Storage(Protocol):
+    """Where files are kept: a folder, or an S3-compatible bucket (bot/media/s3.py)."""
+
+    def put(self, data: bytes) -> tuple[str, str]:
+        """Store the bytes; return their key and SHA-256."""
+        ...
+
+    def get(self, key: str) -> bytes | None:
+        """Return a stored file's bytes, or None."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Delete a stored file."""
+        ...
 
 
 class FolderStorage:
@@ -56,6 +80,4 @@ class FolderStorage:
         self._path(key).unlink(missing_ok=True)
 
     def _path(self, key: str) -> Path:
-        if not _KEY.match(key):  # a key is ours, never a path someone could point elsewhere
-            raise ValueError("not a storage key")
-        return self.root / key
+        return self.root / check_key(key)

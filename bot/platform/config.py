@@ -88,6 +88,8 @@ class Settings:
     # Patients' photos, documents and voice notes: the folder they are kept in (relative to the
     # working directory), the largest one kept, and how many one visit keeps (bot/media/).
     media_storage: str = "media"
+    # An S3-compatible service's URL, when TELEOPD_MEDIA_STORAGE is s3://… and the bucket is not AWS's.
+    media_s3_endpoint: str | None = None
     media_max_mb: int = 10
     media_max_per_visit: int = 10
 
