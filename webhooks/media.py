@@ -2,8 +2,9 @@
 
 The link is the file's id signed and timed (bot/media/links.py): a forged, altered or expired
 one, or one to a file erased since, is answered 404 alike, saying nothing of which. The file
-is served as the type its bytes were checked to be, inline, never sniffed by the browser, and
-in a sandbox (CSP `sandbox`): a PDF's scripts run nowhere near teleopd's pages.
+is served as the type its bytes were checked to be, never sniffed by the browser, in a
+sandbox (CSP `sandbox`); photos and voice notes inline (the web desk's links open them in a
+tab), a PDF as a download.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ def media_file(signed: str) -> Response:
     if data is None:
         abort(404)
     response = Response(data, mimetype=mime)
-    response.headers["Content-Disposition"] = "inline"
+    # A photo or a voice note opens in the browser; a PDF is downloaded to the doctor's own
+    # viewer (browsers refuse to show a PDF under a sandbox policy, and its scripts stay away).
+    response.headers["Content-Disposition"] = "attachment; filename=report.pdf" if mime == "application/pdf" else "inline"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; object-src 'self'"
     # A patient's health record: kept by no shared cache.
