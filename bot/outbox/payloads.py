@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.channels.base import OutgoingChoice, OutgoingMessage
+from bot.channels.whatsapp_content import MAX_LIST_ITEMS
 from bot.outbox.template_keys import template_key
 from bot.platform.i18n import Catalogs
 from flows.messages import reply_from_json, t
@@ -31,4 +32,6 @@ def translate(
         variables=tuple((name, catalogs.format_value(value, lang)) for name, value in text.params),
         session_open=session_open,
         emergency=reply.emergency,
+        list_label=catalogs.translate(t("Choose"), lang) if reply.choices else "",
+        more_label=catalogs.translate(t("More choices:"), lang) if len(reply.choices) > MAX_LIST_ITEMS else "",
     )

@@ -42,6 +42,8 @@ class Settings:
     twilio_voice_from: str | None = None
     twilio_missed_call_number: str | None = None
     twilio_api_url: str | None = None
+    # Replaces https://content.twilio.com for `teleopd whatsapp sync` (tests: the fake API).
+    twilio_content_api_url: str | None = None
     redis_url: str | None = None
     video_base_url: str = DEFAULT_VIDEO_BASE_URL
     default_language: str = "en"

@@ -330,6 +330,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("twilio_missed_call_number", "TELEOPD_TWILIO_MISSED_CALL_NUMBER", _phone, "+911140000001", _PHONE_RULE),
     Setting("twilio_api_url", "TELEOPD_TWILIO_API_URL", _base_url, "https://api.twilio.com",
             "be an http(s) URL such as {example}, got {got}", shown_url),
+    Setting("twilio_content_api_url", "TELEOPD_TWILIO_CONTENT_API_URL", _base_url, "https://content.twilio.com",
+            "be an http(s) URL such as {example}, got {got}", shown_url),
     Setting("redis_url", "TELEOPD_REDIS_URL", _redis_url, "redis://localhost:6379/0",
             "be a redis://, rediss:// or unix:// URL such as {example}, got {got}", shown_url),
     Setting("video_base_url", "TELEOPD_VIDEO_BASE_URL", _folder_url, DEFAULT_VIDEO_BASE_URL,
