@@ -127,8 +127,9 @@ def _media(services: Services) -> list[MediaItem]:
         return list(session.scalars(select(MediaItem).order_by(MediaItem.id)))
 
 
-def _telegram_photo(world: dict[str, Any], data: bytes, caption: str | None = None, update_id: int | None = None) -> tuple[int, int]:
-    file_id, unique = world["telegram"].add_file(data)
+def _telegram_photo(world: dict[str, Any], data: bytes, caption: str | None = None, update_id: int | None = None,
+                    file: tuple[str, str] | None = None) -> tuple[int, int]:
+    file_id, unique = file or world["telegram"].add_file(data)
     update_id = update_id or next(_ids)
     message = {"message_id": update_id, "date": 1764000000, "chat": {"id": PATIENT, "type": "private"},
                "from": {"id": PATIENT, "is_bot": False, "first_name": "Sunita"},
@@ -164,6 +165,9 @@ def test_a_telegram_photo_reaches_the_doctor(world: dict[str, Any]) -> None:
     assert "The doctor will see your photo when they call you." in _replies(services, str(PATIENT), before)
     # The webhook only recorded it; a provider's retry of the same update adds nothing.
     assert _telegram_photo(world, JPEG, update_id=update_id)[0] == 200
+    # And the same file sent again (Telegram's file_unique_id) from this chat is kept once.
+    file_id, unique = next((f, u) for f, (u, _p, d) in world["telegram"]._files.items() if d == JPEG)
+    assert _telegram_photo(world, JPEG, file=(file_id, unique))[0] == 200
     assert [(m.kind, m.status) for m in _media(services)] == [("photo", MediaStatus.PENDING)]
     assert world["telegram"].requests("getFile") == []
 

@@ -3,7 +3,8 @@
 `MediaRecords` is the flows' Media port: in the dispatcher's transaction it records each file
 of the message as a pending row (fetched later by bot/media/fetcher.py, never in the webhook)
 with the chat's live token, or with none, for the next token booked. A provider's retry, or
-the same Telegram file sent again, finds its (channel, provider_key) row and adds nothing.
+the same Telegram file sent again from the same chat, finds its (channel, provider_key) row
+and adds nothing.
 The rest is what the fetcher and the doctor's desk ask: which files a token has, and whom
 to tell when one is stored.
 """
@@ -70,9 +71,13 @@ class MediaLinkMaker(Protocol):
         ...
 
 
-def provider_key(unique: str) -> str:
-    """Return the fixed-length key a provider's lasting name for a file is kept under."""
-    return hashlib.sha256(unique.encode("utf-8")).hexdigest()
+def provider_key(identity_id: int, unique: str) -> str:
+    """Return the fixed-length key one chat's file is kept under.
+
+    Per chat: Telegram's file_unique_id is the same for everyone who forwards one photo, and
+    each patient's doctor must see their own copy.
+    """
+    return hashlib.sha256(f"{identity_id}:{unique}".encode()).hexdigest()
 
 
 class MediaRecords:
@@ -98,9 +103,9 @@ class MediaRecords:
         consultation_id = self._open_consultation(token) if where == NOW else None
         held = self._count(token)
         kept: list[str] = []
-        too_many = 0
+        too_many = added = 0
         for ref in self.refs:
-            if held + len(kept) >= self.limits.max_per_visit:
+            if held + added >= self.limits.max_per_visit:
                 too_many += 1
                 continue
             inserted = self.session.execute(
@@ -109,16 +114,15 @@ class MediaRecords:
                     identity_id=self.identity.id, person_id=self.identity.person_id,
                     token_id=token.id if token else None, consultation_id=consultation_id,
                     channel=self.channel, kind=ref.kind, mime=ref.mime[:100], provider_ref=ref.ref,
-                    provider_key=provider_key(ref.unique), status=MediaStatus.PENDING, attempts=0,
+                    provider_key=provider_key(self.identity.id, ref.unique), status=MediaStatus.PENDING, attempts=0,
                     due_at=self.now, created_at=self.now,
                 )
                 .on_conflict_do_nothing(index_elements=["channel", "provider_key"])
                 .returning(MediaItem.id)
             ).scalar_one_or_none()
-            if inserted is not None:
-                kept.append(ref.kind)
-            elif ref.kind not in kept:
-                kept.append(ref.kind)  # sent before: it is kept already, and says so again
+            added += inserted is not None
+            # A file sent before is kept already: it is said so again.
+            kept.append(ref.kind)
         return MediaKept(tuple(kept), too_many, where, self.limits.max_per_visit)
 
     def _count(self, token: Token | None) -> int:

@@ -27,7 +27,7 @@ class MediaItem(Base):
 
     __tablename__ = "media"
     __table_args__ = (
-        # A provider's retry, or the same Telegram file forwarded again, is kept once.
+        # A provider's retry, or the same Telegram file sent again from one chat, is kept once.
         UniqueConstraint("channel", "provider_key", name="uq_media_channel_provider_key"),
         Index("ix_media_status_due", "status", "due_at"),
     )
@@ -47,7 +47,7 @@ class MediaItem(Base):
     storage_key: Mapped[str | None] = mapped_column(String(200))
     # How the provider names it: Telegram's file_id, Twilio's media URL.
     provider_ref: Mapped[str] = mapped_column(Text, default="")
-    # The SHA-256 of the provider's lasting name for the file (Telegram's file_unique_id, Twilio's URL).
+    # The SHA-256 of the chat and the provider's lasting name for the file (Telegram's file_unique_id, Twilio's URL).
     provider_key: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(12), default=MediaStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
