@@ -261,14 +261,16 @@ def whatsapp_requests(message: OutgoingMessage, contents: Mapping[str, WhatsAppT
 def render_whatsapp(message: OutgoingMessage) -> list[str]:
     """Return the WhatsApp bodies of a message: its text, then its choices numbered 1, 2, …
 
-    At most 10 choices go with one message; the list goes on in the next message with the
-    numbers going on, so "11" still picks the 11th choice (flows/engine.resolve_choice).
+    At most 10 choices go with one message, shared out evenly (11 → 6 + 5, so "11. आयुष" never
+    arrives alone); the list goes on in the next message with the numbers going on, so "11"
+    still picks the 11th choice (flows/engine.resolve_choice).
     """
     bodies = split_body(message.text)
-    choices = message.choices
-    for first in range(0, len(choices), MAX_CHOICES_PER_MESSAGE):
-        block = numbered(choices[first:first + MAX_CHOICES_PER_MESSAGE], first + 1)
-        if first == 0 and bodies and body_units(f"{bodies[-1]}\n\n{block}") <= MAX_BODY_UNITS:
+    first = 0
+    for group in whatsapp_content.shared_out(message.choices, MAX_CHOICES_PER_MESSAGE) if message.choices else []:
+        block = numbered(group, first + 1)
+        at_start, first = first == 0, first + len(group)
+        if at_start and bodies and body_units(f"{bodies[-1]}\n\n{block}") <= MAX_BODY_UNITS:
             bodies[-1] = f"{bodies[-1]}\n\n{block}"
         else:
             bodies.extend(split_body(block))

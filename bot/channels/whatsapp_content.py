@@ -113,7 +113,7 @@ def layout(message: OutgoingMessage) -> list[Part] | None:
     if not 1 <= len(button) <= MAX_LIST_BUTTON or (len(choices) > MAX_LIST_ITEMS and not more):
         return None
     parts = leading
-    for n, page in enumerate(_pages(choices)):
+    for n, page in enumerate(shared_out(choices, MAX_LIST_ITEMS)):
         variables = [body if n == 0 else more, button]
         for choice, title in zip(page, item_titles([c.label for c in page]), strict=True):
             variables += [title, choice.key]
@@ -121,9 +121,9 @@ def layout(message: OutgoingMessage) -> list[Part] | None:
     return parts
 
 
-def _pages(choices: Sequence[OutgoingChoice]) -> list[Sequence[OutgoingChoice]]:
-    """Return choices shared out evenly over as few lists of up to 10 as hold them (11 → 6 + 5)."""
-    count = math.ceil(len(choices) / MAX_LIST_ITEMS)
+def shared_out(choices: Sequence[OutgoingChoice], most: int) -> list[Sequence[OutgoingChoice]]:
+    """Return choices shared out evenly over as few groups of up to `most` as hold them (11 of 10 → 6 + 5): none goes alone."""
+    count = math.ceil(len(choices) / most)
     size = math.ceil(len(choices) / count)
     return [choices[i:i + size] for i in range(0, len(choices), size)]
 

@@ -352,6 +352,8 @@ SETTINGS: tuple[Setting, ...] = (
             "be a whole number of seconds from 10 to 3600, got {got}"),
     Setting("danger_escalation_minutes", "TELEOPD_DANGER_ESCALATION_MINUTES", _whole(1, 240), "10",
             "be a whole number of minutes from 1 to 240, got {got}"),
+    Setting("follow_up_grace_minutes", "TELEOPD_FOLLOW_UP_GRACE_MINUTES", _whole(0, 1440), "30",
+            "be a whole number of minutes from 0 to 1440 (a day), got {got}"),
     Setting("telegram_mps", "TELEOPD_TELEGRAM_MPS", _whole(1, 1000), "30", _MPS_RULE),
     Setting("twilio_whatsapp_mps", "TELEOPD_TWILIO_WHATSAPP_MPS", _whole(1, 1000), "10", _MPS_RULE),
     Setting("twilio_sms_mps", "TELEOPD_TWILIO_SMS_MPS", _whole(1, 1000), "1", _MPS_RULE),
