@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 from bot.channels.base import ChannelAdapter
 from bot.channels.local import LocalChannel, LocalSmsChannel
 from bot.dispatch import Dispatcher
+from bot.media.fetcher import MediaFetcher
+from bot.media.links import MediaLinks
+from bot.media.sources import MediaSource, TelegramFiles, TwilioMedia
+from bot.media.storage import FolderStorage, Storage
 from bot.outbox.timers import TimerRunner
 from bot.outbox.worker import OutboxWorker
 from bot.platform.config import Settings
@@ -17,6 +21,8 @@ from bot.platform.i18n import Catalogs
 from bot.platform.ratelimit import RateLimiter
 from bot.services.calls import TIMER_HANDLERS
 from bot.services.erasure import TIMER_HANDLERS as ERASURE_TIMER_HANDLERS
+from bot.services.media import MediaLimits
+from bot.services.operators import shared_secret_key
 from bot.services.pings import TIMER_HANDLERS as PING_TIMER_HANDLERS
 from bot.store.db import Database
 
@@ -36,6 +42,8 @@ class Services:
     limiter: RateLimiter
     # Set by the dispatcher after a commit that queued messages; an in-process worker waits on it.
     outbox_signal: threading.Event = field(default_factory=threading.Event)
+    # Fetches the photos, documents and voice notes webhooks recorded (bot/media/fetcher.py).
+    media: MediaFetcher | None = None
 
     def close(self) -> None:
         """Close the provider clients (their connections and event loops) and the database pool."""
@@ -53,6 +61,8 @@ class Services:
         PostgreSQL's NOTIFY from the web processes' commits (bot/store/db.py listen_outbox).
         """
         targets: list[tuple[str, Callable[..., object], tuple[object, ...]]] = [("timers", self.timers.run, (stop,))]
+        if self.media is not None:
+            targets.append(("media-fetcher", self.media.run, (stop,)))
         if send:
             targets.append(("outbox-worker", self.worker.run, (stop, self.outbox_signal)))
         if listen:
@@ -107,6 +117,29 @@ def channel_registry(settings: Settings, limiter: RateLimiter) -> dict[str, Chan
     return channels
 
 
+def media_fetcher(settings: Settings, db: Database, channels: dict[str, ChannelAdapter], links: MediaLinks,
+                  limits: MediaLimits, signal: threading.Event) -> MediaFetcher:
+    """Return the media fetcher, with a source for each channel that is on and carries files."""
+    sources: dict[str, MediaSource] = {}
+    telegram = channels.get("telegram")
+    if telegram is not None:
+        sources["telegram"] = TelegramFiles(telegram)  # type: ignore[arg-type]
+    if settings.twilio_account_sid and settings.twilio_auth_token:
+        twilio = TwilioMedia(settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_api_url or "https://api.twilio.com")
+        sources.update({name: twilio for name in ("whatsapp", "sms") if name in channels})
+    return MediaFetcher(db, sources, media_storage(settings), links, limits, outbox_signal=signal)
+
+
+def media_storage(settings: Settings) -> Storage:
+    """Return where patients' files are kept: an S3-compatible bucket (s3://…) or a folder."""
+    if settings.media_storage.startswith("s3://"):
+        # boto3 is loaded only where object storage is configured.
+        from bot.media.s3 import S3Storage
+
+        return S3Storage(settings.media_storage, settings.media_s3_endpoint)
+    return FolderStorage(settings.media_storage)
+
+
 def build_services(settings: Settings, db: Database | None = None, catalogs: Catalogs | None = None) -> Services:
     """Build the database, catalogs, dispatcher and worker for these settings."""
     db = db or Database(settings.database_url)
@@ -114,6 +147,9 @@ def build_services(settings: Settings, db: Database | None = None, catalogs: Cat
     limiter = RateLimiter(settings.redis_url)
     channels = channel_registry(settings, limiter)
     signal = threading.Event()
+    # Signed with TELEOPD_SECRET_KEY, or the key kept in the database (read on first use).
+    links = MediaLinks(settings.public_url or "", lambda: settings.secret_key or shared_secret_key(db))
+    limits = MediaLimits(settings.media_max_mb * 1024 * 1024, settings.media_max_per_visit)
     dispatcher = Dispatcher(
         db, catalogs, default_language=settings.default_language, outbox_signal=signal,
         video_base_url=settings.video_base_url, call_window=dt.timedelta(seconds=settings.call_window_seconds),
@@ -121,7 +157,9 @@ def build_services(settings: Settings, db: Database | None = None, catalogs: Cat
         follow_up_grace=dt.timedelta(minutes=settings.follow_up_grace_minutes),
         inbound_per_minute=settings.inbound_per_minute, limiter=limiter, public_url=settings.public_url,
         voice_calls=settings.voice_enabled and settings.twilio_voice_from is not None,
+        media_limits=limits, media_links=links,
     )
     worker = OutboxWorker(db, catalogs, channels, claim_timeout=dt.timedelta(seconds=settings.claim_timeout_seconds))
     timers = TimerRunner(db, {**TIMER_HANDLERS, **ERASURE_TIMER_HANDLERS, **PING_TIMER_HANDLERS}, outbox_signal=signal)
-    return Services(settings, db, catalogs, channels, dispatcher, worker, timers, limiter, signal)
+    media = media_fetcher(settings, db, channels, links, limits, signal)
+    return Services(settings, db, catalogs, channels, dispatcher, worker, timers, limiter, signal, media)

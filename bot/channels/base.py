@@ -6,6 +6,24 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Protocol
 
+# The kinds of media a patient may send for the doctor (bot/media/checks.py says which bytes
+# each may hold): a photo (of a rash, a report), a document (a PDF report), a voice note.
+PHOTO = "photo"
+DOCUMENT = "document"
+VOICE = "voice"
+MEDIA_KINDS = (PHOTO, DOCUMENT, VOICE)
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    """A file a message carries, as the provider names it; fetched later, never in the webhook."""
+
+    kind: str  # PHOTO, DOCUMENT or VOICE
+    ref: str  # how to fetch it: Telegram's file_id, Twilio's MediaUrlN
+    unique: str  # the same file's key across messages: Telegram's file_unique_id, Twilio's URL
+    mime: str = ""  # what the provider says it is; the bytes are checked all the same
+    size: int | None = None  # what the provider says its size is, where it says
+
 
 @dataclass(frozen=True)
 class InboundMessage:
@@ -26,6 +44,8 @@ class InboundMessage:
     # Something the provider wants acknowledged, queued as an outbox row of kind "ack" ahead
     # of the replies (Telegram: {"callback_query_id": ...} for answerCallbackQuery).
     ack: dict[str, str] | None = None
+    # The photos, documents and voice notes it carries (kind PHOTO, DOCUMENT, VOICE or "media").
+    media: tuple[MediaRef, ...] = ()
 
 
 # The kinds of an inbound message that says the person blocked us on the channel, or let us

@@ -321,6 +321,38 @@ class FakeTelegram:
                     return _ok(self._state.updates[: max(limit, 1)])
                 self._lock.wait(max(deadline - time.monotonic(), 0.0))
 
+    # --- files users sent (media in): getFile, and the download path /file/bot<token>/<file_path>
+
+    @property
+    def _files(self) -> dict[str, tuple[str, str, bytes]]:
+        """file_id → (file_unique_id, file_path, bytes), made on first use."""
+        return self.__dict__.setdefault("_files_by_id", {})  # type: ignore[no-any-return]
+
+    def add_file(self, data: bytes) -> tuple[str, str]:
+        """Put a file on the fake, as if a user had sent it; return its file_id and file_unique_id."""
+        with self._lock:
+            n = len(self._files) + 1
+            file_id, unique = f"AgAC-file-{n}", f"AQAD-unique-{n}"
+            self._files[file_id] = (unique, f"photos/file_{n}.jpg", data)
+        return file_id, unique
+
+    def _api_getFile(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        # Telegram: getFile returns a File whose file_path is then downloaded from
+        # https://api.telegram.org/file/bot<token>/<file_path> (https://core.telegram.org/bots/api#getfile).
+        with self._lock:
+            found = self._files.get(str(params.get("file_id", "")))
+        if found is None:
+            return 400, _error(400, "Bad Request: invalid file_id")
+        unique, path, data = found
+        return _ok({"file_id": params["file_id"], "file_unique_id": unique, "file_size": len(data), "file_path": path})
+
+    def file_bytes(self, token: str, path: str) -> bytes | None:
+        """Return the bytes at a file_path (None for an unknown path or token)."""
+        if self.tokens is not None and token not in self.tokens:
+            return None
+        with self._lock:
+            return next((data for _unique, p, data in self._files.values() if p == path), None)
+
 
 def _number(value: Any, default: int) -> int:
     try:

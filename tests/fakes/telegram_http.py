@@ -50,6 +50,9 @@ class _Handler(BaseHTTPRequestHandler):
         if len(segments) == 2 and segments[0] == "_fake":
             self._control(segments[1], body)
             return
+        if len(segments) >= 3 and segments[0] == "file" and segments[1].startswith("bot"):
+            self._file(segments[1][3:], "/".join(segments[2:]))  # a file's download (getFile)
+            return
         if len(segments) != 2 or not segments[0].startswith("bot"):
             self._reply(404, _error(404, "Not Found"))
             return
@@ -113,6 +116,18 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             return None
         return params
+
+    def _file(self, token: str, path: str) -> None:
+        """Serve a file's bytes at /file/bot<token>/<file_path>, as the Bot API does after getFile."""
+        data = self.fake.file_bytes(token, path)
+        if data is None:
+            self._reply(404, _error(404, "Not Found"))
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _reply(self, status: int, body: dict[str, Any]) -> None:
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")

@@ -266,6 +266,10 @@ class TelegramChannel:
             while len(self._progress) > 1024:
                 self._progress.popitem(last=False)
 
+    def run(self, make: Callable[[Bot], Awaitable[T]], timeout: float = CALL_TIMEOUT_S) -> T:
+        """Run a Bot API call on the channel's event loop (bot/media/sources.py fetches files so); raise SendError."""
+        return self._call(make, timeout)
+
     def _call(self, make: Callable[[Bot], Awaitable[T]], timeout: float = CALL_TIMEOUT_S) -> T:
         """Run one Bot API call on the channel's event loop and wait for its result."""
         future = self._submit(make)
@@ -293,6 +297,9 @@ class TelegramChannel:
                 self._bot = Bot(
                     self._token,
                     base_url=self._base_url,
+                    # Files are downloaded from <API host>/file/bot<token>/<file_path>
+                    # (https://core.telegram.org/bots/api#getfile), beside the API's /bot<token>/.
+                    base_file_url=file_base_url(self._base_url),
                     request=HTTPXRequest(connection_pool_size=32, read_timeout=READ_TIMEOUT_S, pool_timeout=5.0),
                     get_updates_request=HTTPXRequest(connection_pool_size=2, read_timeout=READ_TIMEOUT_S),
                 )
@@ -312,6 +319,12 @@ class TelegramChannel:
 
     def _error(self, exc: TelegramError) -> SendError:
         return send_error(exc, self._token)
+
+
+def file_base_url(base_url: str) -> str:
+    """Return the file download URL beside an API URL ("https://api.telegram.org/bot" → ".../file/bot")."""
+    head, sep, _ = base_url.rstrip("/").rpartition("/bot")
+    return f"{head}/file/bot" if sep else base_url.rstrip("/") + "/file/bot"
 
 
 def _chat_id(address: str) -> int:
