@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from bot.channels.base import ChannelAdapter
 from bot.channels.local import LocalChannel, LocalSmsChannel
 from bot.dispatch import Dispatcher
+from bot.outbox.documents import Documents
 from bot.outbox.timers import TimerRunner
 from bot.outbox.worker import OutboxWorker
 from bot.platform.config import Settings
@@ -18,6 +19,7 @@ from bot.platform.ratelimit import RateLimiter
 from bot.services.calls import TIMER_HANDLERS
 from bot.services.erasure import TIMER_HANDLERS as ERASURE_TIMER_HANDLERS
 from bot.services.pings import TIMER_HANDLERS as PING_TIMER_HANDLERS
+from bot.services.prescriptions import Prescriptions
 from bot.store.db import Database
 
 
@@ -36,6 +38,8 @@ class Services:
     limiter: RateLimiter
     # Set by the dispatcher after a commit that queued messages; an in-process worker waits on it.
     outbox_signal: threading.Event = field(default_factory=threading.Event)
+    # E-prescriptions: their PDFs and signed links, for the worker and GET /rx/<link>.
+    prescriptions: Prescriptions | None = None
 
     def close(self) -> None:
         """Close the provider clients (their connections and event loops) and the database pool."""
@@ -121,6 +125,9 @@ def build_services(settings: Settings, db: Database | None = None, catalogs: Cat
         inbound_per_minute=settings.inbound_per_minute, limiter=limiter, public_url=settings.public_url,
         voice_calls=settings.voice_enabled and settings.twilio_voice_from is not None,
     )
-    worker = OutboxWorker(db, catalogs, channels, claim_timeout=dt.timedelta(seconds=settings.claim_timeout_seconds))
+    prescriptions = Prescriptions(db, catalogs, settings.public_url, settings.secret_key)
+    worker = OutboxWorker(
+        db, catalogs, channels, claim_timeout=dt.timedelta(seconds=settings.claim_timeout_seconds), documents=Documents(prescriptions),
+    )
     timers = TimerRunner(db, {**TIMER_HANDLERS, **ERASURE_TIMER_HANDLERS, **PING_TIMER_HANDLERS}, outbox_signal=signal)
-    return Services(settings, db, catalogs, channels, dispatcher, worker, timers, limiter, signal)
+    return Services(settings, db, catalogs, channels, dispatcher, worker, timers, limiter, signal, prescriptions=prescriptions)

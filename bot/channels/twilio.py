@@ -338,6 +338,11 @@ class TwilioChannel:
             requests_ = [{"body": body} for body in self.render(message)]
             if not requests_:
                 raise PermanentError("nothing to send: empty message", code="empty")
+            if self.name == WHATSAPP and message.document is not None:
+                # Twilio fetches the file from a public URL (MediaUrl; WhatsApp takes PDFs up to
+                # 100 MB, https://www.twilio.com/docs/whatsapp/guidance-whatsapp-media-messages);
+                # SMS carries the link in its text instead (no MMS in India).
+                requests_[-1]["media_url"] = [message.document.url]  # type: ignore[assignment]
         if self.name == SMS and message.template:
             # Indian A2P SMS must match a DLT template (TRAI TCCCPR 2018), one per text: the
             # Hindi and English forms are two templates. Twilio's Messages API has no field for

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot.channels.base import OutgoingChoice, OutgoingMessage
+from dataclasses import replace
+
+from bot.channels.base import OutgoingChoice, OutgoingDocument, OutgoingMessage
 from bot.outbox.template_keys import template_key
 from bot.platform.i18n import Catalogs
 from flows.messages import reply_from_json, t
@@ -12,7 +14,8 @@ SMS_CHANNELS = ("sms",)
 
 
 def translate(
-    catalogs: Catalogs, payload: dict[str, object], lang: str, sms: bool = False, session_open: bool = True
+    catalogs: Catalogs, payload: dict[str, object], lang: str, sms: bool = False, session_open: bool = True,
+    document: OutgoingDocument | None = None,
 ) -> OutgoingMessage:
     """Return an outbox payload as text and choice labels in the recipient's language.
 
@@ -21,6 +24,9 @@ def translate(
     """
     reply = reply_from_json(payload)  # type: ignore[arg-type]
     text = reply.sms if sms and reply.sms is not None else reply.text
+    if document is not None:
+        # The message names its document by a link made at sending time (flows/messages.py Attachment).
+        text = replace(text, params=tuple(sorted((*text.params, ("link", document.url)))))
     return OutgoingMessage(
         text=catalogs.translate(text, lang),
         choices=tuple(OutgoingChoice(c.key, catalogs.format_value(c.label, lang)) for c in reply.choices),
@@ -31,4 +37,5 @@ def translate(
         variables=tuple((name, catalogs.format_value(value, lang)) for name, value in text.params),
         session_open=session_open,
         emergency=reply.emergency,
+        document=document,
     )
