@@ -120,7 +120,8 @@ def prescription(consultation_id: int, doctor: str) -> Reply:
         t("Your e-prescription from Dr. {doctor} (PDF). Show it at a pharmacy or hospital. It can be downloaded for 7 days: {link}",
           doctor=doctor),
         kind="push",
-        sms=sms("e-Prescription from Dr. {doctor}: {link}", doctor=doctor),
+        # No doctor's name: a name can be 120 characters, and the link must fit 2 segments beside it.
+        sms=sms("Your e-prescription from the doctor: {link}"),
         attachment=Attachment("prescription", consultation_id),
     )
 
