@@ -30,10 +30,11 @@ from bot.platform.config import Settings
 from bot.platform.i18n import Catalogs
 from bot.runtime import Services, build_services
 from bot.services.doctor_details import set_details
+from bot.services.erasure import erase_person
 from bot.services.identities import ensure_identity
 from bot.services.prescriptions import LINK_MAX_AGE, LINK_SALT
 from bot.store.db import Database
-from bot.store.models import Consultation, OutboxMessage, OutboxStatus, utcnow
+from bot.store.models import Consultation, OutboxMessage, OutboxStatus, Person, utcnow
 from flows.messages import reply_to_json
 from flows.steps import visit
 from tests.doctor_helpers import (
@@ -217,3 +218,17 @@ def test_the_pdf_prints_the_registration_number_once_it_is_on_file(world: World)
     text = _pdf_text(_get(world, link).data)
     assert "मेडिकल रजिस्ट्रेशन नंबर: DMC/R/12345" in text and "MBBS, MD (Medicine)" in text
     assert "दर्ज नहीं" not in text
+
+
+def test_after_the_patient_erases_their_data_the_prescription_is_gone(world: World) -> None:
+    """Last in this module: it erases the patient. No copy of the PDF is kept, so none is left to serve or send."""
+    link = world.services.prescriptions.link(world.consultation_id, "hi")  # type: ignore[union-attr]
+    documents_before = len(world.telegram.documents())
+    with world.services.db.write() as session:
+        consultation = session.get(Consultation, world.consultation_id)
+        assert consultation is not None
+        erase_person(session, session.get(Person, consultation.patient_id), utcnow())  # type: ignore[arg-type]
+    _page(world, link, 410, "gone", "यह पर्चा अब उपलब्ध नहीं है")
+    row = _send_prescription(world, "telegram", "5559999")
+    assert (row.status, row.error_code) == (OutboxStatus.FAILED, "document_gone")
+    assert len(world.telegram.documents()) == documents_before

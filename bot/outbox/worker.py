@@ -38,6 +38,7 @@ from bot.channels.base import (
 from bot.outbox import claims, retry
 from bot.outbox.claims import CLAIM_TIMEOUT, Claimed, in_order_groups
 from bot.outbox.delivery import record_sent
+from bot.outbox.documents import DocumentGone
 from bot.outbox.heartbeat import Heartbeat
 from bot.outbox.loop import run_until_stopped
 from bot.outbox.payloads import SMS_CHANNELS, translate
@@ -270,6 +271,10 @@ class OutboxWorker:
             return True
         try:
             message = self.translate(row)
+        except DocumentGone as exc:  # the patient erased their data since: nothing to send, nothing wrong
+            log.info("outbox row %s not sent: %s", row.id, exc)
+            self._finish(row.id, status=OutboxStatus.FAILED, error_code="document_gone", error=str(exc)[:500])
+            return True
         except Exception as exc:  # a row we cannot render will never send: say why, once
             log.exception("outbox row %s cannot be rendered", row.id)
             self._finish(row.id, status=OutboxStatus.FAILED, error_code="render", error=repr(exc)[:500])

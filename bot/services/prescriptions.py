@@ -67,6 +67,8 @@ def prescription_facts(session: Session, consultation_id: int) -> PrescriptionFa
     token = consultation.token
     person = session.get(Person, consultation.patient_id)
     patient = session.get(Patient, consultation.patient_id)
+    if patient is None and not (person and person.name):
+        return None  # erased (bot/services/erasure.py): the name and the patient's details are gone, the advice too
     doctor = session.get(Doctor, consultation.doctor_id)
     doctor_person = session.get(Person, consultation.doctor_id)
     intake = consultation.intake or {}
