@@ -127,7 +127,11 @@ def test_ending_a_consultation_returns_the_patients_message(catalogs: Catalogs, 
         # The patient still at this call's step is taken back to the menu, as the rating move below takes them on.
         assert chat.notices == [*stop, Notify(41, visit.missed(), about=9), MoveConversation(41, "menu", or_at=AT_CALL)]
         return
-    assert chat.notices == [*stop, Notify(41, visit.advice(7, DOCTOR, "Rest."), about=9), MoveConversation(41, "rating", {"consultation": 7}, or_at=AT_CALL)]
+    # DONE also sends the e-prescription (its PDF and link are made when it is sent); a referral does not.
+    prescription = [Notify(41, visit.prescription(7, DOCTOR), about=9)] if outcome == "done" else []
+    assert chat.notices == [
+        *stop, Notify(41, visit.advice(7, DOCTOR, "Rest."), about=9), *prescription, MoveConversation(41, "rating", {"consultation": 7}, or_at=AT_CALL),
+    ]
     assert read(lang, "advice_head") in _read(catalogs, chat.notices[2].reply, lang)  # type: ignore[union-attr]
 
 
