@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from importlib.resources import files
+from importlib.util import find_spec
 from pathlib import Path
 
 from fpdf import FPDF
@@ -27,7 +28,9 @@ from fpdf import FPDF
 from bot.platform.i18n import Catalogs
 from flows.messages import ByLanguage, Text, t
 
-FONTS = Path(__file__).resolve().parents[2] / "webhooks" / "static" / "fonts"
+# The web pages' own copy (package data of `webhooks`, OFL.txt beside it), found without
+# importing `webhooks` (which builds on the runtime that imports this).
+FONTS = Path(find_spec("webhooks").origin).parent / "static" / "fonts"  # type: ignore[arg-type, union-attr]
 DEVANAGARI = {"": FONTS / "NotoSansDevanagari-Regular.ttf", "B": FONTS / "NotoSansDevanagari-Bold.ttf"}
 LATIN = {"": "SourceSansPro-Regular.ttf", "B": "SourceSansPro-Bold.ttf"}
 # Points; A4 with 18 mm margins.
