@@ -128,7 +128,7 @@ def render_pdf(facts: PrescriptionFacts, catalogs: Catalogs, lang: str) -> bytes
     rule()
     field(t("Patient:"), facts.patient_name or "-")
     age = say(t("{age} years", age=facts.age)) if facts.age is not None else "-"
-    field(t("Age / sex:"), f"{age} / {say(SEX[facts.sex]) if facts.sex in SEX else '-'}")
+    field(t("Age / sex:"), f"{age}, {say(SEX[facts.sex]) if facts.sex in SEX else '-'}")
     field(t("Date:"), say(facts.date))
     field(t("OPD and token:"), say(t("Token {number}, {opd}", number=facts.token_number, opd=facts.opd)))
     rule()
