@@ -26,7 +26,7 @@ from bot.platform.metrics import count_in
 from bot.platform.ratelimit import RateLimiter
 from bot.services.booking import BookingRecords
 from bot.services.calls import DEFAULT_CALL_WINDOW
-from bot.services.desk import DeskRecords
+from bot.services.desk import DEFAULT_FOLLOW_UP_GRACE, DeskRecords
 from bot.services.enrolment import AccountRecords, GuessBudget, role_of
 from bot.services.identities import dialect_insert as _insert
 from bot.services.identities import ensure_identity, link_verified_phone
@@ -79,6 +79,7 @@ class Dispatcher:
         video_base_url: str = "https://meet.jit.si/",
         call_window: dt.timedelta = DEFAULT_CALL_WINDOW,
         danger_escalation_minutes: int = DEFAULT_DANGER_ESCALATION_MINUTES,
+        follow_up_grace: dt.timedelta = DEFAULT_FOLLOW_UP_GRACE,
         inbound_per_minute: int = 30,
         limiter: RateLimiter | None = None,
         enrol_budget: GuessBudget = GuessBudget(),
@@ -91,6 +92,7 @@ class Dispatcher:
         self.video_base_url = video_base_url
         self.call_window = call_window
         self.danger_escalation_minutes = danger_escalation_minutes
+        self.follow_up_grace = follow_up_grace
         self.inbound_per_minute = inbound_per_minute
         # Counts refused enrolment codes, per chat and for everyone (shared through Redis when configured).
         self.limiter = limiter or RateLimiter()
@@ -144,11 +146,11 @@ class Dispatcher:
                     labels=self.catalogs,
                     default_language=self.default_language,
                     public_url=self.public_url,
-                    bookings=BookingRecords(session, identity, now),
+                    bookings=BookingRecords(session, identity, now, follow_up_grace=self.follow_up_grace),
                     role=role,
                     # Always there: an "enroll" in this very message may make this identity a doctor's.
-                    desk=DeskRecords(session, identity, now, self.video_base_url, self.call_window),
-                    visits=VisitRecords(session, identity, now),
+                    desk=DeskRecords(session, identity, now, self.video_base_url, self.call_window, self.follow_up_grace),
+                    visits=VisitRecords(session, identity, now, self.follow_up_grace),
                     accounts=AccountRecords(session, identity, now, self.limiter, self.enrol_budget),
                     walkins=WalkinRecords(session, identity, now, can_ring=self.voice_calls),
                     danger_escalation_minutes=self.danger_escalation_minutes,

@@ -122,6 +122,7 @@ def build_services(settings: Settings, db: Database | None = None, catalogs: Cat
         db, catalogs, default_language=settings.default_language, outbox_signal=signal,
         video_base_url=settings.video_base_url, call_window=dt.timedelta(seconds=settings.call_window_seconds),
         danger_escalation_minutes=settings.danger_escalation_minutes,
+        follow_up_grace=dt.timedelta(minutes=settings.follow_up_grace_minutes),
         inbound_per_minute=settings.inbound_per_minute, limiter=limiter, public_url=settings.public_url,
         voice_calls=settings.voice_enabled and settings.twilio_voice_from is not None,
     )

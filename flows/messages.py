@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Union
 
-ParamValue = Union[str, int, float, dt.date, dt.datetime, "Text", "ByLanguage", "TimeOfDay", tuple["Text", ...]]
+ParamValue = Union[str, int, float, dt.date, dt.datetime, "Text", "ByLanguage", "TimeOfDay", tuple["Text", ...], "Lines"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,13 @@ class TimeOfDay:
     """A moment shown as a time of day only, in India's time (9:00 am)."""
 
     at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Lines:
+    """Values shown one a line (a doctor's summary lists past consultations so), where a tuple is comma-separated."""
+
+    items: tuple[ParamValue, ...]
 
 
 @dataclass(frozen=True)
@@ -123,6 +130,8 @@ class Reply:
 def _param_to_json(value: ParamValue) -> Any:
     if isinstance(value, tuple):  # a list shown comma-separated in the reader's language
         return {"$list": [_param_to_json(v) for v in value]}
+    if isinstance(value, Lines):
+        return {"$lines": [_param_to_json(v) for v in value.items]}
     if isinstance(value, Text):
         return {"$text": text_to_json(value)}
     if isinstance(value, ByLanguage):
@@ -140,6 +149,8 @@ def _param_from_json(value: Any) -> ParamValue:
     if isinstance(value, dict):
         if "$list" in value:
             return tuple(_param_from_json(v) for v in value["$list"])  # type: ignore[return-value]
+        if "$lines" in value:
+            return Lines(tuple(_param_from_json(v) for v in value["$lines"]))
         if "$text" in value:
             return text_from_json(value["$text"])
         if "$lang" in value:

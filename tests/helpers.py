@@ -306,6 +306,30 @@ def registered_profile(sex: str = "female", age: int = 34) -> Profile:
     return Profile("Sunita Devi", age, sex, "IN-UP", "Varanasi", None, IN_MEMORY_NOW)
 
 
+# What each reply read in every language, by the reply as the outbox keeps it (JSON): the hostile-input
+# walks get the same "please choose" thousands of times, and translating it again checks nothing new.
+_RENDERED: dict[tuple[int, str], dict[str, str]] = {}
+_RENDERED_MAX = 20_000
+
+
+def rendered_in_every_language(catalogs: Catalogs, reply: Reply) -> dict[str, str]:
+    """Return the reply's text in every language, checking that each renders: text, and choices with keys and labels."""
+    stored = json.dumps(reply_to_json(reply), ensure_ascii=False, sort_keys=True)  # as the outbox keeps it
+    key = (id(catalogs), stored)
+    texts = _RENDERED.get(key)
+    if texts is None:
+        texts = {}
+        for lang in LANGUAGES:
+            message = translate(catalogs, json.loads(stored), lang)
+            assert isinstance(message.text, str) and message.text.strip()
+            assert all(c.key and c.label for c in message.choices)
+            texts[lang] = message.text
+        if len(_RENDERED) >= _RENDERED_MAX:
+            _RENDERED.clear()
+        _RENDERED[key] = texts
+    return texts
+
+
 class FlowChat:
     """One identity's conversation run through handle() with in-memory ports.
 
@@ -341,19 +365,10 @@ class FlowChat:
         stored = json.dumps(self.state.data, ensure_ascii=False)
         stored.encode("utf-8")
         assert "\\u0000" not in stored and "\x00" not in stored
-        rendered: dict[str, list[str]] = {}
-        for lang in LANGUAGES:
-            texts = []
-            for reply in outcome.replies:
-                payload = json.loads(json.dumps(reply_to_json(reply)))  # as the outbox keeps it
-                message = translate(self.catalogs, payload, lang)
-                assert isinstance(message.text, str) and message.text.strip()
-                assert all(c.key and c.label for c in message.choices)
-                texts.append(message.text)
-            rendered[lang] = texts
+        shown = self.state.language or "en"
         self.replies = outcome.replies
         self.notices = outcome.notices  # what the turn does to other chats (flows/notices.py)
-        self.last_texts = rendered[self.state.language or "en"]
+        self.last_texts = [rendered_in_every_language(self.catalogs, reply)[shown] for reply in outcome.replies]
         return self.last_texts
 
     @property

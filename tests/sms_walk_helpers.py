@@ -31,7 +31,7 @@ from bot.platform.i18n import Catalogs
 from bot.services.opds import DEMO_OPDS
 from flows.conversation import handle
 from flows.engine import Inbound, State
-from flows.messages import ByLanguage, Reply, Text, reply_to_json
+from flows.messages import ByLanguage, Lines, Reply, Text, reply_to_json
 from flows.notices import Notify
 from flows.ports import (
     BookingOutcome,
@@ -138,7 +138,7 @@ class Recorder:
     def _collect(self, text: Text) -> None:
         self.seen.add(text.msgid)
         for _, value in text.params:
-            for item in value if isinstance(value, tuple) else (value,):
+            for item in value if isinstance(value, tuple) else value.items if isinstance(value, Lines) else (value,):
                 if isinstance(item, Text):
                     self._collect(item)
 

@@ -26,6 +26,7 @@ from twilio.request_validator import RequestValidator
 from bot.cli.main import main as teleopd
 from bot.store.db import Database
 from bot.store.models import Identity, OutboxMessage, OutboxStatus
+from tests.conftest import BACKENDS
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 from tests.serving import ServeProcess, free_port
@@ -196,7 +197,11 @@ def service(db: Database, fakes: tuple[FakeTelegram, FakeTwilio], tmp_path: Path
         running.stop()
 
 
-@pytest.mark.both_databases
+# On the production database when one is configured (PostgreSQL: LISTEN/NOTIFY wakes the
+# worker, SKIP LOCKED claims), else the embedded SQLite. The database is not what is tested
+# here, and the run is about 45 s of Telegram's pacing (one message a second per chat); the
+# SQLite `teleopd serve` is driven end to end by tests/test_cli.py and the browser tests.
+@pytest.mark.parametrize("db", [BACKENDS[-1]], indirect=True)
 def test_patients_book_on_telegram_whatsapp_and_sms_and_the_doctor_calls_on_telegram(db, fakes, service) -> None:  # type: ignore[no-untyped-def]
     telegram, twilio = fakes
     running, codes = service

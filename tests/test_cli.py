@@ -21,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -265,10 +266,20 @@ def test_serve_runs_web_and_worker_with_no_configuration(tmp_path: Path, stop_si
         assert [c["key"] for c in messages[-1]["choices"]] == ["en", "hi", "hi-Latn"]
         status, body = http_json("POST", f"{base}/api/chat/web-user/messages", {"choice": "hi"})
         assert status == 202, body
-        wait_messages(server, base, "web-user", cursor, "क्या आप सहमत हैं?")
+        _, cursor = wait_messages(server, base, "web-user", cursor, "क्या आप सहमत हैं?")
         with urllib.request.urlopen(f"{base}/", timeout=5) as page:
             assert page.status == 200 and "text/html" in page.headers["Content-Type"]
+        # A web chat waiting for its next message (a long poll of up to 20 s) is answered at
+        # once when the server stops, and does not hold the stop for waitress's 5 s.
+        polls: list[int] = []
+        poll = threading.Thread(target=lambda: polls.append(
+            http_json("GET", f"{base}/api/chat/web-user/messages?wait=20&after={cursor}", timeout=25)[0]))
+        poll.start()
+        time.sleep(0.5)
+        stopping = time.monotonic()
         returncode = server.stop(stop_signal)
+        poll.join(timeout=10)
+        assert time.monotonic() - stopping < 3 and polls == [200], (time.monotonic() - stopping, polls)
         assert "Traceback" not in server.stderr, server.stderr[-3000:]
         assert returncode in (0, -stop_signal, 128 + stop_signal), returncode
     finally:

@@ -9,9 +9,16 @@ trigger it. A brand-new user's first message gets the advice before the greeting
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
-from bot.runtime import Services
+from bot.platform.config import Settings
+from bot.platform.i18n import Catalogs
+from bot.runtime import Services, build_services
+from bot.store.db import Database
 from tests.booking_helpers import (  # noqa: F401  (fixtures are used by being imported)
     JOURNEY,
     ChatUser,
@@ -185,23 +192,60 @@ def book_two_ordinary_patients(services: Services) -> ChatUser:
 # Every phrasing is checked for the advice coming first; the first phrasing of each class
 # in each language also goes on to a whole priority booking (the slow part).
 BOOKED_THROUGH = {next(t for t, c, g in PHRASINGS if (c, g) == key) for key in {(c, g) for _, c, g in PHRASINGS}}
+MENU_WORD = {"en": "menu", "hi": "मेनू", "rom": "menu"}
+
+
+@pytest.fixture(scope="module")
+def shared_demo(sqlite_demo_template: Path, catalogs: Catalogs, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    """One demo database for this module's checks of a single message at the menu.
+
+    What those check is the reply to one message from a registered user; registering a new
+    user for each (ten turns) was nine tenths of their time. Each kind of check has a user of
+    its own per language, who goes back to the menu before each message (at_the_menu).
+    """
+    path = tmp_path_factory.mktemp("phrasings") / "teleopd.db"
+    shutil.copy(sqlite_demo_template, path)
+    database = Database(f"sqlite:///{path}")
+    yield build_services(Settings(database_url=database.url, inbound_per_minute=1000), db=database, catalogs=catalogs)
+    database.dispose()
+
+
+_AT_THE_MENU: dict[tuple[int, str, str], ChatUser] = {}
+
+
+def at_the_menu(services: Services, lang: str, kind: str) -> ChatUser:
+    """Return this kind of check's registered user in lang, at the main menu."""
+    key = (id(services), lang, kind)
+    user = _AT_THE_MENU.get(key)
+    if user is None:
+        user = _AT_THE_MENU[key] = register(services, STYLE[lang], f"{kind}-{lang}", sex="female")
+    else:
+        answer = user.say(MENU_WORD[lang])
+        assert Q[UI[lang]]["menu"] in answer.texts[-1], answer.texts
+    return user
+
+
+def check_emergency_reply(user: ChatUser, text: str, code: str) -> None:
+    """The advice comes first; then the patient may still book, their own words starting it."""
+    ui = user.ui
+    answer = user.say(text)
+    assert_advice_first(answer, code, ui)
+    # After thoughts of self-harm, a gentle offer of a doctor rather than the booking's questions.
+    assert (GENTLE[ui] if code == "self_harm" else Q[ui]["who"]) in answer.texts[-1], answer.texts
 
 
 @pytest.mark.parametrize(("text", "code", "lang"), PHRASINGS, ids=[f"{c}-{g}-{i}" for i, (_, c, g) in enumerate(PHRASINGS)])
-def test_danger_signs_at_the_menu_get_the_emergency_reply_first_and_a_priority_token(
-    demo: Services, text: str, code: str, lang: str
-) -> None:
-    style, ui = STYLE[lang], UI[lang]
-    family = book_two_ordinary_patients(demo) if text in BOOKED_THROUGH else None
-    user = register(demo, style, f"urgent-{lang}", sex="female")
-    answer = user.say(text)
-    assert_advice_first(answer, code, ui)
-    # The patient may still book: their own words start the booking (after thoughts of
-    # self-harm, with a gentle offer of a doctor rather than the booking's questions).
-    assert (GENTLE[ui] if code == "self_harm" else Q[ui]["who"]) in answer.texts[-1], answer.texts
-    if family is None:
-        return
+def test_danger_signs_at_the_menu_get_the_emergency_reply_first(shared_demo: Services, text: str, code: str, lang: str) -> None:
+    check_emergency_reply(at_the_menu(shared_demo, lang, "urgent"), text, code)
 
+
+@pytest.mark.parametrize(("text", "code", "lang"), [p for p in PHRASINGS if p[0] in BOOKED_THROUGH],
+                         ids=[f"{c}-{g}" for t, c, g in PHRASINGS if t in BOOKED_THROUGH])
+def test_a_danger_sign_at_the_menu_books_a_priority_token_ahead_of_the_queue(demo: Services, text: str, code: str, lang: str) -> None:
+    style, ui = STYLE[lang], UI[lang]
+    family = book_two_ordinary_patients(demo)
+    user = register(demo, style, f"urgent-{lang}", sex="female")
+    check_emergency_reply(user, text, code)
     if code == "child_danger":
         user.names.add(CHILD_NAME[style])
     answer = finish_booking_at_gen24(demo, user, for_child=code == "child_danger")
@@ -226,15 +270,13 @@ def test_the_table_covers_every_class_in_every_language() -> None:
 
 
 @pytest.mark.parametrize(("text", "code", "lang"), MISSED, ids=[f"{c}-{g}-{i}" for i, (_, c, g) in enumerate(MISSED)])
-def test_more_ways_of_saying_it_get_the_emergency_reply_first(demo: Services, text: str, code: str, lang: str) -> None:
-    user = register(demo, STYLE[lang], f"missed-{lang}")
-    assert_advice_first(user.say(text), code, UI[lang])
+def test_more_ways_of_saying_it_get_the_emergency_reply_first(shared_demo: Services, text: str, code: str, lang: str) -> None:
+    assert_advice_first(at_the_menu(shared_demo, lang, "missed").say(text), code, UI[lang])
 
 
 @pytest.mark.parametrize(("text", "lang"), NOT_EMERGENCIES, ids=[f"{g}-{i}" for i, (_, g) in enumerate(NOT_EMERGENCIES)])
-def test_negated_and_mild_complaints_get_no_emergency_reply(demo: Services, text: str, lang: str) -> None:
-    user = register(demo, STYLE[lang], f"mild-{lang}")
-    answer = user.say(text)
+def test_negated_and_mild_complaints_get_no_emergency_reply(shared_demo: Services, text: str, lang: str) -> None:
+    answer = at_the_menu(shared_demo, lang, "mild").say(text)
     for piece in ADVICE_PIECES:
         assert piece not in answer.all_text, f"{text!r} got emergency advice: {answer.texts!r}"
     # Still a question to answer: the booking starts, or the menu asks again.

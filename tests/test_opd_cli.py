@@ -1,4 +1,8 @@
-"""`teleopd demo` and `teleopd opd add/list` as an operator runs them: the installed script in a subprocess."""
+"""`teleopd demo` and `teleopd opd add/list` as an operator runs them.
+
+The first test runs the installed script in a subprocess, on a fresh SQLite file it migrates;
+the rest run its main() in this process (tests/cli_helpers.py says why).
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,17 @@ from pathlib import Path
 import pytest
 
 from bot.services.opds import DEMO_OPDS
+from tests.cli_helpers import teleopd_here
 
 RUN_TIMEOUT_S = 30
 
 
 def teleopd(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `teleopd ARGS` against a SQLite file in workdir (in this process)."""
+    return teleopd_here(workdir, *args)
+
+
+def teleopd_script(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run the installed `teleopd` console script against a SQLite file in workdir."""
     script = Path(sys.executable).parent / "teleopd"
     assert script.exists(), f"the teleopd console script is not installed beside {sys.executable}"
@@ -41,8 +51,9 @@ def listed(workdir: Path) -> dict[str, str]:
 
 
 def test_demo_loads_the_catalogue_once(tmp_path: Path) -> None:
-    assert "no OPDs yet" in ok(teleopd(tmp_path, "opd", "list"))
-    first = ok(teleopd(tmp_path, "demo"))
+    # The console script, on a fresh file it migrates itself.
+    assert "no OPDs yet" in ok(teleopd_script(tmp_path, "opd", "list"))
+    first = ok(teleopd_script(tmp_path, "demo"))
     assert f"loaded {len(DEMO_OPDS)} demo OPDs" in first
     second = ok(teleopd(tmp_path, "demo"))
     assert f"loaded {len(DEMO_OPDS)} demo OPDs" in second

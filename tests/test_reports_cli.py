@@ -18,6 +18,7 @@ import pytest
 from bot.platform.i18n import Catalogs
 from bot.store.db import Database
 from flows.messages import t
+from tests.cli_helpers import teleopd_here
 from tests.reports_helpers import IST, build_day
 
 # The database is what is tested here: the report's aggregates and India's days (dates and time zones in SQL).
@@ -43,6 +44,12 @@ def command() -> list[str]:
 
 
 def teleopd(command: list[str], workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `teleopd ARGS` in workdir: main() in this process (tests/cli_helpers.py says why)."""
+    return teleopd_here(workdir, *args)
+
+
+def teleopd_script(command: list[str], workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the installed console script in workdir."""
     return subprocess.run(
         [*command, *args], cwd=workdir, env=_env(workdir), stdin=subprocess.DEVNULL, capture_output=True,
         text=True, encoding="utf-8", errors="replace", timeout=RUN_TIMEOUT_S, check=False,
@@ -67,7 +74,7 @@ def workdir(tmp_path: Path, sqlite_template: Path) -> Path:
 
 
 def test_cli_one_day(command: list[str], workdir: Path) -> None:
-    out = ok(teleopd(command, workdir, "report", "--date", "2026-11-25")).splitlines()
+    out = ok(teleopd_script(command, workdir, "report", "--date", "2026-11-25")).splitlines()
     assert out[0] == "Consultation report for 25 November 2026"
     assert "Consultations: 19 (done 16, referred 3)" in out and "Andhra Pradesh 7" in out
 

@@ -124,8 +124,12 @@ def test_naughty_strings_at_every_step_on_the_real_database(db, catalogs: Catalo
         patient.say("menu" if lang == "en" else "मेनू")
     n = 0
     for step, path in PATIENT_PATHS.items():
+        patient = None
         for i, naughty in enumerate(_naughty_pair(testdata, n := n + 1)):
-            patient = registered(services, f"p{n}-{i}-{step}", lang, "Sunita Devi")
+            # A path that books starts from a new patient each time (a second token changes the
+            # way); the others go back to the menu and walk the same way again.
+            if patient is None or path[:len(BOOKED)] == BOOKED:
+                patient = registered(services, f"p{n}-{i}-{step}", lang, "Sunita Devi")
             _walk(patient, lang, path)
             assert step_of(services, patient.user) == step, (step, patient.seen[-3:])
             reached.add(step)

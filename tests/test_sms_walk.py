@@ -9,6 +9,7 @@ patient-facing message is never walked: a new one needs its SMS walk (or a reaso
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -339,6 +340,10 @@ def walk_visit(rec: Recorder) -> None:
     # STATUS while the doctor calls, and once the patient has joined: the call, not a place in the queue.
     for status in ("called", "in_consultation"):
         SmsPatient(rec, registered_profile(), step="called", data=data, visits=WalkVisits(), bookings=CalledBookings(status=status)).send("STATUS")
+    # STATUS for a follow-up: the full text says whose it is; the SMS form is the usual one.
+    follow_up = AnsweringBookings(big=True)
+    follow_up.tokens.append(dataclasses.replace(follow_up.token(WALK_OPDS[0], 3, WALK_OPDS[0].next_session), follow_up_doctor="Anita Sharma"))
+    SmsPatient(rec, registered_profile(), step="menu", bookings=follow_up).send("STATUS")
     # A call that ended while the chat still held it: what became of it, each way a call ends (None: open, yet join finds it over).
     for end in (None, *CallEnd):
         SmsPatient(rec, registered_profile(), step="called", data={**data, "consultation": 8}, visits=WalkVisits(other_call=end)).send("1")

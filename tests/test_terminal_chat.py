@@ -1,12 +1,15 @@
-"""`teleopd chat` as a user runs it: the installed console script, stdin piped from a file.
+"""`teleopd chat` as a user runs it: stdin piped from a file, what it printed read back.
 
-Every test starts the real command in a subprocess with its own working directory and its
-own database (a fresh SQLite file, or the PostgreSQL test database when
-TELEOPD_TEST_DATABASE_URL is set), and reads what it printed.
+The command itself (the installed console script in a subprocess: its arguments, its exit
+status, a fresh SQLite file it migrates itself, stdin that ends without a newline) is run by
+the tests marked "the command"; a subprocess's start-up costs about 1.5 s of CPU, so the
+dialogs (what each line gets back, state kept between runs) run the same TerminalChat the
+command runs, in this process, on a copy of the migrated test database.
 """
 
 from __future__ import annotations
 
+import io
 import itertools
 import os
 import re
@@ -22,6 +25,7 @@ from sqlalchemy import func, select
 
 from bot.channels import local
 from bot.channels.base import InboundMessage
+from bot.cli.chat import TerminalChat
 from bot.platform.config import Settings
 from bot.runtime import build_services
 from bot.store.db import Database
@@ -122,6 +126,25 @@ def chat(workdir: Path, database_url: str, lines: list[str], *args: str, final_n
     return Transcript(done.returncode, stdout, stderr)
 
 
+def chat_here(database_url: str, lines: list[str], user: str, lang: str | None = None) -> Transcript:
+    """Run what `teleopd chat --user USER [--lang LANG]` runs (TerminalChat), in this process, with the lines as its input."""
+    services = build_services(Settings(database_url=database_url))
+    out = io.StringIO()
+    try:
+        code = TerminalChat(services, user, language=lang, out=out).run(io.StringIO("".join(line + "\n" for line in lines)))
+    finally:
+        services.close()
+    return Transcript(code, out.getvalue(), "")
+
+
+@pytest.fixture
+def migrated_url(sqlite_template: Path, tmp_path: Path) -> str:
+    """Return a SQLite file already migrated (conftest's template, copied): the in-process chats' database."""
+    path = tmp_path / "chat.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
 def check_dialog(transcript: Transcript, dialog: list[tuple[str, tuple[str, ...]]]) -> None:
     """Check that each line got its answer, in order, and that the command ended well."""
     assert transcript.returncode == 0, transcript.stderr
@@ -191,17 +214,29 @@ ONBOARDINGS = {
 
 
 @pytest.mark.parametrize("name", ONBOARDINGS)
-def test_scripted_onboarding_completes(backend: Backend, tmp_path: Path, name: str) -> None:
-    dialog, language, (full_name, age, sex, state, district, phone) = ONBOARDINGS[name]
+def test_scripted_onboarding_completes(migrated_url: str, name: str) -> None:
     user = unique_user(name)
-    transcript = chat(tmp_path, backend.command_url, [said for said, _ in dialog], "--user", user)
+    dialog = ONBOARDINGS[name][0]
+    transcript = chat_here(migrated_url, [said for said, _ in dialog], user)
+    check_onboarding(transcript, Database(migrated_url), user, name)
+
+
+def test_the_command_onboards_on_a_fresh_database(backend: Backend, tmp_path: Path) -> None:
+    """The console script: a fresh SQLite file it migrates itself, or the shared PostgreSQL."""
+    user = unique_user("command")
+    transcript = chat(tmp_path, backend.command_url, [said for said, _ in ENGLISH], "--user", user)
+    check_onboarding(transcript, backend.database(), user, "english")
+
+
+def check_onboarding(transcript: Transcript, db: Database, user: str, name: str) -> None:
+    """Check an onboarding's dialog, the language of its replies, and the patient it registered."""
+    dialog, language, (full_name, age, sex, state, district, phone) = ONBOARDINGS[name]
     check_dialog(transcript, dialog)
     if language == "hi":
         # Hindi users get Devanagari: every reply after the language choice is Hindi.
         for said, reply in transcript.turns[1:]:
             assert DEVANAGARI.search(reply), f"after {said!r} the reply has no Devanagari:\n{reply}"
             assert "What " not in reply and "Please " not in reply, f"English text after {said!r}:\n{reply}"
-    db = backend.database()
     try:
         identity, person, patient = patient_of(db, user)
     finally:
@@ -243,11 +278,11 @@ CHOICES_HI = [
 
 @pytest.mark.parametrize("typed", ["number", "words"])
 @pytest.mark.parametrize("table", [CHOICES_EN, CHOICES_HI], ids=["en", "hi"])
-def test_a_choice_may_be_typed_as_its_number_or_its_words(tmp_path: Path, table, typed: str) -> None:
+def test_a_choice_may_be_typed_as_its_number_or_its_words(migrated_url: str, table, typed: str) -> None:
     column = 0 if typed == "number" else 1
     dialog = [(row[column], (row[2],)) for row in table]
-    url = f"sqlite:///{tmp_path / 't.db'}"
-    transcript = chat(tmp_path, url, [said for said, _ in dialog], "--user", "chooser")
+    url = migrated_url
+    transcript = chat_here(url, [said for said, _ in dialog], "chooser")
     check_dialog(transcript, dialog)
     db = Database(url)
     try:
@@ -261,10 +296,14 @@ def test_a_choice_may_be_typed_as_its_number_or_its_words(tmp_path: Path, table,
 # --lang, --user, and state kept in the database between runs.
 
 
-@pytest.mark.parametrize("first_line", ["hello", "नमस्ते", "namaste"])
-def test_lang_hi_skips_the_language_question(tmp_path: Path, first_line: str) -> None:
-    url = f"sqlite:///{tmp_path / 't.db'}"
-    transcript = chat(tmp_path, url, [first_line, "1"], "--user", "preset", "--lang", "hi")
+# The first through the console script (its --lang option), the others in this process.
+@pytest.mark.parametrize(("first_line", "through"), [("hello", "the command"), ("नमस्ते", "here"), ("namaste", "here")])
+def test_lang_hi_skips_the_language_question(tmp_path: Path, migrated_url: str, first_line: str, through: str) -> None:
+    url = migrated_url
+    if through == "the command":
+        transcript = chat(tmp_path, url, [first_line, "1"], "--user", "preset", "--lang", "hi")
+    else:
+        transcript = chat_here(url, [first_line, "1"], "preset", lang="hi")
     assert transcript.returncode == 0, transcript.stderr
     (_, first), (_, second) = transcript.turns
     assert "क्या आप सहमत हैं?" in first and "1. मैं सहमत हूँ" in first, first
@@ -279,24 +318,24 @@ def test_lang_hi_skips_the_language_question(tmp_path: Path, first_line: str) ->
     assert identity.language == "hi"
 
 
-def test_lang_does_not_override_a_language_already_chosen(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 't.db'}"
-    chat(tmp_path, url, ["hello", "English"], "--user", "chosen")
-    transcript = chat(tmp_path, url, ["yes"], "--user", "chosen", "--lang", "hi")
+def test_lang_does_not_override_a_language_already_chosen(migrated_url: str) -> None:
+    url = migrated_url
+    chat_here(url, ["hello", "English"], "chosen")
+    transcript = chat_here(url, ["yes"], "chosen", lang="hi")
     assert transcript.returncode == 0, transcript.stderr
     assert [said for said, _ in transcript.turns] == ["yes"], transcript.stdout
     assert "What is your full name?" in transcript.turns[0][1], transcript.stdout
 
 
-def test_user_isolates_conversations(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 't.db'}"
-    alice = chat(tmp_path, url, ["hello", "English"], "--user", "alice")
-    bob = chat(tmp_path, url, ["नमस्ते"], "--user", "bob")
+def test_user_isolates_conversations(migrated_url: str) -> None:
+    url = migrated_url
+    alice = chat_here(url, ["hello", "English"], "alice")
+    bob = chat_here(url, ["नमस्ते"], "bob")
     # Bob's first run shows Bob's greeting only — none of Alice's messages.
     assert "Do you agree?" not in bob.stdout and "Welcome to teleopd" not in bob.stdout, bob.stdout
     assert "आप किस भाषा में बात करना चाहेंगे?" in bob.turns[0][1]
     # Alice carries on where she was (consent), not where Bob is (language).
-    alice_again = chat(tmp_path, url, ["yes"], "--user", "alice")
+    alice_again = chat_here(url, ["yes"], "alice")
     assert "What is your full name?" in alice_again.turns[0][1], alice_again.stdout
     assert "आप किस भाषा" not in alice_again.stdout
     db = Database(url)
@@ -311,9 +350,9 @@ def test_user_isolates_conversations(tmp_path: Path) -> None:
     assert alice.returncode == bob.returncode == alice_again.returncode == 0
 
 
-def test_a_second_run_continues_the_conversation_and_prints_what_is_waiting(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 't.db'}"
-    first = chat(tmp_path, url, ["hello", "1"], "--user", "asha")
+def test_a_second_run_continues_the_conversation_and_prints_what_is_waiting(migrated_url: str) -> None:
+    url = migrated_url
+    first = chat_here(url, ["hello", "1"], "asha")
     assert "Do you agree?" in first.turns[-1][1]
     # While the terminal is closed, the same local user answers from the web chat: the reply
     # is queued in the outbox and not yet shown anywhere.
@@ -322,16 +361,16 @@ def test_a_second_run_continues_the_conversation_and_prints_what_is_waiting(tmp_
         services.dispatcher.dispatch(InboundMessage(channel=local.NAME, address="asha", provider_id="asha:web-1", text="I agree"))
     finally:
         services.db.dispose()
-    second = chat(tmp_path, url, ["Asha"], "--user", "asha")
+    second = chat_here(url, ["Asha"], "asha")
     assert second.returncode == 0, second.stderr
     assert "What is your full name?" in second.before_input, second.stdout  # printed at start
     assert "How old are you, Asha?" in second.turns[0][1], second.stdout  # the same conversation
 
 
-def test_a_second_run_does_not_print_again_what_the_first_printed(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 't.db'}"
-    chat(tmp_path, url, ["hello", "1"], "--user", "asha")
-    second = chat(tmp_path, url, ["yes"], "--user", "asha")
+def test_a_second_run_does_not_print_again_what_the_first_printed(migrated_url: str) -> None:
+    url = migrated_url
+    chat_here(url, ["hello", "1"], "asha")
+    second = chat_here(url, ["yes"], "asha")
     assert second.returncode == 0, second.stderr
     # The first run printed the greeting, the language question and the consent text; only
     # messages not printed yet belong at the start of the second run.
@@ -353,9 +392,9 @@ def test_end_of_input_exits_zero(tmp_path: Path) -> None:
     assert unterminated.turns[-1][0] == "1" and "Do you agree?" in unterminated.turns[-1][1], unterminated.stdout
 
 
-def test_empty_lines_are_ignored(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 't.db'}"
-    transcript = chat(tmp_path, url, ["", "hello", "", "   ", "\t", "1", "", ""], "--user", "gaps")
+def test_empty_lines_are_ignored(migrated_url: str) -> None:
+    url = migrated_url
+    transcript = chat_here(url, ["", "hello", "", "   ", "\t", "1", "", ""], "gaps")
     assert transcript.returncode == 0, transcript.stderr
     assert [said for said, _ in transcript.turns] == ["hello", "1"], transcript.stdout
     assert "Do you agree?" in transcript.turns[1][1]
@@ -382,13 +421,14 @@ AWKWARD = [
 
 
 # A NUL is what PostgreSQL refuses to store, so the NUL cases run on both databases; the long
-# lines on SQLite (each case is a `teleopd chat` process of its own).
+# lines on SQLite.
 @pytest.mark.parametrize(("backend", "before", "line", "expected"), [
     pytest.param(backend, *case[1:], id=f"{backend}-{case[0]}") for case in AWKWARD for backend in BACKENDS if backend == "sqlite" or "\x00" in case[2]
 ], indirect=["backend"])
-def test_awkward_lines_get_an_answer(backend: Backend, tmp_path: Path, before: list[str], line: str, expected: str) -> None:
+def test_awkward_lines_get_an_answer(backend: Backend, migrated_url: str, before: list[str], line: str, expected: str) -> None:
     user = unique_user("awkward")
-    transcript = chat(tmp_path, backend.command_url, [*before, line, "menu"], "--user", user)
+    url = migrated_url if backend.name == "sqlite" else backend.command_url
+    transcript = chat_here(url, [*before, line, "menu"], user)
     assert transcript.returncode == 0, transcript.stderr
     turns = transcript.turns
     assert len(turns) == len(before) + 2, transcript.stdout[-2000:]
@@ -397,7 +437,7 @@ def test_awkward_lines_get_an_answer(backend: Backend, tmp_path: Path, before: l
     assert "\x00" not in reply, "a NUL byte came back in the bot's reply"
     assert turns[-1][1].strip(), "no answer to the line after the awkward one"
     # Each line was handled once, the awkward one included: nothing half-done.
-    db = backend.database()
+    db = Database(url)
     try:
         with db.read() as session:
             identity = session.scalars(select(Identity).where(Identity.address == user)).one()

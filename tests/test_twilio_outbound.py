@@ -70,9 +70,17 @@ def test_more_than_ten_choices_continue_their_numbers(adapter, fake: FakeTwilio)
     result = adapter().send(WA_INDIAN, OutgoingMessage("Pick one", choices), 1)
     bodies = [r["Body"] for r in fake.sent()]
     assert result.parts == 3 and result.provider_id == fake.requests[0].sid
-    assert bodies[0] == "Pick one\n\n" + "\n".join(f"{n}. Option {n}" for n in range(1, 11))
-    assert bodies[1] == "\n".join(f"{n}. Option {n}" for n in range(11, 21))
-    assert bodies[2] == "\n".join(f"{n}. Option {n}" for n in range(21, 24))
+    # Shared out evenly (8 + 8 + 7), not 10 + 10 + 3: the last message is never one or two choices alone.
+    assert bodies[0] == "Pick one\n\n" + "\n".join(f"{n}. Option {n}" for n in range(1, 9))
+    assert bodies[1] == "\n".join(f"{n}. Option {n}" for n in range(9, 17))
+    assert bodies[2] == "\n".join(f"{n}. Option {n}" for n in range(17, 24))
+
+
+def test_eleven_choices_never_leave_the_eleventh_alone(adapter, fake: FakeTwilio) -> None:
+    choices = tuple(OutgoingChoice(f"k{n}", f"Option {n}") for n in range(1, 12))
+    adapter().send(WA_INDIAN, OutgoingMessage("Pick one", choices), 1)
+    bodies = [r["Body"] for r in fake.sent()]
+    assert [body.count("Option") for body in bodies] == [6, 5] and bodies[1].startswith("7. Option 7")
 
 
 @pytest.mark.parametrize(
@@ -238,7 +246,8 @@ def test_a_message_in_parts_resumes_after_a_failed_part(adapter, fake: FakeTwili
         channel.send(WA_INDIAN, message, 9)
     result = channel.send(WA_INDIAN, message, 9)
     bodies = [r["Body"] for r in fake.sent()]
-    assert result.parts == 3 and len(bodies) == 3 and bodies[1].startswith("11. ")
+    # 23 choices in three messages, shared out evenly: 1-8, 9-16, 17-23.
+    assert result.parts == 3 and len(bodies) == 3 and bodies[1].startswith("9. ") and bodies[2].startswith("17. ")
     assert result.provider_id == fake.requests[0].sid
 
 

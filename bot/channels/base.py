@@ -86,6 +86,10 @@ class OutgoingMessage:
     session_open: bool = True
     # Emergency advice: the web chat shows it apart, as an alert with numbers to tap.
     emergency: bool = False
+    # WhatsApp lists, in the recipient's language: the button that opens a list, and the text
+    # above a list that goes on from the one before (bot/channels/whatsapp_content.py).
+    list_label: str = ""
+    more_label: str = ""
     # A document that goes with the text (an e-prescription).
     document: OutgoingDocument | None = None
 

@@ -188,6 +188,7 @@ class Arrivals:
         self._arrived: dict[str, int] = {}
         self._noted = threading.local()
         self._listening = False
+        self.closed = False  # the process is stopping: no reader waits any more
 
     def after_commit(self, user: str) -> None:
         """Signal the user's readers once this thread's next transaction has committed."""
@@ -230,9 +231,19 @@ class Arrivals:
             return self._arrived[user]
 
     def wait(self, user: str, seen: int, timeout: float) -> None:
-        """Block until a watched user has an arrival after `seen`, or the timeout passes."""
+        """Block until a watched user has an arrival after `seen`, the timeout passes, or the process stops."""
         with self._changed:
-            self._changed.wait_for(lambda: self._arrived[user] != seen, timeout)
+            self._changed.wait_for(lambda: self._arrived[user] != seen or self.closed, timeout)
+
+    def close(self) -> None:
+        """Answer every waiting reader now, and let none wait again: the process is stopping.
+
+        waitress gives requests in flight 5 s to end when it stops; a web chat's long poll
+        would hold the stop (a deploy, a restart) for those 5 s, then be cut off.
+        """
+        with self._changed:
+            self.closed = True
+            self._changed.notify_all()
 
     def _listen(self) -> None:
         """Hear every commit of this process (installed on first use, not at import)."""
@@ -268,6 +279,6 @@ def wait_for_messages(
             seen = arrivals.count(user)
             messages, cursor = messages_after(db, user, cursor)
             remaining = deadline - time.monotonic()
-            if messages or remaining <= 0:
+            if messages or remaining <= 0 or arrivals.closed:
                 return messages, cursor
             arrivals.wait(user, seen, min(remaining, recheck_s))

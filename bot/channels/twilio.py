@@ -23,6 +23,7 @@ from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from bot.channels import whatsapp_content
 from bot.channels.base import (
     Ignored,
     InboundMessage,
@@ -43,6 +44,7 @@ from bot.channels.splitting import split_text
 from bot.outbox.template_keys import (
     WhatsAppTemplate,
     dlt_key,
+    find_whatsapp_template,
     load_sms_templates,
     load_whatsapp_templates,
 )
@@ -153,9 +155,11 @@ def parse_inbound(channel: str, params: Mapping[str, Any]) -> InboundMessage | I
         kind = "media"
     elif _one(params, "Latitude") or _one(params, "Longitude"):
         kind = "location"
-    elif _one(params, "ButtonPayload"):
-        # A template's quick-reply button: its id; its title also arrives as Body.
-        kind, choice = "choice", _one(params, "ButtonPayload").replace("\x00", "")[:64]  # type: ignore[union-attr]
+    elif pressed := (_one(params, "ButtonPayload") or _one(params, "ListId")):
+        # A reply button's id (ButtonPayload) or a list item's (ListId): the choice key it was
+        # sent with (bot/channels/whatsapp_content.py); its title also arrives as Body. A key
+        # from an older question is not among those offered now: the flow asks again.
+        kind, choice = "choice", pressed.replace("\x00", "")[:64]
     return InboundMessage(
         channel=channel,
         address=address,
@@ -213,17 +217,36 @@ def numbered(choices: Sequence[OutgoingChoice], start: int = 1) -> str:
     return "\n".join(f"{n}. {c.label}" for n, c in enumerate(choices, start))
 
 
+def whatsapp_requests(message: OutgoingMessage, contents: Mapping[str, WhatsAppTemplate]) -> list[dict[str, str]]:
+    """Return the Messages.json requests of an in-session WhatsApp message.
+
+    Choices go as reply buttons or lists (bot/channels/whatsapp_content.py) when `teleopd whatsapp
+    sync` has made the contents they need; otherwise, and for a message content cannot carry,
+    as numbered text.
+    """
+    parts = whatsapp_content.layout(message)
+    if parts is None or any(p.content is not None and p.content not in contents for p in parts):
+        return [{"body": body} for body in render_whatsapp(message)]
+    return [
+        {"body": p.body} if p.content is None
+        else {"content_sid": contents[p.content].content_sid, "content_variables": p.content_variables()}
+        for p in parts
+    ]
+
+
 def render_whatsapp(message: OutgoingMessage) -> list[str]:
     """Return the WhatsApp bodies of a message: its text, then its choices numbered 1, 2, …
 
-    At most 10 choices go with one message; the list goes on in the next message with the
-    numbers going on, so "11" still picks the 11th choice (flows/engine.resolve_choice).
+    At most 10 choices go with one message, shared out evenly (11 → 6 + 5, so "11. आयुष" never
+    arrives alone); the list goes on in the next message with the numbers going on, so "11"
+    still picks the 11th choice (flows/engine.resolve_choice).
     """
     bodies = split_body(message.text)
-    choices = message.choices
-    for first in range(0, len(choices), MAX_CHOICES_PER_MESSAGE):
-        block = numbered(choices[first:first + MAX_CHOICES_PER_MESSAGE], first + 1)
-        if first == 0 and bodies and body_units(f"{bodies[-1]}\n\n{block}") <= MAX_BODY_UNITS:
+    first = 0
+    for group in whatsapp_content.shared_out(message.choices, MAX_CHOICES_PER_MESSAGE) if message.choices else []:
+        block = numbered(group, first + 1)
+        at_start, first = first == 0, first + len(group)
+        if at_start and bodies and body_units(f"{bodies[-1]}\n\n{block}") <= MAX_BODY_UNITS:
             bodies[-1] = f"{bodies[-1]}\n\n{block}"
         else:
             bodies.extend(split_body(block))
@@ -323,7 +346,8 @@ class TwilioChannel:
         """Send one message, in as many Twilio messages as it takes, or raise a SendError."""
         detail: dict[str, str] = {}
         if self.name == WHATSAPP and not message.session_open:
-            template = self.whatsapp_templates.get(message.template or "")
+            # One template per (message, language): a Hindi patient gets the Hindi one, or SMS.
+            template = find_whatsapp_template(self.whatsapp_templates, message.template or "", message.language)
             if template is None:
                 raise NeedsFallback("outside the WhatsApp 24 h window, no template for this message", code="no_template")
             values = dict(message.variables)
@@ -331,18 +355,32 @@ class TwilioChannel:
             if missing:
                 log.error("WhatsApp template %s needs %s, which message %s does not have", template.content_sid, missing, message.template)
                 raise NeedsFallback("WhatsApp template variables do not match the message", code="template_variables")
-            variables = json.dumps({str(n): values[v] for n, v in enumerate(template.variables, 1)}, ensure_ascii=False)
+            # WhatsApp's template rules allow no line break, tab or run of spaces in a value
+            # (Meta's template guidelines; https://www.twilio.com/docs/api/errors/63040): a
+            # value (a doctor's advice may have lines) goes on one line.
+            variables = json.dumps({str(n): " ".join(values[v].split()) for n, v in enumerate(template.variables, 1)}, ensure_ascii=False)
             requests_ = [{"content_sid": template.content_sid, "content_variables": variables}]
             detail["content_sid"] = template.content_sid
         else:
-            requests_ = [{"body": body} for body in self.render(message)]
+            if self.name == WHATSAPP:
+                requests_ = whatsapp_requests(message, self.whatsapp_templates)
+                contents = dict.fromkeys(r["content_sid"] for r in requests_ if "content_sid" in r)
+                if contents:  # the buttons' or lists' content, for whoever reads the outbox row
+                    detail["content_sid"] = ",".join(contents)
+            else:
+                requests_ = [{"body": body} for body in self.render(message)]
             if not requests_:
                 raise PermanentError("nothing to send: empty message", code="empty")
             if self.name == WHATSAPP and message.document is not None:
                 # Twilio fetches the file from a public URL (MediaUrl; WhatsApp takes PDFs up to
                 # 100 MB, https://www.twilio.com/docs/whatsapp/guidance-whatsapp-media-messages);
                 # SMS carries the link in its text instead (no MMS in India).
-                requests_[-1]["media_url"] = [message.document.url]  # type: ignore[assignment]
+                # A content (buttons, a list) takes no media: the file then goes on its own after it.
+                media = {"media_url": [message.document.url]}
+                if "body" in requests_[-1]:
+                    requests_[-1].update(media)  # type: ignore[arg-type]
+                else:
+                    requests_.append(media)  # type: ignore[arg-type]
         if self.name == SMS and message.template:
             # Indian A2P SMS must match a DLT template (TRAI TCCCPR 2018), one per text: the
             # Hindi and English forms are two templates. Twilio's Messages API has no field for

@@ -16,6 +16,7 @@
 | reports.py | report |
 | templates.py | templates |
 | telegram.py | telegram set-webhook/poll |
+| whatsapp.py | whatsapp sync (Twilio's Content API: buttons, lists, templates) |
 | database.py | db upgrade |
 
 Every command module registers its parsers with an `add_..._parsers(commands)` function and

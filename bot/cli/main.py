@@ -12,6 +12,7 @@ Usage:
     teleopd worker-user add/list/disable/enable/remove/new-code   health workers, the same
     teleopd operator add/reset-password/remove/list    who signs in to the dashboard (prints a password)
     teleopd webchat list / teleopd webchat revoke CHAT  web chats beyond the local demo
+    teleopd whatsapp sync [--apply]                    WhatsApp buttons, lists and templates (Twilio Content API)
 
 Each command group is a module of its own (bot/cli/__init__.py lists them); this one only
 puts their parsers together, in the order `teleopd --help` lists them.
@@ -35,6 +36,7 @@ from bot.cli.staff import add_staff_parsers
 from bot.cli.telegram import add_telegram_parser
 from bot.cli.templates import add_templates_parser
 from bot.cli.webchats import add_webchat_parsers
+from bot.cli.whatsapp import add_whatsapp_parser
 from bot.platform.config import Settings, SettingsError
 from bot.platform.logs import configure_logging
 
@@ -74,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_parser(commands)
     add_templates_parser(commands)
     add_telegram_parser(commands)
+    add_whatsapp_parser(commands)
     add_db_parsers(commands)
     describe_subcommands(parser)
     return parser

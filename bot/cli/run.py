@@ -79,8 +79,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     log.info("dashboard at %s/dashboard (sign in as an operator: `teleopd operator add --name ...`)", base)
     _say_if_no_opd(services)
     # SIGTERM (a process manager stopping us) ends the server loop the way Ctrl-C does, so
-    # the in-process worker is stopped cleanly instead of leaving claimed rows behind.
-    signal.signal(signal.SIGTERM, _interrupt)
+    # the in-process worker is stopped cleanly instead of leaving claimed rows behind. Both
+    # first answer the web chats' long polls, which waitress would otherwise wait 5 s for.
+    signal.signal(signal.SIGTERM, _answer_long_polls_and_interrupt)
+    signal.signal(signal.SIGINT, _answer_long_polls_and_interrupt)
     try:
         server.run()
     finally:
@@ -104,7 +106,10 @@ def _say_if_no_opd(services: Any) -> None:
             log.warning("no OPD loaded: run `teleopd demo` or `teleopd opd add`")
 
 
-def _interrupt(signum: int, frame: object) -> None:
+def _answer_long_polls_and_interrupt(signum: int, frame: object) -> None:
+    from bot.channels.local import ARRIVALS
+
+    ARRIVALS.close()
     raise KeyboardInterrupt
 
 

@@ -93,7 +93,8 @@ def cmd_templates(settings: Settings, args: argparse.Namespace) -> int:
         if args.dlt:
             skeleton: dict[str, object] = {dlt_key(template_key(m), lang): "" for m in msgids for lang in LANGUAGES}
         else:
-            skeleton = {template_key(m): ("" if args.sms else {"content_sid": "HX…", "variables": []}) for m in msgids}
+            # WhatsApp: an empty entry asks `teleopd whatsapp sync` for the message's templates.
+            skeleton = {template_key(m): ("" if args.sms else {}) for m in msgids}
         print(json.dumps(skeleton, ensure_ascii=False, indent=2))
         return 0
     if args.dlt:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.channels.base import OutgoingChoice, OutgoingDocument, OutgoingMessage
+from bot.channels.whatsapp_content import MAX_LIST_ITEMS
 from bot.outbox.template_keys import template_key
 from bot.platform.i18n import Catalogs
 from flows.messages import reply_from_json, t
@@ -26,7 +27,7 @@ def translate(
     text = reply.sms if sms and reply.sms is not None else reply.text
     if document is not None:
         # The message names its document by a link made at sending time (flows/messages.py Attachment).
-        text = replace(text, params=tuple(sorted((*text.params, ("link", document.url)))))
+        text = replace(text, params=tuple(sorted((*(p for p in text.params if p[0] != "link"), ("link", document.url)))))
     return OutgoingMessage(
         text=catalogs.translate(text, lang),
         choices=tuple(OutgoingChoice(c.key, catalogs.format_value(c.label, lang)) for c in reply.choices),
@@ -37,5 +38,7 @@ def translate(
         variables=tuple((name, catalogs.format_value(value, lang)) for name, value in text.params),
         session_open=session_open,
         emergency=reply.emergency,
+        list_label=catalogs.translate(t("Choose"), lang) if reply.choices else "",
+        more_label=catalogs.translate(t("More choices:"), lang) if len(reply.choices) > MAX_LIST_ITEMS else "",
         document=document,
     )

@@ -42,6 +42,8 @@ class Settings:
     twilio_voice_from: str | None = None
     twilio_missed_call_number: str | None = None
     twilio_api_url: str | None = None
+    # Replaces https://content.twilio.com for `teleopd whatsapp sync` (tests: the fake API).
+    twilio_content_api_url: str | None = None
     redis_url: str | None = None
     video_base_url: str = DEFAULT_VIDEO_BASE_URL
     default_language: str = "en"
@@ -57,6 +59,9 @@ class Settings:
     # How long a token with danger signs may wait uncalled before every on-duty doctor who can
     # see it (its OPD's, the round-the-clock OPDs') is pinged and the dashboard shows it (issue 16).
     danger_escalation_minutes: int = 10
+    # How long a follow-up waits for its own doctor who is off duty (since they went off and
+    # since its session began) before any doctor of the OPD may call it (bot/services/desk.py).
+    follow_up_grace_minutes: int = 30
     # Send rates (PROVIDERS.md §A5, §B7): Telegram's ~30 messages/s per bot; each Twilio
     # sender's MPS as configured on the account (10 for WhatsApp, 1 for an SMS long code).
     telegram_mps: int = 30

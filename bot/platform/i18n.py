@@ -23,7 +23,7 @@ from babel.support import NullTranslations, Translations
 import locales
 from bot.platform.clock import IST
 from flows.engine import LANGUAGES
-from flows.messages import ByLanguage, Text, TimeOfDay
+from flows.messages import ByLanguage, Lines, Text, TimeOfDay
 
 DOMAIN = "messages"
 # Babel locales for formatting: Indian English and Hindi both group digits the Indian way
@@ -102,6 +102,8 @@ class Catalogs:
         locale = BABEL_LOCALE.get(lang, "en_IN")
         if isinstance(value, tuple):
             return ", ".join(self.format_value(v, lang) for v in value)
+        if isinstance(value, Lines):
+            return "\n".join(self.format_value(v, lang) for v in value.items)
         if isinstance(value, Text):
             return self.translate(value, lang)
         if isinstance(value, ByLanguage):

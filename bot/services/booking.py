@@ -10,6 +10,7 @@ number back: numbers start at 1, have no gaps and never pass the capacity.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import statistics
 
@@ -26,6 +27,11 @@ from bot.services.calendar import (
     upcoming_sessions,
 )
 from bot.services.calls import cancel_token
+from bot.services.desk import (
+    DEFAULT_FOLLOW_UP_GRACE,
+    unwatch_follow_up,
+    watch_follow_up,
+)
 from bot.services.identities import dialect_insert
 from bot.services.pings import pings_for
 from bot.store.models import (
@@ -128,16 +134,27 @@ def token_info(session: DbSession, token: Token, now: dt.datetime) -> TokenInfo:
         priority=token.priority,
         status=token.status,
         today=token.day == now.astimezone(IST).date(),
+        follow_up_doctor=_doctor_name(session, token.doctor_id),
     )
+
+
+def _doctor_name(session: DbSession, doctor_id: int | None) -> str:
+    person = session.get(Person, doctor_id) if doctor_id is not None else None
+    return person.name if person is not None else ""
 
 
 class BookingRecords:
     """Bookings for the person behind one identity, inside the caller's transaction."""
 
-    def __init__(self, session: DbSession, identity: Identity, now: dt.datetime, patient: Person | None = None):
+    def __init__(
+        self, session: DbSession, identity: Identity, now: dt.datetime, patient: Person | None = None,
+        follow_up_grace: dt.timedelta = DEFAULT_FOLLOW_UP_GRACE,
+    ):
         self.session = session
         self.identity = identity
         self.now = now
+        # How long a moved follow-up waits for its own doctor who is away (bot/services/desk.py).
+        self.follow_up_grace = follow_up_grace
         # Who books, when not the identity's own person: a walk-in whose number's texts
         # already reach someone else registered on it (bot/services/walkins.py).
         self.patient = patient
@@ -288,6 +305,7 @@ class BookingRecords:
         if token is None:
             return BookingResult(BookingOutcome.NO_SESSION)
         old_opd, person_id, intake, priority, status = token.opd_id, token.person_id, token.intake, token.priority, token.status
+        follow_up_doctor, follows = token.doctor_id, (intake or {}).get("follow_up_of")
         token.status = TokenStatus.CANCELLED
         token.cancelled_at = self.now
         self.session.flush()
@@ -297,6 +315,14 @@ class BookingRecords:
             # Nothing to move to: keep the old token as it was.
             token.status, token.cancelled_at = status, None
             self.session.flush()
+        elif follow_up_doctor is not None and result.token is not None:
+            # A follow-up moved is still that doctor's follow-up.
+            moved = self.session.get(Token, result.token.id)
+            assert moved is not None
+            moved.doctor_id, moved.intake = follow_up_doctor, {**(moved.intake or {}), "follow_up_of": follows}
+            unwatch_follow_up(self.session, token.id)
+            watch_follow_up(self.session, moved, self.now, self.follow_up_grace)
+            result = dataclasses.replace(result, token=token_info(self.session, moved, self.now))
         return result
 
 

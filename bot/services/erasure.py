@@ -50,6 +50,7 @@ from bot.store.models import (
 )
 from flows.ports import Cancelled
 from flows.steps import visit
+from flows.steps.doctor import HISTORY_ADVICE_MAX, HISTORY_NOTE_MAX, shortened
 
 log = logging.getLogger(__name__)
 
@@ -176,11 +177,13 @@ def _personal_values(session: Session, people: list[Person], person_ids: list[in
         values |= {v for k, v in (intake or {}).items() if k in OWN_WORDS and isinstance(v, str)}
     for notes, advice in session.execute(select(Consultation.notes, Consultation.advice).where(Consultation.patient_id.in_(person_ids))):
         values |= {*notes.splitlines(), *advice.splitlines()}
+        # As later summaries list them (flows/steps/doctor.py): on one line, cut at a word.
+        values |= {shortened(notes, HISTORY_NOTE_MAX).removesuffix("…"), shortened(advice, HISTORY_ADVICE_MAX).removesuffix("…")}
     # Short values ("5", "f") would blank unrelated words.
     return {v.strip() for v in values if v and len(v.strip()) >= 3}
 
 
-def _redacted(value: object, values: set[str]) -> object:
+def _redacted(value: object, values: list[str]) -> object:
     if isinstance(value, str):
         for personal in values:
             value = value.replace(personal, REDACTED)
@@ -207,7 +210,8 @@ def _redact_staff_messages(session: Session, people: list[Person], person_ids: l
     since = session.scalar(select(func.min(Token.created_at)).where(Token.person_id.in_(person_ids)))
     if not workers and (not doctors or since is None):
         return
-    values = _personal_values(session, people, person_ids)
+    # Longest first: a shortened advice holds its lines, and must go whole before they do.
+    values = sorted(_personal_values(session, people, person_ids), key=len, reverse=True)
     told = [OutboxMessage.identity_id.in_(workers)]
     if doctors and since is not None:
         told.append(and_(OutboxMessage.identity_id.in_(select(Identity.id).where(Identity.person_id.in_(doctors))), OutboxMessage.created_at >= since))

@@ -13,6 +13,11 @@ OPD's and the round-the-clock OPDs' doctors, busy, on a break or muted alike —
 and the operators' dashboard lists it under "Now" (`unserved_danger`) until a doctor calls it:
 the coordinators have no chat of their own.
 
+A follow-up token is its own doctor's; when that doctor is off duty it becomes every OPD
+doctor's after a grace period (bot/services/desk.py callable_by). Its timer (`watch_follow_up`,
+set when it is booked and when its doctor goes off duty) fires then, and if the token still
+waits and its doctor is still away, the OPD's free doctors are pinged as for a booking.
+
 What is said is built by the flows (flows/steps/pings.py) from the facts returned here.
 """
 
@@ -28,6 +33,11 @@ from bot.outbox.enqueue import apply_notices
 from bot.outbox.timers import TimerStatus
 from bot.services.calendar import calling_days, round_the_clock
 from bot.services.calls import doctor_party
+from bot.services.desk import (
+    DEFAULT_FOLLOW_UP_GRACE,
+    FOLLOW_UP_TIMER,
+    open_to_any_doctor,
+)
 from bot.store.models import (
     Doctor,
     DoctorOpd,
@@ -62,8 +72,9 @@ def queue_counts(session: Session, opd: Opd, now: dt.datetime) -> tuple[int, int
     return len(flags), sum(1 for found in flags if found)
 
 
-def pings_for(session: Session, token: Token, now: dt.datetime) -> tuple[Ping, ...]:
-    """Return the doctors to ping about a token that has just joined the queue, and mark them pinged."""
+def pings_for(session: Session, token: Token, now: dt.datetime, anyone: bool = False) -> tuple[Ping, ...]:
+    """Return the doctors to ping about a token that has just joined the queue (or, anyone, a follow-up now
+    open to every doctor of the OPD), and mark them pinged."""
     opd = token.opd
     query = (
         select(Doctor.person_id)
@@ -77,7 +88,7 @@ def pings_for(session: Session, token: Token, now: dt.datetime) -> tuple[Ping, .
         )
         .order_by(Doctor.person_id)
     )
-    if token.doctor_id is not None:  # a follow-up waits for its own doctor only
+    if token.doctor_id is not None and not anyone:  # a follow-up waits for its own doctor only
         query = query.where(Doctor.person_id == token.doctor_id)
     candidates = list(session.scalars(query))
     if not candidates:
@@ -157,8 +168,24 @@ def unserved_danger(session: Session, now: dt.datetime) -> tuple[Unserved, ...]:
     return tuple(_unserved(token, now) for token in tokens)
 
 
+def on_follow_up_open(session: Session, timer: Timer, now: dt.datetime) -> list[Notice]:
+    """A follow-up's grace is up: if it still waits and its doctor is still away, ping the OPD's free doctors, who may call it now."""
+    payload = timer.payload or {}
+    token = session.get(Token, int(payload.get("token", 0)), with_for_update=True, populate_existing=True)
+    grace = dt.timedelta(seconds=int(payload.get("grace_seconds", DEFAULT_FOLLOW_UP_GRACE.total_seconds())))
+    if token is None or token.status != TokenStatus.WAITING or token.doctor_id is None or token.day not in calling_days(token.opd, now):
+        return []  # called, cancelled or erased meanwhile, or its doctor's own for good
+    if not open_to_any_doctor(session, token, now, grace):
+        return []  # its doctor came back on duty (going off again sets a new timer)
+    return ping_flow.pinged(pings_for(session, token, now, anyone=True))
+
+
 def _applied(session: Session, timer: Timer, now: dt.datetime) -> None:
     apply_notices(session, on_danger_escalation(session, timer, now), now)
 
 
-TIMER_HANDLERS = {ping_flow.ESCALATION_TIMER: _applied}
+def _follow_up_applied(session: Session, timer: Timer, now: dt.datetime) -> None:
+    apply_notices(session, on_follow_up_open(session, timer, now), now)
+
+
+TIMER_HANDLERS = {ping_flow.ESCALATION_TIMER: _applied, FOLLOW_UP_TIMER: _follow_up_applied}

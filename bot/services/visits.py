@@ -19,6 +19,7 @@ from bot.services.calls import (
     end_without_doctor,
     locked_consultation,
 )
+from bot.services.desk import DEFAULT_FOLLOW_UP_GRACE, watch_follow_up
 from bot.store.models import (
     Consultation,
     ConsultationOutcome,
@@ -52,10 +53,11 @@ def record_joining(session: Session, consultation: Consultation | None, now: dt.
 class VisitRecords:
     """A patient's side of consultations, inside the caller's transaction."""
 
-    def __init__(self, session: Session, identity: Identity, now: dt.datetime):
+    def __init__(self, session: Session, identity: Identity, now: dt.datetime, follow_up_grace: dt.timedelta = DEFAULT_FOLLOW_UP_GRACE):
         self.session = session
         self.identity = identity
         self.now = now
+        self.follow_up_grace = follow_up_grace
 
     def _mine(self, consultation_id: int) -> Consultation | None:
         consultation = locked_consultation(self.session, consultation_id)
@@ -98,7 +100,7 @@ class VisitRecords:
             return None
         today = self.now.astimezone(IST).date()
         opd = consultation.token.opd
-        bookings = BookingRecords(self.session, self.identity, self.now)
+        bookings = BookingRecords(self.session, self.identity, self.now, follow_up_grace=self.follow_up_grace)
         for session_ in upcoming_sessions(opd, self.now):
             if session_.day <= today:
                 continue
@@ -109,5 +111,7 @@ class VisitRecords:
                 if token is not None:
                     token.doctor_id = consultation.doctor_id
                     token.intake = {**(token.intake or {}), "follow_up_of": consultation.id}
+                    # If that doctor is away when its session comes, the OPD's other doctors hear of it.
+                    watch_follow_up(self.session, token, self.now, self.follow_up_grace)
                 return session_.day
         return None

@@ -70,6 +70,8 @@ class TokenInfo:
     priority: bool
     status: str
     today: bool
+    # A follow-up: the doctor it waits for ("" for a token any doctor calls).
+    follow_up_doctor: str = ""
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,30 @@ class Cancelled:
 
 
 @dataclass(frozen=True)
+class PastConsultation:
+    """One of the patient's own earlier consultations, as the doctor's summary lists it.
+
+    It holds the doctors' private notes: only a doctor's summary (flows/steps/doctor.py) may show
+    it, never a message to the patient or their health worker.
+    """
+
+    day: dt.date  # India's date of the call
+    doctor: str
+    advice: str
+    notes: str
+    red_flags: tuple[str, ...] = ()
+    referred: bool = False
+
+
+@dataclass(frozen=True)
+class FollowUpOf:
+    """The consultation a follow-up token was booked after: whose it was, and when."""
+
+    doctor: str
+    day: dt.date  # India's date
+
+
+@dataclass(frozen=True)
 class ConsultationView:
     """A consultation as the doctor sees it: the patient's summary and the room."""
 
@@ -147,6 +171,10 @@ class ConsultationView:
     clinic: str = ""
     # Set by Desk.call_next on the call it has just made (None when it hands back the open one).
     call: NewCall | None = None
+    # The patient's last earlier consultations, newest first (doctors only: private notes).
+    history: tuple[PastConsultation, ...] = ()
+    # For a follow-up token: the consultation it follows.
+    follow_up_of: FollowUpOf | None = None
 
 
 @dataclass(frozen=True)

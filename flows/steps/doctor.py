@@ -14,8 +14,14 @@ Words work in English and Hindi as well as the buttons: "free"/"next"/"खाल
 from __future__ import annotations
 
 from flows.engine import Answer, Step, Turn, choose_again
-from flows.messages import ByLanguage, Choice, Reply, Text, t
-from flows.ports import ConsultationView, DoctorState, DoctorView, VisitOutcome
+from flows.messages import ByLanguage, Choice, Lines, Reply, Text, t
+from flows.ports import (
+    ConsultationView,
+    DoctorState,
+    DoctorView,
+    PastConsultation,
+    VisitOutcome,
+)
 from flows.steps import visit
 from flows.steps.danger_words import danger_signs
 from flows.understanding.text import fold, normalize_lines, truncate
@@ -33,6 +39,10 @@ UNMUTE_WORDS = ("unmute", "unmute pings", "pings on", "ping chalu", "पिं�
 # advice, sent to the patient word for word when the consultation ends.
 NOTE_PREFIXES = ("note:", "notes:", "नोट:", "note -", "नोट -")
 ADVICE_MAX = 4000
+# The summary is read on a phone: each earlier consultation takes a line or two, its advice and
+# notes cut at a word with "…" (the whole record stays in the log).
+HISTORY_ADVICE_MAX = 80
+HISTORY_NOTE_MAX = 60
 
 
 def _label(view: ConsultationView) -> Text:
@@ -48,11 +58,57 @@ def summary(view: ConsultationView) -> Text:
     return t(
         "{token}\nPatient: {name}, {age}, {sex}, {state}\nSymptoms: {symptoms}\nIn their words: {words}\n"
         "Since: {duration}. Severity: {severity}\nDanger signs: {flags}\nEarlier consultations: {earlier}\nVideo room: {room}",
-        token=_label(view), name=view.patient_name, age=view.age, sex=SEX.get(view.sex, view.sex), state=_where(view),
+        token=_heading(view), name=view.patient_name, age=view.age, sex=SEX.get(view.sex, view.sex), state=_where(view),
         symptoms=symptoms, words=view.own_words or "-", duration=view.duration or "-",
         severity=SEVERITY.get(view.severity, "-"), flags=danger_signs(view.red_flags),
-        earlier=view.earlier_consultations, room=view.room_url,
+        earlier=_earlier(view), room=view.room_url,
     )
+
+
+def _heading(view: ConsultationView) -> Text | Lines:
+    """Return the token's line, and for a follow-up whose consultation it follows."""
+    if view.follow_up_of is None:
+        return _label(view)
+    follows = view.follow_up_of
+    return Lines((_label(view), t("Follow-up of Dr. {doctor}'s consultation on {date}", doctor=follows.doctor, date=follows.day)))
+
+
+def _earlier(view: ConsultationView) -> int | Lines:
+    """Return how many consultations the patient had before, then the last ones (newest first), a line or two each."""
+    if not view.history:
+        return view.earlier_consultations
+    return Lines((view.earlier_consultations, *(line for past in view.history for line in _past(past))))
+
+
+def _past(past: PastConsultation) -> tuple[Text, ...]:
+    """Return one earlier consultation: date, doctor and advice; then the danger signs it had and its private note, if any."""
+    advice = shortened(past.advice, HISTORY_ADVICE_MAX) or "-"
+    head = (
+        t("• {date}, Dr. {doctor} (referred): {advice}", date=past.day, doctor=past.doctor, advice=advice)
+        if past.referred
+        else t("• {date}, Dr. {doctor}: {advice}", date=past.day, doctor=past.doctor, advice=advice)
+    )
+    note = shortened(past.notes, HISTORY_NOTE_MAX)
+    signs = danger_signs(past.red_flags)
+    if note and signs != "-":
+        return head, t("Danger signs then: {flags}. Private note: {note}", note=note, flags=signs)
+    if note:
+        return head, t("Private note: {note}", note=note)
+    if signs != "-":
+        return head, t("Danger signs then: {flags}", flags=signs)
+    return (head,)
+
+
+def shortened(text: str, limit: int) -> str:
+    """Return text on one line (its lines joined with " / "), cut at a word with "…" past limit characters."""
+    flat = " / ".join(line.strip() for line in text.splitlines() if line.strip())
+    if len(flat) <= limit:
+        return flat
+    cut = truncate(flat, limit - 1)
+    space = cut.rfind(" ")
+    if space >= limit // 2:  # a word boundary not too far back; a long word is cut inside
+        cut = cut[:space]
+    return cut.rstrip(" /,.;:-") + "…"
 
 
 def _where(view: ConsultationView) -> Text | ByLanguage:

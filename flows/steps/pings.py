@@ -13,7 +13,7 @@ import datetime as dt
 
 from flows.messages import ByLanguage, Reply, Text, t, tn
 from flows.notices import Notice, Notify, ScheduleTimer
-from flows.ports import BookingOutcome, BookingResult, Party
+from flows.ports import BookingOutcome, BookingResult, Party, Ping
 from flows.steps.danger_words import danger_signs
 
 ESCALATION_TIMER = "danger_escalation"
@@ -38,7 +38,7 @@ def ping_notices(result: BookingResult, now: dt.datetime, escalation_minutes: in
     """Return the pings a booking sends, and for a danger sign in a live queue the escalation timer."""
     if result.outcome is not BookingOutcome.BOOKED or result.token is None or not result.joined_queue:
         return []
-    notices: list[Notice] = [Notify(ping.doctor.identity_id, Reply(ping_text(ping.opd_name, ping.waiting, ping.danger))) for ping in result.pings]
+    notices: list[Notice] = pinged(result.pings)
     if result.token.priority:
         # Red-flag tokens are booked with priority (DESIGN.md "Safety"): if no doctor has called
         # this one in N minutes, everyone who can see it is told (bot/services/pings.py).
@@ -49,6 +49,11 @@ def ping_notices(result: BookingResult, now: dt.datetime, escalation_minutes: in
             )
         )
     return notices
+
+
+def pinged(pings: tuple[Ping, ...]) -> list[Notice]:
+    """Return a ping to each doctor named."""
+    return [Notify(ping.doctor.identity_id, Reply(ping_text(ping.opd_name, ping.waiting, ping.danger))) for ping in pings]
 
 
 def escalation_text(number: int, opd: ByLanguage, red_flags: tuple[str, ...], minutes: int) -> Text:

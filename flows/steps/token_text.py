@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Any
 
 from flows.engine import Turn
-from flows.messages import Text, TimeOfDay, sms, t, tn
+from flows.messages import Lines, ParamValue, Text, TimeOfDay, sms, t, tn
 from flows.ports import TokenInfo
 
 
@@ -34,12 +34,19 @@ def token_wait(token: TokenInfo) -> Text:
     return tn("about {count} minute", "about {count} minutes", token.wait_minutes)
 
 
+def whose(token: TokenInfo, value: ParamValue) -> ParamValue:
+    """Return a value of the token's message, and under it, for a follow-up, whose follow-up it is."""
+    if not token.follow_up_doctor:
+        return value
+    return Lines((value, t("Follow-up with Dr. {doctor}", doctor=token.follow_up_doctor)))
+
+
 def say_token(turn: Turn, token: TokenInfo, new: bool) -> None:
     """Tells the patient their token plainly: OPD, number, date, place in the queue, wait."""
     if token.priority:
         turn.say(t("Because of the danger signs you told us about, you will be seen first."))
     params: dict[str, Any] = dict(
-        opd=token.opd_name,
+        opd=whose(token, token.opd_name),
         number=token.number,
         name=token.patient_name,
         when=token_when(token, turn.now),

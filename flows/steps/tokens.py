@@ -10,7 +10,7 @@ from flows.ports import BookingOutcome, TokenInfo
 from flows.steps import visit
 from flows.steps.call_state import tell_call_over
 from flows.steps.questions import NO_WORDS, YES_WORDS
-from flows.steps.token_text import say_token, token_wait, token_when
+from flows.steps.token_text import say_token, token_wait, token_when, whose
 
 
 def tell_status(turn: Turn) -> None:
@@ -51,7 +51,7 @@ def _token_status(token: TokenInfo, now: dt.datetime) -> Reply:
     return Reply(
         t(
             "Token {number}, {opd}, for {name}: {when}.\nPlace in the queue: {position}. Estimated wait: {wait}.",
-            number=token.number, opd=token.opd_name, name=token.patient_name, when=token_when(token, now),
+            number=token.number, opd=token.opd_name, name=token.patient_name, when=whose(token, token_when(token, now)),
             position=token.position, wait=token_wait(token),
         ),
         sms=(

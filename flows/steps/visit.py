@@ -114,14 +114,15 @@ def prescription(consultation_id: int, doctor: str) -> Reply:
     """Return the e-prescription of a finished consultation: the PDF where the channel carries files, its link everywhere.
 
     `{link}` is filled when the message is sent, with the signed link the runtime makes
-    (bot/services/prescriptions.py); the PDF goes with it as a document or media.
+    (bot/services/prescriptions.py); the PDF goes with it as a document or media. Until then it
+    is empty, so the message reads whole wherever it is shown unsent.
     """
     return Reply(
         t("Your e-prescription from Dr. {doctor} (PDF). Show it at a pharmacy or hospital. It can be downloaded for 7 days: {link}",
-          doctor=doctor),
+          doctor=doctor, link=""),
         kind="push",
         # No doctor's name: a name can be 120 characters, and the link must fit 2 segments beside it.
-        sms=sms("Your e-prescription from the doctor: {link}"),
+        sms=sms("Your e-prescription from the doctor: {link}", link=""),
         attachment=Attachment("prescription", consultation_id),
     )
 

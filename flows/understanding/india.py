@@ -189,9 +189,11 @@ def state_by_code(code: str) -> StateUT | None:
     return _index().by_code.get(wanted)
 
 
-def state_menu_lines(lang: str) -> list[str]:
+@cache
+def state_menu_lines(lang: str) -> tuple[str, ...]:
     """Return the numbered menu lines ("1. Andaman and Nicobar Islands", ...) in lang."""
-    return [f"{number}. {state.name(lang)}" for number, state in enumerate(states(lang), start=1)]
+    # Cached as states() is: the state step lays out the menu in both scripts on every wrong answer.
+    return tuple(f"{number}. {state.name(lang)}" for number, state in enumerate(states(lang), start=1))
 
 
 def _by_number(cleaned: str, folded: str, lang: str) -> StateUT | None:

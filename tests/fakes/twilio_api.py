@@ -6,6 +6,7 @@
         fake.requests            # every Messages.json request: form params and arrival times
         fake.fail_next(2, 429)   # the next two requests get 429 / 20429
         fake.fail_recipient("+919000000001", 21610)
+        client.content.base_url = fake.url   # the Content API too: fake.content (tests/fakes/twilio_content.py)
 
 Run alone for benchmarks: python -m tests.fakes.twilio_api --port 8089 [--account-sid AC… --auth-token …]
 and read or steer it over HTTP: GET /_fake/stats (request count, counts per recipient, max
@@ -38,6 +39,7 @@ from urllib.parse import parse_qsl, urlencode
 from twilio.request_validator import RequestValidator
 
 from tests.fakes.twilio_calls import CALLS, create_call
+from tests.fakes.twilio_content import ContentStore
 
 _MESSAGES = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/Messages\.json$")
 
@@ -96,6 +98,7 @@ class FakeTwilio:
         self.auth_token = auth_token
         self.body_limit = body_limit
         self.state = _State()
+        self.content = ContentStore(account_sid)  # the Content API (tests/fakes/twilio_content.py)
         self._server = ThreadingHTTPServer((host, port), _handler(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -151,6 +154,7 @@ class FakeTwilio:
             self.state.recipients.clear()
             self.state.messages.clear()
             self.state.calls.clear()
+        self.content.reset()
 
     # --- what was asked -------------------------------------------------------------------
 
@@ -272,6 +276,13 @@ class FakeTwilio:
                 self.state.messages[str(sid)] = {**payload, "status_callback": params.get("StatusCallback")}
         return status, payload
 
+    def _content(self, method: str, raw_path: str, auth: str | None, body: bytes) -> tuple[int, object]:
+        """Answer a Content API request (content.twilio.com, pointed here by the client's content.base_url)."""
+        if not self._authorized(auth):
+            return 401, _error(20003, 401, "Authenticate")
+        path, _, query = raw_path.partition("?")
+        return self.content.answer(method, path, query, body, self.url)
+
     def _authorized(self, auth: str | None) -> bool:
         if not auth or not auth.startswith("Basic "):
             return False
@@ -307,6 +318,9 @@ class FakeTwilio:
             return 400, _error(21602, 400, "Message body is required.")
         if len(body.encode("utf-16-le")) // 2 > self.body_limit:
             return 400, _error(21617, 400, ERRORS[21617][1])
+        refused = self.content.check_message(params) if params.get("ContentSid") else None
+        if refused is not None:
+            return refused
         return 201, self._message(params)
 
     def _message(self, params: dict[str, str]) -> dict[str, object]:
@@ -371,6 +385,8 @@ def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
                 self._reply(200, fake.stats())
             elif self.path.split("?", 1)[0] == "/_fake/arrivals":
                 self._reply(200, fake.arrivals())  # type: ignore[arg-type]
+            elif self.path.startswith("/v1/Content"):
+                self._reply(*fake._content("GET", self.path, self.headers.get("Authorization"), b""))  # type: ignore[arg-type]
             else:
                 self._reply(404, _error(20404, 404, "The requested resource was not found"))
 
@@ -381,10 +397,16 @@ def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
             if path.startswith("/_fake/"):
                 self._reply(*_control(fake, path, body))
                 return
+            if path.startswith("/v1/Content"):
+                self._reply(*fake._content("POST", self.path, self.headers.get("Authorization"), body))  # type: ignore[arg-type]
+                return
             self._reply(*fake._answer(path, self.headers.get("Authorization"), body))
 
-        def _reply(self, status: int, payload: dict[str, object] | list[object]) -> None:
-            data = json.dumps(payload).encode()
+        def do_DELETE(self) -> None:  # noqa: N802
+            self._reply(*fake._content("DELETE", self.path, self.headers.get("Authorization"), b""))  # type: ignore[arg-type]
+
+        def _reply(self, status: int, payload: dict[str, object] | list[object] | None) -> None:
+            data = b"" if payload is None else json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
