@@ -151,9 +151,11 @@ def test_the_pdf_reaches_telegram_as_a_document(world: World) -> None:
 def test_the_pdf_reaches_whatsapp_as_media_served_by_teleopd(world: World) -> None:
     row = _send_prescription(world, "whatsapp", WHATSAPP)
     assert row.status == OutboxStatus.SENT, (row.error_code, row.error)
-    [sent] = [m for m in world.twilio.sent() if m.get("To") == WHATSAPP]
-    link = sent["MediaUrl"]
-    assert link.startswith(f"{PUBLIC}/rx/") and link in sent["Body"]
+    # The text with its link, then the file alone: Twilio sets no caption on a WhatsApp document.
+    text, media = [m for m in world.twilio.sent() if m.get("To") == WHATSAPP]
+    link = media["MediaUrl"]
+    assert link.startswith(f"{PUBLIC}/rx/") and link in text["Body"] and "MediaUrl" not in text
+    assert not media.get("Body")
     # What Twilio fetches from that URL: the PDF, never kept by a proxy.
     answer = _get(world, link)
     assert answer.status_code == 200

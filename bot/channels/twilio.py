@@ -372,15 +372,12 @@ class TwilioChannel:
             if not requests_:
                 raise PermanentError("nothing to send: empty message", code="empty")
             if self.name == WHATSAPP and message.document is not None:
-                # Twilio fetches the file from a public URL (MediaUrl; WhatsApp takes PDFs up to
-                # 100 MB, https://www.twilio.com/docs/whatsapp/guidance-whatsapp-media-messages);
-                # SMS carries the link in its text instead (no MMS in India).
-                # A content (buttons, a list) takes no media: the file then goes on its own after it.
-                media = {"media_url": [message.document.url]}
-                if "body" in requests_[-1]:
-                    requests_[-1].update(media)  # type: ignore[arg-type]
-                else:
-                    requests_.append(media)  # type: ignore[arg-type]
+                # Twilio fetches the file from a public URL, checks its Content-Type and takes PDFs
+                # up to 16 MB, but sets no caption on a document
+                # (https://www.twilio.com/docs/whatsapp/guidance-whatsapp-media-messages): the
+                # text goes first, then the file in a message of its own. SMS carries the link
+                # in its text instead (no MMS in India).
+                requests_.append({"media_url": [message.document.url]})  # type: ignore[dict-item]
         if self.name == SMS and message.template:
             # Indian A2P SMS must match a DLT template (TRAI TCCCPR 2018), one per text: the
             # Hindi and English forms are two templates. Twilio's Messages API has no field for
