@@ -224,7 +224,7 @@ def test_the_pdf_prints_the_registration_number_once_it_is_on_file(world: World)
 
 
 def test_after_the_patient_erases_their_data_the_prescription_is_gone(world: World) -> None:
-    """Last in this module: it erases the patient. No copy of the PDF is kept, so none is left to serve or send."""
+    """Last in this module: it erases the patient. No copy of the PDF is stored, so none is left to serve or send."""
     link = world.services.prescriptions.link(world.consultation_id, "hi")  # type: ignore[union-attr]
     documents_before = len(world.telegram.documents())
     with world.services.db.write() as session:

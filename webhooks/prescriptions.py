@@ -5,7 +5,8 @@ MediaUrl) and SMS (the patient opens it). A link that was altered, is not ours o
 gets a short page in the reader's language saying what to do, never an error trace; a
 prescription that is gone (the patient erased their data) is answered the same way. The PDF
 is drawn from the consultation on each request (bot/services/prescription_pdf.py, about a
-tenth of a second of CPU): Twilio fetches it once, a patient a few times; no copy is kept.
+tenth of a second of CPU, the last few kept in memory): Twilio fetches it once, a patient a
+few times; no copy is stored.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ The doctor's DONE queues a message with the prescription attached (flows/steps/v
 prescription); the outbox worker makes the document when it sends it (bot/outbox/documents.py):
 Telegram gets the PDF's bytes, WhatsApp a MediaUrl and SMS a short link, both the same
 signed, expiring URL served by teleopd (webhooks/prescriptions.py). No copy of the PDF is
-kept: it is drawn from the consultation each time, so erasing the patient (bot/services/
-erasure.py) leaves nothing behind, and a follow-up booked later shows on the next download.
+stored (a process keeps its last few in memory): it is drawn from the consultation, so
+erasing the patient (bot/services/erasure.py) leaves nothing behind, and a follow-up booked
+later shows on the next download.
 
 The link is `<TELEOPD_PUBLIC_URL>/rx/<consultation>.<language>.<timestamp>.<signature>`:
 itsdangerous's TimestampSigner (HMAC-SHA1, the key TELEOPD_SECRET_KEY or the one kept in the
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from functools import lru_cache
 
 from itsdangerous import BadSignature, TimestampSigner
 from sqlalchemy import select
@@ -48,6 +50,8 @@ LINK_PATH = "/rx/"
 # Separates the salt's purpose from every other use of the same key (operators' cookies).
 LINK_SALT = "teleopd.prescription.link"
 PRESCRIPTION = "prescription"  # the attachment kind flows/steps/visit.py names
+# PDFs kept per process (about 30 kB each; see Prescriptions.__init__).
+PDF_CACHE = 32
 
 
 class LinkError(Exception):
@@ -110,6 +114,10 @@ class Prescriptions:
         self.public_url = (public_url or "").rstrip("/")
         self._key = secret_key
         self._lock = threading.Lock()
+        # The last few PDFs made, by their very facts: a link opened again (a patient's
+        # reload, Twilio's fetch after the worker's send) costs no second drawing, and
+        # anything that changes (a registration number, an erasure) is a new key or none.
+        self._render = lru_cache(maxsize=PDF_CACHE)(lambda facts, lang: render_pdf(facts, catalogs, lang))
 
     def _signer(self) -> TimestampSigner:
         with self._lock:
@@ -125,7 +133,7 @@ class Prescriptions:
 
     def pdf(self, facts: PrescriptionFacts, lang: str) -> bytes:
         """Return the prescription's PDF in a language."""
-        return render_pdf(facts, self.catalogs, lang)
+        return self._render(facts, lang)  # type: ignore[no-any-return]
 
     def filename(self, facts: PrescriptionFacts) -> str:
         """Return the PDF's file name."""
