@@ -22,7 +22,7 @@ from bot.platform.i18n import Catalogs
 from bot.runtime import Services
 from bot.store.models import Consultation, Conversation, Identity, OutboxMessage, Timer
 from flows.engine import LANGUAGES, State
-from flows.messages import ByLanguage, Reply, reply_to_json, t
+from flows.messages import Attachment, ByLanguage, Reply, reply_to_json, t
 from flows.notices import CancelTimer, MoveConversation, Notify, ScheduleTimer
 from flows.ports import (
     CallEnded,
@@ -232,8 +232,11 @@ def test_a_walk_ins_health_worker_gets_the_room_at_the_call_and_the_advice_word_
     [at_the_call] = [n for n in chat.notices if isinstance(n, Notify) and n.identity_id == WORKER]
     desk.consultation = dataclasses.replace(desk.consultation, call=None)  # type: ignore[arg-type]
     chat.send(WORDS[lang]["done"])
-    [advice] = [n for n in chat.notices if isinstance(n, Notify) and n.identity_id == WORKER]
+    # The advice word for word, then the prescription to print at the clinic.
+    [advice, prescription] = [n for n in chat.notices if isinstance(n, Notify) and n.identity_id == WORKER]
     assert advice == Notify(WORKER, worker_advice(1, "Sunita Devi", DOCTOR, WALK_IN_ADVICE[lang]), exact=True)
+    assert prescription == Notify(WORKER, visit.worker_prescription(7, 1, "Sunita Devi", DOCTOR), exact=True)
+    assert prescription.reply.attachment == Attachment("prescription", 7)
     for reader in LANGS:  # the health worker's language may differ from the doctor's
         assert ROOM in _read(catalogs, at_the_call.reply, reader)
         assert WALK_IN_ADVICE[lang] in _read(catalogs, advice.reply, reader)

@@ -127,6 +127,16 @@ def prescription(consultation_id: int, doctor: str) -> Reply:
     )
 
 
+def worker_prescription(consultation_id: int, token_number: int, name: str, doctor: str) -> Reply:
+    """Return a walk-in's e-prescription for the health worker who booked them (`{link}` filled when sent, as for the patient)."""
+    return Reply(
+        t("e-Prescription for {name} (token {number}) from Dr. {doctor} (PDF), to print or show at the pharmacy: {link}",
+          name=name, number=token_number, doctor=doctor, link=""),
+        kind="push",
+        attachment=Attachment("prescription", consultation_id),
+    )
+
+
 def follow_up_offer(consultation_id: int) -> Reply:
     """Return the offer of a follow-up with the same doctor."""
     return Reply(
@@ -264,6 +274,9 @@ def ended_notices(view: ConsultationView, outcome: VisitOutcome) -> list[Notice]
     if view.health_worker is not None:
         # A walk-in's health worker hears the advice too, word for word: the patient may have no phone of their own.
         notices.append(Notify(view.health_worker, worker_advice(view.token_number, view.patient_name, view.doctor, view.advice), exact=True))
+        if outcome is VisitOutcome.DONE:
+            # And the prescription, for the clinic to print or show: a feature phone gets only its link.
+            notices.append(Notify(view.health_worker, worker_prescription(view.id, view.token_number, view.patient_name, view.doctor), exact=True))
     if view.patient is not None:
         notices.append(MoveConversation(view.patient.identity_id, "rating", {"consultation": view.id}, or_at=_at_call(view.id)))
     return notices
