@@ -14,6 +14,7 @@ from bot.media.fetcher import MediaFetcher
 from bot.media.links import MediaLinks
 from bot.media.sources import MediaSource, TelegramFiles, TwilioMedia
 from bot.media.storage import FolderStorage, Storage
+from bot.outbox.documents import Documents
 from bot.outbox.timers import TimerRunner
 from bot.outbox.worker import OutboxWorker
 from bot.platform.config import Settings
@@ -24,6 +25,7 @@ from bot.services.erasure import TIMER_HANDLERS as ERASURE_TIMER_HANDLERS
 from bot.services.media import MediaLimits
 from bot.services.operators import shared_secret_key
 from bot.services.pings import TIMER_HANDLERS as PING_TIMER_HANDLERS
+from bot.services.prescriptions import Prescriptions
 from bot.store.db import Database
 
 
@@ -44,6 +46,8 @@ class Services:
     outbox_signal: threading.Event = field(default_factory=threading.Event)
     # Fetches the photos, documents and voice notes webhooks recorded (bot/media/fetcher.py).
     media: MediaFetcher | None = None
+    # E-prescriptions: their PDFs and signed links, for the worker and GET /rx/<link>.
+    prescriptions: Prescriptions | None = None
 
     def close(self) -> None:
         """Close the provider clients (their connections and event loops) and the database pool."""
@@ -159,7 +163,10 @@ def build_services(settings: Settings, db: Database | None = None, catalogs: Cat
         voice_calls=settings.voice_enabled and settings.twilio_voice_from is not None,
         media_limits=limits, media_links=links,
     )
-    worker = OutboxWorker(db, catalogs, channels, claim_timeout=dt.timedelta(seconds=settings.claim_timeout_seconds))
+    prescriptions = Prescriptions(db, catalogs, settings.public_url, settings.secret_key)
+    worker = OutboxWorker(
+        db, catalogs, channels, claim_timeout=dt.timedelta(seconds=settings.claim_timeout_seconds), documents=Documents(prescriptions),
+    )
     timers = TimerRunner(db, {**TIMER_HANDLERS, **ERASURE_TIMER_HANDLERS, **PING_TIMER_HANDLERS}, outbox_signal=signal)
     media = media_fetcher(settings, db, channels, links, limits, signal)
-    return Services(settings, db, catalogs, channels, dispatcher, worker, timers, limiter, signal, media)
+    return Services(settings, db, catalogs, channels, dispatcher, worker, timers, limiter, signal, media, prescriptions=prescriptions)

@@ -273,6 +273,14 @@ def test_patients_book_on_telegram_whatsapp_and_sms_and_the_doctor_calls_on_tele
     told = texts(telegram.sent(WORKER_CHAT)[-1:])
     assert "the doctor is calling the patient now" in told and "https://" in told
 
+    # DONE sent each patient their e-prescription: the PDF uploaded to Telegram, and to WhatsApp
+    # a MediaUrl that teleopd itself serves (TELEOPD_PUBLIC_URL is this server).
+    [document] = telegram.documents(PATIENT_CHAT)
+    assert document["document"]["content"].startswith(b"%PDF-") and "/rx/" in document["caption"]
+    [media_url] = [p["MediaUrl"] for p in twilio.sent() if "MediaUrl" in p]
+    with urllib.request.urlopen(media_url, timeout=10) as answer:
+        assert answer.headers["Content-Type"] == "application/pdf" and answer.read().startswith(b"%PDF-")
+
     # Every message the outbox sent reached its provider exactly once.
     _assert_each_sent_once(db, telegram, twilio)
 
@@ -305,7 +313,7 @@ def _assert_each_sent_once(db: Database, telegram: FakeTelegram, twilio: FakeTwi
         parts = int((rendered or {}).get("parts", 1))
         expected[(channel, address)] = expected.get((channel, address), 0) + parts
     got: dict[tuple[str, str], int] = {}
-    for params in telegram.sent():
+    for params in [*telegram.sent(), *telegram.documents()]:
         got[("telegram", str(params["chat_id"]))] = got.get(("telegram", str(params["chat_id"])), 0) + 1
     for params in twilio.sent():
         channel = "whatsapp" if params["From"] == WHATSAPP_FROM else "sms"

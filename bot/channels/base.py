@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -75,6 +76,16 @@ class OutgoingChoice:
 
 
 @dataclass(frozen=True)
+class OutgoingDocument:
+    """A file sent with a message: uploaded where the channel takes files (Telegram), fetched from `url` where it takes links (Twilio's MediaUrl)."""
+
+    filename: str
+    url: str
+    content: Callable[[], bytes]  # made when a channel needs the bytes (a PDF costs CPU time)
+    mime_type: str = "application/pdf"
+
+
+@dataclass(frozen=True)
 class OutgoingMessage:
     """A message in the recipient's language, before the channel gives it its final form."""
 
@@ -99,6 +110,8 @@ class OutgoingMessage:
     # above a list that goes on from the one before (bot/channels/whatsapp_content.py).
     list_label: str = ""
     more_label: str = ""
+    # A document that goes with the text (an e-prescription).
+    document: OutgoingDocument | None = None
 
     def to_json(self) -> dict[str, object]:
         """Return a JSON-safe dict (kept on the outbox row as what was sent)."""
@@ -108,6 +121,7 @@ class OutgoingMessage:
             **({"request_contact": True} if self.request_contact else {}),
             **({"template": self.template} if self.template else {}),
             **({"emergency": True} if self.emergency else {}),
+            **({"document": self.document.filename} if self.document else {}),
         }
 
 
