@@ -14,7 +14,7 @@ from bot.media.fetcher import MediaFetcher
 from bot.media.links import MediaLinks
 from bot.media.sources import MediaSource, TelegramFiles, TwilioMedia
 from bot.media.storage import FolderStorage, Storage
-from bot.outbox.documents import Documents
+from bot.outbox.documents import Documents, KeptFiles
 from bot.outbox.timers import TimerRunner
 from bot.outbox.worker import OutboxWorker
 from bot.platform.config import Settings
@@ -164,9 +164,11 @@ def build_services(settings: Settings, db: Database | None = None, catalogs: Cat
         media_limits=limits, media_links=links,
     )
     prescriptions = Prescriptions(db, catalogs, settings.public_url, settings.secret_key)
+    media = media_fetcher(settings, db, channels, links, limits, signal)
+    # The doctor's notice of a patient's file carries the file (bot/outbox/documents.py).
+    documents = Documents(prescriptions, KeptFiles(db, media.storage, links))
     worker = OutboxWorker(
-        db, catalogs, channels, claim_timeout=dt.timedelta(seconds=settings.claim_timeout_seconds), documents=Documents(prescriptions),
+        db, catalogs, channels, claim_timeout=dt.timedelta(seconds=settings.claim_timeout_seconds), documents=documents,
     )
     timers = TimerRunner(db, {**TIMER_HANDLERS, **ERASURE_TIMER_HANDLERS, **PING_TIMER_HANDLERS}, outbox_signal=signal)
-    media = media_fetcher(settings, db, channels, links, limits, signal)
     return Services(settings, db, catalogs, channels, dispatcher, worker, timers, limiter, signal, media, prescriptions=prescriptions)

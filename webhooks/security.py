@@ -4,8 +4,8 @@
   address, scheme and host from that many X-Forwarded-For/-Proto/-Host entries (the ones
   those proxies appended; anything further left a client could have written). With 0 the
   headers are ignored, so nobody can pick the address sign-in throttling counts.
-- Every answer: a Content-Security-Policy that lets a page load scripts, styles, fonts and
-  images from this server only, talk to this server only, and be framed by nobody (the
+- Every answer: a Content-Security-Policy that lets a page load scripts, styles, fonts,
+  images and audio from this server only, talk to this server only, and be framed by nobody (the
   pages keep no inline script or style); nosniff; no Referer (a chat's address may hold its
   token); HSTS when the request came over https.
 - The chat API's JSON and every page under /dashboard are `Cache-Control: no-store`: they
@@ -26,6 +26,8 @@ CONTENT_SECURITY_POLICY = "; ".join((
     "font-src 'self'",
     # data: for the chat page's empty favicon (<link rel="icon" href="data:,">).
     "img-src 'self' data:",
+    # The doctor's desk plays a patient's voice note from this server's /media/ route.
+    "media-src 'self'",
     "connect-src 'self'",
     "object-src 'none'",
     "base-uri 'none'",

@@ -83,6 +83,9 @@ class OutgoingDocument:
     url: str
     content: Callable[[], bytes]  # made when a channel needs the bytes (a PDF costs CPU time)
     mime_type: str = "application/pdf"
+    # A patient's file forwarded to the doctor: its kind (photo, document, voice), by which
+    # Telegram picks sendPhoto/sendVoice and the web desk shows it inline; None for our own documents.
+    media_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,8 @@ class OutgoingMessage:
             **({"template": self.template} if self.template else {}),
             **({"emergency": True} if self.emergency else {}),
             **({"document": self.document.filename} if self.document else {}),
+            # The web desk shows a forwarded file inline (bot/channels/local.py ShownMessage).
+            **({"media": {"kind": self.document.media_kind, "url": self.document.url}} if self.document and self.document.media_kind else {}),
         }
 
 

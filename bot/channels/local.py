@@ -15,11 +15,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
-from bot.channels.base import OutgoingMessage, SendResult
+from bot.channels.base import MEDIA_KINDS, OutgoingMessage, SendResult
+from bot.media.links import PATH as MEDIA_PATH
 from bot.store.db import Database
 from bot.store.models import Identity, OutboxMessage, OutboxStatus, Role
 
@@ -64,13 +66,33 @@ class ShownMessage:
     choices: tuple[dict[str, str], ...]
     at: dt.datetime
     emergency: bool = False
+    # A patient's file the message forwards to a doctor ({"kind", "url"}): the web desk shows it inline.
+    media: dict[str, str] | None = None
 
     def to_json(self) -> dict[str, object]:
         """Return the web API's form of the message."""
         return {
             "id": str(self.id), "text": self.text, "choices": list(self.choices), "at": self.at.isoformat(),
-            "emergency": self.emergency,
+            "emergency": self.emergency, **({"media": self.media} if self.media else {}),
         }
+
+
+def shown_media(rendered: dict[str, object]) -> dict[str, str] | None:
+    """Return the file a sent message forwards, when it is one of this server's kept files.
+
+    Only a link to the /media/ route (bot/media/links.py) is marked: the page shows it as an
+    <img> or <audio>, and an arbitrary address in a message must stay a plain link.
+    """
+    media = rendered.get("media")
+    if not isinstance(media, dict):
+        return None
+    kind, url = media.get("kind"), media.get("url")
+    if kind not in MEDIA_KINDS or not isinstance(url, str):
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("", "http", "https") or not parts.path.startswith(MEDIA_PATH) or parts.query or parts.fragment:
+        return None
+    return {"kind": kind, "url": url}
 
 
 # Rows past these are settled: shown, or never to be shown.
@@ -107,6 +129,7 @@ def messages_after(db: Database, user: str, cursor: int, limit: int = 100) -> tu
         if status in _SHOWN and rendered:
             shown.append(ShownMessage(
                 row_id, str(rendered.get("text", "")), tuple(rendered.get("choices", ())), sent_at, bool(rendered.get("emergency")),
+                shown_media(rendered),
             ))
     return shown, cursor
 

@@ -330,12 +330,13 @@ class TwilioChannel:
                 requests_ = [{"body": body} for body in self.render(message)]
             if not requests_:
                 raise PermanentError("nothing to send: empty message", code="empty")
-            if self.name == WHATSAPP and message.document is not None:
+            if self.name == WHATSAPP and message.document is not None and message.document.url.startswith(("https://", "http://")):
                 # Twilio fetches the file from a public URL, checks its Content-Type and takes PDFs
                 # up to 16 MB, but sets no caption on a document
                 # (https://www.twilio.com/docs/whatsapp/guidance-whatsapp-media-messages): the
                 # text goes first, then the file in a message of its own. SMS carries the link
                 # in its text instead (no MMS in India).
+                # Without TELEOPD_PUBLIC_URL the link is a path Twilio cannot fetch: the text only.
                 requests_.append({"media_url": [message.document.url]})  # type: ignore[dict-item]
         if self.name == SMS and message.template:
             # Indian A2P SMS must match a DLT template (TRAI TCCCPR 2018), one per text: the

@@ -92,7 +92,7 @@ class OutboxWorker:
         clock: Callable[[], dt.datetime] = utcnow,
         claim_timeout: dt.timedelta = CLAIM_TIMEOUT,
         concurrency: int = CONCURRENCY,
-        documents: Callable[[Mapping[str, object], str], OutgoingDocument] | None = None,
+        documents: Callable[[Mapping[str, object], str], OutgoingDocument | None] | None = None,
     ):
         self.db = db
         self.catalogs = catalogs

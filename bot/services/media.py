@@ -174,7 +174,7 @@ def stored_notices(session: Session, item: MediaItem, link: str) -> list[Notice]
     doctor = doctor_party(session, consultation.doctor_id, last_spoken=True)
     if doctor is None:
         return []
-    return [Notify(doctor.identity_id, media_words.arrived(token.number, item.kind, link), exact=True)]
+    return [Notify(doctor.identity_id, media_words.arrived(token.number, item.kind, link, item.id), exact=True)]
 
 
 def erase_media(session: Session, person_ids: Sequence[int], identity_ids: Sequence[int]) -> int:

@@ -15,10 +15,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flows.engine import Turn
-from flows.messages import Reply, Text, sms, t, tn
+from flows.messages import Attachment, Reply, Text, sms, t, tn
 from flows.ports.media import NOW, QUEUE
 
 PHOTO, DOCUMENT, VOICE = "photo", "document", "voice"
+# The Attachment kind of a patient's kept file (bot/outbox/documents.py resolves it).
+MEDIA = "media"
 
 
 def received(turn: Turn) -> None:
@@ -128,12 +130,18 @@ def summary_line(kinds: Sequence[str], links: Sequence[str]) -> Text:
     return t("From the patient: {counts}\n{links}", counts=media_counts(kinds), links="\n".join(links))
 
 
-def arrived(token_number: int, kind: str, link: str) -> Reply:
-    """Return the message a doctor gets when their patient sends a file during the consultation."""
+def arrived(token_number: int, kind: str, link: str, media_id: int | None = None) -> Reply:
+    """Return the message a doctor gets when their patient sends a file during the consultation.
+
+    With the file's id it carries the file itself (Attachment "media"): a photo, PDF or voice
+    note on a Telegram or WhatsApp desk, the text its caption; the web desk shows it inline.
+    The link stays in the text for the channels that only show text (SMS), and for a file
+    erased before the message goes.
+    """
     if kind == VOICE:
         text = t("Token {number}: your patient sent a voice note: {link}", number=token_number, link=link)
     elif kind == DOCUMENT:
         text = t("Token {number}: your patient sent a document: {link}", number=token_number, link=link)
     else:
         text = t("Token {number}: your patient sent a photo: {link}", number=token_number, link=link)
-    return Reply(text, kind="push")
+    return Reply(text, kind="push", attachment=Attachment(MEDIA, media_id) if media_id is not None else None)

@@ -189,7 +189,7 @@
     if (isNaN(d)) return '';
     return String(d.getHours()).padStart(2, '0') + ':' + String(d.getMinutes()).padStart(2, '0');
   }
-  function addMessage(kind, text, at, choices, id, emergency, live) {
+  function addMessage(kind, text, at, choices, id, emergency, live, media) {
     $('empty').hidden = true;
     var li = el('li', 'msg ' + kind);
     li.dataset.from = kind;
@@ -204,6 +204,8 @@
       li.appendChild(label);
     }
     li.appendChild(messageText(text, emergency));
+    var file = kind === 'bot' ? mediaView(media, text) : null;
+    if (file) li.appendChild(file);
     var time = el('time', 'at', hhmm(at));
     time.dateTime = at;
     li.appendChild(time);
@@ -245,6 +247,42 @@
     }
     p.appendChild(document.createTextNode(text.slice(at)));
     return p;
+  }
+  // A patient's file forwarded to the doctor's desk shows in the message: a photo as a
+  // thumbnail that opens it, a voice note as a player, a PDF as a link. Only a file of this
+  // server's /media/ route (the server marks no other, and it is checked again here): an
+  // address from elsewhere in a message stays a plain link, never a loaded image (tracking,
+  // phishing), and the page's Content-Security-Policy allows only 'self' besides.
+  function mediaView(media, text) {
+    if (!media || typeof media.url !== 'string') return null;
+    var u;
+    try { u = new URL(media.url, location.href); } catch (e) { return null; }
+    if (u.origin !== location.origin || u.pathname.indexOf('/media/') !== 0 || u.search || u.hash) return null;
+    var href = u.href, box = el('div', 'media');
+    box.dataset.kind = media.kind;
+    if (media.kind === 'voice') {
+      var audio = el('audio');
+      audio.controls = true;
+      audio.preload = 'none'; // a patient's recording loads when the doctor plays it
+      audio.src = href;
+      box.appendChild(audio);
+      return box;
+    }
+    var a = el('a', null, media.kind === 'photo' ? null : 'PDF');
+    a.href = href;
+    a.target = '_blank';
+    a.rel = 'noopener noreferrer';
+    if (media.kind === 'photo') {
+      var img = el('img');
+      img.src = href;
+      img.alt = text; // the message says whose photo it is, in the chat's language
+      img.loading = 'lazy';
+      a.appendChild(img);
+    } else if (media.kind !== 'document') {
+      return null;
+    }
+    box.appendChild(a);
+    return box;
   }
   function choiceButtons(choices) {
     var box = el('div', 'choices');
@@ -377,7 +415,7 @@
       .concat(loadSent().map(function (s) { return { mine: s, t: Date.parse(s.at) || 0 }; }));
     items.sort(function (a, b) { return a.t - b.t; });
     items.forEach(function (it) {
-      if (it.bot) addMessage('bot', it.bot.text, it.bot.at, it.bot.choices, it.bot.id, it.bot.emergency, false);
+      if (it.bot) addMessage('bot', it.bot.text, it.bot.at, it.bot.choices, it.bot.id, it.bot.emergency, false, it.bot.media);
       else addMessage('user', it.mine.text, it.mine.at);
     });
     if (!items.length) $('empty').hidden = STAFF[pageRole] === true;
@@ -407,7 +445,7 @@
       if (data.chat) showChat(data.chat);
       var messages = data.messages || [];
       if (first) showHistory(messages);
-      else messages.forEach(function (m) { addMessage('bot', m.text, m.at, m.choices, m.id, m.emergency, true); });
+      else messages.forEach(function (m) { addMessage('bot', m.text, m.at, m.choices, m.id, m.emergency, true, m.media); });
       followChat(data.lang);
       showRole(data.role);
       ready();

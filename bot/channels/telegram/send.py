@@ -67,6 +67,9 @@ PART_WAIT_S = 5.0
 # A document's caption (sendDocument): at most 1024 characters; an upload may take longer than a text.
 MAX_CAPTION = 1024
 UPLOAD_TIMEOUT_S = 20.0
+# sendPhoto takes photos of up to 10 MB (https://core.telegram.org/bots/api#sendphoto); a larger
+# one goes as a document, as it came.
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
 
 T = TypeVar("T")
 
@@ -179,15 +182,16 @@ class TelegramChannel:
         return SendResult(provider_id=first_id, parts=len(parts))
 
     def _send_document(self, chat_id: int, document: OutgoingDocument, caption: Part | None, patient: bool) -> SendResult:
-        """Upload a document (sendDocument, multipart/form-data), with a caption and its buttons if given."""
+        """Upload a file (multipart/form-data) by the method that shows it best, with a caption and its buttons if given."""
         # Telegram: a caption is 0-1024 characters; bots upload files of up to 50 MB
         # (https://core.telegram.org/bots/api#senddocument).
         content = document.content()
+        method, field = _upload_method(document, len(content))
         self._started()
         self._acquire(chat_id, patient=patient)
         sent = self._call(
-            lambda bot: bot.send_document(
-                chat_id, document=content, filename=document.filename,
+            lambda bot: getattr(bot, method)(
+                chat_id, **{field: content}, filename=document.filename,
                 caption=caption.text if caption else None, reply_markup=caption.markup if caption else None,
                 read_timeout=UPLOAD_TIMEOUT_S, write_timeout=UPLOAD_TIMEOUT_S,
             )
@@ -371,3 +375,18 @@ def _quiet_http_logs() -> None:
         logger = logging.getLogger(name)
         if logger.getEffectiveLevel() < logging.WARNING:
             logger.setLevel(logging.WARNING)
+
+
+def _upload_method(document: OutgoingDocument, size: int) -> tuple[str, str]:
+    """Return the Bot method and its file parameter for a document: a patient's photo or voice note shows as one.
+
+    Telegram (https://core.telegram.org/bots/api#sendvoice): a voice message is an OGG file
+    encoded with OPUS; sendAudio plays MP3 and M4A; anything else (AMR, a PDF) is a document.
+    """
+    if document.media_kind == "photo" and document.mime_type.startswith("image/") and size <= MAX_PHOTO_BYTES:
+        return "send_photo", "photo"
+    if document.mime_type == "audio/ogg":
+        return "send_voice", "voice"
+    if document.mime_type == "audio/mp4":
+        return "send_audio", "audio"
+    return "send_document", "document"
