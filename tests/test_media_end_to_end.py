@@ -1,12 +1,13 @@
 """Media in, against the fakes: a Telegram photo and a WhatsApp voice note reach the doctor's desk.
 
 One service (Telegram and WhatsApp on, pointed at tests/fakes) and one database for the whole
-module, in order: a doctor on Telegram, a Telegram patient and a WhatsApp patient registered
-and booked. The Telegram patient's photo comes through the webhook, is fetched by the media
-fetcher through getFile, stored and listed with a signed link in the doctor's summary; a
-second photo during the consultation is forwarded to the doctor's Telegram desk. The WhatsApp
-patient's voice note comes through the signed webhook, is fetched from the fake's media URL
-with the account's credentials and forwarded too. A file whose bytes are no photo is refused
+module, in order: a doctor on Telegram and one on WhatsApp, a Telegram patient and a WhatsApp
+patient registered and booked. The Telegram patient's photo comes through the webhook, is
+fetched by the media fetcher through getFile, stored and listed with a signed link in the
+doctor's summary; a second photo during the consultation is forwarded to the doctor's
+Telegram desk as a photo (sendPhoto, the text its caption). The WhatsApp patient's voice note
+comes through the signed webhook, is fetched from the fake's media URL with the account's
+credentials and forwarded to the WhatsApp doctor as a MediaUrl Twilio fetches from us. A file whose bytes are no photo is refused
 with a reply to the patient, a provider's retry is kept once, and erasure removes the files.
 """
 
@@ -25,6 +26,8 @@ from sqlalchemy import select, update
 from twilio.request_validator import RequestValidator
 
 from bot.channels.base import InboundMessage
+from bot.channels.local import messages_after
+from bot.outbox.enqueue import enqueue_reply
 from bot.outbox.payloads import translate
 from bot.platform.config import Settings
 from bot.runtime import Services, build_services
@@ -38,6 +41,7 @@ from bot.store.models import (
     OutboxStatus,
     utcnow,
 )
+from flows.steps import media as media_words
 from tests.doctor_helpers import (
     ANSWERS,
     COMPLAINT,
@@ -60,6 +64,7 @@ PUBLIC = "https://teleopd.example.org"
 WA_FROM = "whatsapp:+14155238886"
 DOCTOR, PATIENT = 6660001, 6660002
 WHATSAPP = "whatsapp:+919812300077"
+WA_DOCTOR = "whatsapp:+919812300088"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4
 JPEG_2 = b"\xff\xd8\xff\xe1" + b"second photo" * 40
 OGG = b"OggS\x00\x02" + b"opus voice note" * 50
@@ -86,6 +91,7 @@ def world(sqlite_demo_template: Path, tmp_path_factory: pytest.TempPathFactory, 
         world = {"services": services, "telegram": telegram, "twilio": twilio, "client": create_app(services=services).test_client(),
                  "files": folder / "files"}
         _say(services, "telegram", str(DOCTOR), *OPEN["en"], f"enroll {add_doctor_code(services)}")
+        _say(services, "whatsapp", WA_DOCTOR, *OPEN["en"], f"enroll {add_doctor_code(services, name='Meena Rao')}")
         _register_and_book(services, "telegram", str(PATIENT))
         _register_and_book(services, "whatsapp", WHATSAPP)
         with db.write() as session:
@@ -186,21 +192,40 @@ def test_a_telegram_photo_reaches_the_doctor(world: dict[str, Any]) -> None:
     assert answer.headers["X-Content-Type-Options"] == "nosniff" and "sandbox" in answer.headers["Content-Security-Policy"]
     assert client.get(_link_in(line).removeprefix(PUBLIC)[:-3] + "xyz", base_url=PUBLIC).status_code == 404
 
-    # During the consultation a second photo is forwarded to the doctor's Telegram desk.
+    # During the consultation a second photo is forwarded to the doctor's Telegram desk: the
+    # photo itself (sendPhoto), the text with its link the caption.
     before = _last_outbox_id(services)
     assert _telegram_photo(world, JPEG_2, caption="it itches more today")[0] == 200
     assert "I have sent your photo to the doctor." in _replies(services, str(PATIENT), before)
     services.media.drain()
     deliver(services)
-    forwarded = [m["text"] for m in world["telegram"].sent(DOCTOR) if "your patient sent a photo" in m["text"]]
-    assert len(forwarded) == 1
-    assert client.get(_link_in(forwarded[0]).removeprefix(PUBLIC), base_url=PUBLIC).data == JPEG_2
+    [forwarded] = world["telegram"].documents(DOCTOR, "sendPhoto")
+    assert forwarded["photo"]["content"] == JPEG_2 and forwarded["photo"]["content_type"] == "image/jpeg"
+    assert "your patient sent a photo" in forwarded["caption"]
+    assert not [m for m in world["telegram"].sent(DOCTOR) if "your patient sent a photo" in m["text"]]
+    assert client.get(_link_in(forwarded["caption"]).removeprefix(PUBLIC), base_url=PUBLIC).data == JPEG_2
     _say(services, "telegram", str(DOCTOR), "done")
+
+
+def test_the_web_desk_json_marks_a_forwarded_photo(world: dict[str, Any]) -> None:
+    """A doctor at the web desk gets the notice with the file marked, for chat.js to show it inline."""
+    services = world["services"]
+    _say(services, "local", "web-desk-doctor", *OPEN["en"])
+    photo = [m for m in _media(services) if m.kind == "photo" and m.status == MediaStatus.STORED][-1]
+    with services.db.write() as session:
+        desk = session.scalars(select(Identity).where(Identity.address == "web-desk-doctor")).one()
+        enqueue_reply(session, desk, media_words.arrived(7, "photo", "unused", photo.id), utcnow())
+    deliver(services)
+    shown = [m.to_json() for m in messages_after(services.db, "web-desk-doctor", 0)[0]]
+    [notice] = [m for m in shown if "your patient sent a photo" in str(m["text"])]
+    assert notice["media"] == {"kind": "photo", "url": _link_in(str(notice["text"]))}
+    assert world["client"].get(_link_in(str(notice["text"])).removeprefix(PUBLIC), base_url=PUBLIC).data == JPEG_2
+    assert not [m for m in shown if m is not notice and "media" in m]
 
 
 def test_a_whatsapp_voice_note_reaches_the_doctor(world: dict[str, Any]) -> None:
     services, twilio = world["services"], world["twilio"]
-    _say(services, "telegram", str(DOCTOR), "next")  # the WhatsApp patient's turn
+    _say(services, "whatsapp", WA_DOCTOR, "next")  # the WhatsApp patient's turn, at the WhatsApp doctor's desk
     before = _last_outbox_id(services)
     assert _whatsapp_file(world, OGG, "audio/ogg") == 200
     [reply] = [t for t in _replies(services, WHATSAPP, before) if "voice note" in t]
@@ -210,11 +235,16 @@ def test_a_whatsapp_voice_note_reaches_the_doctor(world: dict[str, Any]) -> None
     assert [authorized for _path, authorized in twilio.media_fetches()] == [True]
     voice = _media(services)[-1]
     assert (voice.kind, voice.status, voice.mime) == ("voice", MediaStatus.STORED, "audio/ogg")
+    sent_before = len(twilio.sent())
     deliver(services)
-    forwarded = [m["text"] for m in world["telegram"].sent(DOCTOR) if "your patient sent a voice note" in m["text"]]
-    assert len(forwarded) == 1
-    answer = world["client"].get(_link_in(forwarded[0]).removeprefix(PUBLIC), base_url=PUBLIC)
-    assert answer.data == OGG and answer.mimetype == "audio/ogg"
+    # The text with its link, then the file in a message of its own, fetched by Twilio from us.
+    to_doctor = [p for p in twilio.sent()[sent_before:] if p.get("To") == WA_DOCTOR]
+    [text] = [p["Body"] for p in to_doctor if "your patient sent a voice note" in p.get("Body", "")]
+    [media_url] = [p["MediaUrl"] for p in to_doctor if "MediaUrl" in p]
+    assert media_url.startswith(PUBLIC + "/media/")
+    for link in (_link_in(text), media_url):
+        answer = world["client"].get(link.removeprefix(PUBLIC), base_url=PUBLIC)
+        assert answer.data == OGG and answer.mimetype == "audio/ogg"
 
 
 def test_a_file_that_is_not_what_it_says_is_refused_with_a_reply(world: dict[str, Any]) -> None:

@@ -3,7 +3,7 @@
 It speaks the Bot API's HTTP shape (https://core.telegram.org/bots/api#making-requests):
 POST /bot<token>/<method> with form-encoded, JSON or query parameters, answered with
 {"ok": true, "result": ...} or {"ok": false, "error_code": ..., "description": ...,
-"parameters": {...}}. It answers getMe, sendMessage, sendDocument (a multipart upload), answerCallbackQuery, setWebhook,
+"parameters": {...}}. It answers getMe, sendMessage, sendDocument, sendPhoto, sendVoice and sendAudio (multipart uploads), answerCallbackQuery, setWebhook,
 deleteWebhook, getWebhookInfo and getUpdates, records every request, and fails on demand.
 
     with FakeTelegram() as fake:
@@ -32,7 +32,7 @@ from typing import Any
 from tests.fakes.telegram_http import _error, _Handler, _Server
 
 MAX_TEXT = 4096
-MAX_CAPTION = 1024  # sendDocument's caption
+MAX_CAPTION = 1024  # an upload's caption (sendDocument, sendPhoto…)
 MAX_CALLBACK_BYTES = 64
 DESCRIPTIONS = {
     400: "Bad Request: chat not found",
@@ -286,30 +286,48 @@ class FakeTelegram:
         return _ok(message)
 
     def _api_sendDocument(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        return self._upload(params, "document")
+
+    def _api_sendPhoto(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        return self._upload(params, "photo")
+
+    def _api_sendVoice(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        return self._upload(params, "voice")
+
+    def _api_sendAudio(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        return self._upload(params, "audio")
+
+    def _upload(self, params: dict[str, Any], field: str) -> tuple[int, dict[str, Any]]:
         # An upload arrives as a multipart file; a file_id or URL as a string (not served here).
-        chat_id, document = str(params.get("chat_id", "")), params.get("document")
+        chat_id, upload = str(params.get("chat_id", "")), params.get(field)
         if not chat_id.lstrip("-").isdigit():
             return 400, _error(400, DESCRIPTIONS[400])
-        if not isinstance(document, dict) or not document.get("content"):
-            return 400, _error(400, "Bad Request: there is no document in the request")
+        if not isinstance(upload, dict) or not upload.get("content"):
+            return 400, _error(400, f"Bad Request: there is no {field} in the request")
         caption = params.get("caption")
         if isinstance(caption, str) and len(caption.encode("utf-16-le")) // 2 > MAX_CAPTION:
             return 400, _error(400, "Bad Request: message caption is too long")
+        file = {"file_id": f"F{next(self._message_ids)}", "file_unique_id": "u", "file_size": len(upload["content"])}
+        if field == "photo":  # a PhotoSize array (https://core.telegram.org/bots/api#message)
+            sent: Any = [{**file, "width": 800, "height": 600}]
+        else:
+            sent = {**file, "mime_type": upload.get("content_type"), **({"file_name": upload.get("filename")} if field == "document" else {}),
+                    **({} if field == "document" else {"duration": 1})}
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
             "from": {"id": 123456, "is_bot": True, "first_name": "teleopd test", "username": "teleopd_test_bot"},
             "chat": {"id": int(chat_id), "first_name": "Patient", "type": "private"},
             "date": int(time.time()),
-            "document": {"file_id": f"DOC{next(self._message_ids)}", "file_unique_id": "u", "file_name": document.get("filename"),
-                         "mime_type": document.get("content_type"), "file_size": len(document["content"])},
+            field: sent,
             **({"caption": caption} if caption else {}),
         }
         return _ok(message)
 
-    def documents(self, chat_id: int | str | None = None) -> list[dict[str, Any]]:
-        """Return the parameters of every sendDocument accepted (to one chat, if given); the file is params["document"]."""
+    def documents(self, chat_id: int | str | None = None, method: str = "sendDocument") -> list[dict[str, Any]]:
+        """Return the parameters of every upload accepted by a method (sendDocument, sendPhoto, sendVoice, sendAudio),
+        to one chat if given; the file is params["document"], params["photo"]…"""
         return [
-            r.params for r in self.requests("sendDocument")
+            r.params for r in self.requests(method)
             if r.status == 200 and (chat_id is None or str(r.params.get("chat_id")) == str(chat_id))
         ]
 
