@@ -1,4 +1,5 @@
-"""The chat page in a real browser, at a phone's width: its language, its storage, emergencies, one-line labels.
+"""The chat page in a real browser, at a phone's width: its language, its storage, emergencies, one-line labels,
+a patient's photo shown on the doctor's desk.
 
 One `teleopd serve` (the local demo, SQLite) for the module; each test its own browser
 context, so its own cookies and storage: its own chats. Debian's Chromium through
@@ -7,6 +8,7 @@ Playwright (tests/browser.py); the page and the flows are driven as a person wou
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 from collections.abc import Iterator
@@ -14,11 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from sqlalchemy import select
 
+from bot.media.storage import FolderStorage
+from bot.outbox.enqueue import enqueue_reply
 from bot.services.webchats import revoke
 from bot.store.db import Database
-from bot.store.models import WebChat
+from bot.store.models import Identity, MediaItem, MediaStatus, WebChat, utcnow
+from flows.steps.media import arrived
+from tests.browser import record_policy_violations
 from tests.doctor_helpers import OPEN, REGISTER
 from tests.serving import ServeProcess, free_port
 from tests.test_browser_demo import BOT_MESSAGE, Demo, _open
@@ -50,7 +57,8 @@ def served(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> I
     folder = tmp_path_factory.mktemp("chat-page")
     shutil.copy(sqlite_template, folder / "teleopd.db")
     db = Database(f"sqlite:///{folder / 'teleopd.db'}")
-    server = ServeProcess({**os.environ, "TELEOPD_DATABASE_URL": db.url}, free_port(), folder / "serve.log")
+    env = {**os.environ, "TELEOPD_DATABASE_URL": db.url, "TELEOPD_MEDIA_STORAGE": str(folder / "media")}
+    server = ServeProcess(env, free_port(), folder / "serve.log")
     try:
         yield Demo(db, "", server)
     finally:
@@ -189,3 +197,29 @@ def test_the_status_line_and_the_role_label_stay_on_one_line_at_390px(served: De
     assert len({s["text"] for s in statuses}) == 4, statuses
     for status in statuses:
         assert status["lines"] == 1 and status["whole"] and status["inside"], status
+
+
+def test_the_doctors_desk_shows_a_patients_photo_inline(served: Demo, phone: Any) -> None:
+    """The notice of a file (sent by the server's own worker) shows the photo, loaded under the page's policy."""
+    violations = record_policy_violations(phone)
+    tab = _open(served, phone, "en", role="doctor")
+    tab.answer(OPEN["en"][0])  # the doctor's tab has a chat now
+    picture = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 60, 60)).save(picture, "PNG")
+    folder = Path(served.db.url.removeprefix("sqlite:///")).parent
+    key, digest = FolderStorage(folder / "media").put(picture.getvalue())
+    with served.db.write() as session:
+        photo = MediaItem(channel="telegram", kind="photo", mime="image/png", storage_key=key, sha256=digest,
+                          provider_key="desk".ljust(64, "0"), status=MediaStatus.STORED)
+        session.add(photo)
+        session.flush()
+        desk = session.scalars(select(Identity).where(Identity.address == tab.user)).one()
+        enqueue_reply(session, desk, arrived(7, "photo", "the link made when it was stored", photo.id), utcnow())
+    page = tab.page
+    image = page.wait_for_selector("#messages .msg.bot .media[data-kind='photo'] a img", timeout=15_000)
+    page.wait_for_function("img => img.complete", arg=image)
+    assert image.evaluate("img => img.naturalWidth") == 40  # fetched from /media/ and drawn
+    link = page.locator("#messages .msg.bot .media a").last
+    assert link.get_attribute("href") == image.get_attribute("src") and "/media/" in link.get_attribute("href")
+    assert link.get_attribute("target") == "_blank" and "noopener" in link.get_attribute("rel")
+    assert violations == []
