@@ -277,8 +277,12 @@ def test_a_fetch_that_fails_is_tried_again_later(world: dict[str, Any]) -> None:
 
 def test_erasure_removes_the_files_and_rows(world: dict[str, Any]) -> None:
     services = world["services"]
-    kept = [m.storage_key for m in _media(services) if m.status == MediaStatus.STORED]
-    assert len(kept) == 4
+    stored = [m for m in _media(services) if m.status == MediaStatus.STORED]
+    assert len(stored) == 4
+    # A notice of a file still queued when its patient is erased goes without the file.
+    with services.db.write() as session:
+        doctor = session.scalars(select(Identity).where(Identity.address == str(DOCTOR))).one()
+        enqueue_reply(session, doctor, media_words.arrived(9, "photo", "the link made when it was stored", stored[0].id), utcnow())
     with services.db.write() as session:
         for address in (str(PATIENT), WHATSAPP):
             identity = session.scalars(select(Identity).where(Identity.address == address)).one()
@@ -288,3 +292,7 @@ def test_erasure_removes_the_files_and_rows(world: dict[str, Any]) -> None:
     services.media.run_once()
     assert _media(services) == []
     assert [p for p in world["files"].rglob("*") if p.is_file()] == []
+    photos_before = len(world["telegram"].documents(DOCTOR, "sendPhoto"))
+    deliver(services)
+    assert len(world["telegram"].documents(DOCTOR, "sendPhoto")) == photos_before
+    assert [m for m in world["telegram"].sent(DOCTOR) if m["text"].startswith("Token 9: your patient sent a photo")]
