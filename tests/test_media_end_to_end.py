@@ -218,7 +218,7 @@ def test_the_web_desk_json_marks_a_forwarded_photo(world: dict[str, Any]) -> Non
     deliver(services)
     shown = [m.to_json() for m in messages_after(services.db, "web-desk-doctor", 0)[0]]
     [notice] = [m for m in shown if "your patient sent a photo" in str(m["text"])]
-    assert notice["media"] == {"kind": "photo", "url": _link_in(str(notice["text"]))}
+    assert notice["media"] == {"kind": "photo", "type": "image/jpeg", "url": _link_in(str(notice["text"]))}
     assert world["client"].get(_link_in(str(notice["text"])).removeprefix(PUBLIC), base_url=PUBLIC).data == JPEG_2
     assert not [m for m in shown if m is not notice and "media" in m]
 

@@ -107,19 +107,21 @@ def test_the_notice_names_the_file_and_carries_its_link(kept: dict[str, Any], ca
     message = translate(catalogs, reply_to_json(reply), lang, document=document)
     # The link made at sending time, in the caption Telegram shows and the text SMS and the web chat show.
     assert document.url in message.text and "stale" not in message.text and "12" in message.text
-    assert message.to_json()["media"] == {"kind": "photo", "url": document.url}
+    assert message.to_json()["media"] == {"kind": "photo", "type": "image/jpeg", "url": document.url}
     # Erased since: the text as it was queued, with no file.
     alone = translate(catalogs, reply_to_json(reply), lang, document=None)
     assert "https://old.example/stale" in alone.text and "media" not in alone.to_json()
 
 
 @pytest.mark.parametrize(("media", "shown"), [
-    ({"kind": "photo", "url": PUBLIC + "/media/abc.def"}, True),
-    ({"kind": "voice", "url": "/media/abc.def"}, True),  # no TELEOPD_PUBLIC_URL: the page's own origin
-    ({"kind": "photo", "url": "https://evil.example/media/../x.png?a=1"}, False),
-    ({"kind": "photo", "url": "https://evil.example/phish.png"}, False),
-    ({"kind": "photo", "url": "javascript:alert(1)//media/"}, False),
-    ({"kind": "video", "url": PUBLIC + "/media/abc.def"}, False),
+    ({"kind": "photo", "type": "image/jpeg", "url": PUBLIC + "/media/abc.def"}, True),
+    ({"kind": "voice", "type": "audio/ogg", "url": "/media/abc.def"}, True),  # no TELEOPD_PUBLIC_URL: the page's own origin
+    ({"kind": "document", "type": "image/png", "url": "/media/abc.def"}, True),  # a photo sent as a file
+    ({"kind": "photo", "type": "image/jpeg", "url": "https://evil.example/media/../x.png?a=1"}, False),
+    ({"kind": "photo", "type": "image/jpeg", "url": "https://evil.example/phish.png"}, False),
+    ({"kind": "photo", "type": "image/jpeg", "url": "javascript:alert(1)//media/"}, False),
+    ({"kind": "photo", "type": "text/html", "url": PUBLIC + "/media/abc.def"}, False),
+    ({"kind": "video", "type": "video/mp4", "url": PUBLIC + "/media/abc.def"}, False),
     ("https://teleopd.example.org/media/abc", False),
 ])
 def test_the_web_chat_marks_only_this_servers_media_links(media: object, shown: bool) -> None:

@@ -126,7 +126,8 @@ class OutgoingMessage:
             **({"emergency": True} if self.emergency else {}),
             **({"document": self.document.filename} if self.document else {}),
             # The web desk shows a forwarded file inline (bot/channels/local.py ShownMessage).
-            **({"media": {"kind": self.document.media_kind, "url": self.document.url}} if self.document and self.document.media_kind else {}),
+            **({"media": {"kind": self.document.media_kind, "type": self.document.mime_type, "url": self.document.url}}
+               if self.document and self.document.media_kind else {}),
         }
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.channels.base import MEDIA_KINDS, OutgoingMessage, SendResult
+from bot.media.checks import ALLOWED
 from bot.media.links import PATH as MEDIA_PATH
 from bot.store.db import Database
 from bot.store.models import Identity, OutboxMessage, OutboxStatus, Role
@@ -66,7 +67,7 @@ class ShownMessage:
     choices: tuple[dict[str, str], ...]
     at: dt.datetime
     emergency: bool = False
-    # A patient's file the message forwards to a doctor ({"kind", "url"}): the web desk shows it inline.
+    # A patient's file the message forwards to a doctor ({"kind", "type", "url"}): the web desk shows it inline.
     media: dict[str, str] | None = None
 
     def to_json(self) -> dict[str, object]:
@@ -86,13 +87,13 @@ def shown_media(rendered: dict[str, object]) -> dict[str, str] | None:
     media = rendered.get("media")
     if not isinstance(media, dict):
         return None
-    kind, url = media.get("kind"), media.get("url")
-    if kind not in MEDIA_KINDS or not isinstance(url, str):
+    kind, mime, url = media.get("kind"), media.get("type"), media.get("url")
+    if kind not in MEDIA_KINDS or mime not in ALLOWED.get(str(kind), ()) or not isinstance(url, str):
         return None
     parts = urlsplit(url)
     if parts.scheme not in ("", "http", "https") or not parts.path.startswith(MEDIA_PATH) or parts.query or parts.fragment:
         return None
-    return {"kind": kind, "url": url}
+    return {"kind": str(kind), "type": str(mime), "url": url}
 
 
 # Rows past these are settled: shown, or never to be shown.

@@ -248,7 +248,7 @@
     p.appendChild(document.createTextNode(text.slice(at)));
     return p;
   }
-  // A patient's file forwarded to the doctor's desk shows in the message: a photo as a
+  // A patient's file forwarded to the doctor's desk shows in the message: a picture as a
   // thumbnail that opens it, a voice note as a player, a PDF as a link. Only a file of this
   // server's /media/ route (the server marks no other, and it is checked again here): an
   // address from elsewhere in a message stays a plain link, never a loaded image (tracking,
@@ -258,9 +258,9 @@
     var u;
     try { u = new URL(media.url, location.href); } catch (e) { return null; }
     if (u.origin !== location.origin || u.pathname.indexOf('/media/') !== 0 || u.search || u.hash) return null;
-    var href = u.href, box = el('div', 'media');
+    var href = u.href, type = String(media.type || ''), box = el('div', 'media');
     box.dataset.kind = media.kind;
-    if (media.kind === 'voice') {
+    if (type.indexOf('audio/') === 0) {
       var audio = el('audio');
       audio.controls = true;
       audio.preload = 'none'; // a patient's recording loads when the doctor plays it
@@ -268,18 +268,18 @@
       box.appendChild(audio);
       return box;
     }
-    var a = el('a', null, media.kind === 'photo' ? null : 'PDF');
+    var image = type.indexOf('image/') === 0;
+    if (!image && type !== 'application/pdf') return null;
+    var a = el('a', null, image ? null : 'PDF');
     a.href = href;
     a.target = '_blank';
     a.rel = 'noopener noreferrer';
-    if (media.kind === 'photo') {
+    if (image) {
       var img = el('img');
       img.src = href;
-      img.alt = text; // the message says whose photo it is, in the chat's language
+      img.alt = text; // the message says whose file it is, in the chat's language
       img.loading = 'lazy';
       a.appendChild(img);
-    } else if (media.kind !== 'document') {
-      return null;
     }
     box.appendChild(a);
     return box;
