@@ -275,6 +275,24 @@ def test_a_fetch_that_fails_is_tried_again_later(world: dict[str, Any]) -> None:
     services.media.clock = utcnow
 
 
+def test_a_file_telegram_refuses_still_leaves_its_notice(world: dict[str, Any]) -> None:
+    """Telegram refusing the upload (a voice note it cannot play as one) costs the file, not the doctor's notice."""
+    services, telegram = world["services"], world["telegram"]
+    photo = [m for m in _media(services) if m.status == MediaStatus.STORED][0]
+    telegram.fail_next(1, status=400, description="Bad Request: wrong file type", methods=("sendPhoto",))
+    with services.db.write() as session:
+        doctor = session.scalars(select(Identity).where(Identity.address == str(DOCTOR))).one()
+        enqueue_reply(session, doctor, media_words.arrived(8, "photo", "the link made when it was stored", photo.id), utcnow())
+    deliver(services)
+    [notice] = [m["text"] for m in telegram.sent(DOCTOR) if m["text"].startswith("Token 8: your patient sent a photo")]
+    assert PUBLIC + "/media/" in notice
+    # Sent once, as text: not put back to try the file again.
+    assert [r.status for r in telegram.requests("sendPhoto") if str(r.params.get("caption", "")).startswith("Token 8")] == [400]
+    with services.db.read() as session:
+        row = session.scalars(select(OutboxMessage).where(OutboxMessage.address == str(DOCTOR)).order_by(OutboxMessage.id.desc())).first()
+        assert row is not None and row.status == OutboxStatus.SENT
+
+
 def test_erasure_removes_the_files_and_rows(world: dict[str, Any]) -> None:
     services = world["services"]
     stored = [m for m in _media(services) if m.status == MediaStatus.STORED]

@@ -159,7 +159,16 @@ class TelegramChannel:
             raise PermanentError("Telegram cannot send an empty message", code="empty")
         if message.document is not None and len(parts) == 1 and len(parts[0].text) <= MAX_CAPTION:
             # The text as the document's caption: one message, its buttons under the file.
-            return self._send_document(chat_id, message.document, parts[0], patient=False)
+            try:
+                return self._send_document(chat_id, message.document, parts[0], patient=False)
+            except PermanentError as exc:
+                if not _text_can_go_alone(message.document, exc):
+                    raise
+                log.warning("Telegram refused a patient's file for chat %s (%s): its notice goes as text", chat_id, exc)
+                # Now, waiting for the chat's turn: put back, the row would try the file again.
+                self._acquire(chat_id, patient=True)
+                sent = self._call(lambda bot: bot.send_message(chat_id, parts[0].text, reply_markup=parts[0].markup))
+                return SendResult(provider_id=str(sent.message_id))
         self._started()  # getMe on first use, before a place at the rate limiter is taken
         with self._progress_lock:
             start, first_id = self._progress.pop(outbox_id, (0, ""))
@@ -175,7 +184,10 @@ class TelegramChannel:
         if message.document is not None:  # a text too long for a caption goes first, then the file
             try:
                 self._send_document(chat_id, message.document, None, patient=True)
-            except SendError:
+            except SendError as exc:
+                if isinstance(exc, PermanentError) and _text_can_go_alone(message.document, exc):
+                    log.warning("Telegram refused a patient's file for chat %s (%s): its notice went as text", chat_id, exc)
+                    return SendResult(provider_id=first_id, parts=len(parts))
                 self._remember(outbox_id, len(parts), first_id)  # a retry sends the file only
                 raise
             return SendResult(provider_id=first_id, parts=len(parts) + 1)
@@ -390,3 +402,13 @@ def _upload_method(document: OutgoingDocument, size: int) -> tuple[str, str]:
     if document.mime_type == "audio/mp4":
         return "send_audio", "audio"
     return "send_document", "document"
+
+
+def _text_can_go_alone(document: OutgoingDocument, exc: PermanentError) -> bool:
+    """Return whether a refused upload still lets its text go: a patient's file whose notice has its link.
+
+    Telegram may refuse a file it cannot show as sent (a voice note that is Ogg but not Opus,
+    a photo's dimensions): the doctor still gets the notice, whose link opens the file. Our
+    own documents (an e-prescription) are the message: they fail as they are.
+    """
+    return document.media_kind is not None and not exc.opted_out
