@@ -18,6 +18,8 @@ from bot.platform.ratelimit import RateLimiter
 from bot.services.calls import TIMER_HANDLERS
 from bot.services.erasure import TIMER_HANDLERS as ERASURE_TIMER_HANDLERS
 from bot.services.pings import TIMER_HANDLERS as PING_TIMER_HANDLERS
+from bot.services.reminders import ReminderPolicy
+from bot.services.reminders import timer_handlers as reminder_handlers
 from bot.store.db import Database
 
 
@@ -114,6 +116,7 @@ def build_services(settings: Settings, db: Database | None = None, catalogs: Cat
     limiter = RateLimiter(settings.redis_url)
     channels = channel_registry(settings, limiter)
     signal = threading.Event()
+    reminders = ReminderPolicy.from_settings(settings)
     dispatcher = Dispatcher(
         db, catalogs, default_language=settings.default_language, outbox_signal=signal,
         video_base_url=settings.video_base_url, call_window=dt.timedelta(seconds=settings.call_window_seconds),
@@ -121,7 +124,8 @@ def build_services(settings: Settings, db: Database | None = None, catalogs: Cat
         follow_up_grace=dt.timedelta(minutes=settings.follow_up_grace_minutes),
         inbound_per_minute=settings.inbound_per_minute, limiter=limiter, public_url=settings.public_url,
         voice_calls=settings.voice_enabled and settings.twilio_voice_from is not None,
+        reminders=reminders,
     )
     worker = OutboxWorker(db, catalogs, channels, claim_timeout=dt.timedelta(seconds=settings.claim_timeout_seconds))
-    timers = TimerRunner(db, {**TIMER_HANDLERS, **ERASURE_TIMER_HANDLERS, **PING_TIMER_HANDLERS}, outbox_signal=signal)
+    timers = TimerRunner(db, {**TIMER_HANDLERS, **ERASURE_TIMER_HANDLERS, **PING_TIMER_HANDLERS, **reminder_handlers(reminders)}, outbox_signal=signal)
     return Services(settings, db, catalogs, channels, dispatcher, worker, timers, limiter, signal)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.outbox.enqueue import apply_notices
 from bot.services.calendar import queue_position
+from bot.services.reminders import drop as drop_reminders
 from bot.store.models import (
     Consultation,
     ConsultationOutcome,
@@ -126,6 +127,7 @@ def cancel_token(session: Session, token: Token, now: dt.datetime) -> Cancelled:
     token.status = TokenStatus.CANCELLED
     token.cancelled_at = now
     session.flush()
+    drop_reminders(session, token.id)
     call = cancel_call(session, token, now) if called else None
     # Everyone behind moved up one place: whoever reached place 3 is told to get ready.
     return Cancelled(call, queue_moved(session, token.opd_id, token.day, now))

@@ -1,0 +1,179 @@
+"""Reminders of a booked token: when they are due, and whether one still makes sense when it fires.
+
+A token booked for a later day is reminded the evening before (TELEOPD_REMINDER_EVENING_AT,
+18:00 India's time); a token that got no evening reminder (booked that day, or after the
+evening hour the day before) is reminded before its day OPD opens
+(TELEOPD_REMINDER_BEFORE_OPEN_MINUTES, 60). So each token is reminded once. A follow-up is
+told in its doctor's words (TELEOPD_REMINDER_FOLLOW_UP). Round-the-clock OPDs have no opening
+to remind of, and their tokens are for now: none.
+
+Each reminder is a durable timer (bot/outbox/timers.py) keyed by its kind and the token, set
+in the transaction that books the token (bot/services/booking.py) and cancelled in the one
+that cancels or moves it (calls.py cancel_token, booking.py move): booking twice, or a retried
+webhook, makes no second one. Every timer carries `not_after`, the moment after which it is
+pointless: the session's start, and for "tomorrow" also midnight before the token's day (a
+worker down all evening does not say "tomorrow" the next morning). When it fires, the handler
+locks the token and sends only if the token still waits on the same day and the moment has
+not passed; a reminder falling in quiet hours (TELEOPD_QUIET_HOURS, 21:00-08:00) waits for
+their end if that is before `not_after`, and is dropped otherwise (logged and counted, in
+teleopd_reminders with the reason).
+
+The words are flows/steps/reminders.py's; they go through the outbox like any push (a patient
+who sent STOP gets none; WhatsApp outside 24 h takes the message's template; a walk-in's go
+by SMS to the number that booked them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from bot.outbox import timers
+from bot.outbox.enqueue import apply_notices
+from bot.platform.clock import IST
+from bot.platform.metrics import count_reminder
+from bot.services.calendar import round_the_clock, session_on
+from bot.store.models import Opd, Person, Timer, Token, TokenStatus
+from flows.messages import ByLanguage
+from flows.ports import Party
+from flows.steps import reminders as words
+from flows.steps.reminders import BEFORE_OPEN, EVENING, KINDS, DueReminder, reminder_key
+
+log = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class ReminderPolicy:
+    """Which reminders are on, when they are due, and the quiet hours (India's time)."""
+
+    evening_at: dt.time | None = dt.time(18, 0)  # None: no evening reminder
+    before_open: dt.timedelta = dt.timedelta(minutes=60)  # zero: none before opening
+    follow_up: bool = True  # a follow-up told in its doctor's words
+    quiet: tuple[dt.time, dt.time] | None = (dt.time(21, 0), dt.time(8, 0))
+
+    @classmethod
+    def from_settings(cls, settings: object) -> ReminderPolicy:
+        """Return the policy of teleopd's settings (bot/platform/config.py)."""
+        return cls(
+            evening_at=getattr(settings, "reminder_evening_at"),
+            before_open=dt.timedelta(minutes=getattr(settings, "reminder_before_open_minutes")),
+            follow_up=getattr(settings, "reminder_follow_up"),
+            quiet=getattr(settings, "quiet_hours"),
+        )
+
+    def quiet_until(self, moment: dt.datetime) -> dt.datetime | None:
+        """Return when the quiet hours around a moment end, or None when it is not in them."""
+        if self.quiet is None:
+            return None
+        start, end = self.quiet
+        local = moment.astimezone(IST)
+        clock = local.time()
+        crosses_midnight = start > end
+        inside = (clock >= start or clock < end) if crosses_midnight else (start <= clock < end)
+        if not inside:
+            return None
+        day = local.date() + dt.timedelta(days=1) if crosses_midnight and clock >= start else local.date()
+        return dt.datetime.combine(day, end, IST).astimezone(dt.UTC)
+
+    def placed(self, due: dt.datetime, not_after: dt.datetime) -> dt.datetime | None:
+        """Return when a reminder due then goes out: then, or at the end of the quiet hours; None if that is too late."""
+        later = self.quiet_until(due)
+        when = later if later is not None else due
+        return when if when < not_after else None
+
+
+def _session_start(opd: Opd, day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, opd.opens_at, IST).astimezone(dt.UTC)
+
+
+def _midnight_before(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0), IST).astimezone(dt.UTC)
+
+
+def plan(session: Session, token: Token, now: dt.datetime, policy: ReminderPolicy) -> str | None:
+    """Set a token's reminder timer (in the booking's transaction); return its kind, or None for none."""
+    opd = token.opd
+    if round_the_clock(opd) or session_on(opd, token.day, now) is None:
+        return None
+    starts = _session_start(opd, token.day)
+    today = now.astimezone(IST).date()
+    choices: list[tuple[str, dt.datetime, dt.datetime]] = []
+    if policy.evening_at is not None and token.day > today:
+        evening = dt.datetime.combine(token.day - dt.timedelta(days=1), policy.evening_at, IST).astimezone(dt.UTC)
+        choices.append((EVENING, evening, min(starts, _midnight_before(token.day))))
+    if policy.before_open > dt.timedelta(0):
+        choices.append((BEFORE_OPEN, starts - policy.before_open, starts))
+    for kind, due, not_after in choices:
+        when = policy.placed(due, not_after)
+        if when is None:
+            log.info("token %s: its %s reminder falls in quiet hours until too late; none", token.id, kind)
+            count_reminder(kind, "quiet_hours")
+            continue
+        if when <= now:
+            continue  # booked after that moment: the booking itself has just told them
+        payload = {"token": token.id, "day": token.day.isoformat(), "not_after": not_after.isoformat()}
+        timers.schedule(session, kind, when, payload, identity_id=token.identity_id, key=reminder_key(token.id))
+        return kind
+    return None
+
+
+def drop(session: Session, token_id: int) -> None:
+    """Cancel a token's pending reminders (it is cancelled, or moved to another day)."""
+    for kind in KINDS:
+        timers.cancel(session, kind, reminder_key(token_id))
+
+
+def due_reminder(session: Session, timer: Timer, now: dt.datetime, policy: ReminderPolicy) -> DueReminder | None:
+    """Return the reminder a timer stands for if it is still to be sent now, else None (and say why).
+
+    In quiet hours it is set again for their end, when that is still in time.
+    """
+    payload = timer.payload or {}
+    kind = timer.kind
+    token = session.get(Token, int(payload.get("token", 0)), with_for_update=True, populate_existing=True)
+    if token is None or token.status != TokenStatus.WAITING or token.day.isoformat() != payload.get("day") or token.identity_id is None:
+        count_reminder(kind, "token_gone")
+        return None  # called, done, cancelled, moved or erased meanwhile
+    not_after = dt.datetime.fromisoformat(str(payload["not_after"]))
+    if now >= not_after:
+        log.warning("token %s: %s reminder due %s fired at %s, after its moment %s; not sent", token.id, kind, timer.due_at, now, not_after)
+        count_reminder(kind, "too_late")
+        return None
+    later = policy.quiet_until(now)
+    if later is not None:
+        if later < not_after:
+            # Replaces this very timer's key: the runner marks this one fired, the new one waits.
+            timers.schedule(session, kind, later, payload, identity_id=timer.identity_id, key=reminder_key(token.id))
+            count_reminder(kind, "after_quiet_hours")
+        else:
+            log.info("token %s: %s reminder fell in quiet hours until too late; not sent", token.id, kind)
+            count_reminder(kind, "quiet_hours")
+        return None
+    person = session.get(Person, token.person_id)
+    doctor = session.get(Person, token.doctor_id) if token.doctor_id is not None and policy.follow_up else None
+    count_reminder(kind, "sent")
+    return DueReminder(
+        kind=kind,
+        patient=Party(token.identity_id, about=token.person_id),
+        token_id=token.id,
+        number=token.number,
+        opd=ByLanguage(en=token.opd.name_en, hi=token.opd.name_hi),
+        name=person.name if person is not None else "",
+        day=token.day,
+        starts_at=_session_start(token.opd, token.day),
+        doctor=doctor.name if doctor is not None else "",
+    )
+
+
+def timer_handlers(policy: ReminderPolicy) -> dict[str, Callable[[Session, Timer, dt.datetime], None]]:
+    """Return the reminder timers' handlers (bot/runtime.py hands them to the TimerRunner)."""
+
+    def fire(session: Session, timer: Timer, now: dt.datetime) -> None:
+        due = due_reminder(session, timer, now, policy)
+        if due is not None:
+            apply_notices(session, words.reminder_notices(due), now)
+
+    return {kind: fire for kind in KINDS}
