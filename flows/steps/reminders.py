@@ -122,7 +122,8 @@ class ReminderAnswerStep(Step):
     def ask(self, turn: Turn) -> Reply:
         token = _token(turn)
         if token is None:
-            return Reply(t("That token is no longer booked."), (Choice("menu", t("Back to the menu")),))
+            # The reminder's own answers still, so that its buttons are understood (and told the token is gone).
+            return Reply(t("That token is no longer booked."), answers())
         return Reply(
             t("Token {number} at {opd} on {date}: will you come?", number=token.number, opd=token.opd_name, date=token.day),
             answers(),
