@@ -144,6 +144,8 @@ def test_a_token_booked_for_today_is_reminded_before_its_opd_opens(db: Database,
     assert msgid.startswith(TODAY_MSGID)
 
 
+# Both databases: the handler replaces its own timer, which it holds locked (FOR UPDATE SKIP LOCKED must not skip it).
+@pytest.mark.both_databases
 def test_quiet_hours_move_a_reminder_to_their_end_or_drop_it(db: Database, opd: int) -> None:
     early = add_opd(db, "EARLY", "08:30-14:00", "mon-sat")
     patient, other = add_patient(db), add_patient(db)
