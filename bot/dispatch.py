@@ -153,7 +153,7 @@ class Dispatcher:
                     bookings=BookingRecords(session, identity, now, follow_up_grace=self.follow_up_grace, reminders=self.reminders),
                     role=role,
                     # Always there: an "enroll" in this very message may make this identity a doctor's.
-                    desk=DeskRecords(session, identity, now, self.video_base_url, self.call_window, self.follow_up_grace),
+                    desk=DeskRecords(session, identity, now, self.video_base_url, self.call_window, self.follow_up_grace, self.reminders),
                     visits=VisitRecords(session, identity, now, self.follow_up_grace, self.reminders),
                     accounts=AccountRecords(session, identity, now, self.limiter, self.enrol_budget),
                     walkins=WalkinRecords(session, identity, now, can_ring=self.voice_calls, reminders=self.reminders),

@@ -15,7 +15,7 @@ from bot.outbox.worker import OutboxWorker
 from bot.platform.config import Settings
 from bot.platform.i18n import Catalogs
 from bot.platform.ratelimit import RateLimiter
-from bot.services.calls import TIMER_HANDLERS
+from bot.services.calls import timer_handlers as call_handlers
 from bot.services.erasure import TIMER_HANDLERS as ERASURE_TIMER_HANDLERS
 from bot.services.pings import TIMER_HANDLERS as PING_TIMER_HANDLERS
 from bot.services.reminders import ReminderPolicy
@@ -127,5 +127,5 @@ def build_services(settings: Settings, db: Database | None = None, catalogs: Cat
         reminders=reminders,
     )
     worker = OutboxWorker(db, catalogs, channels, claim_timeout=dt.timedelta(seconds=settings.claim_timeout_seconds))
-    timers = TimerRunner(db, {**TIMER_HANDLERS, **ERASURE_TIMER_HANDLERS, **PING_TIMER_HANDLERS, **reminder_handlers(reminders)}, outbox_signal=signal)
+    timers = TimerRunner(db, {**call_handlers(reminders), **ERASURE_TIMER_HANDLERS, **PING_TIMER_HANDLERS, **reminder_handlers(reminders)}, outbox_signal=signal)
     return Services(settings, db, catalogs, channels, dispatcher, worker, timers, limiter, signal)

@@ -118,3 +118,29 @@ def test_an_answer_to_a_token_gone_meanwhile_says_so(catalogs: Catalogs, lang: s
     assert english == "That token is no longer booked."
     assert chat.state.step == "menu"
 
+
+
+# --- a call never answered: "do you still need a doctor?" -------------------------------------------
+
+ASKS = {"en": "Do you still need a doctor?", "hi": "क्या आपको अब भी डॉक्टर को दिखाना है?", "hi-Latn": "Kya aapko ab bhi doctor ko dikhana hai?"}
+NO = {"en": "no", "hi": "नहीं", "hi-Latn": "nahi"}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_missed_call_asks_whether_they_still_need_a_doctor(catalogs: Catalogs, lang: str) -> None:
+    notify, move = reminders.missed_call_notices(Party(41, about=9), 14, OPD)
+    assert isinstance(notify, Notify) and notify.reply.kind == "push" and notify.reply.sms is not None
+    text = rendered_in_every_language(catalogs, notify.reply)[lang]
+    assert "14" in text and SAYS[lang]["opd"] in text and text.endswith(ASKS[lang])
+    assert [choice.key for choice in notify.reply.choices] == ["book", "no"]
+    assert isinstance(move, MoveConversation) and move.step == reminders.MISSED_STEP
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize(("answer", "step"), [("1", "symptoms"), ("yes", "symptoms"), ("no", "menu"), ("xyz", reminders.MISSED_STEP)])
+def test_the_answer_to_still_need_a_doctor_books_or_goes_home(catalogs: Catalogs, lang: str, answer: str, step: str) -> None:
+    chat = registered_chat(catalogs, lang)
+    chat.state.step = reminders.MISSED_STEP
+    chat.send({"yes": YES_WORDS[lang], "no": NO[lang]}.get(answer, answer))
+    assert chat.state.step == step
+    assert not chat.ports["bookings"].booked  # a booking starts with its questions, nothing booked yet

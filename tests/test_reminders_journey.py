@@ -1,6 +1,7 @@
 """A reminder end to end on the local channel: the timer fires (on a clock the test moves), the
 worker sends it to the patient's chat, and the patient's "1" cancels that very token; a patient
-who sent STOP gets none. In English and Hindi (the chat's registration speaks both).
+who sent STOP gets none; a patient the doctor marked NO SHOW is asked hours later whether they
+still need a doctor. In English and Hindi (the chat's registration speaks both).
 """
 
 from __future__ import annotations
@@ -10,16 +11,21 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from bot.outbox.timers import TimerRunner
+from bot.outbox.timers import TimerRunner, TimerStatus
 from bot.runtime import Services
 from bot.services.booking import BookingRecords
-from bot.store.models import Identity, Token, TokenStatus, utcnow
+from bot.store.models import Identity, Timer, Token, TokenStatus, utcnow
 from flows.ports import Intake
+from flows.steps import reminders
 from tests.booking_records_helpers import add_opd, ist
 from tests.doctor_helpers import (  # noqa: F401  (fixtures are used by being imported)
     LANGS,
     NAMES,
+    WORDS,
     _clear_of_midnight_ist,
+    book,
+    consultation_of,
+    enrolled_doctor,
     registered,
     today_ist,
 )
@@ -79,3 +85,29 @@ def test_a_patient_who_sent_stop_gets_no_reminder(services: Services) -> None:
     patient.say("STOP")
     assert fire_evening_before(services, day) == 1
     assert patient.receive().texts == []
+
+
+MISSED = {"en": ("The doctor called you for token {number}", "no", "Get well soon."), "hi": ("डॉक्टर ने टोकन {number}", "नहीं", "जल्दी ठीक हो जाइए।")}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_no_show_is_asked_hours_later_whether_they_still_need_a_doctor(demo: Services, lang: str) -> None:
+    patient = registered(demo, "pat-3", lang, NAMES[lang][2])
+    token = book(demo, patient)
+    doctor = enrolled_doctor(demo, "doc", lang)
+    doctor.say(WORDS[lang]["next"])
+    doctor.say(WORDS[lang]["no_show"])
+    ended = consultation_of(demo, token.id).ended_at
+    patient.receive()
+    with demo.db.read() as session:
+        (timer,) = session.scalars(select(Timer).where(Timer.kind == reminders.MISSED_CALL, Timer.status == TimerStatus.PENDING)).all()
+    # 2 hours later (TELEOPD_REMINDER_MISSED_CALL_HOURS), or at the end of the quiet hours if that falls in them.
+    policy = demo.dispatcher.reminders
+    assert timer.due_at == (policy.quiet_until(ended + policy.missed_call_after) or ended + policy.missed_call_after)
+    clock = Clock(timer.due_at)
+    demo.worker.clock = clock
+    assert TimerRunner(demo.db, demo.timers.handlers, clock=clock).drain() == 1
+    asked, answer, wished = MISSED[lang]
+    said = patient.receive()
+    assert len(said.texts) == 1 and said.texts[0].startswith(asked.format(number=token.number)), said.texts
+    assert any(wished in text for text in patient.say(answer).texts)

@@ -15,7 +15,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.outbox.timers import TimerRunner, TimerStatus
-from bot.services.reminders import ReminderPolicy, drop, plan, timer_handlers
+from bot.services.reminders import (
+    ReminderPolicy,
+    drop,
+    plan,
+    timer_handlers,
+    watch_missed_call,
+)
 from bot.store.db import Database
 from bot.store.models import OutboxMessage, Timer, Token, TokenStatus
 from flows.steps import reminders
@@ -57,9 +63,9 @@ def sent(db: Database, identity_id: int) -> list[tuple[str, dict, dt.datetime]]:
         return [(row.payload["text"]["id"], row.payload["text"].get("params", {}), row.due_at) for row in rows]
 
 
-def reminder_timers(db: Database) -> list[Timer]:
+def reminder_timers(db: Database, *kinds: str) -> list[Timer]:
     with db.read() as session:
-        return list(session.scalars(select(Timer).where(Timer.kind.in_(reminders.KINDS)).order_by(Timer.id)))
+        return list(session.scalars(select(Timer).where(Timer.kind.in_(kinds or reminders.KINDS)).order_by(Timer.id)))
 
 
 @pytest.fixture
@@ -195,3 +201,39 @@ def test_one_reminder_timer_per_token_however_often_it_is_booked_or_planned(db: 
     clock = Clock(ist(WED, 18))
     assert runner(db, clock).drain() == 1
     assert len(sent(db, patient)) == 1
+
+
+def no_show(db: Database, patient: int, opd: int, at: dt.datetime, policy: ReminderPolicy = ReminderPolicy()) -> int:
+    """Book a token for today, and have its call end unanswered at `at` (as the call's timer or the doctor's NO SHOW do)."""
+    result = book(db, patient, opd, ist(WED, 10))
+    with db.write() as session:
+        token = session.get(Token, result.token.id)  # type: ignore[union-attr]
+        token.status = TokenStatus.NO_SHOW  # type: ignore[union-attr]
+        watch_missed_call(session, token, at, policy)  # type: ignore[arg-type]
+        return token.id  # type: ignore[union-attr]
+
+
+def test_a_no_show_is_asked_once_hours_later_unless_they_booked_again(db: Database, opd: int) -> None:
+    patient, again = add_patient(db), add_patient(db)
+    no_show(db, patient, opd, ist(WED, 11))
+    no_show(db, again, opd, ist(WED, 11))
+    book(db, again, opd, ist(WED, 12), day=THU)  # booked again meanwhile: not asked
+    clock = Clock(ist(WED, 12, 59))
+    timers = runner(db, clock)
+    assert timers.drain() == 0
+    clock.now = ist(WED, 13)
+    assert timers.drain() == 2
+    ((msgid, params, _),) = sent(db, patient)
+    assert msgid.startswith("The doctor called you for token {number}") and params["number"] == 1
+    assert sent(db, again) == []
+    clock.now = ist(WED, 16)
+    assert timers.drain() == 0 and len(sent(db, patient)) == 1
+
+
+def test_a_no_show_late_in_the_evening_is_asked_in_the_morning_or_not_at_all(db: Database, opd: int) -> None:
+    patient, other = add_patient(db), add_patient(db)
+    no_show(db, patient, opd, ist(WED, 20))  # 22:00 is quiet: asked at 8:00
+    no_show(db, other, opd, ist(WED, 20), ReminderPolicy(missed_call_after=dt.timedelta(0)))  # off
+    assert [timer.due_at for timer in reminder_timers(db, reminders.MISSED_CALL)] == [ist(THU, 8)]
+    assert runner(db, Clock(ist(THU, 8))).drain() == 1
+    assert len(sent(db, patient)) == 1 and sent(db, other) == []

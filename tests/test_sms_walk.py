@@ -373,6 +373,10 @@ def walk_reminders(rec: Recorder) -> None:
     # The token was cancelled or called meanwhile.
     p = SmsPatient(rec, registered_profile(), step=reminders.ANSWER_STEP, data={"token": 99}, bookings=AnsweringBookings())
     p.send("1")
+    # A call never answered: "do you still need a doctor?", and its answers.
+    rec.notices(reminders.missed_call_notices(patient, 99_999, LONGEST_OPD), 41, "missed call")
+    for answer in ("xyz", "1", "2"):
+        SmsPatient(rec, registered_profile(), step=reminders.MISSED_STEP).send(answer)
 
 
 WALKS = (

@@ -384,6 +384,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("reminder_before_open_minutes", "TELEOPD_REMINDER_BEFORE_OPEN_MINUTES", _whole(0, 720), "60",
             "be a whole number of minutes from 0 (off) to 720, got {got}"),
     Setting("reminder_follow_up", "TELEOPD_REMINDER_FOLLOW_UP", _on_off, "on", "be 'on' or 'off', got {got}"),
+    Setting("reminder_missed_call_hours", "TELEOPD_REMINDER_MISSED_CALL_HOURS", _whole(0, 48), "2",
+            "be a whole number of hours from 0 (off) to 48, got {got}"),
     Setting("quiet_hours", "TELEOPD_QUIET_HOURS", _clock_span_or_off, "21:00-08:00",
             "be two times of day in India's time such as {example} (from-until, 24-hour clock), or 'off', got {got}"),
     Setting("telegram_mps", "TELEOPD_TELEGRAM_MPS", _whole(1, 1000), "30", _MPS_RULE),

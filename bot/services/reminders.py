@@ -5,7 +5,10 @@ A token booked for a later day is reminded the evening before (TELEOPD_REMINDER_
 evening hour the day before) is reminded before its day OPD opens
 (TELEOPD_REMINDER_BEFORE_OPEN_MINUTES, 60). So each token is reminded once. A follow-up is
 told in its doctor's words (TELEOPD_REMINDER_FOLLOW_UP). Round-the-clock OPDs have no opening
-to remind of, and their tokens are for now: none.
+to remind of, and their tokens are for now: none. A patient who never answered the doctor's
+call (a no-show: the call's timer, or the doctor's NO SHOW) is asked some hours later
+(TELEOPD_REMINDER_MISSED_CALL_HOURS, 2) whether they still need a doctor, unless they have
+booked again meanwhile; quiet hours apply to it as to the others.
 
 Each reminder is a durable timer (bot/outbox/timers.py) keyed by its kind and the token, set
 in the transaction that books the token (bot/services/booking.py) and cancelled in the one
@@ -30,6 +33,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.outbox import timers
@@ -37,11 +41,19 @@ from bot.outbox.enqueue import apply_notices
 from bot.platform.clock import IST
 from bot.platform.metrics import count_reminder
 from bot.services.calendar import round_the_clock, session_on
-from bot.store.models import Opd, Person, Timer, Token, TokenStatus
+from bot.store.models import LIVE_TOKEN_STATUSES, Opd, Person, Timer, Token, TokenStatus
 from flows.messages import ByLanguage
+from flows.notices import Notice
 from flows.ports import Party
 from flows.steps import reminders as words
-from flows.steps.reminders import BEFORE_OPEN, EVENING, KINDS, DueReminder, reminder_key
+from flows.steps.reminders import (
+    BEFORE_OPEN,
+    EVENING,
+    KINDS,
+    MISSED_CALL,
+    DueReminder,
+    reminder_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +64,7 @@ class ReminderPolicy:
     evening_at: dt.time | None = dt.time(18, 0)  # None: no evening reminder
     before_open: dt.timedelta = dt.timedelta(minutes=60)  # zero: none before opening
     follow_up: bool = True  # a follow-up told in its doctor's words
+    missed_call_after: dt.timedelta = dt.timedelta(hours=2)  # zero: no "do you still need a doctor?"
     quiet: tuple[dt.time, dt.time] | None = (dt.time(21, 0), dt.time(8, 0))
 
     @classmethod
@@ -61,6 +74,7 @@ class ReminderPolicy:
             evening_at=getattr(settings, "reminder_evening_at"),
             before_open=dt.timedelta(minutes=getattr(settings, "reminder_before_open_minutes")),
             follow_up=getattr(settings, "reminder_follow_up"),
+            missed_call_after=dt.timedelta(hours=getattr(settings, "reminder_missed_call_hours")),
             quiet=getattr(settings, "quiet_hours"),
         )
 
@@ -168,6 +182,54 @@ def due_reminder(session: Session, timer: Timer, now: dt.datetime, policy: Remin
     )
 
 
+# How long after its moment "do you still need a doctor?" still makes sense (quiet hours may push it to the morning).
+MISSED_CALL_VALID = dt.timedelta(hours=12)
+
+
+def watch_missed_call(session: Session, token: Token, now: dt.datetime, policy: ReminderPolicy) -> None:
+    """Set the "do you still need a doctor?" timer of a token whose call the patient never answered (a no-show)."""
+    if policy.missed_call_after <= dt.timedelta(0):
+        return
+    moment = now + policy.missed_call_after
+    not_after = moment + MISSED_CALL_VALID
+    when = policy.placed(moment, not_after)
+    if when is None:
+        count_reminder(MISSED_CALL, "quiet_hours")
+        return
+    payload = {"token": token.id, "not_after": not_after.isoformat()}
+    timers.schedule(session, MISSED_CALL, when, payload, identity_id=token.identity_id, key=reminder_key(token.id))
+
+
+def missed_call_notices(session: Session, timer: Timer, now: dt.datetime, policy: ReminderPolicy) -> list[Notice]:
+    """Ask a patient who missed the doctor's call whether they still need one, unless they booked again or it is too late."""
+    payload = dict(timer.payload or {})
+    token = session.get(Token, int(payload.get("token", 0)), with_for_update=True, populate_existing=True)
+    if token is None or token.status != TokenStatus.NO_SHOW or token.identity_id is None:
+        count_reminder(MISSED_CALL, "token_gone")
+        return []
+    not_after = dt.datetime.fromisoformat(str(payload["not_after"]))
+    if now >= not_after:
+        log.warning("token %s: missed-call reminder fired at %s, after its moment %s; not sent", token.id, now, not_after)
+        count_reminder(MISSED_CALL, "too_late")
+        return []
+    later = policy.quiet_until(now)
+    if later is not None:
+        if later < not_after:
+            timers.schedule(session, MISSED_CALL, later, payload, identity_id=timer.identity_id, key=reminder_key(token.id))
+        count_reminder(MISSED_CALL, "after_quiet_hours" if later < not_after else "quiet_hours")
+        return []
+    today = now.astimezone(IST).date()
+    again = session.scalar(
+        select(Token.id).where(Token.person_id == token.person_id, Token.status.in_(LIVE_TOKEN_STATUSES), Token.day >= today).limit(1)
+    )
+    if again is not None:
+        count_reminder(MISSED_CALL, "booked_again")
+        return []
+    count_reminder(MISSED_CALL, "sent")
+    opd = ByLanguage(en=token.opd.name_en, hi=token.opd.name_hi)
+    return words.missed_call_notices(Party(token.identity_id, about=token.person_id), token.number, opd)
+
+
 def timer_handlers(policy: ReminderPolicy) -> dict[str, Callable[[Session, Timer, dt.datetime], None]]:
     """Return the reminder timers' handlers (bot/runtime.py hands them to the TimerRunner)."""
 
@@ -176,4 +238,7 @@ def timer_handlers(policy: ReminderPolicy) -> dict[str, Callable[[Session, Timer
         if due is not None:
             apply_notices(session, words.reminder_notices(due), now)
 
-    return {kind: fire for kind in KINDS}
+    def missed(session: Session, timer: Timer, now: dt.datetime) -> None:
+        apply_notices(session, missed_call_notices(session, timer, now, policy), now)
+
+    return {**{kind: fire for kind in KINDS}, MISSED_CALL: missed}

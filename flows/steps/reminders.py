@@ -18,13 +18,18 @@ from flows.messages import ByLanguage, Choice, Reply, Text, TimeOfDay, sms, t
 from flows.notices import MoveConversation, Notice, Notify
 from flows.ports import Party, TokenInfo
 from flows.steps import visit
+from flows.steps.booking import start_booking
+from flows.steps.questions import NO_WORDS, YES_WORDS
 
-# The step a reminded patient's idle chat is put at.
+# The step a reminded patient's idle chat is put at; and one who missed the doctor's call.
 ANSWER_STEP = "reminder_answer"
-# Timer kinds (bot/outbox/timers.py), keyed per token (reminder_key).
+MISSED_STEP = "missed_call_answer"
+# Timer kinds (bot/outbox/timers.py), keyed per token (reminder_key): a live token's reminders
+# (cancelled with it), and "do you still need a doctor?" after a call the patient never answered.
 EVENING = "reminder_evening"
 BEFORE_OPEN = "reminder_before_open"
 KINDS = (EVENING, BEFORE_OPEN)
+MISSED_CALL = "reminder_missed_call"
 
 
 def reminder_key(token_id: int) -> str:
@@ -158,4 +163,42 @@ class ReminderAnswerStep(Step):
         turn.goto("menu")
 
 
-STEPS: tuple[Step, ...] = (ReminderAnswerStep(),)
+def missed_call_notices(patient: Party, number: int, opd: ByLanguage) -> list[Notice]:
+    """Return "do you still need a doctor?" to a patient who never answered the doctor's call, their idle chat at its question."""
+    reply = Reply(
+        t("The doctor called you for token {number} ({opd}), but you did not join. Do you still need a doctor?", number=number, opd=opd),
+        still_need_answers(),
+        kind="push",
+        sms=sms("You missed the doctor's call (token {number}). Still need a doctor?", number=number),
+    )
+    return [Notify(patient.identity_id, reply, about=patient.about), MoveConversation(patient.identity_id, MISSED_STEP, {})]
+
+
+def still_need_answers() -> tuple[Choice, ...]:
+    """Return the answers to "do you still need a doctor?"."""
+    return (
+        Choice("book", t("Yes, book a token"), YES_WORDS + ("book", "book karo")),
+        Choice("no", t("No, thank you"), NO_WORDS + ("no thanks", "no thank you")),
+    )
+
+
+class MissedCallAnswerStep(Step):
+    """Asks a patient who missed the doctor's call whether they still need a doctor."""
+
+    name = MISSED_STEP
+
+    def ask(self, turn: Turn) -> Reply:
+        return Reply(t("Do you still need a doctor?"), still_need_answers(), sms=sms("Still need a doctor?"))
+
+    def answer(self, turn: Turn, answer: Answer) -> None:
+        """Starts a booking, or wishes them well and goes back to the menu."""
+        if answer.choice == "book":
+            start_booking(turn)
+        elif answer.choice == "no":
+            turn.say(t("Get well soon. Send MENU whenever you need a doctor."))
+            turn.goto("menu")
+        else:
+            turn.ask_again(choose_again())
+
+
+STEPS: tuple[Step, ...] = (ReminderAnswerStep(), MissedCallAnswerStep())
