@@ -27,9 +27,12 @@ from tests.doctor_helpers import (  # noqa: F401  (fixtures are used by being im
     consultation_of,
     enrolled_doctor,
     registered,
+    step_of,
     today_ist,
 )
 
+# Strings that have broken parsers and databases elsewhere (NUL, a joiner, SQL, a bidi override).
+NAUGHTY = ("\x00अगला\u200d", "'; DROP TABLE tokens; --", "\u202etoken 1")
 SAYS = {"en": ("Reminder: tomorrow", "Cancel my token", "is cancelled."), "hi": ("याद दिला दें: कल", "मेरा टोकन रद्द करें", "रद्द कर दिया गया है।")}
 
 
@@ -71,6 +74,8 @@ def test_the_reminder_reaches_the_chat_and_1_cancels_that_token(services: Servic
     headline, cancel_label, cancelled = SAYS[lang]
     assert len(reminded.texts) == 1 and reminded.texts[0].startswith(headline), reminded.texts
     assert reminded.last_choices[0] == cancel_label and len(reminded.last_choices) == 2
+    for naughty in NAUGHTY:  # at the reminder's question on the real database: answered, and asked again
+        assert patient.say(naughty).texts and step_of(services, "pat-1") == reminders.ANSWER_STEP
     answer = patient.say("1")
     assert any(cancelled in text for text in answer.texts), answer.texts
     with services.db.read() as session:
@@ -110,4 +115,6 @@ def test_a_no_show_is_asked_hours_later_whether_they_still_need_a_doctor(demo: S
     asked, answer, wished = MISSED[lang]
     said = patient.receive()
     assert len(said.texts) == 1 and said.texts[0].startswith(asked.format(number=token.number)), said.texts
+    for naughty in NAUGHTY:
+        assert patient.say(naughty).texts and step_of(demo, "pat-3") == reminders.MISSED_STEP
     assert any(wished in text for text in patient.say(answer).texts)
