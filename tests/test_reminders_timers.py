@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.outbox.timers import TimerRunner, TimerStatus
+from bot.services.enrolment import add_health_worker
 from bot.services.reminders import (
     ReminderPolicy,
     drop,
@@ -22,11 +23,14 @@ from bot.services.reminders import (
     timer_handlers,
     watch_missed_call,
 )
+from bot.services.walkins import WalkinRecords
 from bot.store.db import Database
-from bot.store.models import OutboxMessage, Timer, Token, TokenStatus
+from bot.store.models import Identity, OutboxMessage, Timer, Token, TokenStatus
+from flows.ports import WalkIn
 from flows.steps import reminders
 from tests.booking_records_helpers import (
     FRI,
+    INTAKE,
     THU,
     WED,
     add_opd,
@@ -237,3 +241,21 @@ def test_a_no_show_late_in_the_evening_is_asked_in_the_morning_or_not_at_all(db:
     assert [timer.due_at for timer in reminder_timers(db, reminders.MISSED_CALL)] == [ist(THU, 8)]
     assert runner(db, Clock(ist(THU, 8))).drain() == 1
     assert len(sent(db, patient)) == 1 and sent(db, other) == []
+
+
+def test_a_walk_ins_reminder_goes_by_sms_in_the_language_chosen_for_them(db: Database, opd: int) -> None:
+    with db.write() as session:
+        worker, _ = add_health_worker(session, "Asha Kumari", "PHC Sarnath")
+        desk = Identity(channel="local", address="asha", person=worker, language="en")
+        session.add(desk)
+        session.flush()
+        # At 18:30 the OPD is closed: the walk-in gets the next session, tomorrow, and so the reminder before it opens.
+        walkins = WalkinRecords(session, desk, ist(WED, 18, 30))
+        result = walkins.book(WalkIn("+919812345678", "Ramesh Kumar", 70, "male", "hi-Latn"), opd, INTAKE, priority=False)
+        assert result.token is not None and result.token.day == THU
+    (timer,) = reminder_timers(db)
+    assert (timer.kind, timer.due_at) == (reminders.BEFORE_OPEN, ist(THU, 8))
+    assert runner(db, Clock(ist(THU, 8))).drain() == 1
+    with db.read() as session:
+        (row,) = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "push"))
+        assert (row.channel, row.address, row.language) == ("sms", "+919812345678", "hi-Latn")
