@@ -278,7 +278,7 @@ class BookingRecords:
         )
         self.session.add(token)
         self.session.flush()
-        plan(self.session, token, self.now, self.reminders)
+        plan(self.session, token, self.now, self.reminders, new=True)
         info = token_info(self.session, token, self.now)
         live = ping and day in calling_days(opd, self.now) and is_open(opd, self.now)
         return BookingResult(BookingOutcome.BOOKED, token=info, joined_queue=live, pings=pings_for(self.session, token, self.now) if live else ())

@@ -107,8 +107,13 @@ def _midnight_before(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0), IST).astimezone(dt.UTC)
 
 
-def plan(session: Session, token: Token, now: dt.datetime, policy: ReminderPolicy) -> str | None:
-    """Set a token's reminder timer (in the booking's transaction); return its kind, or None for none."""
+def plan(session: Session, token: Token, now: dt.datetime, policy: ReminderPolicy, new: bool = False) -> str | None:
+    """Set a token's reminder timer (in the booking's transaction), replacing its pending one; return its kind, or None.
+
+    A token just made (`new`) has no timer to replace: the look for one, a scan of the pending
+    timers of its kind (their key is in the JSON payload, unindexed), is skipped where every
+    booking pays for it.
+    """
     opd = token.opd
     if round_the_clock(opd) or session_on(opd, token.day, now) is None:
         return None
@@ -129,7 +134,10 @@ def plan(session: Session, token: Token, now: dt.datetime, policy: ReminderPolic
         if when <= now:
             continue  # booked after that moment: the booking itself has just told them
         payload = {"token": token.id, "day": token.day.isoformat(), "not_after": not_after.isoformat()}
-        timers.schedule(session, kind, when, payload, identity_id=token.identity_id, key=reminder_key(token.id))
+        if new:
+            timers.schedule(session, kind, when, {**payload, timers.KEY: reminder_key(token.id)}, identity_id=token.identity_id)
+        else:
+            timers.schedule(session, kind, when, payload, identity_id=token.identity_id, key=reminder_key(token.id))
         return kind
     return None
 
