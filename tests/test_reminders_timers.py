@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.outbox.timers import TimerRunner, TimerStatus
+from bot.platform.config import Settings, SettingsError
 from bot.services.enrolment import add_health_worker
 from bot.services.reminders import (
     ReminderPolicy,
@@ -259,3 +260,30 @@ def test_a_walk_ins_reminder_goes_by_sms_in_the_language_chosen_for_them(db: Dat
     with db.read() as session:
         (row,) = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "push"))
         assert (row.channel, row.address, row.language) == ("sms", "+919812345678", "hi-Latn")
+
+
+@pytest.mark.parametrize(
+    ("env", "policy"),
+    [
+        ({}, ReminderPolicy()),
+        (
+            {"TELEOPD_REMINDER_EVENING_AT": "off", "TELEOPD_REMINDER_BEFORE_OPEN_MINUTES": "0", "TELEOPD_REMINDER_FOLLOW_UP": "off",
+             "TELEOPD_REMINDER_MISSED_CALL_HOURS": "0", "TELEOPD_QUIET_HOURS": "off"},
+            ReminderPolicy(None, dt.timedelta(0), False, dt.timedelta(0), None),
+        ),
+        ({"TELEOPD_REMINDER_EVENING_AT": "19:30", "TELEOPD_QUIET_HOURS": "22:00-7:00"}, ReminderPolicy(evening_at=dt.time(19, 30), quiet=(dt.time(22), dt.time(7)))),
+    ],
+)
+def test_the_settings_say_which_reminders_are_on_and_when(env: dict[str, str], policy: ReminderPolicy) -> None:
+    assert ReminderPolicy.from_settings(Settings.from_env(env)) == policy
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("TELEOPD_REMINDER_EVENING_AT", "6pm"), ("TELEOPD_REMINDER_EVENING_AT", "24:00"), ("TELEOPD_QUIET_HOURS", "21:00"),
+     ("TELEOPD_QUIET_HOURS", "08:00-08:00"), ("TELEOPD_REMINDER_BEFORE_OPEN_MINUTES", "-5"), ("TELEOPD_REMINDER_FOLLOW_UP", "maybe"),
+     ("TELEOPD_REMINDER_MISSED_CALL_HOURS", "49")],
+)
+def test_a_wrong_reminder_setting_is_named(variable: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=f"^{variable} must "):
+        Settings.from_env({variable: value})

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from bot.outbox import timers
 from bot.outbox.enqueue import apply_notices
 from bot.platform.clock import IST
+from bot.platform.config import Settings
 from bot.platform.metrics import count_reminder
 from bot.services.calendar import round_the_clock, session_on
 from bot.store.models import LIVE_TOKEN_STATUSES, Opd, Person, Timer, Token, TokenStatus
@@ -57,6 +58,7 @@ from flows.steps.reminders import (
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class ReminderPolicy:
     """Which reminders are on, when they are due, and the quiet hours (India's time)."""
@@ -68,14 +70,14 @@ class ReminderPolicy:
     quiet: tuple[dt.time, dt.time] | None = (dt.time(21, 0), dt.time(8, 0))
 
     @classmethod
-    def from_settings(cls, settings: object) -> ReminderPolicy:
-        """Return the policy of teleopd's settings (bot/platform/config.py)."""
+    def from_settings(cls, settings: Settings) -> ReminderPolicy:
+        """Return the policy of teleopd's settings."""
         return cls(
-            evening_at=getattr(settings, "reminder_evening_at"),
-            before_open=dt.timedelta(minutes=getattr(settings, "reminder_before_open_minutes")),
-            follow_up=getattr(settings, "reminder_follow_up"),
-            missed_call_after=dt.timedelta(hours=getattr(settings, "reminder_missed_call_hours")),
-            quiet=getattr(settings, "quiet_hours"),
+            evening_at=settings.reminder_evening_at,
+            before_open=dt.timedelta(minutes=settings.reminder_before_open_minutes),
+            follow_up=settings.reminder_follow_up,
+            missed_call_after=dt.timedelta(hours=settings.reminder_missed_call_hours),
+            quiet=settings.quiet_hours,
         )
 
     def quiet_until(self, moment: dt.datetime) -> dt.datetime | None:
