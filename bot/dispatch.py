@@ -30,6 +30,7 @@ from bot.services.desk import DEFAULT_FOLLOW_UP_GRACE, DeskRecords
 from bot.services.enrolment import AccountRecords, GuessBudget, role_of
 from bot.services.identities import dialect_insert as _insert
 from bot.services.identities import ensure_identity, link_verified_phone
+from bot.services.media import MediaLimits, MediaLinkMaker, MediaRecords
 from bot.services.patients import PatientRecords
 from bot.services.reminders import ReminderPolicy
 from bot.services.visits import VisitRecords
@@ -86,6 +87,8 @@ class Dispatcher:
         enrol_budget: GuessBudget = GuessBudget(),
         voice_calls: bool = False,
         public_url: str | None = None,
+        media_limits: MediaLimits = MediaLimits(),
+        media_links: MediaLinkMaker | None = None,
         reminders: ReminderPolicy = ReminderPolicy(),
     ):
         self.db = db
@@ -107,10 +110,15 @@ class Dispatcher:
         self.public_url = public_url or ""
         # Set after a commit that queued replies, so an in-process worker sends them at once.
         self.outbox_signal = outbox_signal
+        # How many files a visit keeps, and how big; the signed links the doctor's summary gives.
+        self.media_limits = media_limits
+        self.media_links = media_links
 
     def dispatch(self, message: InboundMessage) -> DispatchOutcome:
         """Handle one message exactly once, however often it is delivered."""
         pushed = 0
+        if self.media_links is not None:
+            self.media_links.ready()  # its key may be read from the database: before the write lock
         with self.db.write() as session:
             identity = ensure_identity(session, message.channel, message.address)
             conv = _locked_conversation(session, identity.id)
@@ -153,11 +161,15 @@ class Dispatcher:
                     bookings=BookingRecords(session, identity, now, follow_up_grace=self.follow_up_grace, reminders=self.reminders),
                     role=role,
                     # Always there: an "enroll" in this very message may make this identity a doctor's.
-                    desk=DeskRecords(session, identity, now, self.video_base_url, self.call_window, self.follow_up_grace, self.reminders),
+                    desk=DeskRecords(
+                        session, identity, now, self.video_base_url, self.call_window, self.follow_up_grace, media_links=self.media_links,
+                        reminders=self.reminders,
+                    ),
                     visits=VisitRecords(session, identity, now, self.follow_up_grace, self.reminders),
                     accounts=AccountRecords(session, identity, now, self.limiter, self.enrol_budget),
                     walkins=WalkinRecords(session, identity, now, can_ring=self.voice_calls, reminders=self.reminders),
                     danger_escalation_minutes=self.danger_escalation_minutes,
+                    media=MediaRecords(session, identity, message.channel, message.media, now, self.media_limits),
                 )
                 outcome = conversation.handle(state, _to_flow_inbound(message), ports)
                 for event in outcome.events:
@@ -297,4 +309,5 @@ def _to_flow_inbound(message: InboundMessage) -> Inbound:
         contact_phone=message.contact_phone,
         opened_as=message.opened_as,
         blocked={BLOCKED: True, UNBLOCKED: False}.get(message.kind),
+        media=tuple(ref.kind for ref in message.media),
     )

@@ -10,6 +10,11 @@ from dataclasses import dataclass, field
 from bot.channels.base import ChannelAdapter
 from bot.channels.local import LocalChannel, LocalSmsChannel
 from bot.dispatch import Dispatcher
+from bot.media.fetcher import MediaFetcher
+from bot.media.links import MediaLinks
+from bot.media.sources import MediaSource, TelegramFiles, TwilioMedia
+from bot.media.storage import FolderStorage, Storage
+from bot.outbox.documents import Documents
 from bot.outbox.timers import TimerRunner
 from bot.outbox.worker import OutboxWorker
 from bot.platform.config import Settings
@@ -17,7 +22,10 @@ from bot.platform.i18n import Catalogs
 from bot.platform.ratelimit import RateLimiter
 from bot.services.calls import timer_handlers as call_handlers
 from bot.services.erasure import TIMER_HANDLERS as ERASURE_TIMER_HANDLERS
+from bot.services.media import MediaLimits
+from bot.services.operators import shared_secret_key
 from bot.services.pings import TIMER_HANDLERS as PING_TIMER_HANDLERS
+from bot.services.prescriptions import Prescriptions
 from bot.services.reminders import ReminderPolicy
 from bot.services.reminders import timer_handlers as reminder_handlers
 from bot.store.db import Database
@@ -38,6 +46,10 @@ class Services:
     limiter: RateLimiter
     # Set by the dispatcher after a commit that queued messages; an in-process worker waits on it.
     outbox_signal: threading.Event = field(default_factory=threading.Event)
+    # Fetches the photos, documents and voice notes webhooks recorded (bot/media/fetcher.py).
+    media: MediaFetcher | None = None
+    # E-prescriptions: their PDFs and signed links, for the worker and GET /rx/<link>.
+    prescriptions: Prescriptions | None = None
 
     def close(self) -> None:
         """Close the provider clients (their connections and event loops) and the database pool."""
@@ -55,6 +67,8 @@ class Services:
         PostgreSQL's NOTIFY from the web processes' commits (bot/store/db.py listen_outbox).
         """
         targets: list[tuple[str, Callable[..., object], tuple[object, ...]]] = [("timers", self.timers.run, (stop,))]
+        if self.media is not None:
+            targets.append(("media-fetcher", self.media.run, (stop,)))
         if send:
             targets.append(("outbox-worker", self.worker.run, (stop, self.outbox_signal)))
         if listen:
@@ -109,6 +123,29 @@ def channel_registry(settings: Settings, limiter: RateLimiter) -> dict[str, Chan
     return channels
 
 
+def media_fetcher(settings: Settings, db: Database, channels: dict[str, ChannelAdapter], links: MediaLinks,
+                  limits: MediaLimits, signal: threading.Event) -> MediaFetcher:
+    """Return the media fetcher, with a source for each channel that is on and carries files."""
+    sources: dict[str, MediaSource] = {}
+    telegram = channels.get("telegram")
+    if telegram is not None:
+        sources["telegram"] = TelegramFiles(telegram)  # type: ignore[arg-type]
+    if settings.twilio_account_sid and settings.twilio_auth_token:
+        twilio = TwilioMedia(settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_api_url or "https://api.twilio.com")
+        sources.update({name: twilio for name in ("whatsapp", "sms") if name in channels})
+    return MediaFetcher(db, sources, media_storage(settings), links, limits, outbox_signal=signal)
+
+
+def media_storage(settings: Settings) -> Storage:
+    """Return where patients' files are kept: an S3-compatible bucket (s3://…) or a folder."""
+    if settings.media_storage.startswith("s3://"):
+        # boto3 is loaded only where object storage is configured.
+        from bot.media.s3 import S3Storage
+
+        return S3Storage(settings.media_storage, settings.media_s3_endpoint)
+    return FolderStorage(settings.media_storage)
+
+
 def build_services(settings: Settings, db: Database | None = None, catalogs: Catalogs | None = None) -> Services:
     """Build the database, catalogs, dispatcher and worker for these settings."""
     db = db or Database(settings.database_url)
@@ -116,6 +153,9 @@ def build_services(settings: Settings, db: Database | None = None, catalogs: Cat
     limiter = RateLimiter(settings.redis_url)
     channels = channel_registry(settings, limiter)
     signal = threading.Event()
+    # Signed with TELEOPD_SECRET_KEY, or the key kept in the database (read on first use).
+    links = MediaLinks(settings.public_url or "", lambda: settings.secret_key or shared_secret_key(db))
+    limits = MediaLimits(settings.media_max_mb * 1024 * 1024, settings.media_max_per_visit)
     reminders = ReminderPolicy.from_settings(settings)
     dispatcher = Dispatcher(
         db, catalogs, default_language=settings.default_language, outbox_signal=signal,
@@ -124,8 +164,14 @@ def build_services(settings: Settings, db: Database | None = None, catalogs: Cat
         follow_up_grace=dt.timedelta(minutes=settings.follow_up_grace_minutes),
         inbound_per_minute=settings.inbound_per_minute, limiter=limiter, public_url=settings.public_url,
         voice_calls=settings.voice_enabled and settings.twilio_voice_from is not None,
-        reminders=reminders,
+        media_limits=limits, media_links=links, reminders=reminders,
     )
-    worker = OutboxWorker(db, catalogs, channels, claim_timeout=dt.timedelta(seconds=settings.claim_timeout_seconds))
-    timers = TimerRunner(db, {**call_handlers(reminders), **ERASURE_TIMER_HANDLERS, **PING_TIMER_HANDLERS, **reminder_handlers(reminders)}, outbox_signal=signal)
-    return Services(settings, db, catalogs, channels, dispatcher, worker, timers, limiter, signal)
+    prescriptions = Prescriptions(db, catalogs, settings.public_url, settings.secret_key)
+    worker = OutboxWorker(
+        db, catalogs, channels, claim_timeout=dt.timedelta(seconds=settings.claim_timeout_seconds), documents=Documents(prescriptions),
+    )
+    timers = TimerRunner(
+        db, {**call_handlers(reminders), **ERASURE_TIMER_HANDLERS, **PING_TIMER_HANDLERS, **reminder_handlers(reminders)}, outbox_signal=signal,
+    )
+    media = media_fetcher(settings, db, channels, links, limits, signal)
+    return Services(settings, db, catalogs, channels, dispatcher, worker, timers, limiter, signal, media, prescriptions=prescriptions)

@@ -19,6 +19,7 @@ from flows.steps import (
     enrolment,
     erasure,
     health_worker,
+    media,
     menu,
     onboarding,
     optout,
@@ -87,6 +88,9 @@ def handle(state: State, inbound: Inbound, ports: Ports) -> Outcome:
     bare = staff_tab and state.step in (None, "enrol_code") and command is None and not flagged
     code = enrolment.code_in(text, bare=bare) if inbound.choice is None else None
     events: list[str] = []
+    if inbound.media and ports.role == "patient" and state.step is not None and not state.opted_out and not staff_tab:
+        # After any danger-sign advice on the caption; the caption is then read as a message.
+        media.received(turn)
     if code is not None and not state.opted_out:
         _enrol(turn, code, events)
     elif ports.role == "doctor" and not state.opted_out:
@@ -369,7 +373,9 @@ def _answer_step(turn: Turn, text: str) -> None:
     """Gives the message to the current step, after matching it against the step's choices."""
     step = turn.step()
     if not text and turn.inbound.choice is None and turn.inbound.contact_phone is None:
-        turn.ask_again(t("I can only read text messages. Please type your answer."))
+        # A file without a caption has had its answer (flows/steps/media.py): the question again.
+        answered = turn.inbound.media and turn.ports.role == "patient" and not _opened_as_staff(turn)
+        turn.ask_again(None if answered else t("I can only read text messages. Please type your answer."))
         return
     key = fold(text)
     offered = step.ask(turn).choices

@@ -61,6 +61,8 @@ class Inbound:
     opened_as: str | None = None
     # Not a message: the user blocked us on the channel (True) or let us back in (False).
     blocked: bool | None = None
+    # The kinds of the files it carries for the doctor ("photo", "document", "voice"), one each.
+    media: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,19 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A document sent with a message, made by the runtime when the message is sent.
+
+    Flows only name it (a consultation's e-prescription: kind "prescription", ref the
+    consultation); the worker makes the file and its link (bot/outbox/documents.py) and fills
+    the message's ``{link}`` placeholder with the link.
+    """
+
+    kind: str
+    ref: int
+
+
+@dataclass(frozen=True)
 class Reply:
     """One message to the user, with the choices offered under it."""
 
@@ -107,6 +120,8 @@ class Reply:
     sms: Text | None = None
     # Emergency advice (108/112, Tele-MANAS 14416): a channel that can make it stand out does.
     emergency: bool = False
+    # A document sent with the message (Telegram: the file; WhatsApp: as media; SMS: its link).
+    attachment: Attachment | None = None
 
 
 # --- JSON form, for the outbox ------------------------------------------------------------
@@ -173,6 +188,7 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
         "kind": reply.kind,
         **({"sms": text_to_json(reply.sms)} if reply.sms is not None else {}),
         **({"emergency": True} if reply.emergency else {}),
+        **({"attachment": {"kind": reply.attachment.kind, "ref": reply.attachment.ref}} if reply.attachment else {}),
     }
 
 
@@ -185,4 +201,5 @@ def reply_from_json(data: dict[str, Any]) -> Reply:
         kind=data.get("kind", "reply"),
         sms=text_from_json(data["sms"]) if data.get("sms") else None,
         emergency=bool(data.get("emergency")),
+        attachment=Attachment(**data["attachment"]) if data.get("attachment") else None,
     )

@@ -18,6 +18,7 @@ from typing import Any
 
 from babel.messages.extract import extract_from_dir
 
+from bot.channels.base import OutgoingDocument
 from bot.channels.sms_text import (
     MAX_SMS_SEGMENTS,
     is_gsm7,
@@ -57,6 +58,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PHONE = "+919876543210"
 # A state's deployment: the consent SMS points to its /privacy page.
 PUBLIC_URL = "https://teleopd.health.example-state.gov.in"
+# A prescription link (bot/services/prescriptions.py) at its longest: a state's public URL, a
+# 12-digit consultation, the longest language, the signer's timestamp and HMAC-SHA1 signature.
+LONGEST_LINK = "https://teleopd.health.example-state.gov.in/rx/999999999999.hi-Latn.ZZZZZZ." + "s" * 27
 # The one message that goes word for word however long (the doctor's advice): numbered parts.
 ADVICE_SMS = "Advice from Dr. {doctor}:\n{advice}\nHow was your consultation? Reply 1-5 (5 = very good)."
 LANGUAGE_QUESTION = "Which language would you like to use?"
@@ -95,7 +99,9 @@ class Recorder:
     def record(self, reply: Reply, where: str) -> list[str]:
         """Render one reply as the SMS channel would, check it, and return the SMS bodies sent."""
         payload = json.loads(json.dumps(reply_to_json(reply)))  # as the outbox keeps it
-        message = translate(self.catalogs, payload, self.lang, sms=True)
+        # A document's link (an e-prescription) is made when the message is sent: the longest one.
+        document = OutgoingDocument("e-prescription.pdf", LONGEST_LINK, bytes) if payload.get("attachment") else None
+        message = translate(self.catalogs, payload, self.lang, sms=True, document=document)
         parts = sms_bodies(message)
         body = "\n".join(parts)
         sent = reply.sms if reply.sms is not None else reply.text

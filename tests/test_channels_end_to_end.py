@@ -26,6 +26,7 @@ from twilio.request_validator import RequestValidator
 from bot.cli.main import main as teleopd
 from bot.store.db import Database
 from bot.store.models import Identity, OutboxMessage, OutboxStatus
+from tests.conftest import BACKENDS
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 from tests.serving import ServeProcess, free_port
@@ -196,7 +197,11 @@ def service(db: Database, fakes: tuple[FakeTelegram, FakeTwilio], tmp_path: Path
         running.stop()
 
 
-@pytest.mark.both_databases
+# On the production database when one is configured (PostgreSQL: LISTEN/NOTIFY wakes the
+# worker, SKIP LOCKED claims), else the embedded SQLite. The database is not what is tested
+# here, and the run is about 45 s of Telegram's pacing (one message a second per chat); the
+# SQLite `teleopd serve` is driven end to end by tests/test_cli.py and the browser tests.
+@pytest.mark.parametrize("db", [BACKENDS[-1]], indirect=True)
 def test_patients_book_on_telegram_whatsapp_and_sms_and_the_doctor_calls_on_telegram(db, fakes, service) -> None:  # type: ignore[no-untyped-def]
     telegram, twilio = fakes
     running, codes = service
@@ -268,6 +273,14 @@ def test_patients_book_on_telegram_whatsapp_and_sms_and_the_doctor_calls_on_tele
     told = texts(telegram.sent(WORKER_CHAT)[-1:])
     assert "the doctor is calling the patient now" in told and "https://" in told
 
+    # DONE sent each patient their e-prescription: the PDF uploaded to Telegram, and to WhatsApp
+    # a MediaUrl that teleopd itself serves (TELEOPD_PUBLIC_URL is this server).
+    [document] = telegram.documents(PATIENT_CHAT)
+    assert document["document"]["content"].startswith(b"%PDF-") and "/rx/" in document["caption"]
+    [media_url] = [p["MediaUrl"] for p in twilio.sent() if "MediaUrl" in p]
+    with urllib.request.urlopen(media_url, timeout=10) as answer:
+        assert answer.headers["Content-Type"] == "application/pdf" and answer.read().startswith(b"%PDF-")
+
     # Every message the outbox sent reached its provider exactly once.
     _assert_each_sent_once(db, telegram, twilio)
 
@@ -300,7 +313,7 @@ def _assert_each_sent_once(db: Database, telegram: FakeTelegram, twilio: FakeTwi
         parts = int((rendered or {}).get("parts", 1))
         expected[(channel, address)] = expected.get((channel, address), 0) + parts
     got: dict[tuple[str, str], int] = {}
-    for params in telegram.sent():
+    for params in [*telegram.sent(), *telegram.documents()]:
         got[("telegram", str(params["chat_id"]))] = got.get(("telegram", str(params["chat_id"])), 0) + 1
     for params in twilio.sent():
         channel = "whatsapp" if params["From"] == WHATSAPP_FROM else "sms"

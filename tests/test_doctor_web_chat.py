@@ -86,6 +86,9 @@ def web_text(messages: list[dict[str, Any]]) -> str:
 SECOND_OPD = OpdSpec("GENB", "General Medicine B (24 hours)", "सामान्य चिकित्सा बी (24 घंटे)", "general_medicine", "24h", "all", 500)
 
 
+PATIENTS = 12
+
+
 def test_a_scripted_day_through_the_web_chat_calls_every_patient_once(demo: Services) -> None:
     services = demo
     with services.db.write() as session:
@@ -104,11 +107,11 @@ def test_a_scripted_day_through_the_web_chat_calls_every_patient_once(demo: Serv
         shown = web_text(doctors[user].say(f"enroll {code}"))
         assert T[lang]["welcome"].format(name=f"Doctor {'ABC'[i]}") in shown, shown
 
-    # Thirty patients register and book, alternating languages and OPDs.
+    # Twelve patients (enough for every doctor to call several) register and book, alternating languages and OPDs.
     with services.db.read() as session:
         opd_ids = {code: find_opd(session, code).id for code in ("GEN24", "GENB")}  # type: ignore[union-attr]
     patients: dict[tuple[str, int], tuple[WebUser, str]] = {}
-    for i in range(30):
+    for i in range(PATIENTS):
         lang, opd = LANGS[(i // 2) % 2], ("GEN24", "GENB")[i % 2]
         patient = WebUser(services, client, f"web-pat-{i:02d}")
         for line in OPEN[lang] + [line.format(name=f"Patient {i:02d}") for line in REGISTER[lang]]:
@@ -127,7 +130,7 @@ def test_a_scripted_day_through_the_web_chat_calls_every_patient_once(demo: Serv
         [booked] = tokens_of(services, patient.user)
         assert (booked.opd_id, booked.status) == (opd_ids[opd], TokenStatus.WAITING)
         patients[(opd, booked.number)] = (patient, lang)
-    assert Counter(opd for opd, _ in patients) == {"GEN24": 15, "GENB": 15}
+    assert Counter(opd for opd, _ in patients) == {"GEN24": PATIENTS // 2, "GENB": PATIENTS // 2}
 
     # The doctors work until nobody waits: NEXT → the patient joins → advice → DONE.
     label = re.compile(r"^(?:Token|टोकन) (\d+), (.+)$", re.MULTILINE)
@@ -170,28 +173,28 @@ def test_a_scripted_day_through_the_web_chat_calls_every_patient_once(demo: Serv
     assert len(idle) == 3, "the doctors did not finish the queue"
 
     # Every patient called exactly once, every consultation logged with notes and advice.
-    assert len(calls) == 30 and len(set((opd, n) for _, opd, n in calls)) == 30
+    assert len(calls) == PATIENTS and len(set((opd, n) for _, opd, n in calls)) == PATIENTS
     rows = consultations(services)
-    assert len(rows) == 30
-    assert len({row.token_id for row in rows}) == 30
-    assert len({row.patient_id for row in rows}) == 30
+    assert len(rows) == PATIENTS
+    assert len({row.token_id for row in rows}) == PATIENTS
+    assert len({row.patient_id for row in rows}) == PATIENTS
     assert all(row.outcome == ConsultationOutcome.DONE for row in rows)
     assert all(row.notes.startswith("seen by doc-") and row.advice.endswith("rest and fluids.") for row in rows)
     assert all(row.called_at <= row.joined_at <= row.ended_at for row in rows)  # type: ignore[operator]
     with services.db.read() as session:
         statuses = Counter(session.scalars(select(Token.status)))
-        assert statuses == {TokenStatus.DONE: 30}
+        assert statuses == {TokenStatus.DONE: PATIENTS}
         assert session.scalar(select(func.count()).select_from(Consultation).where(Consultation.outcome.is_(None))) == 0
     per_doctor = Counter(user for user, _, _ in calls)
-    assert sum(per_doctor.values()) == 30 and all(per_doctor[user] > 0 for user in doctors), per_doctor
+    assert sum(per_doctor.values()) == PATIENTS and all(per_doctor[user] > 0 for user in doctors), per_doctor
 
     # The report's totals match the log.
     with services.db.read() as session:
         report = build_report(session, today_ist(), today_ist())
-    assert report.total.consultations == 30 and report.total.done == 30
-    assert report.total.patients == 30
+    assert report.total.consultations == PATIENTS and report.total.done == PATIENTS
+    assert report.total.patients == PATIENTS
     assert report.total.no_shows == 0 and report.total.other_calls == 0
-    assert sum(o.figures.consultations for o in report.opds) == 30
-    assert {o.code: o.figures.consultations for o in report.opds if o.figures.consultations} == {"GEN24": 15, "GENB": 15}
-    assert sum(d.figures.consultations for d in report.doctors) == 30
-    assert sum(s.consultations for s in report.states) == 30
+    assert sum(o.figures.consultations for o in report.opds) == PATIENTS
+    assert {o.code: o.figures.consultations for o in report.opds if o.figures.consultations} == {"GEN24": PATIENTS // 2, "GENB": PATIENTS // 2}
+    assert sum(d.figures.consultations for d in report.doctors) == PATIENTS
+    assert sum(s.consultations for s in report.states) == PATIENTS

@@ -22,7 +22,7 @@ from bot.platform.i18n import Catalogs
 from bot.runtime import Services
 from bot.store.models import Consultation, Conversation, Identity, OutboxMessage, Timer
 from flows.engine import LANGUAGES, State
-from flows.messages import ByLanguage, Reply, reply_to_json, t
+from flows.messages import Attachment, ByLanguage, Reply, reply_to_json, t
 from flows.notices import CancelTimer, MoveConversation, Notify, ScheduleTimer
 from flows.ports import (
     CallEnded,
@@ -127,7 +127,11 @@ def test_ending_a_consultation_returns_the_patients_message(catalogs: Catalogs, 
         # The patient still at this call's step is taken back to the menu, as the rating move below takes them on.
         assert chat.notices == [*stop, Notify(41, visit.missed(), about=9), MoveConversation(41, "menu", or_at=AT_CALL)]
         return
-    assert chat.notices == [*stop, Notify(41, visit.advice(7, DOCTOR, "Rest."), about=9), MoveConversation(41, "rating", {"consultation": 7}, or_at=AT_CALL)]
+    # DONE also sends the e-prescription (its PDF and link are made when it is sent); a referral does not.
+    prescription = [Notify(41, visit.prescription(7, DOCTOR), about=9)] if outcome == "done" else []
+    assert chat.notices == [
+        *stop, Notify(41, visit.advice(7, DOCTOR, "Rest."), about=9), *prescription, MoveConversation(41, "rating", {"consultation": 7}, or_at=AT_CALL),
+    ]
     assert read(lang, "advice_head") in _read(catalogs, chat.notices[2].reply, lang)  # type: ignore[union-attr]
 
 
@@ -228,8 +232,11 @@ def test_a_walk_ins_health_worker_gets_the_room_at_the_call_and_the_advice_word_
     [at_the_call] = [n for n in chat.notices if isinstance(n, Notify) and n.identity_id == WORKER]
     desk.consultation = dataclasses.replace(desk.consultation, call=None)  # type: ignore[arg-type]
     chat.send(WORDS[lang]["done"])
-    [advice] = [n for n in chat.notices if isinstance(n, Notify) and n.identity_id == WORKER]
+    # The advice word for word, then the prescription to print at the clinic.
+    [advice, prescription] = [n for n in chat.notices if isinstance(n, Notify) and n.identity_id == WORKER]
     assert advice == Notify(WORKER, worker_advice(1, "Sunita Devi", DOCTOR, WALK_IN_ADVICE[lang]), exact=True)
+    assert prescription == Notify(WORKER, visit.worker_prescription(7, 1, "Sunita Devi", DOCTOR), exact=True)
+    assert prescription.reply.attachment == Attachment("prescription", 7)
     for reader in LANGS:  # the health worker's language may differ from the doctor's
         assert ROOM in _read(catalogs, at_the_call.reply, reader)
         assert WALK_IN_ADVICE[lang] in _read(catalogs, advice.reply, reader)

@@ -73,6 +73,8 @@ def _worst_values(catalogs: Catalogs, lang: str) -> dict[str, object]:
         "family": ", ".join(f"{n} Ramachandran" for n in (2, 3, 4)),
         "child": 5,
         "other": 6,
+        # An e-prescription's signed link (bot/services/prescriptions.py), as long as it gets.
+        "link": "https://teleopd.health.example-state.gov.in/rx/999999999999.hi-Latn.ZZZZZZ." + "s" * 27,
     }
 
 
@@ -93,7 +95,7 @@ def test_sms_forms_use_only_short_placeholders(msgid: str) -> None:
     names = {name for _, name, _, _ in string.Formatter().parse(msgid) if name}
     # A patient's name can be 80 characters: it has no place in a 2-segment SMS.
     assert names <= {
-        "number", "position", "minutes", "opd", "later", "date", "time", "room", "privacy_url", "age", "sex", "state", "phone", "tokens", "n", "keep", "family", "child", "other",
+        "number", "position", "minutes", "opd", "later", "date", "time", "room", "privacy_url", "age", "sex", "state", "phone", "tokens", "n", "keep", "family", "child", "other", "link",
     }, names
 
 

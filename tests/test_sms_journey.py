@@ -95,8 +95,10 @@ def test_a_patient_registers_books_is_called_and_gets_the_advice_by_sms_alone(cl
     doctor.say(ADVICE)
     before = len(fake.requests)
     doctor.say("done")
-    advice = phone.collect(before)
+    *advice, prescription = phone.collect(before)
     assert len(advice) > 1 and all(PART.match(part) for part in advice), advice
+    # Then the e-prescription's link, one SMS (bot/services/prescriptions.py).
+    assert "/rx/" in prescription and not PART.match(prescription), prescription
     joined = " ".join(PART.sub("", part) for part in advice)
     assert " ".join(ADVICE.split()) in " ".join(joined.split()), "the advice whole, word for word"
     phone.send("5")

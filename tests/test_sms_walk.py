@@ -436,6 +436,7 @@ NOT_TO_PATIENTS = {
     "Welcome, {name}. This chat is now linked to your health worker account.",
     "Token {number}: the patient is joining the call.",
     "Thank you. The doctor knows you are joining with the patient.",
+    "e-Prescription for {name} (token {number}) from Dr. {doctor} (PDF), to print or show at the pharmacy: {link}",
     "Token {number}: the patient did not join, so the call is closed as a no-show. Send NEXT for the next patient.",
     "Token {number}: the patient cannot come now, so the call is closed. Send NEXT for the next patient.",
     "Danger signs: this patient may need emergency care now. Call 108 for an ambulance, or 112; "

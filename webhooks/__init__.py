@@ -19,8 +19,9 @@ from bot.platform.config import Settings, SettingsError
 from bot.platform.logs import configure_logging
 from bot.platform.metrics import observe_webhook
 from bot.runtime import Services, build_services
-from webhooks import health, pages, security, webchat
+from webhooks import health, media, pages, security, webchat
 from webhooks import metrics as metrics_endpoint
+from webhooks import prescriptions as prescription_pages
 from webhooks import telegram as telegram_webhooks
 from webhooks import twilio as twilio_webhooks
 from webhooks import voice as voice_webhooks
@@ -74,6 +75,8 @@ def create_app(
     app.register_blueprint(telegram_webhooks.blueprint)
     app.register_blueprint(metrics_endpoint.blueprint)
     app.register_blueprint(dashboard_pages.blueprint)
+    app.register_blueprint(media.blueprint)
+    app.register_blueprint(prescription_pages.blueprint)
     _track_requests(app)
     # After _track_requests: its guard's redirects and log lines then carry the request id.
     operator_auth.install(app)

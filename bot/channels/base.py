@@ -3,8 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
+
+# The kinds of media a patient may send for the doctor (bot/media/checks.py says which bytes
+# each may hold): a photo (of a rash, a report), a document (a PDF report), a voice note.
+PHOTO = "photo"
+DOCUMENT = "document"
+VOICE = "voice"
+MEDIA_KINDS = (PHOTO, DOCUMENT, VOICE)
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    """A file a message carries, as the provider names it; fetched later, never in the webhook."""
+
+    kind: str  # PHOTO, DOCUMENT or VOICE
+    ref: str  # how to fetch it: Telegram's file_id, Twilio's MediaUrlN
+    unique: str  # the same file's key across messages: Telegram's file_unique_id, Twilio's URL
+    mime: str = ""  # what the provider says it is; the bytes are checked all the same
+    size: int | None = None  # what the provider says its size is, where it says
 
 
 @dataclass(frozen=True)
@@ -26,6 +45,8 @@ class InboundMessage:
     # Something the provider wants acknowledged, queued as an outbox row of kind "ack" ahead
     # of the replies (Telegram: {"callback_query_id": ...} for answerCallbackQuery).
     ack: dict[str, str] | None = None
+    # The photos, documents and voice notes it carries (kind PHOTO, DOCUMENT, VOICE or "media").
+    media: tuple[MediaRef, ...] = ()
 
 
 # The kinds of an inbound message that says the person blocked us on the channel, or let us
@@ -55,6 +76,16 @@ class OutgoingChoice:
 
 
 @dataclass(frozen=True)
+class OutgoingDocument:
+    """A file sent with a message: uploaded where the channel takes files (Telegram), fetched from `url` where it takes links (Twilio's MediaUrl)."""
+
+    filename: str
+    url: str
+    content: Callable[[], bytes]  # made when a channel needs the bytes (a PDF costs CPU time)
+    mime_type: str = "application/pdf"
+
+
+@dataclass(frozen=True)
 class OutgoingMessage:
     """A message in the recipient's language, before the channel gives it its final form."""
 
@@ -79,6 +110,8 @@ class OutgoingMessage:
     # above a list that goes on from the one before (bot/channels/whatsapp_content.py).
     list_label: str = ""
     more_label: str = ""
+    # A document that goes with the text (an e-prescription).
+    document: OutgoingDocument | None = None
 
     def to_json(self) -> dict[str, object]:
         """Return a JSON-safe dict (kept on the outbox row as what was sent)."""
@@ -88,6 +121,7 @@ class OutgoingMessage:
             **({"request_contact": True} if self.request_contact else {}),
             **({"template": self.template} if self.template else {}),
             **({"emergency": True} if self.emergency else {}),
+            **({"document": self.document.filename} if self.document else {}),
         }
 
 

@@ -25,9 +25,13 @@ from twilio.rest import Client
 
 from bot.channels import whatsapp_content
 from bot.channels.base import (
+    DOCUMENT,
+    PHOTO,
+    VOICE,
     Ignored,
     InboundMessage,
     Malformed,
+    MediaRef,
     NeedsFallback,
     OutgoingChoice,
     OutgoingMessage,
@@ -150,9 +154,9 @@ def parse_inbound(channel: str, params: Mapping[str, Any]) -> InboundMessage | I
         address = phone
     # PostgreSQL refuses NUL in text; the rest of such a message is real.
     body = (_one(params, "Body") or "").replace("\x00", "")
-    kind, choice = "text", None
+    kind, choice, media = "text", None, ()
     if _count(_one(params, "NumMedia")) > 0:
-        kind = "media"
+        kind, media = "media", _media(params)
     elif _one(params, "Latitude") or _one(params, "Longitude"):
         kind = "location"
     elif pressed := (_one(params, "ButtonPayload") or _one(params, "ListId")):
@@ -168,7 +172,27 @@ def parse_inbound(channel: str, params: Mapping[str, Any]) -> InboundMessage | I
         choice=choice,
         kind=kind,
         channel_phone=phone,
+        media=media,
     )
+
+
+# Twilio: "NumMedia: the number of media items associated with your message"; each is
+# MediaUrl{N} with MediaContentType{N}, N from 0; WhatsApp sends at most 10
+# (https://www.twilio.com/docs/messaging/guides/webhook-request). A URL is fetched later
+# with the account's credentials (bot/media/sources.py), never here.
+MAX_MEDIA = 10
+
+
+def _media(params: Mapping[str, Any]) -> tuple[MediaRef, ...]:
+    """Return the photos, PDF documents and voice notes a message carries (a video, a vCard: none)."""
+    refs = []
+    for index in range(min(_count(_one(params, "NumMedia")), MAX_MEDIA)):
+        url = (_one(params, f"MediaUrl{index}") or "").strip()
+        mime = (_one(params, f"MediaContentType{index}") or "").strip().lower()[:100]
+        kind = PHOTO if mime.startswith("image/") else VOICE if mime.startswith("audio/") else DOCUMENT if mime == "application/pdf" else None
+        if kind is not None and url.startswith(("https://", "http://")) and len(url) <= 1000:
+            refs.append(MediaRef(kind, url, url, mime))
+    return tuple(refs)
 
 
 def _count(value: str | None) -> int:
@@ -371,6 +395,13 @@ class TwilioChannel:
                 requests_ = [{"body": body} for body in self.render(message)]
             if not requests_:
                 raise PermanentError("nothing to send: empty message", code="empty")
+            if self.name == WHATSAPP and message.document is not None:
+                # Twilio fetches the file from a public URL, checks its Content-Type and takes PDFs
+                # up to 16 MB, but sets no caption on a document
+                # (https://www.twilio.com/docs/whatsapp/guidance-whatsapp-media-messages): the
+                # text goes first, then the file in a message of its own. SMS carries the link
+                # in its text instead (no MMS in India).
+                requests_.append({"media_url": [message.document.url]})  # type: ignore[dict-item]
         if self.name == SMS and message.template:
             # Indian A2P SMS must match a DLT template (TRAI TCCCPR 2018), one per text: the
             # Hindi and English forms are two templates. Twilio's Messages API has no field for

@@ -8,6 +8,7 @@
 | chat.py | the terminal chat itself (TerminalChat) |
 | opds.py | opd add/list |
 | staff.py | doctor and worker-user: add, list, disable, enable, remove, new-code |
+| doctors.py | doctor edit, and the registration number and qualification `doctor add` takes |
 | patients.py | patient erase |
 | operators.py | operator add/reset-password/remove/list |
 | webchats.py | webchat list/revoke |

@@ -8,6 +8,7 @@ Usage:
     teleopd opd add ... / teleopd opd list             the OPD catalogue
     teleopd demo                                       load the demo OPDs
     teleopd doctor add/list/disable/enable/remove/new-code   doctors (add and new-code print an enrolment code)
+    teleopd doctor edit --id N --registration R              what a doctor's e-prescriptions print
     teleopd worker-user add/list/disable/enable/remove/new-code   health workers, the same
     teleopd operator add/reset-password/remove/list    who signs in to the dashboard (prints a password)
     teleopd webchat list / teleopd webchat revoke CHAT  web chats beyond the local demo

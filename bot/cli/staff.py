@@ -1,7 +1,7 @@
 """`teleopd doctor ...` and `teleopd worker-user ...`: doctors and health workers.
 
 add (prints a one-time enrolment code on the last line), list, and by the id `list` shows:
-disable, enable, remove, new-code.
+disable, enable, remove, new-code; `doctor edit` (bot/cli/doctors.py) sets what prescriptions print.
 """
 
 from __future__ import annotations
@@ -11,6 +11,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.cli.common import CommandError, int_option, open_services, print_table
+from bot.cli.doctors import (
+    add_details_arguments,
+    add_doctor_edit_parser,
+    save_details,
+    warn_if_unregistered,
+)
 from bot.platform.config import Settings
 
 if TYPE_CHECKING:
@@ -29,10 +35,12 @@ def add_staff_parsers(commands: Any) -> None:
     doctor_add.add_argument("--name", required=True, help="the doctor's name")
     doctor_add.add_argument("--opd", required=True, action="append", help="an OPD's code or name, as `teleopd opd list` prints it (repeat for several)")
     doctor_add.add_argument("--languages", default="hi,en", help="languages the doctor speaks")
+    add_details_arguments(doctor_add)
     doctor_add.set_defaults(handler=cmd_doctor_add)
     doctor_list = doctor_commands.add_parser("list", help="list doctors: OPDs, desk status, account, enrolled chats, enrolment code")
     doctor_list.set_defaults(handler=cmd_staff_list, role="doctor")
     _add_change_parsers(doctor_commands, "doctor", "doctor")
+    add_doctor_edit_parser(doctor_commands)
 
     worker_user = commands.add_parser("worker-user", help="health workers at spoke clinics: add one (printing their enrolment code)")
     worker_user_commands = worker_user.add_subparsers(title="worker-user commands", metavar="WORKER_USER_COMMAND")
@@ -76,7 +84,10 @@ def cmd_doctor_add(settings: Settings, args: argparse.Namespace) -> int:
                 raise CommandError(f"no OPD called {wanted!r}: see `teleopd opd list` for codes and names")
             opds.append(opd)
         person, code = add_doctor(session, name, opds, languages=args.languages)
+        session.flush()
+        registration, _ = save_details(session, person.id, args)
         opd_names = ", ".join(f"{o.code} ({o.name_en})" for o in opds)
+    warn_if_unregistered(person.id, registration)
     print_enrolment(f"doctor {person.name} (id {person.id}) sees patients in {opd_names}", code)
     return 0
 

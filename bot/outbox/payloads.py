@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot.channels.base import OutgoingChoice, OutgoingMessage
+from dataclasses import replace
+
+from bot.channels.base import OutgoingChoice, OutgoingDocument, OutgoingMessage
 from bot.channels.whatsapp_content import MAX_LIST_ITEMS
 from bot.outbox.template_keys import template_key
 from bot.platform.i18n import Catalogs
@@ -13,7 +15,8 @@ SMS_CHANNELS = ("sms",)
 
 
 def translate(
-    catalogs: Catalogs, payload: dict[str, object], lang: str, sms: bool = False, session_open: bool = True
+    catalogs: Catalogs, payload: dict[str, object], lang: str, sms: bool = False, session_open: bool = True,
+    document: OutgoingDocument | None = None,
 ) -> OutgoingMessage:
     """Return an outbox payload as text and choice labels in the recipient's language.
 
@@ -22,6 +25,9 @@ def translate(
     """
     reply = reply_from_json(payload)  # type: ignore[arg-type]
     text = reply.sms if sms and reply.sms is not None else reply.text
+    if document is not None:
+        # The message names its document by a link made at sending time (flows/messages.py Attachment).
+        text = replace(text, params=tuple(sorted((*(p for p in text.params if p[0] != "link"), ("link", document.url)))))
     return OutgoingMessage(
         text=catalogs.translate(text, lang),
         choices=tuple(OutgoingChoice(c.key, catalogs.format_value(c.label, lang)) for c in reply.choices),
@@ -34,4 +40,5 @@ def translate(
         emergency=reply.emergency,
         list_label=catalogs.translate(t("Choose"), lang) if reply.choices else "",
         more_label=catalogs.translate(t("More choices:"), lang) if len(reply.choices) > MAX_LIST_ITEMS else "",
+        document=document,
     )

@@ -28,10 +28,17 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from sqlalchemy import func, select, update
 
-from bot.channels.base import ChannelAdapter, OutgoingMessage, RateLimited, SendError
+from bot.channels.base import (
+    ChannelAdapter,
+    OutgoingDocument,
+    OutgoingMessage,
+    RateLimited,
+    SendError,
+)
 from bot.outbox import claims, retry
 from bot.outbox.claims import CLAIM_TIMEOUT, Claimed, in_order_groups
 from bot.outbox.delivery import record_sent
+from bot.outbox.documents import DocumentGone
 from bot.outbox.heartbeat import Heartbeat
 from bot.outbox.loop import run_until_stopped
 from bot.outbox.payloads import SMS_CHANNELS, translate
@@ -85,6 +92,7 @@ class OutboxWorker:
         clock: Callable[[], dt.datetime] = utcnow,
         claim_timeout: dt.timedelta = CLAIM_TIMEOUT,
         concurrency: int = CONCURRENCY,
+        documents: Callable[[Mapping[str, object], str], OutgoingDocument] | None = None,
     ):
         self.db = db
         self.catalogs = catalogs
@@ -93,6 +101,8 @@ class OutboxWorker:
         self.clock = clock
         self.claim_timeout = claim_timeout
         self.concurrency = max(1, concurrency)
+        # Makes the documents payloads name (bot/outbox/documents.py); None: a row with one cannot be sent.
+        self.documents = documents
         self._last_recovery = dt.datetime.min.replace(tzinfo=dt.UTC)
         # Written while run() goes round, so GET /healthz can tell the worker is alive.
         self.heartbeat = Heartbeat(db, clock)
@@ -261,6 +271,10 @@ class OutboxWorker:
             return True
         try:
             message = self.translate(row)
+        except DocumentGone as exc:  # the patient erased their data since: nothing to send, nothing wrong
+            log.info("outbox row %s not sent: %s", row.id, exc)
+            self._finish(row.id, status=OutboxStatus.FAILED, error_code="document_gone", error=str(exc)[:500])
+            return True
         except Exception as exc:  # a row we cannot render will never send: say why, once
             log.exception("outbox row %s cannot be rendered", row.id)
             self._finish(row.id, status=OutboxStatus.FAILED, error_code="render", error=repr(exc)[:500])
@@ -291,7 +305,15 @@ class OutboxWorker:
         session_open = True
         if row.channel == WHATSAPP_CHANNEL:
             session_open = row.last_inbound_at is not None and self.clock() - row.last_inbound_at < WHATSAPP_WINDOW
-        return translate(self.catalogs, row.payload, row.language, sms=row.channel in SMS_CHANNELS, session_open=session_open)
+        attachment = row.payload.get("attachment")
+        document = None
+        if isinstance(attachment, Mapping):
+            if self.documents is None:
+                raise ValueError("this worker makes no documents")
+            document = self.documents(attachment, row.language)
+        return translate(
+            self.catalogs, row.payload, row.language, sms=row.channel in SMS_CHANNELS, session_open=session_open, document=document
+        )
 
     def _failed(self, row: Claimed, exc: SendError, followers: Sequence[Claimed]) -> bool:
         """Record a failed send as its kind says; return False when the row will be tried again."""

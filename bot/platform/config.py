@@ -100,6 +100,13 @@ class Settings:
     # set X-Forwarded-For/-Proto/-Host. 0: none, the headers are ignored (anyone could send
     # them); behind one, each client's own address is what sign-in throttling counts.
     trusted_proxies: int = 0
+    # Patients' photos, documents and voice notes: the folder they are kept in (relative to the
+    # working directory), the largest one kept, and how many one visit keeps (bot/media/).
+    media_storage: str = "media"
+    # An S3-compatible service's URL, when TELEOPD_MEDIA_STORAGE is s3://… and the bucket is not AWS's.
+    media_s3_endpoint: str | None = None
+    media_max_mb: int = 10
+    media_max_per_visit: int = 10
 
     _SECRET_FIELDS = ("telegram_token", "telegram_secret", "twilio_auth_token", "metrics_token", "secret_key")
 

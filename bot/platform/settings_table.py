@@ -323,6 +323,22 @@ def _file(value: str, row: Setting) -> str:
     return value
 
 
+# S3 bucket names: 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a
+# letter or digit (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
+_S3_URL_RE = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*'()/-]*)?")
+
+
+def _media_storage(value: str, row: Setting) -> str:
+    """A folder path (created on first use), or s3://bucket/prefix for S3-compatible object storage."""
+    if value.startswith("s3://"):
+        if not _S3_URL_RE.fullmatch(value) or "//" in value[5:]:
+            raise row.refuse(value)
+        return value
+    if "://" in value or "\x00" in value:
+        raise row.refuse(value)
+    return value
+
+
 _MPS_RULE = "be a whole number of messages a second from 1 to 1000, got {got}"
 _TEMPLATES_RULE = "name a JSON file of message templates, got {got}, which is not a file"
 
@@ -403,6 +419,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("trusted_proxies", "TELEOPD_TRUSTED_PROXIES", _whole(0, MAX_TRUSTED_PROXIES), "1",
             f"be the number of reverse proxies in front of teleopd, 0 to {MAX_TRUSTED_PROXIES} "
             "(1 behind one load balancer or nginx), got {got}"),
+    # Patients' photos, documents and voice notes (bot/media/): where they are kept, how big one
+    # may be (Telegram lets bots download 20 MB at most), how many one visit keeps.
+    Setting("media_storage", "TELEOPD_MEDIA_STORAGE", _media_storage, "/var/lib/teleopd/media",
+            "be a folder path such as {example}, or s3://bucket/prefix with a valid bucket name, got {got}"),
+    Setting("media_s3_endpoint", "TELEOPD_MEDIA_S3_ENDPOINT", _base_url, "https://objects.example.gov.in",
+            "be an http(s) URL such as {example}, got {got}", shown_url),
+    Setting("media_max_mb", "TELEOPD_MEDIA_MAX_MB", _whole(1, 20), "10",
+            "be a whole number of megabytes from 1 to 20 (Telegram's limit for bots), got {got}"),
+    Setting("media_max_per_visit", "TELEOPD_MEDIA_MAX_PER_VISIT", _whole(1, 50), "10",
+            "be a whole number of files from 1 to 50, got {got}"),
     Setting("whatsapp_templates_file", "TELEOPD_WHATSAPP_TEMPLATES", _file, "whatsapp_templates.json", _TEMPLATES_RULE),
     Setting("sms_templates_file", "TELEOPD_SMS_TEMPLATES", _file, "sms_templates.json", _TEMPLATES_RULE),
 )

@@ -36,6 +36,7 @@ from bot.services.calls import (
     patient_party,
     queue_moved,
 )
+from bot.services.media import MediaLinkMaker, token_media
 from bot.services.reminders import ReminderPolicy, watch_missed_call
 from bot.services.voice_lines import ring_party
 from bot.store.models import (
@@ -234,7 +235,8 @@ class DeskRecords:
 
     def __init__(
         self, session: Session, identity: Identity, now: dt.datetime, video_base_url: str, call_window: dt.timedelta = DEFAULT_CALL_WINDOW,
-        follow_up_grace: dt.timedelta = DEFAULT_FOLLOW_UP_GRACE, reminders: ReminderPolicy = ReminderPolicy(),
+        follow_up_grace: dt.timedelta = DEFAULT_FOLLOW_UP_GRACE,
+        media_links: MediaLinkMaker | None = None, reminders: ReminderPolicy = ReminderPolicy(),
     ):
         self.session = session
         self.identity = identity
@@ -242,6 +244,8 @@ class DeskRecords:
         self.video_base_url = video_base_url
         self.call_window = call_window
         self.follow_up_grace = follow_up_grace
+        # Signs the links to the patient's photos and voice notes in the summary (None: no links).
+        self.media_links = media_links
         # When a patient who never answered is asked whether they still need a doctor (NO SHOW).
         self.reminders = reminders
 
@@ -314,7 +318,7 @@ class DeskRecords:
         """Call the next waiting patient in the doctor's OPDs, atomically (none for a doctor turned off)."""
         current = self._open()
         if current is not None:
-            return consultation_view(self.session, current)
+            return self._with_media(consultation_view(self.session, current), current.token)
         doctor = self.doctor
         if doctor.person.disabled_at is not None:
             return None
@@ -359,7 +363,14 @@ class DeskRecords:
         moved = queue_moved(self.session, token.opd_id, token.day, self.now)
         log.info("doctor %s called token %s (%s)", doctor.person_id, token.id, "priority" if token.priority else "in order")
         news = NewCall(self.call_window.total_seconds(), moved, ring=_ring(self.session, token))
-        return dataclasses.replace(view, call=news)
+        return dataclasses.replace(self._with_media(view, token), call=news)
+
+    def _with_media(self, view: ConsultationView, token: Token) -> ConsultationView:
+        """Add the patient's kept files, with their links, to the summary."""
+        if self.media_links is None:
+            return view
+        items = token_media(self.session, token)
+        return dataclasses.replace(view, media=tuple((item.kind, self.media_links.url(item.id)) for item in items))
 
     def write(self, text: str, private: bool) -> None:
         """Add advice (for the patient) or a private note to the consultation in hand."""

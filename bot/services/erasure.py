@@ -5,7 +5,9 @@ patients row), the family members registered under them, every identity's addres
 number or chat id becomes a random placeholder, so the row stays unique and nothing can be
 worked back), the conversations, what they told us (token and consultation intake), the
 doctors' notes and advice, the outbox's payloads and addresses, and the voice line of their
-numbers (its "call me") with its call-back requests (bot/services/voice.py). What staff were told keeps
+numbers (its "call me") with its call-back requests (bot/services/voice.py), and the photos,
+documents and voice notes they sent (their rows marked here, their files deleted by the media
+fetcher's next pass, bot/media/fetcher.py). What staff were told keeps
 its words without the patient's: their doctors' summaries, and the chats (and a booking under
 way) of the health workers who booked them as walk-ins. Live tokens are cancelled first, so
 no doctor calls an erased patient. On SQLite the write-ahead log, which still holds the old
@@ -30,6 +32,7 @@ from sqlalchemy.orm import Session
 from bot.outbox.enqueue import apply_notices
 from bot.outbox.timers import TimerStatus, schedule
 from bot.services.calls import cancel_call, queue_moved
+from bot.services.media import erase_media
 from bot.services.voice_lines import voice_lines_erased
 from bot.store.db import CHECKPOINT_AFTER_COMMIT
 from bot.store.models import (
@@ -144,6 +147,8 @@ def _erase(session: Session, people: list[Person], identities: list[Identity], n
         for person in people:
             person.name, person.phone, person.guardian_id = "", None, None
     scrubbed = _scrub_outbox(session, identity_ids, keep_pending=True)
+    # Their photos, documents and voice notes: the rows are marked, the media fetcher deletes the files.
+    erase_media(session, person_ids, identity_ids)
     for identity in identities:
         new_address = placeholder_address()
         # The web chat's message ids begin with the chat's own id (webhooks/webchat.py).

@@ -47,6 +47,7 @@ from flows.ports.clinic import (
     VisitOutcome,
     Visits,
 )
+from flows.ports.media import Media, MediaKept
 from flows.ports.patients import (
     Labels,
     Patients,
@@ -78,6 +79,8 @@ __all__ = [
     "Intake",
     "Joined",
     "Labels",
+    "Media",
+    "MediaKept",
     "NewCall",
     "NoBookings",
     "OpdInfo",
@@ -122,3 +125,5 @@ class Ports:
     # How long a danger-sign token may wait uncalled before every on-duty doctor who can see it
     # and the coordinators are alerted (TELEOPD_DANGER_ESCALATION_MINUTES).
     danger_escalation_minutes: int = DEFAULT_DANGER_ESCALATION_MINUTES
+    # Keeps the photos, documents and voice notes a message carries for the doctor.
+    media: Media | None = None

@@ -175,6 +175,8 @@ class ConsultationView:
     history: tuple[PastConsultation, ...] = ()
     # For a follow-up token: the consultation it follows.
     follow_up_of: FollowUpOf | None = None
+    # The photos, documents and voice notes the patient sent: (kind, signed link), oldest first.
+    media: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from flows.ports import (
     PastConsultation,
     VisitOutcome,
 )
-from flows.steps import visit
+from flows.steps import media, visit
 from flows.steps.danger_words import danger_signs
 from flows.understanding.text import fold, normalize_lines, truncate
 
@@ -209,6 +209,9 @@ def call_next(turn: Turn) -> None:
         return
     turn.notices.extend(visit.called_notices(view, turn.now))
     turn.say(summary(view))
+    if view.media:
+        # Apart from the summary: the links are long, and the summary is read first.
+        turn.say(media.summary_line([kind for kind, _ in view.media], [link for _, link in view.media]))
     turn.goto("consulting")
 
 

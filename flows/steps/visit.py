@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flows.engine import Answer, Step, Turn, choose_again
-from flows.messages import ByLanguage, Choice, Reply, sms, t
+from flows.messages import Attachment, ByLanguage, Choice, Reply, sms, t
 from flows.notices import CancelTimer, MoveConversation, Notice, Notify, ScheduleTimer
 from flows.ports import (
     CallEnded,
@@ -107,6 +107,33 @@ def advice(consultation_id: int, doctor: str, words: str) -> Reply:
         # The advice word for word on every channel: an SMS takes as many numbered parts as it
         # needs (bot/channels/twilio.py render), never a notice in its place.
         sms=sms("Advice from Dr. {doctor}:\n{advice}\nHow was your consultation? Reply 1-5 (5 = very good).", doctor=doctor, advice=words or "-"),
+    )
+
+
+def prescription(consultation_id: int, doctor: str) -> Reply:
+    """Return the e-prescription of a finished consultation: the PDF where the channel carries files, its link everywhere.
+
+    `{link}` is filled when the message is sent, with the signed link the runtime makes
+    (bot/services/prescriptions.py); the PDF goes with it as a document or media. Until then it
+    is empty, so the message reads whole wherever it is shown unsent.
+    """
+    return Reply(
+        t("Your e-prescription from Dr. {doctor} (PDF). Show it at a pharmacy or hospital. It can be downloaded for 7 days: {link}",
+          doctor=doctor, link=""),
+        kind="push",
+        # No doctor's name: a name can be 120 characters, and the link must fit 2 segments beside it.
+        sms=sms("Your e-prescription from the doctor: {link}", link=""),
+        attachment=Attachment("prescription", consultation_id),
+    )
+
+
+def worker_prescription(consultation_id: int, token_number: int, name: str, doctor: str) -> Reply:
+    """Return a walk-in's e-prescription for the health worker who booked them (`{link}` filled when sent, as for the patient)."""
+    return Reply(
+        t("e-Prescription for {name} (token {number}) from Dr. {doctor} (PDF), to print or show at the pharmacy: {link}",
+          name=name, number=token_number, doctor=doctor, link=""),
+        kind="push",
+        attachment=Attachment("prescription", consultation_id),
     )
 
 
@@ -242,9 +269,14 @@ def ended_notices(view: ConsultationView, outcome: VisitOutcome) -> list[Notice]
     if outcome is VisitOutcome.NO_SHOW:
         return notices + _to(view.patient, missed()) + _call_closed(view.patient, view.id)
     notices += _to(view.patient, advice(view.id, view.doctor, view.advice))
+    if outcome is VisitOutcome.DONE:
+        notices += _to(view.patient, prescription(view.id, view.doctor))
     if view.health_worker is not None:
         # A walk-in's health worker hears the advice too, word for word: the patient may have no phone of their own.
         notices.append(Notify(view.health_worker, worker_advice(view.token_number, view.patient_name, view.doctor, view.advice), exact=True))
+        if outcome is VisitOutcome.DONE:
+            # And the prescription, for the clinic to print or show: a feature phone gets only its link.
+            notices.append(Notify(view.health_worker, worker_prescription(view.id, view.token_number, view.patient_name, view.doctor), exact=True))
     if view.patient is not None:
         notices.append(MoveConversation(view.patient.identity_id, "rating", {"consultation": view.id}, or_at=_at_call(view.id)))
     return notices

@@ -3,7 +3,7 @@
 It speaks the Bot API's HTTP shape (https://core.telegram.org/bots/api#making-requests):
 POST /bot<token>/<method> with form-encoded, JSON or query parameters, answered with
 {"ok": true, "result": ...} or {"ok": false, "error_code": ..., "description": ...,
-"parameters": {...}}. It answers getMe, sendMessage, answerCallbackQuery, setWebhook,
+"parameters": {...}}. It answers getMe, sendMessage, sendDocument (a multipart upload), answerCallbackQuery, setWebhook,
 deleteWebhook, getWebhookInfo and getUpdates, records every request, and fails on demand.
 
     with FakeTelegram() as fake:
@@ -32,6 +32,7 @@ from typing import Any
 from tests.fakes.telegram_http import _error, _Handler, _Server
 
 MAX_TEXT = 4096
+MAX_CAPTION = 1024  # sendDocument's caption
 MAX_CALLBACK_BYTES = 64
 DESCRIPTIONS = {
     400: "Bad Request: chat not found",
@@ -284,6 +285,34 @@ class FakeTelegram:
             message["reply_markup"] = markup
         return _ok(message)
 
+    def _api_sendDocument(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        # An upload arrives as a multipart file; a file_id or URL as a string (not served here).
+        chat_id, document = str(params.get("chat_id", "")), params.get("document")
+        if not chat_id.lstrip("-").isdigit():
+            return 400, _error(400, DESCRIPTIONS[400])
+        if not isinstance(document, dict) or not document.get("content"):
+            return 400, _error(400, "Bad Request: there is no document in the request")
+        caption = params.get("caption")
+        if isinstance(caption, str) and len(caption.encode("utf-16-le")) // 2 > MAX_CAPTION:
+            return 400, _error(400, "Bad Request: message caption is too long")
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "from": {"id": 123456, "is_bot": True, "first_name": "teleopd test", "username": "teleopd_test_bot"},
+            "chat": {"id": int(chat_id), "first_name": "Patient", "type": "private"},
+            "date": int(time.time()),
+            "document": {"file_id": f"DOC{next(self._message_ids)}", "file_unique_id": "u", "file_name": document.get("filename"),
+                         "mime_type": document.get("content_type"), "file_size": len(document["content"])},
+            **({"caption": caption} if caption else {}),
+        }
+        return _ok(message)
+
+    def documents(self, chat_id: int | str | None = None) -> list[dict[str, Any]]:
+        """Return the parameters of every sendDocument accepted (to one chat, if given); the file is params["document"]."""
+        return [
+            r.params for r in self.requests("sendDocument")
+            if r.status == 200 and (chat_id is None or str(r.params.get("chat_id")) == str(chat_id))
+        ]
+
     def _api_answerCallbackQuery(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if not params.get("callback_query_id"):
             return 400, _error(400, "Bad Request: query is too old and response timeout expired or query id is invalid")
@@ -320,6 +349,38 @@ class FakeTelegram:
                 if self._state.updates or time.monotonic() >= deadline or self._server is None:
                     return _ok(self._state.updates[: max(limit, 1)])
                 self._lock.wait(max(deadline - time.monotonic(), 0.0))
+
+    # --- files users sent (media in): getFile, and the download path /file/bot<token>/<file_path>
+
+    @property
+    def _files(self) -> dict[str, tuple[str, str, bytes]]:
+        """file_id → (file_unique_id, file_path, bytes), made on first use."""
+        return self.__dict__.setdefault("_files_by_id", {})  # type: ignore[no-any-return]
+
+    def add_file(self, data: bytes) -> tuple[str, str]:
+        """Put a file on the fake, as if a user had sent it; return its file_id and file_unique_id."""
+        with self._lock:
+            n = len(self._files) + 1
+            file_id, unique = f"AgAC-file-{n}", f"AQAD-unique-{n}"
+            self._files[file_id] = (unique, f"photos/file_{n}.jpg", data)
+        return file_id, unique
+
+    def _api_getFile(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        # Telegram: getFile returns a File whose file_path is then downloaded from
+        # https://api.telegram.org/file/bot<token>/<file_path> (https://core.telegram.org/bots/api#getfile).
+        with self._lock:
+            found = self._files.get(str(params.get("file_id", "")))
+        if found is None:
+            return 400, _error(400, "Bad Request: invalid file_id")
+        unique, path, data = found
+        return _ok({"file_id": params["file_id"], "file_unique_id": unique, "file_size": len(data), "file_path": path})
+
+    def file_bytes(self, token: str, path: str) -> bytes | None:
+        """Return the bytes at a file_path (None for an unknown path or token)."""
+        if self.tokens is not None and token not in self.tokens:
+            return None
+        with self._lock:
+            return next((data for _unique, p, data in self._files.values() if p == path), None)
 
 
 def _number(value: Any, default: int) -> int:

@@ -1,14 +1,16 @@
 """The HTTP side of the fake Telegram Bot API (tests/fakes/telegram_api.py): what it serves on loopback.
 
-POST or GET /bot<token>/<method> with form-encoded, JSON or query parameters goes to
+POST or GET /bot<token>/<method> with form-encoded, multipart (uploads), JSON or query parameters goes to
 FakeTelegram.handle and is answered as the Bot API answers; /_fake/<action> serves the fake's
 own controls (stats, arrivals, reset, fail, block) to a benchmark running it as a process.
 """
 
 from __future__ import annotations
 
+import email.policy
 import json
 import time
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
@@ -25,6 +27,23 @@ def _error(code: int, description: str, retry_after: int | None = None) -> dict[
     if retry_after is not None:
         body["parameters"] = {"retry_after": retry_after}
     return body
+
+
+def _multipart(content_type: str, body: bytes) -> dict[str, Any]:
+    """Return a multipart/form-data body's fields (how files are uploaded, sendDocument): text as str, a file as
+    {"filename", "content_type", "content"}."""
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+    if not message.is_multipart():
+        raise ValueError("not a multipart body")
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        content = part.get_payload(decode=True) or b""
+        if part.get_filename() is not None:
+            fields[str(name)] = {"filename": part.get_filename(), "content_type": part.get_content_type(), "content": content}
+        else:
+            fields[str(name)] = content.decode(part.get_content_charset() or "utf-8")
+    return fields
 
 
 class _Server(ThreadingHTTPServer):
@@ -49,6 +68,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if len(segments) == 2 and segments[0] == "_fake":
             self._control(segments[1], body)
+            return
+        if len(segments) >= 3 and segments[0] == "file" and segments[1].startswith("bot"):
+            self._file(segments[1][3:], "/".join(segments[2:]))  # a file's download (getFile)
             return
         if len(segments) != 2 or not segments[0].startswith("bot"):
             self._reply(404, _error(404, "Not Found"))
@@ -107,12 +129,26 @@ class _Handler(BaseHTTPRequestHandler):
                 return params
             if content_type == "application/x-www-form-urlencoded":
                 params.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+            if content_type == "multipart/form-data":
+                params.update(_multipart(self.headers.get("Content-Type") or "", body))
             for name in JSON_PARAMS & params.keys():
                 if isinstance(params[name], str):
                     params[name] = json.loads(params[name])
         except ValueError:
             return None
         return params
+
+    def _file(self, token: str, path: str) -> None:
+        """Serve a file's bytes at /file/bot<token>/<file_path>, as the Bot API does after getFile."""
+        data = self.fake.file_bytes(token, path)
+        if data is None:
+            self._reply(404, _error(404, "Not Found"))
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _reply(self, status: int, body: dict[str, Any]) -> None:
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")

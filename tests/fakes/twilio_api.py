@@ -40,6 +40,7 @@ from twilio.request_validator import RequestValidator
 
 from tests.fakes.twilio_calls import CALLS, create_call
 from tests.fakes.twilio_content import ContentStore
+from tests.fakes.twilio_media import MediaStore
 
 _MESSAGES = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/Messages\.json$")
 
@@ -88,6 +89,7 @@ class _State:
     recipients: dict[str, int] = field(default_factory=dict)
     messages: dict[str, dict[str, object]] = field(default_factory=dict)
     calls: list[dict[str, str]] = field(default_factory=list)  # accepted Calls.json requests (tests/fakes/twilio_calls.py)
+    media: MediaStore = field(default_factory=MediaStore)  # inbound messages' files (tests/fakes/twilio_media.py)
 
 
 class FakeTwilio:
@@ -253,6 +255,16 @@ class FakeTwilio:
         with self.state.lock:
             return list(self.state.calls)
 
+    def add_media(self, data: bytes, content_type: str) -> str:
+        """Keep an inbound message's file; return its MediaUrl (fetched with basic auth)."""
+        with self.state.lock:
+            return self.state.media.add(self.url, self.account_sid, len(self.state.media.files) + 1, data, content_type)
+
+    def media_fetches(self) -> list[tuple[str, bool]]:
+        """Return every fetch of a media URL: its path, and whether it carried the account's credentials."""
+        with self.state.lock:
+            return list(self.state.media.fetches)
+
     def _answer(self, path: str, auth: str | None, body: bytes) -> tuple[int, dict[str, object]]:
         call = CALLS.match(path)
         if call is not None and call.group(1) == self.account_sid and self._authorized(auth):
@@ -385,6 +397,13 @@ def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
                 self._reply(200, fake.stats())
             elif self.path.split("?", 1)[0] == "/_fake/arrivals":
                 self._reply(200, fake.arrivals())  # type: ignore[arg-type]
+            elif (media := fake.state.media.answer(self.path.split("?", 1)[0], fake._authorized(self.headers.get("Authorization")))) is not None:
+                status, data, content_type = media
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
             elif self.path.startswith("/v1/Content"):
                 self._reply(*fake._content("GET", self.path, self.headers.get("Authorization"), b""))  # type: ignore[arg-type]
             else:

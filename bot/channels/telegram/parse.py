@@ -15,7 +15,17 @@ from typing import Any
 from telegram import Update
 from telegram.constants import ChatType
 
-from bot.channels.base import BLOCKED, UNBLOCKED, Ignored, InboundMessage, Malformed
+from bot.channels.base import (
+    BLOCKED,
+    DOCUMENT,
+    PHOTO,
+    UNBLOCKED,
+    VOICE,
+    Ignored,
+    InboundMessage,
+    Malformed,
+    MediaRef,
+)
 from bot.platform.phones import e164
 
 NAME = "telegram"
@@ -30,6 +40,8 @@ MEDIA_KINDS = (
     "venue", "location", "dice", "poll", "game", "story",
 )
 _INT64 = 2**63
+# The content kept for the doctor, as our media kind: an audio file is heard like a voice note.
+KEPT_MEDIA = {"photo": PHOTO, "document": DOCUMENT, "voice": VOICE, "audio": VOICE}
 
 
 def parse_update(data: object) -> InboundMessage | Ignored:
@@ -72,9 +84,29 @@ def _from_message(message: Any, update_id: int) -> InboundMessage | Ignored:
     caption = _text(message.caption, "caption") or ""
     for kind in MEDIA_KINDS:
         if getattr(message, kind, None):
-            # Text-less: the flows answer "I can only read text messages" and ask again.
-            return InboundMessage(**base, text=caption, kind=kind)
+            # A photo, document or voice note is kept for the doctor (fetched later, by
+            # bot/media/fetcher.py); anything else the flows answer "I can only read text messages".
+            media = _media(kind, getattr(message, kind)) if kind in KEPT_MEDIA else ()
+            return InboundMessage(**base, text=caption, kind=kind, media=media)
     return Ignored("service message")
+
+
+def _media(kind: str, content: Any) -> tuple[MediaRef, ...]:
+    """Return the file a photo, document, voice note or audio message carries."""
+    if kind == "photo":
+        # Telegram sends a photo in several sizes, the largest last
+        # (https://core.telegram.org/bots/api#message, "photo: Array of PhotoSize").
+        content = content[-1]
+        mime = "image/jpeg"
+    else:
+        mime = _text(getattr(content, "mime_type", None), f"{kind}.mime_type") or ""
+    file_id = _text(content.file_id, "file_id")
+    if not file_id:
+        return ()  # nothing to fetch: answered as a message we cannot read
+    # Old clients' updates carry an empty file_unique_id; the file_id then stands for it.
+    unique = _text(content.file_unique_id, "file_unique_id") or file_id
+    size = content.file_size if type(content.file_size) is int else None
+    return (MediaRef(KEPT_MEDIA[kind], file_id, unique, mime, size),)
 
 
 def _from_contact(message: Any, base: dict[str, Any]) -> InboundMessage:

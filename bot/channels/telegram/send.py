@@ -40,6 +40,7 @@ from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.base import (
+    OutgoingDocument,
     OutgoingMessage,
     PermanentError,
     RateLimited,
@@ -49,7 +50,7 @@ from bot.channels.base import (
     TemporaryError,
 )
 from bot.channels.telegram.parse import ALLOWED_UPDATES, NAME
-from bot.channels.telegram.render import render
+from bot.channels.telegram.render import Part, render
 from bot.platform.config import Settings
 from bot.platform.ratelimit import Limit, RateLimiter
 
@@ -63,6 +64,9 @@ CALL_TIMEOUT_S = 30.0
 CHAT_HOLD_S = 0.05
 # Later parts of a split message wait this long at most for the chat's 1 message a second.
 PART_WAIT_S = 5.0
+# A document's caption (sendDocument): at most 1024 characters; an upload may take longer than a text.
+MAX_CAPTION = 1024
+UPLOAD_TIMEOUT_S = 20.0
 
 T = TypeVar("T")
 
@@ -150,6 +154,9 @@ class TelegramChannel:
         parts = render(message)
         if not parts:
             raise PermanentError("Telegram cannot send an empty message", code="empty")
+        if message.document is not None and len(parts) == 1 and len(parts[0].text) <= MAX_CAPTION:
+            # The text as the document's caption: one message, its buttons under the file.
+            return self._send_document(chat_id, message.document, parts[0], patient=False)
         self._started()  # getMe on first use, before a place at the rate limiter is taken
         with self._progress_lock:
             start, first_id = self._progress.pop(outbox_id, (0, ""))
@@ -162,7 +169,30 @@ class TelegramChannel:
                     self._remember(outbox_id, index, first_id)
                 raise
             first_id = first_id or str(sent.message_id)
+        if message.document is not None:  # a text too long for a caption goes first, then the file
+            try:
+                self._send_document(chat_id, message.document, None, patient=True)
+            except SendError:
+                self._remember(outbox_id, len(parts), first_id)  # a retry sends the file only
+                raise
+            return SendResult(provider_id=first_id, parts=len(parts) + 1)
         return SendResult(provider_id=first_id, parts=len(parts))
+
+    def _send_document(self, chat_id: int, document: OutgoingDocument, caption: Part | None, patient: bool) -> SendResult:
+        """Upload a document (sendDocument, multipart/form-data), with a caption and its buttons if given."""
+        # Telegram: a caption is 0-1024 characters; bots upload files of up to 50 MB
+        # (https://core.telegram.org/bots/api#senddocument).
+        content = document.content()
+        self._started()
+        self._acquire(chat_id, patient=patient)
+        sent = self._call(
+            lambda bot: bot.send_document(
+                chat_id, document=content, filename=document.filename,
+                caption=caption.text if caption else None, reply_markup=caption.markup if caption else None,
+                read_timeout=UPLOAD_TIMEOUT_S, write_timeout=UPLOAD_TIMEOUT_S,
+            )
+        )
+        return SendResult(provider_id=str(sent.message_id))
 
     def acknowledge(self, address: str, payload: dict[str, Any]) -> None:
         """Answer a button press, so the user's client stops showing a progress bar."""
@@ -266,6 +296,10 @@ class TelegramChannel:
             while len(self._progress) > 1024:
                 self._progress.popitem(last=False)
 
+    def run(self, make: Callable[[Bot], Awaitable[T]], timeout: float = CALL_TIMEOUT_S) -> T:
+        """Run a Bot API call on the channel's event loop (bot/media/sources.py fetches files so); raise SendError."""
+        return self._call(make, timeout)
+
     def _call(self, make: Callable[[Bot], Awaitable[T]], timeout: float = CALL_TIMEOUT_S) -> T:
         """Run one Bot API call on the channel's event loop and wait for its result."""
         future = self._submit(make)
@@ -293,6 +327,9 @@ class TelegramChannel:
                 self._bot = Bot(
                     self._token,
                     base_url=self._base_url,
+                    # Files are downloaded from <API host>/file/bot<token>/<file_path>
+                    # (https://core.telegram.org/bots/api#getfile), beside the API's /bot<token>/.
+                    base_file_url=file_base_url(self._base_url),
                     request=HTTPXRequest(connection_pool_size=32, read_timeout=READ_TIMEOUT_S, pool_timeout=5.0),
                     get_updates_request=HTTPXRequest(connection_pool_size=2, read_timeout=READ_TIMEOUT_S),
                 )
@@ -312,6 +349,12 @@ class TelegramChannel:
 
     def _error(self, exc: TelegramError) -> SendError:
         return send_error(exc, self._token)
+
+
+def file_base_url(base_url: str) -> str:
+    """Return the file download URL beside an API URL ("https://api.telegram.org/bot" → ".../file/bot")."""
+    head, sep, _ = base_url.rstrip("/").rpartition("/bot")
+    return f"{head}/file/bot" if sep else base_url.rstrip("/") + "/file/bot"
 
 
 def _chat_id(address: str) -> int:

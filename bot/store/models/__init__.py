@@ -8,6 +8,7 @@
 | clinic.py | opds, opd_days, tokens, doctors, doctor_opds, health_workers, enrolment_codes, consultations |
 | service.py | operators, app_secrets, operator_sessions, worker_heartbeats, web_chats |
 | voice.py | callback_requests |
+| media.py | media |
 
 This package re-exports every model, enum and column type, so that `from bot.store.models
 import X` keeps working wherever it is written (the services, the webhooks, the migrations'
@@ -31,6 +32,7 @@ from bot.store.models.clinic import (
     Token,
     TokenStatus,
 )
+from bot.store.models.media import MediaItem, MediaStatus
 from bot.store.models.messaging import (
     DeliveryEvent,
     InboundMessage,
@@ -66,6 +68,8 @@ __all__ = [
     "Identity",
     "InboundMessage",
     "JsonDict",
+    "MediaItem",
+    "MediaStatus",
     "Opd",
     "OpdDay",
     "Operator",

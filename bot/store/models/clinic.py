@@ -140,6 +140,10 @@ class Doctor(Base):
     pinged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # The doctor asked for no pings (MUTE) until UNMUTE; a danger sign's escalation still reaches them.
     pings_muted: Mapped[bool] = mapped_column(default=False)
+    # Printed on the e-prescription (Telemedicine Practice Guidelines 2020): the State Medical
+    # Council's or the NMC's registration number, and the degrees; set by `teleopd doctor add/edit`.
+    registration_number: Mapped[str | None] = mapped_column(String(40))
+    qualification: Mapped[str | None] = mapped_column(String(120))
 
     person: Mapped[Person] = relationship()
     opds: Mapped[list[Opd]] = relationship(secondary="doctor_opds", order_by="Opd.id")
