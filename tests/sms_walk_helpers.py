@@ -167,11 +167,11 @@ class SmsPatient:
         """Return the step the conversation is at."""
         return self.state.step
 
-    def send(self, text: str) -> list[Reply]:
-        """Send one SMS; record every reply as the patient's phone would show it."""
+    def send(self, text: str, media: tuple[str, ...] = ()) -> list[Reply]:
+        """Send one SMS (an MMS with media, where the provider carries it); record every reply as the patient's phone would show it."""
         ports = Ports(patients=self.patients, labels=self.recorder.catalogs, default_language="en", **self.ports)
         before = self.state.step
-        inbound = Inbound(text=text, received_at=IN_MEMORY_NOW, channel_phone=PHONE)
+        inbound = Inbound(text=text, received_at=IN_MEMORY_NOW, channel_phone=PHONE, media=media)
         outcome = handle(self.state, inbound, ports)
         self.state = outcome.state
         self.recorder.steps |= {step for step in (before, self.state.step) if step}

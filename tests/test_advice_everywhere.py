@@ -15,7 +15,7 @@ import pytest
 
 from bot.channels.sms_text import render_sms, sms_parts
 from bot.channels.telegram.render import render as render_telegram
-from bot.channels.twilio import render_whatsapp
+from bot.channels.whatsapp_text import render_whatsapp
 from bot.outbox.payloads import translate
 from bot.platform.i18n import Catalogs
 from flows.messages import Reply, reply_to_json

@@ -27,7 +27,16 @@ from flows.ports import (
     PlaceThree,
     QueueMoved,
 )
-from flows.steps import doctor, enrolment, erasure, health_worker, reminders, visit
+from flows.ports.media import NEXT_TOKEN, NOW, QUEUE
+from flows.steps import (
+    doctor,
+    enrolment,
+    erasure,
+    health_worker,
+    media,
+    reminders,
+    visit,
+)
 from flows.steps.health_worker import patient_token_sms
 from tests.helpers import IN_MEMORY_NOW, consultation_view, registered_profile
 from tests.sms_walk_helpers import (
@@ -42,6 +51,7 @@ from tests.sms_walk_helpers import (
     flow_msgids,
     registered,
 )
+from tests.test_media_flow import FakeMedia
 
 LONG_ADVICE = (
     "Take paracetamol 500 mg every six hours for three days, with water after food. Drink plenty of fluids. " * 4
@@ -357,6 +367,23 @@ def walk_visit(rec: Recorder) -> None:
     SmsPatient(rec, registered_profile(), step="rating", data={"consultation": 7}, visits=WalkVisits(rated=True)).send("4")
 
 
+def walk_media(rec: Recorder) -> None:
+    """Photos, documents and voice notes (MMS, where the provider carries it; or WhatsApp's answer falling back to SMS)."""
+    for where in (NOW, QUEUE, NEXT_TOKEN):
+        for kinds in (("photo",), ("document",), ("voice",), ("photo", "voice")):
+            p = registered(rec, media=FakeMedia(where=where, kinds=kinds))
+            p.send("", media=kinds)
+    p = registered(rec, media=FakeMedia(limit=1, held=1, kinds=("photo", "voice")))
+    p.send("", media=("photo", "voice"))
+    newcomer = SmsPatient(rec, step="name", media=FakeMedia())
+    newcomer.send("", media=("photo",))
+    newcomer.send("", media=("voice",))
+    # A file that could not be kept, told after fetching (bot/media/fetcher.py).
+    for reason in (media.TOO_BIG, media.WRONG_TYPE, media.NOT_RECEIVED):
+        for kind in (media.PHOTO, media.VOICE):
+            rec.record(media.refused(reason, kind, 10), f"fetched: {reason}")
+
+
 def walk_reminders(rec: Recorder) -> None:
     """A token's reminders (tomorrow, today; a follow-up's in its doctor's words), and the answers to them."""
     patient = Party(41, about=9)
@@ -381,7 +408,7 @@ def walk_reminders(rec: Recorder) -> None:
 
 WALKS = (
     walk_registration, walk_menu, walk_booking, walk_family_and_closed_opds, walk_booking_answers, walk_red_flags,
-    walk_stop_and_erase, walk_visit, walk_reminders,
+    walk_stop_and_erase, walk_visit, walk_media, walk_reminders,
 )
 _walked: dict[str, Recorder] = {}
 
@@ -427,6 +454,14 @@ NOT_TO_PATIENTS_BY_MODULE = {
     "steps/danger_words.py",
 }
 NOT_TO_PATIENTS = {
+    # A patient's files as their doctor is told of them (flows/steps/media.py, the doctor's side).
+    "From the patient: {counts}\n{links}",
+    "{count} photo",
+    "{count} document",
+    "{count} voice note",
+    "Token {number}: your patient sent a photo: {link}",
+    "Token {number}: your patient sent a document: {link}",
+    "Token {number}: your patient sent a voice note: {link}",
     # Said only on channels with buttons: an SMS carries no button to come back from an older question.
     "That button belongs to an earlier question.",
     # Telegram's contact button; SMS carries the number itself.

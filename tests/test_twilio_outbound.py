@@ -26,11 +26,8 @@ from bot.channels.base import (
     TemporaryError,
 )
 from bot.channels.sms_text import render_sms, segments
-from bot.channels.twilio import (
-    MAX_BODY_UNITS,
-    TwilioChannel,
-    body_units,
-)
+from bot.channels.twilio import TwilioChannel
+from bot.channels.whatsapp_text import MAX_BODY_UNITS, body_units
 from bot.outbox.template_keys import dlt_key, template_key
 from bot.platform.i18n import Catalogs
 from bot.runtime import Services

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from bot.channels.base import InboundMessage, OutgoingChoice, OutgoingMessage
-from bot.channels.twilio import parse_inbound, whatsapp_requests
+from bot.channels.twilio import parse_inbound
 from bot.channels.whatsapp_content import (
     MAX_BUTTON_TITLE,
     MAX_ITEM_TITLE,
@@ -25,6 +25,7 @@ from bot.channels.whatsapp_content import (
     short_title,
     template_contents,
 )
+from bot.channels.whatsapp_text import whatsapp_requests
 from bot.outbox.payloads import translate
 from bot.outbox.template_keys import (
     WhatsAppTemplate,

@@ -2,7 +2,7 @@
 
 WhatsApp senders are "whatsapp:+91…", SMS senders "+91…"; everything else is shared:
 parsing the form Twilio posts (once webhooks/twilio.py has verified its signature),
-rendering numbered choices, and sending through the REST API
+laying a message out (whatsapp_text.py, sms_text.py), and sending through the REST API
 (POST /2010-04-01/Accounts/{sid}/Messages.json) with the official `twilio` library.
 Replies go through the outbox (PROVIDERS.md §B3).
 """
@@ -14,7 +14,7 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +23,6 @@ from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from bot.channels import whatsapp_content
 from bot.channels.base import (
     DOCUMENT,
     PHOTO,
@@ -33,7 +32,6 @@ from bot.channels.base import (
     Malformed,
     MediaRef,
     NeedsFallback,
-    OutgoingChoice,
     OutgoingMessage,
     PermanentError,
     RecipientOptedOut,
@@ -44,7 +42,7 @@ from bot.channels.base import (
 
 # The SMS layout lives beside the segment count; the names stay importable from here.
 from bot.channels.sms_text import sms_bodies
-from bot.channels.splitting import split_text
+from bot.channels.whatsapp_text import render_whatsapp, whatsapp_requests
 from bot.outbox.template_keys import (
     WhatsAppTemplate,
     dlt_key,
@@ -80,15 +78,6 @@ MESSAGE_STATUSES = frozenset({
     "received", "accepted", "scheduled", "read", "partially_delivered", "canceled",
 })
 
-# Twilio: "a limit of 1600 characters in a single incoming or outgoing message request…
-# all Programmable Messaging channels, including SMS, MMS, WhatsApp" (error 21617,
-# https://support.twilio.com/hc/en-us/articles/360033806753). WhatsApp itself takes 4,096,
-# but through Twilio the 1,600 applies; non-GSM characters can count double, so the
-# length is measured in UTF-16 units.
-MAX_BODY_UNITS = 1600
-# WhatsApp shows at most 10 rows in a list (and Twilio quick replies take 1-10 buttons,
-# https://www.twilio.com/docs/content/twilio-quick-reply): the numbered list follows suit.
-MAX_CHOICES_PER_MESSAGE = 10
 # The REST request's timeout (seconds): the worker must not hang on a slow API.
 HTTP_TIMEOUT_S = 10
 
@@ -221,60 +210,6 @@ def parse_status(params: Mapping[str, Any]) -> StatusUpdate | Ignored:
         return Ignored("unknown message status")
     code = (_one(params, "ErrorCode") or "").strip()
     return StatusUpdate(sid, status, code if _ERROR_CODE.match(code) else None)
-
-
-# --- rendering ----------------------------------------------------------------------------
-
-
-def split_body(text: str) -> list[str]:
-    """Split a body over Twilio's limit into parts within it."""
-    return split_text(text, MAX_BODY_UNITS, body_units)
-
-
-def body_units(text: str) -> int:
-    """Return a body's length as Twilio counts it against 1,600: in UTF-16 units."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def numbered(choices: Sequence[OutgoingChoice], start: int = 1) -> str:
-    """Return choices as a numbered list, one per line ("1. Yes")."""
-    return "\n".join(f"{n}. {c.label}" for n, c in enumerate(choices, start))
-
-
-def whatsapp_requests(message: OutgoingMessage, contents: Mapping[str, WhatsAppTemplate]) -> list[dict[str, str]]:
-    """Return the Messages.json requests of an in-session WhatsApp message.
-
-    Choices go as reply buttons or lists (bot/channels/whatsapp_content.py) when `teleopd whatsapp
-    sync` has made the contents they need; otherwise, and for a message content cannot carry,
-    as numbered text.
-    """
-    parts = whatsapp_content.layout(message)
-    if parts is None or any(p.content is not None and p.content not in contents for p in parts):
-        return [{"body": body} for body in render_whatsapp(message)]
-    return [
-        {"body": p.body} if p.content is None
-        else {"content_sid": contents[p.content].content_sid, "content_variables": p.content_variables()}
-        for p in parts
-    ]
-
-
-def render_whatsapp(message: OutgoingMessage) -> list[str]:
-    """Return the WhatsApp bodies of a message: its text, then its choices numbered 1, 2, …
-
-    At most 10 choices go with one message, shared out evenly (11 → 6 + 5, so "11. आयुष" never
-    arrives alone); the list goes on in the next message with the numbers going on, so "11"
-    still picks the 11th choice (flows/engine.resolve_choice).
-    """
-    bodies = split_body(message.text)
-    first = 0
-    for group in whatsapp_content.shared_out(message.choices, MAX_CHOICES_PER_MESSAGE) if message.choices else []:
-        block = numbered(group, first + 1)
-        at_start, first = first == 0, first + len(group)
-        if at_start and bodies and body_units(f"{bodies[-1]}\n\n{block}") <= MAX_BODY_UNITS:
-            bodies[-1] = f"{bodies[-1]}\n\n{block}"
-        else:
-            bodies.extend(split_body(block))
-    return bodies
 
 
 # --- sending ------------------------------------------------------------------------------
