@@ -202,7 +202,7 @@ def test_one_reminder_timer_per_token_however_often_it_is_booked_or_planned(db: 
         token = session.get(Token, first.token.id)  # type: ignore[union-attr]
         plan(session, token, ist(WED, 11), ReminderPolicy())  # type: ignore[arg-type]
     pending = [timer for timer in reminder_timers(db) if timer.status == TimerStatus.PENDING]
-    assert [(timer.kind, timer.payload["key"]) for timer in pending] == [(reminders.EVENING, f"token:{first.token.id}")]  # type: ignore[union-attr]
+    assert [(timer.kind, timer.key) for timer in pending] == [(reminders.EVENING, f"token:{first.token.id}")]  # type: ignore[union-attr]
     clock = Clock(ist(WED, 18))
     assert runner(db, clock).drain() == 1
     assert len(sent(db, patient)) == 1

@@ -112,9 +112,8 @@ def _midnight_before(day: dt.date) -> dt.datetime:
 def plan(session: Session, token: Token, now: dt.datetime, policy: ReminderPolicy, new: bool = False) -> str | None:
     """Set a token's reminder timer (in the booking's transaction), replacing its pending one; return its kind, or None.
 
-    A token just made (`new`) has no timer to replace: the look for one, a scan of the pending
-    timers of its kind (their key is in the JSON payload, unindexed), is skipped where every
-    booking pays for it.
+    A token just made (`new`) has no timer to replace: the look for one (an index lookup of its
+    kind and key) is skipped where every booking would pay for it.
     """
     opd = token.opd
     if round_the_clock(opd) or session_on(opd, token.day, now) is None:
@@ -137,7 +136,8 @@ def plan(session: Session, token: Token, now: dt.datetime, policy: ReminderPolic
             continue  # booked after that moment: the booking itself has just told them
         payload = {"token": token.id, "day": token.day.isoformat(), "not_after": not_after.isoformat()}
         if new:
-            timers.schedule(session, kind, when, {**payload, timers.KEY: reminder_key(token.id)}, identity_id=token.identity_id)
+            session.add(Timer(kind=kind, due_at=when, payload=payload, key=reminder_key(token.id), identity_id=token.identity_id,
+                              status=timers.TimerStatus.PENDING, attempts=0))
         else:
             timers.schedule(session, kind, when, payload, identity_id=token.identity_id, key=reminder_key(token.id))
         return kind
