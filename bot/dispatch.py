@@ -32,6 +32,7 @@ from bot.services.identities import dialect_insert as _insert
 from bot.services.identities import ensure_identity, link_verified_phone
 from bot.services.media import MediaLimits, MediaLinkMaker, MediaRecords
 from bot.services.patients import PatientRecords
+from bot.services.reminders import ReminderPolicy
 from bot.services.visits import VisitRecords
 from bot.services.walkins import WalkinRecords
 from bot.store.db import Database
@@ -88,6 +89,7 @@ class Dispatcher:
         public_url: str | None = None,
         media_limits: MediaLimits = MediaLimits(),
         media_links: MediaLinkMaker | None = None,
+        reminders: ReminderPolicy = ReminderPolicy(),
     ):
         self.db = db
         self.catalogs = catalogs
@@ -96,6 +98,8 @@ class Dispatcher:
         self.call_window = call_window
         self.danger_escalation_minutes = danger_escalation_minutes
         self.follow_up_grace = follow_up_grace
+        # When a token booked in a turn is reminded (bot/services/reminders.py).
+        self.reminders = reminders
         self.inbound_per_minute = inbound_per_minute
         # Counts refused enrolment codes, per chat and for everyone (shared through Redis when configured).
         self.limiter = limiter or RateLimiter()
@@ -154,15 +158,16 @@ class Dispatcher:
                     labels=self.catalogs,
                     default_language=self.default_language,
                     public_url=self.public_url,
-                    bookings=BookingRecords(session, identity, now, follow_up_grace=self.follow_up_grace),
+                    bookings=BookingRecords(session, identity, now, follow_up_grace=self.follow_up_grace, reminders=self.reminders),
                     role=role,
                     # Always there: an "enroll" in this very message may make this identity a doctor's.
                     desk=DeskRecords(
                         session, identity, now, self.video_base_url, self.call_window, self.follow_up_grace, media_links=self.media_links,
+                        reminders=self.reminders,
                     ),
-                    visits=VisitRecords(session, identity, now, self.follow_up_grace),
+                    visits=VisitRecords(session, identity, now, self.follow_up_grace, self.reminders),
                     accounts=AccountRecords(session, identity, now, self.limiter, self.enrol_budget),
-                    walkins=WalkinRecords(session, identity, now, can_ring=self.voice_calls),
+                    walkins=WalkinRecords(session, identity, now, can_ring=self.voice_calls, reminders=self.reminders),
                     danger_escalation_minutes=self.danger_escalation_minutes,
                     media=MediaRecords(session, identity, message.channel, message.media, now, self.media_limits),
                 )

@@ -20,12 +20,14 @@ from bot.outbox.worker import OutboxWorker
 from bot.platform.config import Settings
 from bot.platform.i18n import Catalogs
 from bot.platform.ratelimit import RateLimiter
-from bot.services.calls import TIMER_HANDLERS
+from bot.services.calls import timer_handlers as call_handlers
 from bot.services.erasure import TIMER_HANDLERS as ERASURE_TIMER_HANDLERS
 from bot.services.media import MediaLimits
 from bot.services.operators import shared_secret_key
 from bot.services.pings import TIMER_HANDLERS as PING_TIMER_HANDLERS
 from bot.services.prescriptions import Prescriptions
+from bot.services.reminders import ReminderPolicy
+from bot.services.reminders import timer_handlers as reminder_handlers
 from bot.store.db import Database
 
 
@@ -154,6 +156,7 @@ def build_services(settings: Settings, db: Database | None = None, catalogs: Cat
     # Signed with TELEOPD_SECRET_KEY, or the key kept in the database (read on first use).
     links = MediaLinks(settings.public_url or "", lambda: settings.secret_key or shared_secret_key(db))
     limits = MediaLimits(settings.media_max_mb * 1024 * 1024, settings.media_max_per_visit)
+    reminders = ReminderPolicy.from_settings(settings)
     dispatcher = Dispatcher(
         db, catalogs, default_language=settings.default_language, outbox_signal=signal,
         video_base_url=settings.video_base_url, call_window=dt.timedelta(seconds=settings.call_window_seconds),
@@ -161,7 +164,7 @@ def build_services(settings: Settings, db: Database | None = None, catalogs: Cat
         follow_up_grace=dt.timedelta(minutes=settings.follow_up_grace_minutes),
         inbound_per_minute=settings.inbound_per_minute, limiter=limiter, public_url=settings.public_url,
         voice_calls=settings.voice_enabled and settings.twilio_voice_from is not None,
-        media_limits=limits, media_links=links,
+        media_limits=limits, media_links=links, reminders=reminders,
     )
     prescriptions = Prescriptions(db, catalogs, settings.public_url, settings.secret_key)
     media = media_fetcher(settings, db, channels, links, limits, signal)
@@ -170,5 +173,7 @@ def build_services(settings: Settings, db: Database | None = None, catalogs: Cat
     worker = OutboxWorker(
         db, catalogs, channels, claim_timeout=dt.timedelta(seconds=settings.claim_timeout_seconds), documents=documents,
     )
-    timers = TimerRunner(db, {**TIMER_HANDLERS, **ERASURE_TIMER_HANDLERS, **PING_TIMER_HANDLERS}, outbox_signal=signal)
+    timers = TimerRunner(
+        db, {**call_handlers(reminders), **ERASURE_TIMER_HANDLERS, **PING_TIMER_HANDLERS, **reminder_handlers(reminders)}, outbox_signal=signal,
+    )
     return Services(settings, db, catalogs, channels, dispatcher, worker, timers, limiter, signal, media, prescriptions=prescriptions)

@@ -23,6 +23,7 @@ from flows.steps import (
     menu,
     onboarding,
     optout,
+    reminders,
     visit,
 )
 from flows.steps import tokens as queue
@@ -63,7 +64,7 @@ def steps() -> dict[str, Step]:
         step.name: step
         for step in (
             *onboarding.STEPS, *menu.STEPS, *booking.STEPS, *queue.STEPS, *visit.STEPS, *doctor.STEPS, *health_worker.STEPS,
-            *erasure.STEPS, *enrolment.STEPS, *optout.STEPS,
+            *erasure.STEPS, *enrolment.STEPS, *optout.STEPS, *reminders.STEPS,
         )
     }
 

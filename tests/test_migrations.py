@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -114,3 +115,25 @@ def test_upgrade_keeps_rows(empty_db: Database) -> None:
     upgrade(empty_db.url, empty_db.engine)
     with empty_db.engine.connect() as connection:
         assert connection.execute(text("SELECT name FROM people")).scalars().all() == ["Asha"]
+
+
+def test_0015_moves_pending_timers_keys_into_their_column_and_back(empty_db: Database) -> None:
+    """A pending timer scheduled before 0015 is still found by its key afterwards (and a downgrade puts it back)."""
+    upgrade(empty_db.url, empty_db.engine, "0014")
+    insert = (
+        "INSERT INTO timers (kind, payload, status, due_at, attempts, created_at) "
+        "VALUES (:kind, :payload, :status, CURRENT_TIMESTAMP, 0, CURRENT_TIMESTAMP)"
+    )
+    with empty_db.engine.begin() as connection:
+        for status, key in (("pending", "token:7"), ("fired", "token:8")):
+            connection.execute(text(insert), {"kind": "no_show", "payload": json.dumps({"token": 7, "key": key}), "status": status})
+    upgrade(empty_db.url, empty_db.engine, "0015")
+    with empty_db.engine.connect() as connection:
+        rows = connection.execute(text("SELECT status, key, payload FROM timers ORDER BY id")).all()
+    payloads = [row.payload if isinstance(row.payload, dict) else json.loads(row.payload) for row in rows]
+    assert [(row.status, row.key) for row in rows] == [("pending", "token:7"), ("fired", None)]
+    assert payloads == [{"token": 7}, {"token": 7, "key": "token:8"}]
+    downgrade(empty_db, "0014")
+    with empty_db.engine.connect() as connection:
+        payload = connection.execute(text("SELECT payload FROM timers ORDER BY id")).scalars().first()
+    assert (payload if isinstance(payload, dict) else json.loads(payload)) == {"token": 7, "key": "token:7"}

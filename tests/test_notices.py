@@ -193,7 +193,7 @@ def test_dispatch_turns_a_next_into_the_patients_rows(demo: Services, lang: str)
     assert [(row.channel, row.address, row.language) for row in pushed] == [("local", patient.user, lang)]
     assert pushed[0].payload == reply_to_json(visit.doctor_ready(consultation.id, DOCTOR, consultation.room_url))
     assert (step, data["consultation"]) == ("called", consultation.id)
-    assert (timer.status, timer.identity_id, timer.payload["key"]) == ("pending", me.id, f"consultation:{consultation.id}")
+    assert (timer.status, timer.identity_id, timer.key) == ("pending", me.id, f"consultation:{consultation.id}")
     assert timer.due_at == consultation.called_at + dt.timedelta(seconds=demo.dispatcher.call_window.total_seconds())
     # The patient's call was queued before the doctor's own reply, in the NEXT's one transaction.
     assert doctor_reply is not None and doctor_reply.inbound_id is not None and pushed[0].id < doctor_reply.id

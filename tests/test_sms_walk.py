@@ -28,7 +28,15 @@ from flows.ports import (
     QueueMoved,
 )
 from flows.ports.media import NEXT_TOKEN, NOW, QUEUE
-from flows.steps import doctor, enrolment, erasure, health_worker, media, visit
+from flows.steps import (
+    doctor,
+    enrolment,
+    erasure,
+    health_worker,
+    media,
+    reminders,
+    visit,
+)
 from flows.steps.health_worker import patient_token_sms
 from tests.helpers import IN_MEMORY_NOW, consultation_view, registered_profile
 from tests.sms_walk_helpers import (
@@ -376,9 +384,31 @@ def walk_media(rec: Recorder) -> None:
             rec.record(media.refused(reason, kind, 10), f"fetched: {reason}")
 
 
+def walk_reminders(rec: Recorder) -> None:
+    """A token's reminders (tomorrow, today; a follow-up's in its doctor's words), and the answers to them."""
+    patient = Party(41, about=9)
+    starts = dt.datetime(2026, 11, 26, 3, 30, tzinfo=dt.UTC)  # 9:00 am in India
+    for kind in reminders.KINDS:
+        for doctor_name in ("", "Anita Sharma Bhattacharya"):
+            due = reminders.DueReminder(kind, patient, 1, 99_999, LONGEST_OPD, "Sunita Devi", starts.date(), starts, doctor_name)
+            rec.notices(reminders.reminder_notices(due), 41, f"{kind} reminder{' (follow-up)' if doctor_name else ''}")
+    for answer in ("xyz", "1", "2", "haan"):
+        bookings = AnsweringBookings(big=True)
+        bookings.tokens.append(bookings.token(WALK_OPDS[0], 3, WALK_OPDS[0].next_session))
+        p = SmsPatient(rec, registered_profile(), step=reminders.ANSWER_STEP, data={"token": bookings.tokens[0].id}, bookings=bookings)
+        p.send(answer)
+    # The token was cancelled or called meanwhile.
+    p = SmsPatient(rec, registered_profile(), step=reminders.ANSWER_STEP, data={"token": 99}, bookings=AnsweringBookings())
+    p.send("1")
+    # A call never answered: "do you still need a doctor?", and its answers.
+    rec.notices(reminders.missed_call_notices(patient, 99_999, LONGEST_OPD), 41, "missed call")
+    for answer in ("xyz", "1", "2"):
+        SmsPatient(rec, registered_profile(), step=reminders.MISSED_STEP).send(answer)
+
+
 WALKS = (
     walk_registration, walk_menu, walk_booking, walk_family_and_closed_opds, walk_booking_answers, walk_red_flags,
-    walk_stop_and_erase, walk_visit, walk_media,
+    walk_stop_and_erase, walk_visit, walk_media, walk_reminders,
 )
 _walked: dict[str, Recorder] = {}
 

@@ -37,8 +37,6 @@ RETRY_BASE_S = 5.0
 RETRY_CAP_S = 10 * 60.0
 # Kept in the payload (the table has no error column): why the last try failed.
 ERROR_KEY = "error"
-# Kept in the payload: the caller's name for "the same timer", used to replace and cancel.
-KEY = "key"
 ERROR_MAX_CHARS = 500
 
 
@@ -69,11 +67,9 @@ def schedule(
     """
     if due_at.tzinfo is None:
         raise ValueError("naive due_at given to schedule(); use an aware UTC time")
-    data = dict(payload)
     if key is not None:
         cancel(session, kind, key)
-        data[KEY] = key
-    timer = Timer(kind=kind, due_at=due_at, payload=data, identity_id=identity_id, status=TimerStatus.PENDING, attempts=0)
+    timer = Timer(kind=kind, due_at=due_at, payload=dict(payload), key=key, identity_id=identity_id, status=TimerStatus.PENDING, attempts=0)
     session.add(timer)
     # The caller may want the id (to log it, or to put it in a message) before its commit.
     session.flush()
@@ -92,7 +88,7 @@ def cancel(session: Session, kind: str, key: str) -> int:
     ids = list(
         session.scalars(
             select(Timer.id)
-            .where(Timer.kind == kind, Timer.status == TimerStatus.PENDING, Timer.payload[KEY].as_string() == key)
+            .where(Timer.kind == kind, Timer.key == key, Timer.status == TimerStatus.PENDING)
             .with_for_update(skip_locked=True)
         )
     )

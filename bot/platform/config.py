@@ -8,6 +8,7 @@ Nothing is read at import time: call Settings.from_env() at start.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -62,6 +63,15 @@ class Settings:
     # How long a follow-up waits for its own doctor who is off duty (since they went off and
     # since its session began) before any doctor of the OPD may call it (bot/services/desk.py).
     follow_up_grace_minutes: int = 30
+    # Reminders of a booked token (bot/services/reminders.py): the evening before its day (None:
+    # off), minutes before a day OPD opens (0: off), a follow-up told as the doctor's, hours after
+    # a call the patient never answered (0: off), and the quiet hours no reminder is sent in
+    # (India's time; None: none).
+    reminder_evening_at: dt.time | None = dt.time(18, 0)
+    reminder_before_open_minutes: int = 60
+    reminder_follow_up: bool = True
+    reminder_missed_call_hours: int = 2
+    quiet_hours: tuple[dt.time, dt.time] | None = (dt.time(21, 0), dt.time(8, 0))
     # Send rates (PROVIDERS.md §A5, §B7): Telegram's ~30 messages/s per bot; each Twilio
     # sender's MPS as configured on the account (10 for WhatsApp, 1 for an SMS long code).
     telegram_mps: int = 30

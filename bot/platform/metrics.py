@@ -48,7 +48,7 @@ from bot.store.models import (
 
 __all__ = [
     "CONTENT_TYPE_LATEST", "MESSAGES_IN", "MESSAGES_OUT", "MESSAGE_PARTS_OUT", "SEND_ERRORS", "WEBHOOK_SECONDS",
-    "DatabaseCollector", "count_in", "count_rejected", "exposition", "observe_webhook",
+    "REMINDERS", "DatabaseCollector", "count_in", "count_rejected", "count_reminder", "exposition", "observe_webhook",
 ]
 
 
@@ -61,6 +61,8 @@ MESSAGE_PARTS_OUT = Counter(
     "teleopd_message_parts_out", "Provider messages sent, by channel: a long text goes out in several parts.", ["channel"],
 )
 SEND_ERRORS = Counter("teleopd_send_errors", "Failed sends by channel and error code (retried or not).", ["channel", "code"])
+# Token reminders (bot/services/reminders.py): sent, or why not (token_gone, too_late, quiet_hours, after_quiet_hours).
+REMINDERS = Counter("teleopd_reminders", "Token reminders by kind and what became of them (sent, or why not).", ["kind", "result"])
 # Buckets around the webhook target: p99 within 100 ms at 200 messages/s.
 WEBHOOK_SECONDS = Histogram(
     "teleopd_webhook_duration_seconds", "Time to answer a provider webhook, by route.", ["route"],
@@ -71,6 +73,11 @@ WEBHOOK_SECONDS = Histogram(
 _MAX_CODE = 40
 # What a rejected webhook call's HTTP status says about it.
 _REJECTED = {403: "forbidden"}
+
+
+def count_reminder(kind: str, result: str) -> None:
+    """Count one token reminder and what became of it."""
+    REMINDERS.labels(kind, result).inc()
 
 
 def count_in(channel: str, result: str) -> None:

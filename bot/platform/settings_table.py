@@ -8,6 +8,7 @@ secret described without being revealed (its length and common mistakes).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from collections.abc import Callable
@@ -201,6 +202,45 @@ def _folder_url(value: str, row: Setting) -> str:
     return url if url.endswith("/") else url + "/"
 
 
+_CLOCK_RE = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
+_OFF_WORDS = ("off", "no", "false", "0")
+_ON_WORDS = ("on", "yes", "true", "1")
+
+
+def _clock_time(value: str, row: Setting) -> dt.time:
+    """A time of day in India's time, HH:MM on the 24-hour clock."""
+    found = _CLOCK_RE.fullmatch(value)
+    if found is None:
+        raise row.refuse(value)
+    return dt.time(int(found.group(1)), int(found.group(2)))
+
+
+def _clock_time_or_off(value: str, row: Setting) -> dt.time | None:
+    """A time of day (HH:MM, India's time), or "off"."""
+    return None if value.lower() in _OFF_WORDS else _clock_time(value, row)
+
+
+def _clock_span_or_off(value: str, row: Setting) -> tuple[dt.time, dt.time] | None:
+    """Two times of day "HH:MM-HH:MM" (the span may cross midnight), or "off"."""
+    if value.lower() in _OFF_WORDS:
+        return None
+    start, sep, end = value.partition("-")
+    if not sep:
+        raise row.refuse(value)
+    span = _clock_time(start.strip(), row), _clock_time(end.strip(), row)
+    if span[0] == span[1]:
+        raise row.refuse(value)
+    return span
+
+
+def _on_off(value: str, row: Setting) -> bool:
+    if value.lower() in _ON_WORDS:
+        return True
+    if value.lower() in _OFF_WORDS:
+        return False
+    raise row.refuse(value)
+
+
 def _database_url(value: str, row: Setting) -> str:
     """Check a database URL and rewrite postgres:// and postgresql:// to psycopg 3."""
     try:
@@ -354,6 +394,16 @@ SETTINGS: tuple[Setting, ...] = (
             "be a whole number of minutes from 1 to 240, got {got}"),
     Setting("follow_up_grace_minutes", "TELEOPD_FOLLOW_UP_GRACE_MINUTES", _whole(0, 1440), "30",
             "be a whole number of minutes from 0 to 1440 (a day), got {got}"),
+    # Reminders of a booked token (bot/services/reminders.py), each kind on or off.
+    Setting("reminder_evening_at", "TELEOPD_REMINDER_EVENING_AT", _clock_time_or_off, "18:00",
+            "be a time of day in India's time such as {example} (24-hour clock), or 'off', got {got}"),
+    Setting("reminder_before_open_minutes", "TELEOPD_REMINDER_BEFORE_OPEN_MINUTES", _whole(0, 720), "60",
+            "be a whole number of minutes from 0 (off) to 720, got {got}"),
+    Setting("reminder_follow_up", "TELEOPD_REMINDER_FOLLOW_UP", _on_off, "on", "be 'on' or 'off', got {got}"),
+    Setting("reminder_missed_call_hours", "TELEOPD_REMINDER_MISSED_CALL_HOURS", _whole(0, 48), "2",
+            "be a whole number of hours from 0 (off) to 48, got {got}"),
+    Setting("quiet_hours", "TELEOPD_QUIET_HOURS", _clock_span_or_off, "21:00-08:00",
+            "be two times of day in India's time such as {example} (from-until, 24-hour clock), or 'off', got {got}"),
     Setting("telegram_mps", "TELEOPD_TELEGRAM_MPS", _whole(1, 1000), "30", _MPS_RULE),
     Setting("twilio_whatsapp_mps", "TELEOPD_TWILIO_WHATSAPP_MPS", _whole(1, 1000), "10", _MPS_RULE),
     Setting("twilio_sms_mps", "TELEOPD_TWILIO_SMS_MPS", _whole(1, 1000), "1", _MPS_RULE),

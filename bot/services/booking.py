@@ -34,6 +34,7 @@ from bot.services.desk import (
 )
 from bot.services.identities import dialect_insert
 from bot.services.pings import pings_for
+from bot.services.reminders import ReminderPolicy, drop, plan
 from bot.store.models import (
     LIVE_TOKEN_STATUSES,
     Identity,
@@ -148,13 +149,15 @@ class BookingRecords:
 
     def __init__(
         self, session: DbSession, identity: Identity, now: dt.datetime, patient: Person | None = None,
-        follow_up_grace: dt.timedelta = DEFAULT_FOLLOW_UP_GRACE,
+        follow_up_grace: dt.timedelta = DEFAULT_FOLLOW_UP_GRACE, reminders: ReminderPolicy = ReminderPolicy(),
     ):
         self.session = session
         self.identity = identity
         self.now = now
         # How long a moved follow-up waits for its own doctor who is away (bot/services/desk.py).
         self.follow_up_grace = follow_up_grace
+        # When a new token is reminded (bot/services/reminders.py).
+        self.reminders = reminders
         # Who books, when not the identity's own person: a walk-in whose number's texts
         # already reach someone else registered on it (bot/services/walkins.py).
         self.patient = patient
@@ -275,6 +278,7 @@ class BookingRecords:
         )
         self.session.add(token)
         self.session.flush()
+        plan(self.session, token, self.now, self.reminders, new=True)
         info = token_info(self.session, token, self.now)
         live = ping and day in calling_days(opd, self.now) and is_open(opd, self.now)
         return BookingResult(BookingOutcome.BOOKED, token=info, joined_queue=live, pings=pings_for(self.session, token, self.now) if live else ())
@@ -309,12 +313,14 @@ class BookingRecords:
         token.status = TokenStatus.CANCELLED
         token.cancelled_at = self.now
         self.session.flush()
+        drop(self.session, token.id)  # the new token has its own reminder
         # A moved token is not news to the doctors: no ping, no escalation.
         result = self._book(old_opd, person_id, Intake(**_intake_fields(intake)), priority, day, ping=False)
         if result.outcome is not BookingOutcome.BOOKED:
-            # Nothing to move to: keep the old token as it was.
+            # Nothing to move to: keep the old token as it was, reminder and all.
             token.status, token.cancelled_at = status, None
             self.session.flush()
+            plan(self.session, token, self.now, self.reminders)
         elif follow_up_doctor is not None and result.token is not None:
             # A follow-up moved is still that doctor's follow-up.
             moved = self.session.get(Token, result.token.id)

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from bot.outbox.enqueue import apply_notices
 from bot.services.calendar import queue_position
+from bot.services.reminders import ReminderPolicy, watch_missed_call
+from bot.services.reminders import drop as drop_reminders
 from bot.store.models import (
     Consultation,
     ConsultationOutcome,
@@ -126,6 +128,7 @@ def cancel_token(session: Session, token: Token, now: dt.datetime) -> Cancelled:
     token.status = TokenStatus.CANCELLED
     token.cancelled_at = now
     session.flush()
+    drop_reminders(session, token.id)
     call = cancel_call(session, token, now) if called else None
     # Everyone behind moved up one place: whoever reached place 3 is told to get ready.
     return Cancelled(call, queue_moved(session, token.opd_id, token.day, now))
@@ -163,12 +166,13 @@ def on_call_reminder(session: Session, timer: Timer, now: dt.datetime) -> list[N
     return visit.reminder_notices(consultation.id, patient_party(consultation.token), name, consultation.room_url, now, window)
 
 
-def on_call_no_show(session: Session, timer: Timer, now: dt.datetime) -> list[Notice]:
+def on_call_no_show(session: Session, timer: Timer, now: dt.datetime, reminders: ReminderPolicy = ReminderPolicy()) -> list[Notice]:
     """Second window over: the patient is a no-show; the doctor is offered the next patient."""
     consultation = _open_call(session, timer)
     if consultation is None:
         return []
     ended = end_without_doctor(session, consultation, ConsultationOutcome.NO_SHOW, now)
+    watch_missed_call(session, consultation.token, now, reminders)  # "do you still need a doctor?", hours later
     return visit.no_show_notices(ended, patient_party(consultation.token))
 
 
@@ -190,8 +194,18 @@ def _applied(handler: Callable[[Session, Timer, dt.datetime], Sequence[Notice]])
     return run
 
 
-TIMER_HANDLERS = {
-    "call_reminder": _applied(on_call_reminder),
-    "call_no_show": _applied(on_call_no_show),
-    "get_ready": _applied(on_get_ready),
-}
+def timer_handlers(reminders: ReminderPolicy = ReminderPolicy()) -> dict[str, Callable[[Session, Timer, dt.datetime], None]]:
+    """Return the call timers' handlers; a no-show asks later whether the patient still needs a doctor, as `reminders` says."""
+
+    def on_no_show(session: Session, timer: Timer, now: dt.datetime) -> list[Notice]:
+        return on_call_no_show(session, timer, now, reminders)
+
+    on_no_show.__name__, on_no_show.__doc__ = on_call_no_show.__name__, on_call_no_show.__doc__
+    return {
+        "call_reminder": _applied(on_call_reminder),
+        "call_no_show": _applied(on_no_show),
+        "get_ready": _applied(on_get_ready),
+    }
+
+
+TIMER_HANDLERS = timer_handlers()

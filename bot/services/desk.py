@@ -37,6 +37,7 @@ from bot.services.calls import (
     queue_moved,
 )
 from bot.services.media import MediaLinkMaker, token_media
+from bot.services.reminders import ReminderPolicy, watch_missed_call
 from bot.services.voice_lines import ring_party
 from bot.store.models import (
     Consultation,
@@ -235,7 +236,7 @@ class DeskRecords:
     def __init__(
         self, session: Session, identity: Identity, now: dt.datetime, video_base_url: str, call_window: dt.timedelta = DEFAULT_CALL_WINDOW,
         follow_up_grace: dt.timedelta = DEFAULT_FOLLOW_UP_GRACE,
-        media_links: MediaLinkMaker | None = None,
+        media_links: MediaLinkMaker | None = None, reminders: ReminderPolicy = ReminderPolicy(),
     ):
         self.session = session
         self.identity = identity
@@ -245,6 +246,8 @@ class DeskRecords:
         self.follow_up_grace = follow_up_grace
         # Signs the links to the patient's photos and voice notes in the summary (None: no links).
         self.media_links = media_links
+        # When a patient who never answered is asked whether they still need a doctor (NO SHOW).
+        self.reminders = reminders
 
     @property
     def doctor(self) -> Doctor:
@@ -387,5 +390,7 @@ class DeskRecords:
         view = consultation_view(self.session, current)
         # Its timers are stopped by the flow's notices (flows/steps/visit.py ended_notices).
         close_consultation(current, ConsultationOutcome(outcome.value), self.now)
+        if current.outcome == ConsultationOutcome.NO_SHOW:
+            watch_missed_call(self.session, current.token, self.now, self.reminders)  # "do you still need a doctor?", hours later
         self.doctor.status, self.doctor.status_at = available(self.doctor), self.now
         return view

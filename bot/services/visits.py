@@ -20,6 +20,7 @@ from bot.services.calls import (
     locked_consultation,
 )
 from bot.services.desk import DEFAULT_FOLLOW_UP_GRACE, watch_follow_up
+from bot.services.reminders import ReminderPolicy
 from bot.store.models import (
     Consultation,
     ConsultationOutcome,
@@ -53,8 +54,12 @@ def record_joining(session: Session, consultation: Consultation | None, now: dt.
 class VisitRecords:
     """A patient's side of consultations, inside the caller's transaction."""
 
-    def __init__(self, session: Session, identity: Identity, now: dt.datetime, follow_up_grace: dt.timedelta = DEFAULT_FOLLOW_UP_GRACE):
+    def __init__(
+        self, session: Session, identity: Identity, now: dt.datetime, follow_up_grace: dt.timedelta = DEFAULT_FOLLOW_UP_GRACE,
+        reminders: ReminderPolicy = ReminderPolicy(),
+    ):
         self.session = session
+        self.reminders = reminders
         self.identity = identity
         self.now = now
         self.follow_up_grace = follow_up_grace
@@ -100,7 +105,7 @@ class VisitRecords:
             return None
         today = self.now.astimezone(IST).date()
         opd = consultation.token.opd
-        bookings = BookingRecords(self.session, self.identity, self.now, follow_up_grace=self.follow_up_grace)
+        bookings = BookingRecords(self.session, self.identity, self.now, follow_up_grace=self.follow_up_grace, reminders=self.reminders)
         for session_ in upcoming_sessions(opd, self.now):
             if session_.day <= today:
                 continue

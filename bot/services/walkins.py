@@ -11,6 +11,7 @@ from bot.services.booking import BookingRecords
 from bot.services.calls import locked_consultation
 from bot.services.desk import booked_by
 from bot.services.identities import ensure_identity
+from bot.services.reminders import ReminderPolicy
 from bot.services.visits import record_joining
 from bot.services.voice_lines import VOICE, set_call_me
 from bot.store.models import HealthWorker, Identity, Patient, Person, Role, Token
@@ -26,8 +27,9 @@ SMS_CHANNEL = "sms"
 class WalkinRecords:
     """A health worker's bookings for walk-in patients, inside the caller's transaction."""
 
-    def __init__(self, session: Session, identity: Identity, now: dt.datetime, can_ring: bool = False):
+    def __init__(self, session: Session, identity: Identity, now: dt.datetime, can_ring: bool = False, reminders: ReminderPolicy = ReminderPolicy()):
         self.session = session
+        self.reminders = reminders
         self.identity = identity
         self.now = now
         # Whether the voice line places calls (TELEOPD_TWILIO_VOICE_FROM): the runtime says.
@@ -58,7 +60,7 @@ class WalkinRecords:
             sms_identity.language = patient.language
         if sms_identity.language is None:
             sms_identity.language = patient.language or self.identity.language or "hi"
-        bookings = BookingRecords(self.session, sms_identity, self.now, patient=person)
+        bookings = BookingRecords(self.session, sms_identity, self.now, patient=person, reminders=self.reminders)
         result = bookings.book(opd_id, None, intake, priority=priority)
         if result.outcome in (BookingOutcome.CLOSED, BookingOutcome.FULL) and result.offer is not None:
             # The patient is standing at the clinic: take the next session for them.

@@ -128,12 +128,15 @@ class Timer(Base):
     """A durable alarm (a reminder, a no-show window) that a worker claims when due."""
 
     __tablename__ = "timers"
-    __table_args__ = (Index("ix_timers_due", "status", "due_at"),)
+    # A timer's key ("the same timer": a token's reminder, a call's no-show window) is looked up
+    # to replace or cancel it, in the transaction of a booking, a move or a call: indexed.
+    __table_args__ = (Index("ix_timers_due", "status", "due_at"), Index("ix_timers_kind_key", "kind", "key"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     identity_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("identities.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict[str, Any]] = mapped_column(JsonDict, default=dict)
+    key: Mapped[str | None] = mapped_column(String(120))
     status: Mapped[str] = mapped_column(String(12), default="pending")
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
