@@ -22,6 +22,7 @@ import pytest
 from bot.channels.base import OutgoingDocument
 from bot.channels.local import ShownMessage, shown_media
 from bot.channels.telegram.send import _upload_method
+from bot.channels.twilio import whatsapp_can_fetch
 from bot.media.links import MediaLinks
 from bot.media.storage import FolderStorage
 from bot.outbox.documents import Documents, KeptFiles
@@ -129,3 +130,15 @@ def test_the_web_chat_marks_only_this_servers_media_links(media: object, shown: 
     assert (marked is not None) is shown
     message = ShownMessage(1, "Token 1", (), dt.datetime(2026, 12, 7, tzinfo=dt.UTC), media=marked).to_json()
     assert ("media" in message) is shown
+
+
+@pytest.mark.parametrize(("url", "mime", "size", "fetched"), [
+    ("https://opd.example.gov.in/media/x", "image/jpeg", 4 * 1024 * 1024, True),
+    ("https://opd.example.gov.in/media/x", "image/jpeg", 6 * 1024 * 1024, False),  # over WhatsApp's 5 MB for images
+    ("https://opd.example.gov.in/media/x", "audio/ogg", 6 * 1024 * 1024, True),
+    ("https://opd.example.gov.in/rx/x", "application/pdf", None, True),  # an e-prescription: its size is not known before it is drawn
+    ("/media/x", "image/jpeg", 1024, False),  # no TELEOPD_PUBLIC_URL: a path Twilio cannot fetch
+])
+def test_whatsapp_gets_a_file_only_where_twilio_can_fetch_it(url: str, mime: str, size: int | None, fetched: bool) -> None:
+    document = OutgoingDocument("f", url, lambda: b"", mime_type=mime, size=size)
+    assert whatsapp_can_fetch(document) is fetched

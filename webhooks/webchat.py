@@ -245,6 +245,7 @@ def _page_words() -> dict[str, Any]:
         "placeholder": t("Type a message"),
         "send": t("Send"),
         "emergency": t("Emergency"),
+        "open_pdf": t("Open the PDF"),  # a patient's document on the doctor's desk
         # The status line and the role label.
         "lost": t("Connection lost — retrying…"),
         "failed": t("Message not sent — please try again."),

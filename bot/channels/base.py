@@ -86,6 +86,7 @@ class OutgoingDocument:
     # A patient's file forwarded to the doctor: its kind (photo, document, voice), by which
     # Telegram picks sendPhoto/sendVoice and the web desk shows it inline; None for our own documents.
     media_kind: str | None = None
+    size: int | None = None  # bytes, where known before the file is made
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from bot.channels.base import (
     Malformed,
     MediaRef,
     NeedsFallback,
+    OutgoingDocument,
     OutgoingMessage,
     PermanentError,
     RecipientOptedOut,
@@ -39,8 +40,6 @@ from bot.channels.base import (
     SendResult,
     TemporaryError,
 )
-
-# The SMS layout lives beside the segment count; the names stay importable from here.
 from bot.channels.sms_text import sms_bodies
 from bot.channels.whatsapp_text import render_whatsapp, whatsapp_requests
 from bot.outbox.template_keys import (
@@ -197,6 +196,19 @@ class StatusUpdate:
     error_code: str | None
 
 
+# Twilio's WhatsApp media: images up to 5 MB (PROVIDERS.md §B, the Messages API's media_url;
+# https://www.twilio.com/docs/whatsapp/guidance-whatsapp-media-messages), while a patient's
+# photo may be kept up to TELEOPD_MEDIA_MAX_MB: a bigger one goes as its link only.
+MAX_WHATSAPP_IMAGE_BYTES = 5 * 1024 * 1024
+
+
+def whatsapp_can_fetch(document: OutgoingDocument) -> bool:
+    """Return whether Twilio can fetch a document for WhatsApp: a public URL, and an image within its size."""
+    if not document.url.startswith(("https://", "http://")):
+        return False  # without TELEOPD_PUBLIC_URL the link is a path Twilio cannot fetch
+    return not (document.mime_type.startswith("image/") and (document.size or 0) > MAX_WHATSAPP_IMAGE_BYTES)
+
+
 def parse_status(params: Mapping[str, Any]) -> StatusUpdate | Ignored:
     """Return a verified status callback's form as an update, or why it is ignored; raise Malformed."""
     sid = _one(params, "MessageSid")
@@ -330,13 +342,12 @@ class TwilioChannel:
                 requests_ = [{"body": body} for body in self.render(message)]
             if not requests_:
                 raise PermanentError("nothing to send: empty message", code="empty")
-            if self.name == WHATSAPP and message.document is not None and message.document.url.startswith(("https://", "http://")):
+            if self.name == WHATSAPP and message.document is not None and whatsapp_can_fetch(message.document):
                 # Twilio fetches the file from a public URL, checks its Content-Type and takes PDFs
                 # up to 16 MB, but sets no caption on a document
                 # (https://www.twilio.com/docs/whatsapp/guidance-whatsapp-media-messages): the
                 # text goes first, then the file in a message of its own. SMS carries the link
                 # in its text instead (no MMS in India).
-                # Without TELEOPD_PUBLIC_URL the link is a path Twilio cannot fetch: the text only.
                 requests_.append({"media_url": [message.document.url]})  # type: ignore[dict-item]
         if self.name == SMS and message.template:
             # Indian A2P SMS must match a DLT template (TRAI TCCCPR 2018), one per text: the

@@ -44,6 +44,7 @@ class KeptFile:
     kind: str  # photo, document, voice
     mime: str  # as its bytes were checked to be (bot/media/checks.py)
     storage_key: str
+    size: int | None = None  # bytes
 
 
 class KeptFiles:
@@ -60,7 +61,7 @@ class KeptFiles:
             item = session.get(MediaItem, media_id)
             if item is None or item.status != MediaStatus.STORED or not item.storage_key:
                 return None
-            return KeptFile(item.id, item.kind, item.mime or "", item.storage_key)
+            return KeptFile(item.id, item.kind, item.mime or "", item.storage_key, item.size)
 
     def content(self, file: KeptFile) -> bytes:
         """Return a file's bytes; raise DocumentGone if it was deleted since it was found."""
@@ -109,4 +110,5 @@ class Documents:
             content=content,
             mime_type=file.mime,
             media_kind=file.kind,
+            size=file.size,
         )

@@ -270,7 +270,7 @@
     }
     var image = type.indexOf('image/') === 0;
     if (!image && type !== 'application/pdf') return null;
-    var a = el('a', null, image ? null : 'PDF');
+    var a = el('a', null, image ? null : words().open_pdf);
     a.href = href;
     a.target = '_blank';
     a.rel = 'noopener noreferrer';
