@@ -93,6 +93,8 @@ ROMANISED: dict[str, tuple[str, ...]] = {
     "I am joining": ("main taiyar hoon", "main tayyar hu"),
     "I cannot come now": ("abhi nahi ho payega", "abhi nahi ho paega"),
     "Yes, book a follow-up": ("haan dobara dikhana hai",),
+    "Cancel my token": ("mera token radd karen", "token cancel karo"),
+    "I will come": ("zaroor aayenge", "main aaunga"),
     "No, thank you": ("nahi dhanyavad", "nahi dhanyawaad"),
     "Yes, phone them": ("haan phone karen", "haan phone karein"),
     "No, SMS is enough": ("nahi sms kaafi hai", "nahi sms kafi hai"),
