@@ -38,6 +38,8 @@ class State:
     data: dict[str, Any] = field(default_factory=dict)
     language: str | None = None
     opted_out: bool = False
+    # A coordinator has taken the chat over (bot/services/inbox.py): the flows answer only danger signs.
+    held: bool = False
 
 
 @dataclass(frozen=True)
