@@ -11,8 +11,16 @@ from sqlalchemy import select
 from bot.outbox.enqueue import apply_notices
 from bot.runtime import Services
 from bot.services import inbox, operators
+from bot.services.erasure import erase_identity
 from bot.store.db import Database
-from bot.store.models import Conversation, InboxItem, OutboxMessage, Timer
+from bot.store.models import (
+    Conversation,
+    Identity,
+    InboxItem,
+    InboxMessage,
+    OutboxMessage,
+    Timer,
+)
 from flows.messages import reply_from_json
 from tests.booking_records_helpers import add_patient
 
@@ -139,3 +147,17 @@ def test_an_operator_s_role_and_state_are_checked() -> None:
     for role, state in (("owner", None), ("admin", "XX")):
         with pytest.raises(operators.OperatorError):
             operators.check_role(role, state)
+
+
+def test_erasure_deletes_the_patient_s_words_kept_for_the_inbox_and_closes_their_item(db: Database) -> None:
+    identity_id, item_id = _flagged_patient(db)
+    coordinator = _operator(db, "asha")
+    _act(db, lambda session: inbox.take_over(session, item_id, coordinator, NOW))
+    with db.write() as session:
+        inbox.record_patient_message(session, identity_id, "mera naam Sunita hai, gaon Rampur", NOW)
+        erase_identity(session, session.get(Identity, identity_id), NOW)  # type: ignore[arg-type]
+    with db.read() as session:
+        assert session.scalars(select(InboxMessage)).all() == []
+        assert inbox.list_open(session) == []
+        assert session.scalars(select(Conversation.held_by).where(Conversation.identity_id == identity_id)).one() is None
+        assert [action for _, _, action in inbox.audit_log(session, item_id)] == ["took_over"]
