@@ -8,6 +8,7 @@ import threading
 import pytest
 from sqlalchemy import select
 
+from bot.outbox.delivery import record_status
 from bot.outbox.enqueue import apply_notices
 from bot.runtime import Services
 from bot.services import inbox, operators
@@ -161,3 +162,18 @@ def test_erasure_deletes_the_patient_s_words_kept_for_the_inbox_and_closes_their
         assert inbox.list_open(session) == []
         assert session.scalars(select(Conversation.held_by).where(Conversation.identity_id == identity_id)).one() is None
         assert [action for _, _, action in inbox.audit_log(session, item_id)] == ["took_over"]
+
+
+def test_a_message_that_never_reached_a_called_patient_puts_their_chat_in_the_inbox(db: Database) -> None:
+    called, idle = add_patient(db), add_patient(db)
+    with db.write() as session:
+        for identity_id, step, sid in ((called, "called", "SM-called"), (idle, "menu", "SM-idle")):
+            session.add(Conversation(identity_id=identity_id, step=step, data={}))
+            session.add(OutboxMessage(
+                identity_id=identity_id, channel="sms", address="+919800000001", language="hi", kind="push",
+                payload={"text": {"msgid": "x"}}, status="sent", provider_id=sid,
+            ))
+    assert record_status(db, "SM-called", "undelivered", "30003", NOW) == "updated"
+    assert record_status(db, "SM-idle", "undelivered", "30003", NOW) == "updated"
+    with db.read() as session:
+        assert [(row.identity_id, row.reason) for row in inbox.list_open(session)] == [(called, inbox.UNDELIVERED)]

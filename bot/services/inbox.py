@@ -1,8 +1,10 @@
 """The coordinators' inbox: chats that need a person, taken over, answered and handed back.
 
-A chat enters the inbox through a flow's OpenInbox notice (the patient asked for a person, or
-was stuck at one question: flows/steps/human.py), carried out by bot/outbox/enqueue.py
-apply_notices; one open item per chat (`open_identity_id` is unique while open).
+A chat enters the inbox through an OpenInbox notice (the patient asked for a person, or was
+stuck at one question: flows/steps/human.py; a danger-sign token nobody called in time:
+bot/services/pings.py), carried out by bot/outbox/enqueue.py apply_notices, or when a message
+never reached a patient being called (bot/outbox/delivery.py); one open item per chat
+(`open_identity_id` is unique while open).
 
 A coordinator takes an item over with one conditional UPDATE (held_by IS NULL): of two
 coordinators pressing at once exactly one gets it, on SQLite and PostgreSQL alike. The chat's
