@@ -10,9 +10,11 @@ from sqlalchemy import select
 
 from bot.outbox.delivery import record_status
 from bot.outbox.enqueue import apply_notices
+from bot.outbox.timers import TimerRunner
 from bot.runtime import Services
 from bot.services import inbox, operators
 from bot.services.erasure import erase_identity
+from bot.services.pings import TIMER_HANDLERS as PING_TIMER_HANDLERS
 from bot.store.db import Database
 from bot.store.models import (
     Conversation,
@@ -21,9 +23,12 @@ from bot.store.models import (
     InboxMessage,
     OutboxMessage,
     Timer,
+    utcnow,
 )
 from flows.messages import reply_from_json
-from tests.booking_records_helpers import add_patient
+from flows.ports import Intake
+from flows.steps.pings import ping_notices
+from tests.booking_records_helpers import add_opd, add_patient, records
 
 NOW = dt.datetime(2026, 12, 7, 5, 0, tzinfo=dt.UTC)
 
@@ -177,3 +182,15 @@ def test_a_message_that_never_reached_a_called_patient_puts_their_chat_in_the_in
     assert record_status(db, "SM-idle", "undelivered", "30003", NOW) == "updated"
     with db.read() as session:
         assert [(row.identity_id, row.reason) for row in inbox.list_open(session)] == [(called, inbox.UNDELIVERED)]
+
+
+def test_a_danger_sign_no_doctor_called_in_time_puts_the_patient_s_chat_in_the_inbox(db: Database) -> None:
+    opd = add_opd(db, "NIGHT", hours="24h", days="all")
+    patient = add_patient(db)
+    booked_at = utcnow() - dt.timedelta(minutes=15)
+    with db.write() as session:
+        result = records(session, patient, booked_at).book(opd, None, Intake(text="seene mein dard", red_flags=("chest_pain",)), True)
+        apply_notices(session, ping_notices(result, booked_at, escalation_minutes=10), booked_at)
+    TimerRunner(db, PING_TIMER_HANDLERS).drain()
+    with db.read() as session:
+        assert [(row.identity_id, row.reason) for row in inbox.list_open(session)] == [(patient, inbox.DANGER)]
