@@ -82,6 +82,8 @@ def test_a_whatsapp_patient_asking_for_a_person_is_answered_by_a_coordinator_and
     answer = _bodies(_say(client, services, fake, "1", address=PATIENT))  # English, at the language question
     assert answer, "the bot answers again after the hand-back"
     assert "Nobody is waiting for a person." in client.get("/dashboard/inbox").get_data(as_text=True)
+    audit = client.get(item, query_string={"lang": "hi"}).get_data(as_text=True)  # the audit log, in Hindi
+    assert all(f"coord: {step}" in audit for step in ("संभाली", "जवाब दिया", "वापस सौंपी")), audit
 
 
 def test_a_viewer_reads_the_dashboard_but_cannot_post_or_open_the_inbox(web) -> None:  # type: ignore[no-untyped-def]

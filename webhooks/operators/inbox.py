@@ -64,6 +64,18 @@ def reason_text(reason: str) -> str:
     return words.get(reason, reason)
 
 
+def action_text(action: str) -> str:
+    """Return a step of the audit log as the page says it."""
+    words = {
+        inbox.OPENED: t("Opened"),
+        inbox.TOOK_OVER: t("Took over"),
+        inbox.REPLIED: t("Replied"),
+        inbox.HANDED_BACK: t("Handed back"),
+        inbox.RELEASED: t("Back in the queue: no reply in time"),
+    }
+    return words.get(action, action)
+
+
 def _when(at: dt.datetime) -> str:
     return format_datetime(at.astimezone(IST), "d MMM, HH:mm", tzinfo=IST, locale=BABEL_LOCALE.get(page_language(), "en_IN"))
 
@@ -102,6 +114,7 @@ def item_page(item_id: int) -> str:
     try:
         with services.db.write() as session:  # opening it is in the audit log
             item = inbox.detail(session, item_id, scope, utcnow())
+            audit = inbox.audit_log(session, item_id)
     except inbox.InboxError:
         abort(404)
     lines = [
@@ -111,7 +124,7 @@ def item_page(item_id: int) -> str:
     problem = problem_text(request.args.get("problem", ""))
     return render_template(
         "inbox_item.html", operator=g.get("operator"), item=item, lines=lines, reason_text=reason_text, when=_when, state=_state,
-        mine=item.held_by_id == scope.operator_id, problem=problem, lang=page_language(),
+        mine=item.held_by_id == scope.operator_id, problem=problem, lang=page_language(), audit=audit, action_text=action_text,
     )
 
 
