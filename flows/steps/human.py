@@ -54,7 +54,7 @@ def ask_for_person(turn: Turn) -> None:
                 "so they will answer after {opens}. In an emergency, call 108 or 112 now.",
                 opens=opens, closes=closes,
             ),
-            sms=sms("Our team will reply here after {opens}. Emergency: call 108 or 112.", opens=opens),
+            sms=sms("Our team will reply here after {time}. Emergency: call 108 or 112.", time=opens),
         )
 
 
@@ -75,8 +75,11 @@ def taken_over() -> Reply:
 
 
 def coordinator_says(text: str) -> Reply:
-    """A coordinator's own words to a patient, sent like any other message."""
-    return Reply(t("teleopd team: {text}", text=text), sms=sms("teleopd team: {text}", text=text))
+    """A coordinator's own words to a patient, sent like any other message.
+
+    No short SMS form: the words are the coordinator's, as long as they wrote them (bot/services/inbox.py MAX_REPLY).
+    """
+    return Reply(t("teleopd team: {text}", text=text))
 
 
 def handed_back(registered: bool) -> tuple[Reply, ...]:
