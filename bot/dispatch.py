@@ -159,6 +159,7 @@ class Dispatcher:
                 held = conv.held_by is not None
                 state = State(
                     step=conv.step, data=copy.deepcopy(conv.data or {}), language=identity.language, opted_out=identity.opted_out, held=held,
+                    misses=conv.misses,
                 )
                 now = message.received_at
                 role = role_of(identity)
@@ -304,6 +305,7 @@ def _record_inbound(session: Session, message: InboundMessage, identity_id: int,
 def _save_state(session: Session, identity: Identity, conv: Conversation, state: State, received_at: dt.datetime) -> None:
     conv.step = state.step
     conv.data = state.data
+    conv.misses = state.misses
     conv.version = conv.version + 1
     if state.opted_out and not identity.opted_out:
         identity.opted_out_at = utcnow()

@@ -417,4 +417,4 @@ def _answer_step(turn: Turn, text: str) -> None:
         if missed and turn.state.step == before:
             human.count_unrecognised(turn)
         else:
-            turn.data.pop(human.UNRECOGNISED, None)
+            turn.state.misses = 0

@@ -288,7 +288,7 @@ def hand_back(session: Session, item_id: int, scope: Scope, now: dt.datetime) ->
     identity = session.get(Identity, item.identity_id)
     registered = identity is not None and identity.person_id is not None and session.get(Patient, identity.person_id) is not None
     if conv is not None:
-        conv.held_by = None
+        conv.held_by, conv.misses = None, 0
     if conv is not None and registered:
         # As MENU does: what was half-done is dropped; danger signs already said stay with the patient.
         conv.step, conv.data = "menu", {key: value for key, value in (conv.data or {}).items() if key in KEPT_ON_MOVE}

@@ -22,8 +22,6 @@ STUCK = "stuck"
 INDIA = dt.timezone(dt.timedelta(hours=5, minutes=30))
 # How many answers in a row that fit none of a question's choices make a patient "stuck".
 STUCK_AFTER = 3
-# The conversation data's count of them.
-UNRECOGNISED = "unrecognised"
 
 
 def in_office_hours(now: dt.datetime, hours: tuple[int, int]) -> bool:
@@ -33,8 +31,8 @@ def in_office_hours(now: dt.datetime, hours: tuple[int, int]) -> bool:
 
 
 def _at_hour(now: dt.datetime, hour: int) -> TimeOfDay:
-    local = now.astimezone(INDIA)
-    return TimeOfDay(local.replace(hour=hour, minute=0, second=0, microsecond=0))
+    midnight = now.astimezone(INDIA).replace(hour=0, minute=0, second=0, microsecond=0)
+    return TimeOfDay(midnight + dt.timedelta(hours=hour))  # 24: the midnight the day ends with
 
 
 def ask_for_person(turn: Turn) -> None:
@@ -60,9 +58,8 @@ def ask_for_person(turn: Turn) -> None:
 
 def count_unrecognised(turn: Turn) -> None:
     """Counts answers in a row that fit no choice at one question; the third puts the chat in the inbox (once)."""
-    count = int(turn.data.get(UNRECOGNISED, 0)) + 1
-    turn.data[UNRECOGNISED] = count
-    if count == STUCK_AFTER:
+    turn.state.misses += 1
+    if turn.state.misses == STUCK_AFTER:
         turn.notices.append(OpenInbox(STUCK))
 
 

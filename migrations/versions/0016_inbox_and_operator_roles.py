@@ -1,4 +1,4 @@
-"""operators' roles (admin, coordinator, viewer; the ones before roles are admins) and state; the coordinators' inbox, its messages, the audit log; a conversation's holder
+"""operators' roles (admin, coordinator, viewer; the ones before roles are admins) and state; the coordinators' inbox, its messages, the audit log; a conversation's holder and its unrecognised answers in a row
 
 Revision ID: 0016
 Revises: 0015
@@ -25,6 +25,7 @@ def upgrade() -> None:
     op.add_column('operators', sa.Column('role', sa.String(length=16), server_default='admin', nullable=False))
     op.add_column('operators', sa.Column('state_code', sa.String(length=6), nullable=True))
     op.add_column('conversations', sa.Column('held_by', BIG_ID, nullable=True))
+    op.add_column('conversations', sa.Column('misses', sa.Integer(), server_default='0', nullable=False))
     op.create_table('inbox_items',
     sa.Column('id', BIG_ID, nullable=False),
     sa.Column('identity_id', BIG_ID, nullable=False),
@@ -80,6 +81,7 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_inbox_items_identity_id'), table_name='inbox_items')
     op.drop_table('inbox_items')
     with op.batch_alter_table('conversations') as batch:
+        batch.drop_column('misses')
         batch.drop_column('held_by')
     with op.batch_alter_table('operators') as batch:
         batch.drop_column('state_code')
