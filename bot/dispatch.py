@@ -24,6 +24,7 @@ from bot.outbox.enqueue import apply_notices, enqueue
 from bot.platform.i18n import Catalogs
 from bot.platform.metrics import count_in
 from bot.platform.ratelimit import RateLimiter
+from bot.services import inbox
 from bot.services.booking import BookingRecords
 from bot.services.calls import DEFAULT_CALL_WINDOW
 from bot.services.desk import DEFAULT_FOLLOW_UP_GRACE, DeskRecords
@@ -41,6 +42,7 @@ from bot.store.models import InboundMessage as InboundRow
 from flows import conversation
 from flows.engine import Inbound, State
 from flows.messages import reply_to_json
+from flows.notices import OpenInbox
 from flows.ports import DEFAULT_DANGER_ESCALATION_MINUTES, Ports
 
 log = logging.getLogger(__name__)
@@ -90,6 +92,7 @@ class Dispatcher:
         media_limits: MediaLimits = MediaLimits(),
         media_links: MediaLinkMaker | None = None,
         reminders: ReminderPolicy = ReminderPolicy(),
+        inbox_hours: tuple[int, int] = (9, 17),
     ):
         self.db = db
         self.catalogs = catalogs
@@ -113,6 +116,8 @@ class Dispatcher:
         # How many files a visit keeps, and how big; the signed links the doctor's summary gives.
         self.media_limits = media_limits
         self.media_links = media_links
+        # When the coordinators answer the inbox (India's whole hours): what a patient asking for a person is told.
+        self.inbox_hours = inbox_hours
 
     def dispatch(self, message: InboundMessage) -> DispatchOutcome:
         """Handle one message exactly once, however often it is delivered."""
@@ -150,7 +155,12 @@ class Dispatcher:
                     )
                 # A deep copy: steps change nested values (the intake), and the ORM only sees a
                 # change to the JSON column when a new object is assigned to it.
-                state = State(step=conv.step, data=copy.deepcopy(conv.data or {}), language=identity.language, opted_out=identity.opted_out)
+                # held_by came with the locked row: a chat a coordinator holds costs no query to know.
+                held = conv.held_by is not None
+                state = State(
+                    step=conv.step, data=copy.deepcopy(conv.data or {}), language=identity.language, opted_out=identity.opted_out, held=held,
+                    misses=conv.misses,
+                )
                 now = message.received_at
                 role = role_of(identity)
                 ports = Ports(
@@ -169,6 +179,7 @@ class Dispatcher:
                     accounts=AccountRecords(session, identity, now, self.limiter, self.enrol_budget),
                     walkins=WalkinRecords(session, identity, now, can_ring=self.voice_calls, reminders=self.reminders),
                     danger_escalation_minutes=self.danger_escalation_minutes,
+                    inbox_hours=self.inbox_hours,
                     media=MediaRecords(session, identity, message.channel, message.media, now, self.media_limits),
                 )
                 outcome = conversation.handle(state, _to_flow_inbound(message), ports)
@@ -179,7 +190,14 @@ class Dispatcher:
                 session.execute(update(InboundRow).where(InboundRow.id == inbound_id).values(step_after=outcome.state.step))
                 # The turn's effects on other people's chats (a called patient, a freed doctor,
                 # timers), in this transaction: the only place a flow's notices are carried out.
-                pushed = apply_notices(session, outcome.notices, message.received_at)
+                notices = outcome.notices
+                opened = any(isinstance(notice, OpenInbox) for notice in notices)
+                if opened:
+                    notices = [OpenInbox(n.reason, identity.id) if isinstance(n, OpenInbox) and n.identity_id is None else n for n in notices]
+                pushed = apply_notices(session, notices, message.received_at)
+                if held or opened:
+                    # The coordinator reads the patient's own words (kept only while the chat is in the inbox).
+                    inbox.record_patient_message(session, identity.id, message.text or "", message.received_at)
                 now = utcnow()
                 language = outcome.state.language or self.default_language
                 for reply in outcome.replies:
@@ -287,6 +305,7 @@ def _record_inbound(session: Session, message: InboundMessage, identity_id: int,
 def _save_state(session: Session, identity: Identity, conv: Conversation, state: State, received_at: dt.datetime) -> None:
     conv.step = state.step
     conv.data = state.data
+    conv.misses = state.misses
     conv.version = conv.version + 1
     if state.opted_out and not identity.opted_out:
         identity.opted_out_at = utcnow()

@@ -22,6 +22,7 @@ from bot.platform.i18n import Catalogs
 from bot.platform.ratelimit import RateLimiter
 from bot.services.calls import timer_handlers as call_handlers
 from bot.services.erasure import TIMER_HANDLERS as ERASURE_TIMER_HANDLERS
+from bot.services.inbox import TIMER_HANDLERS as INBOX_TIMER_HANDLERS
 from bot.services.media import MediaLimits
 from bot.services.operators import shared_secret_key
 from bot.services.pings import TIMER_HANDLERS as PING_TIMER_HANDLERS
@@ -165,6 +166,7 @@ def build_services(settings: Settings, db: Database | None = None, catalogs: Cat
         inbound_per_minute=settings.inbound_per_minute, limiter=limiter, public_url=settings.public_url,
         voice_calls=settings.voice_enabled and settings.twilio_voice_from is not None,
         media_limits=limits, media_links=links, reminders=reminders,
+        inbox_hours=(settings.inbox_opens_hour, settings.inbox_closes_hour),
     )
     prescriptions = Prescriptions(db, catalogs, settings.public_url, settings.secret_key)
     media = media_fetcher(settings, db, channels, links, limits, signal)
@@ -174,6 +176,7 @@ def build_services(settings: Settings, db: Database | None = None, catalogs: Cat
         db, catalogs, channels, claim_timeout=dt.timedelta(seconds=settings.claim_timeout_seconds), documents=documents,
     )
     timers = TimerRunner(
-        db, {**call_handlers(reminders), **ERASURE_TIMER_HANDLERS, **PING_TIMER_HANDLERS, **reminder_handlers(reminders)}, outbox_signal=signal,
+        db, {**call_handlers(reminders), **ERASURE_TIMER_HANDLERS, **PING_TIMER_HANDLERS, **reminder_handlers(reminders),
+        **INBOX_TIMER_HANDLERS}, outbox_signal=signal,
     )
     return Services(settings, db, catalogs, channels, dispatcher, worker, timers, limiter, signal, media, prescriptions=prescriptions)

@@ -9,7 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 
-from flows.engine import Answer, Inbound, State, Step, Turn, resolve_choice
+from flows.engine import (
+    Answer,
+    Inbound,
+    State,
+    Step,
+    Turn,
+    choose_again,
+    resolve_choice,
+)
 from flows.messages import Reply, sms, t
 from flows.notices import Notice
 from flows.ports import Ports
@@ -19,6 +27,7 @@ from flows.steps import (
     enrolment,
     erasure,
     health_worker,
+    human,
     media,
     menu,
     onboarding,
@@ -79,6 +88,9 @@ def handle(state: State, inbound: Inbound, ports: Ports) -> Outcome:
     screened = ports.role == "patient" or state.step in STAFF_SCREENED
     flagged = bool(text and inbound.choice is None and screened and _red_flags(turn, text))
 
+    if state.held:
+        return _while_held(turn, command)
+
     if state.step == optout.CONFIRM and not state.opted_out and not optout.answers_confirm(turn, text):
         # Not an answer to "stop messages?": it belongs to the question that one interrupted.
         optout.resume(turn)
@@ -117,6 +129,16 @@ def handle(state: State, inbound: Inbound, ports: Ports) -> Outcome:
             events.append("doctor command from an identity that is not enrolled as a doctor")
         _answer_step(turn, text)
     return Outcome(turn.state, turn.replies, turn.notices, events)
+
+
+def _while_held(turn: Turn, command: Command | None) -> Outcome:
+    """Answers a chat a coordinator holds: only danger-sign advice (already said) and STOP; the rest is theirs.
+
+    The message itself goes to the coordinator (the dispatcher records it in the inbox).
+    """
+    if command is Command.STOP:
+        optout.stop_messages(turn)
+    return Outcome(turn.state, turn.replies, turn.notices, ["held by a coordinator: not answered by the bot"])
 
 
 def slow_down() -> Reply:
@@ -347,6 +369,9 @@ def _global_command(turn: Turn, command: Command) -> None:
         turn.ask_again()
     elif command is Command.ERASE:
         erasure.start_erasure(turn)
+    elif command is Command.HUMAN:
+        human.ask_for_person(turn)
+        turn.ask_again()
     elif command is Command.LANGUAGE:
         if turn.state.step != "language":
             turn.data["resume_step"] = turn.state.step
@@ -384,4 +409,12 @@ def _answer_step(turn: Turn, text: str) -> None:
         # A button from an older message: answer the question being asked now.
         turn.ask_again(t("That button belongs to an earlier question."))
         return
+    before = turn.state.step
     step.answer(turn, Answer(text=text, key=key, choice=choice, inbound=turn.inbound))
+    if turn.ports.role == "patient":
+        # "Please choose again" three times at one question: a person should look (the inbox).
+        missed = choice is None and bool(offered) and any(reply.text == choose_again() for reply in turn.replies)
+        if missed and turn.state.step == before:
+            human.count_unrecognised(turn)
+        else:
+            turn.state.misses = 0

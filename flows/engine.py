@@ -38,6 +38,10 @@ class State:
     data: dict[str, Any] = field(default_factory=dict)
     language: str | None = None
     opted_out: bool = False
+    # A coordinator has taken the chat over (bot/services/inbox.py): the flows answer only danger signs.
+    held: bool = False
+    # Answers in a row that fit none of the question's choices (flows/steps/human.py counts them).
+    misses: int = 0
 
 
 @dataclass(frozen=True)

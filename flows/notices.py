@@ -74,4 +74,15 @@ class CancelTimer:
     key: str
 
 
-Notice = Union[Notify, MoveConversation, ScheduleTimer, CancelTimer]
+@dataclass(frozen=True)
+class OpenInbox:
+    """Put a chat in the coordinators' inbox (bot/services/inbox.py): it needs a person.
+
+    identity_id None is the chat of the turn itself (the dispatcher names it).
+    """
+
+    reason: str
+    identity_id: int | None = None
+
+
+Notice = Union[Notify, MoveConversation, ScheduleTimer, CancelTimer, OpenInbox]

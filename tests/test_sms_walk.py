@@ -33,6 +33,7 @@ from flows.steps import (
     enrolment,
     erasure,
     health_worker,
+    human,
     media,
     reminders,
     visit,
@@ -406,9 +407,19 @@ def walk_reminders(rec: Recorder) -> None:
         SmsPatient(rec, registered_profile(), step=reminders.MISSED_STEP).send(answer)
 
 
+def walk_person(rec: Recorder) -> None:
+    """Asking for a person (in the team's hours and outside them), and what the coordinators' inbox tells the patient."""
+    registered(rec).send("talk to a person")
+    registered(rec, inbox_hours=(23, 24)).send("insaan se baat karni hai")
+    rec.record(human.taken_over(), "inbox takeover")
+    rec.record(human.coordinator_says("Namaste, kal subah 10 baje OPD aaiye."), "coordinator's reply")
+    for reply in human.handed_back(registered=True):
+        rec.record(reply, "hand-back")
+
+
 WALKS = (
     walk_registration, walk_menu, walk_booking, walk_family_and_closed_opds, walk_booking_answers, walk_red_flags,
-    walk_stop_and_erase, walk_visit, walk_media, walk_reminders,
+    walk_stop_and_erase, walk_visit, walk_media, walk_reminders, walk_person,
 )
 _walked: dict[str, Recorder] = {}
 

@@ -27,6 +27,7 @@ from webhooks import twilio as twilio_webhooks
 from webhooks import voice as voice_webhooks
 from webhooks.operators import auth as operator_auth
 from webhooks.operators import dashboard as dashboard_pages
+from webhooks.operators import inbox as inbox_pages
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ def create_app(
     app.register_blueprint(telegram_webhooks.blueprint)
     app.register_blueprint(metrics_endpoint.blueprint)
     app.register_blueprint(dashboard_pages.blueprint)
+    app.register_blueprint(inbox_pages.blueprint)
     app.register_blueprint(media.blueprint)
     app.register_blueprint(prescription_pages.blueprint)
     _track_requests(app)

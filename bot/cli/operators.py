@@ -21,6 +21,11 @@ def add_operator_parsers(commands: Any) -> None:
     operator_commands = operator.add_subparsers(title="operator commands", metavar="OPERATOR_COMMAND")
     operator_add = operator_commands.add_parser("add", help="add an operator; prints the name and a generated password on the last lines, once")
     operator_add.add_argument("--name", required=True, help="the name they sign in with (letters, digits and . _ @ -; case does not matter)")
+    operator_add.add_argument(
+        "--role", default="admin", choices=("admin", "coordinator", "viewer"),
+        help="admin: operators and settings; coordinator: the inbox (taking over chats) and broadcasts; viewer: the dashboard only (default: admin)",
+    )
+    operator_add.add_argument("--state", help="bind them to one state or union territory (its code, e.g. UP): they see its patients only")
     operator_add.set_defaults(handler=cmd_operator_add)
     operator_reset = operator_commands.add_parser("reset-password", help="give an operator a new password (printed once) and sign them out everywhere")
     operator_reset.add_argument("--name", required=True, help="the operator's name")
@@ -50,8 +55,9 @@ def cmd_operator_add(settings: Settings, args: argparse.Namespace) -> int:
     # Loaded when the command runs (bot/cli/__init__.py says why).
     from bot.services.operators import add_operator
 
-    operator, password = _operator_change(settings, lambda session: add_operator(session, args.name))
-    print(f"operator {operator.username} added: they sign in at /dashboard/login; the password is shown only now")
+    operator, password = _operator_change(settings, lambda session: add_operator(session, args.name, role=args.role, state=args.state))
+    where = f" for {operator.state_code}" if operator.state_code else ""
+    print(f"operator {operator.username} added as {operator.role}{where}: they sign in at /dashboard/login; the password is shown only now")
     print_credential(operator.username, password)
     return 0
 
@@ -85,11 +91,11 @@ def cmd_operator_list(settings: Settings, args: argparse.Namespace) -> int:
     services = open_services(settings, announce=False)
     with services.db.read() as session:
         rows = [
-            (o.username, f"{o.created_at:%Y-%m-%d %H:%M} UTC", f"{o.last_login_at:%Y-%m-%d %H:%M} UTC" if o.last_login_at else "never")
+            (o.username, o.role, o.state_code or "all", f"{o.created_at:%Y-%m-%d %H:%M} UTC", f"{o.last_login_at:%Y-%m-%d %H:%M} UTC" if o.last_login_at else "never")
             for o in list_operators(session)
         ]
     if not rows:
         print("no operators yet: add one with `teleopd operator add --name ...`")
         return 0
-    print_table(("username", "added", "last sign-in"), rows)
+    print_table(("username", "role", "state", "added", "last sign-in"), rows)
     return 0

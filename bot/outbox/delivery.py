@@ -25,9 +25,16 @@ from sqlalchemy.orm import Session
 
 from bot.outbox.enqueue import enqueue
 from bot.platform.phones import e164
+from bot.services import inbox
 from bot.services.identities import dialect_insert, ensure_identity
 from bot.store.db import Database
-from bot.store.models import DeliveryEvent, Identity, OutboxMessage, OutboxStatus
+from bot.store.models import (
+    Conversation,
+    DeliveryEvent,
+    Identity,
+    OutboxMessage,
+    OutboxStatus,
+)
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +111,18 @@ def _apply_status(session: Session, row: OutboxMessage, status: str, error_code:
             _opt_out(session, row.identity_id, at)
         elif row.channel == WHATSAPP_CHANNEL and queue_sms_fallback(session, row, f"whatsapp {status} {error_code or ''}".strip(), at):
             row.status = OutboxStatus.REROUTED
+        else:
+            _tell_coordinators_if_called(session, row, at)
     return "updated"
+
+
+def _tell_coordinators_if_called(session: Session, row: OutboxMessage, at: dt.datetime) -> None:
+    """A message that did not reach a patient the doctor is calling (no copy left to try): a person should phone them."""
+    # An SMS copy's chat is the WhatsApp chat it copies: that one was moved to "called".
+    original = session.get(OutboxMessage, row.fallback_of) if row.fallback_of is not None else row
+    identity_id = original.identity_id if original is not None else row.identity_id
+    if session.scalar(select(Conversation.step).where(Conversation.identity_id == identity_id)) == "called":
+        inbox.open_item(session, identity_id, inbox.UNDELIVERED, at)
 
 
 def queue_sms_fallback(session: Session, row: OutboxMessage, reason: str, now: dt.datetime) -> bool:

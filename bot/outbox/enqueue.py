@@ -3,7 +3,8 @@
 `enqueue` adds a message row in the caller's transaction; the worker (bot/outbox/worker.py)
 sends it after the commit. `apply_notices` carries out flows/notices.py: a message to another
 person (where they last wrote from, bot/services/identities.py notification_identity), a
-move of their conversation, a timer scheduled or cancelled. The dispatcher applies a
+move of their conversation, a timer scheduled or cancelled, a chat put in the coordinators'
+inbox (bot/services/inbox.py). The dispatcher applies a
 turn's Outcome.notices with it, the timer handlers (bot/services/calls.py) and the staff
 commands theirs: nothing else builds an outbox row.
 """
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.outbox import timers
+from bot.services import inbox
 from bot.services.identities import dialect_insert, notification_identity
 from bot.store.models import Conversation, Identity, OutboxMessage, OutboxStatus
 from flows.messages import Reply, reply_to_json
@@ -28,6 +30,7 @@ from flows.notices import (
     MoveConversation,
     Notice,
     Notify,
+    OpenInbox,
     ScheduleTimer,
 )
 
@@ -90,6 +93,9 @@ def apply_notices(session: Session, notices: Iterable[Notice], now: dt.datetime)
             timers.schedule(session, notice.kind, notice.due_at, notice.payload, identity_id=notice.identity_id, key=notice.key)
         elif isinstance(notice, CancelTimer):
             timers.cancel(session, notice.kind, notice.key)
+        elif isinstance(notice, OpenInbox):
+            if notice.identity_id is not None:  # the dispatcher names the turn's own chat
+                inbox.open_item(session, notice.identity_id, notice.reason, now)
         else:
             raise TypeError(f"not a notice: {notice!r}")
     return queued

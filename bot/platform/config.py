@@ -63,6 +63,11 @@ class Settings:
     # How long a follow-up waits for its own doctor who is off duty (since they went off and
     # since its session began) before any doctor of the OPD may call it (bot/services/desk.py).
     follow_up_grace_minutes: int = 30
+    # How long a coordinator's takeover of a chat may go unanswered before it returns to the
+    # inbox's queue (bot/services/inbox.py), and the hours (India's, whole) the inbox is answered.
+    inbox_takeover_minutes: int = 15
+    inbox_opens_hour: int = 9
+    inbox_closes_hour: int = 17
     # Reminders of a booked token (bot/services/reminders.py): the evening before its day (None:
     # off), minutes before a day OPD opens (0: off), a follow-up told as the doctor's, hours after
     # a call the patient never answered (0: off), and the quiet hours no reminder is sent in

@@ -394,6 +394,12 @@ SETTINGS: tuple[Setting, ...] = (
             "be a whole number of minutes from 1 to 240, got {got}"),
     Setting("follow_up_grace_minutes", "TELEOPD_FOLLOW_UP_GRACE_MINUTES", _whole(0, 1440), "30",
             "be a whole number of minutes from 0 to 1440 (a day), got {got}"),
+    Setting("inbox_takeover_minutes", "TELEOPD_INBOX_TAKEOVER_MINUTES", _whole(1, 240), "15",
+            "be a whole number of minutes from 1 to 240, got {got}"),
+    Setting("inbox_opens_hour", "TELEOPD_INBOX_OPENS_HOUR", _whole(0, 23), "9",
+            "be a whole hour of India's day from 0 to 23, got {got}"),
+    Setting("inbox_closes_hour", "TELEOPD_INBOX_CLOSES_HOUR", _whole(1, 24), "17",
+            "be a whole hour of India's day from 1 to 24, got {got}"),
     # Reminders of a booked token (bot/services/reminders.py), each kind on or off.
     Setting("reminder_evening_at", "TELEOPD_REMINDER_EVENING_AT", _clock_time_or_off, "18:00",
             "be a time of day in India's time such as {example} (24-hour clock), or 'off', got {got}"),

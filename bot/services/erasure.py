@@ -26,7 +26,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.outbox.enqueue import apply_notices
@@ -41,6 +41,8 @@ from bot.store.models import (
     Conversation,
     Identity,
     InboundMessage,
+    InboxItem,
+    InboxMessage,
     OutboxMessage,
     OutboxStatus,
     Patient,
@@ -160,7 +162,13 @@ def _erase(session: Session, people: list[Person], identities: list[Identity], n
         )
         identity.address, identity.phone, identity.person = new_address, None, None
     if identity_ids:
-        session.execute(update(Conversation).where(Conversation.identity_id.in_(identity_ids)).values(step=None, data={}))
+        session.execute(update(Conversation).where(Conversation.identity_id.in_(identity_ids)).values(step=None, data={}, held_by=None))
+        # The coordinators' inbox kept their own words: gone, and an open item closes (the audit log names no one).
+        items = select(InboxItem.id).where(InboxItem.identity_id.in_(identity_ids))
+        session.execute(delete(InboxMessage).where(InboxMessage.item_id.in_(items)))
+        session.execute(
+            update(InboxItem).where(InboxItem.identity_id.in_(identity_ids), InboxItem.closed_at.is_(None)).values(closed_at=now, open_identity_id=None)
+        )
         session.execute(
             update(Timer)
             .where(Timer.identity_id.in_(identity_ids), Timer.status == TimerStatus.PENDING)

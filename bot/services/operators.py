@@ -7,6 +7,10 @@ row, so a copy of the cookie stops working too. A reset or a removal ends every 
 the operator and bumps their session epoch (webhooks/operators/auth.py checks both on every
 request). A removed operator keeps their row: the name given again later starts a newer
 epoch instead of reviving an old cookie.
+
+Every operator has a role (ROLES): an admin manages operators and settings, a coordinator
+works the inbox (and sends their state's broadcasts), a viewer only reads the dashboard. A
+coordinator or viewer bound to a state (`--state UP`) sees that state's patients only.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ PASSWORD_HASH_METHOD = "scrypt:32768:8:1"
 
 from bot.store.db import Database
 from bot.store.models import AppSecret, Operator, OperatorSession, utcnow
+from flows.understanding.india import state_by_code
 
 # Letters and digits nobody misreads (no 0/o, 1/l/i), in lower case: typed from a printout.
 PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -39,6 +44,10 @@ SESSION_KEY_NAME = "session_key"
 # Sessions last at most TELEOPD_OPERATOR_SESSION_HOURS (up to a week): rows older than this
 # are gone for good and are cleared when their operator next signs in.
 SESSION_ROWS_KEPT = dt.timedelta(days=8)
+ADMIN, COORDINATOR, VIEWER = "admin", "coordinator", "viewer"
+ROLES = (ADMIN, COORDINATOR, VIEWER)
+# Who may work the inbox (take over, reply, hand back) and close call-backs: every form but sign-out.
+ACTING_ROLES = (ADMIN, COORDINATOR)
 
 
 class OperatorError(Exception):
@@ -54,6 +63,8 @@ class OperatorView:
     session_epoch: int
     created_at: dt.datetime
     last_login_at: dt.datetime | None
+    role: str = ADMIN
+    state_code: str | None = None  # "IN-UP": sees that state's patients only
 
 
 def normal_username(name: str) -> str:
@@ -69,6 +80,19 @@ def check_username(name: str) -> str:
             f"an operator name is 1-64 letters, digits and . _ @ - starting with a letter or digit, not {name!r}"
         )
     return username
+
+
+def check_role(role: str, state: str | None) -> tuple[str, str | None]:
+    """Return a role and its state's ISO code ("up" -> "IN-UP"), or raise OperatorError saying what is allowed."""
+    role = role.strip().lower()
+    if role not in ROLES:
+        raise OperatorError(f"an operator's role is one of {', '.join(ROLES)}, not {role!r}")
+    if state is None or not state.strip():
+        return role, None
+    found = state_by_code(state)
+    if found is None:
+        raise OperatorError(f"no state or union territory has the code {state!r}: use its ISO 3166-2 code, such as UP or IN-UP")
+    return role, found.code
 
 
 def new_password() -> str:
@@ -89,9 +113,12 @@ def _active(session: Session, username: str) -> Operator:
     return operator
 
 
-def add_operator(session: Session, name: str, now: dt.datetime | None = None) -> tuple[Operator, str]:
+def add_operator(
+    session: Session, name: str, now: dt.datetime | None = None, *, role: str = ADMIN, state: str | None = None,
+) -> tuple[Operator, str]:
     """Create an operator (or give a removed one's name a new account); return it and its password."""
     username = check_username(name)
+    role, state_code = check_role(role, state)
     now = now or utcnow()
     password = new_password()
     operator = _find(session, username, for_update=True)
@@ -104,6 +131,7 @@ def add_operator(session: Session, name: str, now: dt.datetime | None = None) ->
         operator.password_hash = generate_password_hash(password, method=PASSWORD_HASH_METHOD)
         operator.disabled_at, operator.last_login_at, operator.created_at = None, None, now
         operator.session_epoch += 1
+    operator.role, operator.state_code = role, state_code
     session.flush()
     return operator, password
 
@@ -144,7 +172,10 @@ def list_operators(session: Session) -> list[OperatorView]:
 
 
 def _view(operator: Operator) -> OperatorView:
-    return OperatorView(operator.id, operator.username, operator.session_epoch, operator.created_at, operator.last_login_at)
+    return OperatorView(
+        operator.id, operator.username, operator.session_epoch, operator.created_at, operator.last_login_at,
+        operator.role, operator.state_code,
+    )
 
 
 @functools.cache

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from bot.outbox.enqueue import apply_notices
 from bot.outbox.timers import TimerStatus
+from bot.services import inbox
 from bot.services.calendar import calling_days, round_the_clock
 from bot.services.calls import doctor_party
 from bot.services.desk import (
@@ -42,6 +43,7 @@ from bot.store.models import (
     Doctor,
     DoctorOpd,
     DoctorStatus,
+    Identity,
     Opd,
     Person,
     Timer,
@@ -49,7 +51,7 @@ from bot.store.models import (
     TokenStatus,
 )
 from flows.messages import ByLanguage
-from flows.notices import Notice
+from flows.notices import Notice, OpenInbox
 from flows.ports import Party, Ping
 from flows.steps import pings as ping_flow
 
@@ -152,7 +154,12 @@ def on_danger_escalation(session: Session, timer: Timer, now: dt.datetime) -> li
     if token is None or token.status != TokenStatus.WAITING:
         return []  # called, cancelled or erased meanwhile: nothing to escalate
     waiting = _unserved(token, now)
-    return ping_flow.escalation_notices(escalation_doctors(session, token), waiting.number, waiting.opd_name, waiting.red_flags, waiting.minutes)
+    notices = ping_flow.escalation_notices(escalation_doctors(session, token), waiting.number, waiting.opd_name, waiting.red_flags, waiting.minutes)
+    # And the coordinators' inbox: a person looks at the chat of a patient with danger signs nobody called.
+    chat = session.scalar(
+        select(Identity.id).where(Identity.person_id == token.person_id).order_by(Identity.last_inbound_at.desc().nulls_last(), Identity.id).limit(1)
+    )
+    return [*notices, OpenInbox(inbox.DANGER, chat)] if chat is not None else notices
 
 
 def unserved_danger(session: Session, now: dt.datetime) -> tuple[Unserved, ...]:

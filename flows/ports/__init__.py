@@ -118,6 +118,8 @@ class Ports:
     bookings: Bookings = field(default_factory=NoBookings)
     # patient, doctor or health_worker: set by enrolment codes only.
     role: str = "patient"
+    # When the coordinators answer the inbox, India's whole hours from and to (TELEOPD_INBOX_OPENS_HOUR, _CLOSES_HOUR).
+    inbox_hours: tuple[int, int] = (9, 17)
     desk: Desk | None = None
     visits: Visits | None = None
     accounts: Accounts | None = None

@@ -15,16 +15,7 @@ class MenuStep(Step):
     name = "menu"
 
     def ask(self, turn: Turn) -> Reply:
-        return Reply(
-            t("What would you like to do?"),
-            (
-                Choice("book", t("See a doctor"), ("book", "doctor", "daktar", "doctor se milna", "डॉक्टर", "token", "opd")),
-                Choice("token", t("My token"), ("my token", "mera token", "मेरा टोकन", "queue", "line")),
-                Choice("details", t("My details"), ("details", "profile", "meri jankari", "मेरी जानकारी", "विवरण")),
-                Choice("language", t("Change language"), ("language", "bhasha", "भाषा")),
-                Choice("help", t("Help"), ("help", "madad", "मदद")),
-            ),
-        )
+        return menu_question()
 
     def answer(self, turn: Turn, answer: Answer) -> None:
         """Opens the chosen item; symptoms typed here start a booking with them."""
@@ -50,6 +41,20 @@ class MenuStep(Step):
             turn.ask_again()
         else:
             turn.ask_again(choose_again())
+
+
+def menu_question() -> Reply:
+    """Return the main menu's question with its choices (the step's, and after a coordinator hands a chat back)."""
+    return Reply(
+        t("What would you like to do?"),
+        (
+            Choice("book", t("See a doctor"), ("book", "doctor", "daktar", "doctor se milna", "डॉक्टर", "token", "opd")),
+            Choice("token", t("My token"), ("my token", "mera token", "मेरा टोकन", "queue", "line")),
+            Choice("details", t("My details"), ("details", "profile", "meri jankari", "मेरी जानकारी", "विवरण")),
+            Choice("language", t("Change language"), ("language", "bhasha", "भाषा")),
+            Choice("help", t("Help"), ("help", "madad", "मदद")),
+        ),
+    )
 
 
 def help_sms() -> Text:

@@ -20,6 +20,8 @@ class Command(StrEnum):
     STATUS = "status"
     CANCEL = "cancel"
     ERASE = "erase"
+    # A person instead of the bot: the chat goes to the coordinators' inbox (flows/steps/human.py).
+    HUMAN = "human"
 
 
 # What people type for each command. Matched against the whole message after text.fold(),
@@ -55,6 +57,20 @@ _WORDS: dict[Command, tuple[str, ...]] = {
         # "मिटाना" (wipe out) as well as "हटाना" (remove): the consent once said "मिटाने".
         "मेरा डेटा मिटाओ", "मेरा डेटा मिटाएं", "मेरा डाटा मिटाओ", "मेरी जानकारी मिटाओ", "डेटा मिटाओ", "mera data mitao",
         "mera data mitaen", "mera data mitaye", "meri jankari mitao", "data mitao",
+    ),
+    # Asking for a person: whole messages only, so "mujhe insaan se baat karni hai, bukhar hai"
+    # still reaches the steps (and the danger-sign screen before them).
+    Command.HUMAN: (
+        "human", "talk to a human", "talk to a person", "speak to a person", "speak to a human", "real person",
+        "talk to someone", "speak to someone", "i want to talk to a person", "i want to talk to someone",
+        "coordinator", "talk to coordinator", "talk to a coordinator", "customer care", "helpdesk",
+        "किसी व्यक्ति से बात", "किसी व्यक्ति से बात करनी है", "किसी व्यक्ति से बात करें", "व्यक्ति से बात करनी है",
+        "इंसान से बात करनी है", "किसी इंसान से बात करनी है", "इंसान से बात", "किसी से बात करनी है", "किसी से बात करवाइए",
+        "मुझे किसी से बात करनी है", "कोऑर्डिनेटर", "कोऑर्डिनेटर से बात", "समन्वयक",
+        "insaan se baat karni hai", "insan se baat karni hai", "insaan se baat", "insan se baat",
+        "kisi insaan se baat karni hai", "kisi insan se baat karni hai", "kisi vyakti se baat", "kisi vyakti se baat karni hai",
+        "kisi se baat karni hai", "kisi se baat karao", "mujhe kisi se baat karni hai", "coordinator se baat",
+        "coordinator se baat karni hai", "aadmi se baat karni hai",
     ),
     Command.START: ("start", "शुरू", "shuru", "शुरू करें", "shuru karo", "शुरू करो", "unstop", "subscribe", "resume"),
 }

@@ -8,6 +8,10 @@ TELEOPD_OPERATOR_SESSION_HOURS: the cookie's own expiry is only the browser's si
 copied cookie must not outlive the shift, a sign-out, a password reset or the operator's
 removal.
 
+An operator's role (bot/services/operators.py ROLES) is checked here for every dashboard
+page: a viewer's POST (any form but sign-out) is refused with 403, and g.operator_role and
+g.operator_state tell the pages what the operator may see (a state-bound one: that state's).
+
 Every form POST under /dashboard carries the session's csrf_token() (field "csrf", or the
 X-CSRF-Token header for scripts); without it the answer is 400.
 
@@ -60,6 +64,8 @@ log = logging.getLogger(__name__)
 blueprint = Blueprint("operator_auth", __name__, url_prefix="/dashboard")
 
 PREFIX = "/dashboard"
+# The blueprints whose every page needs a signed-in operator (the dashboard's, the inbox's).
+GUARDED_BLUEPRINTS = ("dashboard", "inbox")
 # Failed sign-ins allowed in 15 minutes for one name, and from one address, to browsers not
 # known for that name. An OPD hub's coordinators may share one public address, so it gets
 # room for a few people mistyping. A known browser has its own allowance.
@@ -158,6 +164,9 @@ class SignedIn:
     """Whose session this is, or that it has ended."""
 
     username: str | None  # None: the session ended (too old, password reset, operator removed)
+    role: str = operators.VIEWER
+    state_code: str | None = None
+    operator_id: int | None = None
 
 
 def signed_in() -> SignedIn | None:
@@ -172,16 +181,18 @@ def signed_in() -> SignedIn | None:
         return SignedIn(None)
     with _services().db.read() as db_session:
         operator = operators.session_operator(db_session, operator_id, epoch, key)
-    return SignedIn(operator.username if operator is not None else None)
+    if operator is None:
+        return SignedIn(None)
+    return SignedIn(operator.username, operator.role, operator.state_code, operator.id)
 
 
 def protect() -> Response | None:
     """Before every request: dashboard pages need a signed-in operator; dashboard forms need the token."""
-    if request.blueprint not in ("dashboard", "operator_auth"):
+    if request.blueprint not in (*GUARDED_BLUEPRINTS, "operator_auth"):
         return None
     if request.method not in SAFE_METHODS and request.endpoint != "operator_auth.login":
         _check_csrf()  # the login form checks its own, after it knows the page to show
-    if request.blueprint != "dashboard":
+    if request.blueprint not in GUARDED_BLUEPRINTS:
         return None
     state = signed_in()
     wanted = _here() if request.method in SAFE_METHODS else None
@@ -191,7 +202,10 @@ def protect() -> Response | None:
         log.info("operator session ended: signed in too long ago, or reset or removed since")
         _sign_out()
         return redirect(url_for("operator_auth.login", next=wanted, ended=1))
-    g.operator = state.username
+    g.operator, g.operator_role, g.operator_state, g.operator_id = state.username, state.role, state.state_code, state.operator_id
+    if request.method not in SAFE_METHODS and state.role not in operators.ACTING_ROLES:
+        log.warning("operator %s (%s) refused: %s %s", state.username, state.role, request.method, request.path)
+        abort(403)
     return None
 
 

@@ -9,6 +9,7 @@
 | service.py | operators, app_secrets, operator_sessions, worker_heartbeats, web_chats |
 | voice.py | callback_requests |
 | media.py | media |
+| inbox.py | inbox_items, inbox_messages, operator_actions |
 
 This package re-exports every model, enum and column type, so that `from bot.store.models
 import X` keeps working wherever it is written (the services, the webhooks, the migrations'
@@ -32,6 +33,7 @@ from bot.store.models.clinic import (
     Token,
     TokenStatus,
 )
+from bot.store.models.inbox import InboxItem, InboxMessage, OperatorAction
 from bot.store.models.media import MediaItem, MediaStatus
 from bot.store.models.messaging import (
     DeliveryEvent,
@@ -65,6 +67,8 @@ __all__ = [
     "DoctorStatus",
     "EnrolmentCode",
     "HealthWorker",
+    "InboxItem",
+    "InboxMessage",
     "Identity",
     "InboundMessage",
     "JsonDict",
@@ -73,6 +77,7 @@ __all__ = [
     "Opd",
     "OpdDay",
     "Operator",
+    "OperatorAction",
     "OperatorSession",
     "OutboxMessage",
     "OutboxStatus",

@@ -107,3 +107,9 @@ class Conversation(Base):
     # Counts handled messages; a test reads it to prove each message was handled once.
     version: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # The operator who has taken this chat over from the bot (bot/services/inbox.py), or None:
+    # read with the locked row, so the dispatcher's "held?" costs no query of its own.
+    held_by: Mapped[int | None] = mapped_column(BigId)
+    # Answers in a row that fit none of the question's choices (flows/steps/human.py: the third
+    # puts the chat in the inbox). A column, not data: a bad answer stores nothing in the data.
+    misses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -30,6 +30,11 @@ class Operator(Base):
     disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # Bumped by a password reset or a removal: a session signed with an older epoch has ended.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    # admin (operators, settings), coordinator (the inbox, broadcasts), viewer (the dashboard
+    # only; no form): bot/services/operators.py ROLES. Operators from before roles are admins.
+    role: Mapped[str] = mapped_column(String(16), default="admin", server_default="admin")
+    # A state-bound operator (a state's coordinators) sees that state's patients only; None: all.
+    state_code: Mapped[str | None] = mapped_column(String(6))
 
 
 class AppSecret(Base):
