@@ -24,6 +24,7 @@ from bot.outbox.enqueue import apply_notices, enqueue
 from bot.platform.i18n import Catalogs
 from bot.platform.metrics import count_in
 from bot.platform.ratelimit import RateLimiter
+from bot.services.advisories import AdvisoryRecords
 from bot.services.booking import BookingRecords
 from bot.services.calls import DEFAULT_CALL_WINDOW
 from bot.services.desk import DEFAULT_FOLLOW_UP_GRACE, DeskRecords
@@ -90,6 +91,7 @@ class Dispatcher:
         media_limits: MediaLimits = MediaLimits(),
         media_links: MediaLinkMaker | None = None,
         reminders: ReminderPolicy = ReminderPolicy(),
+        advisories_per_month: int = 0,
     ):
         self.db = db
         self.catalogs = catalogs
@@ -113,6 +115,8 @@ class Dispatcher:
         # How many files a visit keeps, and how big; the signed links the doctor's summary gives.
         self.media_limits = media_limits
         self.media_links = media_links
+        # Health advisories a patient may get a month (TELEOPD_ADVISORIES_PER_MONTH); 0: off, never asked.
+        self.advisories_per_month = advisories_per_month
 
     def dispatch(self, message: InboundMessage) -> DispatchOutcome:
         """Handle one message exactly once, however often it is delivered."""
@@ -170,6 +174,7 @@ class Dispatcher:
                     walkins=WalkinRecords(session, identity, now, can_ring=self.voice_calls, reminders=self.reminders),
                     danger_escalation_minutes=self.danger_escalation_minutes,
                     media=MediaRecords(session, identity, message.channel, message.media, now, self.media_limits),
+                    advisories=AdvisoryRecords(session, identity, self.advisories_per_month, now) if self.advisories_per_month else None,
                 )
                 outcome = conversation.handle(state, _to_flow_inbound(message), ports)
                 for event in outcome.events:

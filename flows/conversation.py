@@ -14,6 +14,7 @@ from flows.messages import Reply, sms, t
 from flows.notices import Notice
 from flows.ports import Ports
 from flows.steps import (
+    advisories,
     booking,
     doctor,
     enrolment,
@@ -65,6 +66,7 @@ def steps() -> dict[str, Step]:
         for step in (
             *onboarding.STEPS, *menu.STEPS, *booking.STEPS, *queue.STEPS, *visit.STEPS, *doctor.STEPS, *health_worker.STEPS,
             *erasure.STEPS, *enrolment.STEPS, *optout.STEPS, *reminders.STEPS,
+            *advisories.STEPS,
         )
     }
 
@@ -347,6 +349,8 @@ def _global_command(turn: Turn, command: Command) -> None:
         turn.ask_again()
     elif command is Command.ERASE:
         erasure.start_erasure(turn)
+    elif command in (Command.ADVISORIES_OFF, Command.ADVISORIES_ON):
+        advisories.by_command(turn, on=command is Command.ADVISORIES_ON)
     elif command is Command.LANGUAGE:
         if turn.state.step != "language":
             turn.data["resume_step"] = turn.state.step

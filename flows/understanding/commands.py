@@ -20,6 +20,9 @@ class Command(StrEnum):
     STATUS = "status"
     CANCEL = "cancel"
     ERASE = "erase"
+    # Health advisories (broadcasts), a consent of their own: stopped and started apart from other messages.
+    ADVISORIES_OFF = "advisories_off"
+    ADVISORIES_ON = "advisories_on"
 
 
 # What people type for each command. Matched against the whole message after text.fold(),
@@ -55,6 +58,15 @@ _WORDS: dict[Command, tuple[str, ...]] = {
         # "मिटाना" (wipe out) as well as "हटाना" (remove): the consent once said "मिटाने".
         "मेरा डेटा मिटाओ", "मेरा डेटा मिटाएं", "मेरा डाटा मिटाओ", "मेरी जानकारी मिटाओ", "डेटा मिटाओ", "mera data mitao",
         "mera data mitaen", "mera data mitaye", "meri jankari mitao", "data mitao",
+    ),
+    Command.ADVISORIES_OFF: (
+        "no advisories", "stop advisories", "advisories off", "no advisory", "stop advisory",
+        "salaah band", "salah band", "salaah band karo", "salah band karo", "salaah nahi", "salah nahi",
+        "सलाह बंद", "सलाह बंद करो", "सलाह बंद करें", "सलाह नहीं",
+    ),
+    Command.ADVISORIES_ON: (
+        "advisories", "advisories on", "start advisories", "advisory", "salaah shuru", "salah shuru",
+        "salaah shuru karo", "salah shuru karo", "सलाह शुरू", "सलाह शुरू करो", "सलाह शुरू करें",
     ),
     Command.START: ("start", "शुरू", "shuru", "शुरू करें", "shuru karo", "शुरू करो", "unstop", "subscribe", "resume"),
 }

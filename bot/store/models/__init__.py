@@ -9,6 +9,7 @@
 | service.py | operators, app_secrets, operator_sessions, worker_heartbeats, web_chats |
 | voice.py | callback_requests |
 | media.py | media |
+| broadcasts.py | broadcasts, broadcast_recipients |
 
 This package re-exports every model, enum and column type, so that `from bot.store.models
 import X` keeps working wherever it is written (the services, the webhooks, the migrations'
@@ -18,6 +19,12 @@ create exactly these tables; tests/test_migrations.py checks that the two agree.
 """
 
 from bot.store.models.base import Base, BigId, JsonDict, UTCDateTime, utcnow
+from bot.store.models.broadcasts import (
+    Broadcast,
+    BroadcastRecipient,
+    BroadcastStatus,
+    RecipientStatus,
+)
 from bot.store.models.clinic import (
     LIVE_TOKEN_STATUSES,
     Consultation,
@@ -55,6 +62,9 @@ __all__ = [
     "AppSecret",
     "Base",
     "BigId",
+    "Broadcast",
+    "BroadcastRecipient",
+    "BroadcastStatus",
     "CallbackRequest",
     "Consultation",
     "ConsultationOutcome",
@@ -78,6 +88,7 @@ __all__ = [
     "OutboxStatus",
     "Patient",
     "Person",
+    "RecipientStatus",
     "Role",
     "Timer",
     "Token",

@@ -108,6 +108,9 @@ class OutboxMessage(Base):
     fallback_of: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("outbox.id", ondelete="SET NULL", name="fk_outbox_fallback_of"), unique=True
     )
+    # Claimed lowest first (bot/outbox/claims.py): replies and pushes are 0, a broadcast's
+    # advisories 1 (bot/services/broadcasts.py), so a broadcast never holds back "the doctor is ready".
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class DeliveryEvent(Base):
