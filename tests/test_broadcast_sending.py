@@ -215,3 +215,31 @@ def test_a_reply_queued_after_500_broadcast_rows_is_claimed_first(db: Database) 
         taken = claims.claim(session, START, limit=5)
     assert [row.id for row in taken[:2]] == others + queue_ready
     assert all(row.kind == "push" for row in taken[2:])
+
+
+def test_the_broadcast_command_writes_previews_asks_approval_and_follows(db: Database, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from bot.cli.main import main
+
+    monkeypatch.setenv("TELEOPD_DATABASE_URL", db.url)
+    monkeypatch.setenv("TELEOPD_BROADCAST_APPROVAL_ABOVE", "1")
+    seed(db, 2, prefix="p")
+    operators(db, "asha", "ravi")
+
+    def run(*args: str) -> tuple[int, str]:
+        status = main(list(args))
+        out, err = capsys.readouterr()
+        return status, out if status == 0 else err
+
+    status, out = run("broadcast", "create", "--as", "asha", "--template", "heat_wave", "--state", "IN-UP")
+    assert status == 0 and "broadcast 1 written" in out and "reaches 2 patients" in out
+    assert "लू की चेतावनी" in out and "SALAAH BAND" in out  # the advisory in every language
+    status, out = run("broadcast", "send", "1", "--as", "asha")
+    assert status == 0 and "approve 1" in out
+    status, out = run("broadcast", "approve", "1", "--as", "asha")
+    assert status != 0 and "second operator" in out
+    assert run("broadcast", "approve", "1", "--as", "ravi")[0] == 0
+    assert run("broadcast", "send", "1", "--as", "ravi")[0] == 0
+    BroadcastSender(db, per_second=100, clock=Clock()).drain()
+    status, out = run("broadcast", "status", "1")
+    assert status == 0 and "broadcast 1: done" in out
+    assert out.splitlines()[-1].split()[:4] == ["2", "2", "0", "2"]  # audience, recipients, to queue, queued

@@ -42,12 +42,12 @@ def add_broadcast_parsers(commands: Any) -> None:
         ("cancel", cmd_broadcast_cancel, "stop a broadcast: nothing more is queued"),
     ):
         command = sub.add_parser(name, help=text)
-        command.add_argument("id", type=lambda v: int_option("ID", v))
+        command.add_argument("id", type=lambda v: int_option("ID", v), help="the broadcast's number (teleopd broadcast status lists them)")
         if name in ("send", "approve"):
             command.add_argument("--as", dest="operator", required=True, help="the operator acting")
         command.set_defaults(handler=handler)
     status = sub.add_parser("status", help="the latest broadcasts, or one's progress: delivered, failed, opt-outs")
-    status.add_argument("id", nargs="?", type=lambda v: int_option("ID", v))
+    status.add_argument("id", nargs="?", type=lambda v: int_option("ID", v), help="a broadcast's number: its progress (none: the latest broadcasts)")
     status.set_defaults(handler=cmd_broadcast_status)
 
 
