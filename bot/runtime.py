@@ -181,7 +181,9 @@ def build_services(settings: Settings, db: Database | None = None, catalogs: Cat
     timers = TimerRunner(
         db, {**call_handlers(reminders), **ERASURE_TIMER_HANDLERS, **PING_TIMER_HANDLERS, **reminder_handlers(reminders)}, outbox_signal=signal,
     )
-    broadcasts = BroadcastSender(db, settings.broadcast_per_second, settings.quiet_hours, outbox_signal=signal)
+    broadcasts = BroadcastSender(
+        db, settings.broadcast_per_second, settings.quiet_hours, outbox_signal=signal, per_month=settings.advisories_per_month,
+    )
     return Services(
         settings, db, catalogs, channels, dispatcher, worker, timers, limiter, signal, media, prescriptions=prescriptions, broadcasts=broadcasts,
     )

@@ -243,3 +243,19 @@ def test_the_broadcast_command_writes_previews_asks_approval_and_follows(db: Dat
     status, out = run("broadcast", "status", "1")
     assert status == 0 and "broadcast 1: done" in out
     assert out.splitlines()[-1].split()[:4] == ["2", "2", "0", "2"]  # audience, recipients, to queue, queued
+
+
+def test_nobody_gets_more_advisories_a_month_than_they_agreed_to(db: Database) -> None:
+    seed(db, 2, prefix="p")
+    [author] = operators(db, "asha")
+    clock = Clock()
+    sender = BroadcastSender(db, per_second=100, clock=clock, per_month=1)
+    for _ in range(2):
+        broadcast_id = draft(db, author)
+        with db.write() as session:
+            broadcasts.send(session, broadcast_id, author, clock(), approval_above=1000)
+        sender.drain()
+        clock.now += dt.timedelta(days=1)
+    with db.read() as session:
+        first, second = (broadcasts.progress(session, session.get(Broadcast, n)) for n in (broadcast_id - 1, broadcast_id))
+    assert (first.queued, first.not_sent, second.queued, second.not_sent) == (2, 0, 0, 2)

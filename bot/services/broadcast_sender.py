@@ -12,7 +12,8 @@ at once; on SQLite the write lock does the same):
    (TELEOPD_BROADCAST_PER_SECOND) from the last one given (`paced_until`), never more than
    LOOKAHEAD ahead of now. Each outbox row and its recipient's "queued" mark commit
    together, so a restart continues where it stopped: nobody is queued twice, nobody is left
-   out. Who sent STOP or revoked advisories since the expansion is skipped. The rows carry
+   out. Who sent STOP or revoked advisories since the expansion is skipped, and so is who has
+had TELEOPD_ADVISORIES_PER_MONTH advisories in the last 30 days (what their consent promised). The rows carry
    the broadcast priority (bot/outbox/enqueue.py BROADCAST_PRIORITY): a worker claims every
    due reply and push first (bot/outbox/claims.py), and each channel's own send limit
    (bot/platform/ratelimit.py) still applies when they go.
@@ -44,6 +45,7 @@ from bot.store.models import (
     BroadcastRecipient,
     BroadcastStatus,
     Identity,
+    OutboxMessage,
     Patient,
     Person,
     RecipientStatus,
@@ -57,6 +59,8 @@ BATCH = 500
 # How far ahead of now advisories are queued: the outbox holds a couple of seconds of a
 # broadcast at a time, so its claims stay cheap and a cancel takes effect at once.
 LOOKAHEAD = dt.timedelta(seconds=2)
+# The month of "at most N advisories a month".
+MONTH = dt.timedelta(days=30)
 
 
 class BroadcastSender:
@@ -71,8 +75,12 @@ class BroadcastSender:
         batch: int = BATCH,
         lookahead: dt.timedelta = LOOKAHEAD,
         outbox_signal: threading.Event | None = None,
+        per_month: int = 0,
     ):
         self.db = db
+        # At most this many advisories to one identity in MONTH (TELEOPD_ADVISORIES_PER_MONTH, what
+        # the consent question promised); 0: no cap.
+        self.per_month = per_month
         self.per_second = per_second
         self.quiet_hours = ReminderPolicy(quiet=quiet)
         self.clock = clock
@@ -144,7 +152,7 @@ class BroadcastSender:
             broadcast.finished_at = now
             log.info("broadcast %s: done, %d recipients", broadcast.id, broadcast.recipients)
             return 0
-        reachable = self._reachable(session, [identity_id for _, identity_id in pending])
+        reachable = self._reachable(session, [identity_id for _, identity_id in pending], now)
         reply = advisory_of(broadcast)
         step = dt.timedelta(seconds=1 / self.per_second)
         due = start
@@ -164,15 +172,24 @@ class BroadcastSender:
         broadcast.paced_until = due
         return len(pending)
 
-    @staticmethod
-    def _reachable(session: Session, identity_ids: list[int]) -> dict[int, tuple[Identity, str]]:
-        """Return those identities still to be sent an advisory (not STOP-ped, still opted in), with their language."""
-        rows = session.execute(
+    def _reachable(self, session: Session, identity_ids: list[int], now: dt.datetime) -> dict[int, tuple[Identity, str]]:
+        """Return those identities still to be sent an advisory (not STOP-ped, still opted in, under the month's cap), with their language."""
+        query = (
             select(Identity, func.coalesce(Identity.language, Person.language))
             .join(Person, Person.id == Identity.person_id)
             .join(Patient, Patient.person_id == Person.id)
             .where(Identity.id.in_(identity_ids), Identity.opted_out.is_(False), Patient.advisories_opted_in_at.is_not(None))
-        ).all()
+        )
+        if self.per_month:
+            enough = (
+                select(BroadcastRecipient.identity_id)
+                .join(OutboxMessage, OutboxMessage.id == BroadcastRecipient.outbox_id)
+                .where(BroadcastRecipient.identity_id.in_(identity_ids), OutboxMessage.due_at > now - MONTH)
+                .group_by(BroadcastRecipient.identity_id)
+                .having(func.count() >= self.per_month)
+            )
+            query = query.where(Identity.id.not_in(enough))
+        rows = session.execute(query).all()
         return {identity.id: (identity, language or "en") for identity, language in rows}
 
     def drain(self, max_passes: int = 100_000) -> int:

@@ -250,7 +250,7 @@ class Progress:
     sent: int
     delivered: int
     failed: int
-    not_sent: int  # stopped (STOP, or advisories revoked) before their turn
+    not_sent: int  # stopped (STOP, or advisories revoked) before their turn, or at the month's cap
     opted_out: int  # recipients who stopped advisories or all messages since it started
 
 
