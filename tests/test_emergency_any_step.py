@@ -175,6 +175,10 @@ SET_BY_THE_CLINIC = {
     "called": {"consultation": 7, "doctor": "Meena Rao", "room": "https://meet.example/teleopd-x"},
     "rating": {"consultation": 7},
     "followup_offer": {"consultation": 7},
+    # Asked once at the menu (flows/steps/advisories.py); a reminder's and a missed call's questions.
+    "advisories_consent": {},
+    "reminder_answer": {"token": 1},
+    "missed_call_answer": {},
 }
 # enrol_code: a web tab opened as a doctor or health worker, asking for the code (never a patient's step).
 STAFF_STEPS = {"doctor_home", "consulting", "hw_home", "hw_phone", "hw_language", "hw_name", "hw_age", "hw_sex", "hw_symptoms", "hw_opd", "hw_call_me", "enrol_code"}
