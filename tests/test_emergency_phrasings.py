@@ -9,16 +9,23 @@ trigger it. A brand-new user's first message gets the advice before the greeting
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from bot.channels import local
 from bot.platform.config import Settings
 from bot.platform.i18n import Catalogs
 from bot.runtime import Services, build_services
+from bot.services.booking import BookingRecords
+from bot.services.opds import find_opd
 from bot.store.db import Database
+from bot.store.models import Identity
+from flows.ports import BookingOutcome, Intake
 from tests.booking_helpers import (  # noqa: F401  (fixtures are used by being imported)
     JOURNEY,
     ChatUser,
@@ -169,22 +176,21 @@ NOT_EMERGENCIES: list[tuple[str, str]] = [
 
 
 def book_two_ordinary_patients(services: Services) -> ChatUser:
-    """A family books two ordinary tokens at the round-the-clock OPD: numbers 1 and 2."""
+    """A family holds two ordinary tokens at the round-the-clock OPD: numbers 1 and 2.
+
+    Booked through the booking records (what the chat's booking calls), not the chat: what is
+    tested is the danger-sign token that comes after them (tests/test_booking_journeys.py books
+    through the chat).
+    """
     family = register(services, "english", "ordinary", "Rahul Verma", "male")
-    run(family, JOURNEY["english"])
-    run(
-        family,
-        [
-            ("fever", Q["en"]["who"]),
-            ("Another family member", Q["en"]["dep_name"]),
-            ("Kamla Devi", Q["en"]["dep_age"]),
-            ("60", Q["en"]["dep_sex"]),
-            ("female", Q["en"]["since"]),
-            ("2 days", Q["en"]["how_bad"]),
-            ("mild", Q["en"]["suggest"]),
-            ("yes", Q["en"]["booked"]),
-        ],
-    )
+    with services.db.write() as session:
+        identity = session.scalars(select(Identity).where(Identity.channel == local.NAME, Identity.address == family.user)).one()
+        opd = find_opd(session, "GEN24")
+        assert opd is not None
+        records = BookingRecords(session, identity, dt.datetime.now(dt.UTC))
+        for person_id in (None, records.add_dependent("Kamla Devi", 60, "female")):
+            booked = records.book(opd.id, person_id, Intake(text="fever", for_whom="self" if person_id is None else "other"), priority=False)
+            assert booked.outcome is BookingOutcome.BOOKED, booked
     assert [(t.opd.code, t.number, t.priority) for t in tokens_of(services, family.user)] == [("GEN24", 1, False), ("GEN24", 2, False)]
     return family
 

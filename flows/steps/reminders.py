@@ -63,7 +63,8 @@ def reminder_text(due: DueReminder) -> tuple[Text, Text]:
                 "If you cannot come, send CANCEL so that someone else can have the place.",
                 doctor=due.doctor, date=due.day, time=time, opd=due.opd, number=due.number, name=due.name,
             ),
-            sms("Dr. {doctor} sees you again tomorrow {time}, token {number}. Cannot come? Send CANCEL.", doctor=due.doctor, time=time, number=due.number),
+            # A doctor's name can be long: the SMS (2 segments at most) says whose follow-up without it.
+            sms("Your follow-up is tomorrow {time}, token {number}. Cannot come? Send CANCEL.", time=time, number=due.number),
         )
     if due.doctor:
         return (
@@ -72,7 +73,7 @@ def reminder_text(due: DueReminder) -> tuple[Text, Text]:
                 "If you cannot come, send CANCEL so that someone else can have the place.",
                 doctor=due.doctor, time=time, opd=due.opd, number=due.number, name=due.name,
             ),
-            sms("Dr. {doctor} sees you again today {time}, token {number}. Cannot come? Send CANCEL.", doctor=due.doctor, time=time, number=due.number),
+            sms("Your follow-up is today {time}, token {number}. Cannot come? Send CANCEL.", time=time, number=due.number),
         )
     if tomorrow:
         return (
@@ -96,8 +97,8 @@ def reminder_text(due: DueReminder) -> tuple[Text, Text]:
 def answers() -> tuple[Choice, ...]:
     """Return a reminder's two answers (plain words only: "yes" could mean either)."""
     return (
-        Choice("cancel", t("Cancel my token"), ("cancel", "cancel token", "radd", "radd karo", "रद्द", "रद्द करें")),
-        Choice("keep", t("I will come"), ("come", "i will come", "aaunga", "aaungi", "aayenge", "zaroor", "आऊँगा", "आऊँगी", "आएँगे", "ज़रूर")),
+        Choice("cancel", t("Cancel my token"), ("cancel", "cancel token", "radd", "radd karo", "cancel karo", "token cancel karo", "mera token cancel karo", "रद्द", "रद्द करें")),
+        Choice("keep", t("I will come"), ("come", "i will come", "aaunga", "aaungi", "aayenge", "main aaunga", "main aaungi", "hum aayenge", "zaroor", "आऊँगा", "आऊँगी", "आएँगे", "ज़रूर")),
     )
 
 
