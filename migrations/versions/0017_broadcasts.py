@@ -1,6 +1,6 @@
 """broadcasts: advisories to opted-in patients (the broadcasts and broadcast_recipients tables), the
 patients' consent to advisories (asked, opted in, opted out), and the outbox's priority (a
-broadcast's rows are claimed after replies and pushes)
+broadcast's rows are claimed after replies and pushes), indexed in the claim's order
 
 Revision ID: 0017
 Revises: 0015
@@ -31,6 +31,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column('advisories_opted_out_at', sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table('outbox') as batch:
         batch.add_column(sa.Column('priority', sa.Integer(), nullable=False, server_default='0'))
+        batch.create_index('ix_outbox_claim_order', ['status', 'priority', 'id'])
     op.create_table(
         'broadcasts',
         sa.Column('id', BigId, primary_key=True),
@@ -68,6 +69,7 @@ def downgrade() -> None:
     op.drop_table('broadcast_recipients')
     op.drop_table('broadcasts')
     with op.batch_alter_table('outbox') as batch:
+        batch.drop_index('ix_outbox_claim_order')
         batch.drop_column('priority')
     with op.batch_alter_table('patients') as batch:
         batch.drop_column('advisories_opted_out_at')

@@ -72,6 +72,9 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_due", "status", "due_at"),
         Index("ix_outbox_channel_address", "channel", "address", "id"),
+        # The claim's order (bot/outbox/claims.py): pending rows by priority, then id. Without it
+        # PostgreSQL sorted every due row of a 5,000-row backlog on each claim (12.6 ms, 2.3 ms with it).
+        Index("ix_outbox_claim_order", "status", "priority", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
