@@ -259,3 +259,36 @@ def test_nobody_gets_more_advisories_a_month_than_they_agreed_to(db: Database) -
     with db.read() as session:
         first, second = (broadcasts.progress(session, session.get(Broadcast, n)) for n in (broadcast_id - 1, broadcast_id))
     assert (first.queued, first.not_sent, second.queued, second.not_sent) == (2, 0, 0, 2)
+
+
+def test_a_registered_patient_answers_the_question_through_the_dispatcher_once(db: Database, catalogs: Catalogs) -> None:
+    from bot.channels import local
+    from bot.platform.config import Settings
+    from bot.runtime import build_services
+    from bot.store.models import Conversation
+    from tests.helpers import LocalUser
+
+    services = build_services(Settings(database_url=db.url, inbound_per_minute=1000, advisories_per_month=4), db=db, catalogs=catalogs)
+    with db.write() as session:
+        person = Person(role=Role.PATIENT, name="Sunita Devi", language="hi")
+        person.patient = Patient(age=34, sex="female", state_code="IN-UP", district="Varanasi", consent_at=START)
+        identity = Identity(channel=local.NAME, address="u1", person=person, language="hi")
+        session.add(identity)
+        session.flush()
+        session.add(Conversation(identity_id=identity.id, step="menu", data={}))
+    user = LocalUser(services, "u1")
+    asked = user.say("मेनू")
+    assert "महीने में ज़्यादा से ज़्यादा 4" in asked.all_text
+    user.say("हाँ")
+    with db.read() as session:
+        patient = session.scalars(select(Patient)).one()
+        assert patient.advisories_asked_at is not None and patient.advisories_opted_in_at is not None
+        assert broadcasts.count_audience(session, Segment(), START) == 1
+    user.say("मेनू")
+    with db.read() as session:
+        assert session.scalars(select(Conversation.step)).one() == "menu"  # asked once: the menu itself now
+    user.say("सलाह बंद")
+    with db.read() as session:
+        patient = session.scalars(select(Patient)).one()
+        assert patient.advisories_opted_in_at is None and patient.advisories_opted_out_at is not None
+        assert broadcasts.count_audience(session, Segment(), START) == 0
