@@ -1,7 +1,7 @@
 """A broadcast to a large segment, sent while doctors call patients: its rate, duplicates, missing, and the calls' delay.
 
     python bench/broadcast.py [--database-url URL] [--patients 10000] [--per-second 50]
-                              [--calls 40] [--restart-after 20] [--time-limit 900] [--json out.json]
+                              [--calls 40] [--restart-after 20] [--kill] [--time-limit 900] [--json out.json]
 
 Registers --patients opted-in patients on the local web channel (its adapter shows a message at
 once, so what is measured is teleopd's own queueing, not a provider), then measures twice, in
@@ -13,7 +13,9 @@ runs them.
 2. With one: a broadcast to the whole segment at --per-second (TELEOPD_BROADCAST_PER_SECOND),
    and the same calls meanwhile. After --restart-after seconds the sender is stopped mid-way
    and a new one started, as after a worker's restart; it must continue where the first
-   stopped.
+   stopped. With --kill the sender and the outbox worker run as `teleopd worker` processes
+   instead (TELEOPD_CLAIM_TIMEOUT_SECONDS=5), and the first is killed with SIGKILL. That is
+   for PostgreSQL, where a commit's NOTIFY wakes the worker; on SQLite it polls every 0.5 s.
 
 It prints the broadcast's rate (recipients over the time from its start to its last send)
 against the configured one, the duplicates (recipients sent it more than once) and the
@@ -27,8 +29,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import signal
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -38,7 +44,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import database_url, load_averages, percentile, redacted, server_version  # noqa: E402
+from common import (  # noqa: E402
+    database_url,
+    load_averages,
+    percentile,
+    redacted,
+    server_version,
+    start_worker,
+)
 from sqlalchemy import func, select  # noqa: E402
 
 from bot.channels.local import LocalChannel  # noqa: E402
@@ -93,6 +106,7 @@ def call_patient(db: Database) -> int:
             session.add(identity)
             session.flush()
         enqueue_reply(session, identity, get_ready(ByLanguage("General Medicine", "सामान्य चिकित्सा"), 7), utcnow())
+        db.notify_outbox(session)  # a `teleopd worker` on PostgreSQL wakes at the commit, as after a dispatch
         session.flush()
         queued = int(session.scalar(select(func.max(OutboxMessage.id)).where(OutboxMessage.identity_id == identity.id)))
     WAKE.set()
@@ -129,6 +143,7 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=40)
     parser.add_argument("--restart-after", type=float, default=20.0)
     parser.add_argument("--time-limit", type=float, default=900.0)
+    parser.add_argument("--kill", action="store_true", help="run `teleopd worker` processes and SIGKILL the first mid-way")
     parser.add_argument("--json")
     args = parser.parse_args()
 
@@ -138,8 +153,16 @@ def main() -> int:
     print(f"database: {redacted(url)} ({server_version(db)}); {args.patients} patients; {args.per_second}/s; load {load_averages()}")
     seed(db, args.patients)
     stop = threading.Event()
-    outbox = OutboxWorker(db, Catalogs(), {LocalChannel.name: LocalChannel()})
-    threading.Thread(target=outbox.run, args=(stop, WAKE), name="outbox", daemon=True).start()
+    env = {**os.environ, "TELEOPD_DATABASE_URL": url, "TELEOPD_BROADCAST_PER_SECOND": str(args.per_second),
+           "TELEOPD_QUIET_HOURS": "off", "TELEOPD_CLAIM_TIMEOUT_SECONDS": "5", "TELEOPD_LOG_LEVEL": "WARNING"}
+    log_path = Path(tempfile.mkdtemp(prefix="teleopd-bench-bc-")) / "workers.log"
+    workers: list[subprocess.Popen[bytes]] = []
+    if args.kill:
+        workers.append(start_worker(env, log_path))
+        time.sleep(3)  # its start (imports, the database) is not a call's delivery time
+    else:
+        outbox = OutboxWorker(db, Catalogs(), {LocalChannel.name: LocalChannel()})
+        threading.Thread(target=outbox.run, args=(stop, WAKE), name="outbox", daemon=True).start()
     results: dict[str, object] = {"patients": args.patients, "per_second": args.per_second}
     try:
         results["without"] = figures("without a broadcast", time_calls(db, args.calls))
@@ -151,18 +174,23 @@ def main() -> int:
             broadcasts.send(session, broadcast.id, author, utcnow(), approval_above=10**9)
             broadcast_id = broadcast.id
         started = time.monotonic()
-        sender_stop = threading.Event()
-        sender = BroadcastSender(db, args.per_second, quiet=None, outbox_signal=WAKE)
-        first = threading.Thread(target=sender.run, args=(sender_stop,), kwargs={"idle_seconds": 0.1}, daemon=True)
-        first.start()
+        sender_stop, restart = threading.Event(), threading.Event()
+        if not args.kill:
+            sender = BroadcastSender(db, args.per_second, quiet=None, outbox_signal=WAKE)
+            first = threading.Thread(target=sender.run, args=(sender_stop,), kwargs={"idle_seconds": 0.1}, daemon=True)
+            first.start()
         calls = threading.Thread(target=lambda: results.__setitem__("with", figures("with the broadcast", time_calls(db, args.calls))))
         calls.start()
         time.sleep(args.restart_after)
-        sender_stop.set()  # the first sender stops mid-way...
-        first.join()
-        restart = threading.Event()
-        threading.Thread(target=BroadcastSender(db, args.per_second, quiet=None, outbox_signal=WAKE).run, args=(restart,), kwargs={"idle_seconds": 0.1},
-                         daemon=True).start()  # ...and a new one takes over
+        if args.kill:
+            workers[0].send_signal(signal.SIGKILL)  # the worker dies mid-way, holding whatever it held...
+            workers[0].wait()
+            workers.append(start_worker(env, log_path))  # ...and a new one takes over
+        else:
+            sender_stop.set()  # the first sender stops mid-way...
+            first.join()
+            threading.Thread(target=BroadcastSender(db, args.per_second, quiet=None, outbox_signal=WAKE).run, args=(restart,),
+                             kwargs={"idle_seconds": 0.1}, daemon=True).start()  # ...and a new one takes over
         calls.join()
         while time.monotonic() - started < args.time_limit:
             with db.read() as session:
@@ -192,10 +220,14 @@ def main() -> int:
             missing=len(expected - set(per_address)), load=load_averages(),
         )
         print(f"  broadcast: {results['sent']} sent in {span:.1f} s = {results['rate_per_s']:.1f}/s (configured {args.per_second}/s)")
-        print(f"  duplicates {results['duplicates']}, missing {results['missing']} (sender restarted after {args.restart_after:.0f} s)")
+        how = "worker killed (SIGKILL)" if args.kill else "sender stopped"
+        print(f"  duplicates {results['duplicates']}, missing {results['missing']} ({how} after {args.restart_after:.0f} s, then restarted)")
         print(f"  load averages {results['load']}")
     finally:
         stop.set()
+        for process in workers:
+            process.terminate()
+            process.wait(timeout=10)
         db.dispose()
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
