@@ -155,9 +155,10 @@ def main() -> int:
     stop = threading.Event()
     env = {**os.environ, "TELEOPD_DATABASE_URL": url, "TELEOPD_BROADCAST_PER_SECOND": str(args.per_second),
            "TELEOPD_QUIET_HOURS": "off", "TELEOPD_CLAIM_TIMEOUT_SECONDS": "5", "TELEOPD_LOG_LEVEL": "WARNING"}
-    log_path = Path(tempfile.mkdtemp(prefix="teleopd-bench-bc-")) / "workers.log"
     workers: list[subprocess.Popen[bytes]] = []
+    log_path = Path(tempfile.mkdtemp(prefix="teleopd-bench-bc-")) / "workers.log" if args.kill else Path(os.devnull)
     if args.kill:
+        print(f"workers' errors: {log_path}")
         workers.append(start_worker(env, log_path))
         time.sleep(3)  # its start (imports, the database) is not a call's delivery time
     else:
