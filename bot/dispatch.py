@@ -25,6 +25,7 @@ from bot.platform.i18n import Catalogs
 from bot.platform.metrics import count_in
 from bot.platform.ratelimit import RateLimiter
 from bot.services import inbox
+from bot.services.advisories import AdvisoryRecords
 from bot.services.booking import BookingRecords
 from bot.services.calls import DEFAULT_CALL_WINDOW
 from bot.services.desk import DEFAULT_FOLLOW_UP_GRACE, DeskRecords
@@ -93,6 +94,7 @@ class Dispatcher:
         media_links: MediaLinkMaker | None = None,
         reminders: ReminderPolicy = ReminderPolicy(),
         inbox_hours: tuple[int, int] = (9, 17),
+        advisories_per_month: int = 0,
     ):
         self.db = db
         self.catalogs = catalogs
@@ -118,6 +120,8 @@ class Dispatcher:
         self.media_links = media_links
         # When the coordinators answer the inbox (India's whole hours): what a patient asking for a person is told.
         self.inbox_hours = inbox_hours
+        # Health advisories a patient may get a month (TELEOPD_ADVISORIES_PER_MONTH); 0: off, never asked.
+        self.advisories_per_month = advisories_per_month
 
     def dispatch(self, message: InboundMessage) -> DispatchOutcome:
         """Handle one message exactly once, however often it is delivered."""
@@ -181,6 +185,7 @@ class Dispatcher:
                     danger_escalation_minutes=self.danger_escalation_minutes,
                     inbox_hours=self.inbox_hours,
                     media=MediaRecords(session, identity, message.channel, message.media, now, self.media_limits),
+                    advisories=AdvisoryRecords(session, identity, self.advisories_per_month, now) if self.advisories_per_month else None,
                 )
                 outcome = conversation.handle(state, _to_flow_inbound(message), ports)
                 for event in outcome.events:

@@ -20,6 +20,7 @@ from bot.outbox.worker import OutboxWorker
 from bot.platform.config import Settings
 from bot.platform.i18n import Catalogs
 from bot.platform.ratelimit import RateLimiter
+from bot.services.broadcast_sender import BroadcastSender
 from bot.services.calls import timer_handlers as call_handlers
 from bot.services.erasure import TIMER_HANDLERS as ERASURE_TIMER_HANDLERS
 from bot.services.inbox import TIMER_HANDLERS as INBOX_TIMER_HANDLERS
@@ -51,6 +52,8 @@ class Services:
     media: MediaFetcher | None = None
     # E-prescriptions: their PDFs and signed links, for the worker and GET /rx/<link>.
     prescriptions: Prescriptions | None = None
+    # Expands and queues the broadcasts being sent, paced (bot/services/broadcast_sender.py).
+    broadcasts: BroadcastSender | None = None
 
     def close(self) -> None:
         """Close the provider clients (their connections and event loops) and the database pool."""
@@ -70,6 +73,8 @@ class Services:
         targets: list[tuple[str, Callable[..., object], tuple[object, ...]]] = [("timers", self.timers.run, (stop,))]
         if self.media is not None:
             targets.append(("media-fetcher", self.media.run, (stop,)))
+        if self.broadcasts is not None:
+            targets.append(("broadcasts", self.broadcasts.run, (stop,)))
         if send:
             targets.append(("outbox-worker", self.worker.run, (stop, self.outbox_signal)))
         if listen:
@@ -167,6 +172,7 @@ def build_services(settings: Settings, db: Database | None = None, catalogs: Cat
         voice_calls=settings.voice_enabled and settings.twilio_voice_from is not None,
         media_limits=limits, media_links=links, reminders=reminders,
         inbox_hours=(settings.inbox_opens_hour, settings.inbox_closes_hour),
+        advisories_per_month=settings.advisories_per_month,
     )
     prescriptions = Prescriptions(db, catalogs, settings.public_url, settings.secret_key)
     media = media_fetcher(settings, db, channels, links, limits, signal)
@@ -179,4 +185,9 @@ def build_services(settings: Settings, db: Database | None = None, catalogs: Cat
         db, {**call_handlers(reminders), **ERASURE_TIMER_HANDLERS, **PING_TIMER_HANDLERS, **reminder_handlers(reminders),
         **INBOX_TIMER_HANDLERS}, outbox_signal=signal,
     )
-    return Services(settings, db, catalogs, channels, dispatcher, worker, timers, limiter, signal, media, prescriptions=prescriptions)
+    broadcasts = BroadcastSender(
+        db, settings.broadcast_per_second, settings.quiet_hours, outbox_signal=signal, per_month=settings.advisories_per_month,
+    )
+    return Services(
+        settings, db, catalogs, channels, dispatcher, worker, timers, limiter, signal, media, prescriptions=prescriptions, broadcasts=broadcasts,
+    )

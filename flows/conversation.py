@@ -22,6 +22,7 @@ from flows.messages import Reply, sms, t
 from flows.notices import Notice
 from flows.ports import Ports
 from flows.steps import (
+    advisories,
     booking,
     doctor,
     enrolment,
@@ -74,6 +75,7 @@ def steps() -> dict[str, Step]:
         for step in (
             *onboarding.STEPS, *menu.STEPS, *booking.STEPS, *queue.STEPS, *visit.STEPS, *doctor.STEPS, *health_worker.STEPS,
             *erasure.STEPS, *enrolment.STEPS, *optout.STEPS, *reminders.STEPS,
+            *advisories.STEPS,
         )
     }
 
@@ -372,6 +374,8 @@ def _global_command(turn: Turn, command: Command) -> None:
     elif command is Command.HUMAN:
         human.ask_for_person(turn)
         turn.ask_again()
+    elif command in (Command.ADVISORIES_OFF, Command.ADVISORIES_ON):
+        advisories.by_command(turn, on=command is Command.ADVISORIES_ON)
     elif command is Command.LANGUAGE:
         if turn.state.step != "language":
             turn.data["resume_step"] = turn.state.step

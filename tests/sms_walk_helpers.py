@@ -63,6 +63,10 @@ PUBLIC_URL = "https://teleopd.health.example-state.gov.in"
 LONGEST_LINK = "https://teleopd.health.example-state.gov.in/rx/999999999999.hi-Latn.ZZZZZZ." + "s" * 27
 # The one message that goes word for word however long (the doctor's advice): numbered parts.
 ADVICE_SMS = "Advice from Dr. {doctor}:\n{advice}\nHow was your consultation? Reply 1-5 (5 = very good)."
+# A health advisory: an operator's words, up to 480 characters a language, go whole in numbered
+# parts like the advice (each part within 2 segments), not cut to fit.
+ADVISORY_SMS = "Health advisory: {advisory}\nTo stop advisories, send NO ADVISORIES."
+WHOLE_IN_PARTS = (ADVICE_SMS, ADVISORY_SMS)
 LANGUAGE_QUESTION = "Which language would you like to use?"
 # Words a feature phone cannot act on: it has no buttons to tap.
 NO_BUTTON_WORDS = ("tap", "button", "बटन", "दबाएँ", "दबाएं")
@@ -114,8 +118,8 @@ class Recorder:
         over = [n for n, part in enumerate(parts, 1) if segments(part) > MAX_SMS_SEGMENTS]
         if over:
             self._problem(sent, "long", f"{label}: SMS {over} of {len(parts)} over {MAX_SMS_SEGMENTS} segments: {parts!r}")
-        elif sent.msgid != ADVICE_SMS and len(sms_parts(message.text.strip())) > 1:
-            # Only the advice goes in numbered parts; a list of choices may go on in a second SMS.
+        elif sent.msgid not in WHOLE_IN_PARTS and len(sms_parts(message.text.strip())) > 1:
+            # Only the advice and an advisory go in numbered parts; a list of choices may go on in a second SMS.
             self._problem(sent, "long", f"{label}: {segments(message.text)} segments without its choices: {message.text!r}")
         if self.lang == "en" or self.lang.endswith("-Latn"):
             # One curly quote or dash turns a Latin SMS into UCS-2 and halves its room.

@@ -58,6 +58,7 @@ ROMANISED: dict[str, tuple[str, ...]] = {
     "Other": ("anya",),
     "Skip": ("chhodein", "chhoden"),
     "Yes, correct": ("haan sahi hai", "haan sahi"),
+    "Yes, send me advisories": ("haan salaah bhejein", "haan salah bhejo"),
     "Change name": ("naam badlen", "naam badle"),
     "Change age": ("umar badlen", "umr badle"),
     "Change sex": ("ling badlen",),

@@ -175,6 +175,8 @@ SET_BY_THE_CLINIC = {
     "called": {"consultation": 7, "doctor": "Meena Rao", "room": "https://meet.example/teleopd-x"},
     "rating": {"consultation": 7},
     "followup_offer": {"consultation": 7},
+    # Asked once at the menu (flows/steps/advisories.py).
+    "advisories_consent": {},
     # A reminder's question (bot/services/reminders.py moves an idle chat to it), and a missed call's.
     "reminder_answer": {"token": 1},
     "missed_call_answer": {},

@@ -17,7 +17,7 @@ import pytest
 from bot.platform.i18n import Catalogs
 from flows.conversation import slow_down, steps
 from flows.engine import LANGUAGES
-from flows.messages import Reply
+from flows.messages import ByLanguage, Reply
 from flows.ports import (
     BookingOutcome,
     CallEnd,
@@ -29,6 +29,7 @@ from flows.ports import (
 )
 from flows.ports.media import NEXT_TOKEN, NOW, QUEUE
 from flows.steps import (
+    advisories,
     doctor,
     enrolment,
     erasure,
@@ -52,6 +53,7 @@ from tests.sms_walk_helpers import (
     flow_msgids,
     registered,
 )
+from tests.test_broadcast_flow import FakeAdvisories
 from tests.test_media_flow import FakeMedia
 
 LONG_ADVICE = (
@@ -417,9 +419,30 @@ def walk_person(rec: Recorder) -> None:
         rec.record(reply, "hand-back")
 
 
+def walk_advisories(rec: Recorder) -> None:
+    """Health advisories: their own consent question at the menu, yes and no, the words that stop and start them, an advisory."""
+    for answer in ("yes", "no"):
+        p = SmsPatient(rec, registered_profile(), step="menu")
+        p.ports["advisories"] = FakeAdvisories(p.patients)
+        p.send("MENU")
+        assert p.step == advisories.QUESTION, p.step
+        p.pick(answer)
+    p = SmsPatient(rec, registered_profile(), step="menu")
+    p.ports["advisories"] = FakeAdvisories(p.patients, asked=True, opted_in=True)
+    p.send("NO ADVISORIES")
+    p.send("ADVISORIES")
+    newcomer = SmsPatient(rec, step="name")
+    newcomer.ports["advisories"] = FakeAdvisories(newcomer.patients)
+    newcomer.send("salaah shuru")
+    for template in advisories.TEMPLATES:
+        rec.record(advisories.advisory(template=template), f"advisory {template}")
+    own = ByLanguage(en="Polio drops on Sunday at the PHC.", hi="रविवार को पीएचसी पर पोलियो की दवा।", latn="Ravivar ko PHC par polio ki dawa.")
+    rec.record(advisories.advisory(own), "an operator's advisory")
+
+
 WALKS = (
     walk_registration, walk_menu, walk_booking, walk_family_and_closed_opds, walk_booking_answers, walk_red_flags,
-    walk_stop_and_erase, walk_visit, walk_media, walk_reminders, walk_person,
+    walk_stop_and_erase, walk_visit, walk_media, walk_reminders, walk_person, walk_advisories,
 )
 _walked: dict[str, Recorder] = {}
 

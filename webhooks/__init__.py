@@ -26,6 +26,7 @@ from webhooks import telegram as telegram_webhooks
 from webhooks import twilio as twilio_webhooks
 from webhooks import voice as voice_webhooks
 from webhooks.operators import auth as operator_auth
+from webhooks.operators import broadcasts as broadcast_pages  # noqa: F401  (its routes are the dashboard blueprint's)
 from webhooks.operators import dashboard as dashboard_pages
 from webhooks.operators import inbox as inbox_pages
 

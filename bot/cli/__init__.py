@@ -12,6 +12,7 @@
 | patients.py | patient erase |
 | operators.py | operator add/reset-password/remove/list |
 | webchats.py | webchat list/revoke |
+| broadcasts.py | broadcast create/preview/send/approve/cancel/status |
 | demo.py | demo |
 | reports.py | report |
 | templates.py | templates |

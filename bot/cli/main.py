@@ -12,6 +12,7 @@ Usage:
     teleopd worker-user add/list/disable/enable/remove/new-code   health workers, the same
     teleopd operator add/reset-password/remove/list    who signs in to the dashboard (prints a password)
     teleopd webchat list / teleopd webchat revoke CHAT  web chats beyond the local demo
+    teleopd broadcast create/preview/send/approve/cancel/status   health advisories to opted-in patients
     teleopd whatsapp sync [--apply]                    WhatsApp buttons, lists and templates (Twilio Content API)
 
 Each command group is a module of its own (bot/cli/__init__.py lists them); this one only
@@ -24,6 +25,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from bot.cli.broadcasts import add_broadcast_parsers
 from bot.cli.common import CommandError
 from bot.cli.database import add_db_parsers
 from bot.cli.demo import add_demo_parser
@@ -72,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_patient_parsers(commands)
     add_operator_parsers(commands)
     add_webchat_parsers(commands)
+    add_broadcast_parsers(commands)
     add_demo_parser(commands)
     add_report_parser(commands)
     add_templates_parser(commands)

@@ -1,5 +1,8 @@
 """Claiming outbox rows: which due rows a worker may take now, in order per recipient, and how it takes them.
 
+Rows are taken by priority, then in order: a broadcast's advisories (priority 1) are claimed
+only after every due reply and push, so "the doctor is ready" never waits behind them.
+
 A worker claims a batch in a short transaction — FOR UPDATE SKIP LOCKED on PostgreSQL, so
 many workers share the work; on SQLite the claim runs under the database's write lock
 (BEGIN IMMEDIATE), which has the same effect. A row is not claimed while an earlier one for
@@ -71,9 +74,11 @@ def claim_query(one_channel: bool, skipping: bool) -> Select[Any]:
     """
     now = bindparam("now", type_=UTCDateTime())
     earlier = aliased(OutboxMessage)
+    # A row of a lower priority (a broadcast's advisory: bot/services/broadcasts.py) keeps its
+    # place behind the recipient's earlier messages, but never holds back one above it.
     same_recipient = and_(
         earlier.channel == OutboxMessage.channel, earlier.address == OutboxMessage.address,
-        earlier.id < OutboxMessage.id, earlier.kind != "ack",
+        earlier.id < OutboxMessage.id, earlier.kind != "ack", earlier.priority <= OutboxMessage.priority,
     )
     # Both subqueries walk ix_outbox_channel_address (channel, address, id) for one
     # recipient's earlier rows: a few dozen for a patient, far cheaper than a send.
@@ -92,7 +97,8 @@ def claim_query(one_channel: bool, skipping: bool) -> Select[Any]:
         .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now)
         # Acks keep no order: answering a button press never waits for a message.
         .where(or_(OutboxMessage.kind == "ack", ~in_flight))
-        .order_by(OutboxMessage.id)
+        # Replies and pushes (priority 0) before any broadcast's rows, however many are due.
+        .order_by(OutboxMessage.priority, OutboxMessage.id)
         .limit(bindparam("limit"))
         .with_for_update(skip_locked=True, of=OutboxMessage)
     )

@@ -69,6 +69,20 @@ def enqueue(
     ).scalar_one_or_none()
 
 
+# A broadcast's advisories are claimed after every reply and push (bot/outbox/claims.py).
+BROADCAST_PRIORITY = 1
+
+
+def enqueue_advisory(session: Session, identity: Identity, language: str, reply: Reply, due_at: dt.datetime) -> OutboxMessage:
+    """Add a broadcast's advisory to one identity at the broadcast priority; return the row (its id is set at the next flush)."""
+    row = OutboxMessage(
+        identity_id=identity.id, channel=identity.channel, address=identity.address, language=language,
+        kind=reply.kind, payload=reply_to_json(reply), due_at=due_at, priority=BROADCAST_PRIORITY,
+    )
+    session.add(row)
+    return row
+
+
 def enqueue_reply(session: Session, identity: Identity, reply: Reply, now: dt.datetime) -> None:
     """Queue a message to this very identity, in its language (else its person's, else English)."""
     language = identity.language or (identity.person.language if identity.person else None) or "en"

@@ -77,6 +77,13 @@ class Settings:
     reminder_follow_up: bool = True
     reminder_missed_call_hours: int = 2
     quiet_hours: tuple[dt.time, dt.time] | None = (dt.time(21, 0), dt.time(8, 0))
+    # Health advisories (broadcasts, bot/services/broadcasts.py): at most this many a month, as the
+    # patients' own consent question says (0: advisories off, the question never asked); how
+    # many a second a broadcast queues (each channel's own limit still applies at sending); the
+    # segment size above which a second operator must approve one.
+    advisories_per_month: int = 0
+    broadcast_per_second: int = 10
+    broadcast_approval_above: int = 500
     # Send rates (PROVIDERS.md §A5, §B7): Telegram's ~30 messages/s per bot; each Twilio
     # sender's MPS as configured on the account (10 for WhatsApp, 1 for an SMS long code).
     telegram_mps: int = 30

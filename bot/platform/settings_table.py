@@ -410,6 +410,13 @@ SETTINGS: tuple[Setting, ...] = (
             "be a whole number of hours from 0 (off) to 48, got {got}"),
     Setting("quiet_hours", "TELEOPD_QUIET_HOURS", _clock_span_or_off, "21:00-08:00",
             "be two times of day in India's time such as {example} (from-until, 24-hour clock), or 'off', got {got}"),
+    # Health advisories (bot/services/broadcasts.py).
+    Setting("advisories_per_month", "TELEOPD_ADVISORIES_PER_MONTH", _whole(0, 30), "4",
+            "be a whole number of advisories from 0 (off: patients are never asked) to 30, got {got}"),
+    Setting("broadcast_per_second", "TELEOPD_BROADCAST_PER_SECOND", _whole(1, 1000), "10",
+            "be a whole number of messages a second from 1 to 1000, got {got}"),
+    Setting("broadcast_approval_above", "TELEOPD_BROADCAST_APPROVAL_ABOVE", _whole(0, 100_000_000), "500",
+            "be a whole number of patients (0: every broadcast needs a second operator), got {got}"),
     Setting("telegram_mps", "TELEOPD_TELEGRAM_MPS", _whole(1, 1000), "30", _MPS_RULE),
     Setting("twilio_whatsapp_mps", "TELEOPD_TWILIO_WHATSAPP_MPS", _whole(1, 1000), "10", _MPS_RULE),
     Setting("twilio_sms_mps", "TELEOPD_TWILIO_SMS_MPS", _whole(1, 1000), "1", _MPS_RULE),

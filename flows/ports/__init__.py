@@ -49,6 +49,8 @@ from flows.ports.clinic import (
 )
 from flows.ports.media import Media, MediaKept
 from flows.ports.patients import (
+    Advisories,
+    AdvisoryConsent,
     Labels,
     Patients,
     Profile,
@@ -62,6 +64,8 @@ from flows.ports.walkins import (
 __all__ = [
     "DEFAULT_DANGER_ESCALATION_MINUTES",
     "Accounts",
+    "Advisories",
+    "AdvisoryConsent",
     "BookedBy",
     "BookingOutcome",
     "BookingResult",
@@ -129,3 +133,6 @@ class Ports:
     danger_escalation_minutes: int = DEFAULT_DANGER_ESCALATION_MINUTES
     # Keeps the photos, documents and voice notes a message carries for the doctor.
     media: Media | None = None
+    # A registered patient's consent to health advisories; None where advisories are off
+    # (TELEOPD_ADVISORIES_PER_MONTH=0): the question is never asked (flows/steps/advisories.py).
+    advisories: Advisories | None = None

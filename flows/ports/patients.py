@@ -40,6 +40,33 @@ class Patients(Protocol):
         """
 
 
+@dataclass(frozen=True)
+class AdvisoryConsent:
+    """A registered patient's answer about health advisories (broadcasts), a consent of its own."""
+
+    asked: bool
+    opted_in: bool
+
+
+class Advisories(Protocol):
+    """Where a registered patient's consent to health advisories is kept (bot/services/advisories.py)."""
+
+    # At most this many advisories a month (TELEOPD_ADVISORIES_PER_MONTH): what the question promises.
+    per_month: int
+
+    def consent(self) -> AdvisoryConsent | None:
+        """Return this identity's patient's answer so far, or None when no patient is registered."""
+
+    def mark_asked(self) -> None:
+        """Record that the question was asked (it is asked once)."""
+
+    def opt_in(self) -> None:
+        """Record a yes: advisories are sent."""
+
+    def opt_out(self) -> None:
+        """Record a no, or a revocation: no more advisories."""
+
+
 class Labels(Protocol):
     """Renders a label in every language, so a typed answer can match a choice in either."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flows.engine import Answer, Step, Turn, choose_again
 from flows.messages import Choice, Reply, Text, sms, t
+from flows.steps import advisories
 from flows.steps.booking import start_booking
 from flows.steps.onboarding import profile_to_data
 from flows.understanding.symptoms import find_symptoms
@@ -13,6 +14,10 @@ class MenuStep(Step):
     """Offers what a registered patient can do next."""
 
     name = "menu"
+
+    def skip(self, turn: Turn) -> str | None:
+        # The advisories question, once, the first time a registered patient comes here (flows/steps/advisories.py).
+        return advisories.QUESTION if advisories.due(turn) else None
 
     def ask(self, turn: Turn) -> Reply:
         return menu_question()

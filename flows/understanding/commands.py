@@ -22,6 +22,9 @@ class Command(StrEnum):
     ERASE = "erase"
     # A person instead of the bot: the chat goes to the coordinators' inbox (flows/steps/human.py).
     HUMAN = "human"
+    # Health advisories (broadcasts), a consent of their own: stopped and started apart from other messages.
+    ADVISORIES_OFF = "advisories_off"
+    ADVISORIES_ON = "advisories_on"
 
 
 # What people type for each command. Matched against the whole message after text.fold(),
@@ -71,6 +74,15 @@ _WORDS: dict[Command, tuple[str, ...]] = {
         "kisi insaan se baat karni hai", "kisi insan se baat karni hai", "kisi vyakti se baat", "kisi vyakti se baat karni hai",
         "kisi se baat karni hai", "kisi se baat karao", "mujhe kisi se baat karni hai", "coordinator se baat",
         "coordinator se baat karni hai", "aadmi se baat karni hai",
+    ),
+    Command.ADVISORIES_OFF: (
+        "no advisories", "stop advisories", "advisories off", "no advisory", "stop advisory",
+        "salaah band", "salah band", "salaah band karo", "salah band karo", "salaah nahi", "salah nahi",
+        "सलाह बंद", "सलाह बंद करो", "सलाह बंद करें", "सलाह नहीं",
+    ),
+    Command.ADVISORIES_ON: (
+        "advisories", "advisories on", "start advisories", "advisory", "salaah shuru", "salah shuru",
+        "salaah shuru karo", "salah shuru karo", "सलाह शुरू", "सलाह शुरू करो", "सलाह शुरू करें",
     ),
     Command.START: ("start", "शुरू", "shuru", "शुरू करें", "shuru karo", "शुरू करो", "unstop", "subscribe", "resume"),
 }

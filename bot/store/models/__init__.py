@@ -10,6 +10,7 @@
 | voice.py | callback_requests |
 | media.py | media |
 | inbox.py | inbox_items, inbox_messages, operator_actions |
+| broadcasts.py | broadcasts, broadcast_recipients |
 
 This package re-exports every model, enum and column type, so that `from bot.store.models
 import X` keeps working wherever it is written (the services, the webhooks, the migrations'
@@ -19,6 +20,12 @@ create exactly these tables; tests/test_migrations.py checks that the two agree.
 """
 
 from bot.store.models.base import Base, BigId, JsonDict, UTCDateTime, utcnow
+from bot.store.models.broadcasts import (
+    Broadcast,
+    BroadcastRecipient,
+    BroadcastStatus,
+    RecipientStatus,
+)
 from bot.store.models.clinic import (
     LIVE_TOKEN_STATUSES,
     Consultation,
@@ -57,6 +64,9 @@ __all__ = [
     "AppSecret",
     "Base",
     "BigId",
+    "Broadcast",
+    "BroadcastRecipient",
+    "BroadcastStatus",
     "CallbackRequest",
     "Consultation",
     "ConsultationOutcome",
@@ -83,6 +93,7 @@ __all__ = [
     "OutboxStatus",
     "Patient",
     "Person",
+    "RecipientStatus",
     "Role",
     "Timer",
     "Token",

@@ -72,6 +72,9 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_due", "status", "due_at"),
         Index("ix_outbox_channel_address", "channel", "address", "id"),
+        # The claim's order (bot/outbox/claims.py): pending rows by priority, then id. Without it
+        # PostgreSQL sorted every due row of a 5,000-row backlog on each claim (12.6 ms, 2.3 ms with it).
+        Index("ix_outbox_claim_order", "status", "priority", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -108,6 +111,9 @@ class OutboxMessage(Base):
     fallback_of: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("outbox.id", ondelete="SET NULL", name="fk_outbox_fallback_of"), unique=True
     )
+    # Claimed lowest first (bot/outbox/claims.py): replies and pushes are 0, a broadcast's
+    # advisories 1 (bot/services/broadcasts.py), so a broadcast never holds back "the doctor is ready".
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class DeliveryEvent(Base):

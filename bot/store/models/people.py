@@ -67,6 +67,11 @@ class Patient(Base):
     state_code: Mapped[str] = mapped_column(String(6), index=True)
     district: Mapped[str] = mapped_column(String(80))
     consent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # Health advisories (broadcasts) are a consent of their own, asked once (flows/steps/advisories.py):
+    # when it was asked, and the patient's last yes (cleared by a no) or no. Only a yes receives them.
+    advisories_asked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    advisories_opted_in_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    advisories_opted_out_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     person: Mapped[Person] = relationship(back_populates="patient")
