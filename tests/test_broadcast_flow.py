@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from bot.platform.i18n import Catalogs
+from flows.conversation import steps
 from flows.engine import LANGUAGES, State
 from flows.messages import ByLanguage
 from flows.ports import AdvisoryConsent
@@ -144,3 +145,16 @@ def test_an_advisory_reads_in_each_language_with_how_to_stop_it(catalogs: Catalo
     assert STOP_ADVISORIES[lang].lower() in text.lower()
     template = rendered_in_every_language(catalogs, advisories.advisory(template="heat_wave"))[lang]
     assert "108" in template and STOP_ADVISORIES[lang].lower() in template.lower()
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_naughty_strings_at_the_advisories_question_always_get_an_answer(catalogs: Catalogs, testdata, lang: str) -> None:  # type: ignore[no-untyped-def]
+    """Every 25th string of the Big List of Naughty Strings at the question: a reply, a known step, never a crash."""
+    from tests.test_robustness import _blns
+
+    for text in _blns(testdata)[::25]:
+        chat, port = at_menu(catalogs, lang)
+        chat.state = State(step=advisories.QUESTION, language=lang)
+        assert chat.send(text), text  # FlowChat checks the reply renders in every language and the data is storable
+        assert chat.state.step in steps(), (text, chat.state.step)
+        assert not port.opted_in or port.asked, text  # nothing but an answer opts in

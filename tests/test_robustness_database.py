@@ -57,7 +57,9 @@ WORKER_STEPS = ("hw_home", "hw_phone", "hw_language", "hw_name", "hw_age", "hw_s
 # (an OPD closed today; a patient with two tokens to pick from; a walk-in's phone call, asked only
 # when the voice line places calls: tests/test_voice_line.py).
 # The reminders' steps are reached only when a timer fires: their naughty strings are in tests/test_reminders_journey.py.
-NOT_STAGED = {"offer", "cancel_pick", "hw_call_me", "reminder_answer", "missed_call_answer"}
+# The advisories' question is asked only where advisories are on (TELEOPD_ADVISORIES_PER_MONTH, off by
+# default, as here): its naughty strings are in tests/test_broadcast_flow.py.
+NOT_STAGED = {"offer", "cancel_pick", "hw_call_me", "reminder_answer", "missed_call_answer", "advisories_consent"}
 
 
 def _naughty_pair(testdata: Path, n: int) -> list[str]:
