@@ -59,15 +59,17 @@ def schedule(
     payload: Mapping[str, Any],
     identity_id: int | None = None,
     key: str | None = None,
+    replace: bool = True,
 ) -> Timer:
     """Add a pending timer in the caller's transaction, replacing a pending one of the same kind and key.
 
     Two transactions scheduling the same kind and key at once could both insert; callers
     hold the lock of the row the timer belongs to (a conversation, a token), which orders them.
+    `replace=False`: the caller knows there is none to replace (a token just made), and skips the look.
     """
     if due_at.tzinfo is None:
         raise ValueError("naive due_at given to schedule(); use an aware UTC time")
-    if key is not None:
+    if key is not None and replace:
         cancel(session, kind, key)
     timer = Timer(kind=kind, due_at=due_at, payload=dict(payload), key=key, identity_id=identity_id, status=TimerStatus.PENDING, attempts=0)
     session.add(timer)

@@ -135,11 +135,7 @@ def plan(session: Session, token: Token, now: dt.datetime, policy: ReminderPolic
         if when <= now:
             continue  # booked after that moment: the booking itself has just told them
         payload = {"token": token.id, "day": token.day.isoformat(), "not_after": not_after.isoformat()}
-        if new:
-            session.add(Timer(kind=kind, due_at=when, payload=payload, key=reminder_key(token.id), identity_id=token.identity_id,
-                              status=timers.TimerStatus.PENDING, attempts=0))
-        else:
-            timers.schedule(session, kind, when, payload, identity_id=token.identity_id, key=reminder_key(token.id))
+        timers.schedule(session, kind, when, payload, identity_id=token.identity_id, key=reminder_key(token.id), replace=not new)
         return kind
     return None
 
