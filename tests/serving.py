@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+from bot.store.db import Database
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,3 +72,16 @@ class ServeProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def served_copy(folder: Path, sqlite_template: Path, **settings: str) -> Iterator[tuple[Database, ServeProcess]]:
+    """Run `teleopd serve` on loopback on a copy of the migrated SQLite template in folder, with these TELEOPD_ settings; stop it after."""
+    shutil.copy(sqlite_template, folder / "teleopd.db")
+    db = Database(f"sqlite:///{folder / 'teleopd.db'}")
+    server = ServeProcess({**os.environ, "TELEOPD_DATABASE_URL": db.url, **settings}, free_port(), folder / "serve.log")
+    try:
+        yield db, server
+    finally:
+        server.stop()
+        db.dispose()

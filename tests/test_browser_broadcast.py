@@ -7,9 +7,7 @@ Debian's Chromium through Playwright (tests/browser.py).
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -21,7 +19,7 @@ import pytest
 from bot.channels import local
 from bot.services import operators
 from bot.store.db import Database
-from tests.serving import ServeProcess, free_port
+from tests.serving import ServeProcess, served_copy
 from tests.test_broadcast_sending import seed
 
 pytestmark = pytest.mark.slow
@@ -33,19 +31,11 @@ WAIT_S = 20.0
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[tuple[Database, ServeProcess]]:
     """`teleopd serve` on loopback with advisories on, sent at once (no approval, no quiet hours)."""
-    folder = tmp_path_factory.mktemp("broadcast-page")
-    shutil.copy(sqlite_template, folder / "teleopd.db")
-    db = Database(f"sqlite:///{folder / 'teleopd.db'}")
-    env = {
-        **os.environ, "TELEOPD_DATABASE_URL": db.url, "TELEOPD_ADVISORIES_PER_MONTH": "4",
-        "TELEOPD_BROADCAST_APPROVAL_ABOVE": "1000", "TELEOPD_QUIET_HOURS": "off",
-    }
-    server = ServeProcess(env, free_port(), folder / "serve.log")
-    try:
-        yield db, server
-    finally:
-        server.stop()
-        db.dispose()
+    with served_copy(
+        tmp_path_factory.mktemp("broadcast-page"), sqlite_template,
+        TELEOPD_ADVISORIES_PER_MONTH="4", TELEOPD_BROADCAST_APPROVAL_ABOVE="1000", TELEOPD_QUIET_HOURS="off",
+    ) as served:
+        yield served
 
 
 def _chat(server: ServeProcess, user: str) -> list[str]:

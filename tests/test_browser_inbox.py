@@ -6,9 +6,7 @@ One `teleopd serve` (the local demo, SQLite); Debian's Chromium through Playwrig
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -19,7 +17,7 @@ import pytest
 
 from bot.services import operators
 from bot.store.db import Database
-from tests.serving import ServeProcess, free_port
+from tests.serving import ServeProcess, served_copy
 
 pytestmark = pytest.mark.slow
 
@@ -30,16 +28,8 @@ WAIT_S = 20.0
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[tuple[Database, ServeProcess]]:
     """`teleopd serve` on loopback, its inbox answered round the clock (the test does not hang on the hour)."""
-    folder = tmp_path_factory.mktemp("inbox-page")
-    shutil.copy(sqlite_template, folder / "teleopd.db")
-    db = Database(f"sqlite:///{folder / 'teleopd.db'}")
-    env = {**os.environ, "TELEOPD_DATABASE_URL": db.url, "TELEOPD_INBOX_OPENS_HOUR": "0", "TELEOPD_INBOX_CLOSES_HOUR": "24"}
-    server = ServeProcess(env, free_port(), folder / "serve.log")
-    try:
-        yield db, server
-    finally:
-        server.stop()
-        db.dispose()
+    with served_copy(tmp_path_factory.mktemp("inbox-page"), sqlite_template, TELEOPD_INBOX_OPENS_HOUR="0", TELEOPD_INBOX_CLOSES_HOUR="24") as served:
+        yield served
 
 
 def _say(server: ServeProcess, text: str) -> None:
