@@ -16,10 +16,17 @@ import threading
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.channels.base import BLOCKED, MEMBERSHIP_KINDS, UNBLOCKED, InboundMessage
+from bot.dispatch_store import (
+    OutboxRow,
+    insert_outbox,
+    load_locked,
+    record_inbound,
+    save_turn,
+)
 from bot.outbox.enqueue import apply_notices, enqueue
 from bot.platform.i18n import Catalogs
 from bot.platform.metrics import count_in
@@ -30,7 +37,6 @@ from bot.services.booking import BookingRecords
 from bot.services.calls import DEFAULT_CALL_WINDOW
 from bot.services.desk import DEFAULT_FOLLOW_UP_GRACE, DeskRecords
 from bot.services.enrolment import AccountRecords, GuessBudget, role_of
-from bot.services.identities import dialect_insert as _insert
 from bot.services.identities import ensure_identity, link_verified_phone
 from bot.services.media import MediaLimits, MediaLinkMaker, MediaRecords
 from bot.services.patients import PatientRecords
@@ -129,97 +135,31 @@ class Dispatcher:
         if self.media_links is not None:
             self.media_links.ready()  # its key may be read from the database: before the write lock
         with self.db.write() as session:
-            identity = ensure_identity(session, message.channel, message.address)
-            conv = _locked_conversation(session, identity.id)
-            inbound_id = _record_inbound(session, message, identity.id, conv.step)
-            if inbound_id is None:
-                count_in(message.channel, Result.DUPLICATE)
-                return DispatchOutcome(Result.DUPLICATE, identity.id)
+            found = load_locked(session, message.channel, message.address)
+            if found is None:  # first contact: the identity and its conversation are made, then locked
+                ensure_identity(session, message.channel, message.address)
+                found = load_locked(session, message.channel, message.address)
+                assert found is not None
+            identity, conv = found
+            role = role_of(identity)
             # Counted under the conversation lock, which serialises this identity's messages:
             # exact across any number of web processes, without Redis. Enrolled doctors and
             # health workers (accounts on) are not limited: a busy desk's NEXT, advice, DONE is their work.
             # Nor is a block: nothing is said to it, and it must always take effect.
-            limited = (
-                message.kind not in MEMBERSHIP_KINDS
-                and role_of(identity) not in (Role.DOCTOR, Role.HEALTH_WORKER)
-                and _over_limit(session, identity.id, message.received_at, self.inbound_per_minute)
+            counted = message.kind not in MEMBERSHIP_KINDS and role not in (Role.DOCTOR, Role.HEALTH_WORKER)
+            inbound_id, recent = record_inbound(
+                session, _inbound_values(message, identity.id, conv.step),
+                window_start=message.received_at - FLOOD_WINDOW if counted else None,
             )
+            if inbound_id is None:
+                count_in(message.channel, Result.DUPLICATE)
+                return DispatchOutcome(Result.DUPLICATE, identity.id)
+            # Rate-limited messages count too, so a flood that goes on stays limited until its rate falls below the limit.
+            limited = counted and recent > self.inbound_per_minute
             if limited:
                 identity_id, replies = identity.id, _slow_down(session, identity, inbound_id, message.received_at, self.default_language)
             else:
-                verified_phone = message.channel_phone or message.contact_phone
-                if verified_phone is not None and identity.phone != verified_phone:
-                    link_verified_phone(session, identity, verified_phone)
-                if message.ack is not None:
-                    # Ahead of the replies: Telegram shows a spinner on the button until answered.
-                    enqueue(
-                        session, identity_id=identity.id, channel=identity.channel, address=identity.address,
-                        language=identity.language or self.default_language, kind="ack", payload=message.ack,
-                        due_at=utcnow(), inbound_id=inbound_id,
-                    )
-                # A deep copy: steps change nested values (the intake), and the ORM only sees a
-                # change to the JSON column when a new object is assigned to it.
-                # held_by came with the locked row: a chat a coordinator holds costs no query to know.
-                held = conv.held_by is not None
-                state = State(
-                    step=conv.step, data=copy.deepcopy(conv.data or {}), language=identity.language, opted_out=identity.opted_out, held=held,
-                    misses=conv.misses,
-                )
-                now = message.received_at
-                role = role_of(identity)
-                ports = Ports(
-                    patients=PatientRecords(session, identity, now),
-                    labels=self.catalogs,
-                    default_language=self.default_language,
-                    public_url=self.public_url,
-                    bookings=BookingRecords(session, identity, now, follow_up_grace=self.follow_up_grace, reminders=self.reminders),
-                    role=role,
-                    # Always there: an "enroll" in this very message may make this identity a doctor's.
-                    desk=DeskRecords(
-                        session, identity, now, self.video_base_url, self.call_window, self.follow_up_grace, media_links=self.media_links,
-                        reminders=self.reminders,
-                    ),
-                    visits=VisitRecords(session, identity, now, self.follow_up_grace, self.reminders),
-                    accounts=AccountRecords(session, identity, now, self.limiter, self.enrol_budget),
-                    walkins=WalkinRecords(session, identity, now, can_ring=self.voice_calls, reminders=self.reminders),
-                    danger_escalation_minutes=self.danger_escalation_minutes,
-                    inbox_hours=self.inbox_hours,
-                    media=MediaRecords(session, identity, message.channel, message.media, now, self.media_limits),
-                    advisories=AdvisoryRecords(session, identity, self.advisories_per_month, now) if self.advisories_per_month else None,
-                )
-                outcome = conversation.handle(state, _to_flow_inbound(message), ports)
-                for event in outcome.events:
-                    log.info("identity %s (%s): %s", identity.id, message.channel, event)
-                _save_state(session, identity, conv, outcome.state, message.received_at)
-                # One UPDATE, without loading the row it changes.
-                session.execute(update(InboundRow).where(InboundRow.id == inbound_id).values(step_after=outcome.state.step))
-                # The turn's effects on other people's chats (a called patient, a freed doctor,
-                # timers), in this transaction: the only place a flow's notices are carried out.
-                notices = outcome.notices
-                opened = any(isinstance(notice, OpenInbox) for notice in notices)
-                if opened:
-                    notices = [OpenInbox(n.reason, identity.id) if isinstance(n, OpenInbox) and n.identity_id is None else n for n in notices]
-                pushed = apply_notices(session, notices, message.received_at)
-                if held or opened:
-                    # The coordinator reads the patient's own words (kept only while the chat is in the inbox).
-                    inbox.record_patient_message(session, identity.id, message.text or "", message.received_at)
-                now = utcnow()
-                language = outcome.state.language or self.default_language
-                for reply in outcome.replies:
-                    enqueue(
-                        session,
-                        identity_id=identity.id,
-                        # The address the message came from: an erasure in this turn
-                        # replaced the identity's own, and its confirmation must still arrive.
-                        channel=message.channel,
-                        address=message.address,
-                        language=language,
-                        kind=reply.kind,
-                        payload=reply_to_json(reply),
-                        due_at=now,
-                        inbound_id=inbound_id,
-                    )
-                identity_id, replies = identity.id, len(outcome.replies)
+                identity_id, replies, pushed = self._turn(session, message, identity, conv, role, inbound_id)
             queued = bool(replies or pushed or (message.ack is not None and not limited))
             if queued:
                 self.db.notify_outbox(session)  # a worker in another process wakes at the commit
@@ -230,23 +170,72 @@ class Dispatcher:
         return DispatchOutcome(result, identity_id, replies)
 
 
-def _over_limit(session: Session, identity_id: int, received_at: dt.datetime, per_minute: int) -> bool:
-    """Return True when this identity's messages of the last minute, this one included, pass the limit.
-
-    Walks ix_inbound_messages_identity_received. Rate-limited messages count too, so a
-    flood that goes on stays limited until its rate falls below the limit.
-    """
-    recent = session.scalar(
-        select(func.count())
-        .select_from(InboundRow)
-        .where(
-            InboundRow.identity_id == identity_id,
-            InboundRow.received_at > received_at - FLOOD_WINDOW,
-            InboundRow.received_at <= received_at,
+    def _turn(
+        self, session: Session, message: InboundMessage, identity: Identity, conv: Conversation, role: str, inbound_id: int,
+    ) -> tuple[int, int, int]:
+        """Run one message through the flows and write what it did; return (identity id, replies, notices' messages)."""
+        verified_phone = message.channel_phone or message.contact_phone
+        if verified_phone is not None and identity.phone != verified_phone:
+            link_verified_phone(session, identity, verified_phone)
+        # A deep copy: steps change nested values (the intake) in place.
+        # held_by came with the locked row: a chat a coordinator holds costs no query to know.
+        held = conv.held_by is not None
+        state = State(
+            step=conv.step, data=copy.deepcopy(conv.data or {}), language=identity.language, opted_out=identity.opted_out, held=held,
+            misses=conv.misses,
         )
-    )
-    return (recent or 0) > per_minute
-
+        now = message.received_at
+        ports = Ports(
+            patients=PatientRecords(session, identity, now),
+            labels=self.catalogs,
+            default_language=self.default_language,
+            public_url=self.public_url,
+            bookings=BookingRecords(session, identity, now, follow_up_grace=self.follow_up_grace, reminders=self.reminders),
+            role=role,
+            # Always there: an "enroll" in this very message may make this identity a doctor's.
+            desk=DeskRecords(
+                session, identity, now, self.video_base_url, self.call_window, self.follow_up_grace, media_links=self.media_links,
+                reminders=self.reminders,
+            ),
+            visits=VisitRecords(session, identity, now, self.follow_up_grace, self.reminders),
+            accounts=AccountRecords(session, identity, now, self.limiter, self.enrol_budget),
+            walkins=WalkinRecords(session, identity, now, can_ring=self.voice_calls, reminders=self.reminders),
+            danger_escalation_minutes=self.danger_escalation_minutes,
+            inbox_hours=self.inbox_hours,
+            media=MediaRecords(session, identity, message.channel, message.media, now, self.media_limits),
+            advisories=AdvisoryRecords(session, identity, self.advisories_per_month, now) if self.advisories_per_month else None,
+        )
+        outcome = conversation.handle(state, _to_flow_inbound(message), ports)
+        for event in outcome.events:
+            log.info("identity %s (%s): %s", identity.id, message.channel, event)
+        _save_state(session, identity, conv, outcome.state, inbound_id, message.received_at)
+        # The turn's effects on other people's chats (a called patient, a freed doctor,
+        # timers), in this transaction: the only place a flow's notices are carried out.
+        notices = outcome.notices
+        opened = any(isinstance(notice, OpenInbox) for notice in notices)
+        if opened:
+            notices = [OpenInbox(n.reason, identity.id) if isinstance(n, OpenInbox) and n.identity_id is None else n for n in notices]
+        pushed = apply_notices(session, notices, message.received_at)
+        if held or opened:
+            # The coordinator reads the patient's own words (kept only while the chat is in the inbox).
+            inbox.record_patient_message(session, identity.id, message.text or "", message.received_at)
+        now = utcnow()
+        language = outcome.state.language or self.default_language
+        rows = []
+        if message.ack is not None:
+            # Ahead of the replies: Telegram shows a spinner on the button until answered.
+            rows.append(OutboxRow(identity.id, identity.channel, identity.address, identity.language or self.default_language,
+                                  "ack", message.ack, now, inbound_id))
+        # The address the message came from: an erasure in this turn replaced the identity's
+        # own, and its confirmation must still arrive.
+        rows += [
+            OutboxRow(identity.id, message.channel, message.address, language, reply.kind, reply_to_json(reply), now, inbound_id)
+            for reply in outcome.replies
+        ]
+        if session.new:
+            session.flush()  # the notices' rows first: a recipient's messages go in the order they were queued
+        insert_outbox(session, rows)
+        return identity.id, len(outcome.replies), pushed
 
 def _slow_down(session: Session, identity: Identity, inbound_id: int, received_at: dt.datetime, default_language: str) -> int:
     """Record an over-limit message; queue the one notice of a flood; return how many were queued.
@@ -274,52 +263,26 @@ def _slow_down(session: Session, identity: Identity, inbound_id: int, received_a
     return 1
 
 
-def _locked_conversation(session: Session, identity_id: int) -> Conversation:
-    """Lock the identity's conversation row for the rest of the transaction.
-
-    PostgreSQL: SELECT … FOR UPDATE makes a second message of the same person wait here.
-    SQLite drops FOR UPDATE, but the write transaction already holds the database's write
-    lock from BEGIN IMMEDIATE (bot/store/db.py), which serialises everything.
-    """
-    # populate_existing: the identity map may hold a copy read before the lock; the locked
-    # row's values replace it in the same round trip (no refresh afterwards).
-    stmt = select(Conversation).where(Conversation.identity_id == identity_id).with_for_update().execution_options(populate_existing=True)
-    return session.scalars(stmt).one()
+def _inbound_values(message: InboundMessage, identity_id: int, step: str | None) -> dict[str, object]:
+    """The dedupe row's values."""
+    return {
+        "channel": message.channel, "provider_id": message.provider_id, "identity_id": identity_id, "kind": message.kind,
+        "length": len(message.text or ""), "step_before": step, "received_at": message.received_at, "processed_at": utcnow(),
+    }
 
 
-def _record_inbound(session: Session, message: InboundMessage, identity_id: int, step: str | None) -> int | None:
-    """Insert the dedupe record; return its id, or None when this message was handled before."""
-    result = session.execute(
-        _insert(session)(InboundRow)
-        .values(
-            channel=message.channel,
-            provider_id=message.provider_id,
-            identity_id=identity_id,
-            kind=message.kind,
-            length=len(message.text or ""),
-            step_before=step,
-            received_at=message.received_at,
-            processed_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
-        .returning(InboundRow.id)
-    )
-    return result.scalar_one_or_none()
-
-
-def _save_state(session: Session, identity: Identity, conv: Conversation, state: State, received_at: dt.datetime) -> None:
-    conv.step = state.step
-    conv.data = state.data
-    conv.misses = state.misses
-    conv.version = conv.version + 1
+def _save_state(session: Session, identity: Identity, conv: Conversation, state: State, inbound_id: int, received_at: dt.datetime) -> None:
+    """Write the turn's state: the conversation, the identity, the inbound row's step after it, and the person's language."""
     if state.opted_out and not identity.opted_out:
-        identity.opted_out_at = utcnow()
         log.info("identity %s opted out", identity.id)
-    identity.opted_out = state.opted_out
-    identity.language = state.language
-    identity.last_inbound_at = received_at
-    if identity.person is not None and state.language:
-        identity.person.language = state.language
+    save_turn(
+        session, identity, conv,
+        state={"step": state.step, "data": state.data, "misses": state.misses, "language": state.language, "opted_out": state.opted_out},
+        inbound_id=inbound_id, step_after=state.step, received_at=received_at, now=utcnow(),
+    )
+    person = identity.person
+    if person is not None and state.language and person.language != state.language:
+        person.language = state.language
 
 
 def _to_flow_inbound(message: InboundMessage) -> Inbound:

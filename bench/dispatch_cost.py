@@ -1,0 +1,277 @@
+"""One message's cost in-process, step by step: parse → dispatch (identity, lock, dedupe, the flow, state, outbox rows, commit).
+
+    python bench/dispatch_cost.py [--database-url URL | --sqlite] [--patients 60] [--profile out.prof]
+                                  [--drain] [--json out.json]
+
+No HTTP and no sends: the same Telegram updates and signed-WhatsApp forms bench/webhook_load.py
+posts (bench/webhook_load_patients.py: half the patients on Telegram in English, half on
+WhatsApp in Hindi, each registering and booking a token) are parsed by the real adapters
+(bot/channels/telegram/parse.py, bot/channels/twilio.py) and handed to `receive()`, one
+message after another on one thread. Printed per message, over every message after the first
+patient's (warm-up): the thread's CPU time and the wall time (median, p95), the SQL statements
+sent, and where the wall time went, by step, as the mean per message:
+
+  parse       the adapter's parse
+  identity    the identity, its person and its conversation row, locked (bot/dispatch_store.py load_locked)
+  first       a first contact's identity and conversation made (bot/services/identities.py ensure_identity)
+  dedupe      the inbound row (a retry finds its (channel, provider_id)) and the flood limit's count
+  flow        flows/conversation.py handle: the steps and the ports they ask (the domain's reads and writes)
+  state       the conversation's state and the identity's row
+  notices     the turn's notices carried out
+  outbox      the replies' outbox rows
+  commit      flush and COMMIT (and what the ORM flushes then)
+
+`--drain` also claims and lays out the queued replies with the real OutboxWorker (channels
+that record and never send), and prints that cost per outbox row. `--profile` writes a
+cProfile of the measured messages (read it with `python -m pstats`).
+
+The steps are timed by wrapping bot/dispatch.py's own names from here (the bench's
+instrument, not the code's); each wrapper costs ~1 µs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import shutil
+import statistics
+import sys
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from common import cpu_model, database_url, percentile, redacted, server_version  # noqa: E402
+from sqlalchemy import event, text  # noqa: E402
+from webhook_load_patients import Patients  # noqa: E402
+from webhook_load_processes import with_schema  # noqa: E402
+
+from bot import dispatch as dispatch_module  # noqa: E402
+from bot.channels.telegram.parse import parse_update  # noqa: E402
+from bot.channels.twilio import parse_inbound  # noqa: E402
+from bot.inbound import receive  # noqa: E402
+from bot.platform.config import Settings  # noqa: E402
+from bot.runtime import build_services  # noqa: E402
+from bot.services.opds import load_demo  # noqa: E402
+from bot.store import migrate  # noqa: E402
+from bot.store.db import Database  # noqa: E402
+
+STEPS = ("parse", "identity", "first", "dedupe", "flow", "state", "notices", "outbox", "commit")
+# bot/dispatch.py's names, wrapped to time each step.
+WRAPPED = {
+    "load_locked": "identity", "ensure_identity": "first", "record_inbound": "dedupe",
+    "_save_state": "state", "apply_notices": "notices", "insert_outbox": "outbox",
+}
+
+
+class Steps:
+    """Wall time per step of the message being measured."""
+
+    def __init__(self) -> None:
+        self.current: dict[str, float] = defaultdict(float)
+
+    def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.current[name] += time.perf_counter() - start
+
+        return timed
+
+
+def instrument(steps: Steps) -> None:
+    for attribute, step in WRAPPED.items():
+        setattr(dispatch_module, attribute, steps.wrap(step, getattr(dispatch_module, attribute)))
+    flows = dispatch_module.conversation
+    dispatch_module.conversation = type("Flows", (), {
+        "handle": staticmethod(steps.wrap("flow", flows.handle)), "slow_down": staticmethod(flows.slow_down),
+    })
+
+
+def prepare(url: str) -> None:
+    migrate.upgrade(url)
+    db = Database(url)
+    with db.write() as session:
+        load_demo(session)
+    db.dispose()
+
+
+def parsed_journeys(patients: int) -> list[tuple[str, Callable[[], Any]]]:
+    """Every message of every patient, in the closed loop's order (patients take turns), as parse calls."""
+    source = Patients("http://127.0.0.1:8000")
+    journeys = [next(source) for _ in range(patients)]
+    messages: list[tuple[str, Callable[[], Any]]] = []
+    longest = max(len(p.messages) for p in journeys)
+    for turn in range(longest):
+        for patient in journeys:
+            if turn >= len(patient.messages):
+                continue
+            body = patient.messages[turn].body
+            if patient.channel == "telegram":
+                messages.append(("telegram", lambda body=body: parse_update(json.loads(body))))
+            else:
+                messages.append(("whatsapp", lambda body=body: parse_inbound("whatsapp", dict(parse_qsl(body.decode())))))
+    return messages
+
+
+def measure(url: str, patients: int, profile: Path | None, drain: bool) -> dict[str, Any]:
+    settings = Settings.from_env({"TELEOPD_DATABASE_URL": url, "TELEOPD_LOG_LEVEL": "WARNING", "TELEOPD_INBOUND_PER_MINUTE": "1000"})
+    services = build_services(settings)
+    steps = Steps()
+    instrument(steps)
+    statements = [0]
+
+    @event.listens_for(services.db.engine, "before_cursor_execute")
+    def _count(*_: Any) -> None:
+        statements[0] += 1
+
+    messages = parsed_journeys(patients)
+    warm_up = len(messages) // patients  # about one patient's journey
+    cpu: list[float] = []
+    wall: list[float] = []
+    per_step: dict[str, list[float]] = defaultdict(list)
+    sql: list[int] = []
+    profiler = cProfile.Profile() if profile else None
+    for index, (channel, parse) in enumerate(messages):
+        steps.current.clear()
+        statements[0] = 0
+        measured = index >= warm_up
+        if measured and profiler:
+            profiler.enable()
+        start_cpu, start = time.thread_time(), time.perf_counter()
+        parsed = parse()
+        parsed_at = time.perf_counter()
+        receive(services.dispatcher, channel, parsed, "bench")
+        elapsed = time.perf_counter() - start
+        spent_cpu = time.thread_time() - start_cpu
+        if measured and profiler:
+            profiler.disable()
+        if not measured:
+            continue
+        cpu.append(spent_cpu)
+        wall.append(elapsed)
+        sql.append(statements[0])
+        steps.current["parse"] = parsed_at - start
+        accounted = sum(steps.current.values())
+        # What is left of the wall time is the transaction's begin, flush and COMMIT (and receive's few lines).
+        steps.current["commit"] = max(0.0, elapsed - accounted)
+        for name in STEPS:
+            per_step[name].append(steps.current.get(name, 0.0))
+    report: dict[str, Any] = {
+        "messages": len(cpu),
+        "cpu_ms": summary(cpu),
+        "wall_ms": summary(wall),
+        "statements": {"mean": statistics.fmean(sql), "max": max(sql)},
+        "steps_ms_mean": {name: statistics.fmean(values) * 1000 for name, values in per_step.items()},
+    }
+    if profiler and profile:
+        profiler.dump_stats(profile)
+    if drain:
+        report["drain"] = drain_cost(services)
+    services.db.dispose()
+    return report
+
+
+def drain_cost(services: Any) -> dict[str, Any]:
+    """Claim and lay out every queued reply with channels that only record; return the cost per row."""
+    from sqlalchemy import func, select
+
+    from bot.store.models import OutboxMessage
+
+    with services.db.read() as session:
+        rows = session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))) or 0
+    start_cpu, start = time.thread_time(), time.perf_counter()
+    sent = 0
+    while True:
+        done = services.worker.drain()
+        if not done:
+            break
+        sent += done
+    elapsed, spent_cpu = time.perf_counter() - start, time.thread_time() - start_cpu
+    return {"rows": rows, "sent": sent, "wall_ms_per_row": elapsed * 1000 / max(sent, 1), "cpu_ms_per_row": spent_cpu * 1000 / max(sent, 1)}
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    return {"median": statistics.median(ordered) * 1000, "p95": percentile(ordered, 95) * 1000, "mean": statistics.fmean(ordered) * 1000}
+
+
+def print_report(report: dict[str, Any]) -> None:
+    print(f"{report['database']} · {report['cpu']} · load before {report['load_before']}, after {report['load_after']}")
+    print(f"{report['messages']} messages (after one patient's worth of warm-up), one thread, no HTTP, no sends")
+    cpu, wall = report["cpu_ms"], report["wall_ms"]
+    print(f"  CPU  median {cpu['median']:6.2f} ms  p95 {cpu['p95']:6.2f} ms  mean {cpu['mean']:6.2f} ms")
+    print(f"  wall median {wall['median']:6.2f} ms  p95 {wall['p95']:6.2f} ms  mean {wall['mean']:6.2f} ms")
+    print(f"  SQL statements a message: mean {report['statements']['mean']:.1f}, max {report['statements']['max']}")
+    print("  wall time by step, mean ms a message:")
+    total = sum(report["steps_ms_mean"].values())
+    for name in STEPS:
+        value = report["steps_ms_mean"].get(name, 0.0)
+        print(f"    {name:<9} {value:6.2f}  {value / total * 100:5.1f} %")
+    if "drain" in report:
+        drain = report["drain"]
+        print(f"  outbox: {drain['sent']} of {drain['rows']} rows claimed and laid out, {drain['wall_ms_per_row']:.2f} ms wall "
+              f"and {drain['cpu_ms_per_row']:.2f} ms CPU a row")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url")
+    parser.add_argument("--sqlite", action="store_true", help="a temporary SQLite file, even when TELEOPD_TEST_DATABASE_URL is set")
+    parser.add_argument("--patients", type=int, default=60, help="patients, half on Telegram and half on WhatsApp (14-15 messages each)")
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the measured messages here")
+    parser.add_argument("--drain", action="store_true", help="also claim and lay out the replies, and print their cost")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    base, folder = database_url(None if args.sqlite else args.database_url)
+    if args.sqlite and folder is None:
+        base, folder = database_url("")
+    schema = None
+    url = base
+    if base.startswith("postgresql"):
+        schema = f"bench_dispatch_{uuid.uuid4().hex[:8]}"
+        admin = Database(base)
+        with admin.engine.begin() as connection:
+            connection.execute(text(f"CREATE SCHEMA {schema}"))
+        admin.dispose()
+        url = with_schema(base, schema)
+    try:
+        prepare(url)
+        report: dict[str, Any] = {"load_before": load_averages(), "cpu": cpu_model()}
+        report |= measure(url, args.patients, args.profile, args.drain)
+        report["load_after"] = load_averages()
+        db = Database(url)
+        report["database"] = f"{redacted(base)} ({server_version(db)})"
+        db.dispose()
+    finally:
+        if schema:
+            admin = Database(base)
+            with admin.engine.begin() as connection:
+                connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            admin.dispose()
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
+    print_report(report)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+    return 0
+
+
+def load_averages() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

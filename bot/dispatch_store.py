@@ -1,0 +1,208 @@
+"""The dispatcher's own reads and writes, one message's frame, as statements built once.
+
+Every message pays for these, so they are SQLAlchemy Core statements (and one ORM select)
+built once per process with bound parameters: a statement object that is reused has its
+cache key computed once (SQLAlchemy memoizes it on the object) and its compiled form found
+in the engine's cache, where a statement built per message pays for both every time
+(bench/dispatch_cost.py prints the steps). They run on the session's connection, in its
+transaction, without the ORM's unit of work; the ORM objects the flows' ports read are kept
+in step with set_committed_value, so the session has nothing of ours to flush.
+
+Round trips a message, on PostgreSQL: the identity with its locked conversation and person
+(one SELECT … FOR UPDATE OF conversations); the dedupe insert with the flood count (one
+statement); the flow's own; the turn's writes (conversation, identity, inbound row) and its
+outbox rows (one multi-row INSERT); COMMIT.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Insert, Select, bindparam, case, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm.attributes import set_committed_value
+
+from bot.store.models import Conversation, Identity, OutboxMessage, OutboxStatus
+from bot.store.models import InboundMessage as InboundRow
+
+_conversations = Conversation.__table__
+_identities = Identity.__table__
+_inbound = InboundRow.__table__
+_outbox = OutboxMessage.__table__
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One message of the turn for the outbox, as its column values."""
+
+    identity_id: int
+    channel: str
+    address: str
+    language: str
+    kind: str
+    payload: Mapping[str, Any]
+    due_at: dt.datetime
+    inbound_id: int | None
+
+
+class _Statements:
+    """The frame's statements for one dialect."""
+
+    def __init__(self, dialect: str):
+        self.postgresql = dialect == "postgresql"
+        # The person comes in the same row: role_of() and the state's language read it, and a
+        # lazy load would be a round trip of its own. FOR UPDATE OF the conversation only: the
+        # person is on the nullable side of the outer join (SQLite ignores FOR UPDATE; its
+        # write transaction holds the database's lock from BEGIN IMMEDIATE).
+        self.load: Select[Any] = (
+            select(Identity, Conversation)
+            .join(Conversation, Conversation.identity_id == Identity.id)
+            .outerjoin(Identity.person)
+            .options(contains_eager(Identity.person))
+            .where(Identity.channel == bindparam("channel"), Identity.address == bindparam("address"))
+            .with_for_update(of=Conversation)
+            .execution_options(populate_existing=True)
+        )
+        insert = (postgresql.insert if self.postgresql else sqlite.insert)(_inbound)
+        self.dedupe: Insert = (
+            insert.values({name: bindparam(name) for name in (
+                "channel", "provider_id", "identity_id", "kind", "length", "step_before", "received_at", "processed_at")})
+            .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
+            .returning(_inbound.c.id)
+        )
+        self.recent = (
+            select(func.count())
+            .select_from(_inbound)
+            .where(
+                _inbound.c.identity_id == bindparam("identity_id"),
+                _inbound.c.received_at > bindparam("window_start"),
+                _inbound.c.received_at <= bindparam("received_at"),
+            )
+        )
+        if self.postgresql:
+            # One round trip: the insert as a CTE, the count beside it. The count's snapshot is
+            # the statement's, which does not hold the row being inserted: the caller adds it.
+            inserted = self.dedupe.cte("inserted")
+            self.dedupe_and_count: Select[Any] | None = select(
+                select(inserted.c.id).scalar_subquery(), self.recent.scalar_subquery()
+            )
+        else:
+            self.dedupe_and_count = None
+        self.save_conversation = (
+            update(_conversations)
+            .where(_conversations.c.id == bindparam("conversation_id"))
+            .values(step=bindparam("step"), data=bindparam("data", type_=_conversations.c.data.type),
+                    misses=bindparam("misses"), version=_conversations.c.version + 1, updated_at=bindparam("updated_at"))
+        )
+        self.save_identity = (
+            update(_identities)
+            .where(_identities.c.id == bindparam("identity_id"))
+            .values(
+                language=bindparam("language"), opted_out=bindparam("opted_out"), last_inbound_at=bindparam("last_inbound_at"),
+                # Set once, when the identity opts out; kept as it was otherwise.
+                opted_out_at=case((bindparam("opting_out"), bindparam("now")), else_=_identities.c.opted_out_at),
+            )
+        )
+        self.step_after = update(_inbound).where(_inbound.c.id == bindparam("inbound_id")).values(step_after=bindparam("step_after"))
+        self.outbox = _outbox.insert()
+
+
+_BY_DIALECT: dict[str, _Statements] = {}
+
+
+def _statements(session: Session) -> _Statements:
+    dialect = session.get_bind().dialect.name
+    found = _BY_DIALECT.get(dialect)
+    if found is None:
+        found = _BY_DIALECT.setdefault(dialect, _Statements(dialect))
+    return found
+
+
+def load_locked(session: Session, channel: str, address: str) -> tuple[Identity, Conversation] | None:
+    """Return the identity at this address and its conversation, locked for the transaction; None on first contact.
+
+    The person behind the identity (if any) is loaded in the same row.
+    """
+    row = session.execute(_statements(session).load, {"channel": channel, "address": address}).first()
+    if row is None:
+        return None
+    return row[0], row[1]
+
+
+def record_inbound(
+    session: Session, values: Mapping[str, Any], *, window_start: dt.datetime | None,
+) -> tuple[int | None, int]:
+    """Insert the dedupe row; return its id (None: handled before) and, with a window, the identity's messages in it, this one included."""
+    statements = _statements(session)
+    connection = session.connection()
+    if window_start is None:
+        return connection.execute(statements.dedupe, dict(values)).scalar_one_or_none(), 0
+    if statements.dedupe_and_count is not None:
+        inbound_id, before = connection.execute(statements.dedupe_and_count, {**values, "window_start": window_start}).one()
+        return inbound_id, (before or 0) + 1
+    inbound_id = connection.execute(statements.dedupe, dict(values)).scalar_one_or_none()
+    if inbound_id is None:
+        return None, 0
+    recent = connection.execute(statements.recent, {
+        "identity_id": values["identity_id"], "window_start": window_start, "received_at": values["received_at"]}).scalar()
+    return inbound_id, recent or 0
+
+
+def save_turn(
+    session: Session,
+    identity: Identity,
+    conversation: Conversation | None,
+    *,
+    state: Mapping[str, Any] | None,
+    inbound_id: int,
+    step_after: str | None,
+    received_at: dt.datetime,
+    now: dt.datetime,
+) -> None:
+    """Write the turn's state: the conversation and the identity (`state`: step, data, misses, language, opted_out), and the inbound row's step.
+
+    The ORM objects are given the same values as committed ones: later reads in this
+    transaction see them, and nothing is left for the session to flush.
+    """
+    statements = _statements(session)
+    connection = session.connection()
+    if state is not None and conversation is not None:
+        connection.execute(statements.save_conversation, {
+            "conversation_id": conversation.id, "step": state["step"], "data": state["data"], "misses": state["misses"],
+            "updated_at": now,
+        })
+        for key in ("step", "data", "misses"):
+            set_committed_value(conversation, key, state[key])
+        set_committed_value(conversation, "version", conversation.version + 1)
+        set_committed_value(conversation, "updated_at", now)
+        opting_out = bool(state["opted_out"] and not identity.opted_out)
+        last_inbound_at = max(identity.last_inbound_at or received_at, received_at)
+        connection.execute(statements.save_identity, {
+            "identity_id": identity.id, "language": state["language"], "opted_out": state["opted_out"],
+            "last_inbound_at": last_inbound_at, "opting_out": opting_out, "now": now,
+        })
+        set_committed_value(identity, "language", state["language"])
+        set_committed_value(identity, "opted_out", state["opted_out"])
+        set_committed_value(identity, "last_inbound_at", last_inbound_at)
+        if opting_out:
+            set_committed_value(identity, "opted_out_at", now)
+    connection.execute(statements.step_after, {"inbound_id": inbound_id, "step_after": step_after})
+
+
+def insert_outbox(session: Session, rows: Sequence[OutboxRow]) -> None:
+    """Add the turn's messages to the outbox in one INSERT, in this order (their ids follow it)."""
+    if not rows:
+        return
+    values = [
+        {
+            "identity_id": row.identity_id, "channel": row.channel, "address": row.address, "language": row.language,
+            "kind": row.kind, "payload": dict(row.payload), "due_at": row.due_at, "inbound_id": row.inbound_id,
+            "status": OutboxStatus.PENDING, "attempts": 0, "recoveries": 0, "created_at": row.due_at, "priority": 0,
+        }
+        for row in rows
+    ]
+    session.connection().execute(_statements(session).outbox, values)
