@@ -156,12 +156,13 @@ class Dispatcher:
                 return DispatchOutcome(Result.DUPLICATE, identity.id)
             # Rate-limited messages count too, so a flood that goes on stays limited until its rate falls below the limit.
             limited = counted and recent > self.inbound_per_minute
+            notified = False
             if limited:
                 identity_id, replies = identity.id, _slow_down(session, identity, inbound_id, message.received_at, self.default_language)
             else:
-                identity_id, replies, pushed = self._turn(session, message, identity, conv, role, inbound_id)
+                identity_id, replies, pushed, notified = self._turn(session, message, identity, conv, role, inbound_id)
             queued = bool(replies or pushed or (message.ack is not None and not limited))
-            if queued:
+            if queued and not notified:
                 self.db.notify_outbox(session)  # a worker in another process wakes at the commit
         if queued and self.outbox_signal is not None:
             self.outbox_signal.set()
@@ -172,8 +173,12 @@ class Dispatcher:
 
     def _turn(
         self, session: Session, message: InboundMessage, identity: Identity, conv: Conversation, role: str, inbound_id: int,
-    ) -> tuple[int, int, int]:
-        """Run one message through the flows and write what it did; return (identity id, replies, notices' messages)."""
+    ) -> tuple[int, int, int, bool]:
+        """Run one message through the flows and write what it did.
+
+        Return the identity's id, how many replies and notices' messages were queued, and
+        whether the outbox's insert already notified the workers.
+        """
         verified_phone = message.channel_phone or message.contact_phone
         if verified_phone is not None and identity.phone != verified_phone:
             link_verified_phone(session, identity, verified_phone)
@@ -234,8 +239,8 @@ class Dispatcher:
         ]
         if session.new:
             session.flush()  # the notices' rows first: a recipient's messages go in the order they were queued
-        insert_outbox(session, rows)
-        return identity.id, len(outcome.replies), pushed
+        notified = insert_outbox(session, rows, self.db.outbox_channel if not self.db.is_sqlite else None)
+        return identity.id, len(outcome.replies), pushed, notified
 
 def _slow_down(session: Session, identity: Identity, inbound_id: int, received_at: dt.datetime, default_language: str) -> int:
     """Record an over-limit message; queue the one notice of a flood; return how many were queued.

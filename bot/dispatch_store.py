@@ -94,21 +94,30 @@ class _Statements:
             self.dedupe_and_count = None
         self.save_conversation = (
             update(_conversations)
-            .where(_conversations.c.id == bindparam("conversation_id"))
+            .where(_conversations.c.id == bindparam("conversation_key"))
             .values(step=bindparam("step"), data=bindparam("data", type_=_conversations.c.data.type),
                     misses=bindparam("misses"), version=_conversations.c.version + 1, updated_at=bindparam("updated_at"))
         )
         self.save_identity = (
             update(_identities)
-            .where(_identities.c.id == bindparam("identity_id"))
+            .where(_identities.c.id == bindparam("identity_key"))
             .values(
                 language=bindparam("language"), opted_out=bindparam("opted_out"), last_inbound_at=bindparam("last_inbound_at"),
                 # Set once, when the identity opts out; kept as it was otherwise.
                 opted_out_at=case((bindparam("opting_out"), bindparam("now")), else_=_identities.c.opted_out_at),
             )
         )
-        self.step_after = update(_inbound).where(_inbound.c.id == bindparam("inbound_id")).values(step_after=bindparam("step_after"))
+        self.step_after = update(_inbound).where(_inbound.c.id == bindparam("inbound_key")).values(step_after=bindparam("step_after"))
+        if self.postgresql:
+            # The three writes in one round trip: data-modifying CTEs all run, each on its own row.
+            self.save_all: Any = self.step_after.add_cte(self.save_conversation.cte("saved_conversation")).add_cte(
+                self.save_identity.cte("saved_identity"))
+        else:
+            self.save_all = None
         self.outbox = _outbox.insert()
+        # PostgreSQL: the rows and the NOTIFY that wakes a worker in another process, in one
+        # statement (a notification repeated in one transaction is delivered once).
+        self.outbox_notify = _outbox.insert().returning(func.pg_notify(bindparam("notify_channel"), "")) if self.postgresql else None
 
 
 _BY_DIALECT: dict[str, _Statements] = {}
@@ -171,32 +180,40 @@ def save_turn(
     statements = _statements(session)
     connection = session.connection()
     if state is not None and conversation is not None:
-        connection.execute(statements.save_conversation, {
-            "conversation_id": conversation.id, "step": state["step"], "data": state["data"], "misses": state["misses"],
-            "updated_at": now,
-        })
+        opting_out = bool(state["opted_out"] and not identity.opted_out)
+        last_inbound_at = max(identity.last_inbound_at or received_at, received_at)
+        values = {
+            "conversation_key": conversation.id, "step": state["step"], "data": state["data"], "misses": state["misses"],
+            "updated_at": now, "identity_key": identity.id, "language": state["language"], "opted_out": state["opted_out"],
+            "last_inbound_at": last_inbound_at, "opting_out": opting_out, "now": now, "inbound_key": inbound_id, "step_after": step_after,
+        }
+        if statements.save_all is not None:
+            connection.execute(statements.save_all, values)
+        else:
+            connection.execute(statements.save_conversation, values)
+            connection.execute(statements.save_identity, values)
+            connection.execute(statements.step_after, values)
         for key in ("step", "data", "misses"):
             set_committed_value(conversation, key, state[key])
         set_committed_value(conversation, "version", conversation.version + 1)
         set_committed_value(conversation, "updated_at", now)
-        opting_out = bool(state["opted_out"] and not identity.opted_out)
-        last_inbound_at = max(identity.last_inbound_at or received_at, received_at)
-        connection.execute(statements.save_identity, {
-            "identity_id": identity.id, "language": state["language"], "opted_out": state["opted_out"],
-            "last_inbound_at": last_inbound_at, "opting_out": opting_out, "now": now,
-        })
         set_committed_value(identity, "language", state["language"])
         set_committed_value(identity, "opted_out", state["opted_out"])
         set_committed_value(identity, "last_inbound_at", last_inbound_at)
         if opting_out:
             set_committed_value(identity, "opted_out_at", now)
-    connection.execute(statements.step_after, {"inbound_id": inbound_id, "step_after": step_after})
-
-
-def insert_outbox(session: Session, rows: Sequence[OutboxRow]) -> None:
-    """Add the turn's messages to the outbox in one INSERT, in this order (their ids follow it)."""
-    if not rows:
         return
+    connection.execute(statements.step_after, {"inbound_key": inbound_id, "step_after": step_after})
+
+
+def insert_outbox(session: Session, rows: Sequence[OutboxRow], notify_channel: str | None = None) -> bool:
+    """Add the turn's messages to the outbox in one INSERT, in this order (their ids follow it).
+
+    With a notify_channel, on PostgreSQL, the same statement NOTIFYs it (delivered at the
+    commit): return True when it did, so the caller need not.
+    """
+    if not rows:
+        return False
     values = [
         {
             "identity_id": row.identity_id, "channel": row.channel, "address": row.address, "language": row.language,
@@ -205,4 +222,9 @@ def insert_outbox(session: Session, rows: Sequence[OutboxRow]) -> None:
         }
         for row in rows
     ]
-    session.connection().execute(_statements(session).outbox, values)
+    statements = _statements(session)
+    if notify_channel is not None and statements.outbox_notify is not None:
+        session.connection().execute(statements.outbox_notify, [{**row, "notify_channel": notify_channel} for row in values]).all()
+        return True
+    session.connection().execute(statements.outbox, values)
+    return False

@@ -20,7 +20,7 @@ import datetime as dt
 import hashlib
 import logging
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.outbox.enqueue import enqueue
@@ -73,19 +73,36 @@ def record_status(db: Database, provider_id: str, status: str, error_code: str |
         return _apply_status(session, row, status, error_code, at)
 
 
-def record_sent(session: Session, outbox_id: int, channel: str, provider_id: str | None, **values: object) -> None:
+# A sent row's mark and the look for callbacks that came before it, built once: every message
+# sent runs them (bot/outbox/worker.py), and a statement reused has its cache key computed once.
+_outbox = OutboxMessage.__table__
+_MARK_SENT = (
+    update(_outbox)
+    .where(_outbox.c.id == bindparam("outbox_id"))
+    .values(status=OutboxStatus.SENT, provider_id=bindparam("provider_id"), sent_at=bindparam("sent_at"),
+            rendered=bindparam("rendered", type_=_outbox.c.rendered.type))
+)
+_EARLY_EVENTS = (
+    select(DeliveryEvent)
+    .where(DeliveryEvent.provider_id == bindparam("provider_id"), DeliveryEvent.outbox_id.is_(None))
+    .order_by(DeliveryEvent.id)
+)
+_PROVIDER_ID_LOCK = select(func.pg_advisory_xact_lock(bindparam("key")))
+
+
+def record_sent(
+    session: Session, outbox_id: int, channel: str, provider_id: str | None, *, rendered: dict[str, object], sent_at: dt.datetime,
+) -> None:
     """Mark a row sent under its provider id, then apply the status callbacks that came before."""
     takes_callbacks = provider_id is not None and channel in (WHATSAPP_CHANNEL, SMS_CHANNEL)
     if takes_callbacks:
         _lock_provider_id(session, provider_id)  # type: ignore[arg-type]
-    session.execute(
-        update(OutboxMessage).where(OutboxMessage.id == outbox_id).values(status=OutboxStatus.SENT, provider_id=provider_id, **values)
+    session.connection().execute(
+        _MARK_SENT, {"outbox_id": outbox_id, "provider_id": provider_id, "sent_at": sent_at, "rendered": rendered}
     )
     if not takes_callbacks:
         return
-    early = session.scalars(
-        select(DeliveryEvent).where(DeliveryEvent.provider_id == provider_id, DeliveryEvent.outbox_id.is_(None)).order_by(DeliveryEvent.id)
-    ).all()
+    early = session.scalars(_EARLY_EVENTS, {"provider_id": provider_id}).all()
     if not early:
         return
     row = session.get(OutboxMessage, outbox_id)
@@ -153,7 +170,7 @@ def _lock_provider_id(session: Session, provider_id: str) -> None:
     """On PostgreSQL, hold a transaction lock on one provider id (SQLite has one writer anyway)."""
     if session.get_bind().dialect.name == "postgresql":
         key = int.from_bytes(hashlib.blake2b(provider_id.encode(), digest_size=8).digest(), "big", signed=True)
-        session.execute(select(func.pg_advisory_xact_lock(key)))
+        session.connection().execute(_PROVIDER_ID_LOCK, {"key": key})
 
 
 def _opt_out(session: Session, identity_id: int, at: dt.datetime) -> None:

@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -40,6 +40,20 @@ OUTAGE_RETRY_FIRST_S = 0.2
 OUTAGE_RETRY_MAX_S = 2.0
 
 
+_outbox = OutboxMessage.__table__
+# The rows behind a put-back row for its recipient, made to wait as long (built once: a rate-limited chat puts rows back often).
+_DELAY_FOLLOWERS = (
+    update(_outbox)
+    .where(
+        # Not named after columns: SQLAlchemy keeps those names for the SET clause's own parameters.
+        _outbox.c.channel == bindparam("b_channel"), _outbox.c.address == bindparam("b_address"),
+        _outbox.c.id > bindparam("b_row_id"), _outbox.c.kind != "ack",
+        _outbox.c.status == OutboxStatus.PENDING, _outbox.c.due_at < bindparam("b_due"),
+    )
+    .values(due_at=bindparam("b_due"))
+)
+
+
 def backoff(attempts: int, rng: Callable[[], float] = random.random) -> dt.timedelta:
     """Return the wait before another try: exponential, capped, jittered within its upper half."""
     ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * (2 ** max(attempts - 1, 0)))
@@ -49,30 +63,23 @@ def backoff(attempts: int, rng: Callable[[], float] = random.random) -> dt.timed
 def hold(session: Session, rows: Sequence[Claimed], due: dt.datetime) -> None:
     """Give claimed rows back unsent, due no earlier than `due`, their claim not counted."""
     if rows:
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_([r.id for r in rows]), OutboxMessage.status == OutboxStatus.SENDING)
-            .values(status=OutboxStatus.PENDING, due_at=due, attempts=OutboxMessage.attempts - 1)
+        session.connection().execute(
+            update(_outbox)
+            .where(_outbox.c.id.in_([r.id for r in rows]), _outbox.c.status == OutboxStatus.SENDING)
+            .values(status=OutboxStatus.PENDING, due_at=due, attempts=_outbox.c.attempts - 1)
         )
 
 
 def put_back(session: Session, row: Claimed, due: dt.datetime, followers: Sequence[Claimed], **values: object) -> None:
     """Return a row to the queue until `due`, with every later row for its recipient."""
-    session.execute(
-        update(OutboxMessage).where(OutboxMessage.id == row.id).values(status=OutboxStatus.PENDING, due_at=due, **values)
-    )
+    # Core statements on the table, run on the session's connection: the worker's writes have
+    # no ORM objects to keep in step, and the ORM's bulk UPDATE would look for some.
+    connection = session.connection()
+    connection.execute(update(_outbox).where(_outbox.c.id == row.id).values(status=OutboxStatus.PENDING, due_at=due, **values))
     if row.kind != "ack":
         hold(session, followers, due)
         # Rows queued for them since, or left out of this batch, wait as long.
-        session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.channel == row.channel, OutboxMessage.address == row.address,
-                OutboxMessage.id > row.id, OutboxMessage.kind != "ack",
-                OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at < due,
-            )
-            .values(due_at=due)
-        )
+        connection.execute(_DELAY_FOLLOWERS, {"b_channel": row.channel, "b_address": row.address, "b_row_id": row.id, "b_due": due})
 
 
 def fall_back_to_sms(session: Session, row: Claimed, exc: SendError, now: dt.datetime) -> str:

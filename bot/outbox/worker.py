@@ -366,7 +366,7 @@ class OutboxWorker:
     def _put_back(self, row: Claimed, due: dt.datetime, followers: Sequence[Claimed], counted: bool, **values: object) -> None:
         """Return a row to the queue until `due`, with every later row for its recipient."""
         if not counted:
-            values["attempts"] = OutboxMessage.attempts - 1  # the claim counted it
+            values["attempts"] = OutboxMessage.__table__.c.attempts - 1  # the claim counted it
 
         def put_back() -> None:
             with self.db.write() as session:
@@ -379,6 +379,7 @@ class OutboxWorker:
         retry.record_through_outage(row, write, self.clock, self.claim_timeout)
 
     def _finish(self, outbox_id: int, **values: object) -> None:
-        with self.db.write() as session:
-            session.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id).values(**values))
+        table = OutboxMessage.__table__
+        with self.db.write() as session:  # Core, on the table: no ORM objects to keep in step
+            session.connection().execute(update(table).where(table.c.id == outbox_id).values(**values))
 
