@@ -12,8 +12,8 @@ warm-up (a Telegram and a WhatsApp patient's whole journey): the thread's CPU ti
 sent, and where the wall time went, by step, as the mean per message:
 
   parse       the adapter's parse
-  identity    the identity, its person and its conversation row, locked (bot/dispatch_store.py load_locked)
-  first       a first contact's identity and conversation made (bot/services/identities.py ensure_identity)
+  identity    the identity, its person and its conversation row, locked (bot/dispatch_store.py load_locked;
+              a first contact's made by bot/services/identities.py ensure_identity)
   dedupe      the inbound row (a retry finds its (channel, provider_id)) and the flood limit's count
   flow        flows/conversation.py handle: the steps and the ports they ask (the domain's reads and writes)
   state       the conversation's state and the identity's row
@@ -65,11 +65,14 @@ from bot.services.opds import load_demo  # noqa: E402
 from bot.store import migrate  # noqa: E402
 from bot.store.db import Database  # noqa: E402
 
-STEPS = ("parse", "identity", "first", "dedupe", "flow", "state", "notices", "outbox", "commit")
-# bot/dispatch.py's names, wrapped to time each step.
+STEPS = ("parse", "identity", "dedupe", "flow", "state", "notices", "outbox", "commit")
+# bot/dispatch.py's names, wrapped to time each step: this tree's and those of the tree before the
+# frame was rewritten (ensure_identity + _locked_conversation, _record_inbound + _over_limit, enqueue),
+# so that one run can measure both (--checkout).
 WRAPPED = {
-    "load_locked": "identity", "ensure_identity": "first", "record_inbound": "dedupe",
-    "_save_state": "state", "apply_notices": "notices", "insert_outbox": "outbox",
+    "load_locked": "identity", "ensure_identity": "identity", "_locked_conversation": "identity",
+    "record_inbound": "dedupe", "_record_inbound": "dedupe", "_over_limit": "dedupe",
+    "_save_state": "state", "apply_notices": "notices", "insert_outbox": "outbox", "enqueue": "outbox",
 }
 
 
@@ -92,7 +95,8 @@ class Steps:
 
 def instrument(steps: Steps) -> None:
     for attribute, step in WRAPPED.items():
-        setattr(dispatch_module, attribute, steps.wrap(step, getattr(dispatch_module, attribute)))
+        if hasattr(dispatch_module, attribute):
+            setattr(dispatch_module, attribute, steps.wrap(step, getattr(dispatch_module, attribute)))
     flows = dispatch_module.conversation
     dispatch_module.conversation = type("Flows", (), {
         "handle": staticmethod(steps.wrap("flow", flows.handle)), "slow_down": staticmethod(flows.slow_down),
