@@ -21,13 +21,11 @@ from sqlalchemy.orm import Session
 
 from bot.channels.base import BLOCKED, MEMBERSHIP_KINDS, UNBLOCKED, InboundMessage
 from bot.dispatch_store import (
-    OutboxRow,
-    insert_outbox,
     load_locked,
     record_inbound,
     save_turn,
 )
-from bot.outbox.enqueue import apply_notices, enqueue
+from bot.outbox.enqueue import TurnMessage, apply_notices, enqueue, enqueue_turn
 from bot.platform.i18n import Catalogs
 from bot.platform.metrics import count_in
 from bot.platform.ratelimit import RateLimiter
@@ -229,17 +227,17 @@ class Dispatcher:
         rows = []
         if message.ack is not None:
             # Ahead of the replies: Telegram shows a spinner on the button until answered.
-            rows.append(OutboxRow(identity.id, identity.channel, identity.address, identity.language or self.default_language,
+            rows.append(TurnMessage(identity.id, identity.channel, identity.address, identity.language or self.default_language,
                                   "ack", message.ack, now, inbound_id))
         # The address the message came from: an erasure in this turn replaced the identity's
         # own, and its confirmation must still arrive.
         rows += [
-            OutboxRow(identity.id, message.channel, message.address, language, reply.kind, reply_to_json(reply), now, inbound_id)
+            TurnMessage(identity.id, message.channel, message.address, language, reply.kind, reply_to_json(reply), now, inbound_id)
             for reply in outcome.replies
         ]
         if session.new:
             session.flush()  # the notices' rows first: a recipient's messages go in the order they were queued
-        notified = insert_outbox(session, rows, self.db.outbox_channel if not self.db.is_sqlite else None)
+        notified = enqueue_turn(session, rows, self.db.outbox_channel if not self.db.is_sqlite else None)
         return identity.id, len(outcome.replies), pushed, notified
 
 def _slow_down(session: Session, identity: Identity, inbound_id: int, received_at: dt.datetime, default_language: str) -> int:

@@ -10,15 +10,15 @@ in step with set_committed_value, so the session has nothing of ours to flush.
 
 Round trips a message, on PostgreSQL: the identity with its locked conversation and person
 (one SELECT … FOR UPDATE OF conversations); the dedupe insert with the flood count (one
-statement); the flow's own; the turn's writes (conversation, identity, inbound row) and its
-outbox rows (one multi-row INSERT); COMMIT.
+statement); the flow's own; the turn's writes (conversation, identity, inbound row: one
+statement); its outbox rows with the NOTIFY (one statement: bot/outbox/enqueue.py enqueue_turn);
+COMMIT.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Insert, Select, bindparam, case, func, select, update
@@ -26,27 +26,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.store.models import Conversation, Identity, OutboxMessage, OutboxStatus
+from bot.store.models import Conversation, Identity
 from bot.store.models import InboundMessage as InboundRow
 
 _conversations = Conversation.__table__
 _identities = Identity.__table__
 _inbound = InboundRow.__table__
-_outbox = OutboxMessage.__table__
-
-
-@dataclass(frozen=True)
-class OutboxRow:
-    """One message of the turn for the outbox, as its column values."""
-
-    identity_id: int
-    channel: str
-    address: str
-    language: str
-    kind: str
-    payload: Mapping[str, Any]
-    due_at: dt.datetime
-    inbound_id: int | None
 
 
 class _Statements:
@@ -114,10 +99,6 @@ class _Statements:
                 self.save_identity.cte("saved_identity"))
         else:
             self.save_all = None
-        self.outbox = _outbox.insert()
-        # PostgreSQL: the rows and the NOTIFY that wakes a worker in another process, in one
-        # statement (a notification repeated in one transaction is delivered once).
-        self.outbox_notify = _outbox.insert().returning(func.pg_notify(bindparam("notify_channel"), "")) if self.postgresql else None
 
 
 _BY_DIALECT: dict[str, _Statements] = {}
@@ -204,27 +185,3 @@ def save_turn(
             set_committed_value(identity, "opted_out_at", now)
         return
     connection.execute(statements.step_after, {"inbound_key": inbound_id, "step_after": step_after})
-
-
-def insert_outbox(session: Session, rows: Sequence[OutboxRow], notify_channel: str | None = None) -> bool:
-    """Add the turn's messages to the outbox in one INSERT, in this order (their ids follow it).
-
-    With a notify_channel, on PostgreSQL, the same statement NOTIFYs it (delivered at the
-    commit): return True when it did, so the caller need not.
-    """
-    if not rows:
-        return False
-    values = [
-        {
-            "identity_id": row.identity_id, "channel": row.channel, "address": row.address, "language": row.language,
-            "kind": row.kind, "payload": dict(row.payload), "due_at": row.due_at, "inbound_id": row.inbound_id,
-            "status": OutboxStatus.PENDING, "attempts": 0, "recoveries": 0, "created_at": row.due_at, "priority": 0,
-        }
-        for row in rows
-    ]
-    statements = _statements(session)
-    if notify_channel is not None and statements.outbox_notify is not None:
-        session.connection().execute(statements.outbox_notify, [{**row, "notify_channel": notify_channel} for row in values]).all()
-        return True
-    session.connection().execute(statements.outbox, values)
-    return False

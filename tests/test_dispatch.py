@@ -105,3 +105,30 @@ def test_twenty_users_talking_at_once_lose_nothing(services) -> None:
         said = LocalUser(services, user).receive()
         assert said.texts[-1] == "What would you like to do?"
         assert said.texts.count("What is your full name?") == 1
+
+
+def test_a_message_costs_the_frame_four_round_trips_on_postgresql(services) -> None:
+    """The frame's statements, counted (bot/dispatch_store.py): a regression to a statement per ORM
+    object or a flush per write shows here as a count, not as a time. PostgreSQL: the identity with
+    its locked conversation; the dedupe row with the flood count; the state; the replies with their
+    NOTIFY. SQLite, with no round trips to save, runs the same as seven plain statements."""
+    from sqlalchemy import event
+
+    services.dispatcher.dispatch(_message("counted", "c-1", "hello"))
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *_):  # type: ignore[no-untyped-def]
+        statements.append(statement.split(None, 1)[0].upper())
+
+    event.listen(services.db.engine, "before_cursor_execute", seen)
+    try:
+        # The language: a step that asks the database nothing of its own.
+        outcome = services.dispatcher.dispatch(_message("counted", "c-2", "1"))
+    finally:
+        event.remove(services.db.engine, "before_cursor_execute", seen)
+    assert outcome.result == Result.HANDLED and outcome.replies >= 1
+    frame = [s for s in statements if s not in ("BEGIN", "COMMIT")]
+    if services.db.is_sqlite:
+        assert frame == ["SELECT", "INSERT", "SELECT", "UPDATE", "UPDATE", "UPDATE", "INSERT"]
+    else:
+        assert frame == ["SELECT", "WITH", "WITH", "INSERT"]

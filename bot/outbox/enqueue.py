@@ -1,6 +1,7 @@
 """The one place outbox rows are built, and where a turn's notices to others are carried out.
 
-`enqueue` adds a message row in the caller's transaction; the worker (bot/outbox/worker.py)
+`enqueue` adds a message row in the caller's transaction (`enqueue_turn` a turn's own messages in
+one statement: the dispatcher's hot path); the worker (bot/outbox/worker.py)
 sends it after the commit. `apply_notices` carries out flows/notices.py: a message to another
 person (where they last wrote from, bot/services/identities.py notification_identity), a
 move of their conversation, a timer scheduled or cancelled, a chat put in the coordinators'
@@ -12,10 +13,12 @@ commands theirs: nothing else builds an outbox row.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Insert, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from bot.outbox import timers
@@ -67,6 +70,57 @@ def enqueue(
         .on_conflict_do_nothing(index_elements=["fallback_of"])
         .returning(OutboxMessage.id)
     ).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class TurnMessage:
+    """One message a turn queues for the person who wrote (an ack, a reply), as its row's values."""
+
+    identity_id: int
+    channel: str
+    address: str
+    language: str
+    kind: str
+    payload: Mapping[str, Any]
+    due_at: dt.datetime
+    inbound_id: int | None
+
+
+@functools.cache
+def _turn_insert(postgresql: bool, notify: bool) -> Insert:
+    """The multi-row INSERT of a turn's messages, built once (a statement reused has its cache key computed once).
+
+    PostgreSQL: with the NOTIFY that wakes a worker in another process in the same statement
+    (a notification repeated in one transaction is delivered once, at the commit).
+    """
+    statement = insert(OutboxMessage.__table__)
+    return statement.returning(func.pg_notify(bindparam("notify_channel"), "")) if postgresql and notify else statement
+
+
+def enqueue_turn(session: Session, messages: Sequence[TurnMessage], notify_channel: str | None = None) -> bool:
+    """Add a turn's messages to the outbox in one INSERT, in this order (their ids follow it).
+
+    The dispatcher's hot path: Core, not one ORM object a row. With a notify_channel, on
+    PostgreSQL, the same statement NOTIFYs it: return True when it did, so the caller need not.
+    """
+    if not messages:
+        return False
+    values = [
+        {
+            "identity_id": m.identity_id, "channel": m.channel, "address": m.address, "language": m.language,
+            "kind": m.kind, "payload": dict(m.payload), "due_at": m.due_at, "inbound_id": m.inbound_id,
+            "status": OutboxStatus.PENDING, "attempts": 0, "recoveries": 0, "created_at": m.due_at, "priority": 0,
+        }
+        for m in messages
+    ]
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    notify = notify_channel is not None and postgresql
+    statement = _turn_insert(postgresql, notify)
+    if notify:
+        session.connection().execute(statement, [{**row, "notify_channel": notify_channel} for row in values]).all()
+        return True
+    session.connection().execute(statement, values)
+    return False
 
 
 # A broadcast's advisories are claimed after every reply and push (bot/outbox/claims.py).
