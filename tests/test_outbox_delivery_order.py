@@ -62,6 +62,30 @@ def test_rows_after_a_deferred_one_wait_with_it_and_keep_their_order(db, catalog
     assert channel.sent_ids() == other + first
 
 
+def test_a_chat_that_takes_a_message_a_second_gets_its_rows_back_a_second_apart(db, catalogs) -> None:
+    """RateLimited.spacing (a Telegram chat): the rows behind the deferred one are due one after another,
+    so each is claimed once, when its turn comes, instead of all of them every time one goes."""
+    clock = Clock()
+    channel = FakeChannel(script=[RateLimited("chat", retry_after=0.5, spacing=1.0)])
+    rows = queue(db, "c1", count=4)
+    w = worker(db, catalogs, channel, clock=clock, batch_size=3)  # the fourth is queued behind the batch
+    assert w.run_once() == 3
+    half = dt.timedelta(seconds=0.5)
+    assert [(row(db, r).status, row(db, r).attempts, row(db, r).due_at) for r in rows] == [
+        (OutboxStatus.PENDING, 0, START + half),
+        (OutboxStatus.PENDING, 0, START + half + SECOND),
+        (OutboxStatus.PENDING, 0, START + half + 2 * SECOND),
+        (OutboxStatus.PENDING, 0, START + half + 2 * SECOND),  # queued after them: waits for the last
+    ]
+    sent_at_each_turn = []
+    for _ in range(3):
+        clock.now += SECOND if sent_at_each_turn else half
+        w.drain()
+        sent_at_each_turn.append(len(channel.sent_ids()))
+    assert sent_at_each_turn == [1, 2, 4]
+    assert channel.sent_ids() == rows  # in order
+
+
 def test_a_later_row_waits_while_another_worker_sends_the_earlier_one(db, catalogs) -> None:
     clock = Clock()
     channel = FakeChannel()

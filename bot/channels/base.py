@@ -184,7 +184,17 @@ class NeedsFallback(PermanentError):
 
 class RateLimited(TemporaryError):
     """Our own limiter said not yet: put the row back until retry_after, without counting
-    an attempt (nothing reached the provider)."""
+    an attempt (nothing reached the provider).
+
+    `spacing`: the recipient takes one message every `spacing` seconds (a Telegram chat), so
+    the rows queued behind this one are put back that far apart, each due at its own turn. Put
+    back all due at once, a chat's k rows would be claimed together k times over, one sent each
+    time: O(k²) claims and put-backs for what k turns send.
+    """
+
+    def __init__(self, message: str, code: str | None = None, retry_after: float | None = None, spacing: float | None = None):
+        super().__init__(message, code=code, retry_after=retry_after)
+        self.spacing = spacing
 
 
 class ChannelAdapter(Protocol):

@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy import bindparam, case, exists, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -70,16 +70,38 @@ def hold(session: Session, rows: Sequence[Claimed], due: dt.datetime) -> None:
         )
 
 
-def put_back(session: Session, row: Claimed, due: dt.datetime, followers: Sequence[Claimed], **values: object) -> None:
-    """Return a row to the queue until `due`, with every later row for its recipient."""
+def hold_spaced(session: Session, rows: Sequence[Claimed], after: dt.datetime, spacing: dt.timedelta) -> dt.datetime:
+    """Give claimed rows back unsent, the first due `spacing` after `after` and each next one `spacing` later; return the last's due."""
+    dues = {r.id: after + spacing * (index + 1) for index, r in enumerate(rows)}
+    if dues:
+        session.connection().execute(
+            update(_outbox)
+            .where(_outbox.c.id.in_(list(dues)), _outbox.c.status == OutboxStatus.SENDING)
+            .values(status=OutboxStatus.PENDING, due_at=case(dues, value=_outbox.c.id), attempts=_outbox.c.attempts - 1)
+        )
+    return max(dues.values(), default=after)
+
+
+def put_back(
+    session: Session, row: Claimed, due: dt.datetime, followers: Sequence[Claimed], spacing: float | None = None, **values: object,
+) -> None:
+    """Return a row to the queue until `due`, with every later row for its recipient.
+
+    With `spacing` (the recipient takes a message every so many seconds: RateLimited.spacing),
+    the followers are due one after another that far apart, and rows queued since after them.
+    """
     # Core statements on the table, run on the session's connection: the worker's writes have
     # no ORM objects to keep in step, and the ORM's bulk UPDATE would look for some.
     connection = session.connection()
     connection.execute(update(_outbox).where(_outbox.c.id == row.id).values(status=OutboxStatus.PENDING, due_at=due, **values))
     if row.kind != "ack":
-        hold(session, followers, due)
-        # Rows queued for them since, or left out of this batch, wait as long.
-        connection.execute(_DELAY_FOLLOWERS, {"b_channel": row.channel, "b_address": row.address, "b_row_id": row.id, "b_due": due})
+        if spacing:
+            due = hold_spaced(session, followers, due, dt.timedelta(seconds=spacing))
+        else:
+            hold(session, followers, due)
+        # Rows queued for them since, or left out of this batch, wait as long as the last of them.
+        last = max([row.id, *(f.id for f in followers)])
+        connection.execute(_DELAY_FOLLOWERS, {"b_channel": row.channel, "b_address": row.address, "b_row_id": last, "b_due": due})
 
 
 def fall_back_to_sms(session: Session, row: Claimed, exc: SendError, now: dt.datetime) -> str:

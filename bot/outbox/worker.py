@@ -321,7 +321,7 @@ class OutboxWorker:
         if isinstance(exc, RateLimited):
             # Nothing reached the provider: not an attempt.
             wait = exc.retry_after if exc.retry_after is not None else RATE_LIMIT_WAIT_S
-            self._put_back(row, now + dt.timedelta(seconds=wait), followers, counted=False)
+            self._put_back(row, now + dt.timedelta(seconds=wait), followers, counted=False, spacing=exc.spacing)
             return False
         count_send_error(row.channel, exc.code)
         if exc.retryable and row.attempts < MAX_ATTEMPTS:
@@ -363,14 +363,16 @@ class OutboxWorker:
             return
         self._finish(row.id, status=OutboxStatus.SENT, sent_at=self.clock())
 
-    def _put_back(self, row: Claimed, due: dt.datetime, followers: Sequence[Claimed], counted: bool, **values: object) -> None:
-        """Return a row to the queue until `due`, with every later row for its recipient."""
+    def _put_back(
+        self, row: Claimed, due: dt.datetime, followers: Sequence[Claimed], counted: bool, spacing: float | None = None, **values: object,
+    ) -> None:
+        """Return a row to the queue until `due`, with every later row for its recipient (`spacing` seconds apart, if given)."""
         if not counted:
             values["attempts"] = OutboxMessage.__table__.c.attempts - 1  # the claim counted it
 
         def put_back() -> None:
             with self.db.write() as session:
-                retry.put_back(session, row, due, followers, **values)
+                retry.put_back(session, row, due, followers, spacing=spacing, **values)
 
         self._record_through_outage(row, put_back)
 

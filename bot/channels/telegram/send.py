@@ -62,6 +62,9 @@ READ_TIMEOUT_S = 10.0
 CALL_TIMEOUT_S = 30.0
 # A first part whose chat opens within this long waits for it in the thread; longer, it is deferred.
 CHAT_HOLD_S = 0.05
+# Telegram: about one message a second in one chat (the FAQ below); rows put back for a chat are spaced so.
+CHAT_PER_SECOND = 1
+CHAT_SPACING_S = 1.0 / CHAT_PER_SECOND
 # Later parts of a split message wait this long at most for the chat's 1 message a second.
 PART_WAIT_S = 5.0
 # A document's caption (sendDocument): at most 1024 characters; an upload may take longer than a text.
@@ -284,7 +287,7 @@ class TelegramChannel:
     def _acquire(self, chat_id: int, patient: bool) -> None:
         # Telegram: about 1 message a second in one chat and 30 a second in all,
         # https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this
-        limits = (Limit(f"telegram:chat:{chat_id}", 1), Limit("telegram:bot", self.messages_per_second))
+        limits = (Limit(f"telegram:chat:{chat_id}", CHAT_PER_SECOND), Limit("telegram:bot", self.messages_per_second))
         if not patient:
             # A chat whose second has been used: the row goes back to the outbox, due when
             # the chat's window opens, and this thread sends another chat's row meanwhile.
@@ -292,7 +295,7 @@ class TelegramChannel:
             # row, and a busy lane then sent ~8 messages a second (bench/webhook_load.py).
             wait = self.limiter.wait_for(limits[0])
             if wait > CHAT_HOLD_S:
-                raise RateLimited("this chat's second is used", code="rate_limited", retry_after=wait)
+                raise RateLimited("this chat's second is used", code="rate_limited", retry_after=wait, spacing=CHAT_SPACING_S)
         deadline = time.monotonic() + PART_WAIT_S
         while True:
             try:
