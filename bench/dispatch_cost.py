@@ -1,15 +1,16 @@
 """One message's cost in-process, step by step: parse → dispatch (identity, lock, dedupe, the flow, state, outbox rows, commit).
 
     python bench/dispatch_cost.py [--database-url URL | --sqlite] [--patients 60] [--profile out.prof]
-                                  [--drain] [--json out.json]
+                                  [--json out.json]
 
 No HTTP and no sends: the same Telegram updates and signed-WhatsApp forms bench/webhook_load.py
 posts (bench/webhook_load_patients.py: half the patients on Telegram in English, half on
 WhatsApp in Hindi, each registering and booking a token) are parsed by the real adapters
 (bot/channels/telegram/parse.py, bot/channels/twilio.py) and handed to `receive()`, one
 message after another on one thread. Printed per message, over every message after the
-warm-up (a Telegram and a WhatsApp patient's whole journey): the thread's CPU time and the wall time (median, p95), the SQL statements
-sent, and where the wall time went, by step, as the mean per message:
+warm-up (a Telegram and a WhatsApp patient's whole journey): the thread's CPU time and the
+wall time (median, p95), the SQL statements sent, and where the wall time went, by step, as
+the mean per message:
 
   parse       the adapter's parse
   identity    the identity, its person and its conversation row, locked (bot/dispatch_store.py load_locked;
@@ -19,11 +20,10 @@ sent, and where the wall time went, by step, as the mean per message:
   state       the conversation's state and the identity's row
   notices     the turn's notices carried out
   outbox      the replies' outbox rows
-  commit      flush and COMMIT (and what the ORM flushes then)
+  commit      what is left: the connection's checkout (and pre-ping), BEGIN, the ORM's flush
+              of what the ports changed, COMMIT
 
-`--drain` also claims and lays out the queued replies with the real OutboxWorker (channels
-that record and never send), and prints that cost per outbox row. `--profile` writes a
-cProfile of the measured messages (read it with `python -m pstats`).
+`--profile` writes a cProfile of the measured messages (read it with `python -m pstats`).
 
 The steps are timed by wrapping bot/dispatch.py's own names from here (the bench's
 instrument, not the code's); each wrapper costs ~1 µs.
@@ -38,6 +38,7 @@ import os
 import shutil
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from collections import defaultdict
@@ -72,7 +73,7 @@ STEPS = ("parse", "identity", "dedupe", "flow", "state", "notices", "outbox", "c
 WRAPPED = {
     "load_locked": "identity", "ensure_identity": "identity", "_locked_conversation": "identity",
     "record_inbound": "dedupe", "_record_inbound": "dedupe", "_over_limit": "dedupe",
-    "_save_state": "state", "apply_notices": "notices", "insert_outbox": "outbox", "enqueue": "outbox",
+    "_save_state": "state", "apply_notices": "notices", "enqueue_turn": "outbox", "enqueue": "outbox",
 }
 
 
@@ -136,7 +137,7 @@ def _parse_call(channel: str, body: bytes) -> tuple[str, Callable[[], Any]]:
     return "whatsapp", lambda: parse_inbound("whatsapp", dict(parse_qsl(body.decode())))
 
 
-def measure(url: str, patients: int, profile: Path | None, drain: bool) -> dict[str, Any]:
+def measure(url: str, patients: int, profile: Path | None) -> dict[str, Any]:
     settings = Settings.from_env({"TELEOPD_DATABASE_URL": url, "TELEOPD_LOG_LEVEL": "WARNING", "TELEOPD_INBOUND_PER_MINUTE": "1000"})
     services = build_services(settings)
     steps = Steps()
@@ -187,29 +188,8 @@ def measure(url: str, patients: int, profile: Path | None, drain: bool) -> dict[
     }
     if profiler and profile:
         profiler.dump_stats(profile)
-    if drain:
-        report["drain"] = drain_cost(services)
     services.db.dispose()
     return report
-
-
-def drain_cost(services: Any) -> dict[str, Any]:
-    """Claim and lay out every queued reply with channels that only record; return the cost per row."""
-    from sqlalchemy import func, select
-
-    from bot.store.models import OutboxMessage
-
-    with services.db.read() as session:
-        rows = session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))) or 0
-    start_cpu, start = time.thread_time(), time.perf_counter()
-    sent = 0
-    while True:
-        done = services.worker.drain()
-        if not done:
-            break
-        sent += done
-    elapsed, spent_cpu = time.perf_counter() - start, time.thread_time() - start_cpu
-    return {"rows": rows, "sent": sent, "wall_ms_per_row": elapsed * 1000 / max(sent, 1), "cpu_ms_per_row": spent_cpu * 1000 / max(sent, 1)}
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -229,10 +209,6 @@ def print_report(report: dict[str, Any]) -> None:
     for name in STEPS:
         value = report["steps_ms_mean"].get(name, 0.0)
         print(f"    {name:<9} {value:6.2f}  {value / total * 100:5.1f} %")
-    if "drain" in report:
-        drain = report["drain"]
-        print(f"  outbox: {drain['sent']} of {drain['rows']} rows claimed and laid out, {drain['wall_ms_per_row']:.2f} ms wall "
-              f"and {drain['cpu_ms_per_row']:.2f} ms CPU a row")
 
 
 def main() -> int:
@@ -241,12 +217,13 @@ def main() -> int:
     parser.add_argument("--sqlite", action="store_true", help="a temporary SQLite file, even when TELEOPD_TEST_DATABASE_URL is set")
     parser.add_argument("--patients", type=int, default=60, help="patients, half on Telegram and half on WhatsApp (14-15 messages each)")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the measured messages here")
-    parser.add_argument("--drain", action="store_true", help="also claim and lay out the replies, and print their cost")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    base, folder = database_url(None if args.sqlite else args.database_url)
-    if args.sqlite and folder is None:
-        base, folder = database_url("")
+    if args.sqlite:
+        folder = Path(tempfile.mkdtemp(prefix="teleopd-bench-"))
+        base = f"sqlite:///{folder / 'bench.db'}"
+    else:
+        base, folder = database_url(args.database_url)
     schema = None
     url = base
     if base.startswith("postgresql"):
@@ -259,7 +236,7 @@ def main() -> int:
     try:
         prepare(url)
         report: dict[str, Any] = {"load_before": load_averages(), "cpu": cpu_model()}
-        report |= measure(url, args.patients, args.profile, args.drain)
+        report |= measure(url, args.patients, args.profile)
         report["load_after"] = load_averages()
         db = Database(url)
         report["database"] = f"{redacted(base)} ({server_version(db)})"
