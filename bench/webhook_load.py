@@ -59,6 +59,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,8 @@ from sqlalchemy import text  # noqa: E402
 from webhook_load_drive import _client, _post, closed_loop, open_loop  # noqa: E402, F401  (bench/faults.py uses some as load.<name>)
 from webhook_load_figures import (  # noqa: E402
     MemorySampler,
+    cpu_seconds,
+    cpu_split,
     growth,
     reply_latencies,
     settle,
@@ -142,7 +145,10 @@ def run_sqlite(args: argparse.Namespace, telegram: Fake, twilio: Fake, report: d
         _wait_http(f"http://127.0.0.1:{port}/healthz", serve, log)
         base = f"http://127.0.0.1:{port}"
         report["load_before"] = load_averages()
+        roles = {"serve": [serve.pid], "fakes": [f.process.pid for f in (telegram, twilio) if f.process is not None], "bench": [os.getpid()]}
+        cpu_before, cpu_started = cpu_seconds(roles), time.monotonic()
         records, elapsed = asyncio.run(closed_loop(base, iter(Patients(base)), args.concurrency, args.seconds, args.messages))
+        report["cpu_cores_sustained"] = cpu_split(cpu_before, cpu_seconds(roles), time.monotonic() - cpu_started)
         report["sustained"] = throughput(records, elapsed)
         report["load_after"] = load_averages()
         db = Database(url)
@@ -197,8 +203,13 @@ def run_postgres(args: argparse.Namespace, telegram: Fake, twilio: Fake, report:
             profiles = start_profiles(pids, args.seconds, args.profile)
         report["load_before_sustained"] = load_averages()
         seconds = args.seconds if args.messages is None else 10**9
+        # Where the two cores went: the web tier, the outbox worker, PostgreSQL, the fakes, this driver.
+        roles = {"web": [web.pid, *children(web.pid)], "worker": [w.pid for w in workers],
+                 "fakes": [f.process.pid for f in (telegram, twilio) if f.process is not None], "bench": [os.getpid()]}
+        cpu_before, cpu_started = cpu_seconds(roles), time.monotonic()
         records, elapsed = asyncio.run(closed_loop(base, patients, args.concurrency, seconds, args.messages,
                                                    sampler.watch if sampler else None))
+        report["cpu_cores_sustained"] = cpu_split(cpu_before, cpu_seconds(roles), time.monotonic() - cpu_started)
         report["load_after_sustained"] = load_averages()
         report["sustained"] = throughput(records, elapsed)
         for profile in profiles:
@@ -244,13 +255,16 @@ def run_minimal(args: argparse.Namespace, env: dict[str, str], db: Database, url
         whatsapp_only = iter(maker.whatsapp, None)
         asyncio.run(closed_loop(base, whatsapp_only, args.concurrency, 3.0, None))  # warm up
         load = load_averages()
+        roles = {"web": [process.pid, *children(process.pid)], "bench": [os.getpid()]}
+        cpu_before, cpu_started = cpu_seconds(roles), time.monotonic()
         records, elapsed = asyncio.run(closed_loop(base, whatsapp_only, args.concurrency, min(args.seconds, 30), None))
+        split = cpu_split(cpu_before, cpu_seconds(roles), time.monotonic() - cpu_started)
     finally:
         stop_process(process)
     with db.read() as session:
         rows = session.execute(text(f"SELECT count(*) FROM {table}")).scalar()
     figures = throughput(records, elapsed)
-    figures.update({"rows": rows, "load_before": load})
+    figures.update({"rows": rows, "load_before": load, "cpu_cores": split})
     return figures
 
 
@@ -315,9 +329,16 @@ def print_report(report: dict[str, Any]) -> None:
         print(f"{name:<22} {figures['messages_per_second']:>7} msg/s  {figures['ok']:>7} ok  {figures['errors']:>4} errors  "
               f"webhook ms p50 {lat['p50']} p95 {lat['p95']} p99 {lat['p99']} max {lat['max']}  (load {load})")
 
+    def cpu(split: dict[str, float] | None, per_second: float) -> None:
+        if split:
+            print("  CPU: cores busy      " + "  ".join(f"{role} {cores:.2f}" for role, cores in split.items())
+                  + "; ms a message: " + "  ".join(f"{role} {cores / (per_second or 1) * 1000:.2f}" for role, cores in split.items()))
+
     if "minimal" in report:
         line("minimal endpoint", report["minimal"], report["minimal"]["load_before"])
+        cpu(report["minimal"].get("cpu_cores"), report["minimal"]["messages_per_second"])
     line("full path, sustained", report["sustained"], report.get("load_before_sustained") or report.get("load_before"))
+    cpu(report.get("cpu_cores_sustained"), report["sustained"]["messages_per_second"])
     if "full_over_minimal" in report:
         print(f"full / minimal         {report['full_over_minimal']:.1%}")
     if "offered" in report:

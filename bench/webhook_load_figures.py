@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -144,6 +145,39 @@ def growth(series: list[dict[str, Any]], total: int) -> dict[str, Any]:
             if value is not None and before is not None:
                 out[f"{kind[:-4]} {pid}"] = {"at_quarter_kib": before, "at_end_kib": value, "growth_kib": value - before}
     return out
+
+
+def cpu_seconds(roles: dict[str, list[int]]) -> dict[str, float]:
+    """Return the CPU seconds (user + system, /proc/PID/stat) each role's processes have used so far.
+
+    "postgres" is every process named postgres (the server's backends come and go with the
+    pools' connections); the others are the pids given.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def used(pid: int) -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    out = {role: sum(used(pid) for pid in pids) for role, pids in roles.items()}
+    postgres = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    postgres += used(int(entry.name))
+            except OSError:
+                continue
+    out["postgres"] = postgres
+    return out
+
+
+def cpu_split(before: dict[str, float], after: dict[str, float], seconds: float) -> dict[str, float]:
+    """Return the cores each role kept busy between two cpu_seconds() readings (2.0 = both cores of this machine)."""
+    return {role: round((after.get(role, 0.0) - before.get(role, 0.0)) / seconds, 2) for role in after}
 
 
 def start_profiles(pids: dict[str, int], seconds: float, folder: Path) -> list[subprocess.Popen[bytes]]:
