@@ -280,8 +280,8 @@ def _save_state(session: Session, identity: Identity, conv: Conversation, state:
         log.info("identity %s opted out", identity.id)
     save_turn(
         session, identity, conv,
-        state={"step": state.step, "data": state.data, "misses": state.misses, "language": state.language, "opted_out": state.opted_out},
-        inbound_id=inbound_id, step_after=state.step, received_at=received_at, now=utcnow(),
+        {"step": state.step, "data": state.data, "misses": state.misses, "language": state.language, "opted_out": state.opted_out},
+        inbound_id=inbound_id, received_at=received_at, now=utcnow(),
     )
     person = identity.person
     if person is not None and state.language and person.language != state.language:

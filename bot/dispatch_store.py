@@ -145,43 +145,39 @@ def record_inbound(
 def save_turn(
     session: Session,
     identity: Identity,
-    conversation: Conversation | None,
+    conversation: Conversation,
+    state: Mapping[str, Any],
     *,
-    state: Mapping[str, Any] | None,
     inbound_id: int,
-    step_after: str | None,
     received_at: dt.datetime,
     now: dt.datetime,
 ) -> None:
-    """Write the turn's state: the conversation and the identity (`state`: step, data, misses, language, opted_out), and the inbound row's step.
+    """Write the turn's state (`state`: step, data, misses, language, opted_out): the conversation, the identity, and the inbound row's step after it.
 
     The ORM objects are given the same values as committed ones: later reads in this
     transaction see them, and nothing is left for the session to flush.
     """
     statements = _statements(session)
     connection = session.connection()
-    if state is not None and conversation is not None:
-        opting_out = bool(state["opted_out"] and not identity.opted_out)
-        last_inbound_at = max(identity.last_inbound_at or received_at, received_at)
-        values = {
-            "conversation_key": conversation.id, "step": state["step"], "data": state["data"], "misses": state["misses"],
-            "updated_at": now, "identity_key": identity.id, "language": state["language"], "opted_out": state["opted_out"],
-            "last_inbound_at": last_inbound_at, "opting_out": opting_out, "now": now, "inbound_key": inbound_id, "step_after": step_after,
-        }
-        if statements.save_all is not None:
-            connection.execute(statements.save_all, values)
-        else:
-            connection.execute(statements.save_conversation, values)
-            connection.execute(statements.save_identity, values)
-            connection.execute(statements.step_after, values)
-        for key in ("step", "data", "misses"):
-            set_committed_value(conversation, key, state[key])
-        set_committed_value(conversation, "version", conversation.version + 1)
-        set_committed_value(conversation, "updated_at", now)
-        set_committed_value(identity, "language", state["language"])
-        set_committed_value(identity, "opted_out", state["opted_out"])
-        set_committed_value(identity, "last_inbound_at", last_inbound_at)
-        if opting_out:
-            set_committed_value(identity, "opted_out_at", now)
-        return
-    connection.execute(statements.step_after, {"inbound_key": inbound_id, "step_after": step_after})
+    opting_out = bool(state["opted_out"] and not identity.opted_out)
+    last_inbound_at = max(identity.last_inbound_at or received_at, received_at)
+    values = {
+        "conversation_key": conversation.id, "step": state["step"], "data": state["data"], "misses": state["misses"],
+        "updated_at": now, "identity_key": identity.id, "language": state["language"], "opted_out": state["opted_out"],
+        "last_inbound_at": last_inbound_at, "opting_out": opting_out, "now": now, "inbound_key": inbound_id, "step_after": state["step"],
+    }
+    if statements.save_all is not None:
+        connection.execute(statements.save_all, values)
+    else:
+        connection.execute(statements.save_conversation, values)
+        connection.execute(statements.save_identity, values)
+        connection.execute(statements.step_after, values)
+    for key in ("step", "data", "misses"):
+        set_committed_value(conversation, key, state[key])
+    set_committed_value(conversation, "version", conversation.version + 1)
+    set_committed_value(conversation, "updated_at", now)
+    set_committed_value(identity, "language", state["language"])
+    set_committed_value(identity, "opted_out", state["opted_out"])
+    set_committed_value(identity, "last_inbound_at", last_inbound_at)
+    if opting_out:
+        set_committed_value(identity, "opted_out_at", now)
