@@ -60,26 +60,21 @@ def backoff(attempts: int, rng: Callable[[], float] = random.random) -> dt.timed
     return dt.timedelta(seconds=ceiling / 2 + rng() * ceiling / 2)
 
 
-def hold(session: Session, rows: Sequence[Claimed], due: dt.datetime) -> None:
-    """Give claimed rows back unsent, due no earlier than `due`, their claim not counted."""
-    if rows:
-        session.connection().execute(
-            update(_outbox)
-            .where(_outbox.c.id.in_([r.id for r in rows]), _outbox.c.status == OutboxStatus.SENDING)
-            .values(status=OutboxStatus.PENDING, due_at=due, attempts=_outbox.c.attempts - 1)
-        )
+def hold(session: Session, rows: Sequence[Claimed], due: dt.datetime, spacing: dt.timedelta | None = None) -> dt.datetime:
+    """Give claimed rows back unsent, their claim not counted; return when the last of them is due.
 
-
-def hold_spaced(session: Session, rows: Sequence[Claimed], after: dt.datetime, spacing: dt.timedelta) -> dt.datetime:
-    """Give claimed rows back unsent, the first due `spacing` after `after` and each next one `spacing` later; return the last's due."""
-    dues = {r.id: after + spacing * (index + 1) for index, r in enumerate(rows)}
+    All are due at `due`; with `spacing` (a recipient paced at one message a turn), the first
+    at `due` and each next one a turn later.
+    """
+    dues = {r.id: due + (spacing or dt.timedelta(0)) * index for index, r in enumerate(rows)}
     if dues:
         session.connection().execute(
             update(_outbox)
             .where(_outbox.c.id.in_(list(dues)), _outbox.c.status == OutboxStatus.SENDING)
-            .values(status=OutboxStatus.PENDING, due_at=case(dues, value=_outbox.c.id), attempts=_outbox.c.attempts - 1)
+            .values(status=OutboxStatus.PENDING, due_at=case(dues, value=_outbox.c.id) if spacing else due,
+                    attempts=_outbox.c.attempts - 1)
         )
-    return max(dues.values(), default=after)
+    return max(dues.values(), default=due)
 
 
 def put_back(
@@ -95,8 +90,9 @@ def put_back(
     connection = session.connection()
     connection.execute(update(_outbox).where(_outbox.c.id == row.id).values(status=OutboxStatus.PENDING, due_at=due, **values))
     if row.kind != "ack":
-        if spacing:
-            due = hold_spaced(session, followers, due, dt.timedelta(seconds=spacing))
+        if spacing and followers:  # the first follower a turn after this row, and so on
+            turn = dt.timedelta(seconds=spacing)
+            due = hold(session, followers, due + turn, turn)
         else:
             hold(session, followers, due)
         # Rows queued for them since, or left out of this batch, wait as long as the last of them.
