@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -60,6 +61,15 @@ def browser() -> Iterator[Any]:
 
 
 # --- waiting, and the pages' Content-Security-Policy --------------------------------------------
+
+
+def sign_in(page: Any, base: str, username: str, password: str, next_path: str) -> None:
+    """Sign an operator in on the dashboard's sign-in page and wait for the page it sends them on to."""
+    page.goto(f"{base}/dashboard/login?next={next_path}")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(re.escape(next_path) + "$"))
 
 
 def wait_until(page: Any, expression: str, arg: Any = None, timeout_s: float = 15.0) -> None:

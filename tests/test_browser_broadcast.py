@@ -19,6 +19,7 @@ import pytest
 from bot.channels import local
 from bot.services import operators
 from bot.store.db import Database
+from tests.browser import sign_in
 from tests.serving import ServeProcess, served_copy
 from tests.test_broadcast_sending import seed
 
@@ -53,11 +54,7 @@ def test_a_state_coordinator_writes_previews_and_sends_an_advisory_in_the_browse
     context = browser.new_context()
     try:
         page = context.new_page()
-        page.goto(f"{server.base}/dashboard/login?next=/dashboard/broadcasts")
-        page.fill("#username", "meera")
-        page.fill("#password", password)
-        page.click("button[type=submit]")
-        page.wait_for_url(re.compile(r"/dashboard/broadcasts$"))
+        sign_in(page, server.base, "meera", password, "/dashboard/broadcasts")
         page.fill("textarea[name=text_en]", ADVISORY["en"])
         page.fill("textarea[name=text_hi]", ADVISORY["hi"])
         page.fill("input[name=states]", "up")

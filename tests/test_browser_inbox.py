@@ -6,7 +6,6 @@ One `teleopd serve` (the local demo, SQLite); Debian's Chromium through Playwrig
 from __future__ import annotations
 
 import json
-import re
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ import pytest
 
 from bot.services import operators
 from bot.store.db import Database
+from tests.browser import sign_in
 from tests.serving import ServeProcess, served_copy
 
 pytestmark = pytest.mark.slow
@@ -63,11 +63,7 @@ def test_a_coordinator_takes_a_chat_over_replies_and_hands_it_back_in_the_browse
     context = browser.new_context()
     try:
         page = context.new_page()
-        page.goto(f"{server.base}/dashboard/login?next=/dashboard/inbox")
-        page.fill("#username", "asha")
-        page.fill("#password", password)
-        page.click("button[type=submit]")
-        page.wait_for_url(re.compile(r"/dashboard/inbox$"))
+        sign_in(page, server.base, "asha", password, "/dashboard/inbox")
         assert "Asked for a person" in page.locator("#inbox").inner_text()
         page.click("#inbox tbody a")
         assert "talk to a person" in page.locator("#conversation").inner_text()
