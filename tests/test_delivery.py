@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from bot.outbox.delivery import queue_sms_fallback, record_status
+from bot.outbox.delivery import SentMark, queue_sms_fallback, record_sent, record_status
 from bot.outbox.enqueue import apply_notices
 from bot.services.identities import (
     ensure_identity,
@@ -193,3 +193,43 @@ def test_a_person_who_never_wrote_is_told_where_they_were_booked(db: Database) -
     with db.write() as session:
         sms = session.scalars(select(Identity).where(Identity.channel == "sms")).one()
         assert notification_identity(session, sms.id).id == sms.id  # type: ignore[union-attr]
+
+
+def test_marks_written_together_apply_each_rows_own_early_callbacks(db: Database) -> None:
+    # The worker commits the marks of sends that finished together in one transaction
+    # (bot/outbox/group_commit.py): each row still gets the callbacks that came before its own mark.
+    delivered_sid, failed_sid = "SM" + "d" * 32, "SM" + "f" * 32
+    rows = [_pending_row(db, "whatsapp", f"whatsapp:{PHONE}"), _pending_row(db, "whatsapp", "whatsapp:+919812345679"),
+            _pending_row(db, "telegram", "555"), _pending_row(db, "telegram", "555", kind="ack")]
+    assert record_status(db, delivered_sid, "delivered", None, AT) == "unknown"
+    assert record_status(db, failed_sid, "undelivered", "63016", AT) == "unknown"
+    sent_at = AT + dt.timedelta(seconds=1)
+    rendered = {"text": "Your token is 7."}
+    with db.write() as session:
+        record_sent(session, [
+            SentMark(rows[0], "whatsapp", delivered_sid, rendered, sent_at), SentMark(rows[1], "whatsapp", failed_sid, rendered, sent_at),
+            SentMark(rows[2], "telegram", "42", rendered, sent_at), SentMark(rows[3], "telegram", None, None, sent_at),
+        ])
+    got = [_row(db, r) for r in rows]
+    assert [(r.status, r.provider_id, r.provider_status) for r in got] == [
+        (OutboxStatus.DELIVERED, delivered_sid, "delivered"), (OutboxStatus.REROUTED, failed_sid, "undelivered"),
+        (OutboxStatus.SENT, "42", None), (OutboxStatus.SENT, None, None),
+    ]
+    assert [r.rendered for r in got] == [rendered, rendered, rendered, None]
+    assert all(r.sent_at is not None for r in got)
+    assert len(_fallbacks(db, rows[1])) == 1 and _fallbacks(db, rows[0]) == []
+    with db.read() as session:
+        assert set(session.execute(select(DeliveryEvent.provider_id, DeliveryEvent.outbox_id))) == {
+            (delivered_sid, rows[0]), (failed_sid, rows[1])}
+
+
+def _pending_row(db: Database, channel: str, address: str, kind: str = "push") -> int:
+    """Queue one message as claimed for sending; return its id."""
+    with db.write() as session:
+        identity = ensure_identity(session, channel, address)
+        payload = {"callback_query_id": "cq-1"} if kind == "ack" else reply_to_json(Reply(t("Your token is {number}.", number=7), kind="push"))
+        row = OutboxMessage(identity_id=identity.id, channel=channel, address=address, language="en", kind=kind, payload=payload,
+                            status=OutboxStatus.SENDING, due_at=AT)
+        session.add(row)
+        session.flush()
+        return row.id

@@ -19,8 +19,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from bot.outbox.enqueue import enqueue
@@ -82,36 +84,62 @@ _MARK_SENT = (
     .values(status=OutboxStatus.SENT, provider_id=bindparam("provider_id"), sent_at=bindparam("sent_at"),
             rendered=bindparam("rendered", type_=_outbox.c.rendered.type))
 )
+# An answered acknowledgement (Telegram's callback query): nothing rendered, no provider id.
+_MARK_ACKNOWLEDGED = (
+    update(_outbox).where(_outbox.c.id == bindparam("outbox_id")).values(status=OutboxStatus.SENT, sent_at=bindparam("sent_at"))
+)
 _EARLY_EVENTS = (
     select(DeliveryEvent)
-    .where(DeliveryEvent.provider_id == bindparam("provider_id"), DeliveryEvent.outbox_id.is_(None))
+    .where(DeliveryEvent.provider_id.in_(bindparam("provider_ids", expanding=True)), DeliveryEvent.outbox_id.is_(None))
     .order_by(DeliveryEvent.id)
 )
 _PROVIDER_ID_LOCK = select(func.pg_advisory_xact_lock(bindparam("key")))
+# Every provider id of a group of marks locked in one statement. The worker's groups never
+# share a provider id (each row is one worker's), so only a status callback, which takes one
+# lock, ever waits on them: no order between groups to keep against deadlock.
+_PROVIDER_ID_LOCKS = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k")
 
 
-def record_sent(
-    session: Session, outbox_id: int, channel: str, provider_id: str | None, *, rendered: dict[str, object], sent_at: dt.datetime,
-) -> None:
-    """Mark a row sent under its provider id, then apply the status callbacks that came before."""
-    takes_callbacks = provider_id is not None and channel in (WHATSAPP_CHANNEL, SMS_CHANNEL)
-    if takes_callbacks:
-        _lock_provider_id(session, provider_id)  # type: ignore[arg-type]
-    session.connection().execute(
-        _MARK_SENT, {"outbox_id": outbox_id, "provider_id": provider_id, "sent_at": sent_at, "rendered": rendered}
-    )
-    if not takes_callbacks:
+@dataclass(frozen=True)
+class SentMark:
+    """A row the provider accepted (or an acknowledgement answered), to be marked sent."""
+
+    outbox_id: int
+    channel: str
+    provider_id: str | None
+    # The message as it was laid out for its channel; None for an acknowledgement.
+    rendered: dict[str, object] | None
+    sent_at: dt.datetime
+
+
+def record_sent(session: Session, marks: Sequence[SentMark]) -> None:
+    """Mark rows sent under their provider ids, then apply the status callbacks that came before.
+
+    Any number of rows in one transaction: one statement for the locks, one batch of
+    UPDATEs (psycopg sends an executemany in one pipeline), one look for early callbacks.
+    """
+    taking_callbacks = {m.provider_id: m.outbox_id for m in marks if m.provider_id is not None and m.channel in (WHATSAPP_CHANNEL, SMS_CHANNEL)}
+    if taking_callbacks and session.get_bind().dialect.name == "postgresql":
+        session.connection().execute(_PROVIDER_ID_LOCKS, {"keys": sorted(_lock_key(p) for p in taking_callbacks)})
+    sent = [
+        {"outbox_id": m.outbox_id, "provider_id": m.provider_id, "sent_at": m.sent_at, "rendered": m.rendered}
+        for m in marks if m.rendered is not None
+    ]
+    acknowledged = [{"outbox_id": m.outbox_id, "sent_at": m.sent_at} for m in marks if m.rendered is None]
+    for statement, values in ((_MARK_SENT, sent), (_MARK_ACKNOWLEDGED, acknowledged)):
+        if values:
+            session.connection().execute(statement, values)
+    if not taking_callbacks:
         return
-    early = session.scalars(_EARLY_EVENTS, {"provider_id": provider_id}).all()
-    if not early:
-        return
-    row = session.get(OutboxMessage, outbox_id)
-    if row is None:
-        return
-    # By rank, ties in the order they came: the same end as callbacks after the commit.
-    for event in sorted(early, key=lambda e: STATUS_RANK.get(e.status, -1)):
-        event.outbox_id = row.id
-        _apply_status(session, row, event.status, event.error_code, event.received_at)
+    early = session.scalars(_EARLY_EVENTS, {"provider_ids": list(taking_callbacks)}).all()
+    for provider_id in dict.fromkeys(event.provider_id for event in early):
+        row = session.get(OutboxMessage, taking_callbacks[provider_id])
+        if row is None:
+            continue
+        # By rank, ties in the order they came: the same end as callbacks after the commit.
+        for event in sorted((e for e in early if e.provider_id == provider_id), key=lambda e: STATUS_RANK.get(e.status, -1)):
+            event.outbox_id = row.id
+            _apply_status(session, row, event.status, event.error_code, event.received_at)
 
 
 def _apply_status(session: Session, row: OutboxMessage, status: str, error_code: str | None, at: dt.datetime) -> str:
@@ -169,8 +197,12 @@ def queue_sms_fallback(session: Session, row: OutboxMessage, reason: str, now: d
 def _lock_provider_id(session: Session, provider_id: str) -> None:
     """On PostgreSQL, hold a transaction lock on one provider id (SQLite has one writer anyway)."""
     if session.get_bind().dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.blake2b(provider_id.encode(), digest_size=8).digest(), "big", signed=True)
-        session.connection().execute(_PROVIDER_ID_LOCK, {"key": key})
+        session.connection().execute(_PROVIDER_ID_LOCK, {"key": _lock_key(provider_id)})
+
+
+def _lock_key(provider_id: str) -> int:
+    """The advisory lock's key for a provider id: 64 bits of its hash."""
+    return int.from_bytes(hashlib.blake2b(provider_id.encode(), digest_size=8).digest(), "big", signed=True)
 
 
 def _opt_out(session: Session, identity_id: int, at: dt.datetime) -> None:
