@@ -215,3 +215,20 @@ def test_a_running_worker_comes_back_for_rate_limited_rows_without_idling(db, ca
         runner.join(timeout=10)
     assert sorted(channel.sent_ids()) == ids
     assert not runner.is_alive()
+
+
+def test_a_row_queued_while_an_earlier_one_waits_for_its_turn_does_not_overtake_it(db, catalogs) -> None:
+    # A Telegram chat takes a message a second: the first reply goes back until its turn, and
+    # the patient's next message is answered meanwhile. That answer waits behind it.
+    clock = Clock()
+    channel = FakeChannel(script=[RateLimited("chat", retry_after=0.5, spacing=1.0)])
+    (first,) = queue(db, "c1")
+    w = worker(db, catalogs, channel, clock=clock)
+    w.drain()
+    (second,) = queue(db, "c1", due=START)  # due now, while the first is due in half a second
+    other = queue(db, "c2", due=START)
+    w.drain()
+    assert channel.sent_ids() == other, "another chat is not held up"
+    clock.now += SECOND
+    w.drain()
+    assert channel.sent_ids() == [*other, first, second]

@@ -83,8 +83,11 @@ def claim_query(one_channel: bool, skipping: bool) -> Select[Any]:
     # Both subqueries walk ix_outbox_channel_address (channel, address, id) for one
     # recipient's earlier rows: a few dozen for a patient, far cheaper than a send.
     in_flight = exists().where(same_recipient, earlier.status == OutboxStatus.SENDING)
+    # Every earlier pending row counts, due or not: one put back until later (a chat's next
+    # second, a backoff) holds back the rows queued after it, or the next turn's reply would
+    # overtake it.
     waiting = (
-        select(func.count()).where(same_recipient, earlier.status == OutboxStatus.PENDING, earlier.due_at <= now)
+        select(func.count()).where(same_recipient, earlier.status == OutboxStatus.PENDING)
         .correlate(OutboxMessage).scalar_subquery()
     )
     query = (
@@ -149,10 +152,10 @@ def claim(
 
 
 def first_in_line(rows: Sequence[Any]) -> list[Any]:
-    """Keep the rows whose recipient's earlier due rows are all in this batch ahead of them.
+    """Keep the rows whose recipient's earlier pending rows are all in this batch ahead of them.
 
-    An earlier due row missing from the batch is being claimed by another worker right now
-    (PostgreSQL skipped its lock): what follows it waits for the next claim.
+    An earlier row missing from the batch is not due yet, or is being claimed by another
+    worker right now (PostgreSQL skipped its lock): what follows it waits for a later claim.
     """
     kept, taken = [], Counter[tuple[str, str]]()
     for row in rows:

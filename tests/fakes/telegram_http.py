@@ -49,6 +49,9 @@ def _multipart(content_type: str, body: bytes) -> dict[str, Any]:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # idle keep-alive connections must not hold up stop()
+    # socketserver listens with a backlog of 5: the worker's 32 threads a lane connecting at
+    # once overflowed it, and a connection was refused where the real API would take it.
+    request_queue_size = 128
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -92,6 +92,13 @@ class _State:
     media: MediaStore = field(default_factory=MediaStore)  # inbound messages' files (tests/fakes/twilio_media.py)
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # socketserver listens with a backlog of 5: the worker's 32 threads a lane connecting at
+    # once overflowed it, and a connection was refused where the real API would take it.
+    request_queue_size = 128
+
+
 class FakeTwilio:
     """A Twilio REST API stand-in: a ThreadingHTTPServer on 127.0.0.1 (port 0 picks a free one)."""
 
@@ -101,8 +108,7 @@ class FakeTwilio:
         self.body_limit = body_limit
         self.state = _State()
         self.content = ContentStore(account_sid)  # the Content API (tests/fakes/twilio_content.py)
-        self._server = ThreadingHTTPServer((host, port), _handler(self))
-        self._server.daemon_threads = True
+        self._server = _Server((host, port), _handler(self))
         self._thread: threading.Thread | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
