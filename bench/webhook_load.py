@@ -147,7 +147,8 @@ def run_sqlite(args: argparse.Namespace, telegram: Fake, twilio: Fake, report: d
         report["load_before"] = load_averages()
         roles = {"serve": [serve.pid], "fakes": [f.process.pid for f in (telegram, twilio) if f.process is not None], "bench": [os.getpid()]}
         cpu_before, cpu_started = cpu_seconds(roles), time.monotonic()
-        records, elapsed = asyncio.run(closed_loop(base, iter(Patients(base)), args.concurrency, args.seconds, args.messages))
+        records, elapsed = asyncio.run(closed_loop(base, iter(Patients(base)), args.concurrency, args.seconds, args.messages,
+                                                   telegram_gap=args.telegram_gap))
         report["cpu_cores_sustained"] = cpu_split(cpu_before, cpu_seconds(roles), time.monotonic() - cpu_started)
         report["sustained"] = throughput(records, elapsed)
         report["load_after"] = load_averages()
@@ -208,7 +209,7 @@ def run_postgres(args: argparse.Namespace, telegram: Fake, twilio: Fake, report:
                  "fakes": [f.process.pid for f in (telegram, twilio) if f.process is not None], "bench": [os.getpid()]}
         cpu_before, cpu_started = cpu_seconds(roles), time.monotonic()
         records, elapsed = asyncio.run(closed_loop(base, patients, args.concurrency, seconds, args.messages,
-                                                   sampler.watch if sampler else None))
+                                                   sampler.watch if sampler else None, telegram_gap=args.telegram_gap))
         report["cpu_cores_sustained"] = cpu_split(cpu_before, cpu_seconds(roles), time.monotonic() - cpu_started)
         report["load_after_sustained"] = load_averages()
         report["sustained"] = throughput(records, elapsed)
@@ -217,7 +218,9 @@ def run_postgres(args: argparse.Namespace, telegram: Fake, twilio: Fake, report:
         if sampler is not None:
             sampler.sample(len(records), elapsed)
             report["memory"] = {"series": sampler.summary(), "growth_from_quarter": growth(sampler.series, len(records))}
-        report["outbox_left_after_sustained"] = settle(db)
+        waited: dict[str, float] = {}
+        report["outbox_left_after_sustained"] = settle(db, waited=waited)
+        report["outbox_emptied_after_sustained_s"] = waited.get("seconds")
         if args.rate:
             report["load_before_rate"] = load_averages()
             records, elapsed = asyncio.run(open_loop(base, iter(Patients(base)), args.rate, args.rate_seconds, args.think))
@@ -225,7 +228,9 @@ def run_postgres(args: argparse.Namespace, telegram: Fake, twilio: Fake, report:
             offered = throughput(records, elapsed)
             offered.update({"offered_per_second": args.rate, "think_seconds": args.think,
                             "generator_lag_p99_ms": open_loop.generator_lag_p99_ms})  # type: ignore[attr-defined]
-            report["outbox_left_after_rate"] = settle(db)
+            waited = {}
+            report["outbox_left_after_rate"] = settle(db, waited=waited)
+            report["outbox_emptied_after_rate_s"] = waited.get("seconds")
             offered["reply"] = reply_latencies(db, records, telegram, twilio)
             report["offered"] = offered
     finally:
@@ -274,7 +279,9 @@ def main() -> int:
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes (default 2: one per core)")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
     parser.add_argument("--workers", type=int, default=1, help="teleopd worker processes (default 1)")
-    parser.add_argument("--concurrency", type=int, default=32, help="patients at once in the closed loop")
+    parser.add_argument("--concurrency", type=int, default=32, help="calls in flight in the closed loop")
+    parser.add_argument("--telegram-gap", type=float, default=2.0,
+                        help="closed loop: least seconds between one Telegram patient's messages (0: as soon as answered)")
     parser.add_argument("--seconds", type=float, default=30, help="length of the sustained run")
     parser.add_argument("--messages", type=int, help="run the sustained mode for this many messages instead")
     parser.add_argument("--rate", type=float, default=200, help="offered messages/s of the open loop (0: skip)")
@@ -298,7 +305,7 @@ def main() -> int:
         "benchmark": "webhook_load", "date": dt.datetime.now(dt.UTC).isoformat(timespec="minutes"),
         "machine": f"{os.cpu_count()} cores, {cpu_model()}", "python": platform.python_version(),
         "gunicorn": f"gthread, {args.web_workers} workers x {args.threads} threads", "workers": args.workers,
-        "concurrency": args.concurrency, "logs": str(folder),
+        "concurrency": args.concurrency, "telegram_gap": args.telegram_gap, "logs": str(folder),
     }
     try:
         if args.sqlite:
@@ -320,9 +327,11 @@ def main() -> int:
 def print_report(report: dict[str, Any]) -> None:
     print(f"webhook load: {report['database']}; {report['machine']}; python {report['python']}")
     if "server" in report:
-        print(f"server: {report['server']}; closed loop of {report['concurrency']} patients")
+        print(f"server: {report['server']}; closed loop of {report['concurrency']} calls in flight,"
+              f" a Telegram patient's messages {report.get('telegram_gap', 0)} s apart at least")
     else:
-        print(f"gunicorn {report['gunicorn']}; {report['workers']} teleopd worker(s); closed loop of {report['concurrency']} patients")
+        print(f"gunicorn {report['gunicorn']}; {report['workers']} teleopd worker(s); closed loop of {report['concurrency']} calls"
+              f" in flight, a Telegram patient's messages {report.get('telegram_gap', 0)} s apart at least")
 
     def line(name: str, figures: dict[str, Any], load: str | None) -> None:
         lat = figures["latency_ms"]
@@ -338,6 +347,7 @@ def print_report(report: dict[str, Any]) -> None:
         line("minimal endpoint", report["minimal"], report["minimal"]["load_before"])
         cpu(report["minimal"].get("cpu_cores"), report["minimal"]["messages_per_second"])
     line("full path, sustained", report["sustained"], report.get("load_before_sustained") or report.get("load_before"))
+    print("  messages by channel  " + "  ".join(f"{channel} {n}" for channel, n in sorted(report["sustained"].get("by_channel", {}).items())))
     cpu(report.get("cpu_cores_sustained"), report["sustained"]["messages_per_second"])
     if "full_over_minimal" in report:
         print(f"full / minimal         {report['full_over_minimal']:.1%}")
@@ -363,6 +373,9 @@ def print_report(report: dict[str, Any]) -> None:
     for key in ("outbox_left_after_sustained", "outbox_left_after_rate", "outbox_left_after_settle"):
         if report.get(key):
             print(f"{key.replace('_', ' ')}: {report[key]}")
+    for phase in ("sustained", "rate"):
+        if report.get(f"outbox_emptied_after_{phase}_s") is not None:
+            print(f"outbox empty {report[f'outbox_emptied_after_{phase}_s']} s after the {phase} phase ended")
 
 
 if __name__ == "__main__":

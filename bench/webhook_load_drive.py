@@ -5,6 +5,7 @@ loop at a concurrency and an open loop at an offered rate.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import itertools
 import time
 from collections import deque
@@ -39,20 +40,35 @@ def _client(limit: int) -> aiohttp.ClientSession:
 
 
 async def closed_loop(base: str, patients: Iterator[Patient], concurrency: int, seconds: float, max_messages: int | None,
-                      on_progress: Any = None) -> tuple[list[Record], float]:
-    """Keep `concurrency` patients busy, each sending its next message as soon as the last is answered."""
+                      on_progress: Any = None, telegram_gap: float = 0.0) -> tuple[list[Record], float]:
+    """Keep `concurrency` calls in flight, each patient sending its next message as soon as the last is answered.
+
+    A Telegram patient waits at least `telegram_gap` seconds between its messages (from one
+    post's start to the next): Telegram takes one message a second in a chat, so a patient
+    writing four a second queues replies that only Telegram's pacing holds up. Meanwhile its
+    lane writes for other patients, taking new ones as needed, so the load stays as high.
+    """
     records: list[Record] = []
     stop_at = time.monotonic() + seconds
     taken = itertools.count()
 
     async def one_lane() -> None:
+        waiting: list[tuple[float, int, Patient]] = []  # (ready at, tie-break, patient) of this lane's paced patients
+        order = itertools.count()
         patient: Patient | None = None
         while time.monotonic() < stop_at:
             if max_messages is not None and next(taken) >= max_messages:
                 return
             if patient is None or patient.sent == len(patient.messages):
-                patient = next(patients)
-            await _post(http, base, patient, time.time(), time.monotonic(), records)
+                if waiting and waiting[0][0] <= time.monotonic():
+                    patient = heapq.heappop(waiting)[2]
+                else:
+                    patient = next(patients)
+            started = time.monotonic()
+            await _post(http, base, patient, time.time(), started, records)
+            if telegram_gap > 0 and patient.channel == "telegram" and patient.sent < len(patient.messages):
+                heapq.heappush(waiting, (started + telegram_gap, next(order), patient))
+                patient = None
 
     async with _client(concurrency) as http:
         started = time.monotonic()

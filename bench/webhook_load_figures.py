@@ -35,6 +35,7 @@ def throughput(records: list[Record], elapsed: float) -> dict[str, Any]:
     latencies = sorted(r.latency_s * 1000 for r in records)
     return {
         "messages": len(records), "ok": ok, "errors": len(records) - ok,
+        "by_channel": _count(r.channel for r in records),
         "statuses": {str(s): n for s, n in sorted(_count(r.status for r in records).items())},
         "seconds": round(elapsed, 2), "messages_per_second": round(ok / elapsed, 1) if elapsed else None,
         "latency_ms": _quantiles(latencies),
@@ -53,16 +54,22 @@ def _quantiles(sorted_ms: list[float]) -> dict[str, float]:
         "max": round(sorted_ms[-1], 1) if sorted_ms else float("nan")}
 
 
-def settle(db: Database, timeout: float = SETTLE_TIMEOUT_S) -> int:
-    """Wait until no outbox row is left to send; return how many are still left."""
-    deadline = time.monotonic() + timeout
+def settle(db: Database, timeout: float = SETTLE_TIMEOUT_S, waited: dict[str, float] | None = None) -> int:
+    """Wait until no outbox row is left to send; return how many are still left.
+
+    `waited`, if given, gets "seconds": how long it took the outbox to empty (to 0.25 s).
+    """
+    started = time.monotonic()
+    deadline = started + timeout
     left = 0
     while time.monotonic() < deadline:
         with db.read() as session:
             left = session.execute(text("SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')")).scalar() or 0
         if not left:
+            if waited is not None:
+                waited["seconds"] = round(time.monotonic() - started, 2)
             return 0
-        time.sleep(0.5)
+        time.sleep(0.25)
     return int(left)
 
 
