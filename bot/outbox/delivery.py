@@ -22,7 +22,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.orm import Session
 
 from bot.outbox.enqueue import enqueue
@@ -58,7 +58,7 @@ def record_status(db: Database, provider_id: str, status: str, error_code: str |
     """Record one status callback; return "duplicate", "unknown", "updated" or "stale"."""
     status = status.lower()
     with db.write() as session:
-        _lock_provider_id(session, provider_id)
+        _lock_provider_ids(session, [provider_id])
         row = session.scalars(select(OutboxMessage).where(OutboxMessage.provider_id == provider_id).with_for_update()).first()
         inserted = session.execute(
             dialect_insert(session)(DeliveryEvent)
@@ -93,10 +93,9 @@ _EARLY_EVENTS = (
     .where(DeliveryEvent.provider_id.in_(bindparam("provider_ids", expanding=True)), DeliveryEvent.outbox_id.is_(None))
     .order_by(DeliveryEvent.id)
 )
-_PROVIDER_ID_LOCK = select(func.pg_advisory_xact_lock(bindparam("key")))
-# Every provider id of a group of marks locked in one statement. The worker's groups never
-# share a provider id (each row is one worker's), so only a status callback, which takes one
-# lock, ever waits on them: no order between groups to keep against deadlock.
+# Provider ids locked in one statement: a status callback's one, or a group of marks'. The
+# worker's groups never share a provider id (each row is one worker's), so only a status
+# callback, which takes one lock, ever waits on them: no order between groups to keep against deadlock.
 _PROVIDER_ID_LOCKS = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k")
 
 
@@ -119,8 +118,7 @@ def record_sent(session: Session, marks: Sequence[SentMark]) -> None:
     UPDATEs (psycopg sends an executemany in one pipeline), one look for early callbacks.
     """
     taking_callbacks = {m.provider_id: m.outbox_id for m in marks if m.provider_id is not None and m.channel in (WHATSAPP_CHANNEL, SMS_CHANNEL)}
-    if taking_callbacks and session.get_bind().dialect.name == "postgresql":
-        session.connection().execute(_PROVIDER_ID_LOCKS, {"keys": sorted(_lock_key(p) for p in taking_callbacks)})
+    _lock_provider_ids(session, list(taking_callbacks))
     sent = [
         {"outbox_id": m.outbox_id, "provider_id": m.provider_id, "sent_at": m.sent_at, "rendered": m.rendered}
         for m in marks if m.rendered is not None
@@ -194,15 +192,12 @@ def queue_sms_fallback(session: Session, row: OutboxMessage, reason: str, now: d
     return inserted is not None
 
 
-def _lock_provider_id(session: Session, provider_id: str) -> None:
-    """On PostgreSQL, hold a transaction lock on one provider id (SQLite has one writer anyway)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.connection().execute(_PROVIDER_ID_LOCK, {"key": _lock_key(provider_id)})
-
-
-def _lock_key(provider_id: str) -> int:
-    """The advisory lock's key for a provider id: 64 bits of its hash."""
-    return int.from_bytes(hashlib.blake2b(provider_id.encode(), digest_size=8).digest(), "big", signed=True)
+def _lock_provider_ids(session: Session, provider_ids: Sequence[str]) -> None:
+    """On PostgreSQL, hold a transaction lock on each provider id (SQLite has one writer anyway)."""
+    if provider_ids and session.get_bind().dialect.name == "postgresql":
+        # The advisory lock's key for a provider id: 64 bits of its hash.
+        keys = [int.from_bytes(hashlib.blake2b(p.encode(), digest_size=8).digest(), "big", signed=True) for p in provider_ids]
+        session.connection().execute(_PROVIDER_ID_LOCKS, {"keys": sorted(keys)})
 
 
 def _opt_out(session: Session, identity_id: int, at: dt.datetime) -> None:

@@ -41,9 +41,6 @@ class GroupCommit(Generic[Item]):
         self._changed = threading.Condition()
         self._queued: list[_Queued[Item]] = []
         self._writing = False
-        # How many groups were committed and how many items they held (for benchmarks).
-        self.groups = 0
-        self.items = 0
 
     def submit(self, item: Item) -> None:
         """Write one item, together with whatever other threads are writing; raise its group's error."""
@@ -72,6 +69,4 @@ class GroupCommit(Generic[Item]):
             for queued in group:
                 queued.done, queued.error = True, error
             self._writing = False
-            self.groups += 1
-            self.items += len(group)
             self._changed.notify_all()
