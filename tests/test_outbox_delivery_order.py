@@ -232,3 +232,15 @@ def test_a_row_queued_while_an_earlier_one_waits_for_its_turn_does_not_overtake_
     clock.now += SECOND
     w.drain()
     assert channel.sent_ids() == [*other, first, second]
+
+
+def test_a_claim_whose_first_due_rows_are_all_held_back_still_finds_the_next_recipients(db, catalogs) -> None:
+    # A claim looks first among the oldest due rows (bot/outbox/claims.py CANDIDATES_PER_ROW);
+    # when all of them wait behind a row being sent, it looks at every due row.
+    channel = FakeChannel()
+    busy = worker(db, catalogs, channel, clock=Clock(), batch_size=1)
+    (sending,) = queue(db, "c1")
+    assert [c.id for c in busy.claim()] == [sending]
+    queue(db, "c1", count=6)  # more than the window of a claim of one
+    (other,) = queue(db, "c2")
+    assert [c.id for c in worker(db, catalogs, channel, clock=Clock(), batch_size=1).claim()] == [other]
