@@ -299,10 +299,14 @@ class OutboxWorker:
             **({"detail": dict(result.detail)} if result.detail else {}),
             **({"parts": result.parts} if result.parts > 1 else {}),
         }
-        mark = SentMark(row.id, row.channel, result.provider_id, rendered, self.clock())
-        self._record_through_outage(row, lambda: self.marks.submit(mark))
+        self._mark_sent(row, result.provider_id, rendered)
         count_sent(row.channel, result.parts)
         return True
+
+    def _mark_sent(self, row: Claimed, provider_id: str | None, rendered: dict[str, object] | None) -> None:
+        """Record a row as sent (an ack: nothing rendered), in a commit shared with the sends beside it."""
+        mark = SentMark(row.id, row.channel, provider_id, rendered, self.clock())
+        self._record_through_outage(row, lambda: self.marks.submit(mark))
 
     def _write_marks(self, marks: Sequence[SentMark]) -> None:
         with self.db.write() as session:  # with any status callback that came before this commit
@@ -369,8 +373,7 @@ class OutboxWorker:
                 log.info("outbox ack %s dropped: %s", row.id, code)
                 self._finish(row.id, status=OutboxStatus.FAILED, error_code=code, error=str(exc)[:500])
             return
-        mark = SentMark(row.id, row.channel, None, None, self.clock())
-        self._record_through_outage(row, lambda: self.marks.submit(mark))
+        self._mark_sent(row, None, None)
 
     def _put_back(
         self, row: Claimed, due: dt.datetime, followers: Sequence[Claimed], counted: bool, spacing: float | None = None, **values: object,
