@@ -53,7 +53,7 @@ sys.path.insert(0, str(HERE))
 
 from common import cpu_model, database_url, percentile, redacted, server_version  # noqa: E402
 from sqlalchemy import event, text  # noqa: E402
-from webhook_load_patients import Patients  # noqa: E402
+from webhook_load_patients import TELEGRAM_JOURNEY, WHATSAPP_JOURNEY, Patients  # noqa: E402
 from webhook_load_processes import with_schema  # noqa: E402
 
 from bot import dispatch as dispatch_module  # noqa: E402
@@ -66,6 +66,7 @@ from bot.services.opds import load_demo  # noqa: E402
 from bot.store import migrate  # noqa: E402
 from bot.store.db import Database  # noqa: E402
 
+TURNS_SHOWN = 8
 STEPS = ("parse", "identity", "dedupe", "flow", "state", "notices", "outbox", "commit")
 # bot/dispatch.py's names, wrapped to time each step: this tree's and those of the tree before the
 # frame was rewritten (ensure_identity + _locked_conversation, _record_inbound + _over_limit, enqueue),
@@ -112,29 +113,32 @@ def prepare(url: str) -> None:
     db.dispose()
 
 
-def parsed_journeys(patients: int) -> tuple[list[tuple[str, Callable[[], Any]]], int]:
+def parsed_journeys(patients: int) -> tuple[list[tuple[str, Callable[[], Any], str]], int]:
     """Every message of a Telegram and a WhatsApp patient (the warm-up: every language's catalog, every
     statement compiled), then every message of `patients` more in the closed loop's order (patients take
-    turns), as parse calls; and how many messages the warm-up is."""
+    turns), as (channel, parse call, the turn's name); and how many messages the warm-up is."""
     source = Patients("http://127.0.0.1:8000")
     warm_up = [next(source), next(source)]
     journeys = [next(source) for _ in range(patients)]
-    messages: list[tuple[str, Callable[[], Any]]] = []
+    messages: list[tuple[str, Callable[[], Any], str]] = []
     for patient in warm_up:
-        messages += [_parse_call(patient.channel, message.body) for message in patient.messages]
+        messages += [_parse_call(patient.channel, message.body, turn) for turn, message in enumerate(patient.messages)]
     first = len(messages)
     longest = max(len(p.messages) for p in journeys)
     for turn in range(longest):
         for patient in journeys:
             if turn < len(patient.messages):
-                messages.append(_parse_call(patient.channel, patient.messages[turn].body))
+                messages.append(_parse_call(patient.channel, patient.messages[turn].body, turn))
     return messages, first
 
 
-def _parse_call(channel: str, body: bytes) -> tuple[str, Callable[[], Any]]:
+def _parse_call(channel: str, body: bytes, turn: int) -> tuple[str, Callable[[], Any], str]:
     if channel == "telegram":
-        return "telegram", lambda: parse_update(json.loads(body))
-    return "whatsapp", lambda: parse_inbound("whatsapp", dict(parse_qsl(body.decode())))
+        kind, value = TELEGRAM_JOURNEY[turn]
+        return "telegram", lambda: parse_update(json.loads(body)), f"telegram {turn + 1:>2} {kind} {value or ''}".rstrip()
+    return "whatsapp", lambda: parse_inbound("whatsapp", dict(parse_qsl(body.decode()))), f"whatsapp {turn + 1:>2} {WHATSAPP_JOURNEY[turn]}"
+
+
 
 
 def measure(url: str, patients: int, profile: Path | None) -> dict[str, Any]:
@@ -153,8 +157,9 @@ def measure(url: str, patients: int, profile: Path | None) -> dict[str, Any]:
     wall: list[float] = []
     per_step: dict[str, list[float]] = defaultdict(list)
     sql: list[int] = []
+    by_turn: dict[str, list[float]] = defaultdict(list)
     profiler = cProfile.Profile() if profile else None
-    for index, (channel, parse) in enumerate(messages):
+    for index, (channel, parse, turn) in enumerate(messages):
         steps.current.clear()
         statements[0] = 0
         measured = index >= warm_up
@@ -171,6 +176,7 @@ def measure(url: str, patients: int, profile: Path | None) -> dict[str, Any]:
         if not measured:
             continue
         cpu.append(spent_cpu)
+        by_turn[turn].append(spent_cpu)
         wall.append(elapsed)
         sql.append(statements[0])
         steps.current["parse"] = parsed_at - start
@@ -185,6 +191,7 @@ def measure(url: str, patients: int, profile: Path | None) -> dict[str, Any]:
         "wall_ms": summary(wall),
         "statements": {"mean": statistics.fmean(sql), "max": max(sql)},
         "steps_ms_mean": {name: statistics.fmean(values) * 1000 for name, values in per_step.items()},
+        "cpu_ms_median_by_turn": {turn: statistics.median(values) * 1000 for turn, values in by_turn.items()},
     }
     if profiler and profile:
         profiler.dump_stats(profile)
@@ -209,6 +216,9 @@ def print_report(report: dict[str, Any]) -> None:
     for name in STEPS:
         value = report["steps_ms_mean"].get(name, 0.0)
         print(f"    {name:<9} {value:6.2f}  {value / total * 100:5.1f} %")
+    print("  the dearest turns of a journey, median CPU ms:")
+    for turn, value in sorted(report["cpu_ms_median_by_turn"].items(), key=lambda item: -item[1])[:TURNS_SHOWN]:
+        print(f"    {value:6.2f}  {turn}")
 
 
 def main() -> int:

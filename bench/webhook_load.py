@@ -37,7 +37,7 @@ Figures, all in one run:
   seconds of the sustained run, as a series by messages sent (use with --messages 100000).
 - --sqlite: instead of all that, `teleopd serve` (waitress + the in-process worker, the
   embedded default) on a temporary SQLite file, and its sustained messages/s.
-- --profile DIR: py-spy records each gunicorn worker and each worker during the sustained run
+- --profile DIR: py-spy records each gunicorn worker and each worker (with --sqlite: `teleopd serve`) during the sustained run
   (speedscope files in DIR).
 
 The provider send limits are raised (--provider-mps, default 1000) so the outbound side
@@ -147,9 +147,12 @@ def run_sqlite(args: argparse.Namespace, telegram: Fake, twilio: Fake, report: d
         report["load_before"] = load_averages()
         roles = {"serve": [serve.pid], "fakes": [f.process.pid for f in (telegram, twilio) if f.process is not None], "bench": [os.getpid()]}
         cpu_before, cpu_started = cpu_seconds(roles), time.monotonic()
+        profiles = start_profiles({"serve": serve.pid}, args.seconds, args.profile) if args.profile else []
         records, elapsed = asyncio.run(closed_loop(base, iter(Patients(base)), args.concurrency, args.seconds, args.messages,
                                                    telegram_gap=args.telegram_gap))
         report["cpu_cores_sustained"] = cpu_split(cpu_before, cpu_seconds(roles), time.monotonic() - cpu_started)
+        for profile in profiles:
+            profile.wait(timeout=60)
         report["sustained"] = throughput(records, elapsed)
         report["load_after"] = load_averages()
         db = Database(url)

@@ -25,18 +25,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    ARRAY,
-    BigInteger,
     Select,
     Update,
     and_,
-    any_,
     bindparam,
-    cast,
     exists,
     func,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import Session, aliased
@@ -45,6 +42,8 @@ from bot.store.models import Identity, OutboxMessage, OutboxStatus, UTCDateTime
 
 # A worker holding a row this long is taken for dead: recover_stale() gives the row back.
 CLAIM_TIMEOUT = dt.timedelta(minutes=5)
+# PostgreSQL: a claim's transaction plans without sorts and bitmap scans (claim() says why).
+WALK_IN_CLAIM_ORDER = text("SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true)")
 
 
 @dataclass(frozen=True)
@@ -69,26 +68,16 @@ class Claimed:
         return (self.channel, self.address)
 
 
-# How many of the first due rows a claim looks at, for each row it may take: the rest of the
-# window covers rows held back behind one of their recipient's being sent.
-CANDIDATES_PER_ROW = 4
-
-
 @functools.cache
-def claim_query(one_channel: bool, skipping: bool, windowed: bool = False, postgresql: bool = False) -> Select[Any]:
-    """Return the SELECT of claimable rows, built once for each shape.
+def claim_query(one_channel: bool) -> Select[Any]:
+    """Return the SELECT of claimable rows, of every channel or of one; built once for each.
 
-    Bound parameters: `now`, `limit`, `candidates` when windowed, and `channel` when
-    one_channel, `skip_channels` (a list) when skipping.
+    Bound parameters: `now`, `limit`, and `channel` when one_channel.
 
-    Windowed, the rows are looked for among the first `candidates` due rows in claim order,
-    and only there are the per-row checks (an earlier row being sent, earlier rows waiting)
-    made. Asked of every pending due row, they make a claim's cost grow with the backlog: with
-    ~22,000 rows queued, 243–281 ms a claim on PostgreSQL, against 33–38 ms windowed, because
-    the planner misjudged how many rows were pending (their number changes faster than its
-    statistics) and checked them all before sorting. On PostgreSQL the window is an array
-    (`id = ANY(CAST(... AS BIGINT[]))`), which the planner cannot fold into a join, so it is
-    taken first and its rows looked up by primary key.
+    The plan wanted walks the claim order's index (status, priority, id), or one channel's
+    (status, channel, priority, id), makes the per-row checks (an earlier row being sent,
+    earlier rows waiting) on each due row it meets, and stops at `limit`: a claim costs what
+    it takes, not what is queued. claim() makes PostgreSQL take that plan (see there).
     """
     now = bindparam("now", type_=UTCDateTime())
     earlier = aliased(OutboxMessage)
@@ -123,26 +112,9 @@ def claim_query(one_channel: bool, skipping: bool, windowed: bool = False, postg
         .limit(bindparam("limit"))
         .with_for_update(skip_locked=True, of=OutboxMessage)
     )
-    candidates = (
-        select(OutboxMessage.id)
-        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now)
-        .order_by(OutboxMessage.priority, OutboxMessage.id)
-        .limit(bindparam("candidates"))
-    )
     if one_channel:
         query = query.where(OutboxMessage.channel == bindparam("channel"))
-        candidates = candidates.where(OutboxMessage.channel == bindparam("channel"))
-    if skipping:
-        query = query.where(OutboxMessage.channel.not_in(bindparam("skip_channels", expanding=True)))
-        candidates = candidates.where(OutboxMessage.channel.not_in(bindparam("skip_channels", expanding=True)))
-    if not windowed:
-        return query
-    if postgresql:
-        window = candidates.subquery("window")
-        # The cast makes it an array expression: `= ANY (SELECT ...)` would compare with each row.
-        ids = cast(select(func.array_agg(window.c.id)).scalar_subquery(), ARRAY(BigInteger))
-        return query.where(OutboxMessage.id == any_(ids))
-    return query.where(OutboxMessage.id.in_(candidates))
+    return query
 
 
 @functools.cache
@@ -161,22 +133,33 @@ def claim_update() -> Update:
     )
 
 
-def claim(
-    session: Session, now: dt.datetime, limit: int, channel: str | None = None, skip_channels: Sequence[str] = (),
-) -> list[Claimed]:
-    """Take due rows in this transaction, in order per recipient, and mark them as being sent."""
-    params: dict[str, Any] = {"now": now, "limit": limit, "candidates": limit * CANDIDATES_PER_ROW}
-    if channel is not None:
-        params["channel"] = channel
-    if skip_channels:
-        params["skip_channels"] = list(skip_channels)
-    shape = (channel is not None, bool(skip_channels))
-    found = session.execute(claim_query(*shape, windowed=True, postgresql=session.get_bind().dialect.name == "postgresql"), params).all()
-    if len(found) < limit:
-        # Fewer than asked: there are no more due rows, or the window's were held back behind
-        # rows of their recipients (being sent, or waiting for their turn). Every due row is
-        # looked at then, which costs little when few are due.
-        found = session.execute(claim_query(*shape), params).all()
+def claim(session: Session, now: dt.datetime, limit: int, channel: str | None = None, channels: Sequence[str] = ()) -> list[Claimed]:
+    """Take due rows in this transaction, in order per recipient, and mark them as being sent.
+
+    `channel`: only that channel's rows. `channels`: up to `limit` rows of each of these
+    channels (a running worker whose other lanes are full), each channel's own rows looked
+    at, never the rest of the queue.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        # For this transaction only (set_config's is_local), no plan that sorts or builds a
+        # bitmap: the claim then walks the claim-order index and stops at `limit`, and its
+        # UPDATE finds its rows by primary key. PostgreSQL otherwise picks by its statistics,
+        # which trail a queue growing by thousands a minute (or are missing: a new table, no
+        # autovacuum yet), and then gathers every pending row, checks each and sorts them.
+        # With ~14,000 rows queued and no statistics, EXPLAIN ANALYZE: 187 ms a claim's
+        # SELECT against 2 ms, its UPDATE's scan 3.1 ms against 0.2 ms (bench/RESULTS.md).
+        # With fresh statistics PostgreSQL picks these plans itself.
+        session.execute(WALK_IN_CLAIM_ORDER)
+    if channels:
+        # One channel at a time: a recipient's rows are all of one channel, so each channel's
+        # rows keep their order. Leaving channels out instead (NOT IN) walked every pending
+        # row of theirs to find none: 47 ms a claim, half of PostgreSQL's time in a 30,000-
+        # message run when both busy lanes were full (bench/RESULTS.md).
+        found = [row for name in channels for row in session.execute(claim_query(True), {"now": now, "limit": limit, "channel": name})]
+    elif channel is not None:
+        found = session.execute(claim_query(True), {"now": now, "limit": limit, "channel": channel}).all()
+    else:
+        found = session.execute(claim_query(False), {"now": now, "limit": limit}).all()
     rows = first_in_line(found)
     if not rows:
         return []

@@ -183,9 +183,13 @@ class OutboxWorker:
                 # Claim when idle, or at most every CLAIM_EVERY_S while sends are in flight:
                 # a claim is a write transaction, not to be run on every finished send.
                 due_to_claim = not in_flight or time.monotonic() - last_claim >= CLAIM_EVERY_S
+                # With a lane full, the other lanes' rows are claimed channel by channel; with
+                # every lane full, none are.
+                open_lanes = tuple(name for name in self.channels if name not in full) if full and channel is None else ()
+                room = channel not in full if channel is not None else (not full or bool(open_lanes))
                 claimed = []
-                if not stopping and due_to_claim and channel not in full:
-                    claimed = self.claim(channel, limit=self.batch_size, skip_channels=full)
+                if not stopping and due_to_claim and room:
+                    claimed = self.claim(channel, limit=self.batch_size, channels=open_lanes)
                     last_claim = time.monotonic()
                 batches += bool(claimed)
                 total += len(claimed)
@@ -229,10 +233,10 @@ class OutboxWorker:
 
     # --- claiming and recovering ----------------------------------------------------------
 
-    def claim(self, channel: str | None = None, limit: int | None = None, skip_channels: Sequence[str] = ()) -> list[Claimed]:
-        """Take due rows for this worker alone, in order per recipient, and mark them as being sent."""
+    def claim(self, channel: str | None = None, limit: int | None = None, channels: Sequence[str] = ()) -> list[Claimed]:
+        """Take due rows for this worker alone, in order per recipient, and mark them as being sent (claims.claim)."""
         with self.db.write() as session:
-            return claims.claim(session, self.clock(), limit or self.batch_size, channel, skip_channels)
+            return claims.claim(session, self.clock(), limit or self.batch_size, channel, channels)
 
     def recover_stale(self) -> int:
         """Put rows claimed by a worker that died back in the queue, once; return how many came back."""

@@ -75,6 +75,9 @@ class OutboxMessage(Base):
         # The claim's order (bot/outbox/claims.py): pending rows by priority, then id. Without it
         # PostgreSQL sorted every due row of a 5,000-row backlog on each claim (12.6 ms, 2.3 ms with it).
         Index("ix_outbox_claim_order", "status", "priority", "id"),
+        # One lane's claim order (a claim of one channel's rows): without it such a claim walked
+        # every channel's pending rows.
+        Index("ix_outbox_lane_claim_order", "status", "channel", "priority", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

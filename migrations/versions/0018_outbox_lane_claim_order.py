@@ -1,0 +1,26 @@
+"""outbox: each channel's claim order indexed (status, channel, priority, id), so a claim of one
+lane's rows walks that channel's pending rows only (bot/outbox/claims.py)
+
+Revision ID: 0018
+Revises: 0017
+Create Date: 2026-12-07
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = '0018'
+down_revision: str | None = '0017'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_index('ix_outbox_lane_claim_order', 'outbox', ['status', 'channel', 'priority', 'id'])
+
+
+def downgrade() -> None:
+    op.drop_index('ix_outbox_lane_claim_order', table_name='outbox')
