@@ -65,6 +65,18 @@ def test_numbers_start_at_one_per_opd_and_day_without_gaps(db: Database) -> None
     assert counters == {(gen, WED): 3, (paed, WED): 2, (gen, THU): 3}
 
 
+def test_a_day_with_one_place_gives_it_once_then_offers_the_next_day(db: Database) -> None:
+    # The day's row is made by its first booking and counted on by the next (one statement).
+    opd = add_opd(db, capacity=1)
+    first, second = add_patients(db, 2)
+    assert booked(book(db, first, opd)) == (WED, 1)
+    full = book(db, second, opd)
+    assert full.outcome == BookingOutcome.FULL and full.token is None
+    assert full.offer is not None and full.offer.day == THU
+    with db.read() as session:
+        assert session.scalars(select(OpdDay.issued)).all() == [1]
+
+
 def test_a_rolled_back_booking_gives_its_number_back(db: Database) -> None:
     opd = add_opd(db)
     first, second = add_patients(db, 2)
