@@ -87,8 +87,8 @@ def claim_query(one_channel: bool) -> Select[Any]:
         earlier.channel == OutboxMessage.channel, earlier.address == OutboxMessage.address,
         earlier.id < OutboxMessage.id, earlier.kind != "ack", earlier.priority <= OutboxMessage.priority,
     )
-    # Both subqueries walk ix_outbox_channel_address (channel, address, id) for one
-    # recipient's earlier rows: a few dozen for a patient, far cheaper than a send.
+    # Both subqueries look up ix_outbox_recipient (channel, address, status, id): one
+    # recipient's earlier rows being sent, or waiting; a handful at most.
     in_flight = exists().where(same_recipient, earlier.status == OutboxStatus.SENDING)
     # Every earlier pending row counts, due or not: one put back until later (a chat's next
     # second, a backoff) holds back the rows queued after it, or the next turn's reply would
@@ -104,7 +104,11 @@ def claim_query(one_channel: bool) -> Select[Any]:
             Identity.opted_out, Identity.last_inbound_at, waiting.label("waiting"),
         )
         .join(Identity, Identity.id == OutboxMessage.identity_id)
-        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now)
+        # The due time as an expression no index serves: SQLite (without statistics, as it
+        # runs) otherwise gathers the due rows through ix_outbox_due and sorts them all,
+        # checking each, where walking the claim order stops at `limit` (EXPLAIN QUERY PLAN
+        # in tests/test_outbox_delivery_order.py).
+        .where(OutboxMessage.status == OutboxStatus.PENDING, func.coalesce(OutboxMessage.due_at, now) <= now)
         # Acks keep no order: answering a button press never waits for a message.
         .where(or_(OutboxMessage.kind == "ack", ~in_flight))
         # Replies and pushes (priority 0) before any broadcast's rows, however many are due.

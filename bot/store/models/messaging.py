@@ -71,7 +71,10 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_due", "status", "due_at"),
-        Index("ix_outbox_channel_address", "channel", "address", "id"),
+        # One recipient's rows of one status, in order: the claim's per-row checks (an earlier
+        # row being sent, earlier rows waiting) find just those rows, not the recipient's whole
+        # history; the local chat's reads and a recipient's hold use it too.
+        Index("ix_outbox_recipient", "channel", "address", "status", "id"),
         # The claim's order (bot/outbox/claims.py): pending rows by priority, then id. Without it
         # PostgreSQL sorted every due row of a 5,000-row backlog on each claim (12.6 ms, 2.3 ms with it).
         Index("ix_outbox_claim_order", "status", "priority", "id"),
