@@ -15,7 +15,7 @@ import datetime as dt
 import functools
 import statistics
 
-from sqlalchemy import Insert, bindparam, select
+from sqlalchemy import Insert, Update, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session as DbSession
 
@@ -66,25 +66,44 @@ RECENT_CONSULTATIONS = 50
 
 def issue_number(session: DbSession, opd: Opd, day: dt.date) -> int | None:
     """Take the next token number of an OPD's day, or None when the day is full."""
-    if opd.daily_capacity < 1:
-        return None  # the day's first row would hold a number it has no room for
-    statement = _take_number(session.get_bind().dialect.name)
-    return session.execute(statement, {"opd_id": opd.id, "day": day, "capacity": opd.daily_capacity}).scalar_one_or_none()
+    take, open_day = _counter_statements(session.get_bind().dialect.name)
+    values = {"b_opd_id": opd.id, "b_day": day, "b_capacity": opd.daily_capacity}
+    # Most bookings find the day's row: one statement, which locks the row until COMMIT (every
+    # booking of the day queues there). A full day's row is not locked: the UPDATE's WHERE
+    # fails first. (An INSERT … ON CONFLICT DO UPDATE … WHERE, one statement in every case,
+    # would lock it even then: PostgreSQL locks the conflicting row whether or not the WHERE
+    # holds, https://www.postgresql.org/docs/current/sql-insert.html#SQL-ON-CONFLICT.)
+    number = session.execute(take, values).scalar_one_or_none()
+    if number is not None:
+        return number
+    if opd.daily_capacity >= 1 and session.execute(open_day, values).scalar_one_or_none() is not None:
+        return 1  # the day's first token
+    # The row is there: the day is full, or another booking made the row since the first look
+    # (the INSERT waited for it to commit); look once more.
+    return session.execute(take, values).scalar_one_or_none()
 
 
 @functools.cache
-def _take_number(dialect: str) -> Insert:
-    # One statement: the day's row made with number 1, or its counter moved on while there is
-    # room (the capacity kept on the row, which an OPD's edit changes). It locks the day's row
-    # until COMMIT: every booking of the day queues on it. As an INSERT … DO NOTHING and then an
-    # UPDATE a booking queued there twice, and spent 8.2 ms of PostgreSQL's time waiting
-    # (pg_stat_statements over 30,000 messages, bench/RESULTS.md).
+def _counter_statements(dialect: str) -> tuple[Update, Insert]:
+    """The day's counter moved on while there is room (the capacity kept on the row, which an
+    OPD's edit changes), and the day's row made with number 1; built once per dialect.
+
+    Bound parameters: b_opd_id, b_day, b_capacity (an UPDATE's own names may not be its columns').
+    """
     table = OpdDay.__table__
+    take = (
+        update(table)
+        .where(table.c.opd_id == bindparam("b_opd_id"), table.c.day == bindparam("b_day"), table.c.issued < table.c.capacity)
+        .values(issued=table.c.issued + 1)
+        .returning(table.c.issued)
+    )
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).values(opd_id=bindparam("opd_id"), day=bindparam("day"), issued=1, capacity=bindparam("capacity"))
-    return statement.on_conflict_do_update(
-        index_elements=["opd_id", "day"], set_={"issued": table.c.issued + 1}, where=table.c.issued < table.c.capacity,
-    ).returning(table.c.issued)
+    open_day = (
+        insert(table).values(opd_id=bindparam("b_opd_id"), day=bindparam("b_day"), issued=1, capacity=bindparam("b_capacity"))
+        .on_conflict_do_nothing(index_elements=["opd_id", "day"])
+        .returning(table.c.issued)
+    )
+    return take, open_day
 
 
 def has_room(session: DbSession, opd: Opd, day: dt.date) -> bool:
