@@ -14,9 +14,9 @@ import dataclasses
 import datetime as dt
 import functools
 import statistics
+from collections.abc import Callable
 
-from sqlalchemy import Insert, Update, bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Insert, Table, Update, bindparam, select, update
 from sqlalchemy.orm import Session as DbSession
 
 from bot.platform.clock import IST
@@ -34,6 +34,7 @@ from bot.services.desk import (
     unwatch_follow_up,
     watch_follow_up,
 )
+from bot.services.identities import dialect_insert
 from bot.services.pings import pings_for
 from bot.services.reminders import ReminderPolicy, drop, plan
 from bot.store.models import (
@@ -66,7 +67,7 @@ RECENT_CONSULTATIONS = 50
 
 def issue_number(session: DbSession, opd: Opd, day: dt.date) -> int | None:
     """Take the next token number of an OPD's day, or None when the day is full."""
-    take, open_day = _counter_statements(session.get_bind().dialect.name)
+    take, open_day = _counter_statements(dialect_insert(session))
     values = {"b_opd_id": opd.id, "b_day": day, "b_capacity": opd.daily_capacity}
     # Most bookings find the day's row: one statement, which locks the row until COMMIT (every
     # booking of the day queues there). A full day's row is not locked: the UPDATE's WHERE
@@ -84,9 +85,10 @@ def issue_number(session: DbSession, opd: Opd, day: dt.date) -> int | None:
 
 
 @functools.cache
-def _counter_statements(dialect: str) -> tuple[Update, Insert]:
+def _counter_statements(insert: Callable[[Table], Insert]) -> tuple[Update, Insert]:
     """The day's counter moved on while there is room (the capacity kept on the row, which an
-    OPD's edit changes), and the day's row made with number 1; built once per dialect.
+    OPD's edit changes), and the day's row made with number 1; built once per dialect (`insert`:
+    its INSERT, which knows ON CONFLICT).
 
     Bound parameters: b_opd_id, b_day, b_capacity (an UPDATE's own names may not be its columns').
     """
@@ -97,7 +99,6 @@ def _counter_statements(dialect: str) -> tuple[Update, Insert]:
         .values(issued=table.c.issued + 1)
         .returning(table.c.issued)
     )
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     open_day = (
         insert(table).values(opd_id=bindparam("b_opd_id"), day=bindparam("b_day"), issued=1, capacity=bindparam("b_capacity"))
         .on_conflict_do_nothing(index_elements=["opd_id", "day"])
