@@ -137,12 +137,12 @@ def claim_update() -> Update:
     )
 
 
-def claim(session: Session, now: dt.datetime, limit: int, channel: str | None = None, channels: Sequence[str] = ()) -> list[Claimed]:
+def claim(session: Session, now: dt.datetime, limit: int, channels: Sequence[str] = ()) -> list[Claimed]:
     """Take due rows in this transaction, in order per recipient, and mark them as being sent.
 
-    `channel`: only that channel's rows. `channels`: up to `limit` rows of each of these
-    channels (a running worker whose other lanes are full), each channel's own rows looked
-    at, never the rest of the queue.
+    `channels`: up to `limit` rows of each of these channels (a drain of one channel, or a
+    running worker whose other lanes are full), each channel's own rows looked at, never the
+    rest of the queue; none named, up to `limit` rows of any channel.
     """
     if session.get_bind().dialect.name == "postgresql":
         # For this transaction only (set_config's is_local), no plan that sorts or builds a
@@ -156,13 +156,12 @@ def claim(session: Session, now: dt.datetime, limit: int, channel: str | None = 
         session.execute(WALK_IN_CLAIM_ORDER)
     # Plain rows off the connection: the ORM's row processing was a sixth of a claim's time.
     connection = session.connection()
-    lanes = tuple(channels) or ((channel,) if channel is not None else ())
-    if lanes:
+    if channels:
         # One channel at a time: a recipient's rows are all of one channel, so each channel's
         # rows keep their order. Leaving channels out instead (NOT IN) walked every pending
         # row of theirs to find none: 47 ms a claim, half of PostgreSQL's time in a 30,000-
         # message run when both busy lanes were full (bench/RESULTS.md).
-        found = [row for name in lanes for row in connection.execute(claim_query(True), {"now": now, "limit": limit, "channel": name})]
+        found = [row for name in channels for row in connection.execute(claim_query(True), {"now": now, "limit": limit, "channel": name})]
     else:
         found = connection.execute(claim_query(False), {"now": now, "limit": limit}).all()
     rows = first_in_line(found)

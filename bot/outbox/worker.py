@@ -236,7 +236,7 @@ class OutboxWorker:
     def claim(self, channel: str | None = None, limit: int | None = None, channels: Sequence[str] = ()) -> list[Claimed]:
         """Take due rows for this worker alone, in order per recipient, and mark them as being sent (claims.claim)."""
         with self.db.write() as session:
-            return claims.claim(session, self.clock(), limit or self.batch_size, channel, channels)
+            return claims.claim(session, self.clock(), limit or self.batch_size, channels or ((channel,) if channel is not None else ()))
 
     def recover_stale(self) -> int:
         """Put rows claimed by a worker that died back in the queue, once; return how many came back."""

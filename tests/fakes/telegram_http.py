@@ -11,9 +11,11 @@ import email.policy
 import json
 import time
 from email.parser import BytesParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.http_server import FakeProviderServer
 
 if TYPE_CHECKING:
     from tests.fakes.telegram_api import FakeTelegram
@@ -46,12 +48,8 @@ def _multipart(content_type: str, body: bytes) -> dict[str, Any]:
     return fields
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(FakeProviderServer):
     block_on_close = False  # idle keep-alive connections must not hold up stop()
-    # socketserver listens with a backlog of 5: the worker's 32 threads a lane connecting at
-    # once overflowed it, and a connection was refused where the real API would take it.
-    request_queue_size = 128
 
 
 class _Handler(BaseHTTPRequestHandler):

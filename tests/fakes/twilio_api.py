@@ -33,11 +33,12 @@ import urllib.request
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlencode
 
 from twilio.request_validator import RequestValidator
 
+from tests.fakes.http_server import FakeProviderServer
 from tests.fakes.twilio_calls import CALLS, create_call
 from tests.fakes.twilio_content import ContentStore
 from tests.fakes.twilio_media import MediaStore
@@ -92,13 +93,6 @@ class _State:
     media: MediaStore = field(default_factory=MediaStore)  # inbound messages' files (tests/fakes/twilio_media.py)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # socketserver listens with a backlog of 5: the worker's 32 threads a lane connecting at
-    # once overflowed it, and a connection was refused where the real API would take it.
-    request_queue_size = 128
-
-
 class FakeTwilio:
     """A Twilio REST API stand-in: a ThreadingHTTPServer on 127.0.0.1 (port 0 picks a free one)."""
 
@@ -108,7 +102,7 @@ class FakeTwilio:
         self.body_limit = body_limit
         self.state = _State()
         self.content = ContentStore(account_sid)  # the Content API (tests/fakes/twilio_content.py)
-        self._server = _Server((host, port), _handler(self))
+        self._server = FakeProviderServer((host, port), _handler(self))
         self._thread: threading.Thread | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
