@@ -1,7 +1,7 @@
 """One message's cost in-process, step by step: parse → dispatch (identity, lock, dedupe, the flow, state, outbox rows, commit).
 
     python bench/dispatch_cost.py [--database-url URL | --sqlite] [--patients 60] [--profile out.prof]
-                                  [--json out.json]
+                                  [--show-turn 'telegram 15'] [--json out.json]
 
 No HTTP and no sends: the same Telegram updates and signed-WhatsApp forms bench/webhook_load.py
 posts (bench/webhook_load_patients.py: half the patients on Telegram in English, half on
@@ -141,16 +141,21 @@ def _parse_call(channel: str, body: bytes, turn: int) -> tuple[str, Callable[[],
 
 
 
-def measure(url: str, patients: int, profile: Path | None) -> dict[str, Any]:
+def measure(url: str, patients: int, profile: Path | None, show_turn: str | None = None) -> dict[str, Any]:
     settings = Settings.from_env({"TELEOPD_DATABASE_URL": url, "TELEOPD_LOG_LEVEL": "WARNING", "TELEOPD_INBOUND_PER_MINUTE": "1000"})
     services = build_services(settings)
     steps = Steps()
     instrument(steps)
     statements = [0]
 
+    shown: list[str] = []
+    showing = [False]
+
     @event.listens_for(services.db.engine, "before_cursor_execute")
-    def _count(*_: Any) -> None:
+    def _count(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
         statements[0] += 1
+        if showing[0]:
+            shown.append(" ".join(statement.split()))
 
     messages, warm_up = parsed_journeys(patients)
     cpu: list[float] = []
@@ -163,7 +168,10 @@ def measure(url: str, patients: int, profile: Path | None) -> dict[str, Any]:
         steps.current.clear()
         statements[0] = 0
         measured = index >= warm_up
-        if measured and profiler:
+        chosen = show_turn is None or turn.startswith(show_turn)
+        showing[0] = measured and show_turn is not None and chosen and not shown
+        profiling = measured and chosen and profiler is not None
+        if profiling:
             profiler.enable()
         start_cpu, start = time.thread_time(), time.perf_counter()
         parsed = parse()
@@ -171,7 +179,7 @@ def measure(url: str, patients: int, profile: Path | None) -> dict[str, Any]:
         receive(services.dispatcher, channel, parsed, "bench")
         elapsed = time.perf_counter() - start
         spent_cpu = time.thread_time() - start_cpu
-        if measured and profiler:
+        if profiling:
             profiler.disable()
         if not measured:
             continue
@@ -193,6 +201,8 @@ def measure(url: str, patients: int, profile: Path | None) -> dict[str, Any]:
         "steps_ms_mean": {name: statistics.fmean(values) * 1000 for name, values in per_step.items()},
         "cpu_ms_median_by_turn": {turn: statistics.median(values) * 1000 for turn, values in by_turn.items()},
     }
+    if show_turn is not None:
+        report["statements_of_turn"] = {"turn": show_turn, "statements": shown}
     if profiler and profile:
         profiler.dump_stats(profile)
     services.db.dispose()
@@ -219,6 +229,11 @@ def print_report(report: dict[str, Any]) -> None:
     print("  the dearest turns of a journey, median CPU ms:")
     for turn, value in sorted(report["cpu_ms_median_by_turn"].items(), key=lambda item: -item[1])[:TURNS_SHOWN]:
         print(f"    {value:6.2f}  {turn}")
+    if "statements_of_turn" in report:
+        shown = report["statements_of_turn"]
+        print(f"  the SQL of one '{shown['turn']}' turn ({len(shown['statements'])} statements):")
+        for statement in shown["statements"]:
+            print(f"    {statement[:300]}")
 
 
 def main() -> int:
@@ -226,7 +241,8 @@ def main() -> int:
     parser.add_argument("--database-url")
     parser.add_argument("--sqlite", action="store_true", help="a temporary SQLite file, even when TELEOPD_TEST_DATABASE_URL is set")
     parser.add_argument("--patients", type=int, default=60, help="patients, half on Telegram and half on WhatsApp (14-15 messages each)")
-    parser.add_argument("--profile", type=Path, help="write a cProfile of the measured messages here")
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the measured messages (only --show-turn's turns, if given) here")
+    parser.add_argument("--show-turn", metavar="NAME", help="print the SQL of the first measured turn whose name starts so (e.g. 'telegram 15')")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if args.sqlite:
@@ -246,7 +262,7 @@ def main() -> int:
     try:
         prepare(url)
         report: dict[str, Any] = {"load_before": load_averages(), "cpu": cpu_model()}
-        report |= measure(url, args.patients, args.profile)
+        report |= measure(url, args.patients, args.profile, args.show_turn)
         report["load_after"] = load_averages()
         db = Database(url)
         report["database"] = f"{redacted(base)} ({server_version(db)})"

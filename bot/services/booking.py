@@ -16,7 +16,7 @@ import functools
 import statistics
 from collections.abc import Callable
 
-from sqlalchemy import Insert, Table, Update, bindparam, select, update
+from sqlalchemy import Insert, Select, Table, Update, bindparam, or_, select, update
 from sqlalchemy.orm import Session as DbSession
 
 from bot.platform.clock import IST
@@ -116,16 +116,48 @@ def has_room(session: DbSession, opd: Opd, day: dt.date) -> bool:
 
 def minutes_per_patient(session: DbSession, opd: Opd) -> tuple[int, bool]:
     """Return the median length of the OPD's recent consultations, and whether it is the default."""
-    rows = session.execute(
-        select(Token.started_at, Token.ended_at)
-        .where(Token.opd_id == opd.id, Token.status == TokenStatus.DONE, Token.started_at.is_not(None), Token.ended_at.is_not(None))
-        .order_by(Token.ended_at.desc())
-        .limit(RECENT_CONSULTATIONS)
-    ).all()
+    rows = session.execute(_recent_consultations_statement(), {"b_opd_id": opd.id}).all()
     durations = [(end - start).total_seconds() / 60 for start, end in rows if end > start]
     if len(durations) < MIN_CONSULTATIONS_FOR_ESTIMATE:
         return opd.consult_minutes, True
     return max(1, round(statistics.median(durations))), False
+
+
+# The statements every booking runs, built once (a statement built per call pays for its
+# construction and its cache key each time; bot/dispatch_store.py says more).
+
+@functools.cache
+def _active_opds_statement() -> Select[tuple[Opd]]:
+    return select(Opd).where(Opd.active.is_(True)).order_by(Opd.id)
+
+
+@functools.cache
+def _lock_family_member() -> Select[tuple[int]]:
+    """The person b_person, locked, if it is b_me or one b_me is guardian of."""
+    return (
+        select(Person.id)
+        .where(Person.id == bindparam("b_person"), or_(Person.id == bindparam("b_me"), Person.guardian_id == bindparam("b_me")))
+        .with_for_update()
+    )
+
+
+@functools.cache
+def _live_token_statement() -> Select[tuple[Token]]:
+    """A person's live token of an OPD's day."""
+    return select(Token).where(
+        Token.opd_id == bindparam("b_opd_id"), Token.day == bindparam("b_day"), Token.person_id == bindparam("b_person"),
+        Token.status.in_(LIVE_TOKEN_STATUSES),
+    )
+
+
+@functools.cache
+def _recent_consultations_statement() -> Select[tuple[dt.datetime, dt.datetime]]:
+    return (
+        select(Token.started_at, Token.ended_at)
+        .where(Token.opd_id == bindparam("b_opd_id"), Token.status == TokenStatus.DONE, Token.started_at.is_not(None), Token.ended_at.is_not(None))
+        .order_by(Token.ended_at.desc())
+        .limit(RECENT_CONSULTATIONS)
+    )
 
 
 def opd_info(opd: Opd, now: dt.datetime) -> OpdInfo:
@@ -190,6 +222,8 @@ class BookingRecords:
         # Who books, when not the identity's own person: a walk-in whose number's texts
         # already reach someone else registered on it (bot/services/walkins.py).
         self.patient = patient
+        self._active_opds: list[Opd] | None = None
+        self._active_opd_infos: list[OpdInfo] = []
 
     def _me(self) -> Person:
         person = self.patient or self.identity.person
@@ -202,9 +236,16 @@ class BookingRecords:
         return [me.id, *self.session.scalars(select(Person.id).where(Person.guardian_id == me.id))]
 
     def opds(self) -> list[OpdInfo]:
-        """Return the active OPDs, in catalogue order."""
-        rows = self.session.scalars(select(Opd).where(Opd.active.is_(True)).order_by(Opd.id))
-        return [opd_info(opd, self.now) for opd in rows]
+        """Return the active OPDs, in catalogue order.
+
+        Read once a turn (a turn may ask more than once: the list, then the one chosen), and
+        the rows kept: the session's identity map holds its objects only while they are
+        referenced, and booking the chosen OPD then finds it there instead of reading it again.
+        """
+        if self._active_opds is None:
+            self._active_opds = list(self.session.scalars(_active_opds_statement()))
+            self._active_opd_infos = [opd_info(opd, self.now) for opd in self._active_opds]
+        return list(self._active_opd_infos)
 
     def dependents(self) -> list[Dependent]:
         """Return the family members this user has booked for."""
@@ -267,13 +308,14 @@ class BookingRecords:
         opd = self.session.get(Opd, opd_id)
         if opd is None or not opd.active:
             return BookingResult(BookingOutcome.NO_SESSION)
-        patient_id = person_id if person_id is not None else self._me().id
-        if patient_id not in self._family_ids():
-            raise LookupError("a token can only be booked for oneself or one's own family")
+        me = self._me().id
+        patient_id = person_id if person_id is not None else me
         # One person may book from two channels at once (Telegram and WhatsApp): the
         # dispatcher locks per identity, so lock the person too before looking for a live
-        # token. (A no-op on SQLite, whose write lock already serialises everything.)
-        self.session.execute(select(Person.id).where(Person.id == patient_id).with_for_update())
+        # token (FOR UPDATE is a no-op on SQLite, whose write lock already serialises
+        # everything). The same statement finds the person among the family, or not.
+        if self.session.execute(_lock_family_member(), {"b_person": patient_id, "b_me": me}).first() is None:
+            raise LookupError("a token can only be booked for oneself or one's own family")
         sessions = list(upcoming_sessions(opd, self.now))
         if day is None:
             if not sessions:
@@ -284,11 +326,7 @@ class BookingRecords:
             day = first.day
         elif not any(s.day == day for s in sessions):
             return self._offer(opd, BookingOutcome.CLOSED, sessions)
-        existing = self.session.scalars(
-            select(Token).where(
-                Token.opd_id == opd.id, Token.day == day, Token.person_id == patient_id, Token.status.in_(LIVE_TOKEN_STATUSES)
-            )
-        ).first()
+        existing = self.session.scalars(_live_token_statement(), {"b_opd_id": opd.id, "b_day": day, "b_person": patient_id}).first()
         if existing is not None:
             return BookingResult(BookingOutcome.EXISTING, token=token_info(self.session, existing, self.now))
         number = issue_number(self.session, opd, day)

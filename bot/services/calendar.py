@@ -7,8 +7,9 @@ Shared by booking (bot/services/booking.py), the doctor's desk and the call time
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session as DbSession
 
 from bot.platform.clock import IST
@@ -74,11 +75,20 @@ def is_open(opd: Opd, now: dt.datetime) -> bool:
 
 def queue_position(session: DbSession, token: Token) -> int:
     """Return the token's place among those still waiting: priority first, then by number."""
-    earlier = and_(Token.priority.is_(token.priority), Token.number < token.number)
-    ahead_condition = earlier if token.priority else or_(Token.priority.is_(True), earlier)
     ahead = session.scalar(
-        select(func.count())
-        .select_from(Token)
-        .where(Token.opd_id == token.opd_id, Token.day == token.day, Token.status == TokenStatus.WAITING, ahead_condition)
+        _ahead_statement(bool(token.priority)), {"b_opd_id": token.opd_id, "b_day": token.day, "b_number": token.number},
     )
     return (ahead or 0) + 1
+
+
+@functools.cache
+def _ahead_statement(priority: bool) -> Select[tuple[int]]:
+    """How many waiting tokens of an OPD's day are ahead of a token (b_number) with this priority; built
+    once for each (every booking and every "where am I" asks)."""
+    earlier = and_(Token.priority.is_(priority), Token.number < bindparam("b_number"))
+    ahead_condition = earlier if priority else or_(Token.priority.is_(True), earlier)
+    return (
+        select(func.count())
+        .select_from(Token)
+        .where(Token.opd_id == bindparam("b_opd_id"), Token.day == bindparam("b_day"), Token.status == TokenStatus.WAITING, ahead_condition)
+    )

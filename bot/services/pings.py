@@ -24,9 +24,10 @@ What is said is built by the flows (flows/steps/pings.py) from the facts returne
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.outbox.enqueue import apply_notices
@@ -78,21 +79,8 @@ def pings_for(session: Session, token: Token, now: dt.datetime, anyone: bool = F
     """Return the doctors to ping about a token that has just joined the queue (or, anyone, a follow-up now
     open to every doctor of the OPD), and mark them pinged."""
     opd = token.opd
-    query = (
-        select(Doctor.person_id)
-        .join(DoctorOpd, DoctorOpd.doctor_id == Doctor.person_id)
-        .join(Person, Person.id == Doctor.person_id)
-        .where(
-            DoctorOpd.opd_id == opd.id,
-            Doctor.status == DoctorStatus.FREE,
-            Doctor.pings_muted.is_(False),
-            Person.disabled_at.is_(None),
-        )
-        .order_by(Doctor.person_id)
-    )
-    if token.doctor_id is not None and not anyone:  # a follow-up waits for its own doctor only
-        query = query.where(Doctor.person_id == token.doctor_id)
-    candidates = list(session.scalars(query))
+    own_doctor = token.doctor_id is not None and not anyone  # a follow-up waits for its own doctor only
+    candidates = list(session.scalars(_free_doctors_statement(own_doctor), {"b_opd_id": opd.id, "b_doctor_id": token.doctor_id}))
     if not candidates:
         return ()
     urgent = bool(token.red_flags)
@@ -105,6 +93,25 @@ def pings_for(session: Session, token: Token, now: dt.datetime, anyone: bool = F
         if party is not None:
             found.append(Ping(party, opd_name(opd), waiting, danger))
     return tuple(found)
+
+
+@functools.cache
+def _free_doctors_statement(own_doctor: bool) -> Select[tuple[int]]:
+    """The OPD's (b_opd_id) free doctors who take pings, or only its doctor b_doctor_id; built once
+    (every booking into a live queue asks)."""
+    query = (
+        select(Doctor.person_id)
+        .join(DoctorOpd, DoctorOpd.doctor_id == Doctor.person_id)
+        .join(Person, Person.id == Doctor.person_id)
+        .where(
+            DoctorOpd.opd_id == bindparam("b_opd_id"),
+            Doctor.status == DoctorStatus.FREE,
+            Doctor.pings_muted.is_(False),
+            Person.disabled_at.is_(None),
+        )
+        .order_by(Doctor.person_id)
+    )
+    return query.where(Doctor.person_id == bindparam("b_doctor_id")) if own_doctor else query
 
 
 def _take_ping(session: Session, doctor_id: int, now: dt.datetime, urgent: bool) -> bool:
