@@ -35,7 +35,7 @@ from bot.services.booking import BookingRecords
 from bot.services.calls import DEFAULT_CALL_WINDOW
 from bot.services.desk import DEFAULT_FOLLOW_UP_GRACE, DeskRecords
 from bot.services.enrolment import AccountRecords, GuessBudget, role_of
-from bot.services.identities import ensure_identity, link_verified_phone
+from bot.services.identities import create_identity, link_verified_phone
 from bot.services.media import MediaLimits, MediaLinkMaker, MediaRecords
 from bot.services.patients import PatientRecords
 from bot.services.reminders import ReminderPolicy
@@ -135,7 +135,7 @@ class Dispatcher:
         with self.db.write() as session:
             found = load_locked(session, message.channel, message.address)
             if found is None:  # first contact: the identity and its conversation are made, then locked
-                ensure_identity(session, message.channel, message.address)
+                create_identity(session, message.channel, message.address)
                 found = load_locked(session, message.channel, message.address)
                 assert found is not None
             identity, conv = found

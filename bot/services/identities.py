@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,17 @@ def ensure_identity(session: Session, channel: str, address: str) -> Identity:
     ).first()
     if found is not None and found[1] is not None:
         return found[0]
+    create_identity(session, channel, address)
+    return session.scalars(select(Identity).where(Identity.channel == channel, Identity.address == address)).one()
+
+
+def create_identity(session: Session, channel: str, address: str) -> None:
+    """Make the identity at an address and its conversation, either or both, where missing: two
+    statements, whoever else makes them at the same moment (ON CONFLICT DO NOTHING).
+
+    The conversation's INSERT finds its identity's id itself (INSERT … SELECT), so the caller
+    that has just missed both (bot/dispatch.py, on a first contact) pays no read in between.
+    """
     insert = dialect_insert(session)
     now = utcnow()
     session.execute(
@@ -37,13 +48,16 @@ def ensure_identity(session: Session, channel: str, address: str) -> Identity:
         .values(channel=channel, address=address, opted_out=False, created_at=now)
         .on_conflict_do_nothing(index_elements=["channel", "address"])
     )
-    identity = session.scalars(select(Identity).where(Identity.channel == channel, Identity.address == address)).one()
+    # SQLite parses an INSERT … SELECT … ON CONFLICT only when the SELECT has a WHERE
+    # (https://sqlite.org/lang_upsert.html, "Parsing Ambiguity"): this one always has.
+    owner = select(
+        Identity.id, literal({}, Conversation.data.type), literal(0), literal(now, Conversation.updated_at.type),
+    ).where(Identity.channel == channel, Identity.address == address)
     session.execute(
         insert(Conversation)
-        .values(identity_id=identity.id, data={}, version=0, updated_at=now)
+        .from_select(["identity_id", "data", "version", "updated_at"], owner)
         .on_conflict_do_nothing(index_elements=["identity_id"])
     )
-    return identity
 
 
 def set_opted_out(db: Database, channel: str, address: str, opted_out: bool, at: dt.datetime) -> bool:
