@@ -132,6 +132,16 @@ def _active_opds_statement() -> Select[tuple[Opd]]:
 
 
 @functools.cache
+def _dependent_ids_statement() -> Select[tuple[int]]:
+    return select(Person.id).where(Person.guardian_id == bindparam("b_guardian"))
+
+
+@functools.cache
+def _dependents_statement() -> Select[tuple[Person, Patient]]:
+    return select(Person, Patient).join(Patient, Patient.person_id == Person.id).where(Person.guardian_id == bindparam("b_guardian")).order_by(Person.id)
+
+
+@functools.cache
 def _lock_family_member() -> Select[tuple[int]]:
     """The person b_person, locked, if it is b_me or one b_me is guardian of."""
     return (
@@ -233,7 +243,7 @@ class BookingRecords:
 
     def _family_ids(self) -> list[int]:
         me = self._me()
-        return [me.id, *self.session.scalars(select(Person.id).where(Person.guardian_id == me.id))]
+        return [me.id, *self.session.scalars(_dependent_ids_statement(), {"b_guardian": me.id})]
 
     def opds(self) -> list[OpdInfo]:
         """Return the active OPDs, in catalogue order.
@@ -249,10 +259,7 @@ class BookingRecords:
 
     def dependents(self) -> list[Dependent]:
         """Return the family members this user has booked for."""
-        me = self._me()
-        rows = self.session.execute(
-            select(Person, Patient).join(Patient, Patient.person_id == Person.id).where(Person.guardian_id == me.id).order_by(Person.id)
-        ).all()
+        rows = self.session.execute(_dependents_statement(), {"b_guardian": self._me().id}).all()
         return [Dependent(person.id, person.name, patient.age, patient.sex) for person, patient in rows]
 
     def add_dependent(self, name: str, age: int, sex: str) -> int:
