@@ -17,9 +17,9 @@ from bot.channels.base import (
     SendResult,
     TemporaryError,
 )
-from bot.dispatch import ensure_identity
 from bot.outbox.template_keys import template_key
 from bot.outbox.worker import MAX_ATTEMPTS, OutboxWorker, backoff
+from bot.services.identities import ensure_identity
 from bot.store.models import Identity, OutboxMessage, OutboxStatus
 from flows.messages import Reply, reply_to_json, t
 

@@ -18,7 +18,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.dispatch import ensure_identity
 from bot.outbox.timers import (
     ERROR_KEY,
     MAX_ATTEMPTS,
@@ -29,6 +28,7 @@ from bot.outbox.timers import (
     retry_delay,
     schedule,
 )
+from bot.services.identities import ensure_identity
 from bot.store.db import Database
 from bot.store.models import Conversation, OutboxMessage, Timer
 from tests.conftest import BACKENDS
