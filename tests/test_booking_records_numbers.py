@@ -13,7 +13,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.store.db import Database
@@ -75,6 +75,39 @@ def test_a_day_with_one_place_gives_it_once_then_offers_the_next_day(db: Databas
     assert full.offer is not None and full.offer.day == THU
     with db.read() as session:
         assert session.scalars(select(OpdDay.issued)).all() == [1]
+
+
+def test_booking_the_opd_just_listed_costs_no_second_read_of_it(db: Database) -> None:
+    """The booking turn is the dearest a patient sends (bench/dispatch_cost.py): its statements,
+    counted. The OPDs listed in the turn are not read again to book one, nor is the list read
+    twice; the family check is the person's lock; a day already open takes its number in one
+    UPDATE. A regression shows as a count, not as a time."""
+    opd = add_opd(db)
+    first, second = add_patients(db, 2)
+    booked(book(db, first, opd))  # the day's row is made
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *_):  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.split()))
+
+    with db.write() as session:
+        bookings = records(session, second, WED_10)
+        assert bookings.identity.person is not None  # the dispatcher's load brings the person with the identity
+        event.listen(db.engine, "before_cursor_execute", seen)
+        try:
+            listed = bookings.opds()
+            assert bookings.opds() == listed
+            result = bookings.book(listed[0].id, None, INTAKE, False)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", seen)
+    assert booked(result) == (WED, 2)
+    work = [s for s in statements if s.split(None, 1)[0] not in ("BEGIN", "COMMIT")]
+    assert sum(" FROM opds" in s for s in work) == 1, work
+    assert sum(s.startswith("SELECT people.id FROM people") for s in work) == 1, work
+    assert sum(s.startswith("UPDATE opd_days") for s in work) == 1 and not any(s.startswith("INSERT INTO opd_days") for s in work), work
+    # The list, the lock, the live token, the number, the token, its place, the recent
+    # consultations' lengths (the wait), the free doctors to ping (the OPD is open): eight.
+    assert len(work) <= 8, work
 
 
 def test_a_rolled_back_booking_gives_its_number_back(db: Database) -> None:

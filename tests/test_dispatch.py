@@ -132,3 +132,28 @@ def test_a_message_costs_the_frame_four_round_trips_on_postgresql(services) -> N
         assert frame == ["SELECT", "INSERT", "SELECT", "UPDATE", "UPDATE", "UPDATE", "INSERT"]
     else:
         assert frame == ["SELECT", "WITH", "WITH", "INSERT"]
+
+
+def test_a_first_contact_makes_its_identity_and_conversation_in_two_statements(services) -> None:
+    """A person's first message misses the load, makes the identity and its conversation (one
+    INSERT each, ON CONFLICT DO NOTHING: a second web process making them at the same moment is
+    no error), and loads them as every later message does. No read in between."""
+    from sqlalchemy import event
+
+    services.dispatcher.dispatch(_message("before", "b-1", "hello"))  # the process's first message reads its keys
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *_):  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.split()))
+
+    event.listen(services.db.engine, "before_cursor_execute", seen)
+    try:
+        outcome = services.dispatcher.dispatch(_message("newcomer", "n-1", "hello"))
+    finally:
+        event.remove(services.db.engine, "before_cursor_execute", seen)
+    assert outcome.result == Result.HANDLED and outcome.replies >= 1
+    frame = [s for s in statements if s.split(None, 1)[0] not in ("BEGIN", "COMMIT")]
+    made = [s.split("(", 1)[0].strip() for s in frame[1:3]]
+    assert made == ["INSERT INTO identities", "INSERT INTO conversations"], frame
+    assert frame[0].startswith("SELECT") and frame[3].startswith("SELECT") and frame[0] == frame[3], frame
+    assert _counts(services, "newcomer") == (1, outcome.replies, 1)
