@@ -1,12 +1,13 @@
 """The dispatcher's own reads and writes, one message's frame, as statements built once.
 
-Every message pays for these, so they are SQLAlchemy Core statements (and one ORM select)
-built once per process with bound parameters: a statement object that is reused has its
-cache key computed once (SQLAlchemy memoizes it on the object) and its compiled form found
-in the engine's cache, where a statement built per message pays for both every time
-(bench/dispatch_cost.py prints the steps). They run on the session's connection, in its
-transaction, without the ORM's unit of work; the ORM objects the flows' ports read are kept
-in step with set_committed_value, so the session has nothing of ours to flush.
+Every message pays for these, so they are SQLAlchemy Core statements built once per process
+with bound parameters: a statement object that is reused has its cache key computed once
+(SQLAlchemy memoizes it on the object) and its compiled form found in the engine's cache,
+where a statement built per message pays for both every time (bench/dispatch_cost.py prints
+the steps). They run on the session's connection, in its transaction, without the ORM's unit
+of work. The objects the flows' ports read (the identity, its person, its conversation) are
+made from the load's plain columns and added to the session as loaded, and kept in step with
+set_committed_value, so the session has nothing of ours to flush.
 
 Round trips a message, on PostgreSQL: the identity with its locked conversation and person
 (one SELECT … FOR UPDATE OF conversations); the dedupe insert with the flood count (one
@@ -36,7 +37,8 @@ _people = Person.__table__
 
 
 class _Columns:
-    """One mapped class's columns as the load's row carries them: (label, attribute) pairs."""
+    """One mapped class's columns as the load's row carries them: (label, column, attribute) for each,
+    and the label of its primary key (None there: the outer join found no row)."""
 
     def __init__(self, cls: type[Any], prefix: str):
         mapper = inspect(cls)

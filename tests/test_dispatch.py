@@ -107,27 +107,33 @@ def test_twenty_users_talking_at_once_lose_nothing(services) -> None:
         assert said.texts.count("What is your full name?") == 1
 
 
+def _dispatch_counting(services, message: InboundMessage):  # type: ignore[no-untyped-def]
+    """Dispatch one message; return its outcome and the statements it sent (whitespace folded; BEGIN and COMMIT left out)."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *_):  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.split()))
+
+    event.listen(services.db.engine, "before_cursor_execute", seen)
+    try:
+        outcome = services.dispatcher.dispatch(message)
+    finally:
+        event.remove(services.db.engine, "before_cursor_execute", seen)
+    return outcome, [s for s in statements if s.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT")]
+
+
 def test_a_message_costs_the_frame_four_round_trips_on_postgresql(services) -> None:
     """The frame's statements, counted (bot/dispatch_store.py): a regression to a statement per ORM
     object or a flush per write shows here as a count, not as a time. PostgreSQL: the identity with
     its locked conversation; the dedupe row with the flood count; the state; the replies with their
     NOTIFY. SQLite, with no round trips to save, runs the same as seven plain statements."""
-    from sqlalchemy import event
-
     services.dispatcher.dispatch(_message("counted", "c-1", "hello"))
-    statements: list[str] = []
-
-    def seen(conn, cursor, statement, *_):  # type: ignore[no-untyped-def]
-        statements.append(statement.split(None, 1)[0].upper())
-
-    event.listen(services.db.engine, "before_cursor_execute", seen)
-    try:
-        # The language: a step that asks the database nothing of its own.
-        outcome = services.dispatcher.dispatch(_message("counted", "c-2", "1"))
-    finally:
-        event.remove(services.db.engine, "before_cursor_execute", seen)
+    # The language: a step that asks the database nothing of its own.
+    outcome, statements = _dispatch_counting(services, _message("counted", "c-2", "1"))
     assert outcome.result == Result.HANDLED and outcome.replies >= 1
-    frame = [s for s in statements if s not in ("BEGIN", "COMMIT")]
+    frame = [s.split(None, 1)[0].upper() for s in statements]
     if services.db.is_sqlite:
         assert frame == ["SELECT", "INSERT", "SELECT", "UPDATE", "UPDATE", "UPDATE", "INSERT"]
     else:
@@ -138,21 +144,9 @@ def test_a_first_contact_makes_its_identity_and_conversation_in_two_statements(s
     """A person's first message misses the load, makes the identity and its conversation (one
     INSERT each, ON CONFLICT DO NOTHING: a second web process making them at the same moment is
     no error), and loads them as every later message does. No read in between."""
-    from sqlalchemy import event
-
     services.dispatcher.dispatch(_message("before", "b-1", "hello"))  # the process's first message reads its keys
-    statements: list[str] = []
-
-    def seen(conn, cursor, statement, *_):  # type: ignore[no-untyped-def]
-        statements.append(" ".join(statement.split()))
-
-    event.listen(services.db.engine, "before_cursor_execute", seen)
-    try:
-        outcome = services.dispatcher.dispatch(_message("newcomer", "n-1", "hello"))
-    finally:
-        event.remove(services.db.engine, "before_cursor_execute", seen)
+    outcome, frame = _dispatch_counting(services, _message("newcomer", "n-1", "hello"))
     assert outcome.result == Result.HANDLED and outcome.replies >= 1
-    frame = [s for s in statements if s.split(None, 1)[0] not in ("BEGIN", "COMMIT")]
     made = [s.split("(", 1)[0].strip() for s in frame[1:3]]
     assert made == ["INSERT INTO identities", "INSERT INTO conversations"], frame
     assert frame[0].startswith("SELECT") and frame[3].startswith("SELECT") and frame[0] == frame[3], frame

@@ -109,9 +109,10 @@ def _counter_statements(insert: Callable[[Table], Insert]) -> tuple[Update, Inse
 
 def has_room(session: DbSession, opd: Opd, day: dt.date) -> bool:
     """Return True if the OPD's day has tokens left."""
-    issued = session.scalar(select(OpdDay.issued).where(OpdDay.opd_id == opd.id, OpdDay.day == day))
-    capacity = session.scalar(select(OpdDay.capacity).where(OpdDay.opd_id == opd.id, OpdDay.day == day))
-    return issued is None or issued < (capacity if capacity is not None else opd.daily_capacity)
+    row = session.execute(select(OpdDay.issued, OpdDay.capacity).where(OpdDay.opd_id == opd.id, OpdDay.day == day)).first()
+    if row is None:  # no booking yet that day
+        return True
+    return row.issued < (row.capacity if row.capacity is not None else opd.daily_capacity)
 
 
 def minutes_per_patient(session: DbSession, opd: Opd) -> tuple[int, bool]:
