@@ -60,6 +60,13 @@ log = logging.getLogger(__name__)
 # their own client whose read timeout is the poll's timeout plus this.
 READ_TIMEOUT_S = 10.0
 CALL_TIMEOUT_S = 30.0
+# Connections to the Bot API, one request each at a time. Every request makes httpcore check each
+# idle connection of the pool (anyio's socket attributes: a getpeername and a poll each), a third
+# of the send loop's time under load (py-spy of bench/webhook_load.py's worker); a pool of 8
+# drained 6,000 Telegram rows ~11 % faster than 32 (bench/outbound_drain.py, 8 runs, two
+# sittings). Kept at 32: the lane sends from 32 threads, and with fewer connections than
+# threads a slow Bot API makes sends wait for a connection (pool_timeout) and fail for it.
+CONNECTIONS = 32
 # A first part whose chat opens within this long waits for it in the thread; longer, it is deferred.
 CHAT_HOLD_S = 0.05
 # Telegram: about one message a second in one chat (the FAQ below); rows put back for a chat are spaced so.
@@ -349,7 +356,7 @@ class TelegramChannel:
                     # Files are downloaded from <API host>/file/bot<token>/<file_path>
                     # (https://core.telegram.org/bots/api#getfile), beside the API's /bot<token>/.
                     base_file_url=file_base_url(self._base_url),
-                    request=HTTPXRequest(connection_pool_size=32, read_timeout=READ_TIMEOUT_S, pool_timeout=5.0),
+                    request=HTTPXRequest(connection_pool_size=CONNECTIONS, read_timeout=READ_TIMEOUT_S, pool_timeout=5.0),
                     get_updates_request=HTTPXRequest(connection_pool_size=2, read_timeout=READ_TIMEOUT_S),
                 )
                 self._ready = False
