@@ -119,7 +119,7 @@ class OutboxWorker:
 
     def run_once(self, channel: str | None = None) -> int:
         """Send one batch of due messages; return how many rows were handled."""
-        claimed = self.claim(channel)
+        claimed = self.claim((channel,) if channel is not None else ())
         groups = in_order_groups(claimed)
         if len(groups) <= 1 or self.concurrency == 1:
             for group in groups:
@@ -183,13 +183,16 @@ class OutboxWorker:
                 # Claim when idle, or at most every CLAIM_EVERY_S while sends are in flight:
                 # a claim is a write transaction, not to be run on every finished send.
                 due_to_claim = not in_flight or time.monotonic() - last_claim >= CLAIM_EVERY_S
-                # With a lane full, the other lanes' rows are claimed channel by channel; with
-                # every lane full, none are.
-                open_lanes = tuple(name for name in self.channels if name not in full) if full and channel is None else ()
-                room = channel not in full if channel is not None else (not full or bool(open_lanes))
+                # A drain of one channel claims that lane; a worker with a lane full claims the
+                # other lanes' rows channel by channel, and with every lane full, none.
+                if channel is not None:
+                    to_claim: tuple[str, ...] = (channel,) if channel not in full else ()
+                else:
+                    to_claim = tuple(name for name in self.channels if name not in full) if full else ()
+                room = bool(to_claim) or (channel is None and not full)
                 claimed = []
                 if not stopping and due_to_claim and room:
-                    claimed = self.claim(channel, limit=self.batch_size, channels=open_lanes)
+                    claimed = self.claim(to_claim, limit=self.batch_size)
                     last_claim = time.monotonic()
                 batches += bool(claimed)
                 total += len(claimed)
@@ -233,10 +236,11 @@ class OutboxWorker:
 
     # --- claiming and recovering ----------------------------------------------------------
 
-    def claim(self, channel: str | None = None, limit: int | None = None, channels: Sequence[str] = ()) -> list[Claimed]:
-        """Take due rows for this worker alone, in order per recipient, and mark them as being sent (claims.claim)."""
+    def claim(self, channels: Sequence[str] = (), limit: int | None = None) -> list[Claimed]:
+        """Take due rows of these channels (none named: of any) for this worker alone, in order per
+        recipient, and mark them as being sent (claims.claim)."""
         with self.db.write() as session:
-            return claims.claim(session, self.clock(), limit or self.batch_size, channels or ((channel,) if channel is not None else ()))
+            return claims.claim(session, self.clock(), limit or self.batch_size, channels)
 
     def recover_stale(self) -> int:
         """Put rows claimed by a worker that died back in the queue, once; return how many came back."""
