@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -280,6 +282,39 @@ def test_a_wrong_token_fails_with_a_clear_log_and_never_shows_the_token(db, cata
     failed = row(db, row_id)
     assert (failed.status, failed.error_code) == (OutboxStatus.FAILED, "invalid_token")
     assert "TELEOPD_TELEGRAM_TOKEN" in caplog.text and TOKEN not in caplog.text and TOKEN not in (failed.error or "")
+
+
+def test_the_send_threads_are_spread_over_the_loops_each_keeping_to_its_own() -> None:
+    """Eight threads, four loops: two threads a loop, each thread's calls on one loop; a Bot (one getMe) a loop."""
+    with FakeTelegram() as server:
+        channel = TelegramChannel(TOKEN, RateLimiter(), base_url=server.base_url, loops=4)
+        start = threading.Barrier(8)
+        seen: dict[str, set[str]] = {}
+
+        def calls() -> None:
+            async def where(bot: Any) -> str:
+                await bot.get_me()
+                return threading.current_thread().name
+
+            start.wait(10)
+            seen[threading.current_thread().name] = {channel.run(where) for _ in range(3)}
+
+        threads = [threading.Thread(target=calls, name=f"lane-{i}") for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        channel.close()
+        after_close = len(server.requests("getMe"))
+        # A closed channel starts again on its next call (a worker's lane restarts after a drain).
+        channel.run(lambda bot: bot.get_me())
+        channel.close()
+    assert all(len(loops) == 1 for loops in seen.values()) and len(seen) == 8
+    per_loop = Counter(next(iter(loops)) for loops in seen.values())
+    assert sorted(per_loop) == [f"telegram-loop-{i}" for i in range(4)] and set(per_loop.values()) == {2}
+    # initialize() asks getMe once a loop; the threads asked it 3 times each.
+    assert after_close == 4 + 8 * 3
+    assert len(server.requests("getMe")) == after_close + 2
 
 
 def test_the_adapter_refuses_an_address_that_is_no_chat_id() -> None:

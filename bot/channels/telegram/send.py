@@ -1,10 +1,9 @@
-"""Sending to Telegram: one `telegram.Bot` on one long-lived event loop, and PTB's errors mapped to SendError.
+"""Sending to Telegram through python-telegram-bot, and PTB's errors mapped to SendError.
 
-`TelegramChannel` sends through one Bot driven from one event loop in a daemon thread:
-PTB is asyncio and the outbox worker is not, and one Bot reused across `asyncio.run()`
-calls fails once a connection was kept alive (PROVIDERS.md §A2). It also registers the
-webhook and long-polls getUpdates for `teleopd telegram`, which hands each update to the
-same path as the webhook.
+`TelegramChannel` sends from the outbox worker's threads through Bots that each live on a
+long-lived event loop (bot/channels/telegram/loops.py says why, and why a few). It also
+registers the webhook and long-polls getUpdates for `teleopd telegram`, which hands each
+update to the same path as the webhook.
 
 Telegram rules applied here are cited where they are applied; the Bot API reference is
 https://core.telegram.org/bots/api.
@@ -16,7 +15,6 @@ import asyncio
 import concurrent.futures
 import datetime as dt
 import logging
-import os
 import threading
 import time
 import warnings
@@ -49,6 +47,7 @@ from bot.channels.base import (
     SendResult,
     TemporaryError,
 )
+from bot.channels.telegram.loops import LOOPS, BotLoops
 from bot.channels.telegram.parse import ALLOWED_UPDATES, NAME
 from bot.channels.telegram.render import Part, render
 from bot.platform.config import Settings
@@ -60,12 +59,11 @@ log = logging.getLogger(__name__)
 # their own client whose read timeout is the poll's timeout plus this.
 READ_TIMEOUT_S = 10.0
 CALL_TIMEOUT_S = 30.0
-# Connections to the Bot API, one request each at a time. Every request makes httpcore check each
-# idle connection of the pool (anyio's socket attributes: a getpeername and a poll each), a third
-# of the send loop's time under load (py-spy of bench/webhook_load.py's worker); a pool of 8
-# drained 6,000 Telegram rows ~11 % faster than 32 (bench/outbound_drain.py, 8 runs, two
-# sittings). Kept at 32: the lane sends from 32 threads, and with fewer connections than
-# threads a slow Bot API makes sends wait for a connection (pool_timeout) and fail for it.
+# The most connections one event loop's Bot keeps to the Bot API, one request each at a time.
+# A pool opens connections only as requests need them, so a loop's pool holds about as many as
+# the threads that use it (bot/channels/telegram/loops.py spreads them); the limit is as many as
+# the outbox's Telegram lane has threads, so a slow Bot API never makes a send wait for a
+# connection (pool_timeout) and fail for it.
 CONNECTIONS = 32
 # A first part whose chat opens within this long waits for it in the thread; longer, it is deferred.
 CHAT_HOLD_S = 0.05
@@ -134,17 +132,13 @@ class TelegramChannel:
         limiter: RateLimiter,
         base_url: str = "https://api.telegram.org/bot",
         messages_per_second: int = 30,
+        loops: int = LOOPS,
     ):
         self._token = token
         self._base_url = base_url
         self.limiter = limiter
         self.messages_per_second = messages_per_second
-        self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._pid: int | None = None
-        self._bot: Bot | None = None
-        self._ready = False
+        self._loops = BotLoops(self._make_bot, loops)
         # Parts already sent of a split message whose later part failed: a retry goes on
         # from there instead of sending the first parts again (outbox id → parts, first id).
         self._progress: OrderedDict[int, tuple[int, str]] = OrderedDict()
@@ -273,23 +267,8 @@ class TelegramChannel:
         return [update.to_dict() for update in updates]
 
     def close(self) -> None:
-        """Close the HTTP clients and stop the event loop."""
-        with self._lock:
-            loop, thread, bot, ready = self._loop, self._thread, self._bot, self._ready
-            self._loop = self._thread = self._bot = None
-            self._ready = False
-        if loop is None or self._pid != os.getpid():
-            return
-        if bot is not None and ready:
-            try:
-                asyncio.run_coroutine_threadsafe(bot.shutdown(), loop).result(5)
-            except Exception:  # closing: nothing more to do with a failure
-                log.warning("telegram client did not shut down cleanly", exc_info=True)
-        loop.call_soon_threadsafe(loop.stop)
-        if thread is not None:
-            thread.join(5)
-        if not loop.is_running():
-            loop.close()
+        """Close the HTTP clients and stop the event loops."""
+        self._loops.close()
 
     def _acquire(self, chat_id: int, patient: bool) -> None:
         # Telegram: about 1 message a second in one chat and 30 a second in all,
@@ -342,36 +321,26 @@ class TelegramChannel:
         return asyncio.run_coroutine_threadsafe(make(bot), loop)  # type: ignore[arg-type]
 
     def _started(self) -> tuple[asyncio.AbstractEventLoop, Bot]:
-        """Start the event loop and the Bot on first use (in this process) and check the token."""
-        with self._lock:
-            if self._loop is None or self._pid != os.getpid():  # first use, or a forked child
-                _quiet_http_logs()
-                self._loop = asyncio.new_event_loop()
-                self._thread = threading.Thread(target=self._loop.run_forever, name="telegram-loop", daemon=True)
-                self._thread.start()
-                self._pid = os.getpid()
-                self._bot = Bot(
-                    self._token,
-                    base_url=self._base_url,
-                    # Files are downloaded from <API host>/file/bot<token>/<file_path>
-                    # (https://core.telegram.org/bots/api#getfile), beside the API's /bot<token>/.
-                    base_file_url=file_base_url(self._base_url),
-                    request=HTTPXRequest(connection_pool_size=CONNECTIONS, read_timeout=READ_TIMEOUT_S, pool_timeout=5.0),
-                    get_updates_request=HTTPXRequest(connection_pool_size=2, read_timeout=READ_TIMEOUT_S),
-                )
-                self._ready = False
-            loop, bot = self._loop, self._bot
-            assert bot is not None
-            if not self._ready:
-                # initialize() calls getMe: a wrong token shows here, once.
-                try:
-                    asyncio.run_coroutine_threadsafe(bot.initialize(), loop).result(CALL_TIMEOUT_S)
-                except concurrent.futures.TimeoutError:
-                    raise TemporaryError("Telegram did not answer getMe in time", code="timeout") from None
-                except TelegramError as exc:
-                    raise self._error(exc) from exc
-                self._ready = True
-            return loop, bot
+        """Start this thread's event loop and Bot on first use (in this process) and check the token."""
+        try:
+            # initialize() calls getMe: a wrong token shows here, once a loop.
+            return self._loops.started(CALL_TIMEOUT_S)
+        except concurrent.futures.TimeoutError:
+            raise TemporaryError("Telegram did not answer getMe in time", code="timeout") from None
+        except TelegramError as exc:
+            raise self._error(exc) from exc
+
+    def _make_bot(self) -> Bot:
+        _quiet_http_logs()
+        return Bot(
+            self._token,
+            base_url=self._base_url,
+            # Files are downloaded from <API host>/file/bot<token>/<file_path>
+            # (https://core.telegram.org/bots/api#getfile), beside the API's /bot<token>/.
+            base_file_url=file_base_url(self._base_url),
+            request=HTTPXRequest(connection_pool_size=CONNECTIONS, read_timeout=READ_TIMEOUT_S, pool_timeout=5.0),
+            get_updates_request=HTTPXRequest(connection_pool_size=2, read_timeout=READ_TIMEOUT_S),
+        )
 
     def _error(self, exc: TelegramError) -> SendError:
         return send_error(exc, self._token)
