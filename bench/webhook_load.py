@@ -85,6 +85,7 @@ from sqlalchemy import text  # noqa: E402
 from webhook_load_drive import _client, _post, closed_loop, open_loop  # noqa: E402, F401  (bench/faults.py uses some as load.<name>)
 from webhook_load_figures import (  # noqa: E402
     MemorySampler,
+    backlog,
     cpu_seconds,
     cpu_split,
     growth,
@@ -216,6 +217,7 @@ def run_postgres(args: argparse.Namespace, telegram: Fake, twilio: Fake, report:
         report["cpu_cores_sustained"] = cpu_split(cpu_before, cpu_seconds(roles), time.monotonic() - cpu_started)
         report["load_after_sustained"] = load_averages()
         report["sustained"] = throughput(records, elapsed)
+        report["outbox_queued_at_end_of_sustained"] = backlog(db)
         for profile in profiles:
             profile.wait(timeout=60)
         if sampler is not None:
@@ -231,6 +233,7 @@ def run_postgres(args: argparse.Namespace, telegram: Fake, twilio: Fake, report:
             offered = throughput(records, elapsed)
             offered.update({"offered_per_second": args.rate, "think_seconds": args.think,
                             "generator_lag_p99_ms": open_loop.generator_lag_p99_ms})  # type: ignore[attr-defined]
+            report["outbox_queued_at_end_of_rate"] = backlog(db)
             waited = {}
             report["outbox_left_after_rate"] = settle(db, waited=waited)
             report["outbox_emptied_after_rate_s"] = waited.get("seconds")
@@ -377,6 +380,11 @@ def print_report(report: dict[str, Any]) -> None:
         if report.get(key):
             print(f"{key.replace('_', ' ')}: {report[key]}")
     for phase in ("sustained", "rate"):
+        if f"outbox_queued_at_end_of_{phase}" in report:
+            counts = report[f"outbox_queued_at_end_of_{phase}"]
+            print(f"outbox rows queued when the {phase} phase ended: "
+                  f"due {sum(c['due'] for c in counts.values())}, later {sum(c['later'] for c in counts.values())} "
+                  f"(a chat's next second, a retry); " + ", ".join(f"{name} {c['due']} + {c['later']}" for name, c in sorted(counts.items())))
         if report.get(f"outbox_emptied_after_{phase}_s") is not None:
             print(f"outbox empty {report[f'outbox_emptied_after_{phase}_s']} s after the {phase} phase ended")
 

@@ -21,11 +21,12 @@ from common import (
     percentile,
     rss_kib,
 )
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from webhook_load_patients import SETTLE_TIMEOUT_S, Record
 from webhook_load_processes import children
 
 from bot.store.db import Database
+from bot.store.models import OutboxMessage, OutboxStatus, utcnow
 
 # --- figures ----------------------------------------------------------------------------
 
@@ -54,6 +55,29 @@ def _quantiles(sorted_ms: list[float]) -> dict[str, float]:
         "max": round(sorted_ms[-1], 1) if sorted_ms else float("nan")}
 
 
+def queued(db: Database) -> int:
+    """Return how many outbox rows are waiting to be sent or being sent."""
+    with db.read() as session:
+        return int(session.execute(text("SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')")).scalar() or 0)
+
+
+def backlog(db: Database) -> dict[str, dict[str, int]]:
+    """Return the rows waiting to be sent or being sent, by channel: due now (the worker is behind
+    with them) and due later (put back until their chat's next second, Telegram's one message
+    a second in a chat, or a retry's time)."""
+    now = utcnow()
+    with db.read() as session:
+        rows = session.execute(
+            select(OutboxMessage.channel, OutboxMessage.due_at <= now, func.count())
+            .where(OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)))
+            .group_by(OutboxMessage.channel, OutboxMessage.due_at <= now)
+        ).all()
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"due": 0, "later": 0})
+    for channel, due, count in rows:
+        counts[channel]["due" if due else "later"] += count
+    return dict(counts)
+
+
 def settle(db: Database, timeout: float = SETTLE_TIMEOUT_S, waited: dict[str, float] | None = None) -> int:
     """Wait until no outbox row is left to send; return how many are still left.
 
@@ -63,8 +87,7 @@ def settle(db: Database, timeout: float = SETTLE_TIMEOUT_S, waited: dict[str, fl
     deadline = started + timeout
     left = 0
     while time.monotonic() < deadline:
-        with db.read() as session:
-            left = session.execute(text("SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')")).scalar() or 0
+        left = queued(db)
         if not left:
             if waited is not None:
                 waited["seconds"] = round(time.monotonic() - started, 2)
