@@ -68,14 +68,11 @@ def backlog(db: Database) -> dict[str, dict[str, int]]:
     now = utcnow()
     with db.read() as session:
         rows = session.execute(
-            select(OutboxMessage.channel, OutboxMessage.due_at <= now, func.count())
+            select(OutboxMessage.channel, func.count().filter(OutboxMessage.due_at <= now), func.count())
             .where(OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)))
-            .group_by(OutboxMessage.channel, OutboxMessage.due_at <= now)
+            .group_by(OutboxMessage.channel)
         ).all()
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"due": 0, "later": 0})
-    for channel, due, count in rows:
-        counts[channel]["due" if due else "later"] += count
-    return dict(counts)
+    return {channel: {"due": due, "later": count - due} for channel, due, count in rows}
 
 
 def settle(db: Database, timeout: float = SETTLE_TIMEOUT_S, waited: dict[str, float] | None = None) -> int:
