@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.channels.base import RateLimited
+from bot.platform import ratelimit
 from bot.platform.ratelimit import Limit, RateLimiter
 
 REDIS_URL = os.environ.get("TELEOPD_TEST_REDIS_URL", "")
@@ -198,3 +199,24 @@ def test_a_budget_of_tries_is_shared_by_limiters_on_one_store(store: str) -> Non
         first.spend("enrol/all", 3, 3600)
     assert not first.has_room("enrol/all", 3, 3600) and not second.has_room("enrol/all", 3, 3600)
     assert second.has_room("enrol/chat/1", 3, 3600)  # another key has its own
+
+
+def test_windows_of_chats_gone_quiet_are_forgotten_in_process() -> None:
+    """Without Redis, a window per chat ever sent to was kept for good; expired ones are dropped now.
+
+    limits' MemoryStorage stamps places with the wall clock, so this waits for them to expire
+    (STORE_SECONDS, 2 s: the window and its jitter bound need that much).
+    """
+    limiter = RateLimiter(None, namespace=f"test-{uuid.uuid4().hex}", spacing=0)
+    for chat in range(100):
+        limiter.acquire(Limit(f"telegram:chat:{chat}", 1), Limit("telegram:bot", 1000))
+    limiter.spend("enrol/all", 3, 3600)
+    assert limiter.forget_idle() == 0, "places still in their window are kept"
+    time.sleep(ratelimit.STORE_SECONDS + 0.05)
+    assert limiter.forget_idle() == 101  # the hundred chats and the bot
+    assert list(limiter.storage.events) == ["budget/enrol/all"]  # type: ignore[attr-defined]  # an hour's budget still counts
+    limiter.spend("enrol/all", 3, 3600)
+    limiter.spend("enrol/all", 3, 3600)
+    assert not limiter.has_room("enrol/all", 3, 3600)
+    limiter.acquire(Limit("telegram:chat:7", 1), Limit("telegram:bot", 1000))  # a forgotten chat takes a place again
+    assert limiter.wait_for(Limit("telegram:chat:7", 1)) > 0
