@@ -152,3 +152,11 @@ def test_long_messages_stay_fast() -> None:
         find_symptoms(junk)
         parse_duration(junk)
         assert time.perf_counter() - started < 2.0
+
+
+def test_the_per_word_cache_of_misspellings_is_bounded() -> None:
+    """Every distinct Latin word a user types is looked up once and kept; a web process lives for months."""
+    from flows.understanding import symptoms
+
+    info = symptoms._fuzzy_cached.cache_info()
+    assert info.maxsize is not None and info.maxsize <= 1 << 16

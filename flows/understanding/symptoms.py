@@ -10,7 +10,7 @@ import json
 import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from flows.messages import ByLanguage
@@ -207,7 +207,7 @@ def _fuzzy(word: str) -> Symptom | None:
     return _fuzzy_cached(word)
 
 
-@cache
+@lru_cache(maxsize=1 << 16)  # bounded: the words come from users, and a process lives for months
 def _fuzzy_cached(word: str) -> Symptom | None:
     """Look a Latin word up among the single-word variants by difflib ratio (cached per word)."""
     best: dict[str, float] = {}
