@@ -7,7 +7,7 @@ window full waits for it when the wait is short, and otherwise is told how long 
 a worker puts the message back instead of holding up other channels.
 
 A request reaches the provider a little after it is let through, and not always equally
-late: a thread waits for the GIL, Telegram's sends queue on one event loop, the machine is
+late: a thread waits for the GIL, Telegram's sends queue on their event loop, the machine is
 shared with the database. If every request arrives within JITTER_BOUND_SECONDS of being let
 through, then any 1-second window at the provider holds requests let through within
 1 + JITTER_BOUND_SECONDS of each other; so the window here is that long, and the provider
