@@ -1,11 +1,7 @@
-"""OPD sessions, gap-free token numbers, queue positions and waits: the database side of Bookings.
+"""OPD sessions, tokens, queue positions and waits: the database side of Bookings.
 
-Token numbers come from one counter row per OPD and day (opd_days). Issuing a number is a
-single conditional UPDATE … SET issued = issued + 1 WHERE issued < capacity RETURNING
-issued: on PostgreSQL the row lock makes concurrent bookings queue at that row and each
-re-checks the capacity after the wait; on SQLite the write transaction already holds the
-database lock. The token row is inserted in the same transaction, so a rollback takes the
-number back: numbers start at 1, have no gaps and never pass the capacity.
+A token's gap-free number and its row are bot/services/token_numbers.py's: one counter row per
+OPD and day, moved on in the booking's transaction, so a rollback takes the number back.
 """
 
 from __future__ import annotations
@@ -14,17 +10,17 @@ import dataclasses
 import datetime as dt
 import functools
 import statistics
-from collections.abc import Callable
+from collections.abc import Sequence
 
-from sqlalchemy import Insert, Select, Table, Update, bindparam, or_, select, update
+from sqlalchemy import Select, bindparam, or_, select, true
 from sqlalchemy.orm import Session as DbSession
 
 from bot.platform.clock import IST
 from bot.services.calendar import (
     LOOKAHEAD_DAYS,
+    ahead_statement,
     calling_days,
     is_open,
-    queue_position,
     session_on,
     upcoming_sessions,
 )
@@ -34,14 +30,13 @@ from bot.services.desk import (
     unwatch_follow_up,
     watch_follow_up,
 )
-from bot.services.identities import dialect_insert
 from bot.services.pings import pings_for
 from bot.services.reminders import ReminderPolicy, drop, plan
+from bot.services.token_numbers import book_token, has_room
 from bot.store.models import (
     LIVE_TOKEN_STATUSES,
     Identity,
     Opd,
-    OpdDay,
     Patient,
     Person,
     Role,
@@ -65,59 +60,12 @@ MIN_CONSULTATIONS_FOR_ESTIMATE = 5
 RECENT_CONSULTATIONS = 50
 
 
-def issue_number(session: DbSession, opd: Opd, day: dt.date) -> int | None:
-    """Take the next token number of an OPD's day, or None when the day is full."""
-    take, open_day = _counter_statements(dialect_insert(session))
-    values = {"b_opd_id": opd.id, "b_day": day, "b_capacity": opd.daily_capacity}
-    # Most bookings find the day's row: one statement, which locks the row until COMMIT (every
-    # booking of the day queues there). A full day's row is not locked: the UPDATE's WHERE
-    # fails first. (An INSERT … ON CONFLICT DO UPDATE … WHERE, one statement in every case,
-    # would lock it even then: PostgreSQL locks the conflicting row whether or not the WHERE
-    # holds, https://www.postgresql.org/docs/current/sql-insert.html#SQL-ON-CONFLICT.)
-    number = session.execute(take, values).scalar_one_or_none()
-    if number is not None:
-        return number
-    if opd.daily_capacity >= 1 and session.execute(open_day, values).scalar_one_or_none() is not None:
-        return 1  # the day's first token
-    # The row is there: the day is full, or another booking made the row since the first look
-    # (the INSERT waited for it to commit); look once more.
-    return session.execute(take, values).scalar_one_or_none()
-
-
-@functools.cache
-def _counter_statements(insert: Callable[[Table], Insert]) -> tuple[Update, Insert]:
-    """The day's counter moved on while there is room (the capacity kept on the row, which an
-    OPD's edit changes), and the day's row made with number 1; built once per dialect (`insert`:
-    its INSERT, which knows ON CONFLICT).
-
-    Bound parameters: b_opd_id, b_day, b_capacity (an UPDATE's own names may not be its columns').
-    """
-    table = OpdDay.__table__
-    take = (
-        update(table)
-        .where(table.c.opd_id == bindparam("b_opd_id"), table.c.day == bindparam("b_day"), table.c.issued < table.c.capacity)
-        .values(issued=table.c.issued + 1)
-        .returning(table.c.issued)
-    )
-    open_day = (
-        insert(table).values(opd_id=bindparam("b_opd_id"), day=bindparam("b_day"), issued=1, capacity=bindparam("b_capacity"))
-        .on_conflict_do_nothing(index_elements=["opd_id", "day"])
-        .returning(table.c.issued)
-    )
-    return take, open_day
-
-
-def has_room(session: DbSession, opd: Opd, day: dt.date) -> bool:
-    """Return True if the OPD's day has tokens left."""
-    row = session.execute(select(OpdDay.issued, OpdDay.capacity).where(OpdDay.opd_id == opd.id, OpdDay.day == day)).first()
-    if row is None:  # no booking yet that day
-        return True
-    return row.issued < (row.capacity if row.capacity is not None else opd.daily_capacity)
-
-
 def minutes_per_patient(session: DbSession, opd: Opd) -> tuple[int, bool]:
     """Return the median length of the OPD's recent consultations, and whether it is the default."""
-    rows = session.execute(_recent_consultations_statement(), {"b_opd_id": opd.id}).all()
+    return _minutes_from(session.execute(_recent_consultations_statement(), {"b_opd_id": opd.id}).all(), opd)
+
+
+def _minutes_from(rows: Sequence[tuple[dt.datetime, dt.datetime]], opd: Opd) -> tuple[int, bool]:
     durations = [(end - start).total_seconds() / 60 for start, end in rows if end > start]
     if len(durations) < MIN_CONSULTATIONS_FOR_ESTIMATE:
         return opd.consult_minutes, True
@@ -171,6 +119,15 @@ def _recent_consultations_statement() -> Select[tuple[dt.datetime, dt.datetime]]
     )
 
 
+@functools.cache
+def _place_and_recent_statement(priority: bool) -> Select[tuple[int, dt.datetime | None, dt.datetime | None]]:
+    """A waiting token's count of tokens ahead beside the OPD's recent consultations, a row each (one row
+    of NULLs when it has none yet): a booking's and a "where am I"'s two reads in one round trip."""
+    ahead = ahead_statement(priority).subquery("ahead")
+    recent = _recent_consultations_statement().subquery("recent")
+    return select(ahead.c.ahead, recent.c.started_at, recent.c.ended_at).select_from(ahead.outerjoin(recent, true()))
+
+
 def opd_info(opd: Opd, now: dt.datetime) -> OpdInfo:
     """Return what flows are told about an OPD."""
     nxt = next(iter(upcoming_sessions(opd, now)), None)
@@ -187,8 +144,16 @@ def opd_info(opd: Opd, now: dt.datetime) -> OpdInfo:
 def token_info(session: DbSession, token: Token, now: dt.datetime) -> TokenInfo:
     """Return a token with its position and estimated wait."""
     opd = token.opd
-    position = queue_position(session, token) if token.status == TokenStatus.WAITING else 0
-    minutes, default = minutes_per_patient(session, opd)
+    if token.status == TokenStatus.WAITING:
+        rows = session.execute(
+            _place_and_recent_statement(bool(token.priority)), {"b_opd_id": token.opd_id, "b_day": token.day, "b_number": token.number},
+        ).all()
+        position = rows[0].ahead + 1
+        recent = [(row.started_at, row.ended_at) for row in rows if row.started_at is not None]
+    else:
+        position = 0
+        recent = session.execute(_recent_consultations_statement(), {"b_opd_id": opd.id}).all()
+    minutes, default = _minutes_from(recent, opd)
     found = session_on(opd, token.day, now)
     starts_at = found.starts_at if found else dt.datetime.combine(token.day, opd.opens_at, IST).astimezone(dt.UTC)
     return TokenInfo(
@@ -337,22 +302,12 @@ class BookingRecords:
         existing = self.session.scalars(_live_token_statement(), {"b_opd_id": opd.id, "b_day": day, "b_person": patient_id}).first()
         if existing is not None:
             return BookingResult(BookingOutcome.EXISTING, token=token_info(self.session, existing, self.now))
-        number = issue_number(self.session, opd, day)
-        if number is None:
-            return self._offer(opd, BookingOutcome.FULL, [s for s in sessions if s.day > day])
-        token = Token(
-            opd_id=opd.id,
-            day=day,
-            number=number,
-            person_id=patient_id,
-            identity_id=self.identity.id,
-            priority=priority,
-            red_flags=list(intake.red_flags),
-            intake=intake.to_json(),
-            created_at=self.now,
+        token = book_token(
+            self.session, opd, day, patient_id, self.identity.id,
+            priority=priority, red_flags=list(intake.red_flags), intake=intake.to_json(), now=self.now,
         )
-        self.session.add(token)
-        self.session.flush()
+        if token is None:
+            return self._offer(opd, BookingOutcome.FULL, [s for s in sessions if s.day > day])
         plan(self.session, token, self.now, self.reminders, new=True)
         info = token_info(self.session, token, self.now)
         live = ping and day in calling_days(opd, self.now) and is_open(opd, self.now)

@@ -76,19 +76,19 @@ def is_open(opd: Opd, now: dt.datetime) -> bool:
 def queue_position(session: DbSession, token: Token) -> int:
     """Return the token's place among those still waiting: priority first, then by number."""
     ahead = session.scalar(
-        _ahead_statement(bool(token.priority)), {"b_opd_id": token.opd_id, "b_day": token.day, "b_number": token.number},
+        ahead_statement(bool(token.priority)), {"b_opd_id": token.opd_id, "b_day": token.day, "b_number": token.number},
     )
     return (ahead or 0) + 1
 
 
 @functools.cache
-def _ahead_statement(priority: bool) -> Select[tuple[int]]:
-    """How many waiting tokens of an OPD's day are ahead of a token (b_number) with this priority; built
-    once for each (every booking and every "where am I" asks)."""
+def ahead_statement(priority: bool) -> Select[tuple[int]]:
+    """How many waiting tokens of an OPD's day (b_opd_id, b_day) are ahead of a token (b_number) with this
+    priority, as `ahead`; built once for each (every booking and every "where am I" asks)."""
     earlier = and_(Token.priority.is_(priority), Token.number < bindparam("b_number"))
     ahead_condition = earlier if priority else or_(Token.priority.is_(True), earlier)
     return (
-        select(func.count())
+        select(func.count().label("ahead"))
         .select_from(Token)
         .where(Token.opd_id == bindparam("b_opd_id"), Token.day == bindparam("b_day"), Token.status == TokenStatus.WAITING, ahead_condition)
     )
