@@ -34,7 +34,10 @@ Figures, all in one run:
   message of that inbound's reply (the outbox rows of each inbound, in order, matched to
   what reached the fake for that chat or number, in arrival order).
 - --memory: RSS (VmRSS) of every gunicorn worker and of each `teleopd worker` every few
-  seconds of the sustained run, as a series by messages sent (use with --messages 100000).
+  seconds of the sustained run, as a series by messages sent (use with --messages 100000);
+  and of the offered rate, with the outbox rows queued beside each sample (use with a rate the
+  machine carries and --rate-seconds long enough for 100,000 messages: a steady load, where
+  neither should grow).
 - --sqlite: instead of all that, `teleopd serve` (waitress + the in-process worker, the
   embedded default) on a temporary SQLite file, and its sustained messages/s.
 - --profile DIR: py-spy records each gunicorn worker and each worker (with --sqlite: `teleopd serve`) during the sustained run
@@ -89,6 +92,7 @@ from webhook_load_figures import (  # noqa: E402
     cpu_seconds,
     cpu_split,
     growth,
+    queued,
     reply_latencies,
     settle,
     start_profiles,
@@ -228,8 +232,14 @@ def run_postgres(args: argparse.Namespace, telegram: Fake, twilio: Fake, report:
         report["outbox_emptied_after_sustained_s"] = waited.get("seconds")
         if args.rate:
             report["load_before_rate"] = load_averages()
-            records, elapsed = asyncio.run(open_loop(base, iter(Patients(base)), args.rate, args.rate_seconds, args.think))
+            # At an offered rate the memory series carries the backlog too: does either grow while the load holds steady?
+            rate_sampler = MemorySampler(web.pid, [w.pid for w in workers], args.sample_seconds, lambda: queued(db)) if args.memory else None
+            records, elapsed = asyncio.run(open_loop(base, iter(Patients(base)), args.rate, args.rate_seconds, args.think,
+                                                     rate_sampler.watch if rate_sampler else None))
             report["load_after_rate"] = load_averages()
+            if rate_sampler is not None:
+                rate_sampler.sample(len(records), elapsed)
+                report["memory_rate"] = {"series": rate_sampler.summary(), "growth_from_quarter": growth(rate_sampler.series, len(records))}
             offered = throughput(records, elapsed)
             offered.update({"offered_per_second": args.rate, "think_seconds": args.think,
                             "generator_lag_p99_ms": open_loop.generator_lag_p99_ms})  # type: ignore[attr-defined]
@@ -294,7 +304,7 @@ def main() -> int:
     parser.add_argument("--rate-seconds", type=float, default=20)
     parser.add_argument("--think", type=float, default=8.0, help="seconds a patient takes to answer, from the webhook's answer (open loop)")
     parser.add_argument("--provider-mps", type=int, default=1000, help="send limits given to teleopd for every channel")
-    parser.add_argument("--memory", action="store_true", help="sample RSS during the sustained run")
+    parser.add_argument("--memory", action="store_true", help="sample RSS during the sustained run and the offered rate (with the backlog)")
     parser.add_argument("--sample-seconds", type=float, default=5)
     parser.add_argument("--sqlite", action="store_true", help="teleopd serve on SQLite instead (sustained only)")
     parser.add_argument("--no-minimal", action="store_true")
@@ -367,13 +377,16 @@ def print_report(report: dict[str, Any]) -> None:
               f"generator lag p99 {offered['generator_lag_p99_ms']} ms)")
         for channel, lat in reply["by_channel_ms"].items():
             print(f"  {channel:<20} p50 {lat['p50']} ms  p95 {lat['p95']} ms  p99 {lat['p99']} ms  max {lat['max']} ms")
-    if "memory" in report:
-        print("RSS MiB by messages sent (web workers | teleopd workers):")
-        for sample in report["memory"]["series"]:
+    for key, phase in (("memory", "the sustained run"), ("memory_rate", "the offered rate")):
+        if key not in report:
+            continue
+        print(f"RSS MiB by messages sent, {phase} (web workers | teleopd workers" + (" | outbox rows queued)" if key == "memory_rate" else "):"))
+        for sample in report[key]["series"]:
             web = " ".join(f"{(v or 0) / 1024:.0f}" for v in sample["web_kib"].values())
             work = " ".join(f"{(v or 0) / 1024:.0f}" for v in sample["worker_kib"].values())
-            print(f"  {sample['messages']:>7}  {sample['seconds']:>6} s   {web} | {work}")
-        for name, change in report["memory"]["growth_from_quarter"].items():
+            queued_now = f" | {sample['queued']}" if "queued" in sample else ""
+            print(f"  {sample['messages']:>7}  {sample['seconds']:>6} s   {web} | {work}{queued_now}")
+        for name, change in report[key]["growth_from_quarter"].items():
             print(f"  {name}: {change['at_quarter_kib'] / 1024:.0f} → {change['at_end_kib'] / 1024:.0f} MiB "
                   f"({change['growth_kib'] / 1024:+.1f} MiB from a quarter of the run to its end)")
     for key in ("outbox_left_after_sustained", "outbox_left_after_rate", "outbox_left_after_settle"):

@@ -82,8 +82,12 @@ async def closed_loop(base: str, patients: Iterator[Patient], concurrency: int, 
     return records, elapsed
 
 
-async def open_loop(base: str, patients: Iterator[Patient], rate: float, seconds: float, think: float) -> tuple[list[Record], float]:
-    """Send `rate` messages a second whatever the answers: each to a patient who is ready, else to a new one."""
+async def open_loop(base: str, patients: Iterator[Patient], rate: float, seconds: float, think: float,
+                    on_progress: Any = None) -> tuple[list[Record], float]:
+    """Send `rate` messages a second whatever the answers: each to a patient who is ready, else to a new one.
+
+    `on_progress(records, started)`, if given, runs beside the load until it ends (the memory sampler).
+    """
     records: list[Record] = []
     ready: deque[Patient] = deque()
     loop = asyncio.get_running_loop()
@@ -97,6 +101,7 @@ async def open_loop(base: str, patients: Iterator[Patient], rate: float, seconds
 
     async with _client(512) as http:
         start_mono, start_wall = time.monotonic() + 0.2, time.time() + 0.2
+        watcher = asyncio.create_task(on_progress(records, start_mono)) if on_progress is not None else None
         total = int(rate * seconds)
         for number in range(total):
             due_mono = start_mono + number / rate
@@ -111,6 +116,8 @@ async def open_loop(base: str, patients: Iterator[Patient], rate: float, seconds
         if in_flight:
             await asyncio.gather(*in_flight)
         elapsed = time.monotonic() - start_mono
+        if watcher is not None:
+            watcher.cancel()
     lag.sort()
     records_lag = percentile(lag, 99)
     open_loop.generator_lag_p99_ms = round(records_lag * 1000, 2)  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -134,21 +135,26 @@ def reply_latencies(db: Database, records: list[Record], telegram: Fake, twilio:
 
 
 class MemorySampler:
-    """Samples VmRSS of the web workers and the outbox workers every few seconds of a run."""
+    """Samples VmRSS of the web workers and the outbox workers every few seconds of a run, and with
+    `queued` (a count of the outbox rows waiting) the backlog beside it."""
 
-    def __init__(self, web_master: int, worker_pids: list[int], every_s: float):
-        self.web_master, self.worker_pids, self.every_s = web_master, worker_pids, every_s
+    def __init__(self, web_master: int, worker_pids: list[int], every_s: float, queued: Callable[[], int] | None = None):
+        self.web_master, self.worker_pids, self.every_s, self.queued = web_master, worker_pids, every_s, queued
         self.series: list[dict[str, Any]] = []
 
     async def watch(self, records: list[Record], started: float) -> None:
         while True:
-            self.sample(len(records), time.monotonic() - started)
+            # In a thread: the count is a query, and the load's loop must keep its pace meanwhile.
+            await asyncio.to_thread(self.sample, len(records), time.monotonic() - started)
             await asyncio.sleep(self.every_s)
 
     def sample(self, messages: int, elapsed: float) -> None:
         web = {str(pid): rss_kib(pid) for pid in children(self.web_master)}
         workers = {str(pid): rss_kib(pid) for pid in self.worker_pids}
-        self.series.append({"seconds": round(elapsed, 1), "messages": messages, "web_kib": web, "worker_kib": workers})
+        point: dict[str, Any] = {"seconds": round(elapsed, 1), "messages": messages, "web_kib": web, "worker_kib": workers}
+        if self.queued is not None:
+            point["queued"] = self.queued()
+        self.series.append(point)
 
     def summary(self) -> list[dict[str, Any]]:
         """Return about ten evenly spaced samples, and always the first and the last."""
