@@ -151,3 +151,28 @@ def test_a_first_contact_makes_its_identity_and_conversation_in_two_statements(s
     assert made == ["INSERT INTO identities", "INSERT INTO conversations"], frame
     assert frame[0].startswith("SELECT") and frame[3].startswith("SELECT") and frame[0] == frame[3], frame
     assert _counts(services, "newcomer") == (1, outcome.replies, 1)
+
+
+def test_a_registration_writes_the_person_the_patient_and_the_link_at_once(services) -> None:
+    """The onboarding's confirmation is one of a journey's dearest turns (bench/dispatch_cost.py):
+    the person, the patient and the identity's link are one statement on PostgreSQL (three on
+    SQLite), with no ORM flush after them; the rows hold what was typed, and the next message's
+    load finds the person through the identity."""
+    for n, line in enumerate(ONBOARDING[:-1]):
+        services.dispatcher.dispatch(_message("registering", f"r-{n}", line))
+    outcome, statements = _dispatch_counting(services, _message("registering", "r-last", ONBOARDING[-1]))
+    assert outcome.result == Result.HANDLED and outcome.replies >= 1
+    writes = [s for s in statements if "INSERT INTO people" in s or "INSERT INTO patients" in s or s.startswith("UPDATE identities SET person_id")]
+    if services.db.is_sqlite:
+        assert [s.split(" (", 1)[0].split(" SET ", 1)[0] for s in writes] == [
+            "INSERT INTO people", "INSERT INTO patients", "UPDATE identities"], statements
+    else:
+        assert len(writes) == 1 and "INSERT INTO people" in writes[0] and "INSERT INTO patients" in writes[0], statements
+        assert writes[0].startswith("WITH new_person AS") and "UPDATE identities SET person_id" in writes[0], statements
+    with services.db.read() as session:
+        identity = session.scalars(select(Identity).where(Identity.address == "registering")).one()
+        assert identity.person is not None and identity.person.name == "Asha Kumari"
+        patient = session.get(Patient, identity.person_id)
+        assert patient is not None and (patient.age, patient.sex, patient.district) == (34, "female", "Gaya")
+    later = services.dispatcher.dispatch(_message("registering", "r-after", "hello"))
+    assert later.result == Result.HANDLED

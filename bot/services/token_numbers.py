@@ -10,8 +10,8 @@ number back: numbers start at 1, have no gaps and never pass the capacity.
 A booking is the dearest turn a patient has (bench/dispatch_cost.py), so its writes are Core
 statements built once: on PostgreSQL the counter's UPDATE and the token's INSERT are one
 statement (the UPDATE a data-modifying CTE the INSERT selects its number from), and the token
-is made a persistent object of the session from the values it was inserted with, as the
-dispatcher's load makes its objects (bot/dispatch_store.py), instead of the ORM's flush.
+is made a persistent object of the session from the values it was inserted with
+(bot/store/rows.py), instead of the ORM's flush.
 """
 
 from __future__ import annotations
@@ -24,11 +24,10 @@ from typing import Any
 from sqlalchemy import Insert, Table, Update, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session as DbSession
-from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.services.identities import dialect_insert
 from bot.store.models import Opd, OpdDay, Token, TokenStatus
+from bot.store.rows import as_persistent, new_row_values
 
 _tokens = Token.__table__
 # Every column of a new token but its id (the database's) and its number (the counter's).
@@ -98,11 +97,10 @@ def book_token(
     priority: bool, red_flags: list[str], intake: dict[str, Any], now: dt.datetime,
 ) -> Token | None:
     """Take the day's next number and insert the waiting token that holds it; None when the day is full."""
-    values: dict[str, Any] = {column.key: None for column in _TOKEN_VALUES}
-    values.update(
-        opd_id=opd.id, day=day, person_id=person_id, identity_id=identity_id, status=TokenStatus.WAITING, priority=priority,
-        red_flags=red_flags, intake=intake, created_at=now,
-    )
+    values = new_row_values(_tokens, {
+        "opd_id": opd.id, "day": day, "person_id": person_id, "identity_id": identity_id, "status": TokenStatus.WAITING,
+        "priority": priority, "red_flags": red_flags, "intake": intake, "created_at": now,
+    }, leave_out=("id", "number"))
     bound = {f"t_{key}": value for key, value in values.items()}
     postgres = session.get_bind().dialect.name == "postgresql"
     row = session.execute(_numbered_insert_statement(), {**bound, **_counter_values(opd, day)}).first() if postgres else None
@@ -114,7 +112,7 @@ def book_token(
             return None
         number = found
         token_id = session.execute(_insert_statement(), {**bound, "t_number": number}).scalar_one()
-    return _as_persistent(session, {**values, "id": token_id, "number": number})
+    return as_persistent(session, Token, {**values, "id": token_id, "number": number})
 
 
 @functools.cache
@@ -135,12 +133,3 @@ def _numbered_insert_statement() -> Insert:
     chosen = select(*(bindparam(f"t_{column.key}", type_=column.type) for column in _TOKEN_VALUES), taken.c.issued)
     return insert(_tokens).add_cte(taken).from_select(columns, chosen).returning(_tokens.c.id, _tokens.c.number)
 
-
-def _as_persistent(session: DbSession, values: dict[str, Any]) -> Token:
-    """The token of these column values as the session would have loaded it: persistent, nothing to flush."""
-    token = Token.__mapper__.class_manager.new_instance()
-    for key, value in values.items():
-        set_committed_value(token, key, value)
-    make_transient_to_detached(token)
-    session.add(token)
-    return token
