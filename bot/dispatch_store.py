@@ -24,11 +24,12 @@ from typing import Any
 
 from sqlalchemy import Insert, Select, bindparam, case, func, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.store.models import Conversation, Identity, Person
 from bot.store.models import InboundMessage as InboundRow
+from bot.store.rows import as_persistent
 
 _conversations = Conversation.__table__
 _identities = Identity.__table__
@@ -56,12 +57,7 @@ def _as_loaded(session: Session, columns: _Columns, row: Any) -> Any:
     None where the outer join found none."""
     if row[columns.key_label] is None:
         return None
-    obj = columns.cls.__mapper__.class_manager.new_instance()
-    for label, _, attribute in columns.pairs:
-        set_committed_value(obj, attribute, row[label])
-    make_transient_to_detached(obj)
-    session.add(obj)
-    return obj
+    return as_persistent(session, columns.cls, {attribute: row[label] for label, _, attribute in columns.pairs})
 
 
 class _Statements:

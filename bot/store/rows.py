@@ -1,8 +1,9 @@
 """Objects of rows a Core statement wrote: the ORM's view of them without the ORM's flush.
 
-The dearest turns (a booking, a registration) write their rows with Core statements built
-once (bot/services/token_numbers.py, bot/services/patients.py); the flows' ports then read
-those rows as objects. `as_persistent` makes an object of the values a row was written with
+Every message's load reads its identity, person and conversation as plain columns
+(bot/dispatch_store.py), and the dearest turns (a booking, a registration) write their rows
+with Core statements built once (bot/services/token_numbers.py, bot/services/patients.py); the
+flows' ports then read those rows as objects. `as_persistent` makes an object of the values a row was written with
 and adds it to the session as if loaded: persistent, nothing to flush, its relationships
 found in the session's identity map as for any loaded object.
 """
