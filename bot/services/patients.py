@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from typing import Any
 
 from sqlalchemy import Insert, Update, bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -18,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.services.erasure import erase_identity
 from bot.store.models import Identity, Patient, Person, Role, utcnow
-from bot.store.rows import as_persistent, new_row_values
+from bot.store.rows import as_persistent, column_binds, new_row_values
 from flows.ports import Cancelled, Profile
 
 _people = Person.__table__
@@ -100,16 +99,12 @@ class PatientRecords:
         return erase_identity(self.session, self.identity, self.now or utcnow()).cancelled
 
 
-def _binds(table: Any, prefix: str, leave_out: str) -> dict[str, Any]:
-    return {column.key: bindparam(f"{prefix}_{column.key}", type_=column.type) for column in table.c if column.key != leave_out}
-
-
 @functools.cache
 def _registration_statements() -> tuple[Insert, Insert, Update]:
     """SQLite: the person (returning its id), the patient of b_person, the identity b_identity linked to b_person."""
     return (
-        insert(_people).values(_binds(_people, "p", "id")).returning(_people.c.id),
-        insert(_patients).values({**_binds(_patients, "q", "person_id"), "person_id": bindparam("b_person")}),
+        insert(_people).values(column_binds(_people, "p", leave_out=("id",))).returning(_people.c.id),
+        insert(_patients).values({**column_binds(_patients, "q", leave_out=("person_id",)), "person_id": bindparam("b_person")}),
         update(_identities).where(_identities.c.id == bindparam("b_identity")).values(person_id=bindparam("b_person")),
     )
 
@@ -119,8 +114,8 @@ def _registration_statement() -> Update:
     """PostgreSQL: the person and the patient inserted, and the identity b_identity linked to them, in one
     statement returning the person's id. PostgreSQL runs a data-modifying CTE to completion whether
     or not the statement reads it (https://www.postgresql.org/docs/current/queries-with.html#QUERIES-WITH-MODIFYING)."""
-    person = insert(_people).values(_binds(_people, "p", "id")).returning(_people.c.id).cte("new_person")
-    patient_columns = _binds(_patients, "q", "person_id")
+    person = insert(_people).values(column_binds(_people, "p", leave_out=("id",))).returning(_people.c.id).cte("new_person")
+    patient_columns = column_binds(_patients, "q", leave_out=("person_id",))
     patient = (
         insert(_patients)
         .from_select(["person_id", *patient_columns], select(person.c.id, *patient_columns.values()))

@@ -27,11 +27,9 @@ from sqlalchemy.orm import Session as DbSession
 
 from bot.services.identities import dialect_insert
 from bot.store.models import Opd, OpdDay, Token, TokenStatus
-from bot.store.rows import as_persistent, new_row_values
+from bot.store.rows import as_persistent, column_binds, new_row_values
 
 _tokens = Token.__table__
-# Every column of a new token but its id (the database's) and its number (the counter's).
-_TOKEN_VALUES = tuple(column for column in _tokens.c if column.key not in ("id", "number"))
 
 
 def issue_number(session: DbSession, opd: Opd, day: dt.date) -> int | None:
@@ -107,10 +105,10 @@ def book_token(
     if row is not None:
         token_id, number = row
     else:  # SQLite; or no row for the day yet, or the day full
-        found = _first_of_day(session, opd, day) if postgres else issue_number(session, opd, day)
-        if found is None:
+        taken = _first_of_day(session, opd, day) if postgres else issue_number(session, opd, day)
+        if taken is None:
             return None
-        number = found
+        number = taken
         token_id = session.execute(_insert_statement(), {**bound, "t_number": number}).scalar_one()
     return as_persistent(session, Token, {**values, "id": token_id, "number": number})
 
@@ -118,7 +116,7 @@ def book_token(
 @functools.cache
 def _insert_statement() -> Insert:
     """A token's INSERT with its number given (t_number), returning its id."""
-    return insert(_tokens).values({column.key: bindparam(f"t_{column.key}", type_=column.type) for column in _tokens.c if column.key != "id"}).returning(_tokens.c.id)
+    return insert(_tokens).values(column_binds(_tokens, "t", leave_out=("id",))).returning(_tokens.c.id)
 
 
 @functools.cache
@@ -129,7 +127,6 @@ def _numbered_insert_statement() -> Insert:
     when the counter did not move (no row for the day yet, or the day full)."""
     take, _ = _counter_statements(postgresql.insert)
     taken = take.cte("taken")
-    columns = [*_TOKEN_VALUES, _tokens.c.number]
-    chosen = select(*(bindparam(f"t_{column.key}", type_=column.type) for column in _TOKEN_VALUES), taken.c.issued)
-    return insert(_tokens).add_cte(taken).from_select(columns, chosen).returning(_tokens.c.id, _tokens.c.number)
-
+    binds = column_binds(_tokens, "t", leave_out=("id", "number"))
+    chosen = select(*binds.values(), taken.c.issued)
+    return insert(_tokens).add_cte(taken).from_select([*binds, "number"], chosen).returning(_tokens.c.id, _tokens.c.number)
