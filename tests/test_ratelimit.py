@@ -211,11 +211,22 @@ def test_windows_of_chats_gone_quiet_are_forgotten_in_process() -> None:
     (STORE_SECONDS, 2 s: the window and its jitter bound need that much).
     """
     limiter = RateLimiter(None, namespace=f"test-{uuid.uuid4().hex}", spacing=0)
-    for chat in range(100):
-        limiter.acquire(Limit(f"telegram:chat:{chat}", 1), Limit("telegram:bot", 1000))
+    time.sleep(0.02)  # MemoryStorage's constructor starts one 10 ms timer
+    started: set[str] = set()
+    threading.settrace(lambda *_: started.add(threading.current_thread().name))  # called in each thread started
+    try:
+        for chat in range(100):
+            limiter.acquire(Limit(f"telegram:chat:{chat}", 1), Limit("telegram:bot", 1000))
+            time.sleep(0.0005 if chat % 10 else 0.012)  # limits 5.8 started a thread here whenever its last timer had run
+    finally:
+        threading.settrace(None)  # type: ignore[arg-type]
+    assert started == set(), "places are taken without starting a thread"
     limiter.spend("enrol/all", 3, 3600)
     assert limiter.forget_idle() == 0, "places still in their window are kept"
     time.sleep(ratelimit.STORE_SECONDS + 0.05)
+    limiter.expire()
+    events = limiter.storage.events  # type: ignore[attr-defined]
+    assert events["window/telegram:bot/1000"] == [] and len(events["budget/enrol/all"]) == 1, "expired places are cleared"
     assert limiter.forget_idle() == 101  # the hundred chats and the bot
     assert list(limiter.storage.events) == ["budget/enrol/all"]  # type: ignore[attr-defined]  # an hour's budget still counts
     limiter.spend("enrol/all", 3, 3600)

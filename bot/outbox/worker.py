@@ -145,7 +145,15 @@ class OutboxWorker:
         # limiter and its send (measured by bench/outbound_drain.py).
         gc.freeze()
         sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))
-        run_until_stopped(lambda: self._pump(linger_s=idle_seconds, stop=stop), stop, wake, idle_seconds, name="outbox pass")
+        # The lanes' threads live as long as the worker, not a pass: a pass ends whenever the
+        # queue runs dry, and each pass started its 32 threads a lane again.
+        lanes: dict[str, ThreadPoolExecutor] = {}
+        try:
+            run_until_stopped(lambda: self._pump(linger_s=idle_seconds, stop=stop, lanes=lanes), stop, wake, idle_seconds,
+                              name="outbox pass")
+        finally:
+            for lane in lanes.values():
+                lane.shutdown(wait=True)
 
     def _recover_now_and_then(self) -> None:
         """Run recover_stale() every minute (or half a claim timeout), even while busy."""
@@ -155,15 +163,17 @@ class OutboxWorker:
 
     def _pump(
         self, channel: str | None = None, max_batches: int = 1_000_000, patience_s: float = 0.0,
-        linger_s: float = 0.0, stop: threading.Event | None = None,
+        linger_s: float = 0.0, stop: threading.Event | None = None, lanes: dict[str, ThreadPoolExecutor] | None = None,
     ) -> int:
         """Keep up to batch_size rows in flight, claiming more as sends finish; return how many were handled.
 
         Nothing waits for a whole batch: a recipient whose sends are slow, or a channel
         waiting at its rate limiter, holds up only its own rows. Each channel has its own
-        threads, so one channel's limiter never takes another's.
+        threads, so one channel's limiter never takes another's. The lanes (a channel's threads)
+        are the caller's when given, kept from pass to pass; else this pass's own.
         """
-        lanes: dict[str, ThreadPoolExecutor] = {}
+        own_lanes = lanes is None
+        lanes = {} if lanes is None else lanes
         in_flight: dict[Future[None], tuple[str, int]] = {}
         total, batches, idle_since, error = 0, 0, None, None
         last_claim = 0.0
@@ -231,8 +241,11 @@ class OutboxWorker:
                     return total
                 time.sleep(0.01)
         finally:
-            for lane in lanes.values():
-                lane.shutdown(wait=True)
+            if own_lanes:
+                for lane in lanes.values():
+                    lane.shutdown(wait=True)
+            else:  # the threads stay; this pass's sends are still its own to see through
+                wait(in_flight)
 
     # --- claiming and recovering ----------------------------------------------------------
 

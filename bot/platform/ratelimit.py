@@ -76,10 +76,32 @@ STORE_SECONDS = 2
 # sent to, ~170 bytes each (tracemalloc of 10,000 chats: 4.0 MiB held, 1.7 MiB once emptied).
 # This often, windows whose places have all expired are dropped (Redis expires its own).
 FORGET_EVERY_SECONDS = 60.0
+# How often the in-process windows' expired places are cleared (see InProcessWindows).
+EXPIRE_EVERY_SECONDS = 1.0
 STORE_FACTOR = 3
 # A Redis that stops answering (a dropped network path) fails a call after this long instead
 # of holding a send, or GET /healthz, until the operating system gives up on the socket.
 REDIS_TIMEOUT_SECONDS = 2.0
+
+
+class InProcessWindows(MemoryStorage):
+    """limits' MemoryStorage, its expired places cleared by the RateLimiter using it, not by a new thread.
+
+    MemoryStorage (5.8, limits/storage/memory.py `__schedule_expiry`) starts a
+    `threading.Timer(0.01)` to clear expired places whenever its last one has finished, so a
+    process sending all the time started a thread every ~10 ms (the outbox worker at 70–80
+    messages a second started ~25 a second, each walking every window): without them, and
+    with the outbox lanes' threads kept, the worker spent ~7 % less CPU a row sent
+    (bench/RESULTS.md, issue 18's seventh sitting). Clearing expired places only frees
+    memory: a window counts the places inside it whether or not older ones were cleared.
+    """
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802 - the name MemoryStorage calls
+        """Start no thread: RateLimiter.expire() clears expired places (every EXPIRE_EVERY_SECONDS)."""
+
+    def expire(self) -> None:
+        """Clear the places that have left their windows (MemoryStorage's own clearing, run here)."""
+        self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -108,7 +130,7 @@ class RateLimiter:
                 redis_url, key_prefix=namespace, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS,
             )
             if redis_url
-            else MemoryStorage()
+            else InProcessWindows()
         )
         assert isinstance(storage, MovingWindowSupport)
         self.storage = storage
@@ -128,6 +150,7 @@ class RateLimiter:
         self._locks_lock = threading.Lock()
         self._next: dict[str, float] = {}  # key → when this process may take its next place
         self._forget_at = time.monotonic() + FORGET_EVERY_SECONDS
+        self._expire_at = time.monotonic() + EXPIRE_EVERY_SECONDS
 
     def acquire(self, *limits: Limit) -> None:
         """Take one request's place under every limit, waiting briefly; raise RateLimited if
@@ -262,13 +285,25 @@ class RateLimiter:
                     dropped += 1
         return dropped
 
+    def expire(self) -> None:
+        """Clear the in-process windows' expired places (Redis expires its own)."""
+        if isinstance(self.storage, InProcessWindows):
+            self.storage.expire()
+
     def _forget_now_and_then(self) -> None:
-        if time.monotonic() >= self._forget_at:
-            self._forget_at = time.monotonic() + FORGET_EVERY_SECONDS
-            try:
+        now = time.monotonic()
+        if now < self._expire_at:
+            return
+        self._expire_at = now + EXPIRE_EVERY_SECONDS
+        forget = now >= self._forget_at
+        if forget:
+            self._forget_at = now + FORGET_EVERY_SECONDS
+        try:
+            self.expire()
+            if forget:
                 self.forget_idle()
-            except Exception:  # housekeeping: a storage that changed shape must not fail a send
-                log.warning("could not drop idle rate-limit windows", exc_info=True)
+        except Exception:  # housekeeping: a storage that changed shape must not fail a send
+            log.warning("could not clear expired rate-limit places", exc_info=True)
 
     def _key(self, limit: Limit) -> str:
         return f"window/{limit.key}/{limit.per_second}"
