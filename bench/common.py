@@ -97,7 +97,8 @@ def teleopd_command(*args: str) -> list[str]:
 
 
 def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    """Start a `teleopd worker` process, its errors appended to log_path."""
+    """Start a `teleopd worker` process as the Procfile does (glibc's per-thread cache off), its errors appended to log_path."""
+    env = {"GLIBC_TUNABLES": "glibc.malloc.tcache_count=0", **env}
     return subprocess.Popen(
         teleopd_command("worker"), env=env, stdout=subprocess.DEVNULL, stderr=log_path.open("ab"), cwd=ROOT,
         preexec_fn=die_with_parent,
