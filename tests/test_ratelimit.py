@@ -208,7 +208,8 @@ def test_windows_of_chats_gone_quiet_are_forgotten_in_process() -> None:
     """Without Redis, a window per chat ever sent to was kept for good; expired ones are dropped now.
 
     limits' MemoryStorage stamps places with the wall clock, so this waits for them to expire
-    (STORE_SECONDS, 2 s: the window and its jitter bound need that much).
+    (STORE_SECONDS, 2 s: the window and its jitter bound need that much). Its expired places are
+    cleared by the limiter, not by a thread the storage starts every 10 ms (limits 5.8).
     """
     limiter = RateLimiter(None, namespace=f"test-{uuid.uuid4().hex}", spacing=0)
     time.sleep(0.02)  # MemoryStorage's constructor starts one 10 ms timer

@@ -163,7 +163,7 @@ class RateLimiter:
         """
         if not limits:
             return
-        self._forget_now_and_then()
+        self._tidy_now_and_then()
         deadline = time.monotonic() + self.max_wait_seconds
         shared, own = limits[-1], limits[:-1]
         while True:
@@ -264,7 +264,7 @@ class RateLimiter:
 
     def spend(self, key: str, amount: int, seconds: int) -> None:
         """Spend one of a key's `amount` tries a `seconds` (nothing more once they are all spent)."""
-        self._forget_now_and_then()
+        self._tidy_now_and_then()
         self.windows.acquire_entry(f"budget/{key}", amount, seconds)
 
     def forget_idle(self) -> int:
@@ -290,7 +290,7 @@ class RateLimiter:
         if isinstance(self.storage, InProcessWindows):
             self.storage.expire()
 
-    def _forget_now_and_then(self) -> None:
+    def _tidy_now_and_then(self) -> None:
         now = time.monotonic()
         if now < self._expire_at:
             return
