@@ -103,6 +103,24 @@ class InProcessWindows(MemoryStorage):
         """Clear the places that have left their windows (MemoryStorage's own clearing, run here)."""
         self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
 
+    def forget_idle(self) -> int:
+        """Drop the windows whose places have all expired; return how many were dropped.
+
+        MemoryStorage empties such a window but keeps its key (FORGET_EVERY_SECONDS).
+        """
+        # MemoryStorage's `events` (key → places, newest first) and `locks` (key → RLock), used
+        # as its own expiry uses them; tests/test_ratelimit.py pins them for the next release.
+        now, dropped = time.time(), 0
+        for key, places in list(self.events.items()):
+            if places and places[0].expiry > now:  # the newest place first: still in use
+                continue
+            with self.locks[key]:  # as the storage's own expiry does: no thread is taking a place under it
+                places = self.events.get(key, [])
+                if not places or places[0].expiry <= now:
+                    self.clear(key)
+                    dropped += 1
+        return dropped
+
 
 @dataclass(frozen=True)
 class Limit:
@@ -268,22 +286,8 @@ class RateLimiter:
         self.windows.acquire_entry(f"budget/{key}", amount, seconds)
 
     def forget_idle(self) -> int:
-        """Drop the in-process windows whose places have all expired; return how many were dropped."""
-        storage = self.storage
-        if not isinstance(storage, MemoryStorage):
-            return 0
-        # MemoryStorage's `events` (key → places, newest first) and `locks` (key → RLock), used
-        # as its own expiry uses them; tests/test_ratelimit.py pins them for the next release.
-        now, dropped = time.time(), 0
-        for key, places in list(storage.events.items()):
-            if places and places[0].expiry > now:  # the newest place first: still in use
-                continue
-            with storage.locks[key]:  # as the storage's own expiry does: no thread is taking a place under it
-                places = storage.events.get(key, [])
-                if not places or places[0].expiry <= now:
-                    storage.clear(key)
-                    dropped += 1
-        return dropped
+        """Drop the in-process windows whose places have all expired; return how many were dropped (Redis expires its own)."""
+        return self.storage.forget_idle() if isinstance(self.storage, InProcessWindows) else 0
 
     def expire(self) -> None:
         """Clear the in-process windows' expired places (Redis expires its own)."""
